@@ -1,0 +1,15 @@
+/* rt_error.c — see rt_error.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include "rt_error.h"
+
+bool rt_fail(rt_error *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
