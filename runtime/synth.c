@@ -171,7 +171,7 @@ bool rt_synth(const char *kind, int64_t n, int classes, double noise,
 
     int dims[1] = { 2 };
     if (!rt_dataset_alloc(out, n, 1, dims, false, 1.0f, classes, err)) return false;
-    char names[1000][8];
+    char names[1000][12];
     const char *ptrs[1000];
     for (int c = 0; c < classes; c++) {
         snprintf(names[c], sizeof names[c], "%d", c);
