@@ -48,6 +48,15 @@ void rt_drng_permutation(rt_drng *g, int64_t *idx, int64_t n)
     }
 }
 
+void rt_dataset_epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t n)
+{
+    /* One splitmix64 step over (seed, epoch) gives the epoch's own seed:
+     * nearby seeds and epochs land far apart in the generator's sequence. */
+    rt_drng mix = rt_drng_seed(seed ^ ((uint64_t)epoch * 0xD1B54A32D192ED03ull));
+    rt_drng g = rt_drng_seed(rt_drng_next(&mix));
+    rt_drng_permutation(&g, idx, n);
+}
+
 /* ---- building and releasing --------------------------------------------- */
 
 bool rt_dataset_alloc(rt_dataset *ds, int64_t n, int ndim, const int *dims,

@@ -68,6 +68,10 @@ uint64_t rt_drng_below(rt_drng *g, uint64_t n);
  * from the top, drawing rt_drng_below(i + 1) for i = n-1 .. 1). Meant for a
  * training loop's per-epoch order: seed it from the run's seed and epoch. */
 void rt_drng_permutation(rt_drng *g, int64_t *idx, int64_t n);
+/* The example order of one training epoch: a permutation of 0..n-1 that
+ * depends only on (seed, epoch), so epoch 7 comes out the same whether or
+ * not epochs 0..6 ran in this process (sweeps, resumed runs). */
+void rt_dataset_epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t n);
 
 /* ---- building and releasing ---------------------------------------------- */
 

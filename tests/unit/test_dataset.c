@@ -225,3 +225,17 @@ Test(dataset, normalize_feature_mismatch)
     rt_dataset_free(&f);
     rt_dataset_free(&u);
 }
+
+Test(dataset, epoch_order)
+{
+    enum { N = 50 };
+    int64_t a[N], b[N], c[N];
+    rt_dataset_epoch_order(777, 3, a, N);
+    rt_dataset_epoch_order(777, 3, b, N);
+    rt_dataset_epoch_order(777, 4, c, N);
+    cr_expect_arr_eq(a, b, sizeof a);
+    cr_expect_neq(memcmp(a, c, sizeof a), 0, "epochs differ");
+    int seen[N] = { 0 };
+    for (int i = 0; i < N; i++) seen[a[i]]++;
+    for (int i = 0; i < N; i++) cr_expect_eq(seen[i], 1);
+}
