@@ -30,6 +30,8 @@ bool rt_sha256_content(const char *path, char hex[65], rt_error *err)
          * in the trailer, or a stream that ends early. */
         int zerr;
         const char *msg = gzerror(f, &zerr);
+        size_t plen = strlen(path);   /* zlib prefixes the path: drop it */
+        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0) msg += plen + 2;
         ok = rt_fail(err, "%s: damaged gzip stream: %s", path,
                      zerr == Z_ERRNO ? strerror(errno) : msg);
     }

@@ -10,18 +10,22 @@
 /* ---- reading one file ------------------------------------------------------ */
 
 /* The message for a short or failed gzread: zlib's own words when the
- * stream is damaged ("unexpected end of file" for a truncated archive,
- * "invalid block type", "incorrect data check" for a bad CRC ...). */
+ * stream is damaged ("invalid block type", "incorrect data check" for a bad
+ * CRC ...), minus the path zlib puts in front of them; a gzip stream that
+ * simply stops (Z_BUF_ERROR) is called truncated. */
 static bool read_failure(gzFile f, const char *path, const char *what,
                          uint64_t want, uint64_t got, rt_error *err)
 {
     int zerr = Z_OK;
     const char *zmsg = gzerror(f, &zerr);
+    size_t plen = strlen(path);
+    if (strncmp(zmsg, path, plen) == 0 && strncmp(zmsg + plen, ": ", 2) == 0) zmsg += plen + 2;
     if (zerr == Z_ERRNO)
         return rt_fail(err, "%s: read error: %s", path, strerror(errno));
+    if (zerr == Z_BUF_ERROR)
+        return rt_fail(err, "%s: truncated gzip stream (%s)", path, zmsg);
     if (zerr != Z_OK)
-        return rt_fail(err, "%s: damaged gzip stream while reading the %s: %s",
-                       path, what, zmsg);
+        return rt_fail(err, "%s: damaged gzip stream: %s", path, zmsg);
     return rt_fail(err, "%s: truncated: the header declares %llu bytes of %s, "
                    "the file has %llu", path, (unsigned long long)want, what,
                    (unsigned long long)got);
