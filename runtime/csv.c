@@ -11,6 +11,9 @@
 
 /* ---- the file, whole ---------------------------------------------------------- */
 
+/* The whole file as one NUL-terminated string. CSV files for an MLP are
+ * small next to the floats they become, and holding the text lets the
+ * parser cut fields in place without copying them. */
 static char *slurp(const char *path, rt_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -211,6 +214,9 @@ static bool read_header(loader *L, char *line, const char *label_column, rt_erro
     return true;
 }
 
+/* Appends one data row: features parsed to float32 in file order, the
+ * label kept as an index into the label strings until the whole column has
+ * been seen (finish_labels decides numeric or named). */
 static bool read_row(loader *L, char *line, long lineno, rt_error *err)
 {
     if (!split(line, &L->fs, L->path, lineno, err)) return false;

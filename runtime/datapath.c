@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include "datapath.h"
 
+/* No separator is doubled ("/x/" + "y" is "/x/y") and an empty a gives b
+ * unchanged, so roots may be written with or without a trailing slash. */
 char *rt_path_join(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -46,6 +48,8 @@ bool rt_datapath_set_cache(rt_datapath *dp, const char *cache, rt_error *err)
     return true;
 }
 
+/* Any run of spaces, tabs or newlines separates URLs, so a value pasted
+ * from a shell script with stray whitespace still parses. */
 bool rt_datapath_set_mirrors(rt_datapath *dp, const char *list, rt_error *err)
 {
     for (int i = 0; i < dp->nmirrors; i++) free(dp->mirrors[i]);
@@ -84,7 +88,8 @@ bool rt_datapath_from_env(rt_datapath *dp, rt_error *err)
         p += len;
         if (*p == ':') p++;
     }
-    /* 2. ./data */
+    /* 2. ./data: relative on purpose, so a project directory's data/ folder
+     * is found from wherever the script runs. */
     ok = ok && push(&dp->roots, &dp->nroots, "data", 4);
     /* 3. the cache: $XDG_CACHE_HOME/mlp, else ~/.cache/mlp (XDG base
      * directory spec: a relative XDG_CACHE_HOME is invalid and ignored). */
@@ -102,6 +107,8 @@ bool rt_datapath_from_env(rt_datapath *dp, rt_error *err)
         rt_datapath_free(dp);
         return false;
     }
+    /* A bar only for a person watching: in a pipe or a log it would be
+     * noise (and "\r" garbage). */
     if (isatty(STDERR_FILENO)) dp->download.progress = rt_download_tty_progress;
     return true;
 }
@@ -130,6 +137,9 @@ char *rt_datapath_resolve(const char *dir, const char *file)
     return NULL;
 }
 
+/* A root with only some of the files (an interrupted copy, a half-filled
+ * cache) is passed over rather than chosen and failed on: a complete copy
+ * further down the path is better than an error. */
 char *rt_datapath_find(const rt_datapath *dp, const char *name,
                        const char *const *files, int nfiles)
 {

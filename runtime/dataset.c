@@ -221,6 +221,9 @@ bool rt_dataset_split(const rt_dataset *ds, double fraction, rt_dataset *a,
     return true;
 }
 
+/* Out of place (a second copy of x for the moment of the shuffle): gathering
+ * rows through the permutation is one sequential write pass, where cycling
+ * rows in place would need a row-sized buffer and random writes anyway. */
 bool rt_dataset_shuffle(rt_dataset *ds, uint64_t seed, rt_error *err)
 {
     if (ds->n < 2) return true;
@@ -250,6 +253,9 @@ bool rt_dataset_shuffle(rt_dataset *ds, uint64_t seed, rt_error *err)
 
 /* ---- normalisation ---------------------------------------------------------- */
 
+/* Element k as the training loop sees it: for bytes, the same float product
+ * rt_dataset_gather forms, widened to double, so statistics describe exactly
+ * the values a batch would hold. */
 static double value_at(const rt_dataset *ds, size_t k)
 {
     return ds->x_u8 ? (double)((float)ds->x_u8[k] * ds->x_scale) : (double)ds->x_f32[k];

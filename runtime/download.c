@@ -76,6 +76,8 @@ typedef struct transfer {
     int64_t last;
 } transfer;
 
+/* libcurl's write callback: straight to the temporary file, with no
+ * buffering of our own (stdio's buffer is enough). */
 static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 {
     transfer *t = arg;
