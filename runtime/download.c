@@ -1,0 +1,231 @@
+/* download.c — see download.h. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "download.h"
+
+/* ---- digests --------------------------------------------------------------- */
+
+bool rt_sha256_content(const char *path, char hex[65], rt_error *err)
+{
+    hex[0] = '\0';
+    gzFile f = gzopen(path, "rb");
+    if (!f) return rt_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    enum { CHUNK = 1 << 18 };
+    unsigned char *buf = malloc(CHUNK);
+    bool ok = ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    if (!ok) rt_fail(err, "%s: cannot start SHA-256 (out of memory?)", path);
+    int r = 0;
+    while (ok && (r = gzread(f, buf, CHUNK)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, (size_t)r) == 1;
+    if (ok && r < 0) {
+        /* zlib caught a damaged archive: bad data, a CRC or length mismatch
+         * in the trailer, or a stream that ends early. */
+        int zerr;
+        const char *msg = gzerror(f, &zerr);
+        size_t plen = strlen(path);   /* zlib prefixes the path: drop it */
+        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0) msg += plen + 2;
+        ok = rt_fail(err, "%s: damaged gzip stream: %s", path,
+                     zerr == Z_ERRNO ? strerror(errno) : msg);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (ok && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+        ok = rt_fail(err, "%s: SHA-256 failed", path);
+    for (unsigned i = 0; ok && i < mdlen && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(ctx);
+    free(buf);
+    gzclose(f);
+    return ok;
+}
+
+/* ---- progress ---------------------------------------------------------------- */
+
+void rt_download_tty_progress(void *ctx, const char *url, int64_t done, int64_t total)
+{
+    (void)ctx;
+    const char *name = strrchr(url, '/');
+    name = name && name[1] ? name + 1 : url;
+    if (total > 0) {
+        int pct = (int)(done * 100 / total), bar = pct * 30 / 100;
+        fprintf(stderr, "\rdownloading %s [%.*s%*s] %3d%% %.1f/%.1f MB", name, bar,
+                "##############################", 30 - bar, "", pct,
+                (double)done / 1e6, (double)total / 1e6);
+    } else {
+        fprintf(stderr, "\rdownloading %s %.1f MB", name, (double)done / 1e6);
+    }
+    if (total > 0 && done >= total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* State of one transfer: the temp file and progress throttling (the bar is
+ * redrawn at most every 1% or 256 kB, not on every libcurl tick). */
+typedef struct transfer {
+    FILE *out;
+    bool write_failed;
+    const rt_download_opts *opts;
+    const char *url;
+    int64_t last;
+} transfer;
+
+/* libcurl's write callback: straight to the temporary file, with no
+ * buffering of our own (stdio's buffer is enough). */
+static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+    transfer *t = arg;
+    size_t n = size * nmemb;
+    if (fwrite(data, 1, n, t->out) != n) {
+        t->write_failed = true;
+        return 0;   /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    return n;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)ultotal, (void)ulnow;
+    transfer *t = arg;
+    int64_t step = dltotal > 0 ? dltotal / 100 : 0;
+    if (step < (1 << 18)) step = 1 << 18;
+    bool finished = dltotal > 0 && dlnow >= dltotal;
+    if (dlnow > 0 && (dlnow - t->last >= step || (finished && t->last != dlnow))) {
+        t->last = dlnow;
+        t->opts->progress(t->opts->progress_ctx, t->url, dlnow, dltotal > 0 ? dltotal : -1);
+    }
+    return 0;
+}
+
+/* Fetches url into the open file out; on failure writes the reason. */
+static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
+                  char *reason, size_t rlen)
+{
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(reason, rlen, "cannot start libcurl");
+        return false;
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    transfer t = { out, false, opts, url, 0 };
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);      /* HTTP >= 400 is an error */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);         /* safe in threads */
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "mlp/1 (+libcurl)");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                     opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 15L);
+    /* No overall timeout (a slow link may need minutes for MNIST); a stall
+     * of stall_timeout_s under 1 byte/s aborts instead. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                     opts->stall_timeout_s > 0 ? opts->stall_timeout_s : 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    if (opts->progress) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK && fflush(out) != 0) t.write_failed = true;
+    if (t.write_failed)
+        snprintf(reason, rlen, "cannot write the temporary file: %s", strerror(errno));
+    else if (rc != CURLE_OK)
+        snprintf(reason, rlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK && !t.write_failed;
+}
+
+/* ---- the verified download ----------------------------------------------------- */
+
+/* Appends "URL (reason)" to the list of attempts. */
+static void note_attempt(char *tried, size_t cap, const char *url, const char *reason)
+{
+    size_t n = strlen(tried);
+    if (n < cap)
+        snprintf(tried + n, cap - n, "%s%s (%s)", n ? ", " : "", url, reason);
+}
+
+bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
+                          const char *sha256_hex, const rt_download_opts *opts,
+                          rt_error *err)
+{
+    static const rt_download_opts defaults = { 0 };
+    if (!opts) opts = &defaults;
+    if (!sha256_hex || strlen(sha256_hex) != 64)
+        return rt_fail(err, "%s: no valid SHA-256 digest to verify the download against", dest);
+    if (nurls <= 0) return rt_fail(err, "%s: no URL to download from", dest);
+
+    /* The temporary file sits next to dest (same file system, so rename is
+     * atomic) and starts with '.', so a half-written file never has the name
+     * a search looks for. */
+    const char *slash = strrchr(dest, '/');
+    size_t dlen = slash ? (size_t)(slash - dest) + 1 : 0;
+    size_t tlen = strlen(dest) + 16;
+    char *tmp = malloc(tlen);
+    if (!tmp) return rt_fail(err, "%s: out of memory", dest);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        free(tmp);
+        return rt_fail(err, "%s: cannot initialise libcurl", dest);
+    }
+
+    char tried[2048] = "";
+    bool done = false;
+    for (int u = 0; u < nurls && !done; u++) {
+        char reason[640] = "";   /* holds an rt_error message or a curl one */
+        snprintf(tmp, tlen, "%.*s.%s.XXXXXX", (int)dlen, dest, dest + dlen);
+        int fd = mkstemp(tmp);
+        FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+        if (!out) {
+            int e = errno;
+            if (fd >= 0) { close(fd); unlink(tmp); }
+            free(tmp);
+            curl_global_cleanup();
+            return rt_fail(err, "%s: cannot create a temporary file next to it: %s",
+                           dest, strerror(e));
+        }
+        bool ok = fetch(urls[u], out, opts, reason, sizeof reason);
+        if (fclose(out) != 0 && ok) {
+            snprintf(reason, sizeof reason, "cannot write the temporary file: %s",
+                     strerror(errno));
+            ok = false;
+        }
+        char got[65];
+        rt_error e;
+        if (ok && !rt_sha256_content(tmp, got, &e)) {
+            /* e names the temporary file, which is about to vanish: keep
+             * only zlib's part of the message. */
+            const char *colon = strstr(e.msg, ": ");
+            snprintf(reason, sizeof reason, "%s", colon ? colon + 2 : e.msg);
+            ok = false;
+        }
+        if (ok && strcasecmp(got, sha256_hex) != 0) {
+            snprintf(reason, sizeof reason, "SHA-256 mismatch: got %.16s..., expected %.16s...",
+                     got, sha256_hex);
+            ok = false;
+        }
+        if (ok && rename(tmp, dest) != 0) {
+            snprintf(reason, sizeof reason, "cannot rename into place: %s", strerror(errno));
+            ok = false;
+        }
+        if (!ok) {
+            unlink(tmp);
+            note_attempt(tried, sizeof tried, urls[u], reason);
+        }
+        done = ok;
+    }
+    free(tmp);
+    curl_global_cleanup();
+    if (!done) return rt_fail(err, "%s: tried: %s", dest, tried);
+    return true;
+}

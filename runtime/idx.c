@@ -1,0 +1,400 @@
+/* idx.c — see idx.h. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "idx.h"
+
+/* ---- reading one file ------------------------------------------------------ */
+
+/* The message for a short or failed gzread: zlib's own words when the
+ * stream is damaged ("invalid block type", "incorrect data check" for a bad
+ * CRC ...), minus the path zlib puts in front of them; a gzip stream that
+ * simply stops (Z_BUF_ERROR) is called truncated. */
+static bool read_failure(gzFile f, const char *path, const char *what,
+                         uint64_t want, uint64_t got, rt_error *err)
+{
+    int zerr = Z_OK;
+    const char *zmsg = gzerror(f, &zerr);
+    size_t plen = strlen(path);
+    if (strncmp(zmsg, path, plen) == 0 && strncmp(zmsg + plen, ": ", 2) == 0) zmsg += plen + 2;
+    if (zerr == Z_ERRNO)
+        return rt_fail(err, "%s: read error: %s", path, strerror(errno));
+    if (zerr == Z_BUF_ERROR)
+        return rt_fail(err, "%s: truncated gzip stream (%s)", path, zmsg);
+    if (zerr != Z_OK)
+        return rt_fail(err, "%s: damaged gzip stream: %s", path, zmsg);
+    return rt_fail(err, "%s: truncated: the header declares %llu bytes of %s, "
+                   "the file has %llu", path, (unsigned long long)want, what,
+                   (unsigned long long)got);
+}
+
+/* Reads exactly len bytes (gzread takes an unsigned int, so in chunks);
+ * returns how many it got. A read of at least zlib's buffer size inflates
+ * directly into buf, which is why the whole payload is asked for at once. */
+static uint64_t read_fully(gzFile f, uint8_t *buf, uint64_t len)
+{
+    uint64_t got = 0;
+    while (got < len) {
+        uint64_t want = len - got;
+        unsigned chunk = want > (1u << 30) ? (1u << 30) : (unsigned)want;
+        int r = gzread(f, buf + got, chunk);
+        if (r <= 0) break;
+        got += (uint64_t)r;
+    }
+    return got;
+}
+
+bool rt_idx_read(const char *path, rt_idx *out, rt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    gzFile f = gzopen(path, "rb");
+    if (!f) return rt_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    gzbuffer(f, 1u << 18);
+
+    bool ok = false;
+    uint8_t head[4 + 4 * RT_IDX_MAX_DIMS];
+    uint64_t got = read_fully(f, head, 4);
+    if (got < 4) {
+        read_failure(f, path, "header", 4, got, err);
+        goto done;
+    }
+    if (head[0] != 0 || head[1] != 0) {
+        rt_fail(err, "%s: not an IDX file (magic 0x%02x%02x%02x%02x; an IDX file "
+                "starts with 0x0000 then its element type and axis count)",
+                path, head[0], head[1], head[2], head[3]);
+        goto done;
+    }
+    if (head[2] != 0x08) {
+        rt_fail(err, "%s: element type 0x%02x is not supported (only unsigned "
+                "bytes, 0x08, as in MNIST)", path, head[2]);
+        goto done;
+    }
+    int ndim = head[3];
+    if (ndim < 1 || ndim > RT_IDX_MAX_DIMS) {
+        rt_fail(err, "%s: %d axes; between 1 and %d are supported", path, ndim,
+                RT_IDX_MAX_DIMS);
+        goto done;
+    }
+    got = read_fully(f, head + 4, 4u * (unsigned)ndim);
+    if (got < 4u * (unsigned)ndim) {
+        read_failure(f, path, "header", 4u * (unsigned)ndim, got, err);
+        goto done;
+    }
+    uint64_t total = 1;
+    for (int i = 0; i < ndim; i++) {
+        const uint8_t *p = head + 4 + 4 * i;
+        uint64_t d = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+        out->dims[i] = (int64_t)d;
+        /* Sizes are uint32 each; cap the product well below anything that
+         * could overflow or that memory could hold. */
+        if (d != 0 && total > (UINT64_C(1) << 40) / d) {
+            rt_fail(err, "%s: declared size is absurdly large (axis %d is %llu)",
+                    path, i, (unsigned long long)d);
+            goto done;
+        }
+        total *= d;
+    }
+    out->ndim = ndim;
+    out->data = malloc(total ? total : 1);
+    if (!out->data) {
+        rt_fail(err, "%s: out of memory for %llu bytes", path, (unsigned long long)total);
+        goto done;
+    }
+    got = read_fully(f, out->data, total);
+    if (got < total) {
+        read_failure(f, path, "data", total, got, err);
+        goto done;
+    }
+    /* The declared size must be the whole file: one more byte means the
+     * header and the content disagree (or two files were glued together). */
+    uint8_t extra;
+    int r = gzread(f, &extra, 1);
+    if (r > 0) {
+        rt_fail(err, "%s: extra bytes after the %llu bytes of data the header declares",
+                path, (unsigned long long)total);
+        goto done;
+    }
+    if (r < 0) {
+        read_failure(f, path, "data", total, total, err);
+        goto done;
+    }
+    ok = true;
+done:
+    gzclose(f);
+    if (!ok) rt_idx_free(out);
+    return ok;
+}
+
+void rt_idx_free(rt_idx *idx)
+{
+    free(idx->data);
+    memset(idx, 0, sizeof *idx);
+}
+
+/* ---- an images + labels pair ------------------------------------------------ */
+
+bool rt_idx_load_pair(const char *images, const char *labels, int classes,
+                      rt_dataset *out, rt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    rt_idx im, lb;
+    if (!rt_idx_read(images, &im, err)) return false;
+    if (!rt_idx_read(labels, &lb, err)) {
+        rt_idx_free(&im);
+        return false;
+    }
+    bool ok = false;
+    if (im.ndim < 2) {
+        rt_fail(err, "%s: an image file needs at least 2 axes (count, pixels), it has %d",
+                images, im.ndim);
+        goto done;
+    }
+    if (lb.ndim != 1) {
+        rt_fail(err, "%s: a label file has 1 axis, this one has %d", labels, lb.ndim);
+        goto done;
+    }
+    if (im.dims[0] != lb.dims[0]) {
+        rt_fail(err, "%s has %lld images but %s has %lld labels", images,
+                (long long)im.dims[0], labels, (long long)lb.dims[0]);
+        goto done;
+    }
+    int64_t n = im.dims[0];
+    int32_t *lab = malloc((size_t)(n ? n : 1) * sizeof *lab);
+    if (!lab) {
+        rt_fail(err, "%s: out of memory", labels);
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (lb.data[i] >= classes) {
+            rt_fail(err, "%s: label %d of example %lld is not below %d classes",
+                    labels, lb.data[i], (long long)i, classes);
+            free(lab);
+            goto done;
+        }
+        lab[i] = lb.data[i];
+    }
+    /* The pixels move into the dataset as they are: no copy. */
+    out->n = n;
+    out->ndim = im.ndim - 1;
+    out->features = 1;
+    for (int i = 1; i < im.ndim; i++) {
+        out->dims[i - 1] = (int)im.dims[i];
+        out->features *= im.dims[i];
+    }
+    out->x_u8 = im.data;
+    im.data = NULL;
+    out->x_scale = 1.0f / 255.0f;
+    out->classes = classes;
+    out->labels = lab;
+    ok = true;
+done:
+    rt_idx_free(&im);
+    rt_idx_free(&lb);
+    return ok;
+}
+
+/* ---- the known sets ---------------------------------------------------------- */
+
+static const char *const digit_names[] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" };
+static const char *const fashion_names[] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+};
+_Static_assert(sizeof digit_names / sizeof *digit_names == 10, "10 digit classes");
+_Static_assert(sizeof fashion_names / sizeof *fashion_names == 10, "10 fashion classes");
+
+/* The usual public mirrors, as torchvision and TensorFlow use them. LeCun's
+ * own site comes last: it has been refusing or throttling downloads. */
+static const char *const mnist_mirrors[] = {
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+    NULL,
+};
+static const char *const fashion_mirrors[] = {
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+    NULL,
+};
+
+/* Digests of the uncompressed files. MNIST: ../shared/data/mnist/
+ * SHA256SUMS.uncompressed (train-images matches the published digest of the
+ * original). Fashion-MNIST: Zalando publishes only MD5s of its .gz archives;
+ * these SHA-256s of the uncompressed content are the ones several
+ * independent projects list, and they match the content of Debian's
+ * dataset-fashion-mnist files (whose archives are recompressed, so their
+ * .gz MD5s differ from Zalando's while the content is identical). */
+static const rt_idxset known_sets[] = {
+    { "mnist",
+      { "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" },
+      { "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" },
+      10, digit_names, mnist_mirrors },
+    { "fashion-mnist",
+      { "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" },
+      { "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" },
+      10, fashion_names, fashion_mirrors },
+};
+
+const rt_idxset *rt_idxset_lookup(const char *name)
+{
+    if (name && strcmp(name, "fashion_mnist") == 0) name = "fashion-mnist";
+    for (size_t i = 0; i < sizeof known_sets / sizeof *known_sets; i++)
+        if (name && strcmp(known_sets[i].name, name) == 0) return &known_sets[i];
+    return NULL;
+}
+
+/* base + FILE.gz, with "{name}" in base replaced by the set's name and one
+ * '/' between base and file; malloc'd. */
+static char *mirror_url(const char *base, const char *name, const char *file)
+{
+    const char *ph = strstr(base, "{name}");
+    size_t len = strlen(base) + strlen(name) + strlen(file) + 8;
+    char *url = malloc(len);
+    if (!url) return NULL;
+    if (ph)
+        snprintf(url, len, "%.*s%s%s", (int)(ph - base), base, name, ph + 6);
+    else
+        snprintf(url, len, "%s", base);
+    size_t n = strlen(url);
+    snprintf(url + n, len - n, "%s%s.gz", n && url[n - 1] == '/' ? "" : "/", file);
+    return url;
+}
+
+/* Downloads file k of the set into dir as FILE.gz, trying every mirror. */
+static bool fetch_one(const rt_idxset *set, const rt_datapath *dp, const char *dir,
+                      int k, rt_error *err)
+{
+    const char *const *mirrors = dp->nmirrors ? (const char *const *)dp->mirrors : set->mirrors;
+    int nm = dp->nmirrors;
+    if (!dp->nmirrors)
+        while (mirrors && mirrors[nm]) nm++;
+    if (nm == 0) return rt_fail(err, "could not download %s: no mirrors configured", set->name);
+
+    char **urls = calloc((size_t)nm, sizeof *urls);
+    char gzname[256];
+    snprintf(gzname, sizeof gzname, "%s.gz", set->files[k]);
+    char *dest = rt_path_join(dir, gzname);
+    bool ok = urls && dest;
+    for (int m = 0; ok && m < nm; m++)
+        ok = (urls[m] = mirror_url(mirrors[m], set->name, set->files[k])) != NULL;
+    rt_error e;
+    if (!ok)
+        rt_fail(err, "could not download %s: out of memory", set->name);
+    else if (!(ok = rt_download_verified((const char *const *)urls, nm, dest,
+                                         set->sha256[k], &dp->download, &e)))
+        rt_fail(err, "could not download %s: %s", set->name, e.msg);
+    for (int m = 0; urls && m < nm; m++) free(urls[m]);
+    free(urls);
+    free(dest);
+    return ok;
+}
+
+/* Downloads each of the set's files missing from dir (the cache). */
+static bool fetch_missing(const rt_idxset *set, const rt_datapath *dp,
+                          const char *dir, rt_error *err)
+{
+    if (!rt_datapath_mkdirs(dir, err)) return false;
+    for (int k = 0; k < RT_IDX_NFILES; k++) {
+        char *have = rt_datapath_resolve(dir, set->files[k]);
+        bool present = have != NULL;
+        free(have);
+        if (!present && !fetch_one(set, dp, dir, k, err)) return false;
+    }
+    return true;
+}
+
+typedef struct pair_job {
+    const char *images, *labels;
+    int classes;
+    rt_dataset *out;
+    rt_error err;
+    bool ok;
+} pair_job;
+
+static void *load_pair_thread(void *arg)
+{
+    pair_job *j = arg;
+    j->ok = rt_idx_load_pair(j->images, j->labels, j->classes, j->out, &j->err);
+    return NULL;
+}
+
+bool rt_idxset_load(const rt_idxset *set, const rt_datapath *dp,
+                    rt_dataset *train, rt_dataset *test, rt_error *err)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    char *dir = rt_datapath_find(dp, set->name, set->files, RT_IDX_NFILES);
+    if (!dir) {
+        if (!dp->cache)
+            return rt_fail(err, "%s: not found on the data path (MLP_DATA_PATH, ./data, "
+                           "/usr/share/datasets) and no cache directory to download into "
+                           "(set XDG_CACHE_HOME or HOME)", set->name);
+        dir = rt_path_join(dp->cache, set->name);
+        if (!dir) return rt_fail(err, "%s: out of memory", set->name);
+        if (!fetch_missing(set, dp, dir, err)) {
+            free(dir);
+            return false;
+        }
+    }
+    char *path[RT_IDX_NFILES] = { 0 };
+    bool ok = true;
+    for (int k = 0; k < RT_IDX_NFILES; k++) {
+        path[k] = rt_datapath_resolve(dir, set->files[k]);
+        if (!path[k]) {
+            ok = rt_fail(err, "%s: %s/%s(.gz) disappeared while loading", set->name,
+                         dir, set->files[k]);
+            break;
+        }
+    }
+    if (ok) {
+        /* Train on a second thread, test here: the inflate of one gzip stream
+         * cannot be split, but the two halves are independent. */
+        pair_job jobs[2] = {
+            { path[RT_IDX_TRAIN_IMAGES], path[RT_IDX_TRAIN_LABELS], set->classes, train, {{0}}, false },
+            { path[RT_IDX_TEST_IMAGES], path[RT_IDX_TEST_LABELS], set->classes, test, {{0}}, false },
+        };
+        pthread_t th;
+        bool threaded = pthread_create(&th, NULL, load_pair_thread, &jobs[0]) == 0;
+        if (!threaded) load_pair_thread(&jobs[0]);
+        load_pair_thread(&jobs[1]);
+        if (threaded) pthread_join(th, NULL);
+        for (int j = 0; j < 2 && ok; j++)
+            if (!jobs[j].ok) ok = rt_fail(err, "%s", jobs[j].err.msg);
+        ok = ok && rt_dataset_set_class_names(train, set->class_names, err)
+                && rt_dataset_set_class_names(test, set->class_names, err);
+        if (!ok) {
+            rt_dataset_free(train);
+            rt_dataset_free(test);
+        }
+    }
+    for (int k = 0; k < RT_IDX_NFILES; k++) free(path[k]);
+    free(dir);
+    return ok;
+}
+
+bool rt_mnist_load(const char *kind, rt_dataset *train, rt_dataset *test, rt_error *err)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    const rt_idxset *set = rt_idxset_lookup(kind);
+    if (!set)
+        return rt_fail(err, "unknown data set '%s' (known: mnist, fashion-mnist)",
+                       kind ? kind : "(null)");
+    rt_datapath dp;
+    if (!rt_datapath_from_env(&dp, err)) return false;
+    bool ok = rt_idxset_load(set, &dp, train, test, err);
+    rt_datapath_free(&dp);
+    return ok;
+}
