@@ -17,7 +17,11 @@ Two kinds of golden test, told apart by where the script lives:
   (alias `# expect error:`) is the next line of stderr; when any is given,
   all of stderr must match. When none is given and the expected exit code is
   0, stderr must be empty; for an expected failure without stderr lines only
-  the exit code is checked. `# expect exit: N` defaults to 0. TEXT is
+  the exit code is checked. Where LANGUAGE.md fixes the position and caret
+  but not the wording of a message, `# expect stderr re: REGEX` matches one
+  stderr line by a full regular-expression match, and `# expect stderr more:`
+  (last) allows any further stderr lines (a traceback of unbounded depth).
+  `# expect exit: N` defaults to 0. TEXT is
   everything after the colon and one space, so a caret line keeps its
   indentation. Trailing blanks of stderr lines are ignored on both sides:
   an error echoes the offending source line, and editors strip the trailing
@@ -64,7 +68,8 @@ HELPER_DIRS = {"modules"}
 # A directive may follow code on the same line (`print(1)  # expect: 1`).
 # The single space after the colon is the separator; the rest is the text.
 DIRECTIVE = re.compile(
-    r"#\s*(expect(?:\s+(?:stderr|error|exit))?|needs|tags)\s*:(?: |$)(.*)$")
+    r"#\s*(expect(?:\s+(?:stderr\s+re|stderr\s+more|stderr|error|exit))?|needs|tags)"
+    r"\s*:(?: |$)(.*)$")
 
 
 class Spec:
@@ -72,7 +77,9 @@ class Spec:
 
     def __init__(self):
         self.stdout = []        # expected stdout lines, in order
-        self.stderr = []        # expected stderr lines, in order
+        self.stderr = []        # expected stderr lines, in order: str, or
+                                # a compiled regex for `stderr re:` lines
+        self.stderr_more = False  # `stderr more:` - later lines are free
         self.exit = 0
         self.needs = []
         self.tags = []
@@ -91,6 +98,13 @@ def parse_spec(text):
             spec.stdout.append(value)
         elif kind in ("expect stderr", "expect error"):
             spec.stderr.append(value.rstrip())
+        elif kind == "expect stderr re":
+            try:
+                spec.stderr.append(re.compile(value.rstrip()))
+            except re.error as e:
+                spec.problems.append("line %d: bad regex %r: %s" % (lineno, value, e))
+        elif kind == "expect stderr more":
+            spec.stderr_more = True
         elif kind == "expect exit":
             try:
                 spec.exit = int(value.strip())
@@ -175,6 +189,18 @@ def split_lines(s):
     return lines
 
 
+def stderr_matches(spec, got):
+    if len(got) < len(spec.stderr) or (len(got) > len(spec.stderr) and not spec.stderr_more):
+        return False
+    for want, line in zip(spec.stderr, got):
+        if isinstance(want, str):
+            if want != line:
+                return False
+        elif not want.fullmatch(line):
+            return False
+    return True
+
+
 def describe_exit(code, timeout):
     if code is None:
         return "timed out after %g s" % timeout
@@ -227,8 +253,11 @@ def check(rel, args):
         problems.append(diff("stdout", spec.stdout, split_lines(out)))
     got_err = [l.rstrip() for l in split_lines(err)]
     if spec.stderr or spec.exit == 0:
-        if got_err != spec.stderr:
-            problems.append(diff("stderr", spec.stderr, got_err))
+        if not stderr_matches(spec, got_err):
+            want = [w if isinstance(w, str) else "re: " + w.pattern for w in spec.stderr]
+            if spec.stderr_more:
+                want.append("more: (any further lines)")
+            problems.append(diff("stderr", want, got_err))
     elif problems:
         # Not checked, but it is what explains a wrong exit code.
         problems += ["    stderr: " + l for l in got_err[-10:]]
