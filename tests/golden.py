@@ -30,6 +30,12 @@ Two kinds of golden test, told apart by where the script lives:
 * Examples (`*.mlp` in a directory named `examples`): stdout must equal the
   `.out` file beside the script byte for byte, and the exit code must be 0.
 
+A language test may replace the command line with `# command: ARGS`, for the
+CLI's own behaviour (usage errors, `-e`, `-`): the runner then runs
+`mlp ARGS` (split like a shell would, `{file}` standing for the script's
+path) with the script's text on stdin, e.g. `# command: -` runs the script
+from stdin and `# command: --bogus {file}` tests a usage error.
+
 Any script may say `# needs: mnist` (skipped, visibly, unless
 `<dir>/mnist/train-images-idx3-ubyte[.gz]` exists for some dir on
 $MLP_DATA_PATH) or `# tags: slow, ...` (skipped with `--skip-tag slow`).
@@ -68,7 +74,7 @@ HELPER_DIRS = {"modules"}
 # A directive may follow code on the same line (`print(1)  # expect: 1`).
 # The single space after the colon is the separator; the rest is the text.
 DIRECTIVE = re.compile(
-    r"#\s*(expect(?:\s+(?:stderr\s+re|stderr\s+more|stderr|error|exit))?|needs|tags)"
+    r"#\s*(expect(?:\s+(?:stderr\s+re|stderr\s+more|stderr|error|exit))?|needs|tags|command)"
     r"\s*:(?: |$)(.*)$")
 
 
@@ -84,6 +90,7 @@ class Spec:
         self.needs = []
         self.tags = []
         self.problems = []      # malformed directives, reported as failures
+        self.command = None     # `# command:` arguments, replacing the path
 
 
 def parse_spec(text):
@@ -114,6 +121,8 @@ def parse_spec(text):
                     % (lineno, value.strip()))
         elif kind == "needs":
             spec.needs += [w.strip() for w in value.split(",") if w.strip()]
+        elif kind == "command":
+            spec.command = value
         elif kind == "tags":
             spec.tags += [w.strip() for w in value.split(",") if w.strip()]
     return spec
@@ -152,16 +161,18 @@ def collect(paths):
     return rel
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, stdin=None):
     """Run cmd in ROOT; returns (exit code or None on timeout, stdout, stderr).
 
     The child gets its own process group so a timeout also kills whatever a
-    wrapper (valgrind) started, and stdin is closed so nothing waits on it."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL,
+    wrapper (valgrind) started. stdin is the given bytes, or closed so that
+    nothing waits on it."""
+    proc = subprocess.Popen(cmd, cwd=ROOT,
+                            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(input=stdin, timeout=timeout)
         code = proc.returncode
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -229,8 +240,17 @@ def check(rel, args):
         if tag in args.skip_tag:
             return "skip", "tagged %s" % tag
 
-    cmd = shlex.split(args.wrap) + [args.mlp, rel]
-    code, out, err = run(cmd, args.timeout)
+    stdin = None
+    if spec.command is not None:
+        try:
+            argv = [a.replace("{file}", rel) for a in shlex.split(spec.command)]
+        except ValueError as e:
+            return "fail", "    bad '# command:' line: %s" % e
+        stdin = text.encode("utf-8")
+    else:
+        argv = [rel]
+    cmd = shlex.split(args.wrap) + [args.mlp] + argv
+    code, out, err = run(cmd, args.timeout, stdin)
     problems = []
 
     if is_example(rel):
