@@ -1,0 +1,6 @@
+# Recursive fib(30): calls, arithmetic and comparisons. Prints 832040.
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+print(fib(30))

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""The golden runner: run .mlp scripts and compare what they print.
+
+Two kinds of golden test, told apart by where the script lives:
+
+* Language tests (`tests/lang/**/*.mlp`) carry their expectations inside the
+  file as comments, in the order the output appears (Wren's `test/` idiom):
+
+      print(1 + 2)      # expect: 3
+      # expect stderr: tests/lang/x.mlp:3:9: error: unexpected ')'
+      # expect stderr:     let x = )
+      # expect stderr:             ^
+      # expect exit: 65
+
+  `# expect: TEXT` is the next line of stdout; all of stdout must match
+  exactly (no expect lines means stdout must be empty). `# expect stderr:`
+  (alias `# expect error:`) is the next line of stderr; when any is given,
+  all of stderr must match. When none is given and the expected exit code is
+  0, stderr must be empty; for an expected failure without stderr lines only
+  the exit code is checked. Where LANGUAGE.md fixes the position and caret
+  but not the wording of a message, `# expect stderr re: REGEX` matches one
+  stderr line by a full regular-expression match, and `# expect stderr more:`
+  (last) allows any further stderr lines (a traceback of unbounded depth).
+  `# expect exit: N` defaults to 0. TEXT is
+  everything after the colon and one space, so a caret line keeps its
+  indentation. Trailing blanks of stderr lines are ignored on both sides:
+  an error echoes the offending source line, and editors strip the trailing
+  blanks of the comment that quotes it.
+
+* Examples (`*.mlp` in a directory named `examples`): stdout must equal the
+  `.out` file beside the script byte for byte, and the exit code must be 0.
+
+A language test may replace the command line with `# command: ARGS`, for the
+CLI's own behaviour (usage errors, `-e`, `-`): the runner then runs
+`mlp ARGS` (split like a shell would, `{file}` standing for the script's
+path) with the script's text on stdin, e.g. `# command: -` runs the script
+from stdin and `# command: --bogus {file}` tests a usage error.
+
+Any script may say `# needs: mnist` (skipped, visibly, unless
+`<dir>/mnist/train-images-idx3-ubyte[.gz]` exists for some dir on
+$MLP_DATA_PATH) or `# tags: slow, ...` (skipped with `--skip-tag slow`).
+Directories named `modules` hold helper modules that tests import; they are
+not tests themselves.
+
+Every script runs as `mlp <path relative to the project root>` with the
+project root as the working directory, so error messages carry a stable
+relative path. Tests run in parallel (2 workers by default), each with a
+timeout; the runner prints one line per failure followed by a unified diff,
+and ends with `N passed, N failed[, N skipped]`. Exit status 1 on any
+failure, 2 on a usage error.
+
+Usage:
+    python3 tests/golden.py --mlp build/mlp [--wrap "valgrind -q ..."]
+                            [--skip-tag slow] [--jobs 2] DIR_OR_FILE...
+
+Python 3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import difflib
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT_SECONDS = 120
+HELPER_DIRS = {"modules"}
+
+# A directive may follow code on the same line (`print(1)  # expect: 1`).
+# The single space after the colon is the separator; the rest is the text.
+DIRECTIVE = re.compile(
+    r"#\s*(expect(?:\s+(?:stderr\s+re|stderr\s+more|stderr|error|exit))?|needs|tags|command)"
+    r"\s*:(?: |$)(.*)$")
+
+
+class Spec:
+    """What one script is expected to do, read from its comments."""
+
+    def __init__(self):
+        self.stdout = []        # expected stdout lines, in order
+        self.stderr = []        # expected stderr lines, in order: str, or
+                                # a compiled regex for `stderr re:` lines
+        self.stderr_more = False  # `stderr more:` - later lines are free
+        self.exit = 0
+        self.needs = []
+        self.tags = []
+        self.problems = []      # malformed directives, reported as failures
+        self.command = None     # `# command:` arguments, replacing the path
+
+
+def parse_spec(text):
+    spec = Spec()
+    for lineno, line in enumerate(text.split("\n"), 1):
+        m = DIRECTIVE.search(line)
+        if not m:
+            continue
+        kind = " ".join(m.group(1).split())
+        value = m.group(2)
+        if kind == "expect":
+            spec.stdout.append(value)
+        elif kind in ("expect stderr", "expect error"):
+            spec.stderr.append(value.rstrip())
+        elif kind == "expect stderr re":
+            try:
+                spec.stderr.append(re.compile(value.rstrip()))
+            except re.error as e:
+                spec.problems.append("line %d: bad regex %r: %s" % (lineno, value, e))
+        elif kind == "expect stderr more":
+            spec.stderr_more = True
+        elif kind == "expect exit":
+            try:
+                spec.exit = int(value.strip())
+            except ValueError:
+                spec.problems.append(
+                    "line %d: '# expect exit:' wants an integer, got %r"
+                    % (lineno, value.strip()))
+        elif kind == "needs":
+            spec.needs += [w.strip() for w in value.split(",") if w.strip()]
+        elif kind == "command":
+            spec.command = value
+        elif kind == "tags":
+            spec.tags += [w.strip() for w in value.split(",") if w.strip()]
+    return spec
+
+
+def data_available(name):
+    """True when some directory on $MLP_DATA_PATH holds data set `name`."""
+    for d in os.environ.get("MLP_DATA_PATH", "").split(":"):
+        if not d:
+            continue
+        for f in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"):
+            if os.path.isfile(os.path.join(d, name, f)):
+                return True
+    return False
+
+
+def is_example(path):
+    return os.path.basename(os.path.dirname(os.path.abspath(path))) == "examples"
+
+
+def collect(paths):
+    """Every test script under `paths`, sorted, as paths relative to ROOT."""
+    found = []
+    for p in paths:
+        ap = os.path.abspath(p)
+        if os.path.isfile(ap):
+            found.append(ap)
+        elif os.path.isdir(ap):
+            for d, dirs, files in os.walk(ap):
+                dirs[:] = sorted(x for x in dirs
+                                 if x not in HELPER_DIRS and not x.startswith("."))
+                found += [os.path.join(d, f) for f in files if f.endswith(".mlp")]
+        else:
+            # Not fatal: `make check` names examples/ before it exists.
+            print("golden.py: note: %s does not exist, nothing to run there" % p,
+                  file=sys.stderr)
+    rel = sorted({os.path.relpath(f, ROOT) for f in found})
+    return rel
+
+
+def run(cmd, timeout, stdin=None):
+    """Run cmd in ROOT; returns (exit code or None on timeout, stdout, stderr).
+
+    The child gets its own process group so a timeout also kills whatever a
+    wrapper (valgrind) started. stdin is the given bytes, or closed so that
+    nothing waits on it."""
+    proc = subprocess.Popen(cmd, cwd=ROOT,
+                            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(input=stdin, timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        code = None
+    dec = lambda b: b.decode("utf-8", errors="surrogateescape")
+    return code, dec(out), dec(err)
+
+
+def diff(label, expected, actual):
+    lines = difflib.unified_diff(expected, actual, "expected " + label,
+                                 "actual " + label, lineterm="")
+    return "\n".join("    " + l for l in lines)
+
+
+def split_lines(s):
+    """Output as a list of lines; a missing final newline shows as a line."""
+    if s == "":
+        return []
+    lines = s.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    else:
+        lines[-1] += "\\ (no newline at end)"
+    return lines
+
+
+def stderr_matches(spec, got):
+    if len(got) < len(spec.stderr) or (len(got) > len(spec.stderr) and not spec.stderr_more):
+        return False
+    for want, line in zip(spec.stderr, got):
+        if isinstance(want, str):
+            if want != line:
+                return False
+        elif not want.fullmatch(line):
+            return False
+    return True
+
+
+def describe_exit(code, timeout):
+    if code is None:
+        return "timed out after %g s" % timeout
+    if code < 0:
+        try:
+            return "killed by %s" % signal.Signals(-code).name
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "exit %d" % code
+
+
+def check(rel, args):
+    """Runs one script; returns ('pass'|'fail'|'skip', message)."""
+    try:
+        with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        return "fail", "cannot read %s: %s" % (rel, e)
+    spec = parse_spec(text)
+    if spec.problems:
+        return "fail", "\n".join("    " + p for p in spec.problems)
+    for need in spec.needs:
+        if not data_available(need):
+            return "skip", "needs %s (not found on $MLP_DATA_PATH)" % need
+    for tag in spec.tags:
+        if tag in args.skip_tag:
+            return "skip", "tagged %s" % tag
+
+    stdin = None
+    if spec.command is not None:
+        try:
+            argv = [a.replace("{file}", rel) for a in shlex.split(spec.command)]
+        except ValueError as e:
+            return "fail", "    bad '# command:' line: %s" % e
+        stdin = text.encode("utf-8")
+    else:
+        argv = [rel]
+    cmd = shlex.split(args.wrap) + [args.mlp] + argv
+    code, out, err = run(cmd, args.timeout, stdin)
+    problems = []
+
+    if is_example(rel):
+        want_path = os.path.join(ROOT, os.path.splitext(rel)[0] + ".out")
+        try:
+            with open(want_path, encoding="utf-8", errors="surrogateescape") as f:
+                want = f.read()
+        except OSError:
+            return "fail", "    no expected output %s" % os.path.relpath(want_path, ROOT)
+        if code != 0:
+            problems.append("    want exit 0, got %s" % describe_exit(code, args.timeout))
+            problems += ["    stderr: " + l for l in split_lines(err)[-10:]]
+        if out != want:
+            problems.append(diff("stdout", split_lines(want), split_lines(out)))
+        return ("fail", "\n".join(problems)) if problems else ("pass", "")
+
+    if code != spec.exit:
+        problems.append("    want exit %d, got %s" % (spec.exit, describe_exit(code, args.timeout)))
+    if split_lines(out) != spec.stdout or (out and not out.endswith("\n")):
+        problems.append(diff("stdout", spec.stdout, split_lines(out)))
+    got_err = [l.rstrip() for l in split_lines(err)]
+    if spec.stderr or spec.exit == 0:
+        if not stderr_matches(spec, got_err):
+            want = [w if isinstance(w, str) else "re: " + w.pattern for w in spec.stderr]
+            if spec.stderr_more:
+                want.append("more: (any further lines)")
+            problems.append(diff("stderr", want, got_err))
+    elif problems:
+        # Not checked, but it is what explains a wrong exit code.
+        problems += ["    stderr: " + l for l in got_err[-10:]]
+    return ("fail", "\n".join(problems)) if problems else ("pass", "")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mlp", required=True, help="the mlp binary")
+    ap.add_argument("--wrap", default="", help="command to prefix, e.g. valgrind")
+    ap.add_argument("--skip-tag", action="append", default=[],
+                    help="skip scripts tagged with this (repeatable)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS)
+    ap.add_argument("paths", nargs="+", metavar="DIR_OR_FILE")
+    args = ap.parse_args()
+
+    args.mlp = os.path.abspath(args.mlp)
+    if not os.access(args.mlp, os.X_OK):
+        print("golden.py: %s is not an executable (build it with `make`)" % args.mlp,
+              file=sys.stderr)
+        return 2
+    tests = collect(args.paths)
+    if not tests:
+        print("golden.py: no .mlp scripts under %s" % " ".join(args.paths),
+              file=sys.stderr)
+        return 2
+
+    counts = {"pass": 0, "fail": 0, "skip": 0}
+    lock = threading.Lock()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        # map() yields in submission order, so the report is deterministic.
+        for rel, (status, msg) in zip(tests, pool.map(lambda t: check(t, args), tests)):
+            with lock:
+                counts[status] += 1
+                if status == "fail":
+                    print("FAIL %s" % rel)
+                    if msg:
+                        print(msg)
+                elif status == "skip":
+                    print("SKIP %s: %s" % (rel, msg))
+                sys.stdout.flush()
+
+    summary = "%d passed, %d failed" % (counts["pass"], counts["fail"])
+    if counts["skip"]:
+        summary += ", %d skipped" % counts["skip"]
+    print(summary)
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
