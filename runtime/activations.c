@@ -1,0 +1,160 @@
+/*
+ * activations.c — forward and derivative kernels (see activations.h).
+ *
+ * Each elementwise activation is written once as a scalar pair
+ * NAME_f(z, alpha) and NAME_d(z, y, alpha) = f'(z), and ELEMENTWISE(NAME)
+ * stamps out the array kernels. The derivative is taken from whichever of z
+ * and y gives it exactly and cheaply (sigmoid from y, relu from z).
+ */
+#include <math.h>
+#include <strings.h>
+#include "activations.h"
+#include "mathf.h"
+
+#define ELEMENTWISE(NAME)                                                          \
+    static void NAME##_fwd(const float *z, float *y, int rows, int cols, float a) \
+    {                                                                              \
+        long n = (long)rows * cols;                                                \
+        for (long i = 0; i < n; i++) y[i] = NAME##_f(z[i], a);                     \
+    }                                                                              \
+    static void NAME##_bwd(const float *z, const float *y, const float *dy,        \
+                           float *dz, int rows, int cols, float a)                 \
+    {                                                                              \
+        long n = (long)rows * cols;                                                \
+        for (long i = 0; i < n; i++) dz[i] = dy[i] * NAME##_d(z[i], y[i], a);      \
+    }
+
+static float linear_f(float z, float a) { (void)a; return z; }
+static float linear_d(float z, float y, float a) { (void)z; (void)y; (void)a; return 1.0f; }
+
+static float sigmoid_f(float z, float a) { (void)a; return 1.0f / (1.0f + rt_expf(-z)); }
+static float sigmoid_d(float z, float y, float a) { (void)z; (void)a; return y * (1.0f - y); }
+
+static float tanh_f(float z, float a) { (void)a; return rt_tanhf(z); }
+static float tanh_d(float z, float y, float a) { (void)z; (void)a; return 1.0f - y * y; }
+
+static float relu_f(float z, float a) { (void)a; return z > 0.0f ? z : 0.0f; }
+static float relu_d(float z, float y, float a) { (void)y; (void)a; return z > 0.0f ? 1.0f : 0.0f; }
+
+static float leaky_relu_f(float z, float a) { return z > 0.0f ? z : a * z; }
+static float leaky_relu_d(float z, float y, float a) { (void)y; return z > 0.0f ? 1.0f : a; }
+
+/* elu: for z <= 0, y = a (e^z - 1), so f' = a e^z = y + a. */
+static float elu_f(float z, float a) { return z > 0.0f ? z : a * rt_expm1f(z); }
+static float elu_d(float z, float y, float a) { return z > 0.0f ? 1.0f : y + a; }
+
+/* The constants of Klambauer et al. (2017), as Keras. */
+#define SELU_ALPHA 1.67326324235437728481f
+#define SELU_SCALE 1.05070098735548049342f
+static float selu_f(float z, float a)
+{
+    (void)a;
+    return z > 0.0f ? SELU_SCALE * z : SELU_SCALE * (SELU_ALPHA * rt_expm1f(z));
+}
+static float selu_d(float z, float y, float a)
+{
+    (void)a;
+    return z > 0.0f ? SELU_SCALE : y + SELU_SCALE * SELU_ALPHA;
+}
+
+/* softplus: written so e^x never overflows and small results keep their
+ * precision; f' is the sigmoid. */
+static float softplus_f(float z, float a)
+{
+    (void)a;
+    return z > 0.0f ? z + rt_log1pf(rt_expf(-z)) : rt_log1pf(rt_expf(z));
+}
+static float softplus_d(float z, float y, float a) { (void)y; return sigmoid_f(z, a); }
+
+static float softsign_f(float z, float a) { (void)a; return z / (1.0f + fabsf(z)); }
+static float softsign_d(float z, float y, float a)
+{
+    (void)y; (void)a;
+    float d = 1.0f + fabsf(z);
+    return 1.0f / (d * d);
+}
+
+/* swish: f = z s(z), f' = s + z s (1 - s) = s (1 + z (1 - s)). */
+static float swish_f(float z, float a) { return z * sigmoid_f(z, a); }
+static float swish_d(float z, float y, float a)
+{
+    (void)y;
+    float s = sigmoid_f(z, a);
+    return s * (1.0f + z * (1.0f - s));
+}
+
+/* gelu (exact): f = z Phi(z), f' = Phi(z) + z phi(z), phi the normal density. */
+static float gelu_f(float z, float a)
+{
+    (void)a;
+    return 0.5f * z * (1.0f + rt_erff(z * 0.70710678118654752f));
+}
+static float gelu_d(float z, float y, float a)
+{
+    (void)y; (void)a;
+    float cdf = 0.5f * (1.0f + rt_erff(z * 0.70710678118654752f));
+    float pdf = 0.39894228040143268f * rt_expf(-0.5f * z * z);
+    return cdf + z * pdf;
+}
+
+ELEMENTWISE(linear)
+ELEMENTWISE(sigmoid)
+ELEMENTWISE(tanh)
+ELEMENTWISE(relu)
+ELEMENTWISE(leaky_relu)
+ELEMENTWISE(elu)
+ELEMENTWISE(selu)
+ELEMENTWISE(softplus)
+ELEMENTWISE(softsign)
+ELEMENTWISE(swish)
+ELEMENTWISE(gelu)
+
+/* softmax per row, shifted by the row maximum so no e^x overflows; the
+ * row sum runs left to right (fixed order). */
+static void softmax_fwd(const float *z, float *y, int rows, int cols, float a)
+{
+    (void)a;
+    for (int r = 0; r < rows; r++) {
+        const float *zr = z + (long)r * cols;
+        float *yr = y + (long)r * cols;
+        float mx = zr[0];
+        for (int j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
+        float sum = 0.0f;
+        for (int j = 0; j < cols; j++) {
+            yr[j] = rt_expf(zr[j] - mx);
+            sum += yr[j];
+        }
+        for (int j = 0; j < cols; j++) yr[j] = yr[j] / sum;
+    }
+}
+
+/* Jacobian-vector product of softmax: dz_j = y_j (dy_j - sum_k dy_k y_k). */
+static void softmax_bwd(const float *z, const float *y, const float *dy, float *dz,
+                        int rows, int cols, float a)
+{
+    (void)z; (void)a;
+    for (int r = 0; r < rows; r++) {
+        const float *yr = y + (long)r * cols, *dyr = dy + (long)r * cols;
+        float *dzr = dz + (long)r * cols;
+        float dot = 0.0f;
+        for (int j = 0; j < cols; j++) dot += dyr[j] * yr[j];
+        for (int j = 0; j < cols; j++) dzr[j] = yr[j] * (dyr[j] - dot);
+    }
+}
+
+static const rt_act_info table[RT_ACT_COUNT] = {
+#define RT_ACT_ROW(tag, nm, fn, al, dc) [RT_ACT_##tag] = {nm, al, dc, fn##_fwd, fn##_bwd},
+    RT_ACTIVATIONS(RT_ACT_ROW)
+#undef RT_ACT_ROW
+};
+
+const rt_act_info *rt_act_get(rt_act act) { return &table[act]; }
+
+bool rt_act_from_name(const char *name, rt_act *out)
+{
+    if (!name) return false;
+    if (strcasecmp(name, "silu") == 0) { *out = RT_ACT_SWISH; return true; }
+    for (int i = 0; i < RT_ACT_COUNT; i++)
+        if (strcasecmp(name, table[i].name) == 0) { *out = (rt_act)i; return true; }
+    return false;
+}

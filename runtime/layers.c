@@ -1,0 +1,438 @@
+/*
+ * layers.c — the layer kinds' kernels (see layers.h).
+ *
+ * Each kind provides <kind>_setup/_reserve/_init/_forward/_backward; the
+ * table at the bottom, expanded from RT_LAYER_KINDS, dispatches to them.
+ * Loops over the batch keep the feature index innermost, so per-feature
+ * sums accumulate rows in order 0..n-1 (deterministic) while the compiler
+ * can still vectorise across features.
+ */
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+#include "gemm.h"
+#include "layers.h"
+
+typedef struct layer_ops {
+    const char *name;
+    bool (*setup)(rt_layer *l, rt_error *err);
+    bool (*reserve)(rt_layer *l, int cap, rt_error *err);
+    void (*init)(rt_layer *l, rt_rng *rng);
+    const float *(*forward)(rt_layer *l, const float *x, int n, bool training, rt_pool *pool);
+    const float *(*backward)(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool);
+} layer_ops;
+
+/* ---- spec helpers -------------------------------------------------------- */
+
+rt_layer_spec rt_spec_flatten(int ndims, const int *dims)
+{
+    rt_layer_spec s = {.kind = RT_LAYER_FLATTEN, .ndims = ndims};
+    for (int i = 0; i < ndims && i < RT_MAX_DIMS; i++) s.dims[i] = dims[i];
+    return s;
+}
+
+rt_layer_spec rt_spec_dense(int units, rt_act act, rt_init init)
+{
+    return (rt_layer_spec){.kind = RT_LAYER_DENSE, .units = units, .act = act,
+                           .act_alpha = NAN, .init = init};
+}
+
+rt_layer_spec rt_spec_batchnorm(float momentum, float eps)
+{
+    return (rt_layer_spec){.kind = RT_LAYER_BATCHNORM, .momentum = momentum, .eps = eps};
+}
+
+rt_layer_spec rt_spec_dropout(float rate)
+{
+    return (rt_layer_spec){.kind = RT_LAYER_DROPOUT, .rate = rate};
+}
+
+static const char *const init_names[RT_INIT_COUNT] = {
+#define RT_INIT_NAME(tag, name) [RT_INIT_##tag] = name,
+    RT_INITS(RT_INIT_NAME)
+#undef RT_INIT_NAME
+};
+
+const char *rt_init_name(rt_init init) { return init_names[init]; }
+
+bool rt_init_from_name(const char *name, rt_init *out)
+{
+    for (int i = 0; i < RT_INIT_COUNT; i++)
+        if (name && strcasecmp(name, init_names[i]) == 0) { *out = (rt_init)i; return true; }
+    return false;
+}
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+/* Adds a parameter of `rows` x `cols` (rows 0: a vector) with its gradient. */
+static bool add_param(rt_layer *l, const char *name, int rows, int cols, bool trainable,
+                      rt_error *err)
+{
+    rt_param *p = &l->params[l->nparams];
+    p->name = name;
+    p->ndim = rows ? 2 : 1;
+    p->shape[0] = rows ? rows : cols;
+    p->shape[1] = rows ? cols : 0;
+    p->size = (long)(rows ? rows : 1) * cols;
+    p->trainable = trainable;
+    p->w = rt_alloc((size_t)p->size * sizeof(float));
+    p->g = trainable ? rt_alloc((size_t)p->size * sizeof(float)) : NULL;
+    l->nparams++;
+    if (!p->w || (trainable && !p->g))
+        return rt_fail(err, "%s: out of memory for parameter %s", rt_layer_kind_name(l->spec.kind), name);
+    return true;
+}
+
+/* Replaces *buf with a zeroed buffer of `count` floats. */
+static bool regrow(float **buf, long count, rt_error *err)
+{
+    rt_free(*buf);
+    *buf = rt_alloc((size_t)count * sizeof(float));
+    return *buf ? true : rt_fail(err, "out of memory for a layer buffer of %ld floats", count);
+}
+
+/* ---- flatten: a view, no arithmetic -------------------------------------- */
+
+static bool flatten_setup(rt_layer *l, rt_error *err)
+{
+    long n = 1;
+    for (int i = 0; i < l->spec.ndims; i++) {
+        if (l->spec.dims[i] <= 0)
+            return rt_fail(err, "flatten: input dimension %d must be positive, got %d", i,
+                           l->spec.dims[i]);
+        n *= l->spec.dims[i];
+    }
+    if (l->spec.ndims > 0 && n != l->in) {
+        char s[96];
+        return rt_fail(err, "flatten: input shape %s has %ld values per sample, the data has %d",
+                       rt_shape_str(l->spec.ndims, l->spec.dims, s, sizeof s), n, l->in);
+    }
+    l->out = l->in;
+    return true;
+}
+static bool flatten_reserve(rt_layer *l, int cap, rt_error *err) { (void)l; (void)cap; (void)err; return true; }
+static void flatten_init(rt_layer *l, rt_rng *rng) { (void)l; (void)rng; }
+static const float *flatten_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool)
+{
+    (void)l; (void)n; (void)training; (void)pool;
+    return x;
+}
+static const float *flatten_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool)
+{
+    (void)l; (void)n; (void)need_dx; (void)pool;
+    return dy;
+}
+
+/* ---- dense ----------------------------------------------------------------- */
+
+enum { DENSE_KERNEL, DENSE_BIAS };
+
+static bool dense_setup(rt_layer *l, rt_error *err)
+{
+    if (l->spec.units <= 0)
+        return rt_fail(err, "dense: units must be a positive integer, got %d", l->spec.units);
+    if ((unsigned)l->spec.act >= RT_ACT_COUNT)
+        return rt_fail(err, "dense: unknown activation %d", (int)l->spec.act);
+    if ((unsigned)l->spec.init >= RT_INIT_COUNT)
+        return rt_fail(err, "dense: unknown initializer %d", (int)l->spec.init);
+    l->out = l->spec.units;
+    l->act_alpha = isnan(l->spec.act_alpha) ? rt_act_get(l->spec.act)->alpha : l->spec.act_alpha;
+    return add_param(l, "kernel", l->in, l->out, true, err) &&
+           add_param(l, "bias", 0, l->out, true, err);
+}
+
+static bool dense_reserve(rt_layer *l, int cap, rt_error *err)
+{
+    long o = (long)cap * l->out;
+    bool act = l->spec.act != RT_ACT_LINEAR;
+    if (!regrow(&l->z, o, err) || !regrow(&l->aux, o, err) ||
+        !regrow(&l->dx, (long)cap * l->in, err))
+        return false;
+    if (act) return regrow(&l->y, o, err);
+    return true;
+}
+
+static void dense_init(rt_layer *l, rt_rng *rng)
+{
+    rt_param *k = &l->params[DENSE_KERNEL];
+    double fan_in = l->in, fan_out = l->out;
+    switch (l->spec.init) {
+    case RT_INIT_GLOROT_UNIFORM:
+    case RT_INIT_HE_UNIFORM: {
+        double lim = l->spec.init == RT_INIT_GLOROT_UNIFORM ? sqrt(6.0 / (fan_in + fan_out))
+                                                            : sqrt(6.0 / fan_in);
+        for (long i = 0; i < k->size; i++)
+            k->w[i] = rt_rng_uniform_range(rng, (float)-lim, (float)lim);
+        break;
+    }
+    case RT_INIT_HE_NORMAL: {
+        /* Keras's VarianceScaling: a normal truncated at 2 sigma, its
+         * stddev divided by 0.8796 (the truncated one's) so the variance
+         * stays 2 / fan_in. */
+        float sd = (float)(sqrt(2.0 / fan_in) / 0.87962566103423978);
+        for (long i = 0; i < k->size; i++) k->w[i] = sd * rt_rng_truncated_normal(rng);
+        break;
+    }
+    case RT_INIT_ZEROS:
+    case RT_INIT_COUNT:
+        memset(k->w, 0, (size_t)k->size * sizeof(float));
+        break;
+    }
+    memset(l->params[DENSE_BIAS].w, 0, (size_t)l->out * sizeof(float));
+}
+
+static const float *dense_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool)
+{
+    (void)training;
+    int in = l->in, out = l->out;
+    const float *w = l->params[DENSE_KERNEL].w, *b = l->params[DENSE_BIAS].w;
+    l->x = x;
+    /* z = x W, then + b: the order Keras's matmul + bias_add rounds in. */
+    rt_gemm_f32(pool, false, false, n, out, in, x, in, w, out, false, l->z, out);
+    for (int i = 0; i < n; i++) {
+        float *zi = l->z + (long)i * out;
+        for (int j = 0; j < out; j++) zi[j] += b[j];
+    }
+    if (l->spec.act == RT_ACT_LINEAR) return l->z;
+    rt_act_get(l->spec.act)->forward(l->z, l->y, n, out, l->act_alpha);
+    return l->y;
+}
+
+static const float *dense_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool)
+{
+    int in = l->in, out = l->out;
+    const float *dz = dy;
+    if (!l->skip_act_grad && l->spec.act != RT_ACT_LINEAR) {
+        rt_act_get(l->spec.act)->backward(l->z, l->y, dy, l->aux, n, out, l->act_alpha);
+        dz = l->aux;
+    }
+    /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */
+    rt_gemm_f32(pool, true, false, in, out, n, l->x, in, dz, out, false,
+                l->params[DENSE_KERNEL].g, out);
+    float *db = l->params[DENSE_BIAS].g;
+    memset(db, 0, (size_t)out * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        const float *dzi = dz + (long)i * out;
+        for (int j = 0; j < out; j++) db[j] += dzi[j];
+    }
+    if (!need_dx) return NULL;
+    rt_gemm_f32(pool, false, true, n, in, out, dz, out, l->params[DENSE_KERNEL].w, out, false,
+                l->dx, in);
+    return l->dx;
+}
+
+/* ---- batchnorm ------------------------------------------------------------ */
+
+enum { BN_GAMMA, BN_BETA, BN_MOVING_MEAN, BN_MOVING_VAR };
+
+static bool batchnorm_setup(rt_layer *l, rt_error *err)
+{
+    float m = l->spec.momentum, e = l->spec.eps;
+    if (!(m >= 0.0f && m <= 1.0f))
+        return rt_fail(err, "batchnorm: momentum must be in [0, 1], got %g", (double)m);
+    if (!(e > 0.0f))
+        return rt_fail(err, "batchnorm: epsilon must be positive, got %g", (double)e);
+    l->out = l->in;
+    return add_param(l, "gamma", 0, l->out, true, err) &&
+           add_param(l, "beta", 0, l->out, true, err) &&
+           add_param(l, "moving_mean", 0, l->out, false, err) &&
+           add_param(l, "moving_variance", 0, l->out, false, err) &&
+           regrow(&l->mean, l->out, err) && regrow(&l->inv, l->out, err);
+}
+
+static bool batchnorm_reserve(rt_layer *l, int cap, rt_error *err)
+{
+    long o = (long)cap * l->out;
+    return regrow(&l->y, o, err) && regrow(&l->aux, o, err) && regrow(&l->dx, o, err);
+}
+
+static void batchnorm_init(rt_layer *l, rt_rng *rng)
+{
+    (void)rng;
+    for (int j = 0; j < l->out; j++) {
+        l->params[BN_GAMMA].w[j] = 1.0f;
+        l->params[BN_BETA].w[j] = 0.0f;
+        l->params[BN_MOVING_MEAN].w[j] = 0.0f;
+        l->params[BN_MOVING_VAR].w[j] = 1.0f;
+    }
+}
+
+static const float *batchnorm_forward(rt_layer *l, const float *x, int n, bool training,
+                                      rt_pool *pool)
+{
+    (void)pool;
+    int d = l->out;
+    const float *gamma = l->params[BN_GAMMA].w, *beta = l->params[BN_BETA].w;
+    float *mm = l->params[BN_MOVING_MEAN].w, *mv = l->params[BN_MOVING_VAR].w;
+    float *mean = l->mean, *inv = l->inv, *xhat = l->aux;
+    float eps = l->spec.eps, mom = l->spec.momentum;
+    if (training) {
+        /* batch mean, then the biased variance mean((x - mean)^2) */
+        memset(mean, 0, (size_t)d * sizeof(float));
+        memset(inv, 0, (size_t)d * sizeof(float));
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) mean[j] += x[(long)i * d + j];
+        for (int j = 0; j < d; j++) mean[j] /= (float)n;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) {
+                float c = x[(long)i * d + j] - mean[j];
+                inv[j] += c * c;
+            }
+        for (int j = 0; j < d; j++) {
+            float var = inv[j] / (float)n;
+            mm[j] = mm[j] * mom + mean[j] * (1.0f - mom);
+            mv[j] = mv[j] * mom + var * (1.0f - mom);
+            inv[j] = 1.0f / sqrtf(var + eps);
+        }
+    } else {
+        for (int j = 0; j < d; j++) {
+            mean[j] = mm[j];
+            inv[j] = 1.0f / sqrtf(mv[j] + eps);
+        }
+    }
+    /* xhat = (x - mean) / sqrt(var + eps);  y = gamma xhat + beta */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            long at = (long)i * d + j;
+            xhat[at] = (x[at] - mean[j]) * inv[j];
+            l->y[at] = gamma[j] * xhat[at] + beta[j];
+        }
+    return l->y;
+}
+
+static const float *batchnorm_backward(rt_layer *l, const float *dy, int n, bool need_dx,
+                                       rt_pool *pool)
+{
+    (void)pool;
+    int d = l->out;
+    const float *xhat = l->aux, *gamma = l->params[BN_GAMMA].w;
+    float *dgamma = l->params[BN_GAMMA].g, *dbeta = l->params[BN_BETA].g;
+    memset(dgamma, 0, (size_t)d * sizeof(float));
+    memset(dbeta, 0, (size_t)d * sizeof(float));
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            long at = (long)i * d + j;
+            dbeta[j] += dy[at];
+            dgamma[j] += dy[at] * xhat[at];
+        }
+    if (!need_dx) return NULL;
+    /* Training-mode gradient through the batch statistics:
+     * dx = gamma inv / n * (n dy - sum dy - xhat sum(dy xhat)). */
+    float fn = (float)n;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            long at = (long)i * d + j;
+            float c = gamma[j] * l->inv[j] / fn;
+            l->dx[at] = c * (fn * dy[at] - dbeta[j] - xhat[at] * dgamma[j]);
+        }
+    return l->dx;
+}
+
+/* ---- dropout ---------------------------------------------------------------- */
+
+static bool dropout_setup(rt_layer *l, rt_error *err)
+{
+    if (!(l->spec.rate >= 0.0f && l->spec.rate < 1.0f))
+        return rt_fail(err, "dropout: rate must be in [0, 1), got %g", (double)l->spec.rate);
+    l->out = l->in;
+    return true;
+}
+
+static bool dropout_reserve(rt_layer *l, int cap, rt_error *err)
+{
+    long o = (long)cap * l->out;
+    return regrow(&l->y, o, err) && regrow(&l->aux, o, err) && regrow(&l->dx, o, err);
+}
+
+static void dropout_init(rt_layer *l, rt_rng *rng)
+{
+    /* The mask stream: keyed by two draws of the init stream, so each model
+     * built from one seed gets its own masks, reproducibly. */
+    uint64_t sub = (uint64_t)rt_rng_u32(rng) << 32 | rt_rng_u32(rng);
+    l->rng = rt_rng_derive(rng, sub);
+}
+
+static const float *dropout_forward(rt_layer *l, const float *x, int n, bool training,
+                                    rt_pool *pool)
+{
+    (void)pool;
+    if (!training || l->spec.rate == 0.0f) {
+        l->masked = false;            /* backward passes dy through */
+        return x;
+    }
+    l->masked = true;
+    long size = (long)n * l->out;
+    float rate = l->spec.rate, scale = 1.0f / (1.0f - rate);
+    for (long i = 0; i < size; i++) {
+        l->aux[i] = rt_rng_uniform(&l->rng) >= rate ? scale : 0.0f;
+        l->y[i] = x[i] * l->aux[i];
+    }
+    return l->y;
+}
+
+static const float *dropout_backward(rt_layer *l, const float *dy, int n, bool need_dx,
+                                     rt_pool *pool)
+{
+    (void)pool;
+    if (!need_dx) return NULL;
+    if (!l->masked) return dy;
+    long size = (long)n * l->out;
+    for (long i = 0; i < size; i++) l->dx[i] = dy[i] * l->aux[i];
+    return l->dx;
+}
+
+/* ---- the table ---------------------------------------------------------------- */
+
+static const layer_ops ops[RT_LAYER_COUNT] = {
+#define RT_LAYER_ROW(tag, nm, fn) \
+    [RT_LAYER_##tag] = {nm, fn##_setup, fn##_reserve, fn##_init, fn##_forward, fn##_backward},
+    RT_LAYER_KINDS(RT_LAYER_ROW)
+#undef RT_LAYER_ROW
+};
+
+const char *rt_layer_kind_name(rt_layer_kind kind)
+{
+    return (unsigned)kind < RT_LAYER_COUNT ? ops[kind].name : "?";
+}
+
+bool rt_layer_setup(rt_layer *l, const rt_layer_spec *spec, int in, rt_error *err)
+{
+    memset(l, 0, sizeof *l);
+    l->spec = *spec;
+    l->in = in;
+    if ((unsigned)spec->kind >= RT_LAYER_COUNT)
+        return rt_fail(err, "unknown layer kind %d", (int)spec->kind);
+    if (in <= 0) return rt_fail(err, "%s: input width must be positive, got %d", ops[spec->kind].name, in);
+    return ops[spec->kind].setup(l, err);
+}
+
+void rt_layer_init(rt_layer *l, rt_rng *rng) { ops[l->spec.kind].init(l, rng); }
+
+bool rt_layer_reserve(rt_layer *l, int cap, rt_error *err)
+{
+    if (cap <= l->cap) return true;
+    if (!ops[l->spec.kind].reserve(l, cap, err)) return false;
+    l->cap = cap;
+    return true;
+}
+
+const float *rt_layer_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool)
+{
+    return ops[l->spec.kind].forward(l, x, n, training, pool);
+}
+
+const float *rt_layer_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool)
+{
+    return ops[l->spec.kind].backward(l, dy, n, need_dx, pool);
+}
+
+void rt_layer_release(rt_layer *l)
+{
+    for (int i = 0; i < l->nparams; i++) {
+        rt_free(l->params[i].w);
+        rt_free(l->params[i].g);
+    }
+    rt_free(l->z); rt_free(l->y); rt_free(l->dx); rt_free(l->aux);
+    rt_free(l->mean); rt_free(l->inv);
+    memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,127 @@
+/*
+ * layers.h — the layer kinds: flatten, dense, batchnorm, dropout.
+ *
+ * A layer is described by an rt_layer_spec (plain data, made with the
+ * rt_spec_* helpers) and lives as an rt_layer inside a model. Each kind is
+ * one row of RT_LAYER_KINDS, whose kernels (in layers.c) are:
+ *   setup     check the spec against the input width, size the parameters
+ *   init      initial values from an RNG stream
+ *   forward   y = layer(x) for n rows, training or inference mode
+ *   backward  from dL/dy: parameter gradients (overwritten, not summed)
+ *             and, when asked, dL/dx
+ * Activations are fused into dense (and are the only nonlinearity).
+ *
+ * Data layout: a batch is row-major [n x width], n <= the capacity the
+ * layer was reserved for. forward returns a pointer to the output, which
+ * may be a layer buffer or, for flatten and inference-mode dropout, the
+ * input itself (no copy); backward returns dL/dx likewise. Pointers stay
+ * valid until the next call on that layer.
+ *
+ * Memory: every buffer and parameter is allocated by rt_layer_setup /
+ * rt_layer_reserve through rt_alloc and freed by rt_layer_release; the
+ * forward and backward passes never allocate.
+ *
+ * Semantics (DESIGN.md, Keras 2.x): dense kernel [in x out] initialised
+ * glorot_uniform by default (U(-l, l), l = sqrt(6 / (in + out))), he_uniform
+ * (l = sqrt(6 / in)), he_normal (truncated normal, stddev
+ * sqrt(2 / in) / 0.8796, as Keras's VarianceScaling), zeros; bias zeros;
+ * z = x W + b. Batchnorm: gamma 1, beta 0, moving mean 0, moving variance
+ * 1; training normalises with the batch mean and biased batch variance
+ * and updates moving = moving * momentum + batch * (1 - momentum);
+ * inference uses the moving statistics. Dropout is inverted (kept units
+ * scaled by 1/(1 - rate)) with its mask drawn from the layer's own RNG
+ * stream; inference passes the input through.
+ *
+ * Determinism: sums over the batch (bias gradient, batch statistics) run
+ * row 0 to n-1 for every feature, never split across threads; the GEMMs go
+ * through rt_gemm_f32, whose results do not depend on the pool.
+ */
+#ifndef MLP_LAYERS_H
+#define MLP_LAYERS_H
+
+#include <stdbool.h>
+#include "activations.h"
+#include "optimizers.h"
+#include "pool.h"
+#include "rng.h"
+#include "rt_error.h"
+#include "tensor.h"
+
+/*   enum tag    name         kernels */
+#define RT_LAYER_KINDS(X) \
+    X(FLATTEN,   "flatten",   flatten) \
+    X(DENSE,     "dense",     dense) \
+    X(BATCHNORM, "batchnorm", batchnorm) \
+    X(DROPOUT,   "dropout",   dropout)
+
+typedef enum {
+#define RT_LAYER_ENUM(tag, name, fn) RT_LAYER_##tag,
+    RT_LAYER_KINDS(RT_LAYER_ENUM)
+#undef RT_LAYER_ENUM
+    RT_LAYER_COUNT
+} rt_layer_kind;
+
+#define RT_INITS(X) \
+    X(GLOROT_UNIFORM, "glorot_uniform") \
+    X(HE_UNIFORM,     "he_uniform") \
+    X(HE_NORMAL,      "he_normal") \
+    X(ZEROS,          "zeros")
+
+typedef enum {
+#define RT_INIT_ENUM(tag, name) RT_INIT_##tag,
+    RT_INITS(RT_INIT_ENUM)
+#undef RT_INIT_ENUM
+    RT_INIT_COUNT
+} rt_init;
+
+typedef struct rt_layer_spec {
+    rt_layer_kind kind;
+    int ndims, dims[RT_MAX_DIMS];  /* flatten: the input shape of one sample */
+    int units;                     /* dense */
+    rt_act act;                    /* dense */
+    float act_alpha;               /* dense: activation parameter (NaN: the default) */
+    rt_init init;                  /* dense kernel */
+    float momentum, eps;           /* batchnorm */
+    float rate;                    /* dropout */
+} rt_layer_spec;
+
+rt_layer_spec rt_spec_flatten(int ndims, const int *dims);
+rt_layer_spec rt_spec_dense(int units, rt_act act, rt_init init);
+rt_layer_spec rt_spec_batchnorm(float momentum, float eps);   /* Keras: 0.99, 1e-3 */
+rt_layer_spec rt_spec_dropout(float rate);
+
+const char *rt_layer_kind_name(rt_layer_kind kind);
+const char *rt_init_name(rt_init init);
+bool rt_init_from_name(const char *name, rt_init *out);
+
+enum { RT_LAYER_MAX_PARAMS = 4 };
+
+typedef struct rt_layer {
+    rt_layer_spec spec;
+    int in, out;                    /* features per sample */
+    rt_param params[RT_LAYER_MAX_PARAMS];
+    int nparams;
+    int cap;                        /* rows the buffers hold */
+    bool skip_act_grad;             /* backward's dy is already dL/dz (fused loss) */
+    bool masked;                    /* dropout: the last forward applied a mask */
+    rt_rng rng;                     /* dropout's stream */
+    /* buffers, owned; which are used depends on the kind */
+    const float *x;                 /* the last forward's input (borrowed) */
+    float *z, *y, *dx, *aux;        /* [cap x out] (dx: [cap x in]) */
+    float *mean, *inv;              /* batchnorm: [out] */
+    float act_alpha;                /* resolved activation parameter */
+} rt_layer;
+
+/* Checks spec against the input width `in` and allocates the parameters;
+ * l->out is the output width afterwards. */
+bool rt_layer_setup(rt_layer *l, const rt_layer_spec *spec, int in, rt_error *err);
+/* Initial parameter values, drawing from rng (dense kernels in row-major
+ * order); also seeds the layer's dropout stream from rng. */
+void rt_layer_init(rt_layer *l, rt_rng *rng);
+/* Sizes the buffers for batches of up to cap rows (grows, never shrinks). */
+bool rt_layer_reserve(rt_layer *l, int cap, rt_error *err);
+const float *rt_layer_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool);
+const float *rt_layer_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool);
+void rt_layer_release(rt_layer *l);
+
+#endif

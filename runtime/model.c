@@ -1,0 +1,236 @@
+/*
+ * model.c — layer list, training step, inference (see model.h).
+ */
+#include <stdio.h>
+#include <string.h>
+#include "model.h"
+#include "tensor.h"
+
+enum { DEFAULT_CHUNK = 256 };
+
+struct rt_model {
+    int nlayers;
+    rt_layer *layers;
+    int in, out;
+    rt_pool *pool;
+    int nparams;
+    rt_param *params;        /* copies of the layers' descriptors, layer order */
+    int first_trainable;     /* layers at or before it need no dL/dx */
+    int cap;                 /* rows the buffers hold */
+    float *grad;             /* [cap x out]: dL/d(last output) */
+    float *probs;            /* [cap x out]: softmax/sigmoid of linear outputs */
+};
+
+rt_model *rt_model_create(const rt_layer_spec *specs, int nspecs, int in_features,
+                          rt_rng *rng, rt_pool *pool, rt_error *err)
+{
+    if (nspecs <= 0) return rt_fail(err, "model: needs at least one layer"), NULL;
+    if (in_features <= 0)
+        return rt_fail(err, "model: input width must be positive, got %d", in_features), NULL;
+    rt_model *m = rt_alloc(sizeof *m);
+    rt_layer *layers = rt_alloc((size_t)nspecs * sizeof *layers);
+    if (!m || !layers) {
+        rt_free(m);
+        rt_free(layers);
+        return rt_fail(err, "model: out of memory"), NULL;
+    }
+    m->layers = layers;
+    m->pool = pool;
+    m->in = in_features;
+    m->first_trainable = nspecs;
+    int width = in_features;
+    for (int i = 0; i < nspecs; i++) {
+        m->nlayers = i + 1;
+        if (!rt_layer_setup(&m->layers[i], &specs[i], width, err)) {
+            char msg[sizeof err->msg];
+            if (err) {
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                rt_fail(err, "layer %d: %s", i + 1, msg);
+            }
+            rt_model_free(m);
+            return NULL;
+        }
+        width = m->layers[i].out;
+        m->nparams += m->layers[i].nparams;
+        for (int p = 0; p < m->layers[i].nparams; p++)
+            if (m->layers[i].params[p].trainable && i < m->first_trainable) m->first_trainable = i;
+    }
+    m->out = width;
+    m->params = rt_alloc((size_t)(m->nparams + 1) * sizeof *m->params);
+    if (!m->params) {
+        rt_model_free(m);
+        return rt_fail(err, "model: out of memory"), NULL;
+    }
+    int k = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        rt_layer_init(&m->layers[i], rng);
+        for (int p = 0; p < m->layers[i].nparams; p++) m->params[k++] = m->layers[i].params[p];
+    }
+    return m;
+}
+
+void rt_model_free(rt_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->nlayers; i++) rt_layer_release(&m->layers[i]);
+    rt_free(m->layers);
+    rt_free(m->params);
+    rt_free(m->grad);
+    rt_free(m->probs);
+    rt_free(m);
+}
+
+void rt_model_set_pool(rt_model *m, rt_pool *pool) { m->pool = pool; }
+int rt_model_in(const rt_model *m) { return m->in; }
+int rt_model_out(const rt_model *m) { return m->out; }
+int rt_model_nlayers(const rt_model *m) { return m->nlayers; }
+rt_layer *rt_model_layer(rt_model *m, int i) { return &m->layers[i]; }
+
+int rt_model_params(rt_model *m, rt_param **params)
+{
+    *params = m->params;
+    return m->nparams;
+}
+
+void rt_model_layer_info(const rt_model *m, int i, rt_layer_info *info)
+{
+    const rt_layer *l = &m->layers[i];
+    memset(info, 0, sizeof *info);
+    info->kind = rt_layer_kind_name(l->spec.kind);
+    info->activation = l->spec.kind == RT_LAYER_DENSE ? rt_act_get(l->spec.act)->name : NULL;
+    info->out = l->out;
+    for (int p = 0; p < l->nparams; p++) {
+        if (l->params[p].trainable) info->trainable += l->params[p].size;
+        else info->non_trainable += l->params[p].size;
+    }
+}
+
+void rt_model_param_counts(const rt_model *m, long *trainable, long *non_trainable)
+{
+    *trainable = *non_trainable = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        rt_layer_info info;
+        rt_model_layer_info(m, i, &info);
+        *trainable += info.trainable;
+        *non_trainable += info.non_trainable;
+    }
+}
+
+bool rt_model_reserve(rt_model *m, int n, rt_error *err)
+{
+    if (n <= m->cap) return true;
+    for (int i = 0; i < m->nlayers; i++)
+        if (!rt_layer_reserve(&m->layers[i], n, err)) return false;
+    rt_free(m->grad);
+    rt_free(m->probs);
+    m->grad = rt_alloc((size_t)n * (size_t)m->out * sizeof(float));
+    m->probs = rt_alloc((size_t)n * (size_t)m->out * sizeof(float));
+    if (!m->grad || !m->probs) {
+        m->cap = 0;
+        return rt_fail(err, "model: out of memory for batch buffers of %d rows", n);
+    }
+    m->cap = n;
+    return true;
+}
+
+static const float *forward(rt_model *m, const float *x, int n, bool training)
+{
+    const float *h = x;
+    for (int i = 0; i < m->nlayers; i++) h = rt_layer_forward(&m->layers[i], h, n, training, m->pool);
+    return h;
+}
+
+/* How the loss meets the last layer: `fused` when the loss gradient is
+ * taken with respect to the last dense layer's pre-activation, `apply`
+ * when the loss must first apply its activation to linear outputs. */
+typedef struct { bool fused; bool apply; rt_act act; } loss_link;
+
+static bool link_loss(const rt_model *m, rt_loss loss, loss_link *lk, rt_error *err)
+{
+    const rt_layer *last = &m->layers[m->nlayers - 1];
+    rt_act want = rt_loss_fused_act(loss);
+    rt_act have = last->spec.kind == RT_LAYER_DENSE ? last->spec.act : RT_ACT_COUNT;
+    lk->act = want;
+    lk->fused = lk->apply = false;
+    if (want == RT_ACT_COUNT) return true;
+    if (have == want) { lk->fused = true; return true; }
+    if (have == RT_ACT_LINEAR) { lk->fused = lk->apply = true; return true; }
+    return rt_fail(err, "%s needs a last dense layer with %s (or linear) activation, the last "
+                   "layer is %s%s%s", rt_loss_name(loss), rt_act_get(want)->name,
+                   rt_layer_kind_name(last->spec.kind), have < RT_ACT_COUNT ? " with " : "",
+                   have < RT_ACT_COUNT ? rt_act_get(have)->name : "");
+}
+
+/* The probabilities the loss sees for network outputs h. */
+static const float *loss_input(rt_model *m, const loss_link *lk, const float *h, int n)
+{
+    if (!lk->apply) return h;
+    rt_act_get(lk->act)->forward(h, m->probs, n, m->out, 0.0f);
+    return m->probs;
+}
+
+static bool check_batch(const char *who, int n, rt_error *err)
+{
+    return n > 0 ? true : rt_fail(err, "%s: batch must have at least one row, got %d", who, n);
+}
+
+bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float *y, int n,
+                         rt_loss loss, double *loss_out, double *correct, rt_error *err)
+{
+    loss_link lk;
+    if (!check_batch("train_step", n, err) || !link_loss(m, loss, &lk, err) ||
+        !rt_model_reserve(m, n, err))
+        return false;
+    const float *p = loss_input(m, &lk, forward(m, x, n, true), n);
+    double value = rt_loss_eval(loss, p, y, n, m->out, m->grad);
+    if (loss_out) *loss_out = value;
+    if (correct) *correct = rt_loss_correct(loss, p, y, n, m->out);
+    rt_layer *last = &m->layers[m->nlayers - 1];
+    last->skip_act_grad = lk.fused;
+    const float *d = m->grad;
+    for (int i = m->nlayers - 1; i >= 0 && i >= m->first_trainable; i--)
+        d = rt_layer_backward(&m->layers[i], d, n, i > m->first_trainable, m->pool);
+    last->skip_act_grad = false;
+    return opt ? rt_optim_step(opt, m->params, m->nparams, err) : true;
+}
+
+/* Rows per inference chunk: the reserved capacity, or a default. */
+static bool chunk_rows(rt_model *m, int n, int *rows, rt_error *err)
+{
+    if (m->cap == 0 && !rt_model_reserve(m, n < DEFAULT_CHUNK ? n : DEFAULT_CHUNK, err)) return false;
+    *rows = m->cap;
+    return true;
+}
+
+bool rt_model_predict(rt_model *m, const float *x, int n, float *out, rt_error *err)
+{
+    int rows;
+    if (!check_batch("predict", n, err) || !chunk_rows(m, n, &rows, err)) return false;
+    for (int at = 0; at < n; at += rows) {
+        int k = n - at < rows ? n - at : rows;
+        const float *h = forward(m, x + (long)at * m->in, k, false);
+        memcpy(out + (long)at * m->out, h, (size_t)k * (size_t)m->out * sizeof(float));
+    }
+    return true;
+}
+
+bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_loss loss,
+                       double *mean_loss, double *accuracy, rt_error *err)
+{
+    loss_link lk;
+    int rows;
+    if (!check_batch("evaluate", n, err) || !link_loss(m, loss, &lk, err) ||
+        !chunk_rows(m, n, &rows, err))
+        return false;
+    double total = 0.0, correct = 0.0;
+    for (int at = 0; at < n; at += rows) {
+        int k = n - at < rows ? n - at : rows;
+        const float *p = loss_input(m, &lk, forward(m, x + (long)at * m->in, k, false), k);
+        const float *yk = y + (long)at * m->out;
+        total += rt_loss_eval(loss, p, yk, k, m->out, NULL) * k;
+        correct += rt_loss_correct(loss, p, yk, k, m->out);
+    }
+    if (mean_loss) *mean_loss = total / n;
+    if (accuracy) *accuracy = correct / n;
+    return true;
+}

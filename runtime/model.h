@@ -1,0 +1,93 @@
+/*
+ * model.h — a model is a list of layers plus the training step.
+ *
+ * Build one from layer specs (layers.h):
+ *
+ *     rt_layer_spec net[] = {
+ *         rt_spec_flatten(2, (int[]){28, 28}),
+ *         rt_spec_dense(50, RT_ACT_RELU, RT_INIT_GLOROT_UNIFORM),
+ *         rt_spec_batchnorm(0.99f, 1e-3f),
+ *         rt_spec_dense(10, RT_ACT_SOFTMAX, RT_INIT_GLOROT_UNIFORM),
+ *     };
+ *     rt_rng init;  rt_rng_init(&init, seed, RT_STREAM_INIT);
+ *     rt_model *m = rt_model_create(net, 4, 784, &init, pool, &err);
+ *     rt_optim *opt = rt_optim_create("Adam", NULL, &err);
+ *     rt_model_train_step(m, opt, x, y, 100, RT_LOSS_CROSSENTROPY, &loss, &correct, &err);
+ *
+ * Inputs are float32 row-major [n x in_features] (a flatten first layer
+ * states the per-sample shape, e.g. 28 x 28 = 784); targets [n x out]
+ * (one-hot for crossentropy). The model draws its initial weights from the
+ * caller's RNG (advancing it, so two models from one stream differ) and
+ * derives its dropout streams from it.
+ *
+ * Losses and the last layer: crossentropy needs a last dense layer with
+ * softmax (trained through the fused (p - y)/n gradient) or linear (then
+ * its outputs are logits and the softmax is applied inside the loss);
+ * binary_crossentropy likewise with sigmoid; mse takes any last layer.
+ *
+ * Memory: parameters are allocated at creation; every activation and
+ * gradient buffer is allocated the first time a batch of that size (or
+ * larger) is seen and reused afterwards, so steady-state training
+ * allocates nothing. The model owns all of it; rt_model_free releases it.
+ * The pool (may be NULL: serial) is borrowed, never freed by the model.
+ *
+ * Determinism: the results depend on the data, the seed and the order of
+ * calls only, not on the pool's thread count or the SIMD path.
+ */
+#ifndef MLP_MODEL_H
+#define MLP_MODEL_H
+
+#include <stdbool.h>
+#include "layers.h"
+#include "losses.h"
+#include "optimizers.h"
+#include "pool.h"
+#include "rng.h"
+#include "rt_error.h"
+
+typedef struct rt_model rt_model;
+
+rt_model *rt_model_create(const rt_layer_spec *specs, int nspecs, int in_features,
+                          rt_rng *rng, rt_pool *pool, rt_error *err);
+void rt_model_free(rt_model *m);
+void rt_model_set_pool(rt_model *m, rt_pool *pool);
+
+int rt_model_in(const rt_model *m);     /* features per input sample */
+int rt_model_out(const rt_model *m);    /* outputs per sample */
+
+/* Per-layer summary (Keras's model.summary()). */
+typedef struct rt_layer_info {
+    const char *kind;                   /* "dense", ... */
+    const char *activation;             /* dense: "relu", ...; others NULL */
+    int out;                            /* output width per sample */
+    long trainable, non_trainable;      /* parameter counts */
+} rt_layer_info;
+int rt_model_nlayers(const rt_model *m);
+void rt_model_layer_info(const rt_model *m, int i, rt_layer_info *info);
+void rt_model_param_counts(const rt_model *m, long *trainable, long *non_trainable);
+/* Every parameter in layer order (kernel, bias, gamma, beta, moving_mean,
+ * moving_variance ...); the array and the storage belong to the model. */
+int rt_model_params(rt_model *m, rt_param **params);
+/* The layers themselves, for inspection (layer i of rt_model_nlayers). */
+rt_layer *rt_model_layer(rt_model *m, int i);
+
+/* Sizes the buffers for batches of up to n rows now (optional: the first
+ * step does it). */
+bool rt_model_reserve(rt_model *m, int n, rt_error *err);
+
+/* One step on a batch of n rows: forward in training mode, loss, backward,
+ * optimizer update. *loss gets the batch-mean loss (non-finite values are
+ * reported as they are; the update is still applied, as Keras does);
+ * *correct the number of correct predictions (see losses.h). */
+bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float *y, int n,
+                         rt_loss loss, double *loss_out, double *correct, rt_error *err);
+
+/* Inference-mode outputs for n rows into out [n x out] (any n: processed
+ * in chunks of the reserved batch size). */
+bool rt_model_predict(rt_model *m, const float *x, int n, float *out, rt_error *err);
+
+/* Inference-mode mean loss and accuracy over n rows. */
+bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_loss loss,
+                       double *mean_loss, double *accuracy, rt_error *err);
+
+#endif

@@ -1,0 +1,602 @@
+/*
+ * optimizers.c — the optimizer table and its fused update kernels (see
+ * optimizers.h).
+ *
+ * A row = {name, dialect, hyperparameters with defaults, state slots,
+ * coefficient function, update kernel}. The coefficient function runs once
+ * per step: it reads the hyperparameters h[] (in the row's order), the step
+ * number t (1 on the first step) and a few doubles of optimizer-wide state
+ * (acc[], for running products such as Nadam's momentum schedule), and
+ * writes the float scalars k[] the kernel uses. The kernel is one pass over
+ * a parameter tensor. Below, each kernel's comment gives its formula with g
+ * the gradient, w the weight, s0, s1, s2 the state slots.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "mathf.h"
+#include "optimizers.h"
+#include "tensor.h"
+
+enum { MAX_HYPERS = 7, MAX_SLOTS = 3, MAX_COEFS = 12, MAX_ACC = 2 };
+
+typedef void (*coef_fn)(const double *h, long t, double *acc, float *k);
+typedef void (*update_fn)(const float *k, float *w, const float *g, float *const *s, long n);
+
+typedef struct { const char *name; double value; } hyper_def;
+
+typedef struct optim_row {
+    const char *name;
+    rt_dialect dialect;
+    hyper_def hypers[MAX_HYPERS];     /* terminated by a NULL name */
+    int nslots;
+    int slot0_init;                   /* hyper whose value fills slot 0 at start; -1: 0 */
+    coef_fn coef;
+    update_fn update;
+} optim_row;
+
+struct rt_optim {
+    const optim_row *row;
+    int nhypers;
+    double h[MAX_HYPERS];
+    long t;
+    double acc[MAX_ACC];
+    /* per-parameter state, allocated on the first step */
+    int nparams;
+    long *sizes;
+    float **slots;                    /* nparams * nslots arrays */
+};
+
+/* b^t by repeated squaring: exact-order double arithmetic, no libm pow. */
+static double ipow(double b, long t)
+{
+    double r = 1.0;
+    while (t > 0) {
+        if (t & 1) r *= b;
+        b *= b;
+        t >>= 1;
+    }
+    return r;
+}
+
+/* ---- SGD and Momentum --------------------------------------------------- */
+
+enum { KSGD_LR, KSGD_MOMENTUM, KSGD_NESTEROV };
+static void keras_sgd_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[KSGD_LR]; k[1] = (float)h[KSGD_MOMENTUM]; k[2] = (float)h[KSGD_NESTEROV];
+}
+/* keras SGD:  m = 0:  w -= lr g
+ *             else:   s0 = m s0 - lr g;  w += s0   (nesterov: w += m s0 - lr g) */
+static void keras_sgd_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], m = k[1];
+    float *v = s[0];
+    if (m == 0.0f) {
+        for (long i = 0; i < n; i++) w[i] -= lr * g[i];
+    } else if (k[2] != 0.0f) {
+        for (long i = 0; i < n; i++) {
+            v[i] = m * v[i] - lr * g[i];
+            w[i] += m * v[i] - lr * g[i];
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            v[i] = m * v[i] - lr * g[i];
+            w[i] += v[i];
+        }
+    }
+}
+
+enum { TSGD_LR, TSGD_MOMENTUM, TSGD_DAMPENING, TSGD_NESTEROV, TSGD_WD };
+static void torch_sgd_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)acc;
+    k[0] = (float)h[TSGD_LR]; k[1] = (float)h[TSGD_MOMENTUM];
+    k[2] = (float)(1.0 - h[TSGD_DAMPENING]); k[3] = (float)h[TSGD_NESTEROV];
+    k[4] = (float)h[TSGD_WD]; k[5] = t == 1 ? 1.0f : 0.0f;
+}
+/* torch SGD:  d = g + wd w;  if mu != 0: s0 = (first step ? d : mu s0 + (1-dampening) d),
+ *             d = nesterov ? d + mu s0 : s0;   w -= lr d */
+static void torch_sgd_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], mu = k[1], undamp = k[2], wd = k[4];
+    bool nesterov = k[3] != 0.0f, first = k[5] != 0.0f;
+    float *b = s[0];
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        if (mu != 0.0f) {
+            b[i] = first ? d : mu * b[i] + undamp * d;
+            d = nesterov ? d + mu * b[i] : b[i];
+        }
+        w[i] -= lr * d;
+    }
+}
+
+/* ---- AdaGrad ------------------------------------------------------------ */
+
+enum { KADAGRAD_LR, KADAGRAD_INIT, KADAGRAD_EPS };
+static void keras_adagrad_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[KADAGRAD_LR]; k[1] = (float)h[KADAGRAD_EPS]; k[2] = 0.0f; k[3] = 0.0f;
+}
+enum { TADAGRAD_LR, TADAGRAD_LR_DECAY, TADAGRAD_WD, TADAGRAD_INIT, TADAGRAD_EPS };
+static void torch_adagrad_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)acc;
+    k[0] = (float)(h[TADAGRAD_LR] / (1.0 + (double)(t - 1) * h[TADAGRAD_LR_DECAY]));
+    k[1] = (float)h[TADAGRAD_EPS]; k[2] = (float)h[TADAGRAD_WD];
+}
+/* AdaGrad (both dialects; keras has wd = 0, s0 starting at 0.1):
+ *   d = g + wd w;  s0 += d^2;  w -= lr d / (sqrt(s0) + eps) */
+static void adagrad_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], eps = k[1], wd = k[2];
+    float *h = s[0];
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        h[i] += d * d;
+        w[i] -= lr * d / (sqrtf(h[i]) + eps);
+    }
+}
+
+/* ---- RMSprop ------------------------------------------------------------ */
+
+enum { KRMS_LR, KRMS_RHO, KRMS_MOMENTUM, KRMS_EPS, KRMS_CENTERED };
+static void keras_rmsprop_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[KRMS_LR]; k[1] = (float)h[KRMS_RHO]; k[2] = (float)(1.0 - h[KRMS_RHO]);
+    k[3] = (float)h[KRMS_MOMENTUM]; k[4] = (float)h[KRMS_EPS]; k[5] = (float)h[KRMS_CENTERED];
+}
+/* keras RMSprop:  s0 = rho s0 + (1-rho) g^2;  den = s0  (centered: s2 = rho s2 + (1-rho) g,
+ *                 den = s0 - s2^2)
+ *   momentum = 0: w -= lr g / (sqrt(den) + eps)
+ *   momentum > 0: s1 = momentum s1 + lr g / sqrt(den + eps);  w -= s1
+ * (with momentum Keras calls TF's fused ApplyRMSProp, which puts eps inside
+ * the root; we follow it.) */
+static void keras_rmsprop_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], rho = k[1], one_m_rho = k[2], mom = k[3], eps = k[4];
+    bool centered = k[5] != 0.0f;
+    float *ms = s[0], *mo = s[1], *mg = s[2];
+    if (!centered && mom == 0.0f) {          /* the common case, kept branch-free */
+        for (long i = 0; i < n; i++) {
+            ms[i] = rho * ms[i] + one_m_rho * (g[i] * g[i]);
+            w[i] -= lr * g[i] / (sqrtf(ms[i]) + eps);
+        }
+        return;
+    }
+    for (long i = 0; i < n; i++) {
+        ms[i] = rho * ms[i] + one_m_rho * (g[i] * g[i]);
+        float den = ms[i];
+        if (centered) {
+            mg[i] = rho * mg[i] + one_m_rho * g[i];
+            den = ms[i] - mg[i] * mg[i];
+        }
+        if (mom != 0.0f) {
+            mo[i] = mom * mo[i] + lr * g[i] / sqrtf(den + eps);
+            w[i] -= mo[i];
+        } else {
+            w[i] -= lr * g[i] / (sqrtf(den) + eps);
+        }
+    }
+}
+
+enum { TRMS_LR, TRMS_ALPHA, TRMS_EPS, TRMS_WD, TRMS_MOMENTUM, TRMS_CENTERED };
+static void torch_rmsprop_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[TRMS_LR]; k[1] = (float)h[TRMS_ALPHA]; k[2] = (float)(1.0 - h[TRMS_ALPHA]);
+    k[3] = (float)h[TRMS_MOMENTUM]; k[4] = (float)h[TRMS_EPS]; k[5] = (float)h[TRMS_CENTERED];
+    k[6] = (float)h[TRMS_WD];
+}
+/* torch RMSprop:  d = g + wd w;  s0 = alpha s0 + (1-alpha) d^2;
+ *   avg = sqrt(s0) + eps  (centered: s2 = alpha s2 + (1-alpha) d, avg = sqrt(s0 - s2^2) + eps)
+ *   momentum > 0: s1 = momentum s1 + d / avg;  w -= lr s1
+ *   else:         w -= lr d / avg */
+static void torch_rmsprop_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], al = k[1], one_m_al = k[2], mom = k[3], eps = k[4], wd = k[6];
+    bool centered = k[5] != 0.0f;
+    float *v = s[0], *buf = s[1], *ga = s[2];
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        v[i] = al * v[i] + one_m_al * (d * d);
+        float avg;
+        if (centered) {
+            ga[i] = al * ga[i] + one_m_al * d;
+            avg = sqrtf(v[i] - ga[i] * ga[i]) + eps;
+        } else {
+            avg = sqrtf(v[i]) + eps;
+        }
+        if (mom != 0.0f) {
+            buf[i] = mom * buf[i] + d / avg;
+            w[i] -= lr * buf[i];
+        } else {
+            w[i] -= lr * d / avg;
+        }
+    }
+}
+
+/* ---- Adam and AdamW ----------------------------------------------------- */
+
+enum { KADAM_LR, KADAM_B1, KADAM_B2, KADAM_EPS };
+static void keras_adam_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)acc;
+    double b1 = h[KADAM_B1], b2 = h[KADAM_B2];
+    k[0] = (float)(h[KADAM_LR] * sqrt(1.0 - ipow(b2, t)) / (1.0 - ipow(b1, t)));
+    k[1] = (float)b1; k[2] = (float)(1.0 - b1); k[3] = (float)b2; k[4] = (float)(1.0 - b2);
+    k[5] = (float)h[KADAM_EPS]; k[6] = 0.0f;
+}
+enum { KADAMW_LR, KADAMW_WD, KADAMW_B1, KADAMW_B2, KADAMW_EPS };
+static void keras_adamw_coef(const double *h, long t, double *acc, float *k)
+{
+    double ah[] = {h[KADAMW_LR], h[KADAMW_B1], h[KADAMW_B2], h[KADAMW_EPS]};
+    keras_adam_coef(ah, t, acc, k);
+    k[6] = (float)(h[KADAMW_LR] * h[KADAMW_WD]);
+}
+/* keras Adam (AdamW: first w -= lr wd w, Keras 2.11's decoupled decay):
+ *   lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+ *   s0 = b1 s0 + (1-b1) g;  s1 = b2 s1 + (1-b2) g^2;  w -= lr_t s0 / (sqrt(s1) + eps) */
+static void keras_adam_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr_t = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], eps = k[5], lrwd = k[6];
+    float *m = s[0], *v = s[1];
+    if (lrwd != 0.0f)
+        for (long i = 0; i < n; i++) w[i] -= lrwd * w[i];
+    for (long i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + c1 * g[i];
+        v[i] = b2 * v[i] + c2 * (g[i] * g[i]);
+        w[i] -= lr_t * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+enum { TADAM_LR, TADAM_B1, TADAM_B2, TADAM_EPS, TADAM_WD };
+static void torch_adam_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)acc;
+    double b1 = h[TADAM_B1], b2 = h[TADAM_B2];
+    k[0] = (float)(h[TADAM_LR] / (1.0 - ipow(b1, t)));
+    k[1] = (float)b1; k[2] = (float)(1.0 - b1); k[3] = (float)b2; k[4] = (float)(1.0 - b2);
+    k[5] = (float)h[TADAM_EPS]; k[6] = (float)sqrt(1.0 - ipow(b2, t));
+    k[7] = (float)h[TADAM_WD];          /* L2: added to the gradient */
+}
+enum { TADAMW_LR, TADAMW_B1, TADAMW_B2, TADAMW_EPS, TADAMW_WD };
+static void torch_adamw_coef(const double *h, long t, double *acc, float *k)
+{
+    double ah[] = {h[TADAMW_LR], h[TADAMW_B1], h[TADAMW_B2], h[TADAMW_EPS], 0.0};
+    torch_adam_coef(ah, t, acc, k);
+    k[7] = -(float)(h[TADAMW_LR] * h[TADAMW_WD]);   /* < 0 marks decoupled decay */
+}
+/* torch Adam:   d = g + wd w;  s0 = b1 s0 + (1-b1) d;  s1 = b2 s1 + (1-b2) d^2
+ *               w -= (lr / (1-b1^t)) s0 / (sqrt(s1) / sqrt(1-b2^t) + eps)
+ * torch AdamW:  w *= 1 - lr wd first, then the same with d = g. */
+static void torch_adam_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float step = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], eps = k[5], sbc2 = k[6];
+    float wd = k[7] > 0.0f ? k[7] : 0.0f, decay = k[7] < 0.0f ? 1.0f + k[7] : 1.0f;
+    float *m = s[0], *v = s[1];
+    for (long i = 0; i < n; i++) {
+        if (decay != 1.0f) w[i] *= decay;
+        float d = g[i] + wd * w[i];
+        m[i] = b1 * m[i] + c1 * d;
+        v[i] = b2 * v[i] + c2 * (d * d);
+        w[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
+    }
+}
+
+/* ---- Nadam -------------------------------------------------------------- */
+
+/* The momentum schedule of Dozat's Nadam as Keras and PyTorch use it:
+ * mu_t = b1 (1 - 0.5 * 0.96^(decay t)), decay 0.004 (ln 0.96 below). */
+static double nadam_mu(double b1, double decay, long t)
+{
+    return b1 * (1.0 - 0.5 * (double)rt_expf((float)(decay * (double)t * -0.040821994520255166)));
+}
+
+enum { KNADAM_LR, KNADAM_B1, KNADAM_B2, KNADAM_EPS };
+static void keras_nadam_coef(const double *h, long t, double *acc, float *k)
+{
+    double b1 = h[KNADAM_B1], b2 = h[KNADAM_B2];
+    double mu_t = nadam_mu(b1, 0.004, t), mu_next = nadam_mu(b1, 0.004, t + 1);
+    if (t == 1) acc[0] = 1.0;                      /* Keras's m_cache starts at 1 */
+    double sched_new = acc[0] * mu_t, sched_next = sched_new * mu_next;
+    acc[0] = sched_new;
+    k[0] = (float)h[KNADAM_LR]; k[1] = (float)b1; k[2] = (float)(1.0 - b1);
+    k[3] = (float)b2; k[4] = (float)(1.0 - b2); k[5] = (float)h[KNADAM_EPS];
+    k[6] = (float)((1.0 - mu_t) / (1.0 - sched_new));
+    k[7] = (float)(mu_next / (1.0 - sched_next));
+    k[8] = (float)(1.0 / (1.0 - ipow(b2, t)));
+}
+/* keras Nadam (P_t = mu_1 ... mu_t):  s0 = b1 s0 + (1-b1) g;  s1 = b2 s1 + (1-b2) g^2
+ *   m_bar = (1-mu_t)/(1-P_t) g + mu_{t+1}/(1-P_{t+1}) s0
+ *   w -= lr m_bar / (sqrt(s1 / (1 - b2^t)) + eps) */
+static void keras_nadam_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], eps = k[5];
+    float cg = k[6], cm = k[7], vcorr = k[8];
+    float *m = s[0], *v = s[1];
+    for (long i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + c1 * g[i];
+        v[i] = b2 * v[i] + c2 * (g[i] * g[i]);
+        float mbar = cg * g[i] + cm * m[i];
+        w[i] -= lr * mbar / (sqrtf(v[i] * vcorr) + eps);
+    }
+}
+
+enum { TNADAM_LR, TNADAM_B1, TNADAM_B2, TNADAM_EPS, TNADAM_WD, TNADAM_MDECAY };
+static void torch_nadam_coef(const double *h, long t, double *acc, float *k)
+{
+    double b1 = h[TNADAM_B1], b2 = h[TNADAM_B2], lr = h[TNADAM_LR];
+    double mu_t = nadam_mu(b1, h[TNADAM_MDECAY], t), mu_next = nadam_mu(b1, h[TNADAM_MDECAY], t + 1);
+    if (t == 1) acc[0] = 1.0;                      /* torch's mu_product starts at 1 */
+    acc[0] *= mu_t;
+    k[0] = (float)(lr * (1.0 - mu_t) / (1.0 - acc[0]));
+    k[1] = (float)b1; k[2] = (float)(1.0 - b1); k[3] = (float)b2; k[4] = (float)(1.0 - b2);
+    k[5] = (float)h[TNADAM_EPS];
+    k[6] = (float)(lr * mu_next / (1.0 - acc[0] * mu_next));
+    k[7] = (float)(1.0 / (1.0 - ipow(b2, t)));
+    k[8] = (float)h[TNADAM_WD];
+}
+/* torch NAdam:  d = g + wd w;  s0 = b1 s0 + (1-b1) d;  s1 = b2 s1 + (1-b2) d^2
+ *   den = sqrt(s1 / (1 - b2^t)) + eps
+ *   w -= lr (1-mu_t)/(1-P_t) d / den + lr mu_{t+1}/(1-P_t mu_{t+1}) s0 / den */
+static void torch_nadam_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float cg = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], eps = k[5];
+    float cm = k[6], vcorr = k[7], wd = k[8];
+    float *m = s[0], *v = s[1];
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        m[i] = b1 * m[i] + c1 * d;
+        v[i] = b2 * v[i] + c2 * (d * d);
+        float den = sqrtf(v[i] * vcorr) + eps;
+        w[i] -= cg * d / den;
+        w[i] -= cm * m[i] / den;
+    }
+}
+
+/* ---- Adadelta ----------------------------------------------------------- */
+
+enum { ADADELTA_LR, ADADELTA_RHO, ADADELTA_EPS, ADADELTA_WD };
+static void adadelta_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[ADADELTA_LR]; k[1] = (float)h[ADADELTA_RHO];
+    k[2] = (float)(1.0 - h[ADADELTA_RHO]); k[3] = (float)h[ADADELTA_EPS];
+    k[4] = 0.0f;
+}
+static void torch_adadelta_coef(const double *h, long t, double *acc, float *k)
+{
+    adadelta_coef(h, t, acc, k);
+    k[4] = (float)h[ADADELTA_WD];
+}
+/* Adadelta (Zeiler; both dialects, keras with wd = 0; eps sits inside both
+ * roots by the method's definition):
+ *   d = g + wd w;  s0 = rho s0 + (1-rho) d^2
+ *   u = sqrt(s1 + eps) / sqrt(s0 + eps) d;  s1 = rho s1 + (1-rho) u^2;  w -= lr u */
+static void adadelta_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], rho = k[1], c = k[2], eps = k[3], wd = k[4];
+    float *acc = s[0], *accu = s[1];
+    for (long i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        acc[i] = rho * acc[i] + c * (d * d);
+        float u = sqrtf(accu[i] + eps) / sqrtf(acc[i] + eps) * d;
+        accu[i] = rho * accu[i] + c * (u * u);
+        w[i] -= lr * u;
+    }
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define K RT_DIALECT_KERAS
+#define T RT_DIALECT_TORCH
+static const optim_row table[] = {
+    /* tf.keras 2.x (optimizer_v2) defaults; AdamW as Keras 2.11 defines it. */
+    {"SGD", K, {{"lr", 0.01}, {"momentum", 0}, {"nesterov", 0}}, 1, -1,
+     keras_sgd_coef, keras_sgd_update},
+    {"Momentum", K, {{"lr", 0.01}, {"momentum", 0.9}, {"nesterov", 0}}, 1, -1,
+     keras_sgd_coef, keras_sgd_update},
+    {"AdaGrad", K, {{"lr", 0.001}, {"initial_accumulator", 0.1}, {"eps", 1e-7}}, 1, KADAGRAD_INIT,
+     keras_adagrad_coef, adagrad_update},
+    {"RMSprop", K, {{"lr", 0.001}, {"rho", 0.9}, {"momentum", 0}, {"eps", 1e-7}, {"centered", 0}},
+     3, -1, keras_rmsprop_coef, keras_rmsprop_update},
+    {"Adam", K, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-7}}, 2, -1,
+     keras_adam_coef, keras_adam_update},
+    {"AdamW", K, {{"lr", 0.001}, {"weight_decay", 0.004}, {"beta1", 0.9}, {"beta2", 0.999},
+                  {"eps", 1e-7}}, 2, -1, keras_adamw_coef, keras_adam_update},
+    {"Nadam", K, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-7}}, 2, -1,
+     keras_nadam_coef, keras_nadam_update},
+    {"Adadelta", K, {{"lr", 0.001}, {"rho", 0.95}, {"eps", 1e-7}}, 2, -1,
+     adadelta_coef, adadelta_update},
+    /* torch.optim defaults (SGD's lr as in torch >= 2.2; Momentum = SGD
+     * with momentum 0.9). */
+    {"SGD", T, {{"lr", 0.001}, {"momentum", 0}, {"dampening", 0}, {"nesterov", 0},
+                {"weight_decay", 0}}, 1, -1, torch_sgd_coef, torch_sgd_update},
+    {"Momentum", T, {{"lr", 0.001}, {"momentum", 0.9}, {"dampening", 0}, {"nesterov", 0},
+                     {"weight_decay", 0}}, 1, -1, torch_sgd_coef, torch_sgd_update},
+    {"AdaGrad", T, {{"lr", 0.01}, {"lr_decay", 0}, {"weight_decay", 0},
+                    {"initial_accumulator", 0}, {"eps", 1e-10}}, 1, TADAGRAD_INIT,
+     torch_adagrad_coef, adagrad_update},
+    {"RMSprop", T, {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"weight_decay", 0},
+                    {"momentum", 0}, {"centered", 0}}, 3, -1, torch_rmsprop_coef, torch_rmsprop_update},
+    {"Adam", T, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
+                 {"weight_decay", 0}}, 2, -1, torch_adam_coef, torch_adam_update},
+    {"AdamW", T, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
+                  {"weight_decay", 0.01}}, 2, -1, torch_adamw_coef, torch_adam_update},
+    {"Nadam", T, {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
+                  {"weight_decay", 0}, {"momentum_decay", 0.004}}, 2, -1,
+     torch_nadam_coef, torch_nadam_update},
+    {"Adadelta", T, {{"lr", 1.0}, {"rho", 0.9}, {"eps", 1e-6}, {"weight_decay", 0}}, 2, -1,
+     torch_adadelta_coef, adadelta_update},
+};
+#undef K
+#undef T
+enum { NROWS = sizeof table / sizeof table[0] };
+
+static const char *const dialect_names[RT_DIALECT_COUNT] = {"keras", "torch"};
+
+const char *rt_dialect_name(rt_dialect d) { return dialect_names[d]; }
+int rt_optim_count(void) { return NROWS / RT_DIALECT_COUNT; }
+const char *rt_optim_table_name(int i) { return table[i].name; }
+
+rt_optim *rt_optim_create(const char *name, const char *dialect, rt_error *err)
+{
+    rt_dialect d = RT_DIALECT_KERAS;
+    if (dialect) {
+        int i = 0;
+        while (i < RT_DIALECT_COUNT && strcasecmp(dialect, dialect_names[i]) != 0) i++;
+        if (i == RT_DIALECT_COUNT)
+            return rt_fail(err, "optimizer %s: unknown dialect '%s' (use \"keras\" or \"torch\")",
+                           name ? name : "?", dialect), NULL;
+        d = (rt_dialect)i;
+    }
+    const optim_row *row = NULL;
+    for (int i = 0; i < NROWS && !row; i++)
+        if (name && table[i].dialect == d && strcasecmp(name, table[i].name) == 0) row = &table[i];
+    if (!row)
+        return rt_fail(err, "unknown optimizer '%s' (known: SGD, Momentum, AdaGrad, RMSprop, "
+                       "Adam, AdamW, Nadam, Adadelta)", name ? name : "(null)"), NULL;
+    rt_optim *o = rt_alloc(sizeof *o);
+    if (!o) return rt_fail(err, "optimizer %s: out of memory", row->name), NULL;
+    o->row = row;
+    while (o->nhypers < MAX_HYPERS && row->hypers[o->nhypers].name) {
+        o->h[o->nhypers] = row->hypers[o->nhypers].value;
+        o->nhypers++;
+    }
+    return o;
+}
+
+void rt_optim_reset(rt_optim *o)
+{
+    if (o->slots)
+        for (int i = 0; i < o->nparams * o->row->nslots; i++) rt_free(o->slots[i]);
+    rt_free(o->slots);
+    rt_free(o->sizes);
+    o->slots = NULL;
+    o->sizes = NULL;
+    o->nparams = 0;
+    o->t = 0;
+    o->acc[0] = o->acc[1] = 0.0;
+}
+
+void rt_optim_free(rt_optim *o)
+{
+    if (!o) return;
+    rt_optim_reset(o);
+    rt_free(o);
+}
+
+rt_optim *rt_optim_clone(const rt_optim *o, rt_error *err)
+{
+    rt_optim *c = rt_optim_create(o->row->name, dialect_names[o->row->dialect], err);
+    if (c) memcpy(c->h, o->h, sizeof c->h);
+    return c;
+}
+
+const char *rt_optim_name(const rt_optim *o) { return o->row->name; }
+rt_dialect rt_optim_dialect(const rt_optim *o) { return o->row->dialect; }
+int rt_optim_nhypers(const rt_optim *o) { return o->nhypers; }
+const char *rt_optim_hyper_name(const rt_optim *o, int i) { return o->row->hypers[i].name; }
+double rt_optim_hyper_value(const rt_optim *o, int i) { return o->h[i]; }
+long rt_optim_steps(const rt_optim *o) { return o->t; }
+
+static int find_hyper(const rt_optim *o, const char *name)
+{
+    for (int i = 0; i < o->nhypers; i++)
+        if (name && strcmp(name, o->row->hypers[i].name) == 0) return i;
+    return -1;
+}
+
+bool rt_optim_set(rt_optim *o, const char *hyper, double value)
+{
+    int i = find_hyper(o, hyper);
+    if (i < 0) return false;
+    o->h[i] = value;
+    return true;
+}
+
+bool rt_optim_get(const rt_optim *o, const char *hyper, double *value)
+{
+    int i = find_hyper(o, hyper);
+    if (i < 0) return false;
+    *value = o->h[i];
+    return true;
+}
+
+/* Appends to buf like snprintf, counting the length it would need. */
+static void put(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(*len < size ? buf + *len : NULL, *len < size ? size - *len : 0, fmt, ap);
+    va_end(ap);
+    if (w > 0) *len += (size_t)w;
+}
+
+size_t rt_optim_describe(const rt_optim *o, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (size) buf[0] = '\0';
+    put(buf, size, &len, "%s(", o->row->name);
+    for (int i = 0; i < o->nhypers; i++)
+        put(buf, size, &len, "%s%s=%g", i ? ", " : "", o->row->hypers[i].name, o->h[i]);
+    if (o->row->dialect != RT_DIALECT_KERAS)
+        put(buf, size, &len, ", dialect=\"%s\"", dialect_names[o->row->dialect]);
+    put(buf, size, &len, ")");
+    return len;
+}
+
+/* Allocates the state slots on the first step, sized from the params. */
+static bool allocate_state(rt_optim *o, rt_param *params, int n, rt_error *err)
+{
+    int ns = o->row->nslots;
+    o->sizes = rt_alloc((size_t)n * sizeof *o->sizes);
+    o->slots = rt_alloc((size_t)(n * ns + 1) * sizeof *o->slots);
+    if (!o->sizes || !o->slots) goto oom;
+    o->nparams = n;
+    float init = o->row->slot0_init >= 0 ? (float)o->h[o->row->slot0_init] : 0.0f;
+    for (int p = 0; p < n; p++) {
+        o->sizes[p] = params[p].trainable ? params[p].size : 0;
+        for (int s = 0; s < ns; s++) {
+            float *a = rt_alloc((size_t)o->sizes[p] * sizeof(float));
+            if (!a) goto oom;
+            o->slots[p * ns + s] = a;
+            if (s == 0 && init != 0.0f)
+                for (long i = 0; i < o->sizes[p]; i++) a[i] = init;
+        }
+    }
+    return true;
+oom:
+    rt_optim_reset(o);
+    return rt_fail(err, "%s: out of memory for optimizer state", o->row->name);
+}
+
+bool rt_optim_step(rt_optim *o, rt_param *params, int n, rt_error *err)
+{
+    if (!o->slots && !allocate_state(o, params, n, err)) return false;
+    if (n != o->nparams)
+        return rt_fail(err, "%s: stepped with %d parameters, its state was made for %d "
+                       "(reset the optimizer to train another model)", o->row->name, n, o->nparams);
+    for (int p = 0; p < n; p++)
+        if ((params[p].trainable ? params[p].size : 0) != o->sizes[p])
+            return rt_fail(err, "%s: parameter %d (%s) has %ld values, its state has %ld "
+                           "(reset the optimizer to train another model)", o->row->name, p,
+                           params[p].name ? params[p].name : "?", params[p].size, o->sizes[p]);
+    o->t++;
+    float k[MAX_COEFS] = {0};
+    o->row->coef(o->h, o->t, o->acc, k);
+    int ns = o->row->nslots;
+    for (int p = 0; p < n; p++)
+        if (params[p].trainable && params[p].size > 0)
+            o->row->update(k, params[p].w, params[p].g, o->slots + p * ns, params[p].size);
+    return true;
+}

@@ -1,0 +1,83 @@
+/*
+ * optimizers.h — parameter update rules, one table row per (name, dialect).
+ *
+ * An optimizer is a row of the table in optimizers.c: its name, dialect,
+ * hyperparameters with defaults, how many state slots each parameter
+ * needs, a once-per-step function that turns hyperparameters and the step
+ * count into the step's scalar coefficients, and ONE fused update kernel
+ * (a single pass over w, g and the state slots, its formula in a comment).
+ *
+ * Dialects. `keras` (the default) is tf.keras 2.x before the 2.11 rewrite:
+ * eps outside the square root, Adam's bias correction folded into the
+ * step size, Keras's defaults (DESIGN.md lists them). `torch` is PyTorch's
+ * torch.optim: its defaults (e.g. RMSprop lr 0.01, alpha 0.99, eps 1e-8;
+ * Adam eps 1e-8 with bias-corrected m^/(sqrt(v^) + eps); SGD momentum
+ * buffer b = mu b + g, w -= lr b) and its weight_decay (L2 added to g).
+ * Names: SGD, Momentum (SGD with momentum 0.9), AdaGrad, RMSprop, Adam,
+ * AdamW, Nadam, Adadelta; matched without regard to case.
+ *
+ * Hyperparameters are doubles addressed by name (`lr`, `beta1`, ...; the
+ * booleans nesterov/centered are 0 or 1) and may change between steps (a
+ * learning-rate schedule sets `lr` before each step). rt_optim_describe
+ * prints "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)".
+ *
+ * State. The optimizer owns its state slots (allocated through rt_alloc on
+ * the first step, sized from the parameters then; later steps must pass
+ * parameters of the same sizes, else the step fails with an error).
+ * rt_optim_reset forgets state and step count, for a fresh fit.
+ *
+ * Numerics: per-step coefficients (bias corrections, schedules) are
+ * computed in double from the hyperparameters, rounded to float once; the
+ * kernels are float, elementwise, in a fixed order: the same bits on every
+ * machine and thread count.
+ */
+#ifndef MLP_OPTIMIZERS_H
+#define MLP_OPTIMIZERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "rt_error.h"
+
+/* A trainable (or not) parameter as layers expose it: values, gradient. */
+typedef struct rt_param {
+    const char *name;       /* "kernel", "bias", "gamma", "moving_mean", ... */
+    float *w;
+    float *g;               /* NULL for non-trainable parameters */
+    long size;
+    int ndim;
+    int shape[2];
+    bool trainable;
+} rt_param;
+
+typedef enum { RT_DIALECT_KERAS, RT_DIALECT_TORCH, RT_DIALECT_COUNT } rt_dialect;
+
+typedef struct rt_optim rt_optim;
+
+/* dialect: "keras", "torch" or NULL (keras). NULL + err on unknown names. */
+rt_optim *rt_optim_create(const char *name, const char *dialect, rt_error *err);
+void rt_optim_free(rt_optim *opt);
+rt_optim *rt_optim_clone(const rt_optim *opt, rt_error *err);   /* hypers only, fresh state */
+
+const char *rt_optim_name(const rt_optim *opt);        /* canonical spelling: "Adam" */
+rt_dialect rt_optim_dialect(const rt_optim *opt);
+const char *rt_dialect_name(rt_dialect d);
+
+/* false when the optimizer has no hyperparameter of that name. */
+bool rt_optim_set(rt_optim *opt, const char *hyper, double value);
+bool rt_optim_get(const rt_optim *opt, const char *hyper, double *value);
+int rt_optim_nhypers(const rt_optim *opt);
+const char *rt_optim_hyper_name(const rt_optim *opt, int i);
+double rt_optim_hyper_value(const rt_optim *opt, int i);
+/* "Adam(lr=0.001, beta1=0.9, ...)" into buf; returns the length it needed. */
+size_t rt_optim_describe(const rt_optim *opt, char *buf, size_t size);
+
+/* One update of every trainable parameter (non-trainable ones skipped). */
+bool rt_optim_step(rt_optim *opt, rt_param *params, int nparams, rt_error *err);
+long rt_optim_steps(const rt_optim *opt);
+void rt_optim_reset(rt_optim *opt);
+
+/* The names in the table, for help text and "did you mean". */
+int rt_optim_count(void);
+const char *rt_optim_table_name(int i);
+
+#endif
