@@ -1,0 +1,117 @@
+/*
+ * std.h — internal to stdlib/: the seam between the language and the
+ * runtime.
+ *
+ * Every neural-network value a script sees is a host handle (mlp.h) whose
+ * data is a small C struct owning runtime objects: activations, losses,
+ * optimizers, layer specs, models, histories, datasets, tensors and sweep
+ * results tables. Each kind has one mlp_class here and one file that
+ * defines it and the natives that make or use it:
+ *
+ *   host.c    per-interpreter state: thread pool, seed and RNG streams,
+ *             the sweep being run; seed(), dialect()
+ *   nn.c      activations, losses, optimizers, layers as values
+ *   model.c   __model (the `model` construct), summary(), model handles
+ *   train.c   fit(), evaluate(), predict(), histories, progress display
+ *   data.c    datasets and tensors: mnist(), load_csv(), blobs() ...
+ *   sweep.c   __sweep (the `sweep` construct), report(), results tables, save()
+ *
+ * Ownership: handle data is malloc'd by the maker and freed by the class's
+ * free callback when the GC finds the handle unreachable; values a handle
+ * holds (a model's history, a tensor's dataset) are reported by its mark
+ * callback. Runtime objects are never shared between two handles unless
+ * one marks the other.
+ */
+#ifndef MLP_STD_H
+#define MLP_STD_H
+
+#include "mlp.h"
+#include "activations.h"
+#include "dataset.h"
+#include "losses.h"
+#include "model.h"
+#include "optimizers.h"
+#include "pool.h"
+#include "rng.h"
+
+/* ---- host state --------------------------------------------------------- */
+
+/* The random state a sweep point starts from: restoring it makes a point's
+ * result independent of the points run before it. */
+typedef struct std_random {
+    uint64_t seed;
+    rt_rng init;       /* model initialisation: one derived stream per model */
+    rt_rng shuffle;    /* fit's epoch orders: one seed per fit */
+    uint64_t models;   /* models made since the last seed()/restore */
+} std_random;
+
+typedef struct std_host {
+    rt_pool *pool;
+    std_random rnd;
+    rt_dialect dialect;    /* default for optimizer names (dialect("torch")) */
+    bool tty;              /* stdout is a terminal: live progress bars */
+    mlp_value report;      /* rows list of the sweep point running now, or nil */
+    mlp_value report_base; /* that point's axis values (a record), or nil */
+} std_host;
+
+std_host *std_host(mlp_vm *vm);
+void std_random_seed(std_random *r, uint64_t seed);
+
+/* ---- classes -------------------------------------------------------------- */
+
+extern const mlp_class std_activation_class, std_loss_class, std_optimizer_class,
+    std_layer_class, std_model_class, std_history_class, std_dataset_class,
+    std_tensor_class, std_table_class, std_method_class;
+
+typedef struct std_activation { rt_act act; float alpha; } std_activation;
+typedef struct std_layer { rt_layer_spec spec; int input; /* features, 0: unknown */ } std_layer;
+
+typedef struct std_model {
+    char *name;
+    rt_layer_spec *specs;
+    int nspecs;
+    int in_features;       /* 0 until known */
+    rt_rng rng;            /* the model's own init stream, fixed at creation */
+    rt_model *m;           /* NULL until built */
+    mlp_value history;     /* the last fit's history, or nil */
+} std_model;
+
+typedef struct std_dataset { rt_dataset ds; } std_dataset;
+
+/* Builds m->m if not built yet, taking the input width from `features`
+ * (0: must be known already). */
+bool std_model_build(mlp_vm *vm, std_model *m, int64_t features);
+
+/* The optimizer behind a value (an optimizer handle); NULL + error. */
+rt_optim *std_optimizer_value(mlp_vm *vm, const char *fn, const char *arg, mlp_value v);
+/* Rebinds the optimizer globals (Adam, SGD, ...) to `dialect`'s rows. */
+bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect);
+/* Short text for tables: "Adam", "SGD(lr=0.1)", "relu", numbers as str(). */
+mlp_value std_short_text(mlp_vm *vm, mlp_value v);
+
+/* A new dataset handle owning *ds (moved in). */
+mlp_value std_dataset_value(mlp_vm *vm, rt_dataset *ds);
+/* The rows of x for predict(): a dataset's .x (no copy) or a copy of a
+ * tensor or list of rows into *tmp (which the caller frees). */
+bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp,
+                        const rt_dataset **out);
+/* A new float tensor handle [rows x cols] owning data (rt_alloc'd). */
+mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols);
+
+/* ---- argument checks (errors name the function and the argument) ------- */
+
+bool std_int_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v,
+                 long lo, long hi, long *out);
+bool std_num_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, double *out);
+bool std_str_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, const char **out);
+
+/* ---- registration --------------------------------------------------------- */
+
+bool std_open_host(mlp_vm *vm);
+bool std_open_nn(mlp_vm *vm);
+bool std_open_model(mlp_vm *vm);
+bool std_open_train(mlp_vm *vm);
+bool std_open_data(mlp_vm *vm);
+bool std_open_sweep(mlp_vm *vm);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * train.c — fit(), evaluate(), predict() and the history a fit returns.
+ *
+ * The loop itself is the runtime's (fit.h); this file turns arguments into
+ * its configuration, shows progress and keeps the history. Progress goes
+ * to stdout like Keras's: with verbose=1 a live bar on a terminal and
+ * nothing otherwise; verbose=2 one line per epoch (with timings only on a
+ * terminal), so output that is not a terminal never varies between runs.
+ *
+ * Ctrl-C: the batch callback polls mlp_interrupted(); the run stops at the
+ * batch boundary, the model keeps its updates and `model.history` the
+ * epochs completed, and the interrupt then surfaces as the usual
+ * "interrupted" error.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "fit.h"
+#include "std.h"
+
+/* ---- histories ------------------------------------------------------------ */
+
+/* One column per metric; the order is the order of fields in `h.metrics`. */
+#define HISTORY_COLUMNS(X) X(loss) X(acc) X(val_loss) X(val_acc) X(seconds)
+
+typedef struct std_history {
+    int n, cap;
+#define HISTORY_FIELD(name) double *name;
+    HISTORY_COLUMNS(HISTORY_FIELD)
+#undef HISTORY_FIELD
+} std_history;
+
+static void history_free(void *data)
+{
+    std_history *h = data;
+#define HISTORY_FREE(name) free(h->name);
+    HISTORY_COLUMNS(HISTORY_FREE)
+#undef HISTORY_FREE
+    free(h);
+}
+
+static bool history_push(std_history *h, const rt_epoch_stats *s)
+{
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 16;
+#define HISTORY_GROW(name) { double *p = realloc(h->name, (size_t)cap * sizeof *p); \
+                             if (!p) return false; h->name = p; }
+        HISTORY_COLUMNS(HISTORY_GROW)
+#undef HISTORY_GROW
+        h->cap = cap;
+    }
+#define HISTORY_SET(name) h->name[h->n] = s->name;
+    HISTORY_COLUMNS(HISTORY_SET)
+#undef HISTORY_SET
+    h->n++;
+    return true;
+}
+
+static mlp_value number_list(mlp_vm *vm, const double *xs, int n)
+{
+    mlp_value list = mlp_list_new(vm);
+    mlp_push_root(vm, list);
+    for (int i = 0; i < n; i++) mlp_list_push(vm, list, mlp_number(xs[i]));
+    mlp_pop_root(vm);
+    return list;
+}
+
+static bool history_get(mlp_vm *vm, mlp_value self, void *data, const char *field, mlp_value *out)
+{
+    std_history *h = data;
+#define HISTORY_GET(name) \
+    if (strcmp(field, #name) == 0) { *out = number_list(vm, h->name, h->n); return true; }
+    HISTORY_COLUMNS(HISTORY_GET)
+#undef HISTORY_GET
+    if (strcmp(field, "epochs") == 0) { *out = mlp_number(h->n); return true; }
+    return mlp_raise(vm, "history has no field '%s' (loss, acc, val_loss, val_acc, seconds, "
+                     "epochs)", field);
+}
+
+/* The last epoch, as Keras prints it. */
+static mlp_value history_tostring(mlp_vm *vm, void *data)
+{
+    std_history *h = data;
+    char buf[256];
+    if (h->n == 0) return mlp_string_cstr(vm, "<history: no epochs>");
+    int i = h->n - 1;
+    int k = snprintf(buf, sizeof buf, "<history: %d epoch%s - loss: %.4f - acc: %.4f", h->n,
+                     h->n == 1 ? "" : "s", h->loss[i], h->acc[i]);
+    if (!isnan(h->val_loss[i]))
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
+                      h->val_loss[i], h->val_acc[i]);
+    snprintf(buf + k, sizeof buf - (size_t)k, ">");
+    return mlp_string_cstr(vm, buf);
+}
+
+const mlp_class std_history_class = {
+    .name = "history", .free = history_free, .get = history_get,
+    .tostring = history_tostring,
+};
+
+/* ---- progress ------------------------------------------------------------- */
+
+typedef struct fit_run {
+    mlp_vm *vm;
+    std_history *history;
+    int epochs, verbose;
+    bool tty;
+    double epoch_start, last_draw;
+    bool oom;
+} fit_run;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void say(mlp_vm *vm, const char *s) { mlp_write(vm, s, strlen(s)); }
+
+/* "Epoch 3/30  600/600 [==============================] 0.4s - loss: ..." */
+static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss, double acc,
+                     bool done)
+{
+    char bar[31], line[256];
+    int fill = (int)(30L * batch / nbatches);
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
+    bar[30] = 0;
+    double t = now() - r->epoch_start;
+    double eta = batch ? t * (nbatches - batch) / batch : 0;
+    snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] %.1fs%s%.0fs - loss: %.4f - acc: %.4f%s",
+             epoch, r->epochs, batch, nbatches, bar, done ? t : eta, done ? "" : " ETA ",
+             done ? 0.0 : 0.0, loss, acc, done ? "" : "\033[K");
+    /* drop the "0s" the format leaves when done */
+    if (done) {
+        char *p = strstr(line, "s0s");
+        if (p) memmove(p + 1, p + 3, strlen(p + 3) + 1);
+    }
+    say(r->vm, line);
+}
+
+static bool on_batch(void *ud, int epoch, int batch, int nbatches, double loss, double acc)
+{
+    fit_run *r = ud;
+    if (batch == 1) r->epoch_start = now();
+    if (r->verbose == 1 && r->tty) {
+        double t = now();
+        if (t - r->last_draw > 0.1 || batch == nbatches) {
+            r->last_draw = t;
+            draw_bar(r, epoch, batch, nbatches, loss, acc, false);
+        }
+    }
+    return !mlp_interrupted(r->vm);
+}
+
+static void on_epoch(void *ud, const rt_epoch_stats *s)
+{
+    fit_run *r = ud;
+    if (!history_push(r->history, s)) r->oom = true;
+    if (r->verbose == 0 || (r->verbose == 1 && !r->tty)) return;
+    char line[256];
+    int k;
+    if (r->tty)
+        k = snprintf(line, sizeof line, "\rEpoch %d/%d - %.1fs - loss: %.4f - acc: %.4f", s->epoch,
+                     r->epochs, s->seconds, s->loss, s->acc);
+    else
+        k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f - acc: %.4f", s->epoch,
+                     r->epochs, s->loss, s->acc);
+    if (!isnan(s->val_loss))
+        k += snprintf(line + k, sizeof line - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
+                      s->val_loss, s->val_acc);
+    snprintf(line + k, sizeof line - (size_t)k, "%s\n", r->tty ? "\033[K" : "");
+    say(r->vm, line);
+}
+
+/* ---- natives -------------------------------------------------------------- */
+
+static std_model *model_arg(mlp_vm *vm, const char *fn, mlp_value v)
+{
+    std_model *m = mlp_handle_data(v, &std_model_class);
+    if (!m) mlp_raise(vm, "%s: model must be a model (call a `model` declaration), got %s", fn,
+                      mlp_type_name(v));
+    return m;
+}
+
+static const rt_dataset *data_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v)
+{
+    std_dataset *d = mlp_handle_data(v, &std_dataset_class);
+    if (!d) {
+        mlp_raise(vm, "%s: %s must be a dataset (e.g. mnist().train), got %s", fn, arg,
+                  mlp_type_name(v));
+        return NULL;
+    }
+    return &d->ds;
+}
+
+static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
+{
+    rt_loss *l = mlp_handle_data(v, &std_loss_class);
+    if (l) { *out = *l; return true; }
+    if (mlp_is_string(v) && rt_loss_from_name(mlp_cstr(v), out)) return true;
+    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse), got %s",
+                     fn, mlp_type_name(v));
+}
+
+/* fit(model, data, optimizer=, loss=, epochs=, batch=, validation=, verbose=) */
+static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    std_model *m = model_arg(vm, "fit", a[0]);
+    const rt_dataset *train = m ? data_arg(vm, "fit", "data", a[1]) : NULL;
+    if (!train) return false;
+    rt_optim *proto = std_optimizer_value(vm, "fit", "optimizer", a[2]);
+    rt_loss loss;
+    long epochs, batch, verbose;
+    if (!proto || !loss_arg(vm, "fit", a[3], &loss) ||
+        !std_int_arg(vm, "fit", "epochs", a[4], 1, 1L << 30, &epochs) ||
+        !std_int_arg(vm, "fit", "batch", a[5], 1, 1L << 24, &batch) ||
+        !std_int_arg(vm, "fit", "verbose", a[7], 0, 2, &verbose))
+        return false;
+    const rt_dataset *val = NULL;
+    if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
+    if (!std_model_build(vm, m, train->features)) return false;
+
+    std_history *h = calloc(1, sizeof *h);
+    if (!h) return mlp_raise(vm, "out of memory");
+    *out = mlp_handle(vm, &std_history_class, h);
+    m->history = *out;
+
+    rt_error err;
+    rt_optim *opt = rt_optim_clone(proto, &err);   /* fresh state for every fit */
+    if (!opt) return mlp_raise(vm, "fit: %s", err.msg);
+    std_host *host = std_host(vm);
+    fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
+                    .tty = host->tty };
+    uint64_t shuffle_seed = (uint64_t)rt_rng_u32(&host->rnd.shuffle) << 32 |
+                            rt_rng_u32(&host->rnd.shuffle);
+    rt_fit_config cfg = { .epochs = (int)epochs, .batch = (int)batch, .loss = loss,
+                          .shuffle_seed = shuffle_seed, .validation = val,
+                          .on_batch = on_batch, .on_epoch = on_epoch, .ud = &run };
+    rt_fit_status st = rt_fit(m->m, opt, train, &cfg, &err);
+    rt_optim_free(opt);
+    if (st == RT_FIT_STOPPED && verbose && host->tty) say(vm, "\n");
+    if (run.oom) return mlp_raise(vm, "fit: out of memory");
+    if (st == RT_FIT_FAILED) return mlp_raise(vm, "fit: %s", err.msg);
+    if (st == RT_FIT_STOPPED)
+        return mlp_raise(vm, "interrupted: fit stopped after %d complete epoch%s; the model "
+                         "keeps its training and model.history the epochs so far",
+                         h->n, h->n == 1 ? "" : "s");
+    return true;
+}
+
+static bool n_evaluate(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    std_model *m = model_arg(vm, "evaluate", a[0]);
+    const rt_dataset *ds = m ? data_arg(vm, "evaluate", "data", a[1]) : NULL;
+    rt_loss loss;
+    long batch;
+    if (!ds || !loss_arg(vm, "evaluate", a[2], &loss) ||
+        !std_int_arg(vm, "evaluate", "batch", a[3], 1, 1L << 24, &batch) ||
+        !std_model_build(vm, m, ds->features))
+        return false;
+    double l, acc;
+    rt_error err;
+    if (!rt_evaluate(m->m, ds, loss, (int)batch, &l, &acc, &err))
+        return mlp_raise(vm, "evaluate: %s", err.msg);
+    *out = mlp_record_new(vm);
+    mlp_record_set(vm, *out, "loss", mlp_number(l));
+    mlp_record_set(vm, *out, "acc", mlp_number(acc));
+    return true;
+}
+
+/* predict(model, x): x is a dataset, a dataset's .x, or a list of rows. */
+static bool n_predict(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    std_model *m = model_arg(vm, "predict", a[0]);
+    if (!m) return false;
+    rt_dataset tmp = {0};
+    const rt_dataset *ds = NULL;
+    std_dataset *d = mlp_handle_data(a[1], &std_dataset_class);
+    if (d) ds = &d->ds;
+    else if (!std_tensor_dataset(vm, "predict", a[1], &tmp, &ds)) return false;
+    bool ok = false;
+    rt_error err;
+    float *x = NULL, *y = NULL;
+    int64_t *idx = NULL;
+    int rows = (int)ds->n;
+    if (!std_model_build(vm, m, ds->features)) goto done;
+    if (ds->features != rt_model_in(m->m)) {
+        mlp_raise(vm, "predict: x has %lld features per example but the model's input takes %d",
+                  (long long)ds->features, rt_model_in(m->m));
+        goto done;
+    }
+    x = rt_alloc((size_t)rows * (size_t)ds->features * sizeof *x);
+    y = rt_alloc((size_t)rows * (size_t)rt_model_out(m->m) * sizeof *y);
+    idx = rt_alloc((size_t)rows * sizeof *idx);
+    if (!x || !y || !idx) { mlp_raise(vm, "predict: out of memory"); goto done; }
+    for (int i = 0; i < rows; i++) idx[i] = i;
+    rt_dataset_gather(ds, idx, rows, x, NULL);
+    if (!rt_model_predict(m->m, x, rows, y, &err)) { mlp_raise(vm, "predict: %s", err.msg); goto done; }
+    *out = std_tensor_value(vm, y, rows, rt_model_out(m->m));
+    y = NULL;
+    ok = true;
+done:
+    rt_free(x);
+    rt_free(y);
+    rt_free(idx);
+    rt_dataset_free(&tmp);
+    return ok;
+}
+
+static const mlp_native natives[] = {
+    { "fit", "model, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1",
+      n_fit, "fit(model, data, optimizer=Adam, loss=crossentropy, epochs=1, batch=32, "
+      "validation=nil, verbose=1): trains; returns a history (loss, acc, val_loss, val_acc, "
+      "seconds per epoch)" },
+    { "evaluate", "model, data, loss=nil, batch=100", n_evaluate,
+      "evaluate(model, data): {loss, acc} in inference mode" },
+    { "predict", "model, x", n_predict,
+      "predict(model, x): the model's outputs (a tensor) for a dataset, data.x or a list of rows" },
+};
+
+bool std_open_train(mlp_vm *vm)
+{
+    return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
+}
