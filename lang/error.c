@@ -44,11 +44,12 @@ void err_format(StrBuf *b, const char *file, const char *src, size_t len, int li
     if (e2 > i && src[e2 - 1] == '\r') e2--;
     if (i == len && line > 1 && (len == 0 || src[len - 1] == '\n')) {
         /* the position is at the end of input, after the last newline */
-        sb_addc(b, "\n^\n");
+        sb_addc(b, "    \n    ^\n");
         return;
     }
+    sb_addc(b, "    ");
     sb_add(b, src + i, e2 - i);
-    sb_addc(b, "\n");
+    sb_addc(b, "\n    ");
     int c = 1;
     size_t p = i;
     while (c < col && p < e2) {

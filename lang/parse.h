@@ -35,6 +35,7 @@ typedef struct ParseCtx {
     size_t slen, scap;
     int str_line, str_col;     /* where the current string part began */
     bool eof_in_string;
+    bool lexer_reported;       /* the parser's next error is the lexer's BADCHAR */
 
     /* results */
     Ast *root;

@@ -89,6 +89,7 @@ static Ast *strlit(Span s, StrTok t) { return own(AST_STR, s, t); }
 %token <num> NUMBER "number"
 %token <str> STRING "string" INTERP "string with {" NAME "name"
 %token NEWLINE "newline"
+%token BADCHAR "invalid character" /* never accepted: the lexer reported it */
 %token LET "let" FN "fn" RETURN "return" IF "if" ELSE "else" FOR "for" IN "in"
 %token WHILE "while" BREAK "break" CONTINUE "continue" TRUE "true" FALSE "false"
 %token NIL "nil" AND "and" OR "or" NOT "not" IMPORT "import" MODEL "model"
@@ -196,7 +197,7 @@ expr
 
 postfix
     : primary
-    | postfix '(' args ')'          { $$ = $3; $$->kind = AST_CALL; $$->a = $1; $$->span = sp(@1); }
+    | postfix '(' args ')'          { $$ = $3; $$->kind = AST_CALL; $$->a = $1; $$->span = sp(@2); }
     | postfix '[' expr ']'          { $$ = node2(AST_INDEX, sp(@2), $1, $3); }
     | postfix '[' expr ':' expr ']' { $$ = node2(AST_SLICE, sp(@2), $1, $3); $$->c = $5; }
     | postfix '[' ':' expr ']'      { $$ = node2(AST_SLICE, sp(@2), $1, NULL); $$->c = $4; }
@@ -319,6 +320,10 @@ names
 static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg) {
     (void)scanner;
     if (ctx->eof_in_string) return; /* the lexer already said why */
+    if (ctx->lexer_reported) {       /* ... or here, at a stray character */
+        ctx->lexer_reported = false;
+        return;
+    }
     /* An error at the very end of input means the chunk is unfinished. The
      * end of input is where the lexer stands after the last token. */
     if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
