@@ -224,7 +224,8 @@ static CallResult call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames) {
     case MLP_T_NATIVE: {
         ObjNative *nat = AS_NATIVE(f);
         int n = argc;
-        if (!nat->raw) {
+        if (!nat->raw && !(nkw == 0 && argc == nat->sig.n && nat->sig.star < 0)) {
+            /* (all positional and exactly as many as declared: already bound) */
             Value out[256];
             ObjList *star;
             if (args + nat->sig.n + 2 >= vm->stack_end) {
