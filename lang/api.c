@@ -1,0 +1,506 @@
+/*
+ * api.c — the embedding API of mlp.h: interpreters, running code, values,
+ * natives, calls back into the language, handles, roots.
+ *
+ * Entry points (mlp_run_*, mlp_eval_repl) are where errors end: compile
+ * errors were printed by the compiler as found; a runtime error is printed
+ * here, once, with its traceback, and cleared.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins.h"
+#include "compile.h"
+#include "error.h"
+#include "opcodes.h"
+#include "parse.h"
+#include "vm.h"
+
+/* ---- interpreters ---- */
+
+mlp_vm *mlp_vm_new(const mlp_config *cfg) {
+    mlp_vm *vm = (mlp_vm *)calloc(1, sizeof(mlp_vm));
+    if (!vm) return NULL;
+    if (cfg) vm->cfg = *cfg;
+    vm->stack = (Value *)malloc(sizeof(Value) * VM_STACK_MAX);
+    if (!vm->stack) {
+        free(vm);
+        return NULL;
+    }
+    vm->sp = vm->stack;
+    vm->stack_end = vm->stack + VM_STACK_MAX - 16;
+    const char *stress = getenv("MLP_GC_STRESS");
+    vm->stress = stress && stress[0] == '1';
+    vm->next_gc = 1u << 20;
+    vm->gc_paused++;
+    vm->builtins = ns_new(vm, str_new(vm, "<builtins>", 10));
+    vm->main_ns = ns_new(vm, str_new(vm, "<script>", 8));
+    vm->modules = rec_new(vm);
+    vm->natives = list_new(vm, 0);
+    vm->gc_paused--;
+    if (!builtins_open(vm)) {
+        mlp_vm_free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+void mlp_vm_free(mlp_vm *vm) {
+    if (!vm) return;
+    gc_free_all(vm);
+    free(vm->stack);
+    free(vm->err_report);
+    free(vm);
+}
+
+void mlp_interrupt(mlp_vm *vm) { vm->interrupted = 1; }
+bool mlp_interrupted(mlp_vm *vm) { return vm->interrupted != 0; }
+void *mlp_host(mlp_vm *vm) { return vm->host; }
+void mlp_set_host(mlp_vm *vm, void *p) { vm->host = p; }
+
+void mlp_write(mlp_vm *vm, const char *s, size_t n) {
+    if (vm->cfg.write_out) vm->cfg.write_out(vm->cfg.ud, s, n);
+    else fwrite(s, 1, n, stdout);
+}
+
+/* ---- running code ---- */
+
+static mlp_status run(mlp_vm *vm, const char *name, const char *src, size_t len,
+                      CompileOpts opts) {
+    mlp_status st;
+    vm->interrupted = 0;
+    ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, opts, &st);
+    if (!p) return st;
+    Value result;
+    if (!vm_run_proto(vm, p, &result)) {
+        vm_print_error(vm);
+        vm->interrupted = 0;
+        return MLP_RUNTIME_ERROR;
+    }
+    return MLP_OK;
+}
+
+mlp_status mlp_run_source(mlp_vm *vm, const char *name, const char *src, size_t len) {
+    CompileOpts o = {false, false};
+    return run(vm, name, src, len, o);
+}
+
+/* Reads a whole file into malloc'd memory. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    StrBuf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) sb_add(&b, tmp, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b.p);
+        return NULL;
+    }
+    if (!b.p) sb_add(&b, "", 0);
+    *len = b.n;
+    return b.p;
+}
+
+mlp_status mlp_run_file(mlp_vm *vm, const char *path) {
+    size_t len;
+    char *src = read_file(path, &len);
+    if (!src) {
+        char msg[600];
+        int n = snprintf(msg, sizeof msg, "mlp: cannot read '%s'\n", path);
+        err_write(vm, msg, (size_t)n);
+        return MLP_IO_ERROR;
+    }
+    mlp_status st = mlp_run_source(vm, path, src, len);
+    free(src);
+    return st;
+}
+
+mlp_status mlp_check_source(mlp_vm *vm, const char *name, const char *src, size_t len) {
+    mlp_status st;
+    CompileOpts o = {false, false};
+    /* a private namespace: checking must not define anything */
+    vm->gc_paused++;
+    ObjNamespace *ns = ns_new(vm, str_new(vm, "<check>", 7));
+    vm->gc_paused--;
+    mlp_push_root(vm, obj_val(MLP_T_HANDLE, ns));
+    compile_source(vm, name, src, len, ns, o, &st);
+    mlp_pop_root(vm);
+    return st;
+}
+
+static void disasm_all(StrBuf *b, ObjProto *p) {
+    disasm_proto(b, p);
+    for (uint32_t i = 0; i < p->nconsts; i++) {
+        Value k = p->consts[i];
+        if (k.type == MLP_T_HANDLE && k.as.o->kind == OBJ_PROTO) disasm_all(b, (ObjProto *)k.as.o);
+    }
+}
+
+mlp_status mlp_disasm_source(mlp_vm *vm, const char *name, const char *src, size_t len) {
+    mlp_status st;
+    CompileOpts o = {false, false};
+    ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, o, &st);
+    if (!p) return st;
+    StrBuf b = {0};
+    disasm_all(&b, p);
+    mlp_write(vm, b.p, b.n);
+    free(b.p);
+    return MLP_OK;
+}
+
+mlp_status mlp_eval_repl(mlp_vm *vm, const char *src, size_t len) {
+    vm->repl = true;
+    CompileOpts quiet = {true, true};
+    int nerr = 0;
+    bool incomplete = false;
+    Ast *root = parse_source(vm, "<repl>", src, len, true, &nerr, &incomplete);
+    if (!root) {
+        if (incomplete) return MLP_INCOMPLETE;
+        /* report the errors this time */
+        parse_source(vm, "<repl>", src, len, false, &nerr, &incomplete);
+        return MLP_COMPILE_ERROR;
+    }
+    ast_free(root);
+    (void)quiet;
+    CompileOpts o = {true, false};
+    return run(vm, "<repl>", src, len, o);
+}
+
+/* ---- modules ---- */
+
+void mlp_add_modules(mlp_vm *vm, const mlp_module_src *mods, size_t n) {
+    if (vm->nmodtabs < 16) {
+        vm->mods[vm->nmodtabs] = mods;
+        vm->nmods[vm->nmodtabs] = n;
+        vm->nmodtabs++;
+    }
+}
+
+Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
+    *ok = false;
+    const char *nm = str_cstr(vm, name);
+    /* 1. beside the importing file */
+    StrBuf path = {0};
+    const char *slash = strrchr(from->name, '/');
+    bool real_file = from->name[0] != '<' && strcmp(from->name, "-") != 0;
+    if (real_file && slash) sb_add(&path, from->name, (size_t)(slash - from->name) + 1);
+    sb_addc(&path, nm);
+    if (path.n < 4 || strcmp(path.p + path.n - 4, ".mlp") != 0) sb_addc(&path, ".mlp");
+    size_t len = 0;
+    char *src = read_file(path.p, &len);
+    const char *text = src;
+    StrBuf key = {0};
+    if (src) {
+        sb_printf(&key, "file:%s", path.p);
+    } else {
+        /* 2. the embedded stdlib */
+        for (int t = 0; t < vm->nmodtabs && !text; t++)
+            for (size_t i = 0; i < vm->nmods[t]; i++)
+                if (strcmp(vm->mods[t][i].name, nm) == 0) {
+                    text = vm->mods[t][i].source;
+                    len = strlen(text);
+                    break;
+                }
+        if (!text) {
+            vm_error(vm, "cannot import \"%s\": no file %s and no such module in the stdlib", nm,
+                     path.p);
+            free(path.p);
+            return mlp_nil();
+        }
+        sb_printf(&key, "std:%s", nm);
+    }
+    Value result = mlp_nil();
+    int32_t e = rec_find_c(vm->modules, key.p, key.n);
+    if (e >= 0) {
+        ObjModule *m = AS_MODULE(vm->modules->entries[e].val);
+        if (m->loading) vm_error(vm, "import cycle: \"%s\" is still loading", nm);
+        else *ok = true, result = vm->modules->entries[e].val;
+        goto done;
+    }
+    {
+        const char *stem = strrchr(nm, '/') ? strrchr(nm, '/') + 1 : nm;
+        size_t slen = strlen(stem);
+        if (slen > 4 && strcmp(stem + slen - 4, ".mlp") == 0) slen -= 4;
+        vm->gc_paused++;
+        ObjNamespace *ns = ns_new(vm, str_new(vm, stem, slen));
+        ObjModule *m = module_new(vm, ns);
+        m->loading = true;
+        rec_set(vm, vm->modules, str_new(vm, key.p, key.n), obj_val(MLP_T_MODULE, m));
+        vm->gc_paused--;
+        const char *fname = src ? path.p : key.p + 4;
+        mlp_status st;
+        CompileOpts o = {false, false};
+        ObjProto *p = compile_source(vm, fname, text, len, ns, o, &st);
+        if (!p) {
+            m->loading = false;
+            vm_error(vm, "cannot import \"%s\": it has syntax errors", nm);
+            goto done;
+        }
+        Value r;
+        bool good = vm_run_proto(vm, p, &r);
+        m->loading = false;
+        if (good) {
+            *ok = true;
+            result = obj_val(MLP_T_MODULE, m);
+        }
+    }
+done:
+    free(src);
+    free(path.p);
+    free(key.p);
+    return result;
+}
+
+/* ---- values ---- */
+
+mlp_value mlp_string(mlp_vm *vm, const char *s, size_t len) {
+    return obj_val(MLP_T_STRING, str_new(vm, s, len));
+}
+mlp_value mlp_string_cstr(mlp_vm *vm, const char *s) { return mlp_string(vm, s, strlen(s)); }
+
+const char *mlp_cstr(mlp_value v) {
+    if (v.type != MLP_T_STRING) return NULL;
+    ObjString *s = AS_STRING(v);
+    return str_cstr(s->buf->vm, s);
+}
+
+size_t mlp_strlen(mlp_value v) { return v.type == MLP_T_STRING ? AS_STRING(v)->len : 0; }
+
+mlp_value mlp_list_new(mlp_vm *vm) { return obj_val(MLP_T_LIST, list_new(vm, 0)); }
+size_t mlp_list_len(mlp_value l) { return AS_LIST(l)->count; }
+mlp_value mlp_list_get(mlp_value l, size_t i) { return AS_LIST(l)->items[i]; }
+void mlp_list_set(mlp_value l, size_t i, mlp_value v) { AS_LIST(l)->items[i] = v; }
+void mlp_list_push(mlp_vm *vm, mlp_value l, mlp_value v) {
+    mlp_push_root(vm, l);
+    list_push(vm, AS_LIST(l), v);
+    mlp_pop_root(vm);
+}
+
+mlp_value mlp_record_new(mlp_vm *vm) { return obj_val(MLP_T_RECORD, rec_new(vm)); }
+bool mlp_record_get(mlp_value rec, const char *key, mlp_value *out) {
+    int32_t e = rec_find_c(AS_RECORD(rec), key, strlen(key));
+    if (e < 0) return false;
+    *out = AS_RECORD(rec)->entries[e].val;
+    return true;
+}
+void mlp_record_set(mlp_vm *vm, mlp_value rec, const char *key, mlp_value v) {
+    mlp_push_root(vm, rec);
+    mlp_push_root(vm, v);
+    ObjString *k = str_new(vm, key, strlen(key));
+    rec_set(vm, AS_RECORD(rec), k, v);
+    mlp_pop_root(vm);
+    mlp_pop_root(vm);
+}
+size_t mlp_record_len(mlp_value rec) { return AS_RECORD(rec)->count; }
+void mlp_record_entry(mlp_value rec, size_t i, mlp_value *key, mlp_value *val) {
+    RecEntry *e = &AS_RECORD(rec)->entries[i];
+    if (key) *key = obj_val(MLP_T_STRING, e->key);
+    if (val) *val = e->val;
+}
+
+mlp_value mlp_tostring(mlp_vm *vm, mlp_value v) {
+    if (v.type == MLP_T_STRING) return v;
+    StrBuf b = {0};
+    mlp_push_root(vm, v);
+    value_to_sb(vm, &b, v, false, 0);
+    mlp_value s = mlp_string(vm, b.p ? b.p : "", b.n);
+    mlp_pop_root(vm);
+    free(b.p);
+    return s;
+}
+
+/* ---- handles, roots, globals ---- */
+
+mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data) {
+    ObjHandle *h = (ObjHandle *)gc_new_obj(vm, sizeof(ObjHandle), MLP_T_HANDLE);
+    h->cls = cls;
+    h->data = data;
+    return obj_val(MLP_T_HANDLE, h);
+}
+
+void *mlp_handle_data(mlp_value v, const mlp_class *cls) {
+    if (v.type != MLP_T_HANDLE || AS_HANDLE(v)->cls != cls) return NULL;
+    return AS_HANDLE(v)->data;
+}
+
+void mlp_push_root(mlp_vm *vm, mlp_value v) {
+    if (vm->nroots >= VM_ROOTS_MAX) {
+        fprintf(stderr, "mlp: internal error: too many GC roots (unbalanced mlp_push_root?)\n");
+        abort();
+    }
+    vm->roots[vm->nroots++] = v;
+}
+
+void mlp_pop_root(mlp_vm *vm) {
+    if (vm->nroots > 0) vm->nroots--;
+}
+
+void mlp_set_global(mlp_vm *vm, const char *name, mlp_value v) {
+    mlp_push_root(vm, v);
+    int g = ns_slot(vm, vm->builtins, str_new(vm, name, strlen(name)));
+    vm->builtins->values[g] = v;
+    mlp_pop_root(vm);
+}
+
+bool mlp_get_global(mlp_vm *vm, const char *name, mlp_value *out) {
+    size_t n = strlen(name);
+    int g = ns_find(vm->main_ns, name, n);
+    if (g >= 0 && !IS_UNDEF(vm->main_ns->values[g])) {
+        *out = vm->main_ns->values[g];
+        return true;
+    }
+    g = ns_find(vm->builtins, name, n);
+    if (g >= 0 && !IS_UNDEF(vm->builtins->values[g])) {
+        *out = vm->builtins->values[g];
+        return true;
+    }
+    return false;
+}
+
+/* ---- natives ---- */
+
+/* A default of a native parameter: a literal, evaluated once. */
+static bool literal_value(mlp_vm *vm, Ast *n, Value *out) {
+    switch (n->kind) {
+    case AST_NUM: *out = mlp_number(n->num); return true;
+    case AST_STR: *out = mlp_string(vm, n->str, n->len); return true;
+    case AST_TRUE: *out = mlp_bool(true); return true;
+    case AST_FALSE: *out = mlp_bool(false); return true;
+    case AST_NIL: *out = mlp_nil(); return true;
+    case AST_UNARY:
+        if (n->op == '-' && n->a->kind == AST_NUM) {
+            *out = mlp_number(-n->a->num);
+            return true;
+        }
+        return false;
+    case AST_LIST: {
+        ObjList *l = list_new(vm, 0);
+        for (int i = 0; i < n->n; i++) {
+            Value v;
+            if (!literal_value(vm, n->list[i], &v)) return false;
+            list_push(vm, l, v);
+        }
+        *out = obj_val(MLP_T_LIST, l);
+        return true;
+    }
+    default: return false;
+    }
+}
+
+static bool native_sig(mlp_vm *vm, const mlp_native *def, Signature *sig) {
+    StrBuf b = {0};
+    sb_printf(&b, "fn f(%s) {}", def->params);
+    int nerr;
+    bool inc;
+    Ast *root = parse_source(vm, def->name, b.p, b.n, true, &nerr, &inc);
+    free(b.p);
+    if (!root || root->n != 1 || root->list[0]->kind != AST_FNDECL) {
+        ast_free(root);
+        return false;
+    }
+    Ast *f = root->list[0]->a;
+    sig->n = f->n;
+    sig->star = -1;
+    sig->names = GC_ALLOC(vm, ObjString *, f->n);
+    sig->has_default = GC_ALLOC(vm, bool, f->n);
+    sig->defaults = GC_ALLOC(vm, Value, f->n);
+    bool ok = true;
+    for (int i = 0; i < f->n; i++) {
+        Ast *p = f->list[i];
+        sig->names[i] = str_new(vm, p->str, p->len);
+        sig->has_default[i] = p->a != NULL;
+        sig->defaults[i] = mlp_nil();
+        if (p->op) {
+            sig->star = i;
+            sig->has_default[i] = true;
+        }
+        if (p->a && !literal_value(vm, p->a, &sig->defaults[i])) ok = false;
+    }
+    ast_free(root);
+    return ok;
+}
+
+bool mlp_register(mlp_vm *vm, const mlp_native *table, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const mlp_native *def = &table[i];
+        vm->gc_paused++;
+        ObjNative *nat = (ObjNative *)gc_new_obj(vm, sizeof(ObjNative), MLP_T_NATIVE);
+        nat->def = def;
+        memset(&nat->sig, 0, sizeof nat->sig);
+        nat->sig.star = -1;
+        nat->raw = def->params == NULL;
+        bool ok = nat->raw || native_sig(vm, def, &nat->sig);
+        list_push(vm, vm->natives, obj_val(MLP_T_NATIVE, nat));
+        vm->gc_paused--;
+        if (!ok) {
+            char msg[512];
+            int len = snprintf(msg, sizeof msg,
+                               "mlp: internal error: native '%s' has a bad parameter list \"%s\"\n",
+                               def->name, def->params);
+            err_write(vm, msg, (size_t)len);
+            return false;
+        }
+        mlp_set_global(vm, def->name, obj_val(MLP_T_NATIVE, nat));
+    }
+    return true;
+}
+
+static ObjNative *find_native(mlp_vm *vm, const char *name) {
+    for (uint32_t i = 0; i < vm->natives->count; i++) {
+        ObjNative *n = AS_NATIVE(vm->natives->items[i]);
+        if (strcmp(n->def->name, name) == 0) return n;
+    }
+    return NULL;
+}
+
+const char *mlp_native_doc(mlp_vm *vm, const char *name) {
+    ObjNative *n = find_native(vm, name);
+    return n ? n->def->doc : NULL;
+}
+
+const char *mlp_native_params(mlp_vm *vm, const char *name) {
+    ObjNative *n = find_native(vm, name);
+    return n ? n->def->params : NULL;
+}
+
+/* ---- calling back ---- */
+
+bool mlp_call(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv, mlp_value kwargs,
+              mlp_value *result) {
+    int nkw = kwargs.type == MLP_T_RECORD ? (int)AS_RECORD(kwargs)->count : 0;
+    if (vm->sp + argc + nkw + 8 >= vm->stack_end) return vm_error(vm, "stack overflow");
+    Value *mark = vm->sp;
+    *vm->sp++ = callee;
+    for (int i = 0; i < argc; i++) *vm->sp++ = argv[i];
+    ObjList *names = NULL;
+    if (nkw) {
+        ObjRecord *r = AS_RECORD(kwargs);
+        for (int i = 0; i < nkw; i++) *vm->sp++ = r->entries[i].val;
+        names = list_new(vm, (uint32_t)nkw);
+        for (int i = 0; i < nkw; i++) names->items[i] = obj_val(MLP_T_STRING, r->entries[i].key);
+        names->count = (uint32_t)nkw;
+        mlp_push_root(vm, obj_val(MLP_T_LIST, names));
+    }
+    *result = mlp_nil();
+    bool ok = vm_call_value(vm, argc, nkw, names, result);
+    if (nkw) mlp_pop_root(vm);
+    vm->sp = mark;
+    if (!ok && vm->nframes == 0) vm_locate_error(vm);
+    return ok;
+}
+
+bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv, mlp_value kwargs,
+               mlp_value *result) {
+    int nroots = vm->nroots;
+    if (mlp_call(vm, callee, argc, argv, kwargs, result)) return true;
+    vm->nroots = nroots;
+    vm->gc_paused++;
+    *result = mlp_string_cstr(vm, vm->err_msg);
+    vm->gc_paused--;
+    vm_clear_error(vm);
+    return false;
+}

@@ -1,0 +1,125 @@
+/*
+ * ast.c — building, freeing and printing syntax trees.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "vm.h"
+
+static void *xmalloc(size_t n) {
+    void *p = calloc(1, n);
+    if (!p) {
+        fprintf(stderr, "mlp: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+Ast *ast_new(AstKind kind, Span span) {
+    Ast *n = (Ast *)xmalloc(sizeof(Ast));
+    n->kind = kind;
+    n->span = span;
+    return n;
+}
+
+Ast *ast_str(AstKind kind, Span span, const char *s, size_t len) {
+    Ast *n = ast_new(kind, span);
+    n->str = (char *)xmalloc(len + 1);
+    memcpy(n->str, s, len);
+    n->len = len;
+    return n;
+}
+
+Ast *ast_push(Ast *n, Ast *child) {
+    if (n->n == n->cap) {
+        n->cap = n->cap ? n->cap * 2 : 4;
+        Ast **l = (Ast **)realloc(n->list, sizeof(Ast *) * (size_t)n->cap);
+        if (!l) abort();
+        n->list = l;
+    }
+    n->list[n->n++] = child;
+    return n;
+}
+
+void ast_free(Ast *n) {
+    if (!n) return;
+    ast_free(n->a);
+    ast_free(n->b);
+    ast_free(n->c);
+    for (int i = 0; i < n->n; i++) ast_free(n->list[i]);
+    free(n->list);
+    free(n->str);
+    free(n);
+}
+
+const char *ast_kind_name(AstKind k) {
+    static const char *const names[] = {
+#define X(k, s) s,
+        AST_KINDS(X)
+#undef X
+    };
+    _Static_assert(sizeof names / sizeof names[0] == AST_KIND_COUNT, "one name per kind");
+    return (unsigned)k < AST_KIND_COUNT ? names[k] : "?";
+}
+
+static void op_name(StrBuf *b, int op) {
+    /* Binary operators are stored as their token; printable ones as chars,
+     * the two-character ones by the parser's codes (see parser.y). */
+    switch (op) {
+    case 'E': sb_addc(b, "=="); break;
+    case 'N': sb_addc(b, "!="); break;
+    case 'L': sb_addc(b, "<="); break;
+    case 'G': sb_addc(b, ">="); break;
+    case 'P': sb_addc(b, "**"); break;
+    case 'n': sb_addc(b, "not"); break;
+    default: {
+        char c = (char)op;
+        sb_add(b, &c, 1);
+    }
+    }
+}
+
+static void dump(StrBuf *b, const Ast *n) {
+    if (!n) {
+        sb_addc(b, "_");
+        return;
+    }
+    sb_addc(b, "(");
+    sb_addc(b, ast_kind_name(n->kind));
+    if (n->kind == AST_NUM) {
+        char num[32];
+        fmt_number(n->num, num);
+        sb_printf(b, " %s", num);
+    }
+    if (n->kind == AST_UNARY || n->kind == AST_BINARY || n->kind == AST_ASSIGN) {
+        sb_addc(b, " ");
+        op_name(b, n->op);
+    }
+    if (n->kind == AST_PARAM && n->op) sb_addc(b, " *");
+    if (n->str) {
+        sb_addc(b, " ");
+        if (n->kind == AST_STR) sb_addc(b, "\"");
+        sb_add(b, n->str, n->len);
+        if (n->kind == AST_STR) sb_addc(b, "\"");
+    }
+    const Ast *kids[3] = {n->a, n->b, n->c};
+    int last = n->c ? 3 : n->b ? 2 : n->a ? 1 : 0;
+    for (int i = 0; i < last; i++) {
+        sb_addc(b, " ");
+        dump(b, kids[i]);
+    }
+    for (int i = 0; i < n->n; i++) {
+        sb_addc(b, " ");
+        dump(b, n->list[i]);
+    }
+    sb_addc(b, ")");
+}
+
+char *ast_dump(const Ast *n) {
+    StrBuf b = {0};
+    dump(&b, n);
+    if (!b.p) sb_addc(&b, "");
+    return b.p;
+}

@@ -1,0 +1,939 @@
+/*
+ * compile.c — one pass over the AST, emitting bytecode.
+ *
+ * Scopes and variables follow clox: locals are stack slots numbered from the
+ * frame base; a name used by an inner function becomes an upvalue; locals
+ * leaving scope are popped, or closed if something captured them. Globals
+ * are namespace slots fixed before compilation (see compile.h).
+ *
+ * Every instruction records the line and column of the node it came from
+ * (cur_line/cur_col, set by at()), which is what runtime errors report.
+ * The compiler tracks the stack depth with the opcode table's stack effects
+ * to give each function its max_stack.
+ *
+ * Specialisations that pay in the VM: `x + 1` with a constant number uses
+ * ADD_K; a comparison used as an `if`/`while` condition compiles into one
+ * compare-and-jump; `for` loops keep their state in hidden locals, so ranges
+ * iterate without allocating.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "error.h"
+#include "opcodes.h"
+#include "parse.h"
+
+#define MAX_LOCALS 250
+#define MAX_UPVALS 250
+
+typedef struct Local {
+    const char *name;
+    size_t len;
+    int depth;
+    bool captured;
+} Local;
+
+typedef struct Loop {
+    struct Loop *outer;
+    int scope_depth;        /* locals deeper than this belong to the body */
+    int start;              /* LOOP target (while: the condition) */
+    int *jumps;             /* break (kind 0) and continue (kind 1) jumps to patch */
+    char *kinds;
+    int njumps, cap;
+    bool is_for;
+} Loop;
+
+typedef struct FnComp {
+    struct FnComp *enclosing;
+    ObjProto *p;
+    Local locals[MAX_LOCALS + 1];
+    int nlocals;
+    int scope_depth;
+    UpvalDesc upvals[MAX_UPVALS + 1];
+    int depth, maxdepth;
+    Loop *loop;
+    bool model;             /* expression statements append to `layers` */
+    int layers_slot;
+    bool toplevel;
+} FnComp;
+
+typedef struct Compiler {
+    mlp_vm *vm;
+    ObjSource *src;
+    ObjNamespace *ns;
+    FnComp *fn;
+    CompileOpts opts;
+    int nerrors;
+    int cur_line, cur_col;
+} Compiler;
+
+static void compile_expr(Compiler *c, Ast *n);
+static void compile_stmt(Compiler *c, Ast *n);
+static void compile_block(Compiler *c, Ast *n);
+
+const char *const op_names[OP_COUNT] = {
+#define OP(name, n, eff, doc) #name,
+    OPCODES(OP)
+#undef OP
+};
+const unsigned char op_operand_bytes[OP_COUNT] = {
+#define OP(name, n, eff, doc) n,
+    OPCODES(OP)
+#undef OP
+};
+const signed char op_stack_effect[OP_COUNT] = {
+#define OP(name, n, eff, doc) eff,
+    OPCODES(OP)
+#undef OP
+};
+
+static void error_at(Compiler *c, Span s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void error_at(Compiler *c, Span s, const char *fmt, ...) {
+    c->nerrors++;
+    if (c->opts.quiet) return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    err_print(c->vm, c->src->name, c->src->text, c->src->len, s.line, s.col, msg);
+}
+
+static void at(Compiler *c, Ast *n) {
+    c->cur_line = n->span.line;
+    c->cur_col = n->span.col;
+}
+
+/* ---- emitting ---- */
+
+static void emit_byte(Compiler *c, uint8_t b) {
+    ObjProto *p = c->fn->p;
+    if (p->count == p->cap) {
+        uint32_t nc = p->cap < 64 ? 64 : p->cap * 2;
+        p->code = GC_GROW(c->vm, uint8_t, p->code, p->cap, nc);
+        p->lines = GC_GROW(c->vm, int32_t, p->lines, p->cap, nc);
+        p->cols = GC_GROW(c->vm, int32_t, p->cols, p->cap, nc);
+        p->cap = nc;
+    }
+    p->code[p->count] = b;
+    p->lines[p->count] = c->cur_line;
+    p->cols[p->count] = c->cur_col;
+    p->count++;
+}
+
+static void adjust(Compiler *c, int effect) {
+    c->fn->depth += effect;
+    if (c->fn->depth > c->fn->maxdepth) c->fn->maxdepth = c->fn->depth;
+}
+
+/* Emits op with its table stack effect (or `effect` for OP_VAR ones). */
+static void emit_op_eff(Compiler *c, Opcode op, int effect) {
+    emit_byte(c, (uint8_t)op);
+    adjust(c, op_stack_effect[op] == OP_VAR ? effect : op_stack_effect[op]);
+}
+static void emit_op(Compiler *c, Opcode op) { emit_op_eff(c, op, 0); }
+static void emit_u16(Compiler *c, int v) {
+    emit_byte(c, (uint8_t)(v & 0xFF));
+    emit_byte(c, (uint8_t)((v >> 8) & 0xFF));
+}
+static void emit_op1(Compiler *c, Opcode op, int a) {
+    emit_op(c, op);
+    emit_byte(c, (uint8_t)a);
+}
+static void emit_op2(Compiler *c, Opcode op, int a) {
+    emit_op(c, op);
+    emit_u16(c, a);
+}
+
+static int add_const(Compiler *c, Value v) {
+    ObjProto *p = c->fn->p;
+    for (uint32_t i = 0; i < p->nconsts; i++) {
+        Value k = p->consts[i];
+        if (k.type != v.type) continue;
+        if (v.type == MLP_T_NUMBER && k.as.n == v.as.n && (1 / k.as.n == 1 / v.as.n)) return (int)i;
+        if (v.type == MLP_T_STRING && str_eq(AS_STRING(k), AS_STRING(v))) return (int)i;
+    }
+    if (p->nconsts >= 65535) {
+        Span s = {c->cur_line, c->cur_col, 0, 0};
+        error_at(c, s, "too many constants in one function");
+        return 0;
+    }
+    if (p->nconsts == p->constcap) {
+        uint32_t nc = p->constcap < 8 ? 8 : p->constcap * 2;
+        p->consts = GC_GROW(c->vm, Value, p->consts, p->constcap, nc);
+        p->constcap = nc;
+    }
+    p->consts[p->nconsts] = v;
+    return (int)p->nconsts++;
+}
+
+static int str_const(Compiler *c, const char *s, size_t len) {
+    return add_const(c, obj_val(MLP_T_STRING, str_new(c->vm, s, len)));
+}
+
+static int emit_jump(Compiler *c, Opcode op) {
+    emit_op(c, op);
+    emit_u16(c, 0xFFFF);
+    return (int)c->fn->p->count - 2;
+}
+
+static void patch_jump(Compiler *c, int at_) {
+    int dist = (int)c->fn->p->count - at_ - 2;
+    if (dist > 65535) {
+        Span s = {c->cur_line, c->cur_col, 0, 0};
+        error_at(c, s, "function body too large to jump over");
+    }
+    c->fn->p->code[at_] = (uint8_t)(dist & 0xFF);
+    c->fn->p->code[at_ + 1] = (uint8_t)((dist >> 8) & 0xFF);
+}
+
+static void emit_loop(Compiler *c, int start) {
+    emit_op(c, OP_LOOP);
+    int dist = (int)c->fn->p->count - start + 2;
+    if (dist > 65535) {
+        Span s = {c->cur_line, c->cur_col, 0, 0};
+        error_at(c, s, "loop body too large");
+    }
+    emit_u16(c, dist);
+}
+
+/* ---- scopes and variables ---- */
+
+static int add_local(Compiler *c, Span s, const char *name, size_t len) {
+    FnComp *f = c->fn;
+    if (f->nlocals >= MAX_LOCALS) {
+        error_at(c, s, "too many local variables in one function (at most %d)", MAX_LOCALS);
+        return f->nlocals - 1;
+    }
+    Local *l = &f->locals[f->nlocals];
+    l->name = name;
+    l->len = len;
+    l->depth = f->scope_depth;
+    l->captured = false;
+    return f->nlocals++;
+}
+
+static void begin_scope(Compiler *c) { c->fn->scope_depth++; }
+
+/* Emits the pops/closes for locals deeper than `depth` (without forgetting
+ * them: break/continue/return jump out of scopes that still exist). */
+static void pop_locals_above(Compiler *c, int depth) {
+    FnComp *f = c->fn;
+    int pending = 0;
+    for (int i = f->nlocals - 1; i >= 0 && f->locals[i].depth > depth; i--) {
+        if (f->locals[i].captured) {
+            if (pending) emit_op_eff(c, OP_POPN, -pending), emit_byte(c, (uint8_t)pending);
+            pending = 0;
+            emit_op(c, OP_CLOSE_UPVAL);
+        } else {
+            pending++;
+        }
+    }
+    if (pending == 1) emit_op(c, OP_POP);
+    else if (pending) emit_op_eff(c, OP_POPN, -pending), emit_byte(c, (uint8_t)pending);
+}
+
+static void end_scope(Compiler *c) {
+    FnComp *f = c->fn;
+    f->scope_depth--;
+    pop_locals_above(c, f->scope_depth);
+    while (f->nlocals > 0 && f->locals[f->nlocals - 1].depth > f->scope_depth) f->nlocals--;
+}
+
+static int resolve_local(FnComp *f, const char *name, size_t len) {
+    for (int i = f->nlocals - 1; i >= 0; i--) {
+        Local *l = &f->locals[i];
+        if (l->len == len && memcmp(l->name, name, len) == 0) return i;
+    }
+    return -1;
+}
+
+static int add_upval(Compiler *c, FnComp *f, Span s, int index, bool is_local) {
+    ObjProto *p = f->p;
+    for (int i = 0; i < p->nupvals; i++)
+        if (f->upvals[i].index == index && f->upvals[i].is_local == is_local) return i;
+    if (p->nupvals >= MAX_UPVALS) {
+        error_at(c, s, "too many captured variables in one function");
+        return 0;
+    }
+    f->upvals[p->nupvals].index = (uint8_t)index;
+    f->upvals[p->nupvals].is_local = is_local;
+    return p->nupvals++;
+}
+
+static int resolve_upval(Compiler *c, FnComp *f, Span s, const char *name, size_t len) {
+    if (!f->enclosing) return -1;
+    int l = resolve_local(f->enclosing, name, len);
+    if (l >= 0) {
+        f->enclosing->locals[l].captured = true;
+        return add_upval(c, f, s, l, true);
+    }
+    int u = resolve_upval(c, f->enclosing, s, name, len);
+    if (u >= 0) return add_upval(c, f, s, u, false);
+    return -1;
+}
+
+typedef enum VarKind { V_LOCAL, V_UPVAL, V_GLOBAL, V_BUILTIN, V_NONE } VarKind;
+
+static VarKind resolve(Compiler *c, Span s, const char *name, size_t len, int *idx) {
+    if ((*idx = resolve_local(c->fn, name, len)) >= 0) return V_LOCAL;
+    if ((*idx = resolve_upval(c, c->fn, s, name, len)) >= 0) return V_UPVAL;
+    if ((*idx = ns_find(c->ns, name, len)) >= 0) return V_GLOBAL;
+    if ((*idx = ns_find(c->vm->builtins, name, len)) >= 0) return V_BUILTIN;
+    if (c->opts.repl) {
+        *idx = ns_slot(c->vm, c->ns, str_new(c->vm, name, len));
+        return V_GLOBAL;
+    }
+    return V_NONE;
+}
+
+static void emit_get_var(Compiler *c, Span s, const char *name, size_t len) {
+    int idx;
+    switch (resolve(c, s, name, len, &idx)) {
+    case V_LOCAL: emit_op1(c, OP_GET_LOCAL, idx); break;
+    case V_UPVAL: emit_op1(c, OP_GET_UPVAL, idx); break;
+    case V_GLOBAL: emit_op2(c, OP_GET_GLOBAL, idx); break;
+    case V_BUILTIN: emit_op2(c, OP_GET_BUILTIN, idx); break;
+    case V_NONE:
+        error_at(c, s, "undefined variable '%.*s'", (int)len, name);
+        emit_op(c, OP_NIL);
+        break;
+    }
+}
+
+static void emit_set_var(Compiler *c, Span s, const char *name, size_t len) {
+    int idx;
+    switch (resolve(c, s, name, len, &idx)) {
+    case V_LOCAL: emit_op1(c, OP_SET_LOCAL, idx); break;
+    case V_UPVAL: emit_op1(c, OP_SET_UPVAL, idx); break;
+    case V_GLOBAL: emit_op2(c, OP_SET_GLOBAL, idx); break;
+    case V_BUILTIN:
+        error_at(c, s, "cannot assign to builtin '%.*s' (declare it with let first)", (int)len, name);
+        emit_op(c, OP_POP);
+        break;
+    case V_NONE:
+        error_at(c, s, "assignment to undeclared variable '%.*s' (declare it with let)", (int)len,
+                 name);
+        emit_op(c, OP_POP);
+        break;
+    }
+}
+
+/* Declares `name` with the value on top of the stack: a global at the top
+ * level of a chunk, else a new local (the value's slot). */
+static void define_var(Compiler *c, Span s, const char *name, size_t len) {
+    if (c->fn->toplevel && c->fn->scope_depth == 0) {
+        int g = ns_slot(c->vm, c->ns, str_new(c->vm, name, len));
+        emit_op2(c, OP_DEF_GLOBAL, g);
+        return;
+    }
+    add_local(c, s, name, len);
+}
+
+/* ---- functions ---- */
+
+static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, Ast *body,
+                             bool model) {
+    mlp_vm *vm = c->vm;
+    FnComp f;
+    memset(&f, 0, sizeof f);
+    f.enclosing = c->fn;
+    f.p = proto_new(vm, c->src, c->ns);
+    f.model = model;
+    /* Keep the new prototype reachable from its parent at once. */
+    int k = add_const(c, obj_val(MLP_T_HANDLE, f.p));
+    if (fn && fn->str) f.p->name = str_new(vm, fn->str, fn->len);
+    c->fn = &f;
+    Signature *sig = &f.p->sig;
+    sig->n = nparams;
+    sig->names = GC_ALLOC(vm, ObjString *, nparams);
+    sig->has_default = GC_ALLOC(vm, bool, nparams);
+    for (int i = 0; i < nparams; i++) {
+        Ast *p = params[i];
+        for (int j = 0; j < i; j++)
+            if (params[j]->len == p->len && memcmp(params[j]->str, p->str, p->len) == 0)
+                error_at(c, p->span, "parameter '%s' declared twice", p->str);
+        sig->names[i] = str_new(vm, p->str, p->len);
+        sig->has_default[i] = p->a != NULL;
+        if (p->op) {
+            if (sig->star >= 0) error_at(c, p->span, "only one *parameter is allowed");
+            sig->star = i;
+            f.p->simple = false;
+        }
+        if (p->a) f.p->simple = false;
+        add_local(c, p->span, p->str, p->len);
+    }
+    f.depth = f.maxdepth = nparams;
+    begin_scope(c);
+    /* defaults: evaluated in the callee, at each call that omits them */
+    for (int i = 0; i < nparams; i++) {
+        Ast *p = params[i];
+        if (!p->a) continue;
+        at(c, p->a);
+        emit_op1(c, OP_ARG_DEFAULT, i);
+        emit_u16(c, 0xFFFF);
+        int j = (int)f.p->count - 2;
+        compile_expr(c, p->a);
+        emit_op1(c, OP_SET_LOCAL, i);
+        patch_jump(c, j);
+    }
+    if (model) {
+        at(c, body);
+        emit_op_eff(c, OP_LIST, 1);
+        emit_byte(c, 0);
+        f.layers_slot = add_local(c, body->span, "(layers)", 8);
+    }
+    for (int i = 0; i < body->n; i++) compile_stmt(c, body->list[i]);
+    Span end = {body->span.end_line, body->span.end_col, 0, 0};
+    c->cur_line = end.line;
+    c->cur_col = end.col;
+    if (model) {
+        emit_get_var(c, end, "__model", 7);
+        emit_op2(c, OP_CONST, str_const(c, fn->str, fn->len));
+        emit_op1(c, OP_GET_LOCAL, f.layers_slot);
+        emit_op_eff(c, OP_CALL, -2);
+        emit_byte(c, 2);
+        emit_op(c, OP_RETURN);
+    } else {
+        emit_op(c, OP_RETURN_NIL);
+    }
+    f.p->max_stack = f.maxdepth + 8;
+    f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
+    memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
+    c->fn = f.enclosing;
+    emit_op2(c, OP_CLOSURE, k);
+}
+
+/* ---- expressions ---- */
+
+static bool is_num(Ast *n) { return n->kind == AST_NUM; }
+
+static void compile_call(Compiler *c, Ast *n) {
+    compile_expr(c, n->a);
+    int npos = 0, nkw = 0;
+    for (int i = 0; i < n->n; i++) {
+        Ast *arg = n->list[i];
+        if (arg->kind == AST_KWARG) {
+            for (int j = 0; j < i; j++)
+                if (n->list[j]->kind == AST_KWARG && n->list[j]->len == arg->len &&
+                    memcmp(n->list[j]->str, arg->str, arg->len) == 0)
+                    error_at(c, arg->span, "keyword argument '%s' given twice", arg->str);
+            compile_expr(c, arg->a);
+            nkw++;
+        } else {
+            if (nkw) error_at(c, arg->span, "positional argument after keyword arguments");
+            compile_expr(c, arg);
+            npos++;
+        }
+    }
+    if (npos + nkw > 255) error_at(c, n->span, "too many arguments in one call (at most 255)");
+    at(c, n);
+    if (nkw == 0) {
+        emit_op_eff(c, OP_CALL, -npos);
+        emit_byte(c, (uint8_t)npos);
+        return;
+    }
+    /* keyword names as one constant list */
+    ObjList *names = list_new(c->vm, (uint32_t)nkw);
+    int k = add_const(c, obj_val(MLP_T_LIST, names));
+    for (int i = 0; i < n->n; i++)
+        if (n->list[i]->kind == AST_KWARG)
+            list_push(c->vm, names, obj_val(MLP_T_STRING, str_new(c->vm, n->list[i]->str,
+                                                                   n->list[i]->len)));
+    emit_op_eff(c, OP_CALL_KW, -(npos + nkw));
+    emit_byte(c, (uint8_t)npos);
+    emit_u16(c, k);
+}
+
+static Opcode binary_op(int op) {
+    switch (op) {
+    case '+': return OP_ADD;
+    case '-': return OP_SUB;
+    case '*': return OP_MUL;
+    case '/': return OP_DIV;
+    case '%': return OP_MOD;
+    case 'P': return OP_POW;
+    case 'E': return OP_EQ;
+    case 'N': return OP_NE;
+    case '<': return OP_LT;
+    case 'L': return OP_LE;
+    case '>': return OP_GT;
+    default: return OP_GE;
+    }
+}
+
+static void compile_sweep(Compiler *c, Ast *n) {
+    at(c, n);
+    emit_get_var(c, n->span, "__sweep", 7);
+    for (int i = 0; i < n->n; i++)
+        emit_op2(c, OP_CONST, str_const(c, n->list[i]->str, n->list[i]->len));
+    emit_op_eff(c, OP_LIST, 1 - n->n);
+    emit_byte(c, (uint8_t)n->n);
+    compile_expr(c, n->b);
+    at(c, n);
+    emit_op(c, n->op ? OP_TRUE : OP_FALSE);
+    Ast fake;
+    memset(&fake, 0, sizeof fake);
+    fake.span = n->span;
+    compile_function(c, &fake, n->list, n->n, n->a, false);
+    at(c, n);
+    emit_op_eff(c, OP_CALL, -4);
+    emit_byte(c, 4);
+}
+
+static void compile_expr(Compiler *c, Ast *n) {
+    at(c, n);
+    switch (n->kind) {
+    case AST_NUM: emit_op2(c, OP_CONST, add_const(c, mlp_number(n->num))); break;
+    case AST_STR: emit_op2(c, OP_CONST, str_const(c, n->str, n->len)); break;
+    case AST_INTERP:
+        for (int i = 0; i < n->n; i++) compile_expr(c, n->list[i]);
+        at(c, n);
+        emit_op_eff(c, OP_INTERP, 1 - n->n);
+        emit_byte(c, (uint8_t)n->n);
+        if (n->n > 255) error_at(c, n->span, "too many interpolations in one string");
+        break;
+    case AST_TRUE: emit_op(c, OP_TRUE); break;
+    case AST_FALSE: emit_op(c, OP_FALSE); break;
+    case AST_NIL: emit_op(c, OP_NIL); break;
+    case AST_NAME: emit_get_var(c, n->span, n->str, n->len); break;
+    case AST_LIST:
+        if (n->n <= 255) {
+            for (int i = 0; i < n->n; i++) compile_expr(c, n->list[i]);
+            at(c, n);
+            emit_op_eff(c, OP_LIST, 1 - n->n);
+            emit_byte(c, (uint8_t)n->n);
+        } else {
+            emit_op_eff(c, OP_LIST, 1);
+            emit_byte(c, 0);
+            for (int i = 0; i < n->n; i++) {
+                compile_expr(c, n->list[i]);
+                emit_op(c, OP_APPEND);
+            }
+        }
+        break;
+    case AST_RECORD: {
+        int chunk = n->n <= 255 ? n->n : 0;
+        for (int i = 0; i < chunk; i++) {
+            Ast *f = n->list[i];
+            for (int j = 0; j < i; j++)
+                if (n->list[j]->len == f->len && memcmp(n->list[j]->str, f->str, f->len) == 0)
+                    error_at(c, f->span, "field '%s' given twice in a record", f->str);
+            at(c, f);
+            emit_op2(c, OP_CONST, str_const(c, f->str, f->len));
+            compile_expr(c, f->a);
+        }
+        at(c, n);
+        emit_op_eff(c, OP_RECORD, 1 - 2 * chunk);
+        emit_byte(c, (uint8_t)chunk);
+        for (int i = chunk; i < n->n; i++) {
+            Ast *f = n->list[i];
+            emit_op(c, OP_DUP);
+            compile_expr(c, f->a);
+            at(c, f);
+            emit_op2(c, OP_SET_FIELD, str_const(c, f->str, f->len));
+        }
+        break;
+    }
+    case AST_FUNC: compile_function(c, n, n->list, n->n, n->a, false); break;
+    case AST_UNARY:
+        compile_expr(c, n->a);
+        at(c, n);
+        emit_op(c, n->op == '-' ? OP_NEG : OP_NOT);
+        break;
+    case AST_BINARY:
+        compile_expr(c, n->a);
+        if (n->op == '+' && is_num(n->b)) {
+            at(c, n);
+            emit_op2(c, OP_ADD_K, add_const(c, mlp_number(n->b->num)));
+            break;
+        }
+        if (n->op == '-' && is_num(n->b)) {
+            at(c, n);
+            emit_op2(c, OP_ADD_K, add_const(c, mlp_number(-n->b->num)));
+            break;
+        }
+        compile_expr(c, n->b);
+        at(c, n);
+        emit_op(c, binary_op(n->op));
+        break;
+    case AST_AND:
+    case AST_OR: {
+        compile_expr(c, n->a);
+        at(c, n);
+        int j = emit_jump(c, n->kind == AST_AND ? OP_AND : OP_OR);
+        compile_expr(c, n->b);
+        patch_jump(c, j);
+        break;
+    }
+    case AST_CALL: compile_call(c, n); break;
+    case AST_INDEX:
+        compile_expr(c, n->a);
+        compile_expr(c, n->b);
+        at(c, n);
+        emit_op(c, OP_GET_INDEX);
+        break;
+    case AST_SLICE:
+        compile_expr(c, n->a);
+        if (n->b) compile_expr(c, n->b);
+        else emit_op(c, OP_NIL);
+        if (n->c) compile_expr(c, n->c);
+        else emit_op(c, OP_NIL);
+        at(c, n);
+        emit_op(c, OP_SLICE);
+        break;
+    case AST_FIELD:
+        compile_expr(c, n->a);
+        at(c, n);
+        emit_op2(c, OP_GET_FIELD, str_const(c, n->str, n->len));
+        break;
+    case AST_SWEEP: compile_sweep(c, n); break;
+    default:
+        error_at(c, n->span, "internal: not an expression (%s)", ast_kind_name(n->kind));
+        emit_op(c, OP_NIL);
+    }
+}
+
+/* Compiles a condition; returns the jump to patch for "false". */
+static int compile_cond(Compiler *c, Ast *n) {
+    if (n->kind == AST_BINARY && strchr("ENL<G>", n->op) && n->op != 0) {
+        compile_expr(c, n->a);
+        compile_expr(c, n->b);
+        at(c, n);
+        Opcode op;
+        switch (n->op) {
+        case '<': op = OP_JUMP_IF_NOT_LT; break;
+        case 'L': op = OP_JUMP_IF_NOT_LE; break;
+        case '>': op = OP_JUMP_IF_NOT_GT; break;
+        case 'G': op = OP_JUMP_IF_NOT_GE; break;
+        case 'E': op = OP_JUMP_IF_NOT_EQ; break;
+        default: op = OP_JUMP_IF_NOT_NE; break;
+        }
+        return emit_jump(c, op);
+    }
+    compile_expr(c, n);
+    return emit_jump(c, OP_JUMP_IF_FALSE);
+}
+
+/* ---- statements ---- */
+
+static void compile_assign(Compiler *c, Ast *n) {
+    Ast *t = n->a;
+    Opcode op = n->op == '=' ? OP_POP : binary_op(n->op);
+    switch (t->kind) {
+    case AST_NAME:
+        if (n->op != '=') {
+            emit_get_var(c, t->span, t->str, t->len);
+            if (n->op == '+' && is_num(n->b)) {
+                at(c, n);
+                emit_op2(c, OP_ADD_K, add_const(c, mlp_number(n->b->num)));
+            } else {
+                compile_expr(c, n->b);
+                at(c, n);
+                emit_op(c, op);
+            }
+        } else {
+            compile_expr(c, n->b);
+        }
+        at(c, t);
+        emit_set_var(c, t->span, t->str, t->len);
+        break;
+    case AST_INDEX:
+        compile_expr(c, t->a);
+        compile_expr(c, t->b);
+        if (n->op != '=') {
+            emit_op(c, OP_DUP2);
+            at(c, t);
+            emit_op(c, OP_GET_INDEX);
+            compile_expr(c, n->b);
+            at(c, n);
+            emit_op(c, op);
+        } else {
+            compile_expr(c, n->b);
+        }
+        at(c, t);
+        emit_op(c, OP_SET_INDEX);
+        break;
+    case AST_FIELD: {
+        compile_expr(c, t->a);
+        int k = str_const(c, t->str, t->len);
+        if (n->op != '=') {
+            emit_op(c, OP_DUP);
+            at(c, t);
+            emit_op2(c, OP_GET_FIELD, k);
+            compile_expr(c, n->b);
+            at(c, n);
+            emit_op(c, op);
+        } else {
+            compile_expr(c, n->b);
+        }
+        at(c, t);
+        emit_op2(c, OP_SET_FIELD, k);
+        break;
+    }
+    default: break; /* the parser already reported it */
+    }
+}
+
+static void loop_jump(Compiler *c, Loop *l, int kind) {
+    if (l->njumps == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->jumps = (int *)realloc(l->jumps, sizeof(int) * (size_t)l->cap);
+        l->kinds = (char *)realloc(l->kinds, (size_t)l->cap);
+        if (!l->jumps || !l->kinds) abort();
+    }
+    int depth = c->fn->depth;
+    pop_locals_above(c, l->scope_depth);
+    l->jumps[l->njumps] = emit_jump(c, OP_JUMP);
+    l->kinds[l->njumps++] = (char)kind;
+    c->fn->depth = depth; /* the code after a jump is reached with the old depth */
+}
+
+static void patch_loop(Compiler *c, Loop *l, int kind) {
+    for (int i = 0; i < l->njumps; i++)
+        if (l->kinds[i] == kind) patch_jump(c, l->jumps[i]);
+}
+
+static void compile_while(Compiler *c, Ast *n) {
+    Loop l = {0};
+    l.outer = c->fn->loop;
+    l.scope_depth = c->fn->scope_depth;
+    l.start = (int)c->fn->p->count;
+    c->fn->loop = &l;
+    int exit = compile_cond(c, n->a);
+    compile_block(c, n->b);
+    patch_loop(c, &l, 1);
+    at(c, n);
+    emit_loop(c, l.start);
+    patch_jump(c, exit);
+    patch_loop(c, &l, 0);
+    c->fn->loop = l.outer;
+    free(l.jumps);
+    free(l.kinds);
+}
+
+static void compile_for(Compiler *c, Ast *n) {
+    begin_scope(c);
+    compile_expr(c, n->a);
+    at(c, n);
+    int s = add_local(c, n->span, "(iter)", 6);
+    emit_op(c, OP_NIL);
+    add_local(c, n->span, "(state)", 7);
+    emit_op(c, OP_NIL);
+    int var = add_local(c, n->span, n->str, n->len);
+    emit_op1(c, OP_FOR_PREP, s);
+    Loop l = {0};
+    l.outer = c->fn->loop;
+    l.scope_depth = c->fn->scope_depth;
+    l.start = (int)c->fn->p->count;
+    l.is_for = true;
+    c->fn->loop = &l;
+    emit_op1(c, OP_FOR_NEXT, s);
+    emit_u16(c, 0xFFFF);
+    int exit = (int)c->fn->p->count - 2;
+    compile_block(c, n->b);
+    patch_loop(c, &l, 1);
+    at(c, n);
+    if (c->fn->locals[var].captured) emit_op1(c, OP_CLOSE, var);
+    emit_loop(c, l.start);
+    patch_jump(c, exit);
+    patch_loop(c, &l, 0);
+    c->fn->loop = l.outer;
+    free(l.jumps);
+    free(l.kinds);
+    end_scope(c);
+}
+
+static void compile_if(Compiler *c, Ast *n) {
+    int else_j = compile_cond(c, n->a);
+    compile_block(c, n->b);
+    if (n->c) {
+        int end_j = emit_jump(c, OP_JUMP);
+        patch_jump(c, else_j);
+        if (n->c->kind == AST_IF) compile_if(c, n->c);
+        else compile_block(c, n->c);
+        patch_jump(c, end_j);
+    } else {
+        patch_jump(c, else_j);
+    }
+}
+
+static void compile_block(Compiler *c, Ast *n) {
+    begin_scope(c);
+    for (int i = 0; i < n->n; i++) compile_stmt(c, n->list[i]);
+    end_scope(c);
+}
+
+/* The name an import binds: the file stem of the module name. */
+static void module_stem(const char *s, size_t len, const char **stem, size_t *slen) {
+    const char *b = s;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '/') b = s + i + 1;
+    size_t n = len - (size_t)(b - s);
+    if (n > 4 && memcmp(b + n - 4, ".mlp", 4) == 0) n -= 4;
+    *stem = b;
+    *slen = n;
+}
+
+static bool valid_ident(const char *s, size_t n) {
+    if (n == 0 || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+static void compile_stmt(Compiler *c, Ast *n) {
+    at(c, n);
+    switch (n->kind) {
+    case AST_LET:
+        compile_expr(c, n->a);
+        at(c, n);
+        define_var(c, n->span, n->str, n->len);
+        break;
+    case AST_ASSIGN: compile_assign(c, n); break;
+    case AST_EXPR:
+        if (c->fn->model) {
+            emit_op1(c, OP_GET_LOCAL, c->fn->layers_slot);
+            compile_expr(c, n->a);
+            at(c, n);
+            emit_op(c, OP_APPEND);
+            emit_op(c, OP_POP);
+        } else {
+            compile_expr(c, n->a);
+            at(c, n);
+            emit_op(c, OP_POP);
+        }
+        break;
+    case AST_IF: compile_if(c, n); break;
+    case AST_WHILE: compile_while(c, n); break;
+    case AST_FOR: compile_for(c, n); break;
+    case AST_BREAK:
+    case AST_CONTINUE:
+        if (!c->fn->loop) {
+            error_at(c, n->span, "'%s' outside a loop", n->kind == AST_BREAK ? "break" : "continue");
+            break;
+        }
+        loop_jump(c, c->fn->loop, n->kind == AST_BREAK ? 0 : 1);
+        break;
+    case AST_RETURN: {
+        if (c->fn->toplevel) {
+            error_at(c, n->span, "'return' outside a function");
+            break;
+        }
+        int depth = c->fn->depth;
+        if (n->a) {
+            compile_expr(c, n->a);
+            at(c, n);
+            emit_op(c, OP_RETURN);
+        } else {
+            emit_op(c, OP_RETURN_NIL);
+        }
+        c->fn->depth = depth;
+        break;
+    }
+    case AST_FNDECL:
+    case AST_MODEL: {
+        Ast *f = n->a;
+        bool local = !(c->fn->toplevel && c->fn->scope_depth == 0);
+        /* a local function may call itself: declare before compiling */
+        if (local) {
+            emit_op(c, OP_NIL);
+            int slot = add_local(c, n->span, f->str, f->len);
+            compile_function(c, f, f->list, f->n, f->a, n->kind == AST_MODEL);
+            at(c, n);
+            emit_op1(c, OP_SET_LOCAL, slot);
+        } else {
+            compile_function(c, f, f->list, f->n, f->a, n->kind == AST_MODEL);
+            at(c, n);
+            define_var(c, n->span, f->str, f->len);
+        }
+        break;
+    }
+    case AST_IMPORT: {
+        const char *stem;
+        size_t slen;
+        module_stem(n->str, n->len, &stem, &slen);
+        if (!valid_ident(stem, slen)) {
+            error_at(c, n->span, "cannot import \"%s\": '%.*s' is not a valid name", n->str,
+                     (int)slen, stem);
+            break;
+        }
+        emit_op2(c, OP_IMPORT, str_const(c, n->str, n->len));
+        define_var(c, n->span, stem, slen);
+        break;
+    }
+    case AST_BLOCK: break; /* an error placeholder */
+    default: error_at(c, n->span, "internal: not a statement (%s)", ast_kind_name(n->kind));
+    }
+}
+
+/* Top-level names of a chunk get their global slots first. */
+static void predeclare(Compiler *c, Ast *root) {
+    for (int i = 0; i < root->n; i++) {
+        Ast *n = root->list[i];
+        const char *name = NULL;
+        size_t len = 0;
+        if (n->kind == AST_LET) name = n->str, len = n->len;
+        else if (n->kind == AST_FNDECL || n->kind == AST_MODEL) name = n->a->str, len = n->a->len;
+        else if (n->kind == AST_IMPORT) module_stem(n->str, n->len, &name, &len);
+        if (name && len) ns_slot(c->vm, c->ns, str_new(c->vm, name, len));
+    }
+}
+
+ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
+                        CompileOpts opts, int *nerrors) {
+    vm->gc_paused++;
+    Compiler c;
+    memset(&c, 0, sizeof c);
+    c.vm = vm;
+    c.src = src;
+    c.ns = ns;
+    c.opts = opts;
+    FnComp f;
+    memset(&f, 0, sizeof f);
+    f.p = proto_new(vm, src, ns);
+    f.p->name = NULL;
+    f.p->is_script = true;
+    f.toplevel = true;
+    c.fn = &f;
+    predeclare(&c, root);
+    int last = root->n - 1;
+    for (int i = 0; i < root->n; i++) {
+        Ast *n = root->list[i];
+        if (opts.repl && i == last && n->kind == AST_EXPR) {
+            compile_expr(&c, n->a);
+            at(&c, n);
+            emit_op(&c, OP_ECHO);
+        } else {
+            compile_stmt(&c, n);
+        }
+    }
+    emit_op(&c, OP_RETURN_NIL);
+    f.p->max_stack = f.maxdepth + 8;
+    vm->gc_paused--;
+    if (nerrors) *nerrors = c.nerrors;
+    return c.nerrors ? NULL : f.p;
+}
+
+ObjProto *compile_source(mlp_vm *vm, const char *name, const char *src, size_t len,
+                         ObjNamespace *ns, CompileOpts opts, mlp_status *status) {
+    int nerr = 0;
+    bool incomplete = false;
+    Ast *root = parse_source(vm, name, src, len, opts.quiet, &nerr, &incomplete);
+    if (!root) {
+        *status = incomplete ? MLP_INCOMPLETE : MLP_COMPILE_ERROR;
+        return NULL;
+    }
+    vm->gc_paused++;
+    ObjSource *s = source_new(vm, name, src, len);
+    vm->gc_paused--;
+    ObjProto *p = compile_chunk(vm, root, s, ns, opts, &nerr);
+    ast_free(root);
+    *status = p ? MLP_OK : MLP_COMPILE_ERROR;
+    return p;
+}

@@ -1,0 +1,81 @@
+/*
+ * error.c — formats `file:line:col: error: message`, the line and a caret.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* Decodes one UTF-8 code point at s (n bytes available); *adv gets its
+ * length. Invalid bytes decode as themselves, one byte long. */
+static unsigned decode(const unsigned char *s, size_t n, int *adv) {
+    int l = utf8_len(s[0]);
+    if ((size_t)l > n) l = 1;
+    *adv = l;
+    if (l == 1) return s[0];
+    unsigned cp = s[0] & (0xFF >> (l + 1));
+    for (int i = 1; i < l; i++) cp = (cp << 6) | (s[i] & 0x3F);
+    return cp;
+}
+
+/* East Asian wide ranges (Hangul, CJK, full-width forms) take two columns
+ * in a terminal. */
+static bool wide(unsigned cp) {
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+           (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+           (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+           (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) ||
+           (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
+void err_format(StrBuf *b, const char *file, const char *src, size_t len, int line, int col,
+                const char *msg) {
+    sb_printf(b, "%s:%d:%d: error: %s\n", file, line, col, msg);
+    if (!src || line < 1) return;
+    /* find the line */
+    size_t i = 0;
+    for (int l = 1; l < line && i < len; i++)
+        if (src[i] == '\n') l++;
+    if (i > len) return;
+    size_t end = i;
+    while (end < len && src[end] != '\n') end++;
+    size_t e2 = end;
+    if (e2 > i && src[e2 - 1] == '\r') e2--;
+    if (i == len && line > 1 && (len == 0 || src[len - 1] == '\n')) {
+        /* the position is at the end of input, after the last newline */
+        sb_addc(b, "    \n    ^\n");
+        return;
+    }
+    sb_addc(b, "    ");
+    sb_add(b, src + i, e2 - i);
+    sb_addc(b, "\n    ");
+    int c = 1;
+    size_t p = i;
+    while (c < col && p < e2) {
+        int adv;
+        unsigned cp = decode((const unsigned char *)src + p, e2 - p, &adv);
+        if (cp == '\t') sb_addc(b, "\t");
+        else sb_addc(b, wide(cp) ? "  " : " ");
+        p += (size_t)adv;
+        c++;
+    }
+    while (c < col) { /* column past the end of the line (end of input) */
+        sb_addc(b, " ");
+        c++;
+    }
+    sb_addc(b, "^\n");
+}
+
+void err_write(mlp_vm *vm, const char *s, size_t n) {
+    if (vm->cfg.write_err) vm->cfg.write_err(vm->cfg.ud, s, n);
+    else fwrite(s, 1, n, stderr);
+}
+
+void err_print(mlp_vm *vm, const char *file, const char *src, size_t len, int line, int col,
+               const char *msg) {
+    StrBuf b = {0};
+    err_format(&b, file, src, len, line, col, msg);
+    err_write(vm, b.p, b.n);
+    free(b.p);
+}

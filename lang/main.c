@@ -1,0 +1,182 @@
+/*
+ * main.c — the `mlp` command.
+ *
+ *   mlp FILE [args]     run a script (its arguments are the list `args`)
+ *   mlp -e CODE         run CODE
+ *   mlp -               run standard input
+ *   mlp                 the REPL on a terminal; otherwise run standard input
+ *   --disasm FILE       list the bytecode of every function
+ *   --trace             trace each instruction and the stack to stderr
+ *   --help, --version
+ *
+ * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
+ * 70 runtime error, 74 I/O error (cannot read a file).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mlp.h"
+#include "stdlib.h"
+
+enum { EXIT_OK = 0, EXIT_USAGE = 64, EXIT_COMPILE = 65, EXIT_RUNTIME = 70, EXIT_IO = 74 };
+
+static const char usage[] =
+    "usage: mlp [options] [FILE [args...] | -e CODE | -]\n"
+    "\n"
+    "  FILE          run a script; its arguments are the list `args`\n"
+    "  -e CODE       run CODE\n"
+    "  -             run the script read from standard input\n"
+    "  (nothing)     start the REPL on a terminal, else run standard input\n"
+    "  --disasm      list the bytecode of every function instead of running\n"
+    "  --trace       print each instruction and the stack to stderr as it runs\n"
+    "  --help        show this help\n"
+    "  --version     show the version\n"
+    "\n"
+    "exit status: 0 ok, 64 usage, 65 compile error, 70 runtime error, 74 cannot read a file\n";
+
+/* The one piece of process state: where Ctrl-C goes. A signal handler has
+ * no other way to find the interpreter. */
+static mlp_vm *volatile interrupt_target;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (interrupt_target) mlp_interrupt(interrupt_target);
+}
+
+static int exit_code(mlp_status st) {
+    switch (st) {
+    case MLP_OK: return EXIT_OK;
+    case MLP_COMPILE_ERROR:
+    case MLP_INCOMPLETE: return EXIT_COMPILE;
+    case MLP_RUNTIME_ERROR: return EXIT_RUNTIME;
+    case MLP_IO_ERROR: return EXIT_IO;
+    }
+    return EXIT_RUNTIME;
+}
+
+static char *read_stream(FILE *f, size_t *len) {
+    size_t cap = 65536, n = 0;
+    char *p = (char *)malloc(cap);
+    if (!p) return NULL;
+    size_t r;
+    while ((r = fread(p + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *q = (char *)realloc(p, cap *= 2);
+            if (!q) {
+                free(p);
+                return NULL;
+            }
+            p = q;
+        }
+    }
+    *len = n;
+    return p;
+}
+
+/* The REPL hook: a later engineer replaces this with the interactive loop
+ * (lang/repl.c, built on mlp_eval_repl). */
+static int run_repl(mlp_vm *vm) {
+    (void)vm;
+    fprintf(stderr, "mlp: the REPL is not built yet; run a file or use -e\n");
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    bool disasm = false, trace = false;
+    const char *code = NULL, *file = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("mlp %s\n", MLP_VERSION);
+            return EXIT_OK;
+        } else if (strcmp(a, "--disasm") == 0) {
+            disasm = true;
+        } else if (strcmp(a, "--trace") == 0) {
+            trace = true;
+        } else if (strcmp(a, "-e") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mlp: -e needs an argument\n%s", usage);
+                return EXIT_USAGE;
+            }
+            code = argv[++i];
+            i++;
+            break;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "mlp: unknown option '%s'\n%s", a, usage);
+            return EXIT_USAGE;
+        } else {
+            file = a;
+            i++;
+            break;
+        }
+    }
+    mlp_config cfg = {0};
+    cfg.trace = trace;
+    mlp_vm *vm = mlp_vm_new(&cfg);
+    if (!vm) {
+        fprintf(stderr, "mlp: cannot create the interpreter\n");
+        return EXIT_RUNTIME;
+    }
+    if (!mlp_stdlib_open(vm)) {
+        mlp_vm_free(vm);
+        return EXIT_RUNTIME;
+    }
+    /* the script's own arguments */
+    mlp_value args = mlp_list_new(vm);
+    mlp_push_root(vm, args);
+    for (; i < argc; i++) mlp_list_push(vm, args, mlp_string_cstr(vm, argv[i]));
+    mlp_set_global(vm, "args", args);
+    mlp_pop_root(vm);
+
+    interrupt_target = vm;
+    signal(SIGINT, on_sigint);
+
+    int rc;
+    const char *name = NULL;
+    char *src = NULL;
+    size_t len = 0;
+    if (code) {
+        name = "<-e>";
+        len = strlen(code);
+    } else if (file && strcmp(file, "-") != 0) {
+        name = file;
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            fprintf(stderr, "mlp: cannot read '%s'\n", file);
+            mlp_vm_free(vm);
+            return EXIT_IO;
+        }
+        src = read_stream(f, &len);
+        fclose(f);
+    } else {
+        if (!file && isatty(0)) {
+            rc = run_repl(vm);
+            mlp_vm_free(vm);
+            return rc;
+        }
+        name = "<stdin>";
+        src = read_stream(stdin, &len);
+    }
+    if (!code && !src) {
+        fprintf(stderr, "mlp: cannot read '%s'\n", name);
+        mlp_vm_free(vm);
+        return EXIT_IO;
+    }
+    const char *text = code ? code : src;
+    mlp_status st = disasm ? mlp_disasm_source(vm, name, text, len)
+                           : mlp_run_source(vm, name, text, len);
+    rc = exit_code(st);
+    fflush(stdout);
+    interrupt_target = NULL;
+    free(src);
+    mlp_vm_free(vm);
+    return rc;
+}

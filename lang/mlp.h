@@ -1,0 +1,243 @@
+/*
+ * mlp.h — the embedding API of the mlp language.
+ *
+ * This is the one header the stdlib, the REPL, the CLI and the tests build
+ * on. Everything a host does with the language goes through an `mlp_vm *`:
+ * there is no global state, so several interpreters may live in one process
+ * (in different threads, one thread per interpreter at a time).
+ *
+ * Values. An `mlp_value` is a small struct passed by value: nil, a boolean, a
+ * number (double), or a reference to a heap object (string, list, record,
+ * range, function, module, host handle). Heap objects belong to the VM's
+ * tracing garbage collector; a host never frees them.
+ *
+ * The GC rule, stated once. A collection may run at any allocation (any
+ * call that creates a string, list, record, handle, or runs code). A value
+ * is safe across such a call only if the VM can see it:
+ *   - the `args` array and `*out` of a native are rooted for the duration of
+ *     the call;
+ *   - globals, and anything reachable from a rooted value, are rooted;
+ *   - anything else a native builds and still needs after a further
+ *     allocation must be protected with mlp_push_root / mlp_pop_root
+ *     (strictly nested, popped before the native returns).
+ * Host handles hold values through their class's `mark` callback.
+ *
+ * Strings are immutable UTF-8 byte sequences with an explicit length (they
+ * may contain NUL). mlp_cstr returns a NUL-terminated pointer owned by the
+ * string, valid while the string is reachable.
+ *
+ * Errors. A native reports a user mistake by `return mlp_raise(vm, ...)`;
+ * the VM adds the location of the calling instruction and a traceback of the
+ * .mlp frames. Entry points return an mlp_status; on failure the message has
+ * already been written to the error callback.
+ */
+#ifndef MLP_H
+#define MLP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MLP_VERSION "0.1.0"
+
+typedef struct mlp_vm mlp_vm;
+typedef struct mlp_obj mlp_obj;
+
+/* The dynamic type of a value, as `type(x)` names it (handles use their class
+ * name). MLP_T_UNDEF never escapes the VM: it marks a global declared but not
+ * yet defined and a parameter whose argument is missing. */
+typedef enum mlp_type {
+    MLP_T_NIL, MLP_T_BOOL, MLP_T_NUMBER,
+    MLP_T_STRING, MLP_T_LIST, MLP_T_RECORD, MLP_T_RANGE,
+    MLP_T_FUNCTION, MLP_T_NATIVE, MLP_T_MODULE, MLP_T_HANDLE,
+    MLP_T_UNDEF
+} mlp_type;
+
+typedef struct mlp_value {
+    mlp_type type;
+    union {
+        bool b;
+        double n;
+        mlp_obj *o;
+    } as;
+} mlp_value;
+
+typedef enum mlp_status {
+    MLP_OK = 0,
+    MLP_COMPILE_ERROR,
+    MLP_RUNTIME_ERROR,
+    MLP_IO_ERROR,
+    MLP_INCOMPLETE /* mlp_eval_repl: input ended inside an unfinished construct */
+} mlp_status;
+
+/* ---- the interpreter ---------------------------------------------------- */
+
+typedef void (*mlp_write_fn)(void *ud, const char *s, size_t n);
+
+typedef struct mlp_config {
+    mlp_write_fn write_out; /* program output (print); NULL: stdout */
+    mlp_write_fn write_err; /* error reports; NULL: stderr */
+    void *ud;               /* passed to both callbacks */
+    bool trace;             /* print each instruction and the stack to write_err */
+} mlp_config;
+
+/* cfg may be NULL (all defaults). Returns NULL only if out of memory. The
+ * env variable MLP_GC_STRESS=1 makes every allocation collect (for tests). */
+mlp_vm *mlp_vm_new(const mlp_config *cfg);
+/* Frees every object and the VM itself. */
+void mlp_vm_free(mlp_vm *vm);
+
+mlp_status mlp_run_file(mlp_vm *vm, const char *path);
+/* `name` is the file name used in messages and for relative imports. */
+mlp_status mlp_run_source(mlp_vm *vm, const char *name, const char *src, size_t len);
+/* Parses and compiles without running (the fuzzer's entry). */
+mlp_status mlp_check_source(mlp_vm *vm, const char *name, const char *src, size_t len);
+/* Writes a listing of every function's bytecode to the output callback. */
+mlp_status mlp_disasm_source(mlp_vm *vm, const char *name, const char *src, size_t len);
+/* REPL: runs one chunk in the persistent global scope of the session and
+ * echoes the value of a final expression statement. MLP_INCOMPLETE when the
+ * parser met the end of input inside an unfinished construct (nothing is
+ * printed then); errors leave earlier definitions intact. */
+mlp_status mlp_eval_repl(mlp_vm *vm, const char *src, size_t len);
+
+/* Async-signal-safe: the running program stops with the runtime error
+ * "interrupted" at its next backward jump or call. */
+void mlp_interrupt(mlp_vm *vm);
+/* For long natives: true once an interrupt is pending. */
+bool mlp_interrupted(mlp_vm *vm);
+
+/* ---- values --------------------------------------------------------------- */
+
+static inline mlp_value mlp_nil(void) { mlp_value v; v.type = MLP_T_NIL; v.as.n = 0; return v; }
+static inline mlp_value mlp_bool(bool b) { mlp_value v; v.type = MLP_T_BOOL; v.as.n = 0; v.as.b = b; return v; }
+static inline mlp_value mlp_number(double n) { mlp_value v; v.type = MLP_T_NUMBER; v.as.n = n; return v; }
+static inline mlp_type mlp_typeof(mlp_value v) { return v.type; }
+static inline bool mlp_is_nil(mlp_value v) { return v.type == MLP_T_NIL; }
+static inline bool mlp_is_bool(mlp_value v) { return v.type == MLP_T_BOOL; }
+static inline bool mlp_is_number(mlp_value v) { return v.type == MLP_T_NUMBER; }
+static inline bool mlp_is_string(mlp_value v) { return v.type == MLP_T_STRING; }
+static inline bool mlp_is_list(mlp_value v) { return v.type == MLP_T_LIST; }
+static inline bool mlp_is_record(mlp_value v) { return v.type == MLP_T_RECORD; }
+static inline bool mlp_is_callable(mlp_value v) {
+    return v.type == MLP_T_FUNCTION || v.type == MLP_T_NATIVE || v.type == MLP_T_HANDLE;
+}
+static inline bool mlp_as_bool(mlp_value v) { return v.as.b; }
+static inline double mlp_as_number(mlp_value v) { return v.as.n; }
+/* nil and false are false; everything else is true. */
+static inline bool mlp_truthy(mlp_value v) {
+    return !(v.type == MLP_T_NIL || (v.type == MLP_T_BOOL && !v.as.b));
+}
+/* The name `type(x)` returns. */
+const char *mlp_type_name(mlp_value v);
+
+mlp_value mlp_string(mlp_vm *vm, const char *s, size_t len);
+mlp_value mlp_string_cstr(mlp_vm *vm, const char *s);
+/* NUL-terminated bytes of a string value (NULL if v is not a string). */
+const char *mlp_cstr(mlp_value v);
+size_t mlp_strlen(mlp_value v);
+
+mlp_value mlp_list_new(mlp_vm *vm);
+size_t mlp_list_len(mlp_value list);
+mlp_value mlp_list_get(mlp_value list, size_t i);           /* i < len */
+void mlp_list_set(mlp_value list, size_t i, mlp_value v);   /* i < len */
+void mlp_list_push(mlp_vm *vm, mlp_value list, mlp_value v);
+
+mlp_value mlp_record_new(mlp_vm *vm);
+/* false when the key is absent. */
+bool mlp_record_get(mlp_value rec, const char *key, mlp_value *out);
+void mlp_record_set(mlp_vm *vm, mlp_value rec, const char *key, mlp_value v);
+size_t mlp_record_len(mlp_value rec);
+/* The i-th entry in insertion order (i < mlp_record_len). */
+void mlp_record_entry(mlp_value rec, size_t i, mlp_value *key, mlp_value *val);
+
+/* The text `str(v)` gives, as a new string value. */
+mlp_value mlp_tostring(mlp_vm *vm, mlp_value v);
+/* `==` of the language. */
+bool mlp_equal(mlp_value a, mlp_value b);
+
+/* ---- natives -------------------------------------------------------------- */
+
+/* args holds one value per declared parameter (defaults filled in, a `*rest`
+ * parameter as one list); nargs is their count. Set *out (it starts nil) and
+ * return true, or return mlp_raise(...). */
+typedef bool (*mlp_native_fn)(mlp_vm *vm, mlp_value *args, int nargs, mlp_value *out);
+
+typedef struct mlp_native {
+    const char *name;
+    /* Parameters in the language's own syntax: "x, digits=nil",
+     * "*args, sep=\" \", end=\"\\n\"". Defaults must be literals (numbers,
+     * strings, true/false/nil, lists of these). NULL: positional only, any
+     * count, passed as given. */
+    const char *params;
+    mlp_native_fn fn;
+    const char *doc;
+} mlp_native;
+
+/* Defines each entry as a builtin global. Returns false (and reports to the
+ * error callback) if a params string does not parse: a programming error. */
+bool mlp_register(mlp_vm *vm, const mlp_native *table, size_t n);
+/* The doc line of a registered native, or NULL. */
+const char *mlp_native_doc(mlp_vm *vm, const char *name);
+/* The params string of a registered native, or NULL. */
+const char *mlp_native_params(mlp_vm *vm, const char *name);
+
+/* Formats a runtime error and returns false. */
+bool mlp_raise(mlp_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Calls a function (closure, native, callable handle) with argc positional
+ * arguments and the keyword arguments of `kwargs` (a record, or nil).
+ * Re-entrant. On a runtime error returns false with the error pending: the
+ * native should itself return false. */
+bool mlp_call(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
+              mlp_value kwargs, mlp_value *result);
+/* As mlp_call, but a runtime error is caught: returns false, clears the
+ * error and stores its message (a string value) in *result. */
+bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
+               mlp_value kwargs, mlp_value *result);
+
+/* ---- host handles -------------------------------------------------------- */
+
+typedef struct mlp_class {
+    const char *name;                          /* what type(x) says */
+    void (*free)(void *data);                  /* may be NULL */
+    void (*mark)(mlp_vm *vm, void *data);      /* calls mlp_mark for held values; may be NULL */
+    /* h.field: set *out and return true; return false with mlp_raise for an
+     * error. NULL: handles of this class have no fields. */
+    bool (*get)(mlp_vm *vm, void *data, const char *field, mlp_value *out);
+    /* h(args, k=v): kwargs is a record or nil. NULL: not callable. */
+    bool (*call)(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_value kwargs,
+                 mlp_value *out);
+    /* str(h): write at most 255 bytes + NUL into buf. NULL: "<name>". */
+    void (*tostring)(mlp_vm *vm, void *data, char buf[256]);
+} mlp_class;
+
+mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);
+/* The handle's data if v is a handle of class cls, else NULL. */
+void *mlp_handle_data(mlp_value v, const mlp_class *cls);
+void mlp_mark(mlp_vm *vm, mlp_value v);
+
+/* ---- roots, globals, host state, output --------------------------------- */
+
+void mlp_push_root(mlp_vm *vm, mlp_value v);
+void mlp_pop_root(mlp_vm *vm);
+
+/* Builtin-level globals, visible to every script and module. */
+void mlp_set_global(mlp_vm *vm, const char *name, mlp_value v);
+/* Looks in the main script's globals, then the builtins. */
+bool mlp_get_global(mlp_vm *vm, const char *name, mlp_value *out);
+
+void *mlp_host(mlp_vm *vm);
+void mlp_set_host(mlp_vm *vm, void *p);
+void mlp_write(mlp_vm *vm, const char *s, size_t n);
+
+/* ---- modules -------------------------------------------------------------- */
+
+/* Embedded modules `import "name"` falls back to (the stdlib's .mlp files).
+ * The table must outlive the VM (it is normally static). */
+typedef struct mlp_module_src {
+    const char *name;
+    const char *source;
+} mlp_module_src;
+void mlp_add_modules(mlp_vm *vm, const mlp_module_src *mods, size_t n);
+
+#endif

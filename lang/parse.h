@@ -1,0 +1,56 @@
+/*
+ * parse.h — the front end's shared state (internal).
+ *
+ * One ParseCtx lives for one parse: it is the Flex scanner's extra data and
+ * the Bison parser's parameter. It holds the lexer's state that regular
+ * expressions cannot (the stack of open brackets, which decides whether a
+ * newline ends a statement and where a string interpolation ends; the
+ * buffer of the string being scanned; the current position) and the parse's
+ * results (the tree, the error count, whether input ended inside an
+ * unfinished construct).
+ *
+ * Errors are reported as they are found, through error.c, to the VM's error
+ * callback (or counted silently when `quiet`).
+ */
+#ifndef MLP_PARSE_H
+#define MLP_PARSE_H
+
+#include "ast.h"
+#include "mlp.h"
+
+#define PARSE_MAX_NEST 256
+
+typedef struct ParseCtx {
+    mlp_vm *vm;
+    const char *name, *src;
+    size_t len;
+    bool quiet;
+
+    /* lexer state */
+    char nest[PARSE_MAX_NEST]; /* '(' '[' '{' or 'i' (inside "{...}") */
+    int depth;
+    int last_tok;              /* last token returned (newline suppression) */
+    int line, col;             /* position of the next character */
+    char *sbuf;                /* string literal being scanned */
+    size_t slen, scap;
+    int str_line, str_col;     /* where the current string part began */
+    bool eof_in_string;
+    bool lexer_reported;       /* the parser's next error is the lexer's BADCHAR */
+
+    /* results */
+    Ast *root;
+    int nerrors;
+    bool incomplete;           /* an error was met at the end of input */
+} ParseCtx;
+
+/* Parses a whole chunk into a BLOCK. Returns NULL when there were errors
+ * (reported unless quiet); *incomplete tells whether the first error was at
+ * the end of the input. */
+Ast *parse_source(mlp_vm *vm, const char *name, const char *src, size_t len, bool quiet,
+                  int *nerrors, bool *incomplete);
+
+/* Reports a located error (and counts it). */
+void parse_error(ParseCtx *ctx, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * parser.y — the grammar of mlp (see LANGUAGE.md), building the AST.
+ *
+ * Pure and reentrant; no conflicts (%expect 0). Statements are separated by
+ * newlines or `;` (the lexer decides which newlines count). Error recovery
+ * is at statement boundaries (`stmt: error`), so one run reports several
+ * syntax errors; every semantic value that recovery discards is freed by a
+ * %destructor. An error whose lookahead is the end of input marks the parse
+ * "incomplete" (the REPL then asks for another line).
+ *
+ * Operators are stored in BINARY/UNARY nodes as characters: the one-char
+ * operators as themselves, and E (==), N (!=), L (<=), G (>=), P (**),
+ * n (not). The span of a BINARY node is its operator's, so a runtime error
+ * points at the operator.
+ */
+%define api.pure full
+%define parse.error detailed
+%define parse.lac full
+%locations
+%expect 0
+%lex-param {void *scanner}
+%parse-param {void *scanner} {ParseCtx *ctx}
+
+%code requires {
+#include "ast.h"
+#include "parse.h"
+typedef struct StrTok { char *s; size_t len; } StrTok;
+}
+
+%code {
+#include <stdlib.h>
+#include <string.h>
+
+int yylex(YYSTYPE *lvalp, YYLTYPE *llocp, void *scanner);
+static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg);
+
+static Span sp(YYLTYPE l) {
+    Span s = {l.first_line, l.first_column, l.last_line, l.last_column};
+    return s;
+}
+static Span sp2(YYLTYPE a, YYLTYPE b) {
+    Span s = {a.first_line, a.first_column, b.last_line, b.last_column};
+    return s;
+}
+/* Makes a node that takes ownership of the token's string. */
+static Ast *own(AstKind k, Span s, StrTok t) {
+    Ast *n = ast_new(k, s);
+    n->str = t.s;
+    n->len = t.len;
+    return n;
+}
+static Ast *node2(AstKind k, Span s, Ast *a, Ast *b) {
+    Ast *n = ast_new(k, s);
+    n->a = a;
+    n->b = b;
+    return n;
+}
+static Ast *binop(int op, Span s, Ast *a, Ast *b) {
+    Ast *n = node2(AST_BINARY, s, a, b);
+    n->op = op;
+    return n;
+}
+static bool assignable(Ast *t) {
+    return t->kind == AST_NAME || t->kind == AST_INDEX || t->kind == AST_FIELD;
+}
+/* fn NAME(params) block  ->  FUNC */
+static Ast *func(Span s, char *name, size_t len, Ast *params, Ast *body) {
+    Ast *f = ast_new(AST_FUNC, s);
+    f->str = name;
+    f->len = len;
+    f->list = params->list;
+    f->n = params->n;
+    f->cap = params->cap;
+    params->list = NULL;
+    params->n = params->cap = 0;
+    ast_free(params);
+    f->a = body;
+    return f;
+}
+static Ast *strlit(Span s, StrTok t) { return own(AST_STR, s, t); }
+}
+
+%union {
+    double num;
+    StrTok str;
+    Ast *node;
+}
+
+%token <num> NUMBER "number"
+%token <str> STRING "string" INTERP "string with {" NAME "name"
+%token NEWLINE "newline"
+%token BADCHAR "invalid character" /* never accepted: the lexer reported it */
+%token LET "let" FN "fn" RETURN "return" IF "if" ELSE "else" FOR "for" IN "in"
+%token WHILE "while" BREAK "break" CONTINUE "continue" TRUE "true" FALSE "false"
+%token NIL "nil" AND "and" OR "or" NOT "not" IMPORT "import" MODEL "model"
+%token SWEEP "sweep" OPTIMIZER "optimizer" ACTIVATION "activation" EXTERN "extern"
+%token POW "**" EQ "==" NE "!=" LE "<=" GE ">="
+%token PLUSEQ "+=" MINUSEQ "-=" STAREQ "*=" SLASHEQ "/="
+
+%type <node> body stmts stmt block if_stmt expr postfix primary string interp
+%type <node> args arglist arg elems elist fields fieldlist field params plist param
+%type <node> sweep svars names
+
+%destructor { free($$.s); } <str>
+%destructor { ast_free($$); } <node>
+
+%left OR
+%left AND
+%precedence NOT
+%nonassoc EQ NE '<' LE '>' GE
+%left '+' '-'
+%left '*' '/' '%'
+%precedence UMINUS
+%right POW
+
+%%
+
+program
+    : body                          { ctx->root = $1; }
+    ;
+
+body
+    : seps_opt                      { $$ = ast_new(AST_BLOCK, sp(@$)); }
+    | seps_opt stmts seps_opt       { $$ = $2; }
+    ;
+
+stmts
+    : stmt                          { $$ = ast_push(ast_new(AST_BLOCK, sp(@1)), $1); }
+    | stmts seps stmt               { $$ = ast_push($1, $3); }
+    ;
+
+seps_opt: %empty | seps ;
+seps: sep | seps sep ;
+/* A separator ends error recovery: errors on the next statement are
+ * reported even if it is short. */
+sep: NEWLINE { yyerrok; } | ';' { yyerrok; } ;
+
+block
+    : '{' body '}'                  { $$ = $2; $$->span = sp2(@1, @3); }
+    ;
+
+stmt
+    : LET NAME '=' expr             { $$ = own(AST_LET, sp(@2), $2); $$->a = $4; }
+    | expr '=' expr                 {
+                                        $$ = node2(AST_ASSIGN, sp(@2), $1, $3); $$->op = '=';
+                                        if (!assignable($1))
+                                            parse_error(ctx, @1.first_line, @1.first_column,
+                                                        "cannot assign to this expression");
+                                    }
+    | expr PLUSEQ expr              { $$ = node2(AST_ASSIGN, sp(@2), $1, $3); $$->op = '+';
+                                      if (!assignable($1)) parse_error(ctx, @1.first_line, @1.first_column, "cannot assign to this expression"); }
+    | expr MINUSEQ expr             { $$ = node2(AST_ASSIGN, sp(@2), $1, $3); $$->op = '-';
+                                      if (!assignable($1)) parse_error(ctx, @1.first_line, @1.first_column, "cannot assign to this expression"); }
+    | expr STAREQ expr              { $$ = node2(AST_ASSIGN, sp(@2), $1, $3); $$->op = '*';
+                                      if (!assignable($1)) parse_error(ctx, @1.first_line, @1.first_column, "cannot assign to this expression"); }
+    | expr SLASHEQ expr             { $$ = node2(AST_ASSIGN, sp(@2), $1, $3); $$->op = '/';
+                                      if (!assignable($1)) parse_error(ctx, @1.first_line, @1.first_column, "cannot assign to this expression"); }
+    | expr                          { $$ = node2(AST_EXPR, $1->span, $1, NULL); }
+    | if_stmt
+    | WHILE expr block              { $$ = node2(AST_WHILE, sp(@1), $2, $3); }
+    | FOR NAME IN expr block        { $$ = own(AST_FOR, sp(@1), $2); $$->a = $4; $$->b = $5; }
+    | BREAK                         { $$ = ast_new(AST_BREAK, sp(@1)); }
+    | CONTINUE                      { $$ = ast_new(AST_CONTINUE, sp(@1)); }
+    | RETURN                        { $$ = ast_new(AST_RETURN, sp(@1)); }
+    | RETURN expr                   { $$ = node2(AST_RETURN, sp(@1), $2, NULL); }
+    | FN NAME '(' params ')' block  { $$ = node2(AST_FNDECL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
+    | MODEL NAME '(' params ')' block { $$ = node2(AST_MODEL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
+    | IMPORT STRING                 { $$ = own(AST_IMPORT, sp(@2), $2); }
+    | error                         { $$ = ast_new(AST_BLOCK, sp(@1)); }
+    ;
+
+if_stmt
+    : IF expr block                 { $$ = node2(AST_IF, sp(@1), $2, $3); }
+    | IF expr block ELSE block      { $$ = node2(AST_IF, sp(@1), $2, $3); $$->c = $5; }
+    | IF expr block ELSE if_stmt    { $$ = node2(AST_IF, sp(@1), $2, $3); $$->c = $5; }
+    ;
+
+expr
+    : expr OR expr                  { $$ = node2(AST_OR, sp(@2), $1, $3); }
+    | expr AND expr                 { $$ = node2(AST_AND, sp(@2), $1, $3); }
+    | NOT expr                      { $$ = node2(AST_UNARY, sp(@1), $2, NULL); $$->op = 'n'; }
+    | expr EQ expr                  { $$ = binop('E', sp(@2), $1, $3); }
+    | expr NE expr                  { $$ = binop('N', sp(@2), $1, $3); }
+    | expr '<' expr                 { $$ = binop('<', sp(@2), $1, $3); }
+    | expr LE expr                  { $$ = binop('L', sp(@2), $1, $3); }
+    | expr '>' expr                 { $$ = binop('>', sp(@2), $1, $3); }
+    | expr GE expr                  { $$ = binop('G', sp(@2), $1, $3); }
+    | expr '+' expr                 { $$ = binop('+', sp(@2), $1, $3); }
+    | expr '-' expr                 { $$ = binop('-', sp(@2), $1, $3); }
+    | expr '*' expr                 { $$ = binop('*', sp(@2), $1, $3); }
+    | expr '/' expr                 { $$ = binop('/', sp(@2), $1, $3); }
+    | expr '%' expr                 { $$ = binop('%', sp(@2), $1, $3); }
+    | expr POW expr                 { $$ = binop('P', sp(@2), $1, $3); }
+    | '-' expr %prec UMINUS         { $$ = node2(AST_UNARY, sp(@1), $2, NULL); $$->op = '-'; }
+    | postfix
+    ;
+
+postfix
+    : primary
+    | postfix '(' args ')'          { $$ = $3; $$->kind = AST_CALL; $$->a = $1; $$->span = sp(@2); }
+    | postfix '[' expr ']'          { $$ = node2(AST_INDEX, sp(@2), $1, $3); }
+    | postfix '[' expr ':' expr ']' { $$ = node2(AST_SLICE, sp(@2), $1, $3); $$->c = $5; }
+    | postfix '[' ':' expr ']'      { $$ = node2(AST_SLICE, sp(@2), $1, NULL); $$->c = $4; }
+    | postfix '[' expr ':' ']'      { $$ = node2(AST_SLICE, sp(@2), $1, $3); }
+    | postfix '[' ':' ']'           { $$ = node2(AST_SLICE, sp(@2), $1, NULL); }
+    | postfix '.' NAME              { $$ = own(AST_FIELD, sp(@3), $3); $$->a = $1; }
+    ;
+
+primary
+    : NUMBER                        { $$ = ast_new(AST_NUM, sp(@1)); $$->num = $1; }
+    | string
+    | TRUE                          { $$ = ast_new(AST_TRUE, sp(@1)); }
+    | FALSE                         { $$ = ast_new(AST_FALSE, sp(@1)); }
+    | NIL                           { $$ = ast_new(AST_NIL, sp(@1)); }
+    | NAME                          { $$ = own(AST_NAME, sp(@1), $1); }
+    | '(' expr ')'                  { $$ = $2; }
+    | '[' elems ']'                 { $$ = $2; $$->span = sp2(@1, @3); }
+    | '{' fields '}'                { $$ = $2; $$->span = sp2(@1, @3); }
+    | FN '(' params ')' block       { $$ = func(sp(@1), NULL, 0, $3, $5); }
+    | sweep
+    ;
+
+string
+    : STRING                        { $$ = strlit(sp(@1), $1); }
+    | interp STRING                 { $$ = $1; if ($2.len) ast_push($$, strlit(sp(@2), $2)); else free($2.s); }
+    ;
+
+interp
+    : INTERP expr                   {
+                                        $$ = ast_new(AST_INTERP, sp(@1));
+                                        if ($1.len) ast_push($$, strlit(sp(@1), $1)); else free($1.s);
+                                        ast_push($$, $2);
+                                    }
+    | interp INTERP expr            {
+                                        $$ = $1;
+                                        if ($2.len) ast_push($$, strlit(sp(@2), $2)); else free($2.s);
+                                        ast_push($$, $3);
+                                    }
+    ;
+
+args
+    : %empty                        { $$ = ast_new(AST_CALL, sp(@$)); }
+    | arglist opt_comma
+    ;
+arglist
+    : arg                           { $$ = ast_push(ast_new(AST_CALL, sp(@1)), $1); }
+    | arglist ',' arg               { $$ = ast_push($1, $3); }
+    ;
+arg
+    : expr
+    | NAME '=' expr                 { $$ = own(AST_KWARG, sp(@1), $1); $$->a = $3; }
+    ;
+opt_comma: %empty | ',' ;
+opt_nl: %empty | NEWLINE ;
+
+elems
+    : %empty                        { $$ = ast_new(AST_LIST, sp(@$)); }
+    | elist opt_comma
+    ;
+elist
+    : expr                          { $$ = ast_push(ast_new(AST_LIST, sp(@1)), $1); }
+    | elist ',' expr                { $$ = ast_push($1, $3); }
+    ;
+
+fields
+    : opt_nl                        { $$ = ast_new(AST_RECORD, sp(@$)); }
+    | fieldlist opt_comma opt_nl
+    ;
+fieldlist
+    : field                         { $$ = ast_push(ast_new(AST_RECORD, sp(@1)), $1); }
+    | fieldlist ',' field           { $$ = ast_push($1, $3); }
+    ;
+field
+    : NAME ':' expr                 { $$ = own(AST_FIELDINIT, sp(@1), $1); $$->a = $3; }
+    | STRING ':' expr               { $$ = own(AST_FIELDINIT, sp(@1), $1); $$->a = $3; }
+    ;
+
+params
+    : %empty                        { $$ = ast_new(AST_BLOCK, sp(@$)); }
+    | plist opt_comma
+    ;
+plist
+    : param                         { $$ = ast_push(ast_new(AST_BLOCK, sp(@1)), $1); }
+    | plist ',' param               { $$ = ast_push($1, $3); }
+    ;
+param
+    : NAME                          { $$ = own(AST_PARAM, sp(@1), $1); }
+    | NAME '=' expr                 { $$ = own(AST_PARAM, sp(@1), $1); $$->a = $3; }
+    | '*' NAME                      { $$ = own(AST_PARAM, sp(@2), $2); $$->op = 1; }
+    ;
+
+/* sweep a in A, b in B { body }  |  sweep [a, b] in P { body } */
+sweep
+    : SWEEP svars block             { $$ = $2; $$->a = $3; $$->span = sp(@1); }
+    | SWEEP '[' names ']' IN expr block {
+                                        $$ = $3; $$->span = sp(@1); $$->op = 1;
+                                        $$->b = ast_push(ast_new(AST_LIST, sp(@6)), $6);
+                                        $$->a = $7;
+                                    }
+    ;
+svars
+    : NAME IN expr                  {
+                                        $$ = ast_new(AST_SWEEP, sp(@1));
+                                        ast_push($$, own(AST_PARAM, sp(@1), $1));
+                                        $$->b = ast_push(ast_new(AST_LIST, sp(@3)), $3);
+                                    }
+    | svars ',' NAME IN expr        {
+                                        $$ = $1;
+                                        ast_push($$, own(AST_PARAM, sp(@3), $3));
+                                        ast_push($$->b, $5);
+                                    }
+    ;
+names
+    : NAME                          { $$ = ast_push(ast_new(AST_SWEEP, sp(@1)), own(AST_PARAM, sp(@1), $1)); }
+    | names ',' NAME                { $$ = ast_push($1, own(AST_PARAM, sp(@3), $3)); }
+    ;
+
+%%
+
+static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg) {
+    (void)scanner;
+    if (ctx->eof_in_string) return; /* the lexer already said why */
+    if (ctx->lexer_reported) {       /* ... or here, at a stray character */
+        ctx->lexer_reported = false;
+        return;
+    }
+    /* An error at the very end of input means the chunk is unfinished. The
+     * end of input is where the lexer stands after the last token. */
+    if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
+    parse_error(ctx, loc->first_line, loc->first_column, "%s", msg);
+}

@@ -1,0 +1,225 @@
+/*
+ * value.c — the text form of values, equality, type names.
+ *
+ * Number formatting is the one place where "the same bytes on every
+ * machine" is decided for printed numbers: it relies only on C's correctly
+ * rounded %.*g / %.0f and strtod, never on locale-free tricks or on the
+ * platform's default precision.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+int fmt_number(double x, char *buf) {
+    if (isnan(x)) return snprintf(buf, 32, "nan");
+    if (isinf(x)) return snprintf(buf, 32, x > 0 ? "inf" : "-inf");
+    /* Integers below 1e16 are exact and print in full, without a point. */
+    if (x == floor(x) && fabs(x) < 1e16) return snprintf(buf, 32, "%.0f", x);
+    /* Otherwise the shortest %g precision that reads back to the same
+     * double: 17 significant digits always do. */
+    for (int p = 1; p <= 17; p++) {
+        int n = snprintf(buf, 32, "%.*g", p, x);
+        if (strtod(buf, NULL) == x) return n;
+    }
+    return snprintf(buf, 32, "%.17g", x);
+}
+
+void sb_add(StrBuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 64;
+        while (nc < b->n + n + 1) nc *= 2;
+        char *p = (char *)realloc(b->p, nc);
+        if (!p) abort();
+        b->p = p;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+void sb_addc(StrBuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+void sb_printf(StrBuf *b, const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        sb_add(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = (char *)malloc((size_t)n + 1);
+    if (!big) abort();
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_add(b, big, (size_t)n);
+    free(big);
+}
+
+static void quote_string(StrBuf *b, const char *s, size_t n) {
+    sb_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        switch (c) {
+        case '"': sb_add(b, "\\\"", 2); break;
+        case '\\': sb_add(b, "\\\\", 2); break;
+        case '\n': sb_add(b, "\\n", 2); break;
+        case '\t': sb_add(b, "\\t", 2); break;
+        case '\r': sb_add(b, "\\r", 2); break;
+        case '\0': sb_add(b, "\\0", 2); break;
+        default: sb_add(b, &c, 1);
+        }
+    }
+    sb_add(b, "\"", 1);
+}
+
+static bool is_ident(const char *s, size_t n) {
+    if (n == 0) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (i > 0 && c >= '0' && c <= '9');
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* depth guards self-containing lists and records. */
+void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth) {
+    char num[32];
+    switch (v.type) {
+    case MLP_T_NIL: sb_addc(b, "nil"); return;
+    case MLP_T_BOOL: sb_addc(b, v.as.b ? "true" : "false"); return;
+    case MLP_T_NUMBER: sb_add(b, num, (size_t)fmt_number(v.as.n, num)); return;
+    case MLP_T_STRING: {
+        ObjString *s = AS_STRING(v);
+        if (quote) quote_string(b, STR_CHARS(s), s->len);
+        else sb_add(b, STR_CHARS(s), s->len);
+        return;
+    }
+    case MLP_T_LIST: {
+        ObjList *l = AS_LIST(v);
+        if (depth > 64) {
+            sb_addc(b, "[...]");
+            return;
+        }
+        sb_addc(b, "[");
+        for (uint32_t i = 0; i < l->count; i++) {
+            if (i) sb_addc(b, ", ");
+            value_to_sb(vm, b, l->items[i], true, depth + 1);
+        }
+        sb_addc(b, "]");
+        return;
+    }
+    case MLP_T_RECORD: {
+        ObjRecord *r = AS_RECORD(v);
+        if (depth > 64) {
+            sb_addc(b, "{...}");
+            return;
+        }
+        sb_addc(b, "{");
+        for (uint32_t i = 0; i < r->count; i++) {
+            if (i) sb_addc(b, ", ");
+            ObjString *k = r->entries[i].key;
+            if (is_ident(STR_CHARS(k), k->len)) sb_add(b, STR_CHARS(k), k->len);
+            else quote_string(b, STR_CHARS(k), k->len);
+            sb_addc(b, ": ");
+            value_to_sb(vm, b, r->entries[i].val, true, depth + 1);
+        }
+        sb_addc(b, "}");
+        return;
+    }
+    case MLP_T_RANGE: {
+        ObjRange *r = AS_RANGE(v);
+        char a[32], c[32], d[32];
+        fmt_number(r->start, a);
+        fmt_number(r->stop, c);
+        fmt_number(r->step, d);
+        if (r->step == 1) sb_printf(b, "range(%s, %s)", a, c);
+        else sb_printf(b, "range(%s, %s, %s)", a, c, d);
+        return;
+    }
+    case MLP_T_FUNCTION: {
+        ObjString *n = AS_CLOSURE(v)->proto->name;
+        if (n) sb_printf(b, "<fn %.*s>", (int)n->len, STR_CHARS(n));
+        else sb_addc(b, "<fn>");
+        return;
+    }
+    case MLP_T_NATIVE: sb_printf(b, "<native %s>", AS_NATIVE(v)->def->name); return;
+    case MLP_T_MODULE: {
+        ObjString *n = AS_MODULE(v)->ns->name;
+        sb_printf(b, "<module %.*s>", (int)n->len, STR_CHARS(n));
+        return;
+    }
+    case MLP_T_HANDLE: {
+        ObjHandle *h = AS_HANDLE(v);
+        if (h->cls->tostring) {
+            char buf[256] = {0};
+            h->cls->tostring(vm, h->data, buf);
+            buf[255] = '\0';
+            sb_addc(b, buf);
+        } else {
+            sb_printf(b, "<%s>", h->cls->name);
+        }
+        return;
+    }
+    default: sb_addc(b, "<undefined>"); return;
+    }
+}
+
+bool values_equal(Value a, Value b, int depth) {
+    if (a.type != b.type) return false;
+    switch (a.type) {
+    case MLP_T_NIL: return true;
+    case MLP_T_BOOL: return a.as.b == b.as.b;
+    case MLP_T_NUMBER: return a.as.n == b.as.n;
+    case MLP_T_STRING: return str_eq(AS_STRING(a), AS_STRING(b));
+    case MLP_T_LIST: {
+        ObjList *x = AS_LIST(a), *y = AS_LIST(b);
+        if (x == y) return true;
+        if (x->count != y->count || depth > 64) return false;
+        for (uint32_t i = 0; i < x->count; i++)
+            if (!values_equal(x->items[i], y->items[i], depth + 1)) return false;
+        return true;
+    }
+    case MLP_T_RECORD: {
+        ObjRecord *x = AS_RECORD(a), *y = AS_RECORD(b);
+        if (x == y) return true;
+        if (x->count != y->count || depth > 64) return false;
+        for (uint32_t i = 0; i < x->count; i++) {
+            int32_t e = rec_find(y, x->entries[i].key);
+            if (e < 0 || !values_equal(x->entries[i].val, y->entries[e].val, depth + 1))
+                return false;
+        }
+        return true;
+    }
+    case MLP_T_RANGE: {
+        ObjRange *x = AS_RANGE(a), *y = AS_RANGE(b);
+        return x->start == y->start && x->stop == y->stop && x->step == y->step;
+    }
+    default: return a.as.o == b.as.o;
+    }
+}
+
+const char *type_name(Value v) {
+    static const char *const names[] = {
+        [MLP_T_NIL] = "nil",       [MLP_T_BOOL] = "bool",      [MLP_T_NUMBER] = "number",
+        [MLP_T_STRING] = "string", [MLP_T_LIST] = "list",      [MLP_T_RECORD] = "record",
+        [MLP_T_RANGE] = "range",   [MLP_T_FUNCTION] = "function", [MLP_T_NATIVE] = "function",
+        [MLP_T_MODULE] = "module", [MLP_T_HANDLE] = "handle",  [MLP_T_UNDEF] = "undefined",
+    };
+    _Static_assert(sizeof names / sizeof names[0] == MLP_T_UNDEF + 1, "one name per type");
+    if (v.type == MLP_T_HANDLE) return AS_HANDLE(v)->cls->name;
+    return names[v.type];
+}
+
+const char *mlp_type_name(mlp_value v) { return type_name(v); }
+bool mlp_equal(mlp_value a, mlp_value b) { return values_equal(a, b, 0); }

@@ -1,0 +1,121 @@
+/*
+ * vm.h — the interpreter state and the execution engine (internal).
+ *
+ * One struct mlp_vm holds everything: the value stack and call frames, the
+ * heap (object list, byte accounting, gray stack), the builtin namespace, the
+ * main script's namespace, the module cache, the pending error. Nothing is
+ * global, so interpreters are independent.
+ *
+ * Stack discipline. A call frame's slots start at `base`; the callee value
+ * sits at base[-1] and receives the result. The stack has a fixed capacity
+ * (slots never move, so upvalues may point into it); a call checks that the
+ * callee's max_stack fits and otherwise raises "stack overflow".
+ *
+ * Errors. A failing operation records a message (vm->err_msg) and returns
+ * false; the innermost run loop that sees it "locates" the error once
+ * (location of the current instruction plus a traceback of every frame),
+ * unwinds its own frames and returns false up through any natives, until an
+ * entry point prints the report or mlp_pcall catches it.
+ */
+#ifndef MLP_VM_H
+#define MLP_VM_H
+
+#include <signal.h>
+
+#include "object.h"
+
+#define VM_STACK_MAX (1 << 18)
+#define VM_FRAMES_MAX 8000
+#define VM_NEST_MAX 180 /* nested run loops (natives calling back) */
+#define VM_ROOTS_MAX 256
+
+typedef struct Frame {
+    ObjClosure *cl;
+    uint8_t *ip;
+    Value *base;
+} Frame;
+
+struct mlp_vm {
+    mlp_config cfg;
+    Value *stack, *sp, *stack_end;
+    Frame frames[VM_FRAMES_MAX];
+    int nframes;
+    int nest;
+    ObjUpvalue *open_upvals;
+
+    /* heap */
+    Obj *objects;
+    size_t bytes, next_gc;
+    bool stress;
+    int gc_paused;
+    Obj **gray;
+    size_t ngray, graycap;
+    Value roots[VM_ROOTS_MAX];
+    int nroots;
+
+    ObjNamespace *builtins;
+    ObjNamespace *main_ns;
+    ObjRecord *modules;         /* name -> module value */
+    const mlp_module_src *mods[16];
+    size_t nmods[16];
+    int nmodtabs;
+    ObjList *natives;           /* keeps ObjNative alive for doc lookup */
+    ObjProto *compiling;        /* chain of protos being built: GC roots */
+    ObjList *compile_roots;     /* constants/protos created during compilation */
+
+    /* error state */
+    bool err_pending;
+    bool err_located;
+    char err_msg[1024];
+    char *err_report;           /* located report, malloc'd */
+    size_t err_report_len;
+
+    volatile sig_atomic_t interrupted;
+    void *host;
+    bool repl;
+};
+
+/* ---- gc.c ---- */
+void *gc_alloc(mlp_vm *vm, void *p, size_t old, size_t new_size);
+Obj *gc_new_obj(mlp_vm *vm, size_t size, int kind);
+void gc_collect(mlp_vm *vm);
+void gc_free_all(mlp_vm *vm);
+void gc_mark_value(mlp_vm *vm, Value v);
+void gc_mark_obj(mlp_vm *vm, Obj *o);
+#define GC_ALLOC(vm, T, n) ((T *)gc_alloc((vm), NULL, 0, sizeof(T) * (size_t)(n)))
+#define GC_FREE(vm, T, p, n) gc_alloc((vm), (p), sizeof(T) * (size_t)(n), 0)
+#define GC_GROW(vm, T, p, old, n) \
+    ((T *)gc_alloc((vm), (p), sizeof(T) * (size_t)(old), sizeof(T) * (size_t)(n)))
+
+/* ---- vm.c ---- */
+/* Runs closure cl (already on the stack at callee position with its args
+ * bound) to completion; false on a runtime error (pending, located). */
+bool vm_call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames, Value *result);
+bool vm_error(mlp_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records the location and trace of the pending error, once. */
+void vm_locate_error(mlp_vm *vm);
+void vm_clear_error(mlp_vm *vm);
+void vm_print_error(mlp_vm *vm);
+/* Runs a compiled top-level proto as a script (or module) body. */
+bool vm_run_proto(mlp_vm *vm, ObjProto *p, Value *result);
+/* Binds positional + keyword arguments to sig; out has sig->n slots. */
+bool vm_bind_args(mlp_vm *vm, const char *fname, Signature *sig, Value *args, int argc,
+                  Value *kwv, int nkw, ObjList *kwnames, Value *out, ObjList **star_out);
+Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok);
+
+/* ---- value.c ---- */
+/* Shortest round-trip text of a number; buf must hold 32 bytes. */
+int fmt_number(double x, char *buf);
+/* Appends str(v) (quote: strings quoted, as inside containers). */
+typedef struct StrBuf {
+    char *p;
+    size_t n, cap;
+} StrBuf;
+void sb_add(StrBuf *b, const char *s, size_t n);
+void sb_addc(StrBuf *b, const char *s);
+void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth);
+bool values_equal(Value a, Value b, int depth);
+const char *type_name(Value v);
+
+#endif
