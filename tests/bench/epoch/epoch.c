@@ -47,13 +47,16 @@ static uint8_t *read_idx(const char *dir, const char *name, long skip, long coun
     return buf;
 }
 
+/* v / 255 for every byte value: the same floats as dividing, by lookup. */
+static float unit[256];
+
 static void batch(const uint8_t *img, const uint8_t *lab, const int32_t *idx, int n,
                   float *x, float *y)
 {
     memset(y, 0, (size_t)n * 10 * sizeof(float));
     for (int i = 0; i < n; i++) {
         const uint8_t *src = img + (long)idx[i] * 784;
-        for (int j = 0; j < 784; j++) x[(long)i * 784 + j] = (float)src[j] / 255.0f;
+        for (int j = 0; j < 784; j++) x[(long)i * 784 + j] = unit[src[j]];
         y[i * 10 + lab[idx[i]]] = 1.0f;
     }
 }
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
     const char *dir = argv[1], *optname = argv[2], *actname = argv[3];
     int epochs = atoi(argv[4]), threads = argc > 5 ? atoi(argv[5]) : 0;
     enum { NTR = 60000, NTE = 10000, B = 100 };
+    for (int v = 0; v < 256; v++) unit[v] = (float)v / 255.0f;
     uint8_t *xtr = read_idx(dir, "train-images-idx3-ubyte.gz", 16, (long)NTR * 784);
     uint8_t *ytr = read_idx(dir, "train-labels-idx1-ubyte.gz", 8, NTR);
     uint8_t *xte = read_idx(dir, "t10k-images-idx3-ubyte.gz", 16, (long)NTE * 784);
