@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# One training epoch of the study network (784-50-BN-50-BN-10, batch 100,
+# MNIST) with the runtime alone, side by side with the two references
+# (numpy + OpenBLAS 1 thread, PyTorch 1 thread), for SGD+sigmoid,
+# Adam+relu, RMSprop+relu. Runs are interleaved per combination so the
+# ratios compare like with like on a machine whose speed drifts.
+#
+# env: OUT   build dir with obj/runtime/*.o (default: build)
+#      MLP_DATA_PATH  (first entry) holding mnist/*.gz (default ../shared/data)
+#      EPOCHS (default 3; the median epoch is reported)  MLP_THREADS
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+cd "$root"
+OUT=${OUT:-$root/build}
+DATA=${MLP_DATA_PATH:-$root/../shared/data}
+DATA=${DATA%%:*}
+REF=$root/../shared/reference
+EPOCHS=${EPOCHS:-3}
+
+# The runtime objects of this build; make them if the build has not yet.
+objs=$(ls "$OUT"/obj/runtime/*.o 2>/dev/null || true)
+if [ -z "$objs" ]; then
+  make --no-print-directory $(ls runtime/*.c | sed "s|^|$OUT/obj/|; s|\.c\$|.o|") >/dev/null
+  objs=$(ls "$OUT"/obj/runtime/*.o)
+fi
+bin=$OUT/bench-epoch
+cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -Wall -Wextra -Werror -Iruntime \
+   "$here/epoch.c" $objs -lz -lm -pthread -o "$bin"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+median() { python3 -c "import json,sys; print('%.4f' % json.load(open(sys.argv[1]))['median_train_s'])" "$1"; }
+peak() { python3 -c "import json,sys; print('%.0f' % json.load(open(sys.argv[1]))['peak_rss_mb'])" "$1"; }
+
+printf '%-14s %10s %10s %10s %9s %9s %8s %8s %8s\n' combination mlp_s numpy_s torch_s \
+       numpy/mlp torch/mlp mlp_MB numpy_MB torch_MB
+for combo in "sgd sigmoid" "adam relu" "rmsprop relu"; do
+  set -- $combo
+  "$bin" "$DATA/mnist" "$1" "$2" "$EPOCHS" > "$tmp/mlp.txt"
+  mlp_s=$(sed -n 's/.*median_train=\([0-9.]*\)s.*/\1/p' "$tmp/mlp.txt")
+  mlp_mb=$(sed -n 's/.*peak_rss=\([0-9]*\)MB.*/\1/p' "$tmp/mlp.txt")
+  MNIST_DIR="$DATA/mnist" OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$REF/numpy_seed.py" \
+      --opt "$1" --act "$2" --epochs "$EPOCHS" --json "$tmp/np.json" > /dev/null
+  MNIST_DIR="$DATA/mnist" OPENBLAS_NUM_THREADS=1 TORCH_THREADS=1 /usr/bin/python3 \
+      "$REF/torch_seed.py" --opt "$1" --act "$2" --epochs "$EPOCHS" --json "$tmp/t.json" > /dev/null
+  np_s=$(median "$tmp/np.json"); t_s=$(median "$tmp/t.json")
+  printf '%-14s %10s %10s %10s %8.1fx %8.1fx %8s %8s %8s\n' "$1+$2" "$mlp_s" "$np_s" "$t_s" \
+    "$(python3 -c "print($np_s/$mlp_s)")" "$(python3 -c "print($t_s/$mlp_s)")" \
+    "$mlp_mb" "$(peak "$tmp/np.json")" "$(peak "$tmp/t.json")"
+  grep '^FINAL' "$tmp/mlp.txt" | sed 's/^/  /'
+done
+echo "(seconds: median training epoch; MB: peak RSS of the whole process)"
