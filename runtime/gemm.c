@@ -1,9 +1,332 @@
 /*
- * gemm.c — matrix multiply. For now the reference order only; the blocked
- * SIMD kernel replaces rt_gemm_f32 with the same summation order.
+ * gemm.c — C = op(A) op(B) (+ C), blocked, SIMD, threaded, and bit-exact.
+ *
+ * The numerics first (the contract of gemm.h): c[i][j] must be the fmaf
+ * chain over p = 0..k-1 in order, starting from beta ? c[i][j] : 0. Every
+ * kernel here is an "outer product" kernel: an MR x NR tile of C lives in
+ * registers and each step p does acc[r][c] = fma(a[i+r][p], b[p][j+c],
+ * acc[r][c]) for the whole tile. That is exactly the reference chain for
+ * each element, only many elements at once; vectorising across i and j never
+ * touches the order of the k sum. Blocking k into chunks of kc stores the
+ * partial sums to C and reloads them: a float round-trips through memory
+ * unchanged, so the chain continues bit-exactly. fma(x, y, z) rounds once,
+ * like fmaf, on every path (vfmadd231ps and fmaf are both IEEE fusedMultiplyAdd),
+ * and x*y == y*x exactly, so operand order inside the fma does not matter.
+ * Hence scalar, AVX2 and AVX-512 agree to the bit, and so does any split of
+ * C across threads (each element is computed whole by one task).
+ *
+ * Layout. A is never packed: the kernel broadcasts one A element per row
+ * per step, and a broadcast is a scalar load wherever the element sits, so
+ * one kernel serves A and A^T alike through MR row pointers and a step
+ * stride (1 for A, lda for A^T). Rows past the edge of C repeat the last
+ * valid row's pointer, so the kernel never reads out of bounds and their
+ * (discarded) results cost only the edge tile's spare lanes. B is read in
+ * place when its NR columns are contiguous and complete (B not transposed);
+ * B^T and the ragged last column panel are packed into a zero-padded kc x NR
+ * buffer on the stack, once per panel and reused for every row tile.
+ *
+ * The study's shapes (batch 100, 784-50-50-10) all fit in L2, so cache
+ * blocking is modest: kc bounds the B panel a row sweep keeps hot in L1.
+ * Threads split C by whole tiles, rows or columns, whichever has more.
  */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "cpu.h"
 #include "gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GEMM_X86 1
+#else
+#define GEMM_X86 0
+#endif
+
+enum {
+    GEMM_MR_MAX = 8,        /* largest tile over all paths */
+    GEMM_NR_MAX = 32,
+    GEMM_KC = 256,          /* k chunk: a kc x NR B panel stays in L1 */
+};
+
+/* Below this many flops a GEMM is cheaper on one thread than the hand-off
+ * to the pool costs (about a microsecond each way). */
+#define GEMM_PAR_MIN_FLOPS 300000.0
+
+/*
+ * A micro-kernel: the MR x NR tile at c (row stride ldc) becomes
+ *   acc = (load ? tile : 0);  for p < kc: acc[r][x] = fma(arow[r][p*aps], b[p*bps + x], acc[r][x])
+ * arow holds MR row pointers (valid to read, possibly repeated); b holds
+ * kc rows of NR floats with stride bps.
+ */
+typedef void gemm_ukernel(int kc, const float *const *arow, long aps,
+                          const float *b, long bps, float *c, long ldc, bool load);
+
+typedef struct gemm_path {
+    int mr, nr;
+    gemm_ukernel *fn;
+} gemm_path;
+
+/* ---- scalar: the portable path ----------------------------------------- */
+
+enum { SC_MR = 4, SC_NR = 8 };
+
+static void ukernel_scalar(int kc, const float *const *arow, long aps,
+                           const float *b, long bps, float *c, long ldc, bool load)
+{
+    float t[SC_MR][SC_NR];
+    for (int r = 0; r < SC_MR; r++)
+        for (int x = 0; x < SC_NR; x++) t[r][x] = load ? c[r * ldc + x] : 0.0f;
+    long off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += bps)
+        for (int r = 0; r < SC_MR; r++) {
+            float y = arow[r][off];
+            for (int x = 0; x < SC_NR; x++) t[r][x] = fmaf(y, b[x], t[r][x]);
+        }
+    for (int r = 0; r < SC_MR; r++)
+        for (int x = 0; x < SC_NR; x++) c[r * ldc + x] = t[r][x];
+}
+
+#if GEMM_X86
+/* ---- AVX2 + FMA: 6 x 16 ------------------------------------------------
+ * 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers.
+ * Per step: 2 loads and 6 broadcasts feed 12 FMAs, so the two FMA pipes,
+ * not the load ports, set the pace; 12 independent chains cover the FMA
+ * latency (4-5 cycles x 2 pipes). */
+
+enum { AVX2_MR = 6, AVX2_NR = 16 };
+
+#define AVX2_ROW_LOAD(r)                                                    \
+    __m256 c##r##0 = load ? _mm256_loadu_ps(c + (r) * ldc) : _mm256_setzero_ps(), \
+           c##r##1 = load ? _mm256_loadu_ps(c + (r) * ldc + 8) : _mm256_setzero_ps()
+#define AVX2_ROW_STEP(r)                                                    \
+    do {                                                                    \
+        __m256 y = _mm256_broadcast_ss(a##r + off);                         \
+        c##r##0 = _mm256_fmadd_ps(y, b0, c##r##0);                          \
+        c##r##1 = _mm256_fmadd_ps(y, b1, c##r##1);                          \
+    } while (0)
+#define AVX2_ROW_STORE(r)                                                   \
+    do {                                                                    \
+        _mm256_storeu_ps(c + (r) * ldc, c##r##0);                           \
+        _mm256_storeu_ps(c + (r) * ldc + 8, c##r##1);                       \
+    } while (0)
+
+__attribute__((target("avx2,fma")))
+static void ukernel_avx2(int kc, const float *const *arow, long aps,
+                         const float *b, long bps, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2],
+                *a3 = arow[3], *a4 = arow[4], *a5 = arow[5];
+    AVX2_ROW_LOAD(0); AVX2_ROW_LOAD(1); AVX2_ROW_LOAD(2);
+    AVX2_ROW_LOAD(3); AVX2_ROW_LOAD(4); AVX2_ROW_LOAD(5);
+    long off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        AVX2_ROW_STEP(0); AVX2_ROW_STEP(1); AVX2_ROW_STEP(2);
+        AVX2_ROW_STEP(3); AVX2_ROW_STEP(4); AVX2_ROW_STEP(5);
+    }
+    AVX2_ROW_STORE(0); AVX2_ROW_STORE(1); AVX2_ROW_STORE(2);
+    AVX2_ROW_STORE(3); AVX2_ROW_STORE(4); AVX2_ROW_STORE(5);
+}
+
+/* ---- AVX-512F: 8 x 32 ---------------------------------------------------
+ * 16 zmm accumulators. Eight rows rather than the 14 that would fill the
+ * register file keep the eight row pointers in general registers (14 would
+ * spill them and add a load per broadcast) and waste fewer rows on the
+ * study's m = 100 and n = 50/10 edges. Per step: 2 loads + 8 broadcasts for
+ * 16 FMAs. */
+
+enum { AVX512_MR = 8, AVX512_NR = 32 };
+
+#define AVX512_ROW_LOAD(r)                                                  \
+    __m512 c##r##0 = load ? _mm512_loadu_ps(c + (r) * ldc) : _mm512_setzero_ps(), \
+           c##r##1 = load ? _mm512_loadu_ps(c + (r) * ldc + 16) : _mm512_setzero_ps()
+#define AVX512_ROW_STEP(r)                                                  \
+    do {                                                                    \
+        __m512 y = _mm512_set1_ps(a##r[off]);                               \
+        c##r##0 = _mm512_fmadd_ps(y, b0, c##r##0);                          \
+        c##r##1 = _mm512_fmadd_ps(y, b1, c##r##1);                          \
+    } while (0)
+#define AVX512_ROW_STORE(r)                                                 \
+    do {                                                                    \
+        _mm512_storeu_ps(c + (r) * ldc, c##r##0);                           \
+        _mm512_storeu_ps(c + (r) * ldc + 16, c##r##1);                      \
+    } while (0)
+
+__attribute__((target("avx512f")))
+static void ukernel_avx512(int kc, const float *const *arow, long aps,
+                           const float *b, long bps, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
+                *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
+    AVX512_ROW_LOAD(0); AVX512_ROW_LOAD(1); AVX512_ROW_LOAD(2); AVX512_ROW_LOAD(3);
+    AVX512_ROW_LOAD(4); AVX512_ROW_LOAD(5); AVX512_ROW_LOAD(6); AVX512_ROW_LOAD(7);
+    long off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        AVX512_ROW_STEP(0); AVX512_ROW_STEP(1); AVX512_ROW_STEP(2); AVX512_ROW_STEP(3);
+        AVX512_ROW_STEP(4); AVX512_ROW_STEP(5); AVX512_ROW_STEP(6); AVX512_ROW_STEP(7);
+    }
+    AVX512_ROW_STORE(0); AVX512_ROW_STORE(1); AVX512_ROW_STORE(2); AVX512_ROW_STORE(3);
+    AVX512_ROW_STORE(4); AVX512_ROW_STORE(5); AVX512_ROW_STORE(6); AVX512_ROW_STORE(7);
+}
+#endif
+
+/* One row per SIMD level (cpu.h); a level this build cannot target falls
+ * back to the scalar kernel, which gives the same bits. */
+static const gemm_path gemm_paths[RT_SIMD_COUNT] = {
+    [RT_SIMD_SCALAR] = {SC_MR, SC_NR, ukernel_scalar},
+#if GEMM_X86
+    [RT_SIMD_AVX2]   = {AVX2_MR, AVX2_NR, ukernel_avx2},
+    [RT_SIMD_AVX512] = {AVX512_MR, AVX512_NR, ukernel_avx512},
+#else
+    [RT_SIMD_AVX2]   = {SC_MR, SC_NR, ukernel_scalar},
+    [RT_SIMD_AVX512] = {SC_MR, SC_NR, ukernel_scalar},
+#endif
+};
+_Static_assert((int)SC_MR <= (int)GEMM_MR_MAX && (int)SC_NR <= (int)GEMM_NR_MAX, "scalar tile fits");
+#if GEMM_X86
+_Static_assert((int)AVX2_MR <= (int)GEMM_MR_MAX && (int)AVX2_NR <= (int)GEMM_NR_MAX, "avx2 tile fits");
+_Static_assert((int)AVX512_MR <= (int)GEMM_MR_MAX && (int)AVX512_NR <= (int)GEMM_NR_MAX, "avx512 tile fits");
+#endif
+
+/* ---- the blocked driver ------------------------------------------------- */
+
+typedef struct gemm_job {
+    const gemm_path *path;
+    bool ta, tb, beta;
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+    long lda, ldb, ldc;
+    int kc;             /* k chunk length (the last chunk may be shorter) */
+    bool split_rows;    /* tasks own row ranges, else column ranges */
+    int ntasks, tiles;  /* tiles along the split dimension */
+} gemm_job;
+
+/* Copies B[k0 .. k0+kb) x [j .. j+nb) into panel (kb rows of nr floats),
+ * zero-filling columns nb .. nr-1 so the kernel may read whole rows. */
+static void pack_b(const gemm_job *g, int k0, int kb, int j, int nb, int nr, float *panel)
+{
+    if (nb < nr)
+        for (int p = 0; p < kb; p++) memset(panel + (long)p * nr + nb, 0, (size_t)(nr - nb) * sizeof *panel);
+    if (g->tb) {
+        /* B^T: row j of the stored matrix is column j of B; read it along. */
+        for (int x = 0; x < nb; x++) {
+            const float *src = g->b + (long)(j + x) * g->ldb + k0;
+            for (int p = 0; p < kb; p++) panel[(long)p * nr + x] = src[p];
+        }
+    } else {
+        for (int p = 0; p < kb; p++)
+            memcpy(panel + (long)p * nr, g->b + (long)(k0 + p) * g->ldb + j, (size_t)nb * sizeof *panel);
+    }
+}
+
+/* Computes C[i0 .. i1) x [j0 .. j1) completely (all k). */
+static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    const int mr = g->path->mr, nr = g->path->nr;
+    _Alignas(64) float panel[GEMM_KC * GEMM_NR_MAX];
+    _Alignas(64) float tile[GEMM_MR_MAX * GEMM_NR_MAX];
+    const float *arow[GEMM_MR_MAX];
+    const long aps = g->ta ? g->lda : 1;
+
+    for (int k0 = 0; k0 < g->k; k0 += g->kc) {
+        int kb = g->k - k0 < g->kc ? g->k - k0 : g->kc;
+        bool load = g->beta || k0 > 0;      /* continue the chain in C */
+        for (int j = j0; j < j1; j += nr) {
+            int nb = j1 - j < nr ? j1 - j : nr;
+            const float *bp = g->b + (long)k0 * g->ldb + j;
+            long bps = g->ldb;
+            if (g->tb || nb < nr) {
+                pack_b(g, k0, kb, j, nb, nr, panel);
+                bp = panel;
+                bps = nr;
+            }
+            for (int i = i0; i < i1; i += mr) {
+                int mb = i1 - i < mr ? i1 - i : mr;
+                for (int r = 0; r < mr; r++) {
+                    long row = i + (r < mb ? r : mb - 1);
+                    arow[r] = g->ta ? g->a + (long)k0 * g->lda + row : g->a + row * g->lda + k0;
+                }
+                float *cp = g->c + (long)i * g->ldc + j;
+                if (mb == mr && nb == nr) {
+                    g->path->fn(kb, arow, aps, bp, bps, cp, g->ldc, load);
+                    continue;
+                }
+                /* Ragged edge: run the full tile on a scratch copy, keep the
+                 * valid part. Spare lanes start at 0 and are thrown away. */
+                memset(tile, 0, sizeof tile);
+                if (load)
+                    for (int r = 0; r < mb; r++)
+                        memcpy(tile + r * nr, cp + (long)r * g->ldc, (size_t)nb * sizeof *tile);
+                g->path->fn(kb, arow, aps, bp, bps, tile, nr, load);
+                for (int r = 0; r < mb; r++)
+                    memcpy(cp + (long)r * g->ldc, tile + r * nr, (size_t)nb * sizeof *tile);
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int t)
+{
+    const gemm_job *g = ctx;
+    int t0 = (int)((long)g->tiles * t / g->ntasks);
+    int t1 = (int)((long)g->tiles * (t + 1) / g->ntasks);
+    if (g->split_rows) {
+        int mr = g->path->mr;
+        int i1 = t1 * mr < g->m ? t1 * mr : g->m;
+        gemm_block(g, t0 * mr, i1, 0, g->n);
+    } else {
+        int nr = g->path->nr;
+        int j1 = t1 * nr < g->n ? t1 * nr : g->n;
+        gemm_block(g, 0, g->m, t0 * nr, j1);
+    }
+}
+
+/* Like rt_gemm_f32, with the SIMD level given (lowered to what the machine
+ * supports). Declared in gemm.h for tests and benchmarks. */
+void rt_gemm_f32_simd(rt_pool *pool, rt_simd simd, bool trans_a, bool trans_b,
+                      int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, bool beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        /* The empty chain: C keeps its value or becomes +0. */
+        if (!beta)
+            for (int i = 0; i < m; i++) memset(c + (long)i * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    if (simd < 0 || simd >= RT_SIMD_COUNT || !rt_cpu_has(simd)) simd = rt_cpu_detect();
+    gemm_job g = {
+        .path = &gemm_paths[simd], .ta = trans_a, .tb = trans_b, .beta = beta,
+        .m = m, .n = n, .k = k, .a = a, .b = b, .c = c,
+        .lda = lda, .ldb = ldb, .ldc = ldc,
+    };
+    /* Equal k chunks (784 -> 4 x 196, not 256+256+256+16). */
+    int chunks = (k + GEMM_KC - 1) / GEMM_KC;
+    g.kc = (k + chunks - 1) / chunks;
+
+    int mt = (m + g.path->mr - 1) / g.path->mr, nt = (n + g.path->nr - 1) / g.path->nr;
+    int threads = rt_pool_threads(pool);
+    if (threads <= 1 || 2.0 * m * n * k < GEMM_PAR_MIN_FLOPS) {
+        gemm_block(&g, 0, m, 0, n);
+        return;
+    }
+    /* Split the dimension with more tiles; for B^T prefer columns, so each
+     * packed B panel is built by one thread only. */
+    g.split_rows = trans_b ? nt < threads : mt >= nt;
+    g.tiles = g.split_rows ? mt : nt;
+    g.ntasks = g.tiles < threads ? g.tiles : threads;
+    rt_pool_run(pool, g.ntasks, gemm_task, &g);
+}
+
+void rt_gemm_f32(rt_pool *pool, bool trans_a, bool trans_b, int m, int n, int k,
+                 const float *a, int lda, const float *b, int ldb,
+                 bool beta, float *c, int ldc)
+{
+    rt_gemm_f32_simd(pool, rt_cpu_simd(), trans_a, trans_b, m, n, k,
+                     a, lda, b, ldb, beta, c, ldc);
+}
 
 void rt_gemm_ref_f32(bool trans_a, bool trans_b, int m, int n, int k,
                      const float *a, int lda, const float *b, int ldb,
@@ -19,12 +342,4 @@ void rt_gemm_ref_f32(bool trans_a, bool trans_b, int m, int n, int k,
             }
             c[(long)i * ldc + j] = acc;
         }
-}
-
-void rt_gemm_f32(rt_pool *pool, bool trans_a, bool trans_b, int m, int n, int k,
-                 const float *a, int lda, const float *b, int ldb,
-                 bool beta, float *c, int ldc)
-{
-    (void)pool;
-    rt_gemm_ref_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
