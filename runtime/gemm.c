@@ -61,9 +61,15 @@ enum {
 typedef void gemm_ukernel(int kc, const float *const *arow, long aps,
                           const float *b, long bps, float *c, long ldc, bool load);
 
-typedef struct gemm_path {
+typedef struct gemm_kernel {
     int mr, nr;
     gemm_ukernel *fn;
+} gemm_kernel;
+
+/* A SIMD level's kernels: `main` for full column panels, `tail` (narrower)
+ * for a last panel of at most tail.nr columns, where main would waste lanes. */
+typedef struct gemm_path {
+    gemm_kernel main, tail;
 } gemm_path;
 
 /* ---- scalar: the portable path ----------------------------------------- */
@@ -128,6 +134,38 @@ static void ukernel_avx2(int kc, const float *const *arow, long aps,
     AVX2_ROW_STORE(3); AVX2_ROW_STORE(4); AVX2_ROW_STORE(5);
 }
 
+/* ---- AVX2 + FMA: 8 x 8, for the last <= 8 columns --------------------
+ * On n = 50 the 6 x 16 tile would compute 64 columns for 50; finishing with
+ * this one computes 56. Eight chains exactly cover FMA latency x pipes;
+ * 1 load + 8 broadcasts per 8 FMAs make it slightly load-bound. */
+
+enum { AVX2T_MR = 8, AVX2T_NR = 8 };
+
+#define AVX2T_ROW_LOAD(r) \
+    __m256 c##r = load ? _mm256_loadu_ps(c + (r) * ldc) : _mm256_setzero_ps()
+#define AVX2T_ROW_STEP(r) \
+    c##r = _mm256_fmadd_ps(_mm256_broadcast_ss(a##r + off), b0, c##r)
+
+__attribute__((target("avx2,fma")))
+static void ukernel_avx2_tail(int kc, const float *const *arow, long aps,
+                              const float *b, long bps, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
+                *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
+    AVX2T_ROW_LOAD(0); AVX2T_ROW_LOAD(1); AVX2T_ROW_LOAD(2); AVX2T_ROW_LOAD(3);
+    AVX2T_ROW_LOAD(4); AVX2T_ROW_LOAD(5); AVX2T_ROW_LOAD(6); AVX2T_ROW_LOAD(7);
+    long off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+        __m256 b0 = _mm256_loadu_ps(b);
+        AVX2T_ROW_STEP(0); AVX2T_ROW_STEP(1); AVX2T_ROW_STEP(2); AVX2T_ROW_STEP(3);
+        AVX2T_ROW_STEP(4); AVX2T_ROW_STEP(5); AVX2T_ROW_STEP(6); AVX2T_ROW_STEP(7);
+    }
+    _mm256_storeu_ps(c, c0);           _mm256_storeu_ps(c + ldc, c1);
+    _mm256_storeu_ps(c + 2 * ldc, c2); _mm256_storeu_ps(c + 3 * ldc, c3);
+    _mm256_storeu_ps(c + 4 * ldc, c4); _mm256_storeu_ps(c + 5 * ldc, c5);
+    _mm256_storeu_ps(c + 6 * ldc, c6); _mm256_storeu_ps(c + 7 * ldc, c7);
+}
+
 /* ---- AVX-512F: 8 x 32 ---------------------------------------------------
  * 16 zmm accumulators. Eight rows rather than the 14 that would fill the
  * register file keep the eight row pointers in general registers (14 would
@@ -169,24 +207,58 @@ static void ukernel_avx512(int kc, const float *const *arow, long aps,
     AVX512_ROW_STORE(0); AVX512_ROW_STORE(1); AVX512_ROW_STORE(2); AVX512_ROW_STORE(3);
     AVX512_ROW_STORE(4); AVX512_ROW_STORE(5); AVX512_ROW_STORE(6); AVX512_ROW_STORE(7);
 }
+
+/* AVX-512 tail, 8 x 16: the last <= 16 columns (n = 50 -> 32 + 32 would
+ * compute 64, 32 + 16 + 16 computes 64 too but n = 10 then costs 16, not 32). */
+enum { AVX512T_MR = 8, AVX512T_NR = 16 };
+
+#define AVX512T_ROW_LOAD(r) \
+    __m512 c##r = load ? _mm512_loadu_ps(c + (r) * ldc) : _mm512_setzero_ps()
+#define AVX512T_ROW_STEP(r) \
+    c##r = _mm512_fmadd_ps(_mm512_set1_ps(a##r[off]), b0, c##r)
+
+__attribute__((target("avx512f")))
+static void ukernel_avx512_tail(int kc, const float *const *arow, long aps,
+                                const float *b, long bps, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
+                *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
+    AVX512T_ROW_LOAD(0); AVX512T_ROW_LOAD(1); AVX512T_ROW_LOAD(2); AVX512T_ROW_LOAD(3);
+    AVX512T_ROW_LOAD(4); AVX512T_ROW_LOAD(5); AVX512T_ROW_LOAD(6); AVX512T_ROW_LOAD(7);
+    long off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        AVX512T_ROW_STEP(0); AVX512T_ROW_STEP(1); AVX512T_ROW_STEP(2); AVX512T_ROW_STEP(3);
+        AVX512T_ROW_STEP(4); AVX512T_ROW_STEP(5); AVX512T_ROW_STEP(6); AVX512T_ROW_STEP(7);
+    }
+    _mm512_storeu_ps(c, c0);           _mm512_storeu_ps(c + ldc, c1);
+    _mm512_storeu_ps(c + 2 * ldc, c2); _mm512_storeu_ps(c + 3 * ldc, c3);
+    _mm512_storeu_ps(c + 4 * ldc, c4); _mm512_storeu_ps(c + 5 * ldc, c5);
+    _mm512_storeu_ps(c + 6 * ldc, c6); _mm512_storeu_ps(c + 7 * ldc, c7);
+}
 #endif
 
 /* One row per SIMD level (cpu.h); a level this build cannot target falls
  * back to the scalar kernel, which gives the same bits. */
 static const gemm_path gemm_paths[RT_SIMD_COUNT] = {
-    [RT_SIMD_SCALAR] = {SC_MR, SC_NR, ukernel_scalar},
+    [RT_SIMD_SCALAR] = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
 #if GEMM_X86
-    [RT_SIMD_AVX2]   = {AVX2_MR, AVX2_NR, ukernel_avx2},
-    [RT_SIMD_AVX512] = {AVX512_MR, AVX512_NR, ukernel_avx512},
+    [RT_SIMD_AVX2]   = {{AVX2_MR, AVX2_NR, ukernel_avx2},
+                        {AVX2T_MR, AVX2T_NR, ukernel_avx2_tail}},
+    [RT_SIMD_AVX512] = {{AVX512_MR, AVX512_NR, ukernel_avx512},
+                        {AVX512T_MR, AVX512T_NR, ukernel_avx512_tail}},
 #else
-    [RT_SIMD_AVX2]   = {SC_MR, SC_NR, ukernel_scalar},
-    [RT_SIMD_AVX512] = {SC_MR, SC_NR, ukernel_scalar},
+    [RT_SIMD_AVX2]   = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
+    [RT_SIMD_AVX512] = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
 #endif
 };
-_Static_assert((int)SC_MR <= (int)GEMM_MR_MAX && (int)SC_NR <= (int)GEMM_NR_MAX, "scalar tile fits");
+#define GEMM_FITS(mr, nr) ((int)(mr) <= (int)GEMM_MR_MAX && (int)(nr) <= (int)GEMM_NR_MAX)
+_Static_assert(GEMM_FITS(SC_MR, SC_NR), "scalar tile fits the scratch buffers");
 #if GEMM_X86
-_Static_assert((int)AVX2_MR <= (int)GEMM_MR_MAX && (int)AVX2_NR <= (int)GEMM_NR_MAX, "avx2 tile fits");
-_Static_assert((int)AVX512_MR <= (int)GEMM_MR_MAX && (int)AVX512_NR <= (int)GEMM_NR_MAX, "avx512 tile fits");
+_Static_assert(GEMM_FITS(AVX2_MR, AVX2_NR) && GEMM_FITS(AVX2T_MR, AVX2T_NR),
+               "avx2 tiles fit the scratch buffers");
+_Static_assert(GEMM_FITS(AVX512_MR, AVX512_NR) && GEMM_FITS(AVX512T_MR, AVX512T_NR),
+               "avx512 tiles fit the scratch buffers");
 #endif
 
 /* ---- the blocked driver ------------------------------------------------- */
@@ -224,7 +296,6 @@ static void pack_b(const gemm_job *g, int k0, int kb, int j, int nb, int nr, flo
 /* Computes C[i0 .. i1) x [j0 .. j1) completely (all k). */
 static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
 {
-    const int mr = g->path->mr, nr = g->path->nr;
     _Alignas(64) float panel[GEMM_KC * GEMM_NR_MAX];
     _Alignas(64) float tile[GEMM_MR_MAX * GEMM_NR_MAX];
     const float *arow[GEMM_MR_MAX];
@@ -233,15 +304,14 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
     for (int k0 = 0; k0 < g->k; k0 += g->kc) {
         int kb = g->k - k0 < g->kc ? g->k - k0 : g->kc;
         bool load = g->beta || k0 > 0;      /* continue the chain in C */
-        for (int j = j0; j < j1; j += nr) {
+        for (int j = j0; j < j1; ) {
+            const gemm_kernel *kern = j1 - j <= g->path->tail.nr ? &g->path->tail : &g->path->main;
+            const int mr = kern->mr, nr = kern->nr;
             int nb = j1 - j < nr ? j1 - j : nr;
-            const float *bp = g->b + (long)k0 * g->ldb + j;
-            long bps = g->ldb;
-            if (g->tb || nb < nr) {
-                pack_b(g, k0, kb, j, nb, nr, panel);
-                bp = panel;
-                bps = nr;
-            }
+            /* Packed even when B could be read in place: a contiguous
+             * kc x nr panel is aligned (no split loads) and its L1
+             * footprint is exactly its size, not kc scattered lines. */
+            pack_b(g, k0, kb, j, nb, nr, panel);
             for (int i = i0; i < i1; i += mr) {
                 int mb = i1 - i < mr ? i1 - i : mr;
                 for (int r = 0; r < mr; r++) {
@@ -250,7 +320,7 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
                 }
                 float *cp = g->c + (long)i * g->ldc + j;
                 if (mb == mr && nb == nr) {
-                    g->path->fn(kb, arow, aps, bp, bps, cp, g->ldc, load);
+                    kern->fn(kb, arow, aps, panel, nr, cp, g->ldc, load);
                     continue;
                 }
                 /* Ragged edge: run the full tile on a scratch copy, keep the
@@ -259,10 +329,11 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
                 if (load)
                     for (int r = 0; r < mb; r++)
                         memcpy(tile + r * nr, cp + (long)r * g->ldc, (size_t)nb * sizeof *tile);
-                g->path->fn(kb, arow, aps, bp, bps, tile, nr, load);
+                kern->fn(kb, arow, aps, panel, nr, tile, nr, load);
                 for (int r = 0; r < mb; r++)
                     memcpy(cp + (long)r * g->ldc, tile + r * nr, (size_t)nb * sizeof *tile);
             }
+            j += nb;
         }
     }
 }
@@ -273,11 +344,11 @@ static void gemm_task(void *ctx, int t)
     int t0 = (int)((long)g->tiles * t / g->ntasks);
     int t1 = (int)((long)g->tiles * (t + 1) / g->ntasks);
     if (g->split_rows) {
-        int mr = g->path->mr;
+        int mr = g->path->main.mr;
         int i1 = t1 * mr < g->m ? t1 * mr : g->m;
         gemm_block(g, t0 * mr, i1, 0, g->n);
     } else {
-        int nr = g->path->nr;
+        int nr = g->path->main.nr;
         int j1 = t1 * nr < g->n ? t1 * nr : g->n;
         gemm_block(g, 0, g->m, t0 * nr, j1);
     }
@@ -306,7 +377,8 @@ void rt_gemm_f32_simd(rt_pool *pool, rt_simd simd, bool trans_a, bool trans_b,
     int chunks = (k + GEMM_KC - 1) / GEMM_KC;
     g.kc = (k + chunks - 1) / chunks;
 
-    int mt = (m + g.path->mr - 1) / g.path->mr, nt = (n + g.path->nr - 1) / g.path->nr;
+    int mr = g.path->main.mr, nr = g.path->main.nr;
+    int mt = (m + mr - 1) / mr, nt = (n + nr - 1) / nr;
     int threads = rt_pool_threads(pool);
     if (threads <= 1 || 2.0 * m * n * k < GEMM_PAR_MIN_FLOPS) {
         gemm_block(&g, 0, m, 0, n);
