@@ -55,8 +55,11 @@ enum {
 /*
  * A micro-kernel: the MR x NR tile at c (row stride ldc) becomes
  *   acc = (load ? tile : 0);  for p < kc: acc[r][x] = fma(arow[r][p*aps], b[p*bps + x], acc[r][x])
- * arow holds MR row pointers (valid to read, possibly repeated); b holds
- * kc rows of NR floats with stride bps.
+ * arow holds MR row pointers (valid to read, possibly repeated); b is a
+ * packed panel of kc rows of NR floats (bps == NR; the SIMD kernels use the
+ * constant so the unrolled loop addresses B by displacement). Each kernel
+ * is inlined twice, for aps == 1 (A) and aps == lda (A^T): with the
+ * constant 1 the unrolled broadcasts need no pointer arithmetic.
  */
 typedef void gemm_ukernel(int kc, const float *const *arow, long aps,
                           const float *b, long bps, float *c, long ldc, bool load);
@@ -116,22 +119,36 @@ enum { AVX2_MR = 6, AVX2_NR = 16 };
         _mm256_storeu_ps(c + (r) * ldc + 8, c##r##1);                       \
     } while (0)
 
-__attribute__((target("avx2,fma")))
-static void ukernel_avx2(int kc, const float *const *arow, long aps,
-                         const float *b, long bps, float *c, long ldc, bool load)
+/* The step loop, inlined twice so that A's step stride is the constant 1
+ * for A (broadcasts then address a_r + off + constant after unrolling) and
+ * a register for A^T. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void avx2_steps(int kc, const float *const *arow, long aps,
+                              const float *b, float *c, long ldc, bool load)
 {
     const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2],
                 *a3 = arow[3], *a4 = arow[4], *a5 = arow[5];
     AVX2_ROW_LOAD(0); AVX2_ROW_LOAD(1); AVX2_ROW_LOAD(2);
     AVX2_ROW_LOAD(3); AVX2_ROW_LOAD(4); AVX2_ROW_LOAD(5);
     long off = 0;
-    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         AVX2_ROW_STEP(0); AVX2_ROW_STEP(1); AVX2_ROW_STEP(2);
         AVX2_ROW_STEP(3); AVX2_ROW_STEP(4); AVX2_ROW_STEP(5);
+        off += aps;
+        b += AVX2_NR;
     }
     AVX2_ROW_STORE(0); AVX2_ROW_STORE(1); AVX2_ROW_STORE(2);
     AVX2_ROW_STORE(3); AVX2_ROW_STORE(4); AVX2_ROW_STORE(5);
+}
+
+__attribute__((target("avx2,fma")))
+static void ukernel_avx2(int kc, const float *const *arow, long aps,
+                         const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx2_steps(kc, arow, 1, b, c, ldc, load);
+    else avx2_steps(kc, arow, aps, b, c, ldc, load);
 }
 
 /* ---- AVX2 + FMA: 8 x 8, for the last <= 8 columns --------------------
@@ -146,24 +163,35 @@ enum { AVX2T_MR = 8, AVX2T_NR = 8 };
 #define AVX2T_ROW_STEP(r) \
     c##r = _mm256_fmadd_ps(_mm256_broadcast_ss(a##r + off), b0, c##r)
 
-__attribute__((target("avx2,fma")))
-static void ukernel_avx2_tail(int kc, const float *const *arow, long aps,
-                              const float *b, long bps, float *c, long ldc, bool load)
+__attribute__((target("avx2,fma"), always_inline))
+static inline void avx2_tail_steps(int kc, const float *const *arow, long aps,
+                                   const float *b, float *c, long ldc, bool load)
 {
     const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
                 *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
     AVX2T_ROW_LOAD(0); AVX2T_ROW_LOAD(1); AVX2T_ROW_LOAD(2); AVX2T_ROW_LOAD(3);
     AVX2T_ROW_LOAD(4); AVX2T_ROW_LOAD(5); AVX2T_ROW_LOAD(6); AVX2T_ROW_LOAD(7);
     long off = 0;
-    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
         __m256 b0 = _mm256_loadu_ps(b);
         AVX2T_ROW_STEP(0); AVX2T_ROW_STEP(1); AVX2T_ROW_STEP(2); AVX2T_ROW_STEP(3);
         AVX2T_ROW_STEP(4); AVX2T_ROW_STEP(5); AVX2T_ROW_STEP(6); AVX2T_ROW_STEP(7);
+        off += aps;
+        b += AVX2T_NR;
     }
     _mm256_storeu_ps(c, c0);           _mm256_storeu_ps(c + ldc, c1);
     _mm256_storeu_ps(c + 2 * ldc, c2); _mm256_storeu_ps(c + 3 * ldc, c3);
     _mm256_storeu_ps(c + 4 * ldc, c4); _mm256_storeu_ps(c + 5 * ldc, c5);
     _mm256_storeu_ps(c + 6 * ldc, c6); _mm256_storeu_ps(c + 7 * ldc, c7);
+}
+
+__attribute__((target("avx2,fma")))
+static void ukernel_avx2_tail(int kc, const float *const *arow, long aps,
+                              const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx2_tail_steps(kc, arow, 1, b, c, ldc, load);
+    else avx2_tail_steps(kc, arow, aps, b, c, ldc, load);
 }
 
 /* ---- AVX-512F: 8 x 32 ---------------------------------------------------
@@ -190,22 +218,33 @@ enum { AVX512_MR = 8, AVX512_NR = 32 };
         _mm512_storeu_ps(c + (r) * ldc + 16, c##r##1);                      \
     } while (0)
 
-__attribute__((target("avx512f")))
-static void ukernel_avx512(int kc, const float *const *arow, long aps,
-                           const float *b, long bps, float *c, long ldc, bool load)
+__attribute__((target("avx512f"), always_inline))
+static inline void avx512_steps(int kc, const float *const *arow, long aps,
+                                const float *b, float *c, long ldc, bool load)
 {
     const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
                 *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
     AVX512_ROW_LOAD(0); AVX512_ROW_LOAD(1); AVX512_ROW_LOAD(2); AVX512_ROW_LOAD(3);
     AVX512_ROW_LOAD(4); AVX512_ROW_LOAD(5); AVX512_ROW_LOAD(6); AVX512_ROW_LOAD(7);
     long off = 0;
-    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         AVX512_ROW_STEP(0); AVX512_ROW_STEP(1); AVX512_ROW_STEP(2); AVX512_ROW_STEP(3);
         AVX512_ROW_STEP(4); AVX512_ROW_STEP(5); AVX512_ROW_STEP(6); AVX512_ROW_STEP(7);
+        off += aps;
+        b += AVX512_NR;
     }
     AVX512_ROW_STORE(0); AVX512_ROW_STORE(1); AVX512_ROW_STORE(2); AVX512_ROW_STORE(3);
     AVX512_ROW_STORE(4); AVX512_ROW_STORE(5); AVX512_ROW_STORE(6); AVX512_ROW_STORE(7);
+}
+
+__attribute__((target("avx512f")))
+static void ukernel_avx512(int kc, const float *const *arow, long aps,
+                           const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx512_steps(kc, arow, 1, b, c, ldc, load);
+    else avx512_steps(kc, arow, aps, b, c, ldc, load);
 }
 
 /* AVX-512 tail, 8 x 16: the last <= 16 columns (n = 50 -> 32 + 32 would
@@ -217,24 +256,35 @@ enum { AVX512T_MR = 8, AVX512T_NR = 16 };
 #define AVX512T_ROW_STEP(r) \
     c##r = _mm512_fmadd_ps(_mm512_set1_ps(a##r[off]), b0, c##r)
 
-__attribute__((target("avx512f")))
-static void ukernel_avx512_tail(int kc, const float *const *arow, long aps,
-                                const float *b, long bps, float *c, long ldc, bool load)
+__attribute__((target("avx512f"), always_inline))
+static inline void avx512_tail_steps(int kc, const float *const *arow, long aps,
+                                     const float *b, float *c, long ldc, bool load)
 {
     const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
                 *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
     AVX512T_ROW_LOAD(0); AVX512T_ROW_LOAD(1); AVX512T_ROW_LOAD(2); AVX512T_ROW_LOAD(3);
     AVX512T_ROW_LOAD(4); AVX512T_ROW_LOAD(5); AVX512T_ROW_LOAD(6); AVX512T_ROW_LOAD(7);
     long off = 0;
-    for (int p = 0; p < kc; p++, off += aps, b += bps) {
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b);
         AVX512T_ROW_STEP(0); AVX512T_ROW_STEP(1); AVX512T_ROW_STEP(2); AVX512T_ROW_STEP(3);
         AVX512T_ROW_STEP(4); AVX512T_ROW_STEP(5); AVX512T_ROW_STEP(6); AVX512T_ROW_STEP(7);
+        off += aps;
+        b += AVX512T_NR;
     }
     _mm512_storeu_ps(c, c0);           _mm512_storeu_ps(c + ldc, c1);
     _mm512_storeu_ps(c + 2 * ldc, c2); _mm512_storeu_ps(c + 3 * ldc, c3);
     _mm512_storeu_ps(c + 4 * ldc, c4); _mm512_storeu_ps(c + 5 * ldc, c5);
     _mm512_storeu_ps(c + 6 * ldc, c6); _mm512_storeu_ps(c + 7 * ldc, c7);
+}
+
+__attribute__((target("avx512f")))
+static void ukernel_avx512_tail(int kc, const float *const *arow, long aps,
+                                const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx512_tail_steps(kc, arow, 1, b, c, ldc, load);
+    else avx512_tail_steps(kc, arow, aps, b, c, ldc, load);
 }
 #endif
 
@@ -275,21 +325,35 @@ typedef struct gemm_job {
     int ntasks, tiles;  /* tiles along the split dimension */
 } gemm_job;
 
+/* Copies kb rows of nr floats (constant nr: the copy becomes a few vector
+ * moves; a libc call per 32-byte row would cost more than the copy). */
+#define GEMM_COPY_ROWS(nr)                                                  \
+    for (int p = 0; p < kb; p++) memcpy(panel + (long)p * (nr), src + (long)p * g->ldb, (nr) * sizeof(float))
+
 /* Copies B[k0 .. k0+kb) x [j .. j+nb) into panel (kb rows of nr floats),
  * zero-filling columns nb .. nr-1 so the kernel may read whole rows. */
 static void pack_b(const gemm_job *g, int k0, int kb, int j, int nb, int nr, float *panel)
 {
-    if (nb < nr)
-        for (int p = 0; p < kb; p++) memset(panel + (long)p * nr + nb, 0, (size_t)(nr - nb) * sizeof *panel);
     if (g->tb) {
         /* B^T: row j of the stored matrix is column j of B; read it along. */
         for (int x = 0; x < nb; x++) {
             const float *src = g->b + (long)(j + x) * g->ldb + k0;
             for (int p = 0; p < kb; p++) panel[(long)p * nr + x] = src[p];
         }
-    } else {
         for (int p = 0; p < kb; p++)
-            memcpy(panel + (long)p * nr, g->b + (long)(k0 + p) * g->ldb + j, (size_t)nb * sizeof *panel);
+            for (int x = nb; x < nr; x++) panel[(long)p * nr + x] = 0.0f;
+        return;
+    }
+    const float *src = g->b + (long)k0 * g->ldb + j;
+    if (nb == nr && nr == 8) { GEMM_COPY_ROWS(8); return; }
+    if (nb == nr && nr == 16) { GEMM_COPY_ROWS(16); return; }
+    if (nb == nr && nr == 32) { GEMM_COPY_ROWS(32); return; }
+    for (int p = 0; p < kb; p++) {
+        const float *s = src + (long)p * g->ldb;
+        float *d = panel + (long)p * nr;
+        int x = 0;
+        for (; x < nb; x++) d[x] = s[x];
+        for (; x < nr; x++) d[x] = 0.0f;
     }
 }
 
@@ -325,7 +389,7 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
                 }
                 /* Ragged edge: run the full tile on a scratch copy, keep the
                  * valid part. Spare lanes start at 0 and are thrown away. */
-                memset(tile, 0, sizeof tile);
+                memset(tile, 0, (size_t)(mr * nr) * sizeof *tile);
                 if (load)
                     for (int r = 0; r < mb; r++)
                         memcpy(tile + r * nr, cp + (long)r * g->ldc, (size_t)nb * sizeof *tile);
