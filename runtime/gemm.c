@@ -1,9 +1,468 @@
 /*
- * gemm.c — matrix multiply. For now the reference order only; the blocked
- * SIMD kernel replaces rt_gemm_f32 with the same summation order.
+ * gemm.c — C = op(A) op(B) (+ C), blocked, SIMD, threaded, and bit-exact.
+ *
+ * The numerics first (the contract of gemm.h): c[i][j] must be the fmaf
+ * chain over p = 0..k-1 in order, starting from beta ? c[i][j] : 0. Every
+ * kernel here is an "outer product" kernel: an MR x NR tile of C lives in
+ * registers and each step p does acc[r][c] = fma(a[i+r][p], b[p][j+c],
+ * acc[r][c]) for the whole tile. That is exactly the reference chain for
+ * each element, only many elements at once; vectorising across i and j never
+ * touches the order of the k sum. Blocking k into chunks of kc stores the
+ * partial sums to C and reloads them: a float round-trips through memory
+ * unchanged, so the chain continues bit-exactly. fma(x, y, z) rounds once,
+ * like fmaf, on every path (vfmadd231ps and fmaf are both IEEE fusedMultiplyAdd),
+ * and x*y == y*x exactly, so operand order inside the fma does not matter.
+ * Hence scalar, AVX2 and AVX-512 agree to the bit, and so does any split of
+ * C across threads (each element is computed whole by one task).
+ *
+ * Layout. A is never packed: the kernel broadcasts one A element per row
+ * per step, and a broadcast is a scalar load wherever the element sits, so
+ * one kernel serves A and A^T alike through MR row pointers and a step
+ * stride (1 for A, lda for A^T). Rows past the edge of C repeat the last
+ * valid row's pointer, so the kernel never reads out of bounds and their
+ * (discarded) results cost only the edge tile's spare lanes. B is read in
+ * place when its NR columns are contiguous and complete (B not transposed);
+ * B^T and the ragged last column panel are packed into a zero-padded kc x NR
+ * buffer on the stack, once per panel and reused for every row tile.
+ *
+ * The study's shapes (batch 100, 784-50-50-10) all fit in L2, so cache
+ * blocking is modest: kc bounds the B panel a row sweep keeps hot in L1.
+ * Threads split C by whole tiles, rows or columns, whichever has more.
  */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "cpu.h"
 #include "gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GEMM_X86 1
+#else
+#define GEMM_X86 0
+#endif
+
+enum {
+    GEMM_MR_MAX = 8,        /* largest tile over all paths */
+    GEMM_NR_MAX = 32,
+    GEMM_KC = 256,          /* k chunk: a kc x NR B panel stays in L1 */
+};
+
+/* Below this many flops a GEMM is cheaper on one thread than the hand-off
+ * to the pool costs (about a microsecond each way). */
+#define GEMM_PAR_MIN_FLOPS 300000.0
+
+/*
+ * A micro-kernel: the MR x NR tile at c (row stride ldc) becomes
+ *   acc = (load ? tile : 0);  for p < kc: acc[r][x] = fma(arow[r][p*aps], b[p*bps + x], acc[r][x])
+ * arow holds MR row pointers (valid to read, possibly repeated); b is a
+ * packed panel of kc rows of NR floats (bps == NR; the SIMD kernels use the
+ * constant so the unrolled loop addresses B by displacement). Each kernel
+ * is inlined twice, for aps == 1 (A) and aps == lda (A^T): with the
+ * constant 1 the unrolled broadcasts need no pointer arithmetic.
+ */
+typedef void gemm_ukernel(int kc, const float *const *arow, long aps,
+                          const float *b, long bps, float *c, long ldc, bool load);
+
+typedef struct gemm_kernel {
+    int mr, nr;
+    gemm_ukernel *fn;
+} gemm_kernel;
+
+/* A SIMD level's kernels: `main` for full column panels, `tail` (narrower)
+ * for a last panel of at most tail.nr columns, where main would waste lanes. */
+typedef struct gemm_path {
+    gemm_kernel main, tail;
+} gemm_path;
+
+/* ---- scalar: the portable path ----------------------------------------- */
+
+enum { SC_MR = 4, SC_NR = 8 };
+
+static void ukernel_scalar(int kc, const float *const *arow, long aps,
+                           const float *b, long bps, float *c, long ldc, bool load)
+{
+    float t[SC_MR][SC_NR];
+    for (int r = 0; r < SC_MR; r++)
+        for (int x = 0; x < SC_NR; x++) t[r][x] = load ? c[r * ldc + x] : 0.0f;
+    long off = 0;
+    for (int p = 0; p < kc; p++, off += aps, b += bps)
+        for (int r = 0; r < SC_MR; r++) {
+            float y = arow[r][off];
+            for (int x = 0; x < SC_NR; x++) t[r][x] = fmaf(y, b[x], t[r][x]);
+        }
+    for (int r = 0; r < SC_MR; r++)
+        for (int x = 0; x < SC_NR; x++) c[r * ldc + x] = t[r][x];
+}
+
+#if GEMM_X86
+/* ---- AVX2 + FMA: 6 x 16 ------------------------------------------------
+ * 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers.
+ * Per step: 2 loads and 6 broadcasts feed 12 FMAs, so the two FMA pipes,
+ * not the load ports, set the pace; 12 independent chains cover the FMA
+ * latency (4-5 cycles x 2 pipes). */
+
+enum { AVX2_MR = 6, AVX2_NR = 16 };
+
+#define AVX2_ROW_LOAD(r)                                                    \
+    __m256 c##r##0 = load ? _mm256_loadu_ps(c + (r) * ldc) : _mm256_setzero_ps(), \
+           c##r##1 = load ? _mm256_loadu_ps(c + (r) * ldc + 8) : _mm256_setzero_ps()
+#define AVX2_ROW_STEP(r)                                                    \
+    do {                                                                    \
+        __m256 y = _mm256_broadcast_ss(a##r + off);                         \
+        c##r##0 = _mm256_fmadd_ps(y, b0, c##r##0);                          \
+        c##r##1 = _mm256_fmadd_ps(y, b1, c##r##1);                          \
+    } while (0)
+#define AVX2_ROW_STORE(r)                                                   \
+    do {                                                                    \
+        _mm256_storeu_ps(c + (r) * ldc, c##r##0);                           \
+        _mm256_storeu_ps(c + (r) * ldc + 8, c##r##1);                       \
+    } while (0)
+
+/* The step loop, inlined twice so that A's step stride is the constant 1
+ * for A (broadcasts then address a_r + off + constant after unrolling) and
+ * a register for A^T. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void avx2_steps(int kc, const float *const *arow, long aps,
+                              const float *b, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2],
+                *a3 = arow[3], *a4 = arow[4], *a5 = arow[5];
+    AVX2_ROW_LOAD(0); AVX2_ROW_LOAD(1); AVX2_ROW_LOAD(2);
+    AVX2_ROW_LOAD(3); AVX2_ROW_LOAD(4); AVX2_ROW_LOAD(5);
+    long off = 0;
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        AVX2_ROW_STEP(0); AVX2_ROW_STEP(1); AVX2_ROW_STEP(2);
+        AVX2_ROW_STEP(3); AVX2_ROW_STEP(4); AVX2_ROW_STEP(5);
+        off += aps;
+        b += AVX2_NR;
+    }
+    AVX2_ROW_STORE(0); AVX2_ROW_STORE(1); AVX2_ROW_STORE(2);
+    AVX2_ROW_STORE(3); AVX2_ROW_STORE(4); AVX2_ROW_STORE(5);
+}
+
+__attribute__((target("avx2,fma")))
+static void ukernel_avx2(int kc, const float *const *arow, long aps,
+                         const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx2_steps(kc, arow, 1, b, c, ldc, load);
+    else avx2_steps(kc, arow, aps, b, c, ldc, load);
+}
+
+/* ---- AVX2 + FMA: 8 x 8, for the last <= 8 columns --------------------
+ * On n = 50 the 6 x 16 tile would compute 64 columns for 50; finishing with
+ * this one computes 56. Eight chains exactly cover FMA latency x pipes;
+ * 1 load + 8 broadcasts per 8 FMAs make it slightly load-bound. */
+
+enum { AVX2T_MR = 8, AVX2T_NR = 8 };
+
+#define AVX2T_ROW_LOAD(r) \
+    __m256 c##r = load ? _mm256_loadu_ps(c + (r) * ldc) : _mm256_setzero_ps()
+#define AVX2T_ROW_STEP(r) \
+    c##r = _mm256_fmadd_ps(_mm256_broadcast_ss(a##r + off), b0, c##r)
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline void avx2_tail_steps(int kc, const float *const *arow, long aps,
+                                   const float *b, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
+                *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
+    AVX2T_ROW_LOAD(0); AVX2T_ROW_LOAD(1); AVX2T_ROW_LOAD(2); AVX2T_ROW_LOAD(3);
+    AVX2T_ROW_LOAD(4); AVX2T_ROW_LOAD(5); AVX2T_ROW_LOAD(6); AVX2T_ROW_LOAD(7);
+    long off = 0;
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(b);
+        AVX2T_ROW_STEP(0); AVX2T_ROW_STEP(1); AVX2T_ROW_STEP(2); AVX2T_ROW_STEP(3);
+        AVX2T_ROW_STEP(4); AVX2T_ROW_STEP(5); AVX2T_ROW_STEP(6); AVX2T_ROW_STEP(7);
+        off += aps;
+        b += AVX2T_NR;
+    }
+    _mm256_storeu_ps(c, c0);           _mm256_storeu_ps(c + ldc, c1);
+    _mm256_storeu_ps(c + 2 * ldc, c2); _mm256_storeu_ps(c + 3 * ldc, c3);
+    _mm256_storeu_ps(c + 4 * ldc, c4); _mm256_storeu_ps(c + 5 * ldc, c5);
+    _mm256_storeu_ps(c + 6 * ldc, c6); _mm256_storeu_ps(c + 7 * ldc, c7);
+}
+
+__attribute__((target("avx2,fma")))
+static void ukernel_avx2_tail(int kc, const float *const *arow, long aps,
+                              const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx2_tail_steps(kc, arow, 1, b, c, ldc, load);
+    else avx2_tail_steps(kc, arow, aps, b, c, ldc, load);
+}
+
+/* ---- AVX-512F: 8 x 32 ---------------------------------------------------
+ * 16 zmm accumulators. Eight rows rather than the 14 that would fill the
+ * register file keep the eight row pointers in general registers (14 would
+ * spill them and add a load per broadcast) and waste fewer rows on the
+ * study's m = 100 and n = 50/10 edges. Per step: 2 loads + 8 broadcasts for
+ * 16 FMAs. */
+
+enum { AVX512_MR = 8, AVX512_NR = 32 };
+
+#define AVX512_ROW_LOAD(r)                                                  \
+    __m512 c##r##0 = load ? _mm512_loadu_ps(c + (r) * ldc) : _mm512_setzero_ps(), \
+           c##r##1 = load ? _mm512_loadu_ps(c + (r) * ldc + 16) : _mm512_setzero_ps()
+#define AVX512_ROW_STEP(r)                                                  \
+    do {                                                                    \
+        __m512 y = _mm512_set1_ps(a##r[off]);                               \
+        c##r##0 = _mm512_fmadd_ps(y, b0, c##r##0);                          \
+        c##r##1 = _mm512_fmadd_ps(y, b1, c##r##1);                          \
+    } while (0)
+#define AVX512_ROW_STORE(r)                                                 \
+    do {                                                                    \
+        _mm512_storeu_ps(c + (r) * ldc, c##r##0);                           \
+        _mm512_storeu_ps(c + (r) * ldc + 16, c##r##1);                      \
+    } while (0)
+
+__attribute__((target("avx512f"), always_inline))
+static inline void avx512_steps(int kc, const float *const *arow, long aps,
+                                const float *b, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
+                *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
+    AVX512_ROW_LOAD(0); AVX512_ROW_LOAD(1); AVX512_ROW_LOAD(2); AVX512_ROW_LOAD(3);
+    AVX512_ROW_LOAD(4); AVX512_ROW_LOAD(5); AVX512_ROW_LOAD(6); AVX512_ROW_LOAD(7);
+    long off = 0;
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        AVX512_ROW_STEP(0); AVX512_ROW_STEP(1); AVX512_ROW_STEP(2); AVX512_ROW_STEP(3);
+        AVX512_ROW_STEP(4); AVX512_ROW_STEP(5); AVX512_ROW_STEP(6); AVX512_ROW_STEP(7);
+        off += aps;
+        b += AVX512_NR;
+    }
+    AVX512_ROW_STORE(0); AVX512_ROW_STORE(1); AVX512_ROW_STORE(2); AVX512_ROW_STORE(3);
+    AVX512_ROW_STORE(4); AVX512_ROW_STORE(5); AVX512_ROW_STORE(6); AVX512_ROW_STORE(7);
+}
+
+__attribute__((target("avx512f")))
+static void ukernel_avx512(int kc, const float *const *arow, long aps,
+                           const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx512_steps(kc, arow, 1, b, c, ldc, load);
+    else avx512_steps(kc, arow, aps, b, c, ldc, load);
+}
+
+/* AVX-512 tail, 8 x 16: the last <= 16 columns (n = 50 -> 32 + 32 would
+ * compute 64, 32 + 16 + 16 computes 64 too but n = 10 then costs 16, not 32). */
+enum { AVX512T_MR = 8, AVX512T_NR = 16 };
+
+#define AVX512T_ROW_LOAD(r) \
+    __m512 c##r = load ? _mm512_loadu_ps(c + (r) * ldc) : _mm512_setzero_ps()
+#define AVX512T_ROW_STEP(r) \
+    c##r = _mm512_fmadd_ps(_mm512_set1_ps(a##r[off]), b0, c##r)
+
+__attribute__((target("avx512f"), always_inline))
+static inline void avx512_tail_steps(int kc, const float *const *arow, long aps,
+                                     const float *b, float *c, long ldc, bool load)
+{
+    const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3],
+                *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
+    AVX512T_ROW_LOAD(0); AVX512T_ROW_LOAD(1); AVX512T_ROW_LOAD(2); AVX512T_ROW_LOAD(3);
+    AVX512T_ROW_LOAD(4); AVX512T_ROW_LOAD(5); AVX512T_ROW_LOAD(6); AVX512T_ROW_LOAD(7);
+    long off = 0;
+#pragma GCC unroll 4
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        AVX512T_ROW_STEP(0); AVX512T_ROW_STEP(1); AVX512T_ROW_STEP(2); AVX512T_ROW_STEP(3);
+        AVX512T_ROW_STEP(4); AVX512T_ROW_STEP(5); AVX512T_ROW_STEP(6); AVX512T_ROW_STEP(7);
+        off += aps;
+        b += AVX512T_NR;
+    }
+    _mm512_storeu_ps(c, c0);           _mm512_storeu_ps(c + ldc, c1);
+    _mm512_storeu_ps(c + 2 * ldc, c2); _mm512_storeu_ps(c + 3 * ldc, c3);
+    _mm512_storeu_ps(c + 4 * ldc, c4); _mm512_storeu_ps(c + 5 * ldc, c5);
+    _mm512_storeu_ps(c + 6 * ldc, c6); _mm512_storeu_ps(c + 7 * ldc, c7);
+}
+
+__attribute__((target("avx512f")))
+static void ukernel_avx512_tail(int kc, const float *const *arow, long aps,
+                                const float *b, long bps, float *c, long ldc, bool load)
+{
+    if (aps == 1) avx512_tail_steps(kc, arow, 1, b, c, ldc, load);
+    else avx512_tail_steps(kc, arow, aps, b, c, ldc, load);
+}
+#endif
+
+/* One row per SIMD level (cpu.h); a level this build cannot target falls
+ * back to the scalar kernel, which gives the same bits. */
+static const gemm_path gemm_paths[RT_SIMD_COUNT] = {
+    [RT_SIMD_SCALAR] = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
+#if GEMM_X86
+    [RT_SIMD_AVX2]   = {{AVX2_MR, AVX2_NR, ukernel_avx2},
+                        {AVX2T_MR, AVX2T_NR, ukernel_avx2_tail}},
+    [RT_SIMD_AVX512] = {{AVX512_MR, AVX512_NR, ukernel_avx512},
+                        {AVX512T_MR, AVX512T_NR, ukernel_avx512_tail}},
+#else
+    [RT_SIMD_AVX2]   = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
+    [RT_SIMD_AVX512] = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
+#endif
+};
+#define GEMM_FITS(mr, nr) ((int)(mr) <= (int)GEMM_MR_MAX && (int)(nr) <= (int)GEMM_NR_MAX)
+_Static_assert(GEMM_FITS(SC_MR, SC_NR), "scalar tile fits the scratch buffers");
+#if GEMM_X86
+_Static_assert(GEMM_FITS(AVX2_MR, AVX2_NR) && GEMM_FITS(AVX2T_MR, AVX2T_NR),
+               "avx2 tiles fit the scratch buffers");
+_Static_assert(GEMM_FITS(AVX512_MR, AVX512_NR) && GEMM_FITS(AVX512T_MR, AVX512T_NR),
+               "avx512 tiles fit the scratch buffers");
+#endif
+
+/* ---- the blocked driver ------------------------------------------------- */
+
+typedef struct gemm_job {
+    const gemm_path *path;
+    bool ta, tb, beta;
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+    long lda, ldb, ldc;
+    int kc;             /* k chunk length (the last chunk may be shorter) */
+    bool split_rows;    /* tasks own row ranges, else column ranges */
+    int ntasks, tiles;  /* tiles along the split dimension */
+} gemm_job;
+
+/* Copies kb rows of nr floats (constant nr: the copy becomes a few vector
+ * moves; a libc call per 32-byte row would cost more than the copy). */
+#define GEMM_COPY_ROWS(nr)                                                  \
+    for (int p = 0; p < kb; p++) memcpy(panel + (long)p * (nr), src + (long)p * g->ldb, (nr) * sizeof(float))
+
+/* Copies B[k0 .. k0+kb) x [j .. j+nb) into panel (kb rows of nr floats),
+ * zero-filling columns nb .. nr-1 so the kernel may read whole rows. */
+static void pack_b(const gemm_job *g, int k0, int kb, int j, int nb, int nr, float *panel)
+{
+    if (g->tb) {
+        /* B^T: row j of the stored matrix is column j of B; read it along. */
+        for (int x = 0; x < nb; x++) {
+            const float *src = g->b + (long)(j + x) * g->ldb + k0;
+            for (int p = 0; p < kb; p++) panel[(long)p * nr + x] = src[p];
+        }
+        for (int p = 0; p < kb; p++)
+            for (int x = nb; x < nr; x++) panel[(long)p * nr + x] = 0.0f;
+        return;
+    }
+    const float *src = g->b + (long)k0 * g->ldb + j;
+    if (nb == nr && nr == 8) { GEMM_COPY_ROWS(8); return; }
+    if (nb == nr && nr == 16) { GEMM_COPY_ROWS(16); return; }
+    if (nb == nr && nr == 32) { GEMM_COPY_ROWS(32); return; }
+    for (int p = 0; p < kb; p++) {
+        const float *s = src + (long)p * g->ldb;
+        float *d = panel + (long)p * nr;
+        int x = 0;
+        for (; x < nb; x++) d[x] = s[x];
+        for (; x < nr; x++) d[x] = 0.0f;
+    }
+}
+
+/* Computes C[i0 .. i1) x [j0 .. j1) completely (all k). */
+static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    _Alignas(64) float panel[GEMM_KC * GEMM_NR_MAX];
+    _Alignas(64) float tile[GEMM_MR_MAX * GEMM_NR_MAX];
+    const float *arow[GEMM_MR_MAX];
+    const long aps = g->ta ? g->lda : 1;
+
+    for (int k0 = 0; k0 < g->k; k0 += g->kc) {
+        int kb = g->k - k0 < g->kc ? g->k - k0 : g->kc;
+        bool load = g->beta || k0 > 0;      /* continue the chain in C */
+        for (int j = j0; j < j1; ) {
+            const gemm_kernel *kern = j1 - j <= g->path->tail.nr ? &g->path->tail : &g->path->main;
+            const int mr = kern->mr, nr = kern->nr;
+            int nb = j1 - j < nr ? j1 - j : nr;
+            /* Packed even when B could be read in place: a contiguous
+             * kc x nr panel is aligned (no split loads) and its L1
+             * footprint is exactly its size, not kc scattered lines. */
+            pack_b(g, k0, kb, j, nb, nr, panel);
+            for (int i = i0; i < i1; i += mr) {
+                int mb = i1 - i < mr ? i1 - i : mr;
+                for (int r = 0; r < mr; r++) {
+                    long row = i + (r < mb ? r : mb - 1);
+                    arow[r] = g->ta ? g->a + (long)k0 * g->lda + row : g->a + row * g->lda + k0;
+                }
+                float *cp = g->c + (long)i * g->ldc + j;
+                if (mb == mr && nb == nr) {
+                    kern->fn(kb, arow, aps, panel, nr, cp, g->ldc, load);
+                    continue;
+                }
+                /* Ragged edge: run the full tile on a scratch copy, keep the
+                 * valid part. Spare lanes start at 0 and are thrown away. */
+                memset(tile, 0, (size_t)(mr * nr) * sizeof *tile);
+                if (load)
+                    for (int r = 0; r < mb; r++)
+                        memcpy(tile + r * nr, cp + (long)r * g->ldc, (size_t)nb * sizeof *tile);
+                kern->fn(kb, arow, aps, panel, nr, tile, nr, load);
+                for (int r = 0; r < mb; r++)
+                    memcpy(cp + (long)r * g->ldc, tile + r * nr, (size_t)nb * sizeof *tile);
+            }
+            j += nb;
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int t)
+{
+    const gemm_job *g = ctx;
+    int t0 = (int)((long)g->tiles * t / g->ntasks);
+    int t1 = (int)((long)g->tiles * (t + 1) / g->ntasks);
+    if (g->split_rows) {
+        int mr = g->path->main.mr;
+        int i1 = t1 * mr < g->m ? t1 * mr : g->m;
+        gemm_block(g, t0 * mr, i1, 0, g->n);
+    } else {
+        int nr = g->path->main.nr;
+        int j1 = t1 * nr < g->n ? t1 * nr : g->n;
+        gemm_block(g, 0, g->m, t0 * nr, j1);
+    }
+}
+
+/* Like rt_gemm_f32, with the SIMD level given (lowered to what the machine
+ * supports). Declared in gemm.h for tests and benchmarks. */
+void rt_gemm_f32_simd(rt_pool *pool, rt_simd simd, bool trans_a, bool trans_b,
+                      int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, bool beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        /* The empty chain: C keeps its value or becomes +0. */
+        if (!beta)
+            for (int i = 0; i < m; i++) memset(c + (long)i * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    if (simd < 0 || simd >= RT_SIMD_COUNT || !rt_cpu_has(simd)) simd = rt_cpu_detect();
+    gemm_job g = {
+        .path = &gemm_paths[simd], .ta = trans_a, .tb = trans_b, .beta = beta,
+        .m = m, .n = n, .k = k, .a = a, .b = b, .c = c,
+        .lda = lda, .ldb = ldb, .ldc = ldc,
+    };
+    /* Equal k chunks (784 -> 4 x 196, not 256+256+256+16). */
+    int chunks = (k + GEMM_KC - 1) / GEMM_KC;
+    g.kc = (k + chunks - 1) / chunks;
+
+    int mr = g.path->main.mr, nr = g.path->main.nr;
+    int mt = (m + mr - 1) / mr, nt = (n + nr - 1) / nr;
+    int threads = rt_pool_threads(pool);
+    if (threads <= 1 || 2.0 * m * n * k < GEMM_PAR_MIN_FLOPS) {
+        gemm_block(&g, 0, m, 0, n);
+        return;
+    }
+    /* Split the dimension with more tiles; for B^T prefer columns, so each
+     * packed B panel is built by one thread only. */
+    g.split_rows = trans_b ? nt < threads : mt >= nt;
+    g.tiles = g.split_rows ? mt : nt;
+    g.ntasks = g.tiles < threads ? g.tiles : threads;
+    rt_pool_run(pool, g.ntasks, gemm_task, &g);
+}
+
+void rt_gemm_f32(rt_pool *pool, bool trans_a, bool trans_b, int m, int n, int k,
+                 const float *a, int lda, const float *b, int ldb,
+                 bool beta, float *c, int ldc)
+{
+    rt_gemm_f32_simd(pool, rt_cpu_simd(), trans_a, trans_b, m, n, k,
+                     a, lda, b, ldb, beta, c, ldc);
+}
 
 void rt_gemm_ref_f32(bool trans_a, bool trans_b, int m, int n, int k,
                      const float *a, int lda, const float *b, int ldb,
@@ -19,12 +478,4 @@ void rt_gemm_ref_f32(bool trans_a, bool trans_b, int m, int n, int k,
             }
             c[(long)i * ldc + j] = acc;
         }
-}
-
-void rt_gemm_f32(rt_pool *pool, bool trans_a, bool trans_b, int m, int n, int k,
-                 const float *a, int lda, const float *b, int ldb,
-                 bool beta, float *c, int ldc)
-{
-    (void)pool;
-    rt_gemm_ref_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }

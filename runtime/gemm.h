@@ -12,16 +12,29 @@
  * in that order, whichever SIMD path runs and however many threads share the
  * work (threads split C by blocks of rows/columns, never the k sum). So the
  * scalar path, AVX2 and AVX-512 give bit-identical results.
+ *
+ * The SIMD path is rt_cpu_simd() (cpu.h: detected, MLP_SIMD may lower it).
+ * A NULL pool, or a GEMM too small to repay the hand-off, runs on the
+ * calling thread. m, n <= 0 do nothing; k == 0 sets C to beta ? C : 0.
+ * C must not overlap A or B.
  */
 #ifndef MLP_GEMM_H
 #define MLP_GEMM_H
 
 #include <stdbool.h>
+#include "cpu.h"
 #include "pool.h"
 
 void rt_gemm_f32(rt_pool *pool, bool trans_a, bool trans_b, int m, int n, int k,
                  const float *a, int lda, const float *b, int ldb,
                  bool beta, float *c, int ldc);
+
+/* rt_gemm_f32 on a chosen SIMD path instead of rt_cpu_simd(); a level the
+ * machine lacks is replaced by the best it has. For tests (every path must
+ * give the same bits) and benchmarks. */
+void rt_gemm_f32_simd(rt_pool *pool, rt_simd simd, bool trans_a, bool trans_b,
+                      int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, bool beta, float *c, int ldc);
 
 /* The straightforward triple loop with the same summation order: the
  * reference the fast kernel is tested against. */

@@ -1,0 +1,169 @@
+/*
+ * bench_gemm.c — GFLOP/s of rt_gemm_f32 and of OpenBLAS at the study's
+ * shapes (see run.sh, which compiles and runs this and prints the ratios).
+ *
+ *   bench_gemm ours    our kernel, 1 and 2 threads, plus the pool hand-off cost
+ *   bench_gemm blas    OpenBLAS cblas_sgemm on 1 thread (its core is reported)
+ *
+ * Output is one line per shape, "name m n k ta tb gflops...", for run.sh
+ * to join. Each figure is the best of several timed batches of ~20 ms,
+ * which filters out interference from other processes on a shared machine.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cblas.h>
+#include "gemm.h"
+#include "pool.h"
+
+/* Not in every cblas.h. */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
+
+typedef struct bench_shape {
+    const char *name;   /* the network operation it stands for */
+    int m, n, k;
+    bool ta, tb;
+} bench_shape;
+
+/* The study network 784-50-50-10 at batch 100: forward Y = X W, backward
+ * dW = X^T dY and dX = dY W^T; then the big one's other layouts. */
+static const bench_shape shapes[] = {
+    {"fwd1  X*W1",      100, 50, 784, false, false},
+    {"fwd2  H1*W2",     100, 50, 50, false, false},
+    {"fwd3  H2*W3",     100, 10, 50, false, false},
+    {"dW1   X^T*dY1",   784, 50, 100, true, false},
+    {"dX1   dY1*W1^T",  100, 784, 50, false, true},
+    {"dW2   H1^T*dY2",  50, 50, 100, true, false},
+    {"dX2   dY2*W2^T",  100, 50, 50, false, true},
+    {"dW3   H2^T*dY3",  50, 10, 100, true, false},
+    {"dX3   dY3*W3^T",  100, 50, 10, false, true},
+    {"fwd1^T W1^T*X^T", 50, 100, 784, true, true},
+    {"NT    100x50x784", 100, 50, 784, false, true},
+    {"TN    100x50x784", 100, 50, 784, true, false},
+};
+enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct operands {
+    float *a, *b, *c;
+} operands;
+
+static operands make_operands(const bench_shape *s)
+{
+    operands o = {
+        malloc(sizeof(float) * s->m * s->k),
+        malloc(sizeof(float) * s->k * s->n),
+        malloc(sizeof(float) * s->m * s->n),
+    };
+    if (!o.a || !o.b || !o.c) {
+        fprintf(stderr, "bench_gemm: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < s->m * s->k; i++) o.a[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    for (int i = 0; i < s->k * s->n; i++) o.b[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    memset(o.c, 0, sizeof(float) * s->m * s->n);
+    return o;
+}
+
+static void free_operands(operands o)
+{
+    free(o.a);
+    free(o.b);
+    free(o.c);
+}
+
+/* One multiply; pool NULL with blas true means OpenBLAS. */
+static void run_once(const bench_shape *s, operands o, rt_pool *pool, bool blas)
+{
+    int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+    if (blas)
+        cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans,
+                    s->tb ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f,
+                    o.a, lda, o.b, ldb, 0.0f, o.c, s->n);
+    else
+        rt_gemm_f32(pool, s->ta, s->tb, s->m, s->n, s->k, o.a, lda, o.b, ldb, false, o.c, s->n);
+}
+
+static double gflops(const bench_shape *s, rt_pool *pool, bool blas)
+{
+    operands o = make_operands(s);
+    double flop = 2.0 * s->m * s->n * s->k;
+    int reps = 1;
+    /* Calibrate a batch to ~20 ms, then keep the best of 7 batches. */
+    for (;;) {
+        double t0 = now();
+        for (int r = 0; r < reps; r++) run_once(s, o, pool, blas);
+        if (now() - t0 > 0.02 || reps > (1 << 24)) break;
+        reps *= 2;
+    }
+    double best = 1e30;
+    for (int b = 0; b < 7; b++) {
+        double t0 = now();
+        for (int r = 0; r < reps; r++) run_once(s, o, pool, blas);
+        double t = (now() - t0) / reps;
+        if (t < best) best = t;
+    }
+    free_operands(o);
+    return flop / best * 1e-9;
+}
+
+static void empty_task(void *ctx, int t)
+{
+    (void)ctx;
+    (void)t;
+}
+
+/* Wall time of a run of two empty tasks, i.e. the pool's hand-off cost. */
+static double dispatch_ns(rt_pool *pool)
+{
+    const int reps = 200000;
+    double best = 1e30;
+    for (int b = 0; b < 5; b++) {
+        double t0 = now();
+        for (int r = 0; r < reps; r++) rt_pool_run(pool, 2, empty_task, NULL);
+        double t = (now() - t0) / reps;
+        if (t < best) best = t;
+    }
+    return best * 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || (strcmp(argv[1], "ours") && strcmp(argv[1], "blas"))) {
+        fprintf(stderr, "usage: bench_gemm ours|blas\n");
+        return 64;
+    }
+    bool blas = strcmp(argv[1], "blas") == 0;
+    if (blas) {
+        openblas_set_num_threads(1);
+        printf("# core %s\n", openblas_get_corename());
+        for (int i = 0; i < NSHAPES; i++) {
+            const bench_shape *s = &shapes[i];
+            printf("%s|%d %d %d %c%c|%.2f\n", s->name, s->m, s->n, s->k,
+                   s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', gflops(s, NULL, true));
+        }
+        return 0;
+    }
+    rt_pool *one = rt_pool_create(1), *two = rt_pool_create(2);
+    if (!one || !two) return 1;
+    printf("# simd %s, pool hand-off (2 empty tasks, 2 threads) %.0f ns\n",
+           rt_simd_name(rt_cpu_simd()), dispatch_ns(two));
+    for (int i = 0; i < NSHAPES; i++) {
+        const bench_shape *s = &shapes[i];
+        double g1 = gflops(s, one, false), g2 = gflops(s, two, false);
+        printf("%s|%d %d %d %c%c|%.2f|%.2f\n", s->name, s->m, s->n, s->k,
+               s->ta ? 'T' : 'N', s->tb ? 'T' : 'N', g1, g2);
+    }
+    rt_pool_destroy(one);
+    rt_pool_destroy(two);
+    return 0;
+}

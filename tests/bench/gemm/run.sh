@@ -1,0 +1,51 @@
+#!/bin/bash
+# GEMM GFLOP/s at the study's shapes: our rt_gemm_f32 (1 and 2 threads)
+# against single-threaded OpenBLAS (the core it picks itself, and SkylakeX,
+# its AVX-512 kernel, where the CPU has AVX-512), side by side in one run.
+#
+#   MLP  path of the mlp binary (unused here; part of the bench interface)
+#   OUT  build directory whose obj/runtime/*.o hold the runtime, e.g. build
+#
+# Ratios are ours / OpenBLAS-best (the faster of the OpenBLAS columns).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+OUT=${OUT:-$root/build}
+[ -d "$OUT/obj/runtime" ] || { echo "gemm bench: no runtime objects in $OUT/obj/runtime (run make first)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Same flags as the project build; the runtime objects bring their own
+# dependencies, hence the project's library list.
+cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -pthread -I"$root/runtime" \
+   -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+   "$here/bench_gemm.c" "$OUT"/obj/runtime/*.o \
+   -lopenblas -lz -lcurl -lcrypto -lm -pthread -o "$tmp/bench_gemm"
+
+"$tmp/bench_gemm" ours > "$tmp/ours"
+# OpenBLAS picks its kernel from these; unset them for its own choice.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$tmp/bench_gemm" blas > "$tmp/blas"
+if grep -qw avx512f /proc/cpuinfo; then
+    env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX "$tmp/bench_gemm" blas > "$tmp/skx"
+else
+    echo "# core SkylakeX (skipped: this CPU has no AVX-512)" > "$tmp/skx"
+fi
+
+python3 - "$tmp/ours" "$tmp/blas" "$tmp/skx" <<'EOF'
+import sys
+def rows(path):
+    head, body = [], []
+    for line in open(path):
+        line = line.rstrip("\n")
+        (head if line.startswith("#") else body).append(line)
+    return head, [l.split("|") for l in body]
+oh, ours = rows(sys.argv[1]); bh, blas = rows(sys.argv[2]); sh, skx = rows(sys.argv[3])
+print(oh[0].lstrip("# ") + "; OpenBLAS " + bh[0].lstrip("# ") + "; " + sh[0].lstrip("# "))
+skx = {r[0]: float(r[2]) for r in skx}
+print(f"{'operation':18} {'m n k op':16} {'ours 1t':>8} {'ours 2t':>8} {'oblas':>8} {'oblasSKX':>8} {'1t/best':>8} {'2t/best':>8}")
+for o, b in zip(ours, blas):
+    g1, g2, gb = float(o[2]), float(o[3]), float(b[2])
+    gs = skx.get(o[0])
+    best = max(gb, gs or 0)
+    print(f"{o[0]:18} {o[1]:16} {g1:8.1f} {g2:8.1f} {gb:8.1f} {gs if gs else float('nan'):8.1f} {g1/best:8.2f} {g2/best:8.2f}")
+EOF
