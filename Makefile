@@ -91,11 +91,11 @@ $(OUT)/obj/gen/%.o: $(OUT)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GEN_CFLAGS) -c $< -o $@
 
-$(OUT)/gen/parser.c $(OUT)/gen/parser.h: lang/parser.y | build/.deps-build
+$(OUT)/gen/parser.c $(OUT)/gen/parser.h &: lang/parser.y | build/.deps-build
 	@mkdir -p $(OUT)/gen
 	bison -Wall -Werror --defines=$(OUT)/gen/parser.h -o $(OUT)/gen/parser.c $<
 
-$(OUT)/gen/lexer.c $(OUT)/gen/lexer.h: lang/lexer.l $(OUT)/gen/parser.h | build/.deps-build
+$(OUT)/gen/lexer.c $(OUT)/gen/lexer.h &: lang/lexer.l $(OUT)/gen/parser.h | build/.deps-build
 	@mkdir -p $(OUT)/gen
 	flex --header-file=$(OUT)/gen/lexer.h -o $(OUT)/gen/lexer.c $<
 

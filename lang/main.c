@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "mlp.h"
-#include "stdlib.h"
+#include "mlp_stdlib.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 64, EXIT_COMPILE = 65, EXIT_RUNTIME = 70, EXIT_IO = 74 };
 

@@ -202,13 +202,16 @@ typedef struct mlp_class {
     void (*free)(void *data);                  /* may be NULL */
     void (*mark)(mlp_vm *vm, void *data);      /* calls mlp_mark for held values; may be NULL */
     /* h.field: set *out and return true; return false with mlp_raise for an
-     * error. NULL: handles of this class have no fields. */
-    bool (*get)(mlp_vm *vm, void *data, const char *field, mlp_value *out);
+     * error. `self` is the handle itself (for values that refer back to it,
+     * e.g. a view or a bound method). NULL: handles of this class have no
+     * fields. */
+    bool (*get)(mlp_vm *vm, mlp_value self, void *data, const char *field, mlp_value *out);
     /* h(args, k=v): kwargs is a record or nil. NULL: not callable. */
     bool (*call)(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_value kwargs,
                  mlp_value *out);
-    /* str(h): write at most 255 bytes + NUL into buf. NULL: "<name>". */
-    void (*tostring)(mlp_vm *vm, void *data, char buf[256]);
+    /* str(h): a new string value of any length (e.g. a whole results
+     * table). NULL: "<name>". */
+    mlp_value (*tostring)(mlp_vm *vm, void *data);
 } mlp_class;
 
 mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);

@@ -162,10 +162,8 @@ void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth) {
     case MLP_T_HANDLE: {
         ObjHandle *h = AS_HANDLE(v);
         if (h->cls->tostring) {
-            char buf[256] = {0};
-            h->cls->tostring(vm, h->data, buf);
-            buf[255] = '\0';
-            sb_addc(b, buf);
+            Value s = h->cls->tostring(vm, h->data);
+            if (s.type == MLP_T_STRING) sb_add(b, STR_CHARS(AS_STRING(s)), AS_STRING(s)->len);
         } else {
             sb_printf(b, "<%s>", h->cls->name);
         }

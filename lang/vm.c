@@ -522,7 +522,7 @@ static bool get_field(mlp_vm *vm, Value *slot, ObjString *name) {
                             STR_CHARS(name));
         Value out = mlp_nil();
         const char *cname = str_cstr(vm, name);
-        if (!h->cls->get(vm, h->data, cname, &out)) {
+        if (!h->cls->get(vm, o, h->data, cname, &out)) {
             if (!vm->err_pending)
                 vm_error(vm, "%s has no field '%s'", h->cls->name, cname);
             return false;

@@ -309,7 +309,7 @@ static bool synth(mlp_vm *vm, const char *kind, mlp_value *a, mlp_value *out)
         !std_num_arg(vm, kind, "noise", a[2], &noise))
         return false;
     if (mlp_is_nil(a[3])) {   /* no seed given: draw one from the script's seed */
-        rt_rng *r = &std_host(vm)->rnd.shuffle;
+        rt_rng *r = &std_host_of(vm)->rnd.shuffle;
         seed = (long)(rt_rng_u32(r) >> 1);
     } else if (!std_int_arg(vm, kind, "seed", a[3], 0, __LONG_MAX__, &seed)) {
         return false;

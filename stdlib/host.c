@@ -27,7 +27,7 @@ static void host_mark(mlp_vm *vm, void *data)
 
 static const mlp_class host_class = { .name = "host", .free = host_free, .mark = host_mark };
 
-std_host *std_host(mlp_vm *vm) { return mlp_host(vm); }
+std_host *std_host_of(mlp_vm *vm) { return mlp_host(vm); }
 
 /* Streams are derived from the seed alone, so `seed(777)` followed by the
  * same calls gives the same models and epoch orders on any machine. */
@@ -43,6 +43,7 @@ bool std_int_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v,
                  long lo, long hi, long *out)
 {
     double x = mlp_as_number(v);
+    *out = 0;
     if (!mlp_is_number(v) || x != (double)(long)x || x < lo || x > hi) {
         mlp_value s = mlp_tostring(vm, v);
         if (hi == __LONG_MAX__)
@@ -57,6 +58,7 @@ bool std_int_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v,
 
 bool std_num_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, double *out)
 {
+    *out = 0;
     if (!mlp_is_number(v))
         return mlp_raise(vm, "%s: %s must be a number, got %s", fn, arg, mlp_type_name(v));
     *out = mlp_as_number(v);
@@ -65,6 +67,7 @@ bool std_num_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, doubl
 
 bool std_str_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, const char **out)
 {
+    *out = "";
     if (!mlp_is_string(v))
         return mlp_raise(vm, "%s: %s must be a string, got %s", fn, arg, mlp_type_name(v));
     *out = mlp_cstr(v);
@@ -75,13 +78,13 @@ static bool n_seed(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     long s;
     if (!std_int_arg(vm, "seed", "n", a[0], 0, __LONG_MAX__, &s)) return false;
-    std_random_seed(&std_host(vm)->rnd, (uint64_t)s);
+    std_random_seed(&std_host_of(vm)->rnd, (uint64_t)s);
     return true;
 }
 
 static bool n_dialect(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    std_host *h = std_host(vm);
+    std_host *h = std_host_of(vm);
     if (!mlp_is_nil(a[0])) {
         const char *name;
         if (!std_str_arg(vm, "dialect", "name", a[0], &name)) return false;
@@ -99,7 +102,7 @@ static bool n_dialect(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 
 static bool n_threads(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    *out = mlp_number(rt_pool_threads(std_host(vm)->pool));
+    *out = mlp_number(rt_pool_threads(std_host_of(vm)->pool));
     return true;
 }
 

@@ -90,7 +90,7 @@ bool std_model_build(mlp_vm *vm, std_model *m, int64_t features)
     }
     rt_error err;
     rt_rng rng = m->rng;
-    m->m = rt_model_create(m->specs, m->nspecs, m->in_features, &rng, std_host(vm)->pool, &err);
+    m->m = rt_model_create(m->specs, m->nspecs, m->in_features, &rng, std_host_of(vm)->pool, &err);
     if (!m->m) return mlp_raise(vm, "model %s: %s", m->name, err.msg);
     return true;
 }
@@ -124,7 +124,7 @@ static bool n_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         m->specs[m->nspecs++] = l->spec;
     }
     if (m->nspecs == 0) return mlp_raise(vm, "model %s has no layers", name);
-    std_random *r = &std_host(vm)->rnd;
+    std_random *r = &std_host_of(vm)->rnd;
     m->rng = rt_rng_derive(&r->init, r->models++);
     return m->in_features == 0 || std_model_build(vm, m, 0);
 }
@@ -176,7 +176,7 @@ static bool n_summary(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 static const mlp_native natives[] = {
     { "__model", "name, layers", n_model,
       "__model(name, layers): builds a model (what a `model` declaration returns)" },
-    { "summary", "model", n_summary,
+    { "summary", "m", n_summary,
       "summary(model): prints the layers, output shapes and parameter counts" },
 };
 

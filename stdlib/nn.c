@@ -314,8 +314,8 @@ static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 static const mlp_native natives[] = {
     { "flatten", "input=nil", n_flatten,
       "flatten(input=[28, 28]): flattens each example; input gives the shape of one example" },
-    { "dense", "units, activation=nil, init=\"glorot_uniform\", input=nil", n_dense,
-      "dense(units, activation, init=\"glorot_uniform\"): a fully connected layer" },
+    { "dense", "units, act=nil, init=\"glorot_uniform\", input=nil", n_dense,
+      "dense(units, act=linear, init=\"glorot_uniform\"): a fully connected layer" },
     { "batchnorm", "momentum=0.99, eps=0.001", n_batchnorm,
       "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults)" },
     { "dropout", "rate", n_dropout, "dropout(rate): inverted dropout while training" },

@@ -25,6 +25,7 @@
 #ifndef MLP_STD_H
 #define MLP_STD_H
 
+#include <stdlib.h>
 #include "mlp.h"
 #include "activations.h"
 #include "dataset.h"
@@ -54,7 +55,7 @@ typedef struct std_host {
     mlp_value report_base; /* that point's axis values (a record), or nil */
 } std_host;
 
-std_host *std_host(mlp_vm *vm);
+std_host *std_host_of(mlp_vm *vm);
 void std_random_seed(std_random *r, uint64_t seed);
 
 /* ---- classes -------------------------------------------------------------- */

@@ -199,7 +199,7 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     t->rows = mlp_list_new(vm);
     for (size_t j = 0; j < k; j++) mlp_list_push(vm, t->columns, mlp_list_get(names, j));
 
-    std_host *h = std_host(vm);
+    std_host *h = std_host_of(vm);
     const std_random start = h->rnd;
     mlp_value outer_rows = h->report, outer_base = h->report_base;
     mlp_push_root(vm, outer_rows);
@@ -247,22 +247,27 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return ok;
 }
 
-/* report(k=v, ...): one row of the sweep point running now. */
-static bool n_report(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+/* report(k=v, ...): one row of the sweep point running now. A callable
+ * handle rather than a native, because it takes any keyword names. */
+static bool report_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_value kwargs,
+                        mlp_value *out)
 {
-    std_host *h = std_host(vm);
+    std_host *h = std_host_of(vm);
+    if (nargs > 0) return mlp_raise(vm, "report: give the values as name=value");
     if (!mlp_is_list(h->report)) return mlp_raise(vm, "report: only inside a sweep body");
     mlp_value row = copy_record(vm, h->report_base);
     mlp_push_root(vm, row);
-    for (size_t i = 0; i < mlp_record_len(a[0]); i++) {
+    for (size_t i = 0; mlp_is_record(kwargs) && i < mlp_record_len(kwargs); i++) {
         mlp_value key, val;
-        mlp_record_entry(a[0], i, &key, &val);
+        mlp_record_entry(kwargs, i, &key, &val);
         mlp_record_set(vm, row, mlp_cstr(key), val);
     }
     mlp_list_push(vm, h->report, row);
     mlp_pop_root(vm);
     return true;
 }
+
+static const mlp_class report_class = { .name = "native", .call = report_call };
 
 /* ---- save -------------------------------------------------------------------- */
 
@@ -347,13 +352,13 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 static const mlp_native natives[] = {
     { "__sweep", "names, axes, listed, body", n_sweep,
       "__sweep(names, axes, listed, body): runs a sweep (what the `sweep` construct compiles to)" },
-    { "report", "**values", n_report,
-      "report(name=value, ...): adds a row to the results of the sweep point running now" },
     { "save", "results, path", n_save,
       "save(results, \"x.csv\" or \"x.json\"): writes a sweep's results table" },
 };
 
 bool std_open_sweep(mlp_vm *vm)
 {
+    static int report_data;   /* the handle needs no state; any non-NULL pointer */
+    mlp_set_global(vm, "report", mlp_handle(vm, &report_class, &report_data));
     return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
 }

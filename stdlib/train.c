@@ -21,22 +21,21 @@
 
 /* ---- histories ------------------------------------------------------------ */
 
-/* One column per metric; the order is the order of fields in `h.metrics`. */
-#define HISTORY_COLUMNS(X) X(loss) X(acc) X(val_loss) X(val_acc) X(seconds)
+/* One column per metric, in this order. */
+enum { H_LOSS, H_ACC, H_VAL_LOSS, H_VAL_ACC, H_SECONDS, H_COUNT };
+static const char *const history_names[H_COUNT] = {
+    "loss", "acc", "val_loss", "val_acc", "seconds",
+};
 
 typedef struct std_history {
     int n, cap;
-#define HISTORY_FIELD(name) double *name;
-    HISTORY_COLUMNS(HISTORY_FIELD)
-#undef HISTORY_FIELD
+    double *col[H_COUNT];
 } std_history;
 
 static void history_free(void *data)
 {
     std_history *h = data;
-#define HISTORY_FREE(name) free(h->name);
-    HISTORY_COLUMNS(HISTORY_FREE)
-#undef HISTORY_FREE
+    for (int c = 0; c < H_COUNT; c++) free(h->col[c]);
     free(h);
 }
 
@@ -44,15 +43,15 @@ static bool history_push(std_history *h, const rt_epoch_stats *s)
 {
     if (h->n == h->cap) {
         int cap = h->cap ? 2 * h->cap : 16;
-#define HISTORY_GROW(name) { double *p = realloc(h->name, (size_t)cap * sizeof *p); \
-                             if (!p) return false; h->name = p; }
-        HISTORY_COLUMNS(HISTORY_GROW)
-#undef HISTORY_GROW
+        for (int c = 0; c < H_COUNT; c++) {
+            double *p = realloc(h->col[c], (size_t)cap * sizeof *p);
+            if (!p) return false;
+            h->col[c] = p;
+        }
         h->cap = cap;
     }
-#define HISTORY_SET(name) h->name[h->n] = s->name;
-    HISTORY_COLUMNS(HISTORY_SET)
-#undef HISTORY_SET
+    const double row[H_COUNT] = { s->loss, s->acc, s->val_loss, s->val_acc, s->seconds };
+    for (int c = 0; c < H_COUNT; c++) h->col[c][h->n] = row[c];
     h->n++;
     return true;
 }
@@ -69,10 +68,11 @@ static mlp_value number_list(mlp_vm *vm, const double *xs, int n)
 static bool history_get(mlp_vm *vm, mlp_value self, void *data, const char *field, mlp_value *out)
 {
     std_history *h = data;
-#define HISTORY_GET(name) \
-    if (strcmp(field, #name) == 0) { *out = number_list(vm, h->name, h->n); return true; }
-    HISTORY_COLUMNS(HISTORY_GET)
-#undef HISTORY_GET
+    for (int c = 0; c < H_COUNT; c++)
+        if (strcmp(field, history_names[c]) == 0) {
+            *out = number_list(vm, h->col[c], h->n);
+            return true;
+        }
     if (strcmp(field, "epochs") == 0) { *out = mlp_number(h->n); return true; }
     return mlp_raise(vm, "history has no field '%s' (loss, acc, val_loss, val_acc, seconds, "
                      "epochs)", field);
@@ -86,10 +86,10 @@ static mlp_value history_tostring(mlp_vm *vm, void *data)
     if (h->n == 0) return mlp_string_cstr(vm, "<history: no epochs>");
     int i = h->n - 1;
     int k = snprintf(buf, sizeof buf, "<history: %d epoch%s - loss: %.4f - acc: %.4f", h->n,
-                     h->n == 1 ? "" : "s", h->loss[i], h->acc[i]);
-    if (!isnan(h->val_loss[i]))
+                     h->n == 1 ? "" : "s", h->col[H_LOSS][i], h->col[H_ACC][i]);
+    if (!isnan(h->col[H_VAL_LOSS][i]))
         k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
-                      h->val_loss[i], h->val_acc[i]);
+                      h->col[H_VAL_LOSS][i], h->col[H_VAL_ACC][i]);
     snprintf(buf + k, sizeof buf - (size_t)k, ">");
     return mlp_string_cstr(vm, buf);
 }
@@ -119,24 +119,16 @@ static double now(void)
 
 static void say(mlp_vm *vm, const char *s) { mlp_write(vm, s, strlen(s)); }
 
-/* "Epoch 3/30  600/600 [==============================] 0.4s - loss: ..." */
-static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss, double acc,
-                     bool done)
+/* "Epoch 3/30  412/600 [====================>.........] ETA: 0.2s - loss: ..." */
+static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss, double acc)
 {
     char bar[31], line[256];
     int fill = (int)(30L * batch / nbatches);
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
     bar[30] = 0;
     double t = now() - r->epoch_start;
-    double eta = batch ? t * (nbatches - batch) / batch : 0;
-    snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] %.1fs%s%.0fs - loss: %.4f - acc: %.4f%s",
-             epoch, r->epochs, batch, nbatches, bar, done ? t : eta, done ? "" : " ETA ",
-             done ? 0.0 : 0.0, loss, acc, done ? "" : "\033[K");
-    /* drop the "0s" the format leaves when done */
-    if (done) {
-        char *p = strstr(line, "s0s");
-        if (p) memmove(p + 1, p + 3, strlen(p + 3) + 1);
-    }
+    snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] ETA: %.1fs - loss: %.4f - acc: %.4f\033[K",
+             epoch, r->epochs, batch, nbatches, bar, t * (nbatches - batch) / batch, loss, acc);
     say(r->vm, line);
 }
 
@@ -148,7 +140,7 @@ static bool on_batch(void *ud, int epoch, int batch, int nbatches, double loss, 
         double t = now();
         if (t - r->last_draw > 0.1 || batch == nbatches) {
             r->last_draw = t;
-            draw_bar(r, epoch, batch, nbatches, loss, acc, false);
+            draw_bar(r, epoch, batch, nbatches, loss, acc);
         }
     }
     return !mlp_interrupted(r->vm);
@@ -162,8 +154,8 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
     char line[256];
     int k;
     if (r->tty)
-        k = snprintf(line, sizeof line, "\rEpoch %d/%d - %.1fs - loss: %.4f - acc: %.4f", s->epoch,
-                     r->epochs, s->seconds, s->loss, s->acc);
+        k = snprintf(line, sizeof line, "\rEpoch %d/%d  [==============================] %.1fs "
+                     "- loss: %.4f - acc: %.4f", s->epoch, r->epochs, s->seconds, s->loss, s->acc);
     else
         k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f - acc: %.4f", s->epoch,
                      r->epochs, s->loss, s->acc);
@@ -197,6 +189,8 @@ static const rt_dataset *data_arg(mlp_vm *vm, const char *fn, const char *arg, m
 
 static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
 {
+    *out = RT_LOSS_CROSSENTROPY;
+    if (mlp_is_nil(v)) return true;
     rt_loss *l = mlp_handle_data(v, &std_loss_class);
     if (l) { *out = *l; return true; }
     if (mlp_is_string(v) && rt_loss_from_name(mlp_cstr(v), out)) return true;
@@ -210,6 +204,7 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     std_model *m = model_arg(vm, "fit", a[0]);
     const rt_dataset *train = m ? data_arg(vm, "fit", "data", a[1]) : NULL;
     if (!train) return false;
+    if (mlp_is_nil(a[2])) mlp_get_global(vm, "Adam", &a[2]);
     rt_optim *proto = std_optimizer_value(vm, "fit", "optimizer", a[2]);
     rt_loss loss;
     long epochs, batch, verbose;
@@ -230,7 +225,7 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     rt_error err;
     rt_optim *opt = rt_optim_clone(proto, &err);   /* fresh state for every fit */
     if (!opt) return mlp_raise(vm, "fit: %s", err.msg);
-    std_host *host = std_host(vm);
+    std_host *host = std_host_of(vm);
     fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
                     .tty = host->tty };
     uint64_t shuffle_seed = (uint64_t)rt_rng_u32(&host->rnd.shuffle) << 32 |
@@ -310,13 +305,13 @@ done:
 }
 
 static const mlp_native natives[] = {
-    { "fit", "model, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1",
+    { "fit", "m, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1",
       n_fit, "fit(model, data, optimizer=Adam, loss=crossentropy, epochs=1, batch=32, "
       "validation=nil, verbose=1): trains; returns a history (loss, acc, val_loss, val_acc, "
       "seconds per epoch)" },
-    { "evaluate", "model, data, loss=nil, batch=100", n_evaluate,
+    { "evaluate", "m, data, loss=nil, batch=100", n_evaluate,
       "evaluate(model, data): {loss, acc} in inference mode" },
-    { "predict", "model, x", n_predict,
+    { "predict", "m, x", n_predict,
       "predict(model, x): the model's outputs (a tensor) for a dataset, data.x or a list of rows" },
 };
 

@@ -65,7 +65,7 @@ static bool n_stop(mlp_vm *v, mlp_value *a, int n, mlp_value *out) {
 typedef struct Counter { double value; mlp_value held; } Counter;
 static void c_free(void *d) { freed++; free(d); }
 static void c_mark(mlp_vm *v, void *d) { mlp_mark(v, ((Counter *)d)->held); }
-static bool c_get(mlp_vm *v, void *d, const char *field, mlp_value *out) {
+static bool c_get(mlp_vm *v, mlp_value self, void *d, const char *field, mlp_value *out) {
     Counter *c = (Counter *)d;
     if (strcmp(field, "value") == 0) { *out = mlp_number(c->value); return true; }
     if (strcmp(field, "held") == 0) { *out = c->held; return true; }
