@@ -210,6 +210,10 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
                                             self });
     } else if (strcmp(field, "n") == 0) {
         *out = mlp_number((double)ds->n);
+    } else if (strcmp(field, "labels") == 0) {
+        *out = mlp_list_new(vm);
+        for (int64_t i = 0; ds->labels && i < ds->n; i++)
+            mlp_list_push(vm, *out, mlp_number(ds->labels[i]));
     } else if (strcmp(field, "features") == 0) {
         *out = mlp_number((double)ds->features);
     } else if (strcmp(field, "classes") == 0) {
@@ -232,7 +236,7 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
             mlp_get_global(vm, methods[i], &m->fn);
             return true;
         }
-        return mlp_raise(vm, "dataset has no field '%s' (x, y, n, features, classes, take, "
+        return mlp_raise(vm, "dataset has no field '%s' (x, y, n, labels, features, classes, take, "
                          "split, shuffle, normalize)", field);
     }
     return true;
