@@ -46,7 +46,7 @@ bool std_int_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v,
     *out = 0;
     if (!mlp_is_number(v) || x != (double)(long)x || x < lo || x > hi) {
         mlp_value s = mlp_tostring(vm, v);
-        if (hi == __LONG_MAX__)
+        if (hi >= 1L << 30)
             return mlp_raise(vm, "%s: %s must be an integer >= %ld, got %s", fn, arg, lo,
                              mlp_cstr(s));
         return mlp_raise(vm, "%s: %s must be an integer in [%ld, %ld], got %s", fn, arg, lo,
@@ -72,6 +72,15 @@ bool std_str_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, const
         return mlp_raise(vm, "%s: %s must be a string, got %s", fn, arg, mlp_type_name(v));
     *out = mlp_cstr(v);
     return true;
+}
+
+const char *std_float_text(float x, char buf[32])
+{
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, 32, "%.*g", p, (double)x);
+        if (strtof(buf, NULL) == x) break;
+    }
+    return buf;
 }
 
 static bool n_seed(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)

@@ -46,11 +46,11 @@ static mlp_value activation_tostring(mlp_vm *vm, void *data)
 {
     const std_activation *a = data;
     const rt_act_info *info = rt_act_get(a->act);
-    char buf[96];
+    char buf[96], num[32];
     if (a->alpha == info->alpha || isnan(a->alpha))
         snprintf(buf, sizeof buf, "%s", info->name);
     else
-        snprintf(buf, sizeof buf, "%s(alpha=%.9g)", info->name, a->alpha);
+        snprintf(buf, sizeof buf, "%s(alpha=%s)", info->name, std_float_text(a->alpha, num));
     return mlp_string_cstr(vm, buf);
 }
 
@@ -204,13 +204,14 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
 {
     const std_layer *l = data;
     const rt_layer_spec *s = &l->spec;
-    char buf[128];
+    char buf[128], n1[32], n2[32];
     switch (s->kind) {
     case RT_LAYER_DENSE:
         snprintf(buf, sizeof buf, "dense(%d, %s)", s->units, rt_act_get(s->act)->name); break;
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
     case RT_LAYER_BATCHNORM:
-        snprintf(buf, sizeof buf, "batchnorm(momentum=%.9g, eps=%.9g)", s->momentum, s->eps);
+        snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s)", std_float_text(s->momentum, n1),
+                 std_float_text(s->eps, n2));
         break;
     default: snprintf(buf, sizeof buf, "%s()", rt_layer_kind_name(s->kind)); break;
     }

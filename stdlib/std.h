@@ -106,6 +106,10 @@ bool std_int_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v,
 bool std_num_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, double *out);
 bool std_str_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v, const char **out);
 
+/* The shortest text that reads back as the float x ("0.1", not
+ * "0.100000001"), in buf. */
+const char *std_float_text(float x, char buf[32]);
+
 /* ---- registration --------------------------------------------------------- */
 
 bool std_open_host(mlp_vm *vm);

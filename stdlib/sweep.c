@@ -88,7 +88,8 @@ static mlp_value table_tostring(mlp_vm *vm, void *p)
         numeric[c] = nrows > 0;
         for (size_t r = 0; r < nrows; r++) {
             mlp_value row = mlp_list_get(tb->rows, r), v;
-            if (!mlp_record_get(row, mlp_cstr(col), &v) || !mlp_is_number(v)) numeric[c] = false;
+            if (mlp_record_get(row, mlp_cstr(col), &v) && !mlp_is_number(v) && !mlp_is_nil(v))
+                numeric[c] = false;   /* a missing value ("-") keeps numbers right-aligned */
             mlp_value s = cell_text(vm, row, col);
             if (width(mlp_cstr(s)) > w[c]) w[c] = width(mlp_cstr(s));
         }
