@@ -19,6 +19,8 @@ MODE ?= release
 ifeq ($(MODE),asan)
 OUT      := build/asan
 OPT      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# the study takes minutes under ASan: the release run covers it
+GOLDEN_FLAGS := --skip-tag slow
 else
 OUT      := build
 OPT      := -O2 -g
