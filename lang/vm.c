@@ -441,8 +441,8 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
     if (op == OP_ADD && a.type == MLP_T_LIST && b.type == MLP_T_LIST) {
         ObjList *x = AS_LIST(a), *y = AS_LIST(b);
         ObjList *r = list_new(vm, x->count + y->count);
-        memcpy(r->items, x->items, sizeof(Value) * x->count);
-        memcpy(r->items + x->count, y->items, sizeof(Value) * y->count);
+        if (x->count) memcpy(r->items, x->items, sizeof(Value) * x->count);
+        if (y->count) memcpy(r->items + x->count, y->items, sizeof(Value) * y->count);
         r->count = x->count + y->count;
         slot[0] = obj_val(MLP_T_LIST, r);
         return true;
@@ -456,7 +456,7 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         double total = k * x->count;
         if (total > 1e9) return vm_error(vm, "list * %g is too large", k);
         ObjList *r = list_new(vm, (uint32_t)total);
-        for (uint32_t i = 0; i < (uint32_t)k; i++)
+        for (uint32_t i = 0; x->count && i < (uint32_t)k; i++)
             memcpy(r->items + (size_t)i * x->count, x->items, sizeof(Value) * x->count);
         r->count = (uint32_t)total;
         slot[0] = obj_val(MLP_T_LIST, r);
@@ -944,7 +944,7 @@ L_TRACE:
         int n = READ_U8();
         SYNC();
         ObjList *l = list_new(vm, (uint32_t)n);
-        memcpy(l->items, sp - n, sizeof(Value) * (size_t)n);
+        if (n) memcpy(l->items, sp - n, sizeof(Value) * (size_t)n);
         l->count = (uint32_t)n;
         sp -= n;
         *sp++ = obj_val(MLP_T_LIST, l);
