@@ -410,7 +410,7 @@ static bool do_slice(mlp_vm *vm, Value *slot) {
 
 static const char *op_symbol(Opcode op) {
     switch (op) {
-    case OP_ADD: case OP_ADD_K: return "+";
+    case OP_ADD: case OP_ADD_K: case OP_ADD_LOCAL: return "+";
     case OP_SUB: return "-";
     case OP_MUL: return "*";
     case OP_DIV: return "/";
@@ -773,6 +773,21 @@ L_TRACE:
             NEXT;
         }
         THROW("cannot apply '+' to %s and number", type_name(sp[-1]));
+    }
+    CASE(ADD_LOCAL) {
+        Value *d = base + ip[0], *src = base + ip[1];
+        ip += 2;
+        if (IS_NUM(*d) && IS_NUM(*src)) {
+            d->as.n += src->as.n;
+            NEXT;
+        }
+        sp[0] = *d;
+        sp[1] = *src;
+        sp += 2;
+        CHECK(arith_slow(vm, OP_ADD, sp - 2));
+        *d = sp[-2];
+        sp -= 2;
+        NEXT;
     }
     CASE(NEG) {
         if (!IS_NUM(sp[-1])) THROW("cannot negate a %s", type_name(sp[-1]));
