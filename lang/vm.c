@@ -27,10 +27,13 @@
 #include "opcodes.h"
 #include "vm.h"
 
+/* -DVM_COMPUTED_GOTO=0 builds the portable switch (to test it). */
+#ifndef VM_COMPUTED_GOTO
 #if defined(__GNUC__)
 #define VM_COMPUTED_GOTO 1
 #else
 #define VM_COMPUTED_GOTO 0
+#endif
 #endif
 
 /* ---- errors ---- */
