@@ -403,6 +403,10 @@ static bool native_sig(mlp_vm *vm, const mlp_native *def, Signature *sig) {
         return false;
     }
     Ast *f = root->list[0]->a;
+    if (f->n > 250) { /* the binder's limit */
+        ast_free(root);
+        return false;
+    }
     sig->n = f->n;
     sig->star = -1;
     sig->names = GC_ALLOC(vm, ObjString *, f->n);

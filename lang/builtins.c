@@ -81,7 +81,7 @@ static bool bi_list(mlp_vm *vm, Value *a, int n, Value *out) {
     case MLP_T_LIST: {
         ObjList *s = AS_LIST(v);
         l = list_new(vm, s->count);
-        memcpy(l->items, s->items, sizeof(Value) * s->count);
+        if (s->count) memcpy(l->items, s->items, sizeof(Value) * s->count);
         l->count = s->count;
         break;
     }

@@ -402,7 +402,7 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     }
     f.p->max_stack = f.maxdepth + 8;
     f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
-    memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
+    if (f.p->nupvals) memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
     c->fn = f.enclosing;
     emit_op2(c, OP_CLOSURE, k);
 }
@@ -625,6 +625,18 @@ static void compile_assign(Compiler *c, Ast *n) {
     Opcode op = n->op == '=' ? OP_POP : binary_op(n->op);
     switch (t->kind) {
     case AST_NAME:
+        if (n->op == '+' && n->b->kind == AST_NAME) {
+            /* local += local: one instruction */
+            int d = resolve_local(c->fn, t->str, t->len);
+            int src = resolve_local(c->fn, n->b->str, n->b->len);
+            if (d >= 0 && src >= 0) {
+                at(c, n);
+                emit_op(c, OP_ADD_LOCAL);
+                emit_byte(c, (uint8_t)d);
+                emit_byte(c, (uint8_t)src);
+                break;
+            }
+        }
         if (n->op != '=') {
             emit_get_var(c, t->span, t->str, t->len);
             if (n->op == '+' && is_num(n->b)) {

@@ -46,6 +46,7 @@
     OP(MOD, 0, -1, "a % b (floored)")                                                \
     OP(POW, 0, -1, "a ** b")                                                         \
     OP(ADD_K, 2, 0, "top + number constant k")                                       \
+    OP(ADD_LOCAL, 2, 0, "local s1 += local s2 (the `total += x` of loops)")          \
     OP(NEG, 0, 0, "-a")                                                              \
     OP(NOT, 0, 0, "not a")                                                           \
     OP(EQ, 0, -1, "a == b")                                                          \

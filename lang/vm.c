@@ -27,10 +27,13 @@
 #include "opcodes.h"
 #include "vm.h"
 
+/* -DVM_COMPUTED_GOTO=0 builds the portable switch (to test it). */
+#ifndef VM_COMPUTED_GOTO
 #if defined(__GNUC__)
 #define VM_COMPUTED_GOTO 1
 #else
 #define VM_COMPUTED_GOTO 0
+#endif
 #endif
 
 /* ---- errors ---- */
@@ -410,7 +413,7 @@ static bool do_slice(mlp_vm *vm, Value *slot) {
 
 static const char *op_symbol(Opcode op) {
     switch (op) {
-    case OP_ADD: case OP_ADD_K: return "+";
+    case OP_ADD: case OP_ADD_K: case OP_ADD_LOCAL: return "+";
     case OP_SUB: return "-";
     case OP_MUL: return "*";
     case OP_DIV: return "/";
@@ -441,8 +444,8 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
     if (op == OP_ADD && a.type == MLP_T_LIST && b.type == MLP_T_LIST) {
         ObjList *x = AS_LIST(a), *y = AS_LIST(b);
         ObjList *r = list_new(vm, x->count + y->count);
-        memcpy(r->items, x->items, sizeof(Value) * x->count);
-        memcpy(r->items + x->count, y->items, sizeof(Value) * y->count);
+        if (x->count) memcpy(r->items, x->items, sizeof(Value) * x->count);
+        if (y->count) memcpy(r->items + x->count, y->items, sizeof(Value) * y->count);
         r->count = x->count + y->count;
         slot[0] = obj_val(MLP_T_LIST, r);
         return true;
@@ -456,7 +459,7 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         double total = k * x->count;
         if (total > 1e9) return vm_error(vm, "list * %g is too large", k);
         ObjList *r = list_new(vm, (uint32_t)total);
-        for (uint32_t i = 0; i < (uint32_t)k; i++)
+        for (uint32_t i = 0; x->count && i < (uint32_t)k; i++)
             memcpy(r->items + (size_t)i * x->count, x->items, sizeof(Value) * x->count);
         r->count = (uint32_t)total;
         slot[0] = obj_val(MLP_T_LIST, r);
@@ -774,6 +777,21 @@ L_TRACE:
         }
         THROW("cannot apply '+' to %s and number", type_name(sp[-1]));
     }
+    CASE(ADD_LOCAL) {
+        Value *d = base + ip[0], *src = base + ip[1];
+        ip += 2;
+        if (IS_NUM(*d) && IS_NUM(*src)) {
+            d->as.n += src->as.n;
+            NEXT;
+        }
+        sp[0] = *d;
+        sp[1] = *src;
+        sp += 2;
+        CHECK(arith_slow(vm, OP_ADD, sp - 2));
+        *d = sp[-2];
+        sp -= 2;
+        NEXT;
+    }
     CASE(NEG) {
         if (!IS_NUM(sp[-1])) THROW("cannot negate a %s", type_name(sp[-1]));
         sp[-1].as.n = -sp[-1].as.n;
@@ -944,7 +962,7 @@ L_TRACE:
         int n = READ_U8();
         SYNC();
         ObjList *l = list_new(vm, (uint32_t)n);
-        memcpy(l->items, sp - n, sizeof(Value) * (size_t)n);
+        if (n) memcpy(l->items, sp - n, sizeof(Value) * (size_t)n);
         l->count = (uint32_t)n;
         sp -= n;
         *sp++ = obj_val(MLP_T_LIST, l);

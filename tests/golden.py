@@ -21,6 +21,8 @@ Two kinds of golden test, told apart by where the script lives:
   but not the wording of a message, `# expect stderr re: REGEX` matches one
   stderr line by a full regular-expression match, and `# expect stderr more:`
   (last) allows any further stderr lines (a traceback of unbounded depth).
+  `# expect re:` and `# expect more:` do the same for stdout (for CLI output
+  whose wording is not specified, such as --help and --disasm).
   `# expect exit: N` defaults to 0. TEXT is
   everything after the colon and one space, so a caret line keeps its
   indentation. Trailing blanks of stderr lines are ignored on both sides:
@@ -74,7 +76,8 @@ HELPER_DIRS = {"modules"}
 # A directive may follow code on the same line (`print(1)  # expect: 1`).
 # The single space after the colon is the separator; the rest is the text.
 DIRECTIVE = re.compile(
-    r"#\s*(expect(?:\s+(?:stderr\s+re|stderr\s+more|stderr|error|exit))?|needs|tags|command)"
+    r"#\s*(expect(?:\s+(?:stderr\s+re|stderr\s+more|stderr|error|exit|re|more))?"
+    r"|needs|tags|command)"
     r"\s*:(?: |$)(.*)$")
 
 
@@ -82,7 +85,8 @@ class Spec:
     """What one script is expected to do, read from its comments."""
 
     def __init__(self):
-        self.stdout = []        # expected stdout lines, in order
+        self.stdout = []        # expected stdout lines, in order (str or regex)
+        self.stdout_more = False  # `expect more:` - later lines are free
         self.stderr = []        # expected stderr lines, in order: str, or
                                 # a compiled regex for `stderr re:` lines
         self.stderr_more = False  # `stderr more:` - later lines are free
@@ -110,6 +114,13 @@ def parse_spec(text):
                 spec.stderr.append(re.compile(value.rstrip()))
             except re.error as e:
                 spec.problems.append("line %d: bad regex %r: %s" % (lineno, value, e))
+        elif kind == "expect re":
+            try:
+                spec.stdout.append(re.compile(value.rstrip()))
+            except re.error as e:
+                spec.problems.append("line %d: bad regex %r: %s" % (lineno, value, e))
+        elif kind == "expect more":
+            spec.stdout_more = True
         elif kind == "expect stderr more":
             spec.stderr_more = True
         elif kind == "expect exit":
@@ -202,16 +213,24 @@ def split_lines(s):
     return lines
 
 
-def stderr_matches(spec, got):
-    if len(got) < len(spec.stderr) or (len(got) > len(spec.stderr) and not spec.stderr_more):
+def lines_match(wanted, more, got):
+    """got matches wanted line by line (str: equal, regex: full match);
+    extra lines are allowed only with `more`."""
+    if len(got) < len(wanted) or (len(got) > len(wanted) and not more):
         return False
-    for want, line in zip(spec.stderr, got):
+    for want, line in zip(wanted, got):
         if isinstance(want, str):
             if want != line:
                 return False
         elif not want.fullmatch(line):
             return False
     return True
+
+
+def shown(wanted, more):
+    """Expected lines as the diff shows them."""
+    lines = [w if isinstance(w, str) else "re: " + w.pattern for w in wanted]
+    return lines + ["more: (any further lines)"] if more else lines
 
 
 def describe_exit(code, timeout):
@@ -271,15 +290,14 @@ def check(rel, args):
 
     if code != spec.exit:
         problems.append("    want exit %d, got %s" % (spec.exit, describe_exit(code, args.timeout)))
-    if split_lines(out) != spec.stdout or (out and not out.endswith("\n")):
-        problems.append(diff("stdout", spec.stdout, split_lines(out)))
+    if not lines_match(spec.stdout, spec.stdout_more, split_lines(out)) \
+            or (out and not out.endswith("\n")):
+        problems.append(diff("stdout", shown(spec.stdout, spec.stdout_more),
+                             split_lines(out)))
     got_err = [l.rstrip() for l in split_lines(err)]
     if spec.stderr or spec.exit == 0:
-        if not stderr_matches(spec, got_err):
-            want = [w if isinstance(w, str) else "re: " + w.pattern for w in spec.stderr]
-            if spec.stderr_more:
-                want.append("more: (any further lines)")
-            problems.append(diff("stderr", want, got_err))
+        if not lines_match(spec.stderr, spec.stderr_more, got_err):
+            problems.append(diff("stderr", shown(spec.stderr, spec.stderr_more), got_err))
     elif problems:
         # Not checked, but it is what explains a wrong exit code.
         problems += ["    stderr: " + l for l in got_err[-10:]]

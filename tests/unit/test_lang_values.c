@@ -35,7 +35,8 @@ Test(lang_values, number_formatting_table) {
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         cr_expect_str_eq(str_of(vm, mlp_number(rows[i].x)), rows[i].want, "row %zu", i);
     mlp_vm_free(vm);
-    tl_reset(&c);
+    free(c.out);
+    free(c.err);
 }
 
 Test(lang_values, shortest_form_reads_back) {
@@ -48,7 +49,8 @@ Test(lang_values, shortest_form_reads_back) {
         cr_expect_eq(strtod(s, NULL), xs[i], "%s", s);
     }
     mlp_vm_free(vm);
-    tl_reset(&c);
+    free(c.out);
+    free(c.err);
 }
 
 Test(lang_values, containers_and_strings) {
@@ -77,7 +79,8 @@ Test(lang_values, containers_and_strings) {
     mlp_pop_root(vm);
     mlp_pop_root(vm);
     mlp_vm_free(vm);
-    tl_reset(&c);
+    free(c.out);
+    free(c.err);
 }
 
 Test(lang_values, equality) {
@@ -88,7 +91,8 @@ Test(lang_values, equality) {
                  MLP_OK);
     cr_expect_str_eq(c.out, "true true false false false true false\n");
     mlp_vm_free(vm);
-    tl_reset(&c);
+    free(c.out);
+    free(c.err);
 }
 
 Test(lang_values, long_concatenation_shares_buffers_safely) {
@@ -101,5 +105,6 @@ Test(lang_values, long_concatenation_shares_buffers_safely) {
                  MLP_OK);
     cr_expect_str_eq(c.out, "101 A B 100 x\n");
     mlp_vm_free(vm);
-    tl_reset(&c);
+    free(c.out);
+    free(c.err);
 }
