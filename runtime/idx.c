@@ -294,7 +294,9 @@ static bool fetch_one(const rt_idxset *set, const rt_datapath *dp, const char *d
         rt_fail(err, "could not download %s: out of memory", set->name);
     else if (!(ok = rt_download_verified((const char *const *)urls, nm, dest,
                                          set->sha256[k], &dp->download, &e)))
-        rt_fail(err, "could not download %s: %s", set->name, e.msg);
+        rt_fail(err, "%s is not on the data path (set MLP_DATA_PATH to a folder holding "
+                "%s/, or put the files in ./data/%s) and could not be downloaded: %s",
+                set->name, set->name, set->name, e.msg);
     for (int m = 0; urls && m < nm; m++) free(urls[m]);
     free(urls);
     free(dest);
