@@ -68,8 +68,13 @@ void err_format(StrBuf *b, const char *file, const char *src, size_t len, int li
 }
 
 void err_write(mlp_vm *vm, const char *s, size_t n) {
-    if (vm->cfg.write_err) vm->cfg.write_err(vm->cfg.ud, s, n);
-    else fwrite(s, 1, n, stderr);
+    if (vm->cfg.write_err) {
+        vm->cfg.write_err(vm->cfg.ud, s, n);
+    } else {
+        /* what the program printed before the error comes before it */
+        if (!vm->cfg.write_out) fflush(stdout);
+        fwrite(s, 1, n, stderr);
+    }
 }
 
 void err_print(mlp_vm *vm, const char *file, const char *src, size_t len, int line, int col,

@@ -112,6 +112,8 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
     const std_tensor *t = mlp_handle_data(v, &std_tensor_class);
     if (t && t->kind == TENSOR_X) { *out = tensor_dataset(t); return true; }
     int64_t rows, cols;
+    if (t && t->kind == TENSOR_Y)
+        return mlp_raise(vm, "%s: x must be inputs (a dataset's .x), not its labels (.y)", fn);
     if (t) { rows = t->rows; cols = t->cols; }
     else if (mlp_is_list(v) && mlp_list_len(v) > 0 && mlp_is_list(mlp_list_get(v, 0))) {
         rows = (int64_t)mlp_list_len(v);
