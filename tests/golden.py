@@ -271,7 +271,9 @@ def check(rel, args):
     else:
         argv = [rel]
     cmd = shlex.split(args.wrap) + [args.mlp] + argv
-    code, out, err = run(cmd, args.timeout, stdin)
+    # a `slow` script (the study: minutes on a loaded machine) gets ten times longer
+    timeout = args.timeout * (10 if "slow" in spec.tags else 1)
+    code, out, err = run(cmd, timeout, stdin)
     problems = []
 
     if is_example(rel):
@@ -282,14 +284,14 @@ def check(rel, args):
         except OSError:
             return "fail", "    no expected output %s" % os.path.relpath(want_path, ROOT)
         if code != 0:
-            problems.append("    want exit 0, got %s" % describe_exit(code, args.timeout))
+            problems.append("    want exit 0, got %s" % describe_exit(code, timeout))
             problems += ["    stderr: " + l for l in split_lines(err)[-10:]]
         if out != want:
             problems.append(diff("stdout", split_lines(want), split_lines(out)))
         return ("fail", "\n".join(problems)) if problems else ("pass", "")
 
     if code != spec.exit:
-        problems.append("    want exit %d, got %s" % (spec.exit, describe_exit(code, args.timeout)))
+        problems.append("    want exit %d, got %s" % (spec.exit, describe_exit(code, timeout)))
     if not lines_match(spec.stdout, spec.stdout_more, split_lines(out)) \
             or (out and not out.endswith("\n")):
         problems.append(diff("stdout", shown(spec.stdout, spec.stdout_more),
