@@ -402,7 +402,8 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     }
     f.p->max_stack = f.maxdepth + 8;
     f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
-    memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
+    if (f.p->nupvals) /* memcpy's pointers may not be NULL, even for 0 bytes */
+        memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
     c->fn = f.enclosing;
     emit_op2(c, OP_CLOSURE, k);
 }

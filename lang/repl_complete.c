@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "repl.h"
 
@@ -212,6 +213,7 @@ static unsigned char on_tab(EditLine *el, int ch) {
 }
 
 void repl_complete_install(Repl *r) {
-    el_set(r->el, EL_ADDFN, "mlp-complete", "complete a name or a field", on_tab);
+    /* the wide call: the narrow one leaks the copies it makes of both names */
+    el_wset(r->el, EL_ADDFN, L"mlp-complete", L"complete a name or a field", on_tab);
     el_set(r->el, EL_BIND, "^I", "mlp-complete", NULL);
 }

@@ -944,7 +944,7 @@ L_TRACE:
         int n = READ_U8();
         SYNC();
         ObjList *l = list_new(vm, (uint32_t)n);
-        memcpy(l->items, sp - n, sizeof(Value) * (size_t)n);
+        if (n) memcpy(l->items, sp - n, sizeof(Value) * (size_t)n); /* [] has no items */
         l->count = (uint32_t)n;
         sp -= n;
         *sp++ = obj_val(MLP_T_LIST, l);
