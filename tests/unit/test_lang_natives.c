@@ -80,8 +80,13 @@ static bool c_call(mlp_vm *v, void *d, mlp_value *args, int nargs, mlp_value kw,
     *out = mlp_number(c->value);
     return true;
 }
-static void c_str(mlp_vm *v, void *d, char buf[256]) { snprintf(buf, 256, "Counter(%g)", ((Counter *)d)->value); }
-static const mlp_class counter_class = {"Counter", c_free, c_mark, c_get, c_call, c_str};
+static mlp_value c_str(mlp_vm *v, void *d) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "Counter(%g)", ((Counter *)d)->value);
+    return mlp_string_cstr(v, buf);
+}
+static const mlp_class counter_class = {.name = "Counter", .free = c_free, .mark = c_mark,
+                                        .get = c_get, .call = c_call, .tostring = c_str};
 
 static bool n_counter(mlp_vm *v, mlp_value *a, int n, mlp_value *out) {
     Counter *c = (Counter *)calloc(1, sizeof *c);
