@@ -5,7 +5,8 @@
  *   mlp -e CODE         run CODE
  *   mlp -               run standard input
  *   mlp                 the REPL on a terminal; otherwise run standard input
- *   mlp --repl          the REPL even when standard input is not a terminal
+ *   mlp --repl [FILE]   the REPL even when standard input is not a terminal,
+ *                       after running FILE in it
  *   --disasm FILE       list the bytecode of every function
  *   --trace             trace each instruction and the stack to stderr
  *   --help, --version
@@ -32,7 +33,7 @@ static const char usage[] =
     "  -e CODE       run CODE\n"
     "  -             run the script read from standard input\n"
     "  (nothing)     start the REPL on a terminal, else run standard input\n"
-    "  --repl        start the REPL (no prompts when input is not a terminal)\n"
+    "  --repl        start the REPL, after running FILE in it if one is given\n"
     "  --disasm      list the bytecode of every function instead of running\n"
     "  --trace       print each instruction and the stack to stderr as it runs\n"
     "  --help        show this help\n"
@@ -133,7 +134,8 @@ int main(int argc, char **argv) {
         }
     }
     if (repl || (!code && !file && !disasm && isatty(0)))
-        return repl_run(open_session_vm, NULL, trace);
+        return repl_run(open_session_vm, NULL, trace,
+                        file && strcmp(file, "-") != 0 ? file : NULL);
     mlp_config cfg = {0};
     cfg.trace = trace;
     mlp_vm *vm = mlp_vm_new(&cfg);

@@ -278,7 +278,7 @@ static bool entry_add(Entry *e, const char *s, size_t n) {
     return true;
 }
 
-int repl_run(repl_open_fn open, void *ud, bool trace) {
+int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
     Repl r;
     memset(&r, 0, sizeof r);
     r.open = open;
@@ -303,6 +303,11 @@ int repl_run(repl_open_fn open, void *ud, bool trace) {
     if (r.tty) {
         open_editor(&r);
         printf("mlp %s: :help lists the commands, Ctrl-D leaves\n", MLP_VERSION);
+    }
+    if (preload) {
+        repl_begin_run(&r);
+        mlp_run_file(r.vm, preload);
+        repl_end_run(&r);
     }
     Entry entry = {0};
     char *line = NULL;

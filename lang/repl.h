@@ -41,10 +41,11 @@
  * failure (after reporting it). cfg carries the session's output callbacks. */
 typedef mlp_vm *(*repl_open_fn)(const mlp_config *cfg, void *ud);
 
-/* Runs a session on stdin/stdout until :quit, Ctrl-D or the end of input.
- * Returns the process exit status (0, or 70 when no interpreter could be
- * made). */
-int repl_run(repl_open_fn open, void *ud, bool trace);
+/* Runs a session on stdin/stdout until :quit, Ctrl-D or the end of input,
+ * after running the script `preload` in it when not NULL (`mlp --repl
+ * FILE`, to inspect what a script built). Returns the process exit status
+ * (0, or 70 when no interpreter could be made). */
+int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload);
 
 /* ---- internal to lang/repl*.c ------------------------------------------- */
 

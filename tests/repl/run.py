@@ -440,6 +440,33 @@ def ctrl_c_interrupts_training(ctx):
 
 
 @test
+def ctrl_c_interrupts_a_sweep(ctx):
+    s = ctx.session()
+    s.prompt()
+    s.line("let d = spirals(n=20000)")
+    s.line("model net(act) { dense(32, act); dense(2, softmax) }")
+    s.send("let r = sweep act in [relu, tanh] { fit(net(act), d, epochs=2000, batch=32) }\r")
+    s.expect(r"Epoch 2/2000")
+    s.send("\x03")
+    out = s.prompt(TRAIN_TIMEOUT)
+    check("interrupted" in out, "the sweep reports the interrupt", out[-500:])
+    check(s.line("len([1, 2])").strip() == "2", "the session goes on", s.text()[-300:])
+
+
+@test
+def repl_after_a_script(ctx):
+    """`mlp --repl FILE` runs FILE, then the session sees its globals."""
+    path = os.path.join(ctx.tmp, "built.mlp")
+    with open(path, "w") as f:
+        f.write("let built_here = [1, 2, 3]\nprint(\"script ran\")\n")
+    s = Session(ctx.mlp, ctx.env(), args=("--repl", path))
+    ctx.sessions.append(s)
+    s.expect("script ran")
+    s.prompt()
+    check(s.line("len(built_here)").strip() == "3", "the script's globals", s.text()[-300:])
+
+
+@test
 def ctrl_c_at_the_prompt_and_ctrl_d(ctx):
     s = ctx.session()
     s.prompt()
