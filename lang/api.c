@@ -170,6 +170,81 @@ mlp_status mlp_eval_repl(mlp_vm *vm, const char *src, size_t len) {
     return run(vm, "<repl>", src, len, o);
 }
 
+/* ---- introspection ---- */
+
+/* Names whose slot is still undefined (declared by a REPL entry that
+ * failed, say) are skipped: completing them would only lead to an error. */
+static void each_name(mlp_vm *vm, ObjNamespace *ns, mlp_name_fn fn, void *ud) {
+    for (uint32_t i = 0; i < ns->names->count; i++) {
+        RecEntry *e = &ns->names->entries[i];
+        if (!IS_UNDEF(ns->values[(int)e->val.as.n])) fn(ud, str_cstr(vm, e->key));
+    }
+}
+
+void mlp_each_global(mlp_vm *vm, mlp_name_fn fn, void *ud) {
+    each_name(vm, vm->main_ns, fn, ud);
+    each_name(vm, vm->builtins, fn, ud);
+}
+
+void mlp_each_field(mlp_vm *vm, mlp_value v, mlp_name_fn fn, void *ud) {
+    if (v.type == MLP_T_RECORD) {
+        ObjRecord *r = AS_RECORD(v);
+        for (uint32_t i = 0; i < r->count; i++) fn(ud, str_cstr(vm, r->entries[i].key));
+    } else if (v.type == MLP_T_MODULE) {
+        each_name(vm, AS_MODULE(v)->ns, fn, ud);
+    } else if (v.type == MLP_T_HANDLE && AS_HANDLE(v)->cls->fields) {
+        /* split "a, b, c" */
+        const char *p = AS_HANDLE(v)->cls->fields;
+        char name[64];
+        while (*p) {
+            while (*p == ',' || *p == ' ') p++;
+            size_t n = strcspn(p, ", ");
+            if (n > 0 && n < sizeof name) {
+                memcpy(name, p, n);
+                name[n] = '\0';
+                fn(ud, name);
+            }
+            p += n;
+        }
+    }
+}
+
+bool mlp_peek_field(mlp_vm *vm, mlp_value v, const char *name, mlp_value *out) {
+    *out = mlp_nil();
+    switch (v.type) {
+    case MLP_T_RECORD: return mlp_record_get(v, name, out);
+    case MLP_T_MODULE: {
+        ObjNamespace *ns = AS_MODULE(v)->ns;
+        int g = ns_find(ns, name, strlen(name));
+        if (g < 0 || IS_UNDEF(ns->values[g])) return false;
+        *out = ns->values[g];
+        return true;
+    }
+    case MLP_T_HANDLE: {
+        ObjHandle *h = AS_HANDLE(v);
+        if (!h->cls->get) return false;
+        mlp_push_root(vm, v);
+        bool ok = h->cls->get(vm, v, h->data, name, out);
+        mlp_pop_root(vm);
+        if (!ok) {
+            vm_clear_error(vm);
+            *out = mlp_nil();
+        }
+        return ok;
+    }
+    default: return false;
+    }
+}
+
+bool mlp_disasm_value(mlp_vm *vm, mlp_value v) {
+    if (v.type != MLP_T_FUNCTION) return false;
+    StrBuf b = {0};
+    disasm_all(&b, AS_CLOSURE(v)->proto);
+    mlp_write(vm, b.p, b.n);
+    free(b.p);
+    return true;
+}
+
 /* ---- modules ---- */
 
 void mlp_add_modules(mlp_vm *vm, const mlp_module_src *mods, size_t n) {

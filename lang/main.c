@@ -5,6 +5,8 @@
  *   mlp -e CODE         run CODE
  *   mlp -               run standard input
  *   mlp                 the REPL on a terminal; otherwise run standard input
+ *   mlp --repl [FILE]   the REPL even when standard input is not a terminal,
+ *                       after running FILE in it
  *   --disasm FILE       list the bytecode of every function
  *   --trace             trace each instruction and the stack to stderr
  *   --help, --version
@@ -20,6 +22,7 @@
 
 #include "mlp.h"
 #include "mlp_stdlib.h"
+#include "repl.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 64, EXIT_COMPILE = 65, EXIT_RUNTIME = 70, EXIT_IO = 74 };
 
@@ -30,6 +33,7 @@ static const char usage[] =
     "  -e CODE       run CODE\n"
     "  -             run the script read from standard input\n"
     "  (nothing)     start the REPL on a terminal, else run standard input\n"
+    "  --repl        start the REPL, after running FILE in it if one is given\n"
     "  --disasm      list the bytecode of every function instead of running\n"
     "  --trace       print each instruction and the stack to stderr as it runs\n"
     "  --help        show this help\n"
@@ -77,16 +81,25 @@ static char *read_stream(FILE *f, size_t *len) {
     return p;
 }
 
-/* The REPL hook: a later engineer replaces this with the interactive loop
- * (lang/repl.c, built on mlp_eval_repl). */
-static int run_repl(mlp_vm *vm) {
-    (void)vm;
-    fprintf(stderr, "mlp: the REPL is not built yet; run a file or use -e\n");
-    return EXIT_USAGE;
+/* What a REPL session (lang/repl.c) makes afresh at its start and on
+ * :reset: an interpreter with the stdlib and an empty `args`. */
+static mlp_vm *open_session_vm(const mlp_config *cfg, void *ud) {
+    (void)ud;
+    mlp_vm *vm = mlp_vm_new(cfg);
+    if (!vm) {
+        fprintf(stderr, "mlp: cannot create the interpreter\n");
+        return NULL;
+    }
+    if (!mlp_stdlib_open(vm)) {
+        mlp_vm_free(vm);
+        return NULL;
+    }
+    mlp_set_global(vm, "args", mlp_list_new(vm));
+    return vm;
 }
 
 int main(int argc, char **argv) {
-    bool disasm = false, trace = false;
+    bool disasm = false, trace = false, repl = false;
     const char *code = NULL, *file = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -101,6 +114,8 @@ int main(int argc, char **argv) {
             disasm = true;
         } else if (strcmp(a, "--trace") == 0) {
             trace = true;
+        } else if (strcmp(a, "--repl") == 0) {
+            repl = true;
         } else if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "mlp: -e needs an argument\n%s", usage);
@@ -118,6 +133,9 @@ int main(int argc, char **argv) {
             break;
         }
     }
+    if (repl || (!code && !file && !disasm && isatty(0)))
+        return repl_run(open_session_vm, NULL, trace,
+                        file && strcmp(file, "-") != 0 ? file : NULL);
     mlp_config cfg = {0};
     cfg.trace = trace;
     mlp_vm *vm = mlp_vm_new(&cfg);
@@ -157,11 +175,6 @@ int main(int argc, char **argv) {
         src = read_stream(f, &len);
         fclose(f);
     } else {
-        if (!file && isatty(0)) {
-            rc = run_repl(vm);
-            mlp_vm_free(vm);
-            return rc;
-        }
         name = "<stdin>";
         src = read_stream(stdin, &len);
     }

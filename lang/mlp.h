@@ -212,6 +212,9 @@ typedef struct mlp_class {
     /* str(h): a new string value of any length (e.g. a whole results
      * table). NULL: "<name>". */
     mlp_value (*tostring)(mlp_vm *vm, void *data);
+    /* "a, b, c": the field names `get` answers, for the REPL's completion.
+     * NULL: none listed. */
+    const char *fields;
 } mlp_class;
 
 mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);
@@ -232,6 +235,22 @@ bool mlp_get_global(mlp_vm *vm, const char *name, mlp_value *out);
 void *mlp_host(mlp_vm *vm);
 void mlp_set_host(mlp_vm *vm, void *p);
 void mlp_write(mlp_vm *vm, const char *s, size_t n);
+
+/* ---- introspection (the REPL's completion, :disasm) --------------------- */
+
+typedef void (*mlp_name_fn)(void *ud, const char *name);
+/* Calls fn with the name of every defined global: the main script's, then
+ * the builtins (a name defined in both comes twice). */
+void mlp_each_global(mlp_vm *vm, mlp_name_fn fn, void *ud);
+/* Calls fn with each field name of v: a record's keys, a module's members,
+ * the names a handle's class lists in `fields`. Nothing for other values. */
+void mlp_each_field(mlp_vm *vm, mlp_value v, mlp_name_fn fn, void *ud);
+/* v.name as the language reads it, but never raising: false (and no error
+ * pending) when v has no such field. */
+bool mlp_peek_field(mlp_vm *vm, mlp_value v, const char *name, mlp_value *out);
+/* Writes the bytecode of a function value (and of the functions it
+ * contains) to the output callback; false if v is not an mlp function. */
+bool mlp_disasm_value(mlp_vm *vm, mlp_value v);
 
 /* ---- modules -------------------------------------------------------------- */
 

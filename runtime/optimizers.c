@@ -513,6 +513,65 @@ enum { NROWS = sizeof table / sizeof table[0] };
 
 static const char *const dialect_names[RT_DIALECT_COUNT] = {"keras", "torch"};
 
+/* The update rules as text, for people (the REPL's `:defaults Adam`): the
+ * kernels' formula comments above, restated with the hyperparameters'
+ * names. Keyed by coefficient function, which tells every row's rule apart
+ * (SGD and Momentum share theirs, as they share a rule). */
+static const struct { coef_fn coef; const char *rule; } rules[] = {
+    {keras_sgd_coef, "momentum = 0: w -= lr*g\n"
+                     "else: v = momentum*v - lr*g; w += v  (nesterov: w += momentum*v - lr*g)"},
+    {keras_adagrad_coef, "h += g^2  (h starts at initial_accumulator)\n"
+                         "w -= lr*g / (sqrt(h) + eps)"},
+    {keras_rmsprop_coef, "h = rho*h + (1-rho)*g^2  (centered: den = h - mg^2, "
+                         "mg = rho*mg + (1-rho)*g; else den = h)\n"
+                         "momentum = 0: w -= lr*g / (sqrt(den) + eps)\n"
+                         "else: v = momentum*v + lr*g / sqrt(den + eps); w -= v"},
+    {keras_adam_coef, "t += 1; m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
+                      "w -= lr*sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)"},
+    {keras_adamw_coef, "w -= lr*weight_decay*w; then as Adam:\n"
+                       "t += 1; m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
+                       "w -= lr*sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)"},
+    {keras_nadam_coef, "mu_t = beta1*(1 - 0.5*0.96^(0.004*t)); P_t = mu_1*...*mu_t\n"
+                       "m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
+                       "m_bar = (1-mu_t)/(1-P_t)*g + mu_(t+1)/(1-P_(t+1))*m\n"
+                       "w -= lr*m_bar / (sqrt(v/(1-beta2^t)) + eps)"},
+    {adadelta_coef, "s = rho*s + (1-rho)*g^2; u = sqrt(d + eps)/sqrt(s + eps) * g\n"
+                    "d = rho*d + (1-rho)*u^2; w -= lr*u"},
+    {torch_sgd_coef, "d = g + weight_decay*w\n"
+                     "momentum != 0: b = (first step ? d : momentum*b + (1-dampening)*d); "
+                     "d = nesterov ? d + momentum*b : b\n"
+                     "w -= lr*d"},
+    {torch_adagrad_coef, "d = g + weight_decay*w; clr = lr / (1 + (t-1)*lr_decay)\n"
+                         "h += d^2  (h starts at initial_accumulator)\n"
+                         "w -= clr*d / (sqrt(h) + eps)"},
+    {torch_rmsprop_coef, "d = g + weight_decay*w; h = alpha*h + (1-alpha)*d^2\n"
+                         "avg = sqrt(h) + eps  (centered: mg = alpha*mg + (1-alpha)*d, "
+                         "avg = sqrt(h - mg^2) + eps)\n"
+                         "momentum > 0: b = momentum*b + d/avg; w -= lr*b\n"
+                         "else: w -= lr*d/avg"},
+    {torch_adam_coef, "d = g + weight_decay*w; m = beta1*m + (1-beta1)*d; "
+                      "v = beta2*v + (1-beta2)*d^2\n"
+                      "w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)"},
+    {torch_adamw_coef, "w *= 1 - lr*weight_decay; m = beta1*m + (1-beta1)*g; "
+                       "v = beta2*v + (1-beta2)*g^2\n"
+                       "w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)"},
+    {torch_nadam_coef, "mu_t = beta1*(1 - 0.5*0.96^(momentum_decay*t)); P_t = mu_1*...*mu_t\n"
+                       "d = g + weight_decay*w; m = beta1*m + (1-beta1)*d; "
+                       "v = beta2*v + (1-beta2)*d^2\n"
+                       "den = sqrt(v/(1-beta2^t)) + eps\n"
+                       "w -= lr*(1-mu_t)/(1-P_t)*d/den + lr*mu_(t+1)/(1-P_t*mu_(t+1))*m/den"},
+    {torch_adadelta_coef, "d = g + weight_decay*w; s = rho*s + (1-rho)*d^2\n"
+                          "u = sqrt(a + eps)/sqrt(s + eps) * d; a = rho*a + (1-rho)*u^2; "
+                          "w -= lr*u"},
+};
+
+const char *rt_optim_rule(const rt_optim *o)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].coef == o->row->coef) return rules[i].rule;
+    return "(no formula recorded)";
+}
+
 const char *rt_dialect_name(rt_dialect d) { return dialect_names[d]; }
 int rt_optim_count(void) { return NROWS / RT_DIALECT_COUNT; }
 const char *rt_optim_table_name(int i) { return table[i].name; }

@@ -70,6 +70,8 @@ const char *rt_optim_hyper_name(const rt_optim *opt, int i);
 double rt_optim_hyper_value(const rt_optim *opt, int i);
 /* "Adam(lr=0.001, beta1=0.9, ...)" into buf; returns the length it needed. */
 size_t rt_optim_describe(const rt_optim *opt, char *buf, size_t size);
+/* The update rule as text for people, one step per line (static). */
+const char *rt_optim_rule(const rt_optim *opt);
 
 /* One update of every trainable parameter (non-trainable ones skipped). */
 bool rt_optim_step(rt_optim *opt, rt_param *params, int nparams, rt_error *err);

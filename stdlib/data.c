@@ -88,7 +88,7 @@ static mlp_value tensor_tostring(mlp_vm *vm, void *p)
 
 const mlp_class std_tensor_class = {
     .name = "tensor", .free = tensor_free, .mark = tensor_mark, .get = tensor_get,
-    .tostring = tensor_tostring,
+    .tostring = tensor_tostring, .fields = "shape",
 };
 
 static mlp_value tensor_new(mlp_vm *vm, std_tensor t)
@@ -177,6 +177,7 @@ static mlp_value dataset_tostring(mlp_vm *vm, void *p)
 
 const mlp_class std_dataset_class = {
     .name = "dataset", .free = dataset_free, .get = dataset_get, .tostring = dataset_tostring,
+    .fields = "x, y, n, labels, features, classes, take, split, shuffle, normalize",
 };
 
 /* ---- methods: d.take(100) --------------------------------------------------- */

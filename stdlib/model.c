@@ -76,7 +76,7 @@ static bool model_get(mlp_vm *vm, mlp_value self, void *data, const char *field,
 
 const mlp_class std_model_class = {
     .name = "model", .free = model_free, .mark = model_mark, .get = model_get,
-    .tostring = model_tostring,
+    .tostring = model_tostring, .fields = "name, history, built, params, trainable",
 };
 
 bool std_model_build(mlp_vm *vm, std_model *m, int64_t features)

@@ -149,7 +149,7 @@ static bool optimizer_get(mlp_vm *vm, mlp_value self, void *data, const char *fi
 
 const mlp_class std_optimizer_class = {
     .name = "optimizer", .free = optimizer_free, .get = optimizer_get,
-    .call = optimizer_call, .tostring = optimizer_tostring,
+    .call = optimizer_call, .tostring = optimizer_tostring, .fields = "name, dialect, lr",
 };
 
 rt_optim *std_optimizer_value(mlp_vm *vm, const char *fn, const char *arg, mlp_value v)

@@ -127,7 +127,7 @@ done:
 
 const mlp_class std_table_class = {
     .name = "results", .free = free, .mark = table_mark, .get = table_get,
-    .tostring = table_tostring,
+    .tostring = table_tostring, .fields = "rows, columns",
 };
 
 /* ---- __sweep and report ------------------------------------------------------ */

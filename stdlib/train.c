@@ -96,7 +96,7 @@ static mlp_value history_tostring(mlp_vm *vm, void *data)
 
 const mlp_class std_history_class = {
     .name = "history", .free = history_free, .get = history_get,
-    .tostring = history_tostring,
+    .tostring = history_tostring, .fields = "loss, acc, val_loss, val_acc, seconds, epochs",
 };
 
 /* ---- progress ------------------------------------------------------------- */

@@ -85,7 +85,8 @@ static mlp_value c_str(mlp_vm *v, void *d) {
     snprintf(buf, sizeof buf, "Counter(%g)", ((Counter *)d)->value);
     return mlp_string_cstr(v, buf);
 }
-static const mlp_class counter_class = {"Counter", c_free, c_mark, c_get, c_call, c_str};
+static const mlp_class counter_class = {.name = "Counter", .free = c_free, .mark = c_mark,
+                                        .get = c_get, .call = c_call, .tostring = c_str};
 
 static bool n_counter(mlp_vm *v, mlp_value *a, int n, mlp_value *out) {
     Counter *c = (Counter *)calloc(1, sizeof *c);
@@ -176,8 +177,6 @@ Test(lang_natives, handles_fields_calls_and_free) {
     cr_expect(strstr(cap.err, "Counter has no field 'nope'") != NULL, "%s", cap.err);
     mlp_vm_free(vm);
     cr_expect_eq(freed, 1);
-    free(cap.out);
-    free(cap.err);
     vm = tl_vm(&cap);
 }
 
