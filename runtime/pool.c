@@ -77,6 +77,16 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Waiting on another thread: spin briefly (it is usually running and
+ * about to finish), then yield on every turn. On an oversubscribed machine
+ * the thread we wait for may be preempted; spinning on would burn our whole
+ * time slice while it waits for a CPU. */
+static void backoff(unsigned spins)
+{
+    if (spins < 512) cpu_relax();
+    else sched_yield();
+}
+
 static long now_ns(void)
 {
     struct timespec ts;
@@ -221,8 +231,8 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
     /* Odd generation: the fields are in flux, no worker may enter. Then
      * wait for stragglers of the previous job to let go of them. */
     atomic_fetch_add(&pool->gen, 1);
-    while (atomic_load(&pool->active) != 0)
-        cpu_relax();
+    for (unsigned spins = 0; atomic_load(&pool->active) != 0; spins++)
+        backoff(spins);
     pool->fn = fn;
     pool->ctx = ctx;
     pool->ntasks = ntasks;
@@ -237,9 +247,7 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
     drain(pool);
     /* Our share is done; the rest is at most one task per worker. */
     for (unsigned spins = 0;
-         atomic_load_explicit(&pool->done, memory_order_acquire) != ntasks; spins++) {
-        cpu_relax();
-        if ((spins & 4095) == 4095) sched_yield();
-    }
+         atomic_load_explicit(&pool->done, memory_order_acquire) != ntasks; spins++)
+        backoff(spins);
     atomic_store_explicit(&pool->busy, 0, memory_order_release);
 }

@@ -6,7 +6,8 @@
 #   MLP  path of the mlp binary (unused here; part of the bench interface)
 #   OUT  build directory whose obj/runtime/*.o hold the runtime, e.g. build
 #
-# Ratios are ours / OpenBLAS-best (the faster of the OpenBLAS columns).
+# Ratios are ours / OpenBLAS-best (the faster of the OpenBLAS columns). Our
+# kernel and OpenBLAS are timed in alternating batches in one process.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -22,16 +23,16 @@ cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -pthread -I"$root/runtime" \
    "$here/bench_gemm.c" "$OUT"/obj/runtime/*.o \
    -lopenblas -lz -lcurl -lcrypto -lm -pthread -o "$tmp/bench_gemm"
 
-"$tmp/bench_gemm" ours > "$tmp/ours"
-# OpenBLAS picks its kernel from these; unset them for its own choice.
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$tmp/bench_gemm" blas > "$tmp/blas"
+# OpenBLAS picks its kernel from OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at
+# load time: unset them for its own choice, then force SkylakeX.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$tmp/bench_gemm" > "$tmp/own"
 if grep -qw avx512f /proc/cpuinfo; then
-    env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX "$tmp/bench_gemm" blas > "$tmp/skx"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX "$tmp/bench_gemm" > "$tmp/skx"
 else
-    echo "# core SkylakeX (skipped: this CPU has no AVX-512)" > "$tmp/skx"
+    echo "# SkylakeX skipped: this CPU has no AVX-512" > "$tmp/skx"
 fi
 
-python3 - "$tmp/ours" "$tmp/blas" "$tmp/skx" <<'EOF'
+python3 - "$tmp/own" "$tmp/skx" <<'EOF'
 import sys
 def rows(path):
     head, body = [], []
@@ -39,13 +40,14 @@ def rows(path):
         line = line.rstrip("\n")
         (head if line.startswith("#") else body).append(line)
     return head, [l.split("|") for l in body]
-oh, ours = rows(sys.argv[1]); bh, blas = rows(sys.argv[2]); sh, skx = rows(sys.argv[3])
-print(oh[0].lstrip("# ") + "; OpenBLAS " + bh[0].lstrip("# ") + "; " + sh[0].lstrip("# "))
-skx = {r[0]: float(r[2]) for r in skx}
+oh, own = rows(sys.argv[1]); sh, skx = rows(sys.argv[2])
+print(oh[0].lstrip("# ") + " | " + sh[0].lstrip("# "))
+skx = {r[0]: float(r[4]) for r in skx}
 print(f"{'operation':18} {'m n k op':16} {'ours 1t':>8} {'ours 2t':>8} {'oblas':>8} {'oblasSKX':>8} {'1t/best':>8} {'2t/best':>8}")
-for o, b in zip(ours, blas):
-    g1, g2, gb = float(o[2]), float(o[3]), float(b[2])
+for o in own:
+    g1, g2, gb = float(o[2]), float(o[3]), float(o[4])
     gs = skx.get(o[0])
     best = max(gb, gs or 0)
-    print(f"{o[0]:18} {o[1]:16} {g1:8.1f} {g2:8.1f} {gb:8.1f} {gs if gs else float('nan'):8.1f} {g1/best:8.2f} {g2/best:8.2f}")
+    skxs = f"{gs:8.1f}" if gs else f"{'-':>8}"
+    print(f"{o[0]:18} {o[1]:16} {g1:8.1f} {g2:8.1f} {gb:8.1f} {skxs} {g1/best:8.2f} {g2/best:8.2f}")
 EOF
