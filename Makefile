@@ -152,7 +152,7 @@ bench: $(MLP) build/.deps-bench
 FUZZ_SECONDS ?= 600
 FUZZ_BIN := build/fuzz/fuzz-parse
 $(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) lang/lexer.l lang/parser.y | build/.deps-test
-	$(MAKE) --no-print-directory MODE=asan $(OUT)/gen/parser.c $(OUT)/gen/lexer.c
+	$(MAKE) --no-print-directory MODE=asan build/asan/gen/parser.c build/asan/gen/lexer.c build/asan/gen/stdlib_mlp.inc
 	@mkdir -p build/fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
 	  -Ilang -Iruntime -Istdlib -Ibuild/asan/gen -Wno-unused-function -Wno-sign-compare \

@@ -23,9 +23,8 @@ Two kinds of golden test, told apart by where the script lives:
   (last) allows any further stderr lines (a traceback of unbounded depth).
   `# expect re:` and `# expect more:` do the same for stdout (for CLI output
   whose wording is not specified, such as --help and --disasm).
-  `# expect exit: N` defaults to 0. TEXT is
-  everything after the colon and one space, so a caret line keeps its
-  indentation. Trailing blanks of stderr lines are ignored on both sides:
+  `# expect exit: N` defaults to 0. TEXT is everything after the colon and
+  one space, so a caret line keeps its indentation. Trailing blanks of stderr lines are ignored on both sides:
   an error echoes the offending source line, and editors strip the trailing
   blanks of the comment that quotes it.
 
@@ -54,6 +53,7 @@ failure, 2 on a usage error.
 Usage:
     python3 tests/golden.py --mlp build/mlp [--wrap "valgrind -q ..."]
                             [--skip-tag slow] [--jobs 2] DIR_OR_FILE...
+    python3 tests/golden.py --self-test   # the runner's own tests
 
 Python 3 standard library only.
 """
@@ -306,7 +306,96 @@ def check(rel, args):
     return ("fail", "\n".join(problems)) if problems else ("pass", "")
 
 
+# ---- the runner's own tests -----------------------------------------------
+# A fake interpreter obeys lines `OUT text`, `ERR text`, `EXIT n`, `SLEEP s`
+# (anything after '#' is ignored), so each case below states by construction
+# whether the runner must pass or fail it.
+FAKE_MLP = """import sys, time
+code = 0
+src = sys.stdin.read() if sys.argv[1] == "-" else open(sys.argv[1], encoding="utf-8").read()
+for line in src.split("\\n"):
+    line = line.split("#")[0].rstrip()
+    if line == "OUT": print()
+    elif line.startswith("OUT "): print(line[4:])
+    elif line.startswith("ERR "): print(line[4:], file=sys.stderr)
+    elif line.startswith("EXIT "): code = int(line[5:])
+    elif line.startswith("SLEEP "): time.sleep(float(line[6:]))
+sys.exit(code)
+"""
+
+SELF_TESTS = [  # (name, source, expected status)
+    ("out_ok", "OUT 3  # expect: 3\nOUT 한국  # expect: 한국\n", "pass"),
+    ("out_wrong", "OUT 4  # expect: 3\n", "fail"),
+    ("out_extra", "OUT 1\n", "fail"),
+    ("out_missing", "# expect: 1\n", "fail"),
+    ("empty_line", "OUT \n# expect:\n", "pass"),
+    ("err_ok", "ERR f:1:2: error: bad\nERR     x = (1 +  \nERR             ^\nEXIT 65\n"
+               "# expect stderr: f:1:2: error: bad\n# expect stderr:     x = (1 +\n"
+               "# expect stderr:             ^\n# expect exit: 65\n", "pass"),
+    ("err_caret_off", "ERR  ^\nEXIT 65\n# expect stderr:   ^\n# expect exit: 65\n", "fail"),
+    ("err_extra_line", "ERR a\nERR b\nEXIT 70\n# expect stderr: a\n# expect exit: 70\n", "fail"),
+    ("err_more", "ERR a\nERR b\nEXIT 70\n# expect stderr: a\n# expect stderr more:\n"
+                 "# expect exit: 70\n", "pass"),
+    ("err_re", "ERR f:3:1: error: oops\nEXIT 70\n# expect stderr re: f:3:1: error: .*\n"
+               "# expect exit: 70\n", "pass"),
+    ("err_re_wrong", "ERR f:3:2: error: oops\nEXIT 70\n# expect stderr re: f:3:1: error: .*\n"
+                     "# expect exit: 70\n", "fail"),
+    ("stderr_noise", "ERR warning\n", "fail"),
+    ("exit_wrong", "EXIT 70\n# expect exit: 65\n", "fail"),
+    ("exit_only", "ERR whatever\nEXIT 70\n# expect exit: 70\n", "pass"),
+    ("timeout", "SLEEP 5\n", "fail"),
+    ("stdin", "# command: -\nOUT via stdin  # expect: via stdin\n", "pass"),
+    ("tagged", "# tags: slow\nOUT 1\n", "skip"),
+    ("needs", "# needs: no_such_dataset\n", "skip"),
+    ("bad_exit", "# expect exit: x\n", "fail"),
+]
+
+
+def self_test():
+    import tempfile
+    global ROOT
+    with tempfile.TemporaryDirectory() as tmp:
+        ROOT = tmp
+        fake = os.path.join(tmp, "fake_mlp")
+        with open(fake, "w") as f:
+            f.write("#!%s\n%s" % (sys.executable, FAKE_MLP))
+        os.chmod(fake, 0o755)
+        os.makedirs(os.path.join(tmp, "lang", "modules"))
+        os.makedirs(os.path.join(tmp, "examples"))
+        args = argparse.Namespace(mlp=fake, wrap="", skip_tag=["slow"], timeout=1)
+        cases = list(SELF_TESTS)
+        for name, src, _ in SELF_TESTS:
+            with open(os.path.join(tmp, "lang", name + ".mlp"), "w", encoding="utf-8") as f:
+                f.write(src)
+        for name, src, out, want in [("ex_ok", "OUT a\nOUT b\n", "a\nb\n", "pass"),
+                                     ("ex_short", "OUT a\n", "a\nb\n", "fail"),
+                                     ("ex_no_out", "OUT a\n", None, "fail")]:
+            with open(os.path.join(tmp, "examples", name + ".mlp"), "w") as f:
+                f.write(src)
+            if out is not None:
+                with open(os.path.join(tmp, "examples", name + ".out"), "w") as f:
+                    f.write(out)
+            cases.append(("../examples/" + name, src, want))
+        with open(os.path.join(tmp, "lang", "modules", "helper.mlp"), "w") as f:
+            f.write("OUT not a test\n")
+        found = collect([os.path.join(tmp, "lang")])
+        wrong = 0
+        if any("modules" in t for t in found):
+            print("self-test: a helper module was collected as a test")
+            wrong += 1
+        for name, _, want in cases:
+            rel = os.path.normpath(os.path.join("lang", name + ".mlp"))
+            got, msg = check(rel, args)
+            if got != want:
+                wrong += 1
+                print("self-test %s: want %s, got %s\n%s" % (name, want, got, msg))
+        print("self-test: %d cases, %d wrong" % (len(cases), wrong))
+        return 1 if wrong else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mlp", required=True, help="the mlp binary")
     ap.add_argument("--wrap", default="", help="command to prefix, e.g. valgrind")
