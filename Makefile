@@ -2,7 +2,7 @@
 #
 #   make          build build/mlp (installs missing Debian packages first)
 #   make run      build, then run the study (examples/study.mlp) on MNIST
-#   make test     unit tests, golden tests, REPL tests, then the same under ASan/UBSan
+#   make test     unit, golden and REPL tests; again under ASan/UBSan; golden under valgrind
 #   make asan     build and test with AddressSanitizer + UBSan (build/asan/)
 #   make valgrind golden language tests under valgrind (leaks are errors)
 #   make bench    benchmarks against the reference systems (tests/bench/*/run.sh)
@@ -137,6 +137,7 @@ check: $(MLP) $(UNIT) | build/.deps-test
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
+	$(MAKE) --no-print-directory valgrind
 
 asan:
 	$(MAKE) --no-print-directory MODE=asan check
