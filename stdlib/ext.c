@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "expr.h"
+#include "ffi_lang.h"
 #include "std.h"
 #include "tensor.h"
 
@@ -297,5 +298,5 @@ static const mlp_native natives[] = {
 
 bool std_open_ext(mlp_vm *vm)
 {
-    return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
+    return mlp_register(vm, natives, sizeof natives / sizeof natives[0]) && ffi_open(vm);
 }
