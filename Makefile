@@ -132,7 +132,7 @@ run: $(MLP)
 # check: this build's tests; test: release then sanitizers.
 check: $(MLP) $(UNIT) | build/.deps-test
 	$(UNIT) --jobs 2 --short-filename
-	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn examples
+	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
 
 test: check

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "decl.h"
 #include "error.h"
 #include "opcodes.h"
 #include "parse.h"
@@ -879,6 +880,22 @@ static void compile_stmt(Compiler *c, Ast *n) {
         define_var(c, n->span, stem, slen);
         break;
     }
+    case AST_ACTDECL:
+    case AST_OPTDECL:
+    case AST_EXTERN: {
+        /* extension declarations: a call of a stdlib native (decl.h) */
+        SymError err;
+        Ast *call = decl_desugar(n, &err);
+        if (!call) {
+            error_at(c, err.span, "%s", err.msg);
+            break;
+        }
+        compile_expr(c, call);
+        at(c, n);
+        define_var(c, n->span, n->str, n->len);
+        ast_free(call);
+        break;
+    }
     case AST_BLOCK: break; /* an error placeholder */
     default: error_at(c, n->span, "internal: not a statement (%s)", ast_kind_name(n->kind));
     }
@@ -892,6 +909,8 @@ static void predeclare(Compiler *c, Ast *root) {
         size_t len = 0;
         if (n->kind == AST_LET) name = n->str, len = n->len;
         else if (n->kind == AST_FNDECL || n->kind == AST_MODEL) name = n->a->str, len = n->a->len;
+        else if (n->kind == AST_ACTDECL || n->kind == AST_OPTDECL || n->kind == AST_EXTERN)
+            name = n->str, len = n->len;
         else if (n->kind == AST_IMPORT) module_stem(n->str, n->len, &name, &len);
         if (name && len) ns_slot(c->vm, c->ns, str_new(c->vm, name, len));
     }

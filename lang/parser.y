@@ -99,7 +99,7 @@ static Ast *strlit(Span s, StrTok t) { return own(AST_STR, s, t); }
 
 %type <node> body stmts stmt block if_stmt expr postfix primary string interp
 %type <node> args arglist arg elems elist fields fieldlist field params plist param
-%type <node> sweep svars names
+%type <node> sweep svars names obody ostmts ostmt cparams cplist cparam cret
 
 %destructor { free($$.s); } <str>
 %destructor { ast_free($$); } <node>
@@ -166,6 +166,20 @@ stmt
     | FN NAME '(' params ')' block  { $$ = node2(AST_FNDECL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
     | MODEL NAME '(' params ')' block { $$ = node2(AST_MODEL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
     | IMPORT STRING                 { $$ = own(AST_IMPORT, sp(@2), $2); }
+    | ACTIVATION NAME '(' params ')' '=' expr {
+                                        $$ = func(sp(@2), $2.s, $2.len, $4, $7);
+                                        $$->kind = AST_ACTDECL;
+                                    }
+    | OPTIMIZER NAME '(' params ')' '{' obody '}' {
+                                        $$ = func(sp(@2), $2.s, $2.len, $4, $7);
+                                        $$->kind = AST_OPTDECL;
+                                    }
+    | EXTERN STRING FN NAME '(' cparams ')' cret {
+                                        $$ = func(sp(@4), $4.s, $4.len, $6, NULL);
+                                        $$->kind = AST_EXTERN;
+                                        $$->b = strlit(sp(@2), $2);
+                                        $$->c = $8;
+                                    }
     | error                         { $$ = ast_new(AST_BLOCK, sp(@1)); }
     ;
 
@@ -287,6 +301,51 @@ param
     : NAME                          { $$ = own(AST_PARAM, sp(@1), $1); }
     | NAME '=' expr                 { $$ = own(AST_PARAM, sp(@1), $1); $$->a = $3; }
     | '*' NAME                      { $$ = own(AST_PARAM, sp(@2), $2); $$->op = 1; }
+    ;
+
+/* The body of an optimizer: statements plus `state NAME [= init]`. */
+obody
+    : seps_opt                      { $$ = ast_new(AST_BLOCK, sp(@$)); }
+    | seps_opt ostmts seps_opt      { $$ = $2; }
+    ;
+ostmts
+    : ostmt                         { $$ = ast_push(ast_new(AST_BLOCK, sp(@1)), $1); }
+    | ostmts seps ostmt             { $$ = ast_push($1, $3); }
+    ;
+ostmt
+    : stmt
+    | NAME NAME                     {
+                                        if (strcmp($1.s, "state") != 0)
+                                            parse_error(ctx, @2.first_line, @2.first_column,
+                                                        "unexpected name '%s' (an optimizer declares state as `state NAME`)", $2.s);
+                                        free($1.s);
+                                        $$ = own(AST_STATE, sp(@2), $2);
+                                    }
+    | NAME NAME '=' expr            {
+                                        if (strcmp($1.s, "state") != 0)
+                                            parse_error(ctx, @2.first_line, @2.first_column,
+                                                        "unexpected name '%s' (an optimizer declares state as `state NAME = value`)", $2.s);
+                                        free($1.s);
+                                        $$ = own(AST_STATE, sp(@2), $2);
+                                        $$->a = $4;
+                                    }
+    ;
+
+/* extern "lib.so" fn name(a: double, p: ptr) -> double */
+cparams
+    : %empty                        { $$ = ast_new(AST_BLOCK, sp(@$)); }
+    | cplist opt_comma
+    ;
+cplist
+    : cparam                        { $$ = ast_push(ast_new(AST_BLOCK, sp(@1)), $1); }
+    | cplist ',' cparam             { $$ = ast_push($1, $3); }
+    ;
+cparam
+    : NAME ':' NAME                 { $$ = own(AST_PARAM, sp(@1), $1); $$->a = own(AST_NAME, sp(@3), $3); }
+    ;
+cret
+    : %empty                        { $$ = NULL; }
+    | '-' '>' NAME                  { $$ = own(AST_NAME, sp(@3), $3); }
     ;
 
 /* sweep a in A, b in B { body }  |  sweep [a, b] in P { body } */

@@ -63,6 +63,20 @@ typedef struct rt_act_info {
     rt_act_backward_fn backward;
 } rt_act_info;
 
+/* A user-defined activation (an `activation` declaration compiled to
+ * expression kernels, or C functions bound through the FFI): what a dense
+ * layer calls instead of a table row when its spec points at one. Both
+ * work on a flat array of n values; backward gets z, the forward output y
+ * and dy, and writes dz = dy * f'(z) (dz may alias dy). The struct and ctx
+ * belong to the stdlib value that made them and must outlive every layer
+ * that uses them. */
+typedef struct rt_act_custom {
+    const char *name;
+    void (*forward)(void *ctx, const float *z, float *y, long n);
+    void (*backward)(void *ctx, const float *z, const float *y, const float *dy, float *dz, long n);
+    void *ctx;
+} rt_act_custom;
+
 /* The row of `act`; act must be valid (< RT_ACT_COUNT). */
 const rt_act_info *rt_act_get(rt_act act);
 /* Looks a name up (also "silu" for swish); false when unknown. */

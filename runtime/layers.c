@@ -144,7 +144,7 @@ static bool dense_setup(rt_layer *l, rt_error *err)
 static bool dense_reserve(rt_layer *l, int cap, rt_error *err)
 {
     long o = (long)cap * l->out;
-    bool act = l->spec.act != RT_ACT_LINEAR;
+    bool act = l->spec.act != RT_ACT_LINEAR || l->spec.custom;
     if (!regrow(&l->z, o, err) || !regrow(&l->aux, o, err) ||
         !regrow(&l->dx, (long)cap * l->in, err))
         return false;
@@ -193,6 +193,10 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
         float *zi = l->z + (long)i * out;
         for (int j = 0; j < out; j++) zi[j] += b[j];
     }
+    if (l->spec.custom) {                /* user-defined: one flat elementwise kernel */
+        l->spec.custom->forward(l->spec.custom->ctx, l->z, l->y, (long)n * out);
+        return l->y;
+    }
     if (l->spec.act == RT_ACT_LINEAR) return l->z;
     rt_act_get(l->spec.act)->forward(l->z, l->y, n, out, l->act_alpha);
     return l->y;
@@ -202,7 +206,10 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
 {
     int in = l->in, out = l->out;
     const float *dz = dy;
-    if (!l->skip_act_grad && l->spec.act != RT_ACT_LINEAR) {
+    if (!l->skip_act_grad && l->spec.custom) {
+        l->spec.custom->backward(l->spec.custom->ctx, l->z, l->y, dy, l->aux, (long)n * out);
+        dz = l->aux;
+    } else if (!l->skip_act_grad && l->spec.act != RT_ACT_LINEAR) {
         rt_act_get(l->spec.act)->backward(l->z, l->y, dy, l->aux, n, out, l->act_alpha);
         dz = l->aux;
     }

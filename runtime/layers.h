@@ -80,6 +80,7 @@ typedef struct rt_layer_spec {
     int units;                     /* dense */
     rt_act act;                    /* dense */
     float act_alpha;               /* dense: activation parameter (NaN: the default) */
+    const rt_act_custom *custom;   /* dense: a user-defined activation instead of act (borrowed) */
     rt_init init;                  /* dense kernel */
     float momentum, eps;           /* batchnorm */
     float rate;                    /* dropout */

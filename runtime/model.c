@@ -97,7 +97,8 @@ void rt_model_layer_info(const rt_model *m, int i, rt_layer_info *info)
     const rt_layer *l = &m->layers[i];
     memset(info, 0, sizeof *info);
     info->kind = rt_layer_kind_name(l->spec.kind);
-    info->activation = l->spec.kind == RT_LAYER_DENSE ? rt_act_get(l->spec.act)->name : NULL;
+    info->activation = l->spec.kind != RT_LAYER_DENSE ? NULL
+                       : l->spec.custom ? l->spec.custom->name : rt_act_get(l->spec.act)->name;
     info->out = l->out;
     for (int p = 0; p < l->nparams; p++) {
         if (l->params[p].trainable) info->trainable += l->params[p].size;
@@ -149,7 +150,8 @@ static bool link_loss(const rt_model *m, rt_loss loss, loss_link *lk, rt_error *
 {
     const rt_layer *last = &m->layers[m->nlayers - 1];
     rt_act want = rt_loss_fused_act(loss);
-    rt_act have = last->spec.kind == RT_LAYER_DENSE ? last->spec.act : RT_ACT_COUNT;
+    rt_act have = last->spec.kind == RT_LAYER_DENSE && !last->spec.custom ? last->spec.act
+                                                                          : RT_ACT_COUNT;
     lk->act = want;
     lk->fused = lk->apply = false;
     if (want == RT_ACT_COUNT) return true;

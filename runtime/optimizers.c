@@ -48,6 +48,9 @@ struct rt_optim {
     int nparams;
     long *sizes;
     float **slots;                    /* nparams * nslots arrays */
+    /* a user-defined optimizer: its definition and a row of its own */
+    const rt_optim_custom *custom;
+    optim_row *own_row;
 };
 
 /* b^t by repeated squaring: exact-order double arithmetic, no libm pow. */
@@ -620,11 +623,51 @@ void rt_optim_free(rt_optim *o)
 {
     if (!o) return;
     rt_optim_reset(o);
+    if (o->custom && o->custom->release) o->custom->release(o->custom->ctx);
+    rt_free(o->own_row);
     rt_free(o);
 }
 
+/* A user-defined optimizer gets a row of its own (name and hypers from
+ * the definition, no table kernels), so every accessor works unchanged;
+ * rt_optim_step calls the definition's step instead of the row's kernel. */
+rt_optim *rt_optim_create_custom(const rt_optim_custom *def, rt_error *err)
+{
+    if (def->nhypers > MAX_HYPERS)
+        return rt_fail(err, "optimizer %s: at most %d hyperparameters, got %d", def->name,
+                       MAX_HYPERS, def->nhypers), NULL;
+    rt_optim *o = rt_alloc(sizeof *o);
+    optim_row *row = rt_alloc(sizeof *row);
+    if (!o || !row) {
+        rt_free(o);
+        rt_free(row);
+        return rt_fail(err, "optimizer %s: out of memory", def->name), NULL;
+    }
+    row->name = def->name;
+    row->dialect = RT_DIALECT_KERAS;
+    for (int i = 0; i < def->nhypers; i++) {
+        row->hypers[i].name = def->hyper_names[i];
+        row->hypers[i].value = def->hyper_defaults[i];
+        o->h[i] = def->hyper_defaults[i];
+    }
+    row->nslots = def->nslots;
+    row->slot0_init = -1;
+    o->row = o->own_row = row;
+    o->nhypers = def->nhypers;
+    o->custom = def;
+    if (def->retain) def->retain(def->ctx);
+    return o;
+}
+
+const rt_optim_custom *rt_optim_custom_def(const rt_optim *o) { return o->custom; }
+
 rt_optim *rt_optim_clone(const rt_optim *o, rt_error *err)
 {
+    if (o->custom) {
+        rt_optim *u = rt_optim_create_custom(o->custom, err);
+        if (u) memcpy(u->h, o->h, sizeof u->h);
+        return u;
+    }
     rt_optim *c = rt_optim_create(o->row->name, dialect_names[o->row->dialect], err);
     if (c) memcpy(c->h, o->h, sizeof c->h);
     return c;
@@ -700,7 +743,9 @@ static bool allocate_state(rt_optim *o, rt_param *params, int n, rt_error *err)
             float *a = rt_alloc((size_t)o->sizes[p] * sizeof(float));
             if (!a) goto oom;
             o->slots[p * ns + s] = a;
-            if (s == 0 && init != 0.0f)
+            if (o->custom && o->custom->slot_init)
+                init = (float)o->custom->slot_init(o->custom->ctx, o->h, s);
+            if ((s == 0 || o->custom) && init != 0.0f)
                 for (long i = 0; i < o->sizes[p]; i++) a[i] = init;
         }
     }
@@ -722,6 +767,7 @@ bool rt_optim_step(rt_optim *o, rt_param *params, int n, rt_error *err)
                            "(reset the optimizer to train another model)", o->row->name, p,
                            params[p].name ? params[p].name : "?", params[p].size, o->sizes[p]);
     o->t++;
+    if (o->custom) return o->custom->step(o->custom->ctx, o->h, o->t, params, n, o->slots, err);
     float k[MAX_COEFS] = {0};
     o->row->coef(o->h, o->t, o->acc, k);
     int ns = o->row->nslots;

@@ -78,6 +78,36 @@ bool rt_optim_step(rt_optim *opt, rt_param *params, int nparams, rt_error *err);
 long rt_optim_steps(const rt_optim *opt);
 void rt_optim_reset(rt_optim *opt);
 
+/* A user-defined optimizer (an `optimizer` declaration compiled to an
+ * expression kernel, or a C update kernel bound through the FFI). The
+ * optimizer made from it behaves as a table row does (hyperparameters by
+ * name, describe, clone, reset, state slots allocated on the first step and
+ * checked against the parameters' sizes), but a step calls `step` once
+ * with every parameter: it computes its per-step scalars once and runs its
+ * fused pass over each trainable parameter. slots[p * nslots + s] is state
+ * slot s of parameter p (size 0 for non-trainable ones), filled at
+ * allocation with slot_init(ctx, h, s). ctx is shared by clones: retain
+ * and release count its users (either may be NULL). At most 7 hypers. */
+typedef struct rt_optim_custom {
+    const char *name;
+    int nhypers;
+    const char *const *hyper_names;
+    const double *hyper_defaults;
+    int nslots;
+    void *ctx;
+    double (*slot_init)(void *ctx, const double *h, int slot);
+    bool (*step)(void *ctx, const double *h, long t, rt_param *params, int nparams,
+                 float *const *slots, rt_error *err);
+    void (*retain)(void *ctx);
+    void (*release)(void *ctx);
+} rt_optim_custom;
+
+/* A new optimizer running `def` (borrowed: it must outlive the optimizer
+ * and its clones, which the ctx's retain/release can ensure). */
+rt_optim *rt_optim_create_custom(const rt_optim_custom *def, rt_error *err);
+/* The definition behind an optimizer, or NULL for a table row. */
+const rt_optim_custom *rt_optim_custom_def(const rt_optim *opt);
+
 /* The names in the table, for help text and "did you mean". */
 int rt_optim_count(void);
 const char *rt_optim_table_name(int i);

@@ -20,6 +20,7 @@ static mlp_value activation_value(mlp_vm *vm, rt_act act, float alpha)
     if (!a) { mlp_raise(vm, "out of memory"); return mlp_nil(); }
     a->act = act;
     a->alpha = alpha;
+    a->custom = NULL;
     return mlp_handle(vm, &std_activation_class, a);
 }
 
@@ -27,6 +28,7 @@ static bool activation_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
                             mlp_value kwargs, mlp_value *out)
 {
     const std_activation *a = data;
+    if (a->custom) return mlp_raise(vm, "%s: a user-defined activation takes no parameters", a->custom->name);
     const char *name = rt_act_get(a->act)->name;
     double alpha = a->alpha;
     if (nargs > 1) return mlp_raise(vm, "%s: takes at most 1 positional argument (alpha)", name);
@@ -45,6 +47,7 @@ static bool activation_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
 static mlp_value activation_tostring(mlp_vm *vm, void *data)
 {
     const std_activation *a = data;
+    if (a->custom) return mlp_string_cstr(vm, a->custom->name);
     const rt_act_info *info = rt_act_get(a->act);
     char buf[96], num[32];
     if (a->alpha == info->alpha || isnan(a->alpha))
@@ -207,7 +210,9 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
     char buf[128], n1[32], n2[32];
     switch (s->kind) {
     case RT_LAYER_DENSE:
-        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units, rt_act_get(s->act)->name); break;
+        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units,
+                 s->custom ? s->custom->name : rt_act_get(s->act)->name);
+        break;
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
     case RT_LAYER_BATCHNORM:
         snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s)", std_float_text(s->momentum, n1),
@@ -270,7 +275,7 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     long units;
     if (!std_int_arg(vm, "dense", "units", a[0], 1, 1L << 24, &units)) return false;
-    static const std_activation linear = { RT_ACT_LINEAR, 0.0f };
+    static const std_activation linear = { RT_ACT_LINEAR, 0.0f, NULL };
     const std_activation *act =
         mlp_is_nil(a[1]) ? &linear : mlp_handle_data(a[1], &std_activation_class);
     if (!act) {
@@ -288,6 +293,7 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
     s.act_alpha = act->alpha;
+    s.custom = act->custom;
     return layer_value(vm, s, ndims ? shape_size(ndims, dims) : 0, out);
 }
 

@@ -15,6 +15,7 @@
  *   train.c   fit(), evaluate(), predict(), histories, progress display
  *   data.c    datasets and tensors: mnist(), load_csv(), blobs() ...
  *   sweep.c   __sweep (the `sweep` construct), report(), results tables, save()
+ *   ext.c     __activation, __optimizer, __extern (the extension declarations)
  *
  * Ownership: handle data is malloc'd by the maker and freed by the class's
  * free callback when the GC finds the handle unreachable; values a handle
@@ -64,7 +65,9 @@ extern const mlp_class std_activation_class, std_loss_class, std_optimizer_class
     std_layer_class, std_model_class, std_history_class, std_dataset_class,
     std_tensor_class, std_table_class, std_method_class;
 
-typedef struct std_activation { rt_act act; float alpha; } std_activation;
+/* custom: a user-defined activation (ext.c; kept alive by the VM, see
+ * there) instead of the row `act`. */
+typedef struct std_activation { rt_act act; float alpha; const rt_act_custom *custom; } std_activation;
 typedef struct std_layer { rt_layer_spec spec; int input; /* features, 0: unknown */ } std_layer;
 
 typedef struct std_model {
@@ -118,5 +121,6 @@ bool std_open_model(mlp_vm *vm);
 bool std_open_train(mlp_vm *vm);
 bool std_open_data(mlp_vm *vm);
 bool std_open_sweep(mlp_vm *vm);
+bool std_open_ext(mlp_vm *vm);
 
 #endif

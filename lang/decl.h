@@ -1,0 +1,35 @@
+/*
+ * decl.h — the extension declarations as calls (internal).
+ *
+ * `activation`, `optimizer` and `extern` declarations are desugared here
+ * into a call of a stdlib native whose arguments carry everything the
+ * runtime needs as plain values, so the language itself stays free of
+ * neural-network notions and the compiler just binds the call's result to
+ * the declared name:
+ *
+ *   activation NAME(x) = e
+ *     == let NAME = __activation("NAME", "<e as kernel text>", "<de/dx as kernel text>")
+ *   optimizer NAME(h1=d1, ...) { state s = i; let a = ...; s = ...; param -= ... }
+ *     == let NAME = __optimizer("NAME", {h1: d1, ...}, {s: "<i>"}, "<body as kernel text>")
+ *   extern "lib" fn f(a: double, p: tensor) -> double
+ *     == let f = __extern("lib", "f", "double(double,tensor)")
+ *
+ * The kernel texts are runtime/expr.h's language, so `--disasm` shows the
+ * forward expression and its derivative as the constants of the call.
+ * Everything the compiler can know is checked here, with the span of the
+ * part at fault: an expression the differentiator cannot handle, an
+ * unknown name, a hyperparameter without a default, a C type that does
+ * not exist. (A library or symbol that cannot be found is reported by
+ * __extern when the declaration runs, at the declaration.)
+ */
+#ifndef MLP_DECL_H
+#define MLP_DECL_H
+
+#include "ast.h"
+#include "deriv.h"
+
+/* A new CALL tree for the declaration n (ACTDECL, OPTDECL or EXTERN), or
+ * NULL with err filled. May move default-value subtrees out of n. */
+Ast *decl_desugar(Ast *n, SymError *err);
+
+#endif

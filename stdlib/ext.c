@@ -1,0 +1,302 @@
+/*
+ * ext.c — the natives behind the extension declarations (lang/decl.h):
+ * user-defined activations and optimizers compiled to expression kernels
+ * (runtime/expr.h), and C functions bound through libffi (lang/ffi.h).
+ *
+ * Activations. __activation builds two kernels, `y = f(x)` and
+ * `dz = dy * (f'(x))`, and wraps them as an rt_act_custom that dense
+ * layers call (layers.h). Layer specs borrow that struct by pointer (they
+ * are plain data, copied into models), so it must outlive every model:
+ * each one is owned by a hidden "kernel" handle kept in the builtin global
+ * __ext_kernels (a list) and freed with the interpreter. A declaration
+ * run again (in a loop, in the REPL) adds another small entry.
+ *
+ * Optimizers. __optimizer compiles the update body over the arrays
+ * param, grad and the states, with the hyperparameters and t as scalars;
+ * the result is an ordinary optimizer value (std_optimizer_class) through
+ * rt_optim_create_custom, so `fit(..., optimizer=scratch.Adam)`,
+ * `scratch.Adam(lr=0.1)` and `str(opt)` work as for a built-in. The
+ * definition is reference-counted by the optimizers using it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "expr.h"
+#include "ffi_lang.h"
+#include "std.h"
+#include "tensor.h"
+
+/* ---- keeping kernels alive -------------------------------------------------- */
+
+typedef struct ext_kernel {
+    void *data;
+    void (*free)(void *data);
+} ext_kernel;
+
+static void kernel_free(void *p)
+{
+    ext_kernel *k = p;
+    if (k->free) k->free(k->data);
+    free(k);
+}
+
+static const mlp_class kernel_class = { .name = "kernel", .free = kernel_free };
+
+/* Hands `data` to the interpreter: freed (by `fr`) when the VM is. */
+static bool keep(mlp_vm *vm, void *data, void (*fr)(void *))
+{
+    ext_kernel *k = malloc(sizeof *k);
+    if (!k) {
+        fr(data);
+        return mlp_raise(vm, "out of memory");
+    }
+    k->data = data;
+    k->free = fr;
+    mlp_value h = mlp_handle(vm, &kernel_class, k);
+    mlp_push_root(vm, h);
+    mlp_value list;
+    if (!mlp_get_global(vm, "__ext_kernels", &list) || !mlp_is_list(list)) {
+        list = mlp_list_new(vm);
+        mlp_set_global(vm, "__ext_kernels", list);
+    }
+    mlp_list_push(vm, list, h);
+    mlp_pop_root(vm);
+    return true;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* ---- activations -------------------------------------------------------------- */
+
+typedef struct ext_act {
+    rt_act_custom c;
+    char *name;
+    rt_expr *fwd, *bwd;
+} ext_act;
+
+static void act_free(void *p)
+{
+    ext_act *a = p;
+    rt_expr_free(a->fwd);
+    rt_expr_free(a->bwd);
+    free(a->name);
+    free(a);
+}
+
+static void act_forward(void *ctx, const float *z, float *y, long n)
+{
+    const ext_act *a = ctx;
+    float *arrays[2] = {(float *)z, y};      /* x is only read */
+    rt_expr_run(a->fwd, NULL, arrays, n);
+}
+
+static void act_backward(void *ctx, const float *z, const float *y, const float *dy, float *dz, long n)
+{
+    const ext_act *a = ctx;
+    float *arrays[4] = {(float *)z, (float *)y, (float *)dy, dz};
+    rt_expr_run(a->bwd, NULL, arrays, n);
+}
+
+/* An activation value for a kernel pair; `c` is kept alive elsewhere. */
+static bool custom_activation_value(mlp_vm *vm, const rt_act_custom *c, mlp_value *out)
+{
+    std_activation *v = malloc(sizeof *v);
+    if (!v) return mlp_raise(vm, "out of memory");
+    v->act = RT_ACT_LINEAR;
+    v->alpha = 0.0f;
+    v->custom = c;
+    *out = mlp_handle(vm, &std_activation_class, v);
+    return true;
+}
+
+/* __activation(name, forward text, derivative text) */
+static bool n_activation(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    const char *name, *ft, *dt;
+    if (!std_str_arg(vm, "__activation", "name", a[0], &name) ||
+        !std_str_arg(vm, "__activation", "forward", a[1], &ft) ||
+        !std_str_arg(vm, "__activation", "derivative", a[2], &dt))
+        return false;
+    ext_act *act = calloc(1, sizeof *act);
+    if (!act) return mlp_raise(vm, "out of memory");
+    size_t fl = strlen(ft) + 8, dl = strlen(dt) + 16;
+    char *fp = malloc(fl), *dp = malloc(dl);
+    act->name = dup_str(name);
+    if (!fp || !dp || !act->name) {
+        free(fp);
+        free(dp);
+        act_free(act);
+        return mlp_raise(vm, "out of memory");
+    }
+    snprintf(fp, fl, "y = %s", ft);
+    snprintf(dp, dl, "dz = dy * (%s)", dt);
+    static const char *const fwd_vars[] = {"x", "y"}, *const bwd_vars[] = {"x", "y", "dy", "dz"};
+    rt_error err;
+    act->fwd = rt_expr_compile(fp, 2, fwd_vars, 0, NULL, &err);
+    if (act->fwd) act->bwd = rt_expr_compile(dp, 4, bwd_vars, 0, NULL, &err);
+    free(fp);
+    free(dp);
+    if (!act->fwd || !act->bwd) {
+        act_free(act);
+        return mlp_raise(vm, "activation %s: %s", name, err.msg);
+    }
+    act->c.name = act->name;
+    act->c.forward = act_forward;
+    act->c.backward = act_backward;
+    act->c.ctx = act;
+    if (!keep(vm, act, act_free)) return false;
+    return custom_activation_value(vm, &act->c, out);
+}
+
+/* ---- optimizers ---------------------------------------------------------------- */
+
+enum { MAX_STATES = 12 };
+
+typedef struct ext_opt {
+    rt_optim_custom def;
+    int refs;
+    char *name;
+    int nh, ns;
+    char *hnames[8];             /* hyperparameters, then "t" (the kernel's scalars) */
+    double hdefs[8];
+    char *sinit[MAX_STATES];     /* initial value of each state (kernel text) */
+    rt_expr *kernel;
+} ext_opt;
+
+static void opt_destroy(ext_opt *o)
+{
+    rt_expr_free(o->kernel);
+    for (int i = 0; i <= o->nh && i < 8; i++) free(o->hnames[i]);
+    for (int i = 0; i < o->ns; i++) free(o->sinit[i]);
+    free(o->name);
+    free(o);
+}
+
+static void opt_retain(void *ctx) { __atomic_add_fetch(&((ext_opt *)ctx)->refs, 1, __ATOMIC_RELAXED); }
+static void opt_release(void *ctx)
+{
+    ext_opt *o = ctx;
+    if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0) opt_destroy(o);
+}
+
+static double opt_slot_init(void *ctx, const double *h, int slot)
+{
+    const ext_opt *o = ctx;
+    double v = 0.0;
+    if (!rt_expr_eval_scalar(o->sinit[slot], o->nh, (const char *const *)o->hnames, h, &v, NULL))
+        v = 0.0;     /* checked with the defaults at creation */
+    return v;
+}
+
+/* One step: the scalars once, then one fused pass per trainable tensor. */
+static bool opt_step(void *ctx, const double *h, long t, rt_param *params, int nparams,
+                     float *const *slots, rt_error *err)
+{
+    const ext_opt *o = ctx;
+    double sc[9];
+    for (int i = 0; i < o->nh; i++) sc[i] = h[i];
+    sc[o->nh] = (double)t;
+    float uni[RT_EXPR_MAX_UNIFORMS];
+    rt_expr_prepare(o->kernel, sc, uni);
+    float *arrays[2 + MAX_STATES];
+    for (int p = 0; p < nparams; p++) {
+        if (!params[p].trainable || params[p].size == 0) continue;
+        arrays[0] = params[p].w;
+        arrays[1] = params[p].g;
+        for (int s = 0; s < o->ns; s++) arrays[2 + s] = slots[p * o->ns + s];
+        rt_expr_exec(o->kernel, uni, arrays, params[p].size);
+    }
+    (void)err;
+    return true;
+}
+
+/* __optimizer(name, {hyper: default}, {state: "init"}, body text) */
+static bool n_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    const char *name, *body;
+    if (!std_str_arg(vm, "__optimizer", "name", a[0], &name) ||
+        !std_str_arg(vm, "__optimizer", "body", a[3], &body))
+        return false;
+    if (!mlp_is_record(a[1]) || !mlp_is_record(a[2]))
+        return mlp_raise(vm, "__optimizer: hyperparameters and states must be records");
+    size_t nh = mlp_record_len(a[1]), ns = mlp_record_len(a[2]);
+    if (nh > 7) return mlp_raise(vm, "optimizer %s: at most 7 hyperparameters, got %zu", name, nh);
+    if (ns > MAX_STATES) return mlp_raise(vm, "optimizer %s: at most %d states, got %zu", name, MAX_STATES, ns);
+    ext_opt *o = calloc(1, sizeof *o);
+    if (!o || !(o->name = dup_str(name))) {
+        free(o);
+        return mlp_raise(vm, "out of memory");
+    }
+    o->nh = (int)nh;
+    o->ns = (int)ns;
+    const char *arrays[2 + MAX_STATES] = {"param", "grad"};
+    bool ok = true;
+    for (size_t i = 0; ok && i < nh; i++) {
+        mlp_value k, v;
+        mlp_record_entry(a[1], i, &k, &v);
+        o->hnames[i] = dup_str(mlp_cstr(k));
+        if (mlp_is_bool(v)) o->hdefs[i] = mlp_as_bool(v);
+        else ok = std_num_arg(vm, name, mlp_cstr(k), v, &o->hdefs[i]);
+        ok = ok && o->hnames[i];
+    }
+    o->hnames[nh] = dup_str("t");
+    for (size_t i = 0; ok && i < ns; i++) {
+        mlp_value k, v;
+        mlp_record_entry(a[2], i, &k, &v);
+        arrays[2 + i] = mlp_cstr(k);
+        o->sinit[i] = dup_str(mlp_is_string(v) ? mlp_cstr(v) : "0");
+        ok = o->sinit[i] != NULL;
+    }
+    if (!ok || !o->hnames[nh]) {
+        opt_destroy(o);
+        return false;
+    }
+    rt_error err;
+    o->kernel = rt_expr_compile(body, 2 + o->ns, arrays, o->nh + 1, (const char *const *)o->hnames, &err);
+    double v;
+    bool init_ok = true;
+    for (int i = 0; o->kernel && init_ok && i < o->ns; i++)
+        init_ok = rt_expr_eval_scalar(o->sinit[i], o->nh, (const char *const *)o->hnames, o->hdefs,
+                                      &v, &err);
+    if (!o->kernel || !init_ok) {
+        opt_destroy(o);
+        return mlp_raise(vm, "optimizer %s: %s", name, err.msg);
+    }
+    o->def.name = o->name;
+    o->def.nhypers = o->nh;
+    o->def.hyper_names = (const char *const *)o->hnames;
+    o->def.hyper_defaults = o->hdefs;
+    o->def.nslots = o->ns;
+    o->def.ctx = o;
+    o->def.slot_init = opt_slot_init;
+    o->def.step = opt_step;
+    o->def.retain = opt_retain;
+    o->def.release = opt_release;
+    o->refs = 0;
+    rt_optim *opt = rt_optim_create_custom(&o->def, &err);   /* refs becomes 1 */
+    if (!opt) {
+        opt_destroy(o);
+        return mlp_raise(vm, "optimizer %s: %s", name, err.msg);
+    }
+    *out = mlp_handle(vm, &std_optimizer_class, opt);
+    return true;
+}
+
+/* ---- registration ------------------------------------------------------------- */
+
+static const mlp_native natives[] = {
+    { "__activation", "name, forward, derivative", n_activation,
+      "__activation(name, forward, derivative): what `activation NAME(x) = expr` compiles to" },
+    { "__optimizer", "name, hypers, states, body", n_optimizer,
+      "__optimizer(name, hypers, states, body): what `optimizer NAME(...) { ... }` compiles to" },
+};
+
+bool std_open_ext(mlp_vm *vm)
+{
+    return mlp_register(vm, natives, sizeof natives / sizeof natives[0]) && ffi_open(vm);
+}
