@@ -83,7 +83,15 @@ LIB_OBJ   := $(LANG_OBJ) $(STD_OBJ) $(RT_OBJ)
 MLP       := $(OUT)/mlp
 UNIT      := $(OUT)/unit-tests
 
-all: $(MLP)
+# The FFI example's C plugin (examples/ffi.mlp loads it from this path, in
+# every build mode: a plain shared library needs no sanitizers).
+PLUGIN    := build/examples/ffi/libplugin.so
+
+all: $(MLP) $(PLUGIN)
+
+$(PLUGIN): examples/ffi/plugin.c | build/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -ffp-contract=off -fPIC -shared $< -o $@ -lm
 
 $(OUT)/obj/%.o: %.c | build/.deps-build
 	@mkdir -p $(dir $@)
@@ -130,7 +138,7 @@ run: $(MLP)
 
 # ---- tests ----------------------------------------------------------------
 # check: this build's tests; test: release then sanitizers.
-check: $(MLP) $(UNIT) | build/.deps-test
+check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	$(UNIT) --jobs 2 --short-filename
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi

@@ -56,8 +56,8 @@ typedef struct Span {
     X(FNDECL, "fndecl")            /* a = FUNC (named) */                         \
     X(MODEL, "model")              /* a = FUNC (named) */                         \
     X(IMPORT, "import")            /* str = module name */                        \
-    X(ACTDECL, "activation")       /* str = name, list = PARAMs, a = expression */ \
-    X(OPTDECL, "optimizer")        /* str = name, list = PARAMs, a = BLOCK (STATE + stmts) */ \
+    X(ACTDECL, "activation")       /* str = name, list = PARAMs, a = expression; op 'e': a, b = extern forward, derivative */ \
+    X(OPTDECL, "optimizer")        /* str = name, list = PARAMs, a = BLOCK (STATE + stmts); op 'e': a = extern update */ \
     X(STATE, "state")              /* str = name, a = initial value or NULL */    \
     X(EXTERN, "extern")            /* str = symbol, b = STR library, list = PARAMs (a = NAME type), c = NAME return type or NULL */ \
     X(BLOCK, "block")              /* list: statements */

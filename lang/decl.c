@@ -47,8 +47,20 @@ static SymNameKind act_resolve(void *ud, const char *name, char *msg, size_t siz
     return SYM_NAME_BAD;
 }
 
+/* activation NAME = extern f, df  ==  __c_activation("NAME", f, df) */
+static Ast *c_activation(Ast *n)
+{
+    Ast *call = native_call(n->span, "__c_activation");
+    ast_push(call, str_node(n->span, n->str));
+    ast_push(call, n->a);
+    ast_push(call, n->b);
+    n->a = n->b = NULL;          /* moved into the call */
+    return call;
+}
+
 static Ast *activation(Ast *n, SymError *err)
 {
+    if (n->op == 'e') return c_activation(n);
     char what[160];
     snprintf(what, sizeof what, "activation %s", n->str);
     if (n->n != 1 || n->list[0]->a || n->list[0]->op) {
@@ -129,32 +141,63 @@ static char *kernel_text(opt_scope *sc, const Ast *e, SymError *err)
     return t;
 }
 
-static Ast *optimizer(Ast *n, SymError *err)
+/* The record {h1: d1, ...} of n's hyperparameters (defaults moved out of
+ * n), or NULL + err for one without a default. */
+static Ast *hyper_record(Ast *n, const char *what, opt_scope *sc, SymError *err)
 {
-    char what[160];
-    snprintf(what, sizeof what, "optimizer %s", n->str);
-    opt_scope sc;
-    memset(&sc, 0, sizeof sc);
-    sc.what = what;
-    Ast *hypers = ast_new(AST_RECORD, n->span), *states = ast_new(AST_RECORD, n->span);
-    StrBuf body = {0};
-    bool ok = declare(&sc, n->span, "param", N_PARAM, err) && declare(&sc, n->span, "grad", N_GRAD, err) &&
-              declare(&sc, n->span, "t", N_T, err);
-    bool assigns_param = false;
-    for (int i = 0; ok && i < n->n; i++) {
+    Ast *hypers = ast_new(AST_RECORD, n->span);
+    for (int i = 0; i < n->n; i++) {
         Ast *p = n->list[i];
         if (!p->a || p->op) {
-            ok = fail(err, p->span, "%s: hyperparameter '%s' needs a default value (e.g. lr=0.01)",
-                      what, p->str);
-            break;
+            fail(err, p->span, "%s: hyperparameter '%s' needs a default value (e.g. lr=0.01)",
+                 what, p->str);
+            ast_free(hypers);
+            return NULL;
         }
-        ok = declare(&sc, p->span, p->str, N_HYPER, err);
-        if (!ok) break;
+        if (!declare(sc, p->span, p->str, N_HYPER, err)) {
+            ast_free(hypers);
+            return NULL;
+        }
         Ast *f = ast_str(AST_FIELDINIT, p->span, p->str, p->len);
         f->a = p->a;            /* the default moves into the call */
         p->a = NULL;
         ast_push(hypers, f);
     }
+    return hypers;
+}
+
+/* optimizer NAME(h=d, ...) = extern update
+ *   ==  __c_optimizer("NAME", {h: d, ...}, update) */
+static Ast *c_optimizer(Ast *n, const char *what, SymError *err)
+{
+    opt_scope sc;
+    memset(&sc, 0, sizeof sc);
+    sc.what = what;
+    Ast *hypers = hyper_record(n, what, &sc, err);
+    if (!hypers) return NULL;
+    Ast *call = native_call(n->span, "__c_optimizer");
+    ast_push(call, str_node(n->span, n->str));
+    ast_push(call, hypers);
+    ast_push(call, n->a);
+    n->a = NULL;                 /* moved into the call */
+    return call;
+}
+
+static Ast *optimizer(Ast *n, SymError *err)
+{
+    char what[160];
+    snprintf(what, sizeof what, "optimizer %s", n->str);
+    if (n->op == 'e') return c_optimizer(n, what, err);
+    opt_scope sc;
+    memset(&sc, 0, sizeof sc);
+    sc.what = what;
+    bool ok = declare(&sc, n->span, "param", N_PARAM, err) && declare(&sc, n->span, "grad", N_GRAD, err) &&
+              declare(&sc, n->span, "t", N_T, err);
+    Ast *hypers = ok ? hyper_record(n, what, &sc, err) : NULL;
+    if (!hypers) return NULL;
+    Ast *states = ast_new(AST_RECORD, n->span);
+    StrBuf body = {0};
+    bool assigns_param = false;
     for (int i = 0; ok && i < n->a->n; i++) {
         Ast *s = n->a->list[i];
         char *text = NULL;

@@ -1,8 +1,14 @@
 /*
  * ffi.c — extern functions through dlopen + libffi (see ffi_lang.h; named so that <ffi.h> stays libffi's).
  *
- * One table, FFI_TYPES, lists the C types: name, libffi type, how many C
- * arguments one declared parameter becomes.
+ * One table, FFI_TYPES, lists the C types: name and libffi type (a
+ * `tensor` parameter becomes two C arguments, pointer and int64 length).
+ *
+ * A bound function (ffi_fn) is reference-counted: the language handle holds
+ * one reference, and a kernel built on it (a C activation or optimizer,
+ * stdlib/ext.c) holds its own, since such a kernel may outlive the handle
+ * (an optimizer cloned into a fit lives as long as its last clone). The
+ * library stays open while any reference lives.
  */
 #include <dlfcn.h>
 #include <ffi.h>
@@ -13,6 +19,7 @@
 #include <string.h>
 
 #include "ffi_lang.h"
+#include "object.h"
 
 #define FFI_TYPES(X) \
     X(INT,    "int",    ffi_type_sint32) \
@@ -49,8 +56,10 @@ static ffi_type *ctype_ffi(ctype t)
 
 enum { MAX_PARAMS = 16 };
 
-typedef struct extern_fn {
+typedef struct ffi_fn {
     char name[64];
+    char sig[128];                /* "double(double,tensor)", as declared */
+    int refs;
     void *lib;
     void (*fn)(void);
     ctype ret;
@@ -58,14 +67,16 @@ typedef struct extern_fn {
     ctype params[MAX_PARAMS];
     ffi_type *atypes[2 * MAX_PARAMS];
     ffi_cif cif;
-} extern_fn;
+} ffi_fn;
 
-static void extern_free(void *p)
+static void extern_destroy(ffi_fn *f)
 {
-    extern_fn *f = p;
     if (f->lib) dlclose(f->lib);
     free(f);
 }
+
+/* The handle's reference. */
+static void extern_free(void *p) { ffi_fn_release(p); }
 
 static bool lookup_type(const char *s, size_t n, ctype *out)
 {
@@ -78,7 +89,7 @@ static bool lookup_type(const char *s, size_t n, ctype *out)
 }
 
 /* "double(double,tensor)" into f's types. */
-static bool parse_sig(mlp_vm *vm, extern_fn *f, const char *sig)
+static bool parse_sig(mlp_vm *vm, ffi_fn *f, const char *sig)
 {
     const char *p = strchr(sig, '(');
     if (!p || sig[strlen(sig) - 1] != ')' || !lookup_type(sig, (size_t)(p - sig), &f->ret) ||
@@ -105,11 +116,43 @@ static bool n_extern(mlp_vm *vm, mlp_value *a, int n, mlp_value *out);
 
 static bool whole(double x, double lo, double hi) { return x == floor(x) && x >= lo && x <= hi; }
 
+/* A `tensor` argument: a list of numbers (copied into a float array that
+ * is copied back after the call) or a handle whose class offers floats
+ * (its own storage, or a copy for read-only kinds). *own: free *buf. */
+static bool tensor_arg(mlp_vm *vm, const ffi_fn *f, int i, mlp_value v, float **buf, bool *own,
+                       int64_t *len)
+{
+    if (v.type == MLP_T_HANDLE && AS_HANDLE(v)->cls->floats) {
+        mlp_floats fl = {0};
+        if (!AS_HANDLE(v)->cls->floats(vm, AS_HANDLE(v)->data, &fl)) return false;
+        *buf = fl.data;
+        *own = fl.copy;
+        *len = fl.len;
+        return true;
+    }
+    if (!mlp_is_list(v))
+        return mlp_raise(vm, "%s: argument %d must be a tensor or a list of numbers, got %s",
+                         f->name, i + 1, mlp_type_name(v));
+    size_t n = mlp_list_len(v);
+    *buf = malloc((n ? n : 1) * sizeof(float));
+    if (!*buf) return mlp_raise(vm, "out of memory");
+    *own = true;
+    *len = (int64_t)n;
+    for (size_t j = 0; j < n; j++) {
+        mlp_value e = mlp_list_get(v, j);
+        if (!mlp_is_number(e))
+            return mlp_raise(vm, "%s: argument %d, element %zu is %s, not a number", f->name, i + 1,
+                             j, mlp_type_name(e));
+        (*buf)[j] = (float)mlp_as_number(e);
+    }
+    return true;
+}
+
 /* Calls f with the language values args; see ffi_lang.h for conversions. */
 static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_value kwargs,
                         mlp_value *out)
 {
-    extern_fn *f = data;
+    ffi_fn *f = data;
     if (mlp_is_record(kwargs) && mlp_record_len(kwargs))
         return mlp_raise(vm, "%s: an extern function takes no keyword arguments", f->name);
     if (nargs != f->nparams)
@@ -118,6 +161,7 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
     union cval { int32_t i; int64_t l; float f; double d; void *p; } vals[2 * MAX_PARAMS];
     void *ptrs[2 * MAX_PARAMS];
     float *bufs[MAX_PARAMS] = {0};
+    bool own[MAX_PARAMS] = {0};   /* bufs[i] is ours to free (a copy) */
     bool ok = true;
     int c = 0;
     for (int i = 0; i < nargs && ok; i++) {
@@ -154,25 +198,12 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
             vals[c].p = (void *)mlp_cstr(v);
             break;
         case CT_TENSOR: {
-            if (!(ok = mlp_is_list(v))) {
-                mlp_raise(vm, "%s: argument %d must be a list of numbers (a float32 tensor), got %s",
-                          f->name, i + 1, mlp_type_name(v));
-                break;
-            }
-            size_t len = mlp_list_len(v);
-            bufs[i] = malloc((len ? len : 1) * sizeof(float));
-            if (!(ok = bufs[i] != NULL)) { mlp_raise(vm, "out of memory"); break; }
-            for (size_t j = 0; j < len && ok; j++) {
-                mlp_value e = mlp_list_get(v, j);
-                if (!(ok = mlp_is_number(e)))
-                    mlp_raise(vm, "%s: argument %d, element %zu is %s, not a number", f->name, i + 1,
-                              j, mlp_type_name(e));
-                else bufs[i][j] = (float)mlp_as_number(e);
-            }
+            int64_t len = 0;
+            if (!(ok = tensor_arg(vm, f, i, v, &bufs[i], &own[i], &len))) break;
             vals[c].p = bufs[i];
             ptrs[c] = &vals[c];
             c++;
-            vals[c].l = (int64_t)len;
+            vals[c].l = len;
             break;
         }
         case CT_VOID: case CT_COUNT: ok = false; break;
@@ -184,8 +215,8 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
         union { ffi_arg a; ffi_sarg s; float f; double d; void *p; int64_t l; } r;
         memset(&r, 0, sizeof r);
         ffi_call(&f->cif, f->fn, &r, ptrs);
-        for (int i = 0; i < nargs; i++)       /* the C side may write into tensors */
-            if (bufs[i])
+        for (int i = 0; i < nargs; i++)       /* the C side may write into lists */
+            if (bufs[i] && mlp_is_list(args[i]))
                 for (size_t j = 0; j < mlp_list_len(args[i]); j++)
                     mlp_list_set(args[i], j, mlp_number(bufs[i][j]));
         switch (f->ret) {
@@ -198,14 +229,15 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
         default: *out = mlp_nil(); break;
         }
     }
-    for (int i = 0; i < nargs; i++) free(bufs[i]);
+    for (int i = 0; i < nargs; i++)
+        if (own[i]) free(bufs[i]);
     return ok;
 }
 
 static mlp_value extern_tostring(mlp_vm *vm, void *data)
 {
     char buf[96];
-    snprintf(buf, sizeof buf, "<extern %s>", ((extern_fn *)data)->name);
+    snprintf(buf, sizeof buf, "<extern %s>", ((ffi_fn *)data)->name);
     return mlp_string_cstr(vm, buf);
 }
 
@@ -220,9 +252,11 @@ static bool n_extern(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!mlp_is_string(a[0]) || !mlp_is_string(a[1]) || !mlp_is_string(a[2]))
         return mlp_raise(vm, "__extern: library, symbol and signature must be strings");
     const char *lib = mlp_cstr(a[0]), *sym = mlp_cstr(a[1]);
-    extern_fn *f = calloc(1, sizeof *f);
+    ffi_fn *f = calloc(1, sizeof *f);
     if (!f) return mlp_raise(vm, "out of memory");
     snprintf(f->name, sizeof f->name, "%s", sym);
+    snprintf(f->sig, sizeof f->sig, "%s", mlp_cstr(a[2]));
+    f->refs = 1;
     if (!parse_sig(vm, f, mlp_cstr(a[2]))) { free(f); return false; }
     /* relative paths are relative to the working directory, as the shell's */
     f->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -235,12 +269,12 @@ static bool n_extern(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     dlerror();
     void *p = dlsym(f->lib, sym);
     if (!p) {
-        extern_free(f);
+        extern_destroy(f);
         return mlp_raise(vm, "extern %s: library \"%s\" has no symbol '%s'", sym, lib, sym);
     }
     memcpy(&f->fn, &p, sizeof p);     /* object pointer to function pointer, as POSIX allows */
     if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, (unsigned)f->ncargs, ctype_ffi(f->ret), f->atypes) != FFI_OK) {
-        extern_free(f);
+        extern_destroy(f);
         return mlp_raise(vm, "extern %s: libffi cannot call this signature", sym);
     }
     *out = mlp_handle(vm, &extern_class, f);
@@ -253,3 +287,32 @@ static const mlp_native natives[] = {
 };
 
 bool ffi_open(mlp_vm *vm) { return mlp_register(vm, natives, 1); }
+
+/* ---- bound functions as kernels (ffi_lang.h) ------------------------------------ */
+
+ffi_fn *ffi_fn_of(mlp_value v) { return mlp_handle_data(v, &extern_class); }
+
+ffi_fn *ffi_fn_retain(ffi_fn *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+    return f;
+}
+
+void ffi_fn_release(ffi_fn *f)
+{
+    if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) extern_destroy(f);
+}
+
+const char *ffi_fn_name(const ffi_fn *f) { return f->name; }
+const char *ffi_fn_signature(const ffi_fn *f) { return f->sig; }
+int ffi_fn_nparams(const ffi_fn *f) { return f->nparams; }
+const char *ffi_fn_param_type(const ffi_fn *f, int i) { return ctype_name[f->params[i]]; }
+const char *ffi_fn_return_type(const ffi_fn *f) { return ctype_name[f->ret]; }
+
+void ffi_fn_call(const ffi_fn *f, void **args)
+{
+    union { ffi_arg a; double d; void *p; int64_t l; } r;      /* the result, ignored */
+    /* ffi_call does not change the cif (it is shared by threads), only
+     * its prototype lacks the const */
+    ffi_call((ffi_cif *)&f->cif, f->fn, &r, args);
+}

@@ -197,6 +197,17 @@ bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
 
 /* ---- host handles -------------------------------------------------------- */
 
+/* What a class's `floats` answers. Either `data` is the handle's own
+ * storage (copy false: C code may write into it and the handle sees the
+ * change) or a malloc'd copy (copy true: for storage that is not float32
+ * or must not change, such as a dataset's pixels; the caller frees it and
+ * whatever was written there is lost). */
+typedef struct mlp_floats {
+    float *data;
+    int64_t len;
+    bool copy;
+} mlp_floats;
+
 typedef struct mlp_class {
     const char *name;                          /* what type(x) says */
     void (*free)(void *data);                  /* may be NULL */
@@ -215,6 +226,11 @@ typedef struct mlp_class {
     /* "a, b, c": the field names `get` answers, for the REPL's completion.
      * NULL: none listed. */
     const char *fields;
+    /* The values as one flat float32 array, for C code (an extern's
+     * `tensor` parameter, lang/ffi_lang.h): fill *out and return true, or
+     * return false with mlp_raise (e.g. a kind that cannot be offered).
+     * NULL: handles of this class are not tensors. */
+    bool (*floats)(mlp_vm *vm, void *data, mlp_floats *out);
 } mlp_class;
 
 mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);

@@ -170,9 +170,22 @@ stmt
                                         $$ = func(sp(@2), $2.s, $2.len, $4, $7);
                                         $$->kind = AST_ACTDECL;
                                     }
+    | ACTIVATION NAME '=' EXTERN expr ',' expr {
+                                        /* C functions: op 'e', a = forward, b = derivative */
+                                        $$ = own(AST_ACTDECL, sp(@2), $2);
+                                        $$->op = 'e';
+                                        $$->a = $5;
+                                        $$->b = $7;
+                                    }
     | OPTIMIZER NAME '(' params ')' '{' obody '}' {
                                         $$ = func(sp(@2), $2.s, $2.len, $4, $7);
                                         $$->kind = AST_OPTDECL;
+                                    }
+    | OPTIMIZER NAME '(' params ')' '=' EXTERN expr {
+                                        /* a C update kernel: op 'e', a = the function */
+                                        $$ = func(sp(@2), $2.s, $2.len, $4, $8);
+                                        $$->kind = AST_OPTDECL;
+                                        $$->op = 'e';
                                     }
     | EXTERN STRING FN NAME '(' cparams ')' cret {
                                         $$ = func(sp(@4), $4.s, $4.len, $6, NULL);

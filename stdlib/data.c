@@ -86,9 +86,30 @@ static mlp_value tensor_tostring(mlp_vm *vm, void *p)
     return mlp_string_cstr(vm, buf);
 }
 
+/* The values for C code (an extern's `tensor` parameter): a float tensor
+ * lends its own storage; the views of a dataset are copies (pixels scaled,
+ * labels one-hot), since datasets never change. */
+static bool tensor_floats(mlp_vm *vm, void *p, mlp_floats *out)
+{
+    const std_tensor *t = p;
+    if (t->kind == TENSOR_FLOAT) {
+        *out = (mlp_floats){ t->data, t->rows * t->cols, false };
+        return true;
+    }
+    const rt_dataset *ds = tensor_dataset(t);
+    int64_t cols = t->kind == TENSOR_Y ? ds->classes : ds->features, len = ds->n * cols;
+    float *c = malloc((size_t)(len ? len : 1) * sizeof *c);
+    if (!c) return mlp_raise(vm, "out of memory copying a %lld-value tensor", (long long)len);
+    for (int64_t i = 0; i < len; i++)
+        c[i] = t->kind == TENSOR_Y ? (float)(ds->labels && ds->labels[i / cols] == i % cols)
+             : ds->x_u8 ? ds->x_u8[i] * ds->x_scale : ds->x_f32[i];
+    *out = (mlp_floats){ c, len, true };
+    return true;
+}
+
 const mlp_class std_tensor_class = {
     .name = "tensor", .free = tensor_free, .mark = tensor_mark, .get = tensor_get,
-    .tostring = tensor_tostring, .fields = "shape",
+    .tostring = tensor_tostring, .fields = "shape", .floats = tensor_floats,
 };
 
 static mlp_value tensor_new(mlp_vm *vm, std_tensor t)

@@ -17,7 +17,29 @@
  * rt_optim_create_custom, so `fit(..., optimizer=scratch.Adam)`,
  * `scratch.Adam(lr=0.1)` and `str(opt)` work as for a built-in. The
  * definition is reference-counted by the optimizers using it.
+ *
+ * C kernels. `activation NAME = extern fwd, grad` and
+ * `optimizer NAME(h=d, ...) = extern update` (lang/decl.h) bind functions
+ * declared with `extern` as the same two hooks, through __c_activation
+ * and __c_optimizer. The C signatures (checked against the declared
+ * types, since the real ones cannot be seen):
+ *
+ *   void fwd(const float *x, float *y, int64_t n)              y = f(x)
+ *       declared  (x: ptr, y: ptr, n: long)
+ *   void grad(const float *x, const float *y, const float *dy, float *dx, int64_t n)
+ *       declared  (x: ptr, y: ptr, dy: ptr, dx: ptr, n: long)
+ *       dx = dy * f'(x), where y = f(x) from the forward pass (dx may be dy)
+ *   void update(float *w, const float *g, float *s1, ..., float *sk, int64_t n,
+ *               double h1, ..., double hm [, int64_t t])
+ *       declared  (w: ptr, g: ptr, k state ptrs, n: long, one double (or
+ *       float) per hyperparameter in declaration order [, t: long or int])
+ *       one update of n values in place; the k states start at zero; t is
+ *       the step number, 1 on the first step
+ *
+ * Each kernel holds its own reference to the bound function (ffi_lang.h),
+ * so it keeps working when the extern's name is rebound or collected.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "expr.h"
@@ -287,6 +309,230 @@ static bool n_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return true;
 }
 
+/* ---- C kernels ------------------------------------------------------------------ */
+
+/* The bound function behind v, whose declared types must be `want`;
+ * NULL + error naming the role and both signatures. */
+static ffi_fn *c_kernel_arg(mlp_vm *vm, const char *what, const char *role, mlp_value v,
+                            const char *want, const char *decl)
+{
+    ffi_fn *f = ffi_fn_of(v);
+    if (!f) {
+        mlp_raise(vm, "%s: the %s must be a function declared with `extern`, got %s", what, role,
+                  mlp_type_name(v));
+        return NULL;
+    }
+    if (want && strcmp(ffi_fn_signature(f), want) != 0) {
+        mlp_raise(vm, "%s: the %s %s is declared %s; it must be declared %s", what, role,
+                  ffi_fn_name(f), ffi_fn_signature(f), decl);
+        return NULL;
+    }
+    return f;
+}
+
+typedef struct c_act {
+    rt_act_custom c;
+    char *name;
+    ffi_fn *fwd, *grad;
+} c_act;
+
+static void c_act_free(void *p)
+{
+    c_act *a = p;
+    ffi_fn_release(a->fwd);
+    ffi_fn_release(a->grad);
+    free(a->name);
+    free(a);
+}
+
+static void c_act_forward(void *ctx, const float *z, float *y, long n)
+{
+    const c_act *a = ctx;
+    int64_t len = n;
+    void *args[3] = {&z, &y, &len};
+    ffi_fn_call(a->fwd, args);
+}
+
+static void c_act_backward(void *ctx, const float *z, const float *y, const float *dy, float *dz,
+                           long n)
+{
+    const c_act *a = ctx;
+    int64_t len = n;
+    void *args[5] = {&z, &y, &dy, &dz, &len};
+    ffi_fn_call(a->grad, args);
+}
+
+/* __c_activation(name, forward, derivative): two externs as an activation */
+static bool n_c_activation(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    const char *name;
+    if (!std_str_arg(vm, "__c_activation", "name", a[0], &name)) return false;
+    char what[96];
+    snprintf(what, sizeof what, "activation %s", name);
+    ffi_fn *fwd = c_kernel_arg(vm, what, "forward function", a[1], "void(ptr,ptr,long)",
+                               "(x: ptr, y: ptr, n: long), for void f(const float *x, float *y, "
+                               "int64_t n)");
+    ffi_fn *grad = fwd ? c_kernel_arg(vm, what, "derivative function", a[2], "void(ptr,ptr,ptr,ptr,long)",
+                                      "(x: ptr, y: ptr, dy: ptr, dx: ptr, n: long), for void "
+                                      "f(const float *x, const float *y, const float *dy, float *dx, "
+                                      "int64_t n) computing dx = dy * f'(x)")
+                       : NULL;
+    if (!grad) return false;
+    c_act *act = calloc(1, sizeof *act);
+    if (!act || !(act->name = dup_str(name))) {
+        free(act);
+        return mlp_raise(vm, "out of memory");
+    }
+    act->fwd = ffi_fn_retain(fwd);
+    act->grad = ffi_fn_retain(grad);
+    act->c.name = act->name;
+    act->c.forward = c_act_forward;
+    act->c.backward = c_act_backward;
+    act->c.ctx = act;
+    if (!keep(vm, act, c_act_free)) return false;
+    return custom_activation_value(vm, &act->c, out);
+}
+
+typedef struct c_opt {
+    rt_optim_custom def;
+    int refs;
+    char *name;
+    int nh, ns;
+    char *hnames[8];
+    double hdefs[8];
+    bool hfloat[8];              /* the kernel declares this hyperparameter float */
+    int tkind;                   /* 0: no t; 'l': long t; 'i': int t */
+    ffi_fn *kernel;
+} c_opt;
+
+static void c_opt_destroy(c_opt *o)
+{
+    ffi_fn_release(o->kernel);
+    for (int i = 0; i < o->nh; i++) free(o->hnames[i]);
+    free(o->name);
+    free(o);
+}
+
+static void c_opt_retain(void *ctx) { __atomic_add_fetch(&((c_opt *)ctx)->refs, 1, __ATOMIC_RELAXED); }
+static void c_opt_release(void *ctx)
+{
+    c_opt *o = ctx;
+    if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0) c_opt_destroy(o);
+}
+
+/* One step: a call of the kernel per trainable tensor. */
+static bool c_opt_step(void *ctx, const double *h, long t, rt_param *params, int nparams,
+                       float *const *slots, rt_error *err)
+{
+    const c_opt *o = ctx;
+    union { void *p; int64_t l; int32_t i; float f; double d; } vals[2 + MAX_STATES + 1 + 8 + 1];
+    void *args[sizeof vals / sizeof vals[0]];
+    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) args[k] = &vals[k];
+    int c = 2 + o->ns;
+    vals[c + 1 + o->nh].l = t;                     /* t, if the kernel takes it */
+    if (o->tkind == 'i') vals[c + 1 + o->nh].i = t > INT32_MAX ? INT32_MAX : (int32_t)t;
+    for (int i = 0; i < o->nh; i++) {
+        if (o->hfloat[i]) vals[c + 1 + i].f = (float)h[i];
+        else vals[c + 1 + i].d = h[i];
+    }
+    for (int p = 0; p < nparams; p++) {
+        if (!params[p].trainable || params[p].size == 0) continue;
+        vals[0].p = params[p].w;
+        vals[1].p = params[p].g;
+        for (int s = 0; s < o->ns; s++) vals[2 + s].p = slots[p * o->ns + s];
+        vals[c].l = params[p].size;
+        ffi_fn_call(o->kernel, args);
+    }
+    (void)err;
+    return true;
+}
+
+/* Checks the kernel's declared types against the update form (see the top
+ * of this file) for nh hyperparameters; fills o's states, hfloat, tkind. */
+static bool c_opt_shape(mlp_vm *vm, const char *what, c_opt *o, const ffi_fn *f)
+{
+    int np = ffi_fn_nparams(f), i = 2;
+    bool ok = strcmp(ffi_fn_return_type(f), "void") == 0 && np >= 3 &&
+              strcmp(ffi_fn_param_type(f, 0), "ptr") == 0 && strcmp(ffi_fn_param_type(f, 1), "ptr") == 0;
+    while (ok && i < np && strcmp(ffi_fn_param_type(f, i), "ptr") == 0) i++;
+    o->ns = i - 2;
+    ok = ok && i < np && strcmp(ffi_fn_param_type(f, i), "long") == 0;
+    i++;
+    for (int k = 0; ok && k < o->nh; k++, i++) {
+        const char *t = i < np ? ffi_fn_param_type(f, i) : "";
+        ok = strcmp(t, "double") == 0 || strcmp(t, "float") == 0;
+        o->hfloat[k] = ok && t[0] == 'f';
+    }
+    if (ok && i < np) {
+        const char *t = ffi_fn_param_type(f, i++);
+        o->tkind = strcmp(t, "long") == 0 ? 'l' : strcmp(t, "int") == 0 ? 'i' : 0;
+        ok = o->tkind != 0;
+    }
+    ok = ok && i == np;
+    if (ok && o->ns > MAX_STATES)
+        return mlp_raise(vm, "%s: the update function %s has %d state arrays; at most %d", what,
+                         ffi_fn_name(f), o->ns, MAX_STATES);
+    if (ok) return true;
+    char hy[160] = "";
+    for (int k = 0; k < o->nh; k++)
+        snprintf(hy + strlen(hy), sizeof hy - strlen(hy), ", %s: double", o->hnames[k]);
+    return mlp_raise(vm, "%s: the update function %s is declared %s; it must be declared "
+                     "(w: ptr, g: ptr, one ptr per state, n: long%s[, t: long]) returning nothing",
+                     what, ffi_fn_name(f), ffi_fn_signature(f), hy);
+}
+
+/* __c_optimizer(name, {hyper: default}, update): an extern as an optimizer */
+static bool n_c_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    const char *name;
+    if (!std_str_arg(vm, "__c_optimizer", "name", a[0], &name)) return false;
+    if (!mlp_is_record(a[1])) return mlp_raise(vm, "__c_optimizer: hyperparameters must be a record");
+    char what[96];
+    snprintf(what, sizeof what, "optimizer %s", name);
+    ffi_fn *f = c_kernel_arg(vm, what, "update function", a[2], NULL, NULL);
+    if (!f) return false;
+    size_t nh = mlp_record_len(a[1]);
+    if (nh > 7) return mlp_raise(vm, "%s: at most 7 hyperparameters, got %zu", what, nh);
+    c_opt *o = calloc(1, sizeof *o);
+    if (!o || !(o->name = dup_str(name))) {
+        free(o);
+        return mlp_raise(vm, "out of memory");
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < nh; i++) {
+        mlp_value k, v;
+        mlp_record_entry(a[1], i, &k, &v);
+        if (!(o->hnames[i] = dup_str(mlp_cstr(k)))) ok = mlp_raise(vm, "out of memory");
+        o->nh = (int)i + 1;
+        if (!ok) break;
+        if (mlp_is_bool(v)) o->hdefs[i] = mlp_as_bool(v);
+        else ok = std_num_arg(vm, what, mlp_cstr(k), v, &o->hdefs[i]);
+    }
+    if (!ok || !c_opt_shape(vm, what, o, f)) {
+        c_opt_destroy(o);
+        return false;
+    }
+    o->kernel = ffi_fn_retain(f);
+    o->def.name = o->name;
+    o->def.nhypers = o->nh;
+    o->def.hyper_names = (const char *const *)o->hnames;
+    o->def.hyper_defaults = o->hdefs;
+    o->def.nslots = o->ns;
+    o->def.ctx = o;
+    o->def.slot_init = NULL;          /* states start at zero */
+    o->def.step = c_opt_step;
+    o->def.retain = c_opt_retain;
+    o->def.release = c_opt_release;
+    rt_error err;
+    rt_optim *opt = rt_optim_create_custom(&o->def, &err);   /* refs becomes 1 */
+    if (!opt) {
+        c_opt_destroy(o);
+        return mlp_raise(vm, "%s: %s", what, err.msg);
+    }
+    *out = mlp_handle(vm, &std_optimizer_class, opt);
+    return true;
+}
+
 /* ---- registration ------------------------------------------------------------- */
 
 static const mlp_native natives[] = {
@@ -294,6 +540,10 @@ static const mlp_native natives[] = {
       "__activation(name, forward, derivative): what `activation NAME(x) = expr` compiles to" },
     { "__optimizer", "name, hypers, states, body", n_optimizer,
       "__optimizer(name, hypers, states, body): what `optimizer NAME(...) { ... }` compiles to" },
+    { "__c_activation", "name, forward, derivative", n_c_activation,
+      "__c_activation(name, forward, derivative): what `activation NAME = extern f, df` compiles to" },
+    { "__c_optimizer", "name, hypers, update", n_c_optimizer,
+      "__c_optimizer(name, hypers, update): what `optimizer NAME(...) = extern update` compiles to" },
 };
 
 bool std_open_ext(mlp_vm *vm)
