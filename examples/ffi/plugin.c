@@ -34,6 +34,7 @@ void plug_relu_grad(const float *x, const float *y, const float *dy, float *dx, 
 void plug_softsign(const float *x, float *y, int64_t n);
 void plug_softsign_grad(const float *x, const float *y, const float *dy, float *dx, int64_t n);
 void plug_momentum(float *w, const float *g, float *v, int64_t n, double lr, double momentum);
+void plug_sgd_decay(float *w, const float *g, int64_t n, float lr, float decay, int32_t t);
 void plug_adam(float *w, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
                double beta2, double eps, int64_t t);
 double plug_sum(const float *x, int64_t n);
@@ -77,6 +78,16 @@ void plug_momentum(float *w, const float *g, float *v, int64_t n, double lr, dou
         v[i] = m * v[i] - l * g[i];
         w[i] += v[i];
     }
+}
+
+/* SGD with a time-based decay of the step size, and no state:
+ *   w -= lr / (1 + decay (t - 1)) g        (t = 1 on the first step)
+ * Its hyperparameters come as float and t as int, which `extern` allows
+ * too (decay = 0 is plain SGD to the bit). */
+void plug_sgd_decay(float *w, const float *g, int64_t n, float lr, float decay, int32_t t)
+{
+    float lr_t = lr / (1.0f + decay * (float)(t - 1));
+    for (int64_t i = 0; i < n; i++) w[i] -= lr_t * g[i];
 }
 
 /* b^t by squaring, in double. */
