@@ -13,7 +13,13 @@
  *     == let NAME = __optimizer("NAME", {h1: d1, ...}, {s: "<i>"}, "<body as kernel text>")
  *   extern "lib" fn f(a: double, p: tensor) -> double
  *     == let f = __extern("lib", "f", "double(double,tensor)")
+ *   activation NAME = extern fwd, grad
+ *     == let NAME = __c_activation("NAME", fwd, grad)
+ *   optimizer NAME(h1=d1, ...) = extern update
+ *     == let NAME = __c_optimizer("NAME", {h1: d1, ...}, update)
  *
+ * (The last two take functions bound by `extern` as C kernels; whether
+ * their declared types fit is checked by those natives, stdlib/ext.c.)
  * The kernel texts are runtime/expr.h's language, so `--disasm` shows the
  * forward expression and its derivative as the constants of the call.
  * Everything the compiler can know is checked here, with the span of the

@@ -15,7 +15,8 @@
  *   train.c   fit(), evaluate(), predict(), histories, progress display
  *   data.c    datasets and tensors: mnist(), load_csv(), blobs() ...
  *   sweep.c   __sweep (the `sweep` construct), report(), results tables, save()
- *   ext.c     __activation, __optimizer, __extern (the extension declarations)
+ *   ext.c     __activation, __optimizer, __c_activation, __c_optimizer (the
+ *             extension declarations; __extern itself is lang/ffi.c)
  *
  * Ownership: handle data is malloc'd by the maker and freed by the class's
  * free callback when the GC finds the handle unreachable; values a handle
@@ -99,7 +100,10 @@ mlp_value std_dataset_value(mlp_vm *vm, rt_dataset *ds);
  * tensor or list of rows into *tmp (which the caller frees). */
 bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp,
                         const rt_dataset **out);
-/* A new float tensor handle [rows x cols] owning data (rt_alloc'd). */
+/* A new float tensor handle [rows x cols] owning data (rt_alloc'd).
+ * Tensor handles answer mlp_class.floats, so an extern's `tensor`
+ * parameter takes them: a float tensor lends its storage, a dataset's
+ * .x / .y views are passed as float copies (data.c). */
 mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols);
 
 /* ---- argument checks (errors name the function and the argument) ------- */
