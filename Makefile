@@ -154,7 +154,7 @@ valgrind: $(MLP) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn
 
 # ---- benchmarks and fuzzing -----------------------------------------------
-bench: $(MLP) build/.deps-bench
+bench: $(MLP) $(PLUGIN) build/.deps-bench
 	@for r in tests/bench/*/run.sh; do \
 	  echo "== $$r"; MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r || exit 1; done
 
