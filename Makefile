@@ -151,7 +151,7 @@ asan:
 	$(MAKE) --no-print-directory MODE=asan check
 
 valgrind: $(MLP) | build/.deps-test
-	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn
+	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn tests/ext
 
 # ---- benchmarks and fuzzing -----------------------------------------------
 bench: $(MLP) $(PLUGIN) build/.deps-bench

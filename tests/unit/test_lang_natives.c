@@ -177,6 +177,8 @@ Test(lang_natives, handles_fields_calls_and_free) {
     cr_expect(strstr(cap.err, "Counter has no field 'nope'") != NULL, "%s", cap.err);
     mlp_vm_free(vm);
     cr_expect_eq(freed, 1);
+    free(cap.out);   /* tl_vm starts a fresh capture */
+    free(cap.err);
     vm = tl_vm(&cap);
 }
 
