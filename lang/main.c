@@ -7,6 +7,7 @@
  *   mlp                 the REPL on a terminal; otherwise run standard input
  *   --disasm FILE       list the bytecode of every function
  *   --trace             trace each instruction and the stack to stderr
+ *   -j N, --jobs N      run sweep points in N worker processes (MLP_JOBS)
  *   --help, --version
  *
  * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
@@ -20,6 +21,7 @@
 
 #include "mlp.h"
 #include "mlp_stdlib.h"
+#include "parallel.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 64, EXIT_COMPILE = 65, EXIT_RUNTIME = 70, EXIT_IO = 74 };
 
@@ -32,6 +34,8 @@ static const char usage[] =
     "  (nothing)     start the REPL on a terminal, else run standard input\n"
     "  --disasm      list the bytecode of every function instead of running\n"
     "  --trace       print each instruction and the stack to stderr as it runs\n"
+    "  -j N          run sweep points in N worker processes (default $MLP_JOBS, else 1);\n"
+    "                under mpirun the ranks share the points instead\n"
     "  --help        show this help\n"
     "  --version     show the version\n"
     "\n"
@@ -87,6 +91,7 @@ static int run_repl(mlp_vm *vm) {
 
 int main(int argc, char **argv) {
     bool disasm = false, trace = false;
+    int jobs = 0;
     const char *code = NULL, *file = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -101,6 +106,17 @@ int main(int argc, char **argv) {
             disasm = true;
         } else if (strcmp(a, "--trace") == 0) {
             trace = true;
+        } else if (strncmp(a, "-j", 2) == 0 || strcmp(a, "--jobs") == 0) {
+            /* -j N, -jN, --jobs N */
+            const char *v = a[1] == 'j' && a[2] ? a + 2 : i + 1 < argc ? argv[++i] : "";
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 256) {
+                fprintf(stderr, "mlp: -j needs a number of jobs from 1 to 256, got '%s'\n%s", v,
+                        usage);
+                return EXIT_USAGE;
+            }
+            jobs = (int)n;
         } else if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "mlp: -e needs an argument\n%s", usage);
@@ -128,6 +144,10 @@ int main(int argc, char **argv) {
     if (!mlp_stdlib_open(vm)) {
         mlp_vm_free(vm);
         return EXIT_RUNTIME;
+    }
+    if (!mlp_parallel_start(vm, jobs)) {
+        mlp_vm_free(vm);
+        return EXIT_USAGE;
     }
     /* the script's own arguments */
     mlp_value args = mlp_list_new(vm);
