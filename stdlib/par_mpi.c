@@ -97,7 +97,9 @@ bool par_mpi_start(par_mpi **out)
     *out = NULL;
     const char *why = launched_by();
     if (!why) return true;
-    const char *names[] = { getenv("MLP_MPI_LIB"), "libmpi.so.40", "libmpi.so" };
+    /* MLP_MPI_LIB names the one library to use; else Open MPI's sonames. */
+    const char *user = getenv("MLP_MPI_LIB");
+    const char *names[] = { user, user ? NULL : "libmpi.so.40", user ? NULL : "libmpi.so" };
     void *lib = NULL;
     const char *err = "no library name";
     for (size_t i = 0; i < 3 && !lib; i++) {

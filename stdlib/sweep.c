@@ -490,8 +490,8 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
         mlp_value row = base_record(vm, c, vals);
         mlp_push_root(vm, row);
         say_failed(vm, row, died);
-        mlp_record_set(vm, row, "error", mlp_string_cstr(vm, died));
         add_columns(vm, c->t->columns, row);
+        mlp_record_set(vm, row, "error", mlp_string_cstr(vm, died));
         mlp_list_push(vm, c->t->rows, row);
         c->any_failed = true;
         mlp_pop_root(vm);
