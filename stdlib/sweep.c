@@ -253,9 +253,10 @@ static void take_rows(mlp_vm *vm, sweep_ctx *c, mlp_value rows, bool failed, mlp
  *
  * A worker sends back its point's rows as bytes: numbers bit for bit,
  * strings, booleans and nil as themselves, lists and records recursively;
- * a value equal to the point's own axis value as a reference to it (so the
- * table keeps the parent's value, e.g. the optimizer handle itself); any
- * other handle or function as its short text, which is what the table and
+ * a value equal to one of the point's own values (under its axis's name,
+ * or any handle among them) as a reference to it, so the table keeps the
+ * parent's value (the optimizer handle itself); any other handle or
+ * function as its short text, which is what the table and
  * save() show of it. Layout: 'R', failed (u64) and then the point's error
  * message, the row count, then per row its
  * entry count and (key, value) pairs; or 'E' and a message for an error
@@ -272,7 +273,8 @@ static void put_str(par_buf *b, const char *s, size_t n)
     par_put(b, s, n);
 }
 
-static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, int depth)
+static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *vals, size_t k,
+                         int depth)
 {
     char tag;
     switch (mlp_typeof(v)) {
@@ -291,7 +293,8 @@ static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, int depth)
         tag = V_LIST;
         par_put(b, &tag, 1);
         par_put_u64(b, mlp_list_len(v));
-        for (size_t i = 0; i < mlp_list_len(v); i++) encode_value(vm, b, mlp_list_get(v, i), depth + 1);
+        for (size_t i = 0; i < mlp_list_len(v); i++)
+            encode_value(vm, b, mlp_list_get(v, i), vals, k, depth + 1);
         return;
     case MLP_T_RECORD:
         if (depth > 32) break;
@@ -302,11 +305,19 @@ static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, int depth)
             mlp_value key, val;
             mlp_record_entry(v, i, &key, &val);
             put_str(b, mlp_cstr(key), mlp_strlen(key));
-            encode_value(vm, b, val, depth + 1);
+            encode_value(vm, b, val, vals, k, depth + 1);
         }
         return;
     default: break;
     }
+    /* A handle that is one of the point's values (report(o=opt)) stays
+     * that very value; any other becomes its text. */
+    for (size_t j = 0; j < k; j++)
+        if (mlp_typeof(v) == mlp_typeof(vals[j]) && mlp_equal(v, vals[j])) {
+            par_put(b, "A", 1);
+            par_put_u64(b, j);
+            return;
+        }
     mlp_value s = std_short_text(vm, v);
     tag = V_TEXT;
     par_put(b, &tag, 1);
@@ -337,7 +348,7 @@ static void encode_rows(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals, b
                 par_put(b, "A", 1);
                 par_put_u64(b, j);
             } else {
-                encode_value(vm, b, val, 0);
+                encode_value(vm, b, val, vals, c->k, 0);
             }
         }
     }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Speed-up of a 12-point sweep with `mlp -j 2` against the serial run, on
+# this machine (issue 8 aims at >= 1.8x on 2 cores).
+#
+# Three ways, interleaved within each repetition so that they see the same
+# machine (other work on it shifts all three alike):
+#   serial      mlp sweep12.mlp                 kernels on all cores
+#   serial-1t   MLP_THREADS=1 mlp sweep12.mlp   one core, the per-worker setting
+#   -j 2        mlp -j 2 sweep12.mlp            two workers, one thread each
+# Prints the median wall time of each, the speed-ups, the CPU seconds
+# (user + sys, children included) and the load average, and checks that the
+# three print the same bytes. The aim is reported, not enforced: on a
+# shared machine wall times measure the neighbours too.
+#
+# env: MLP (default build/mlp), REPS (default 3), JOBS (default 2)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+cd "$root"
+MLP=${MLP:-$root/build/mlp}
+REPS=${REPS:-3}
+JOBS=${JOBS:-2}
+[ -x "$MLP" ] || make --no-print-directory "$MLP" > /dev/null
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run NAME CMD...: appends "wall cpu" to $tmp/NAME.times, stdout to $tmp/NAME.out
+run() {
+    local name=$1; shift
+    python3 - "$tmp/$name" "$@" <<'EOF'
+import os, subprocess, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.monotonic()
+c0 = os.times()
+with open(out + ".out", "wb") as f:
+    subprocess.run(cmd, stdout=f, stderr=subprocess.DEVNULL, check=True)
+wall = time.monotonic() - t0
+c1 = os.times()
+cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+with open(out + ".times", "a") as f:
+    f.write("%.4f %.4f\n" % (wall, cpu))
+EOF
+}
+
+script=tests/bench/sweep/sweep12.mlp
+echo "12-point sweep ($script), $REPS repetitions, $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$REPS"); do
+    run serial "$MLP" "$script"
+    run serial1 env MLP_THREADS=1 "$MLP" "$script"
+    run par "$MLP" -j "$JOBS" "$script"
+done
+cmp -s "$tmp/serial.out" "$tmp/par.out" && cmp -s "$tmp/serial.out" "$tmp/serial1.out" \
+    || { echo "FAIL: the runs printed different output"; exit 1; }
+
+python3 - "$tmp" "$JOBS" <<'EOF'
+import statistics, sys
+tmp, jobs = sys.argv[1], sys.argv[2]
+def load(name):
+    rows = [tuple(map(float, l.split())) for l in open(f"{tmp}/{name}.times")]
+    return statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows)
+s, s1, p = load("serial"), load("serial1"), load("par")
+print(f"{'run':<12} {'wall_s':>8} {'cpu_s':>8}")
+for name, (w, c) in (("serial", s), ("serial-1t", s1), (f"-j {jobs}", p)):
+    print(f"{name:<12} {w:8.2f} {c:8.2f}")
+print(f"speed-up -j {jobs} vs serial:    {s[0] / p[0]:.2f}x")
+print(f"speed-up -j {jobs} vs serial-1t: {s1[0] / p[0]:.2f}x")
+aim = 1.8
+print(f"aim >= {aim}x vs serial: {'met' if s[0] / p[0] >= aim else 'NOT met'}; "
+      "output identical across the three: yes")
+EOF
