@@ -334,10 +334,15 @@ static void bar(progress *p)
 static void progress_line(progress *p, const par_frame *f)
 {
     if (p->tty) fputs("\r\033[K", stderr);
+    /* A long summary (a whole loss curve) is cut, at a character boundary. */
     const char *sum = f->sum.s ? f->sum.s : "";
-    fprintf(stderr, "sweep: point %llu/%zu (%.2fs): %s\n",
-                (unsigned long long)f->index + 1, p->total, f->seconds, sum);
-    bar(p);
+    int n = (int)strlen(sum), max = 240;
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)sum[n] & 0xC0) == 0x80) n--;
+    }
+    fprintf(stderr, "sweep: point %llu/%zu (%.2fs): %.*s%s\n", (unsigned long long)f->index + 1,
+            p->total, f->seconds, n, sum, sum[n] ? " ..." : "");
 }
 
 static void progress_end(progress *p)
@@ -367,8 +372,12 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
     bar(&pr);
     while (ok && emitted < n) {
         /* Print the finished prefix in point order, then hand it over. */
+        bool wrote = false;
         while (emitted < n && have[emitted]) {
             par_frame *f = &results[emitted];
+            /* The bar shares the terminal with the output: off it goes. */
+            if (pr.tty && !wrote) fputs("\r\033[K", stderr);
+            wrote = true;
             if (f->out.n) mlp_write(vm, f->out.s, f->out.n);
             par_buf_free(&f->out);
             ok = job->take(vm, job->ctx, emitted,
@@ -376,6 +385,10 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
                            f->res.n, f->kind == PAR_DIED ? f->sum.s : NULL);
             emitted++;
             if (!ok) break;
+        }
+        if (wrote) {
+            fflush(stdout);
+            bar(&pr);
         }
         if (!ok || emitted == n) break;
         if (done == n) {   /* only when a slot vanished mid-point without an answer */
@@ -397,7 +410,6 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
         }
         pr.running--;
         pr.done++;
-        progress_line(&pr, &f);
         results[f.index] = f;
         have[f.index] = true;
         done++;
@@ -407,6 +419,7 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
             have[next++] = true;
             done++;
         }
+        progress_line(&pr, &results[f.index]);
     }
     progress_end(&pr);
     free(have);
