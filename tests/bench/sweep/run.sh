@@ -8,7 +8,8 @@
 #   serial-1t   MLP_THREADS=1 mlp sweep12.mlp   one core, the per-worker setting
 #   -j 2        mlp -j 2 sweep12.mlp            two workers, one thread each
 # Prints the median wall time of each, the speed-ups, the CPU seconds
-# (user + sys, children included) and the load average, and checks that the
+# (user + sys, children included), the cores each run got and the load
+# average, and the extra CPU the workers cost; and checks that the
 # three print the same bytes. The aim is reported, not enforced: on a
 # shared machine wall times measure the neighbours too.
 #
@@ -59,9 +60,14 @@ def load(name):
     rows = [tuple(map(float, l.split())) for l in open(f"{tmp}/{name}.times")]
     return statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows)
 s, s1, p = load("serial"), load("serial1"), load("par")
-print(f"{'run':<12} {'wall_s':>8} {'cpu_s':>8}")
+print(f"{'run':<12} {'wall_s':>8} {'cpu_s':>8} {'cores_used':>10}")
 for name, (w, c) in (("serial", s), ("serial-1t", s1), (f"-j {jobs}", p)):
-    print(f"{name:<12} {w:8.2f} {c:8.2f}")
+    print(f"{name:<12} {w:8.2f} {c:8.2f} {c / w:10.2f}")
+# cores_used well below what a run could use means the machine was busy
+# with other work: then wall-time ratios say little. The CPU cost of
+# running in workers (fork, capture, rows over pipes) does not depend on
+# that: it bounds the speed-up an idle machine gives.
+print(f"CPU cost of -j {jobs} over serial-1t: {100 * (p[1] / s1[1] - 1):+.1f}%")
 print(f"speed-up -j {jobs} vs serial:    {s[0] / p[0]:.2f}x")
 print(f"speed-up -j {jobs} vs serial-1t: {s1[0] / p[0]:.2f}x")
 aim = 1.8
