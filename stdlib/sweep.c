@@ -457,6 +457,7 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
     }
     bool failed;
     if (!run_point(vm, c, vals, &failed, &msg)) return false;
+    mlp_push_root(vm, msg);   /* the texts below allocate */
     encode_rows(vm, c, vals, failed, msg, res);
     /* "a=1 b=x -> sum=10 tag=x!": the axes, then what the point reported. */
     mlp_value rows = std_host_of(vm)->report;
@@ -471,9 +472,8 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
     if (failed) {
         par_put(sum, " error: ", 8);
         par_put(sum, mlp_cstr(msg), mlp_strlen(msg));
-        return true;
     }
-    for (size_t r = 0; r < mlp_list_len(rows); r++) {
+    for (size_t r = 0; !failed && r < mlp_list_len(rows); r++) {
         mlp_value row = mlp_list_get(rows, r);
         for (size_t e = c->k; e < mlp_record_len(row); e++) {
             mlp_value key, val;
@@ -485,6 +485,7 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
             par_put(sum, mlp_cstr(s), mlp_strlen(s));
         }
     }
+    mlp_pop_root(vm);
     return true;
 }
 

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mlp.h"
@@ -51,7 +52,7 @@ static mlp_value global(mlp_vm *vm, const char *name)
 }
 
 /* Deep equality, stricter than `==`: numbers by their bits. */
-static bool same(mlp_vm *a, mlp_value x, mlp_value y)
+static bool same(mlp_vm *a, mlp_value x, mlp_vm *b, mlp_value y)
 {
     if (mlp_typeof(x) != mlp_typeof(y)) return false;
     switch (mlp_typeof(x)) {
@@ -66,7 +67,7 @@ static bool same(mlp_vm *a, mlp_value x, mlp_value y)
     case MLP_T_LIST:
         if (mlp_list_len(x) != mlp_list_len(y)) return false;
         for (size_t i = 0; i < mlp_list_len(x); i++)
-            if (!same(a, mlp_list_get(x, i), mlp_list_get(y, i))) return false;
+            if (!same(a, mlp_list_get(x, i), b, mlp_list_get(y, i))) return false;
         return true;
     case MLP_T_RECORD:
         if (mlp_record_len(x) != mlp_record_len(y)) return false;
@@ -74,11 +75,15 @@ static bool same(mlp_vm *a, mlp_value x, mlp_value y)
             mlp_value kx, vx, ky, vy;
             mlp_record_entry(x, i, &kx, &vx);
             mlp_record_entry(y, i, &ky, &vy);
-            if (!same(a, kx, ky) || !same(a, vx, vy)) return false;
+            if (!same(a, kx, b, ky) || !same(a, vx, b, vy)) return false;
         }
         return true;
-    default:   /* handles of two interpreters: the same text */
-        return strcmp(mlp_cstr(mlp_tostring(a, x)), mlp_cstr(mlp_tostring(a, y))) == 0;
+    default: {   /* handles of two interpreters: the same text */
+        char *tx = strdup(mlp_cstr(mlp_tostring(a, x)));
+        bool eq = strcmp(tx, mlp_cstr(mlp_tostring(b, y))) == 0;
+        free(tx);
+        return eq;
+    }
     }
 }
 
@@ -91,7 +96,7 @@ static void check_same(const char *src, const char *const *names, int n)
     cr_assert_eq(mlp_run_source(serial, "<serial>", src, strlen(src)), MLP_OK, "%s", e1.text);
     cr_assert_eq(mlp_run_source(par, "<parallel>", src, strlen(src)), MLP_OK, "%s", e2.text);
     for (int i = 0; i < n; i++)
-        cr_expect(same(serial, global(serial, names[i]), global(par, names[i])),
+        cr_expect(same(serial, global(serial, names[i]), par, global(par, names[i])),
                   "%s differs: serial %s, parallel %s", names[i],
                   mlp_cstr(mlp_tostring(serial, global(serial, names[i]))),
                   mlp_cstr(mlp_tostring(par, global(par, names[i]))));
