@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/par/run.sh MLP — sweeps in parallel (issue 8).
 #
-#   1. tests/par/sweep.mlp serially, with -j 2, with MLP_JOBS=3 and under
-#      `mpirun -n 3`: stdout and the saved CSV/JSON files byte-identical to
-#      the serial run's;
+#   1. tests/par/sweep.mlp serially, with -j 2, with MLP_JOBS=3, with -j 2
+#      and MLP_GC_STRESS=1, and under `mpirun -n 3`: stdout and the saved
+#      CSV/JSON files byte-identical to the serial run's;
 #   2. tests/par/crash.mlp: workers killed by signals 9 and 11 fail their
 #      points alone (-j 2 and mpirun), checked against a hand-written
 #      expectation;
@@ -51,6 +51,8 @@ run_way() {   # run_way NAME COMMAND...
 }
 run_way j2 "$MLP" -j 2
 run_way env3 env MLP_JOBS=3 "$MLP"
+# every allocation collects: values in flight between processes stay rooted
+run_way gc env MLP_GC_STRESS=1 "$MLP" -j 2
 if command -v mpirun > /dev/null; then
     run_way mpi env ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP"
 else
