@@ -63,16 +63,16 @@ struct par_mpi {
 };
 
 /* The functions and objects taken from the library, one row each. */
-static const struct { const char *name; size_t off; bool data; } symbols[] = {
-    { "MPI_Init", offsetof(par_mpi, Init), false },
-    { "MPI_Finalize", offsetof(par_mpi, Finalize), false },
-    { "MPI_Comm_rank", offsetof(par_mpi, Comm_rank), false },
-    { "MPI_Comm_size", offsetof(par_mpi, Comm_size), false },
-    { "MPI_Send", offsetof(par_mpi, Send), false },
-    { "MPI_Recv", offsetof(par_mpi, Recv), false },
-    { "MPI_Iprobe", offsetof(par_mpi, Iprobe), false },
-    { "ompi_mpi_comm_world", offsetof(par_mpi, comm), true },
-    { "ompi_mpi_byte", offsetof(par_mpi, byte), true },
+static const struct { const char *name; size_t off; } symbols[] = {
+    { "MPI_Init", offsetof(par_mpi, Init) },
+    { "MPI_Finalize", offsetof(par_mpi, Finalize) },
+    { "MPI_Comm_rank", offsetof(par_mpi, Comm_rank) },
+    { "MPI_Comm_size", offsetof(par_mpi, Comm_size) },
+    { "MPI_Send", offsetof(par_mpi, Send) },
+    { "MPI_Recv", offsetof(par_mpi, Recv) },
+    { "MPI_Iprobe", offsetof(par_mpi, Iprobe) },
+    { "ompi_mpi_comm_world", offsetof(par_mpi, comm) },
+    { "ompi_mpi_byte", offsetof(par_mpi, byte) },
 };
 
 /* Large enough for any MPI's MPI_Status; never read. */
