@@ -23,6 +23,9 @@ trap 'rm -rf "$TMP"' EXIT
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
+# Containers often forbid the cross-process memory reads (CMA) that shared
+# memory uses for large messages; plain copies work everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 # Open MPI's own allocations outlive MPI_Finalize: not ours to report.
 MPI_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 MPIRUN=(mpirun -n 3 --oversubscribe --mca btl self,vader)
