@@ -8,8 +8,8 @@
 #      points alone (-j 2 and mpirun), checked against a hand-written
 #      expectation;
 #   3. progress: one stderr line per finished point;
-#   4. Ctrl-C (SIGINT) during a -j 2 sweep: exit 70, "interrupted", and no
-#      worker left behind;
+#   4. Ctrl-C (SIGINT, to the parent alone and to its process group) during
+#      a -j 2 sweep: exit 70, "interrupted", and no worker left behind;
 #   5. usage: a bad -j, and MPI asked for where no MPI library loads.
 #
 # MPI runs as root (CI) with Open MPI's consent variables, oversubscribed,
@@ -107,6 +107,19 @@ grep -q interrupted "$TMP/long.err" && ok || { bad "Ctrl-C: no 'interrupted' mes
 sleep 0.2
 left=$(pgrep -f "$TMP/long.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "Ctrl-C: $left processes left behind"
+
+# A terminal's Ctrl-C reaches the whole process group: workers too.
+setsid "$MLP" -j 2 "$TMP/long.mlp" > "$TMP/long2.out" 2> "$TMP/long2.err" &
+pid=$!
+sleep 1.5
+kill -INT -- -$pid
+wait $pid
+rc=$?
+[ $rc = 70 ] && grep -q interrupted "$TMP/long2.err" && ok \
+    || { bad "Ctrl-C to the group: exit $rc"; cat "$TMP/long2.err"; }
+sleep 0.2
+left=$(pgrep -f "$TMP/long.mlp" | wc -l)
+[ "$left" = 0 ] && ok || bad "Ctrl-C to the group: $left processes left behind"
 
 # ---- 5. usage ------------------------------------------------------------------
 "$MLP" -j 0 -e 'print(1)' > /dev/null 2> "$TMP/usage.err"
