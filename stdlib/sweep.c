@@ -10,6 +10,13 @@
  * a row (the point's axis values, then the reported columns). A point that
  * fails gets its error message in an `error` column and the sweep goes on;
  * an interrupt (Ctrl-C) stops the whole sweep.
+ *
+ * Points run here one after the other, or, when the interpreter was
+ * started with -j N or under MPI (parallel.h), in other processes: then
+ * this file supplies the two halves of a point, job_run (in the worker:
+ * run it, encode its rows) and job_take (back here, in point order: decode
+ * the rows into the table), and the same run_point and take_rows serve
+ * both ways, so the table cannot depend on where a point ran.
  */
 #include <math.h>
 #include <stdio.h>
