@@ -85,6 +85,9 @@ double par_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* procs workers each get an equal share of the cores this process may use
+ * (sched_getaffinity respects taskset and cgroups, unlike the core count),
+ * so -j 2 on 2 cores runs 2 single-threaded workers, not 4 threads. */
 int par_threads_per(int procs)
 {
     const char *s = getenv("MLP_THREADS");
@@ -97,6 +100,9 @@ int par_threads_per(int procs)
 
 /* ---- pipes -------------------------------------------------------------------- */
 
+/* Pipes move at most PIPE_BUF atomically and signals interrupt calls:
+ * these two loop until all n bytes moved, false on EOF or a real error
+ * (a worker or parent that died mid-frame). */
 static bool write_full(int fd, const void *p, size_t n)
 {
     const char *s = p;
@@ -123,6 +129,7 @@ static bool read_full(int fd, void *p, size_t n)
     return true;
 }
 
+/* Reads exactly n bytes into a fresh, NUL-terminated buffer. */
 static bool read_buf(int fd, par_buf *b, uint64_t n)
 {
     if (n > ((uint64_t)1 << 40)) return false;   /* a corrupt length, not a real result */
@@ -133,6 +140,7 @@ static bool read_buf(int fd, par_buf *b, uint64_t n)
     return true;
 }
 
+/* Head, then out, sum and res, in the order par_worker_take reads them. */
 static bool write_frame(int fd, const par_frame *f)
 {
     par_head h = par_frame_head(f);
@@ -295,6 +303,8 @@ bool par_worker_take(par_worker *w, par_frame *f)
     return false;
 }
 
+/* Without force, closing the task pipe is the request to stop: an idle
+ * worker reads EOF and exits at once, a busy one after its point. */
 void par_worker_stop(par_worker *w, bool force)
 {
     if (force && w->pid) kill(w->pid, SIGTERM);
@@ -313,6 +323,8 @@ typedef struct progress {
     int running;
 } progress;
 
+/* Redraws the bar in place (carriage return, erase to end of line); on a
+ * terminal only, so logs of non-interactive runs hold just the lines. */
 static void bar(progress *p)
 {
     if (!p->tty) return;
@@ -353,6 +365,11 @@ static void progress_end(progress *p)
 
 /* ---- the scheduler -------------------------------------------------------------- */
 
+/* Dynamic scheduling: every slot gets a point, and each answer frees its
+ * slot for the next unassigned point, so long and short points balance
+ * without knowing their cost. Answers arrive in any order; output and
+ * take() go strictly in point order, as far as the finished prefix
+ * reaches, so the program's output streams while the sweep runs. */
 bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *results)
 {
     size_t n = job->npoints, next = 0, done = 0, emitted = 0;
@@ -448,6 +465,10 @@ static bool local_give(void *ctx, int s, size_t i)
     return false;
 }
 
+/* Polls the result pipes of busy workers only (an idle worker has nothing
+ * to say; its death shows at the next give). A pipe that reports hang-up
+ * is a dead worker: par_worker_take turns that into its point's row.
+ * Ctrl-C interrupts poll() (EINTR) and is noticed here at once. */
 static int local_wait(void *ctx, mlp_vm *vm, int timeout_ms, par_frame *f, int *s)
 {
     local *l = ctx;
@@ -472,6 +493,8 @@ static int local_wait(void *ctx, mlp_vm *vm, int timeout_ms, par_frame *f, int *
     return 0;
 }
 
+/* A sweep with -j: no more workers than points; all of them ended and
+ * reaped before returning, whatever happened (forced when interrupted). */
 static bool local_run(mlp_vm *vm, par_state *st, const par_job *job)
 {
     int n = st->jobs < (int)job->npoints ? st->jobs : (int)job->npoints;
@@ -498,6 +521,7 @@ static bool local_run(mlp_vm *vm, par_state *st, const par_job *job)
 
 /* ---- the interpreter's parallel state ---------------------------------------- */
 
+/* Runs when the interpreter is freed: the end of the script for MPI too. */
 static void state_free(void *p)
 {
     par_state *st = p;
@@ -507,6 +531,8 @@ static void state_free(void *p)
 
 static const mlp_class state_class = { .name = "parallel", .free = state_free };
 
+/* NULL when the host never called mlp_parallel_start (embedders, unit
+ * tests of other modules): every sweep is then serial. */
 static par_state *state_of(mlp_vm *vm)
 {
     mlp_value v;
@@ -526,6 +552,8 @@ bool par_silent(mlp_vm *vm)
     return st && st->mpi && par_mpi_rank(st->mpi) > 0;
 }
 
+/* Output the script printed before the sweep must reach stdout before
+ * any point's output (and must not be inherited by the workers). */
 bool par_run(mlp_vm *vm, const par_job *job)
 {
     par_state *st = state_of(vm);
