@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parallel.h"
 #include "mlp.h"
 #include "mlp_stdlib.h"
-#include "parallel.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 64, EXIT_COMPILE = 65, EXIT_RUNTIME = 70, EXIT_IO = 74 };
 
@@ -91,9 +91,9 @@ static int run_repl(mlp_vm *vm) {
 
 int main(int argc, char **argv) {
     bool disasm = false, trace = false;
-    int jobs = 0;
     const char *code = NULL, *file = NULL;
     int i = 1;
+    int jobs = 0;   /* -j: 0 leaves it to MLP_JOBS */
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -102,10 +102,6 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--version") == 0) {
             printf("mlp %s\n", MLP_VERSION);
             return EXIT_OK;
-        } else if (strcmp(a, "--disasm") == 0) {
-            disasm = true;
-        } else if (strcmp(a, "--trace") == 0) {
-            trace = true;
         } else if (strncmp(a, "-j", 2) == 0 || strcmp(a, "--jobs") == 0) {
             /* -j N, -jN, --jobs N */
             const char *v = a[1] == 'j' && a[2] ? a + 2 : i + 1 < argc ? argv[++i] : "";
@@ -117,6 +113,10 @@ int main(int argc, char **argv) {
                 return EXIT_USAGE;
             }
             jobs = (int)n;
+        } else if (strcmp(a, "--disasm") == 0) {
+            disasm = true;
+        } else if (strcmp(a, "--trace") == 0) {
+            trace = true;
         } else if (strcmp(a, "-e") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "mlp: -e needs an argument\n%s", usage);
