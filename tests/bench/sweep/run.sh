@@ -7,6 +7,11 @@
 #   serial      mlp sweep12.mlp                 kernels on all cores
 #   serial-1t   MLP_THREADS=1 mlp sweep12.mlp   one core, the per-worker setting
 #   -j 2        mlp -j 2 sweep12.mlp            two workers, one thread each
+# A control measures what the machine can give right now: JOBS copies of
+# the serial-1t run started at once (perfectly parallel work, nothing of
+# mlp's machinery shared). On a quiet machine it is JOBS x; on a shared or
+# overcommitted one (a VM whose vCPUs share physical cores) it is less, and
+# -j N cannot beat it.
 # Prints the median wall time of each, the speed-ups, the CPU seconds
 # (user + sys, children included), the cores each run got and the load
 # average, and the extra CPU the workers cost; and checks that the
@@ -49,6 +54,10 @@ for r in $(seq "$REPS"); do
     run serial "$MLP" "$script"
     run serial1 env MLP_THREADS=1 "$MLP" "$script"
     run par "$MLP" -j "$JOBS" "$script"
+    # the control: JOBS whole single-threaded runs at once, no mlp
+    # machinery shared; what the machine gives for perfectly parallel work
+    run ceiling bash -c 'for k in $(seq "$1"); do MLP_THREADS=1 "$2" "$3" > /dev/null & done; wait' \
+        _ "$JOBS" "$MLP" "$script"
 done
 cmp -s "$tmp/serial.out" "$tmp/par.out" && cmp -s "$tmp/serial.out" "$tmp/serial1.out" \
     || { echo "FAIL: the runs printed different output"; exit 1; }
@@ -59,7 +68,7 @@ tmp, jobs = sys.argv[1], sys.argv[2]
 def load(name):
     rows = [tuple(map(float, l.split())) for l in open(f"{tmp}/{name}.times")]
     return statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows)
-s, s1, p = load("serial"), load("serial1"), load("par")
+s, s1, p, ctl = load("serial"), load("serial1"), load("par"), load("ceiling")
 print(f"{'run':<12} {'wall_s':>8} {'cpu_s':>8} {'cores_used':>10}")
 for name, (w, c) in (("serial", s), ("serial-1t", s1), (f"-j {jobs}", p)):
     print(f"{name:<12} {w:8.2f} {c:8.2f} {c / w:10.2f}")
@@ -68,6 +77,10 @@ for name, (w, c) in (("serial", s), ("serial-1t", s1), (f"-j {jobs}", p)):
 # running in workers (fork, capture, rows over pipes) does not depend on
 # that: it bounds the speed-up an idle machine gives.
 print(f"CPU cost of -j {jobs} over serial-1t: {100 * (p[1] / s1[1] - 1):+.1f}%")
+ceiling = int(jobs) * s1[0] / ctl[0]
+print(f"control: {jobs} independent serial-1t runs at once took {ctl[0]:.2f}s, so this machine "
+      f"gives at most {ceiling:.2f}x now (a quiet {jobs}-core machine: {jobs}x)")
+print(f"-j {jobs} reaches {100 * (s1[0] / p[0]) / ceiling:.0f}% of that ceiling")
 print(f"speed-up -j {jobs} vs serial:    {s[0] / p[0]:.2f}x")
 print(f"speed-up -j {jobs} vs serial-1t: {s1[0] / p[0]:.2f}x")
 aim = 1.8
