@@ -39,7 +39,8 @@ GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-co
 # ---- Debian packages ----------------------------------------------------
 # Installed when missing, so a fresh machine needs only `make run`/`make test`.
 DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev
-DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 dataset-fashion-mnist
+DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 dataset-fashion-mnist \
+             openmpi-bin libopenmpi-dev
 DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas-dev
 
 define install_missing
@@ -142,6 +143,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	$(UNIT) --jobs 2 --short-filename
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
+	bash tests/par/run.sh $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

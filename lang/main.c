@@ -9,6 +9,7 @@
  *                       after running FILE in it
  *   --disasm FILE       list the bytecode of every function
  *   --trace             trace each instruction and the stack to stderr
+ *   -j N, --jobs N      run sweep points in N worker processes (MLP_JOBS)
  *   --help, --version
  *
  * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parallel.h"
 #include "mlp.h"
 #include "mlp_stdlib.h"
 #include "repl.h"
@@ -36,6 +38,8 @@ static const char usage[] =
     "  --repl        start the REPL, after running FILE in it if one is given\n"
     "  --disasm      list the bytecode of every function instead of running\n"
     "  --trace       print each instruction and the stack to stderr as it runs\n"
+    "  -j N          run sweep points in N worker processes (default $MLP_JOBS, else 1);\n"
+    "                under mpirun the ranks share the points instead\n"
     "  --help        show this help\n"
     "  --version     show the version\n"
     "\n"
@@ -102,6 +106,7 @@ int main(int argc, char **argv) {
     bool disasm = false, trace = false, repl = false;
     const char *code = NULL, *file = NULL;
     int i = 1;
+    int jobs = 0;   /* -j: 0 leaves it to MLP_JOBS */
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -110,6 +115,17 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--version") == 0) {
             printf("mlp %s\n", MLP_VERSION);
             return EXIT_OK;
+        } else if (strncmp(a, "-j", 2) == 0 || strcmp(a, "--jobs") == 0) {
+            /* -j N, -jN, --jobs N */
+            const char *v = a[1] == 'j' && a[2] ? a + 2 : i + 1 < argc ? argv[++i] : "";
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 256) {
+                fprintf(stderr, "mlp: -j needs a number of jobs from 1 to 256, got '%s'\n%s", v,
+                        usage);
+                return EXIT_USAGE;
+            }
+            jobs = (int)n;
         } else if (strcmp(a, "--disasm") == 0) {
             disasm = true;
         } else if (strcmp(a, "--trace") == 0) {
@@ -146,6 +162,10 @@ int main(int argc, char **argv) {
     if (!mlp_stdlib_open(vm)) {
         mlp_vm_free(vm);
         return EXIT_RUNTIME;
+    }
+    if (!mlp_parallel_start(vm, jobs)) {
+        mlp_vm_free(vm);
+        return EXIT_USAGE;
     }
     /* the script's own arguments */
     mlp_value args = mlp_list_new(vm);

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# tests/par/run.sh MLP — sweeps in parallel (issue 8).
+#
+#   1. tests/par/sweep.mlp serially, with -j 2, with MLP_JOBS=3, with -j 2
+#      and MLP_GC_STRESS=1, and under `mpirun -n 3`: stdout and the saved
+#      CSV/JSON files byte-identical to the serial run's;
+#   2. tests/par/crash.mlp: workers killed by signals 9 and 11 fail their
+#      points alone (-j 2 and mpirun), checked against a hand-written
+#      expectation;
+#   3. progress: one stderr line per finished point;
+#   4. Ctrl-C (SIGINT, to the parent alone and to its process group) during
+#      a -j 2 sweep: exit 70, "interrupted", and no worker left behind;
+#   5. usage: a bad -j, and MPI asked for where no MPI library loads.
+#
+# MPI runs as root (CI) with Open MPI's consent variables, oversubscribed,
+# loopback only (shared memory + self). Exit status 1 on any failure.
+set -u
+MLP=${1:?usage: tests/par/run.sh path/to/mlp}
+MLP=$(cd "$(dirname "$MLP")" && pwd)/$(basename "$MLP")
+cd "$(dirname "$0")/../.." || exit 2
+TMP=$(mktemp -d /tmp/mlp-par-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
+# Containers often forbid the cross-process memory reads (CMA) that shared
+# memory uses for large messages; plain copies work everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+# Open MPI's own allocations outlive MPI_Finalize: not ours to report.
+MPI_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+MPIRUN=(mpirun -n 3 --oversubscribe --mca btl self,vader)
+unset MLP_JOBS
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL tests/par: $*"; }
+same() {   # same FILE_A FILE_B WHAT
+    if cmp -s "$1" "$2"; then ok; else bad "$3 differs"; diff "$1" "$2" | head -20; fi
+}
+
+# ---- 1. one sweep, four ways ----------------------------------------------
+"$MLP" tests/par/sweep.mlp "$TMP/serial" > "$TMP/serial.out" 2> "$TMP/serial.err"
+rc=$?
+[ $rc = 0 ] && ok || { bad "serial run exited $rc"; cat "$TMP/serial.err"; }
+[ -s "$TMP/serial.err" ] && bad "serial run wrote to stderr" || ok
+
+run_way() {   # run_way NAME COMMAND...
+    local name=$1; shift
+    "$@" tests/par/sweep.mlp "$TMP/$name" > "$TMP/$name.out" 2> "$TMP/$name.err"
+    local rc=$?
+    [ $rc = 0 ] && ok || { bad "$name: exited $rc"; tail -5 "$TMP/$name.err"; }
+    same "$TMP/serial.out" "$TMP/$name.out" "$name: stdout"
+    for f in .csv .json -second.csv; do same "$TMP/serial$f" "$TMP/$name$f" "$name: $f"; done
+}
+run_way j2 "$MLP" -j 2
+run_way env3 env MLP_JOBS=3 "$MLP"
+# every allocation collects: values in flight between processes stay rooted
+run_way gc env MLP_GC_STRESS=1 "$MLP" -j 2
+if command -v mpirun > /dev/null; then
+    run_way mpi env ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP"
+else
+    bad "mpirun not found (make installs openmpi-bin)"
+fi
+
+# ---- 2. workers that die ---------------------------------------------------
+# A segfault must reach the kernel as one (not ASan's report and exit 1),
+# and leave no core file behind.
+ulimit -c 0
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
+MPI_ASAN="$MPI_ASAN:handle_segv=0"
+MLP_TEST_HOOKS=1 "$MLP" -j 2 tests/par/crash.mlp > "$TMP/crash.out" 2> "$TMP/crash.err"
+rc=$?
+[ $rc = 0 ] && ok || bad "crash -j 2: exited $rc"
+same tests/par/crash.expect "$TMP/crash.out" "crash -j 2: stdout"
+if command -v mpirun > /dev/null; then
+    MLP_TEST_HOOKS=1 ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" -x MLP_TEST_HOOKS "$MLP" \
+        tests/par/crash.mlp > "$TMP/crash-mpi.out" 2> "$TMP/crash-mpi.err"
+    rc=$?
+    [ $rc = 0 ] && ok || { bad "crash mpirun: exited $rc"; tail -5 "$TMP/crash-mpi.err"; }
+    same tests/par/crash.expect "$TMP/crash-mpi.out" "crash mpirun: stdout"
+fi
+
+# ---- 3. progress: a line per finished point -------------------------------
+n=$(grep -c '^sweep: point [0-9]*/10 ' "$TMP/j2.err")
+[ "$n" = 10 ] && ok || bad "progress: $n lines for the 10 points of the first sweep"
+grep -q '^sweep: point [0-9]*/5 (.*s): worker died: killed by signal 9$' "$TMP/crash.err" \
+    && ok || bad "progress: no line for the killed worker"
+
+# ---- 4. Ctrl-C stops everything ---------------------------------------------
+cat > "$TMP/long.mlp" <<'EOF'
+let data = blobs(n=2000, classes=3, seed=1)
+model net() { dense(64, relu); dense(3, softmax) }
+let t = sweep k in [1, 2, 3, 4, 5, 6, 7, 8] { fit(net(), data, epochs=1000, batch=8, verbose=0) }
+print("not reached")
+EOF
+"$MLP" -j 2 "$TMP/long.mlp" > "$TMP/long.out" 2> "$TMP/long.err" &
+pid=$!
+sleep 1.5
+workers=$(pgrep -P $pid | wc -l)
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$workers" = 2 ] && ok || bad "Ctrl-C: expected 2 workers before the interrupt, saw $workers"
+[ $rc = 70 ] && ok || bad "Ctrl-C: exit $rc, expected 70"
+grep -q interrupted "$TMP/long.err" && ok || { bad "Ctrl-C: no 'interrupted' message"; cat "$TMP/long.err"; }
+[ -s "$TMP/long.out" ] && bad "Ctrl-C: the script went on" || ok
+sleep 0.2
+left=$(pgrep -f "$TMP/long.mlp" | wc -l)
+[ "$left" = 0 ] && ok || bad "Ctrl-C: $left processes left behind"
+
+# A terminal's Ctrl-C reaches the whole process group: workers too.
+setsid "$MLP" -j 2 "$TMP/long.mlp" > "$TMP/long2.out" 2> "$TMP/long2.err" &
+pid=$!
+sleep 1.5
+kill -INT -- -$pid
+wait $pid
+rc=$?
+[ $rc = 70 ] && grep -q interrupted "$TMP/long2.err" && ok \
+    || { bad "Ctrl-C to the group: exit $rc"; cat "$TMP/long2.err"; }
+sleep 0.2
+left=$(pgrep -f "$TMP/long.mlp" | wc -l)
+[ "$left" = 0 ] && ok || bad "Ctrl-C to the group: $left processes left behind"
+
+# ---- 5. usage ------------------------------------------------------------------
+"$MLP" -j 0 -e 'print(1)' > /dev/null 2> "$TMP/usage.err"
+[ $? = 64 ] && grep -q -- '-j needs a number of jobs' "$TMP/usage.err" && ok || bad "-j 0 accepted"
+MLP_MPI=1 MLP_MPI_LIB=/nonexistent/libmpi.so "$MLP" -e 'print(1)' > "$TMP/nompi.out" 2> "$TMP/nompi.err"
+rc=$?
+[ $rc = 64 ] && grep -q 'no MPI library could be loaded' "$TMP/nompi.err" && [ ! -s "$TMP/nompi.out" ] \
+    && ok || { bad "MPI asked for without a library: exit $rc"; cat "$TMP/nompi.err"; }
+"$MLP" -j 2 -e 'print(str(sweep x in [1, 2] { report(y=x) }) == "x  y\n-  -\n1  1\n2  2")' \
+    > "$TMP/e.out" 2> /dev/null
+[ "$(cat "$TMP/e.out")" = true ] && ok || bad "-j 2 with -e: $(cat "$TMP/e.out")"
+
+echo "tests/par: $pass passed, $fail failed"
+[ $fail = 0 ]
