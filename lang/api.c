@@ -351,7 +351,9 @@ mlp_value mlp_list_get(mlp_value l, size_t i) { return AS_LIST(l)->items[i]; }
 void mlp_list_set(mlp_value l, size_t i, mlp_value v) { AS_LIST(l)->items[i] = v; }
 void mlp_list_push(mlp_vm *vm, mlp_value l, mlp_value v) {
     mlp_push_root(vm, l);
+    mlp_push_root(vm, v);   /* a value just made may be held by nothing else */
     list_push(vm, AS_LIST(l), v);
+    mlp_pop_root(vm);
     mlp_pop_root(vm);
 }
 

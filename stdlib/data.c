@@ -236,19 +236,22 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
         *out = mlp_number((double)ds->n);
     } else if (strcmp(field, "labels") == 0) {
         *out = mlp_list_new(vm);
+        mlp_push_root(vm, *out);   /* a get hook's *out is not rooted */
         for (int64_t i = 0; ds->labels && i < ds->n; i++)
             mlp_list_push(vm, *out, mlp_number(ds->labels[i]));
+        mlp_pop_root(vm);
     } else if (strcmp(field, "features") == 0) {
         *out = mlp_number((double)ds->features);
     } else if (strcmp(field, "classes") == 0) {
         *out = mlp_list_new(vm);
+        mlp_push_root(vm, *out);
         for (int i = 0; i < ds->classes; i++) {
             char num[16];
             snprintf(num, sizeof num, "%d", i);
             const char *name = ds->class_names ? ds->class_names[i] : num;
-            mlp_value s = mlp_string_cstr(vm, name);
-            mlp_list_push(vm, *out, s);
+            mlp_list_push(vm, *out, mlp_string_cstr(vm, name));
         }
+        mlp_pop_root(vm);
     } else {
         for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
             if (strcmp(field, methods[i]) != 0) continue;
