@@ -127,6 +127,15 @@ static const float *flatten_backward(rt_layer *l, const float *dy, int n, bool n
 
 enum { DENSE_KERNEL, DENSE_BIAS };
 
+/* The sparse-input path (rowsparse.h) is tried for inputs at least this
+ * wide, and taken when at most half the batch's inputs are nonzero: below
+ * that the product costs well under the dense GEMM, and the compressed copy
+ * then fits in the space of half the batch. Narrow inputs (hidden layers,
+ * 2-feature toy sets) are not worth the scan. Which path runs never changes
+ * a bit (rowsparse.h), only the time. */
+enum { SPARSE_MIN_IN = 64 };
+static long sparse_max_nnz(int cap, int in) { return (long)cap * in / 2; }
+
 static bool dense_setup(rt_layer *l, rt_error *err)
 {
     if (l->spec.units <= 0)
@@ -147,6 +156,9 @@ static bool dense_reserve(rt_layer *l, int cap, rt_error *err)
     bool act = l->spec.act != RT_ACT_LINEAR;
     if (!regrow(&l->z, o, err) || !regrow(&l->aux, o, err) ||
         !regrow(&l->dx, (long)cap * l->in, err))
+        return false;
+    if (l->in >= SPARSE_MIN_IN &&
+        !rt_rowsparse_reserve(&l->xs, cap, sparse_max_nnz(cap, l->in), err))
         return false;
     if (act) return regrow(&l->y, o, err);
     return true;
@@ -186,12 +198,18 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
     (void)training;
     int in = l->in, out = l->out;
     const float *w = l->params[DENSE_KERNEL].w, *b = l->params[DENSE_BIAS].w;
+    rt_simd simd = rt_cpu_simd();
     l->x = x;
     /* z = x W, then + b: the order Keras's matmul + bias_add rounds in. */
-    rt_gemm_f32(pool, false, false, n, out, in, x, in, w, out, false, l->z, out);
-    for (int i = 0; i < n; i++) {
-        float *zi = l->z + (long)i * out;
-        for (int j = 0; j < out; j++) zi[j] += b[j];
+    l->x_sparse = in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in);
+    if (l->x_sparse) {
+        rt_rowsparse_mm(&l->xs, simd, w, out, b, l->z, out);
+    } else {
+        rt_gemm_f32(pool, false, false, n, out, in, x, in, w, out, false, l->z, out);
+        for (int i = 0; i < n; i++) {
+            float *zi = l->z + (long)i * out;
+            for (int j = 0; j < out; j++) zi[j] += b[j];
+        }
     }
     if (l->spec.act == RT_ACT_LINEAR) return l->z;
     rt_act_get(l->spec.act)->forward(l->z, l->y, n, out, l->act_alpha);
@@ -207,8 +225,11 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
         dz = l->aux;
     }
     /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */
-    rt_gemm_f32(pool, true, false, in, out, n, l->x, in, dz, out, false,
-                l->params[DENSE_KERNEL].g, out);
+    if (l->x_sparse)
+        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), dz, out, l->params[DENSE_KERNEL].g);
+    else
+        rt_gemm_f32(pool, true, false, in, out, n, l->x, in, dz, out, false,
+                    l->params[DENSE_KERNEL].g, out);
     float *db = l->params[DENSE_BIAS].g;
     memset(db, 0, (size_t)out * sizeof(float));
     for (int i = 0; i < n; i++) {
@@ -434,5 +455,6 @@ void rt_layer_release(rt_layer *l)
     }
     rt_free(l->z); rt_free(l->y); rt_free(l->dx); rt_free(l->aux);
     rt_free(l->mean); rt_free(l->inv);
+    rt_rowsparse_release(&l->xs);
     memset(l, 0, sizeof *l);
 }

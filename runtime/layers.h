@@ -44,6 +44,7 @@
 #include "optimizers.h"
 #include "pool.h"
 #include "rng.h"
+#include "rowsparse.h"
 #include "rt_error.h"
 #include "tensor.h"
 
@@ -110,6 +111,8 @@ typedef struct rt_layer {
     float *z, *y, *dx, *aux;        /* [cap x out] (dx: [cap x in]) */
     float *mean, *inv;              /* batchnorm: [out] */
     float act_alpha;                /* resolved activation parameter */
+    rt_rowsparse xs;                /* dense: the last input, compressed, when */
+    bool x_sparse;                  /* ... it was mostly zeros (rowsparse.h) */
 } rt_layer;
 
 /* Checks spec against the input width `in` and allocates the parameters;
