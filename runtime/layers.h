@@ -109,7 +109,7 @@ typedef struct rt_layer {
     /* buffers, owned; which are used depends on the kind */
     const float *x;                 /* the last forward's input (borrowed) */
     float *z, *y, *dx, *aux;        /* [cap x out] (dx: [cap x in]) */
-    float *mean, *inv;              /* batchnorm: [out] */
+    float *mean, *inv;              /* batchnorm: [out] (backward reuses mean as scratch) */
     float act_alpha;                /* resolved activation parameter */
     rt_rowsparse xs;                /* dense: the last input, compressed, when */
     bool x_sparse;                  /* ... it was mostly zeros (rowsparse.h) */
