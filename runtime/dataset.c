@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cpu.h"
 #include "dataset.h"
+#include "rowsparse.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -190,6 +191,16 @@ static void scale_rows_avx2(const rt_dataset *ds, const int64_t *idx, int64_t co
 }
 #endif
 
+/* The one-hot rows of a batch's labels (when asked and labelled). */
+static void gather_onehot(const rt_dataset *ds, const int64_t *idx, int64_t count, float *y_onehot)
+{
+    if (y_onehot && ds->labels && ds->classes > 0) {
+        memset(y_onehot, 0, (size_t)count * (size_t)ds->classes * sizeof *y_onehot);
+        for (int64_t r = 0; r < count; r++)
+            y_onehot[r * ds->classes + ds->labels[idx[r]]] = 1.0f;
+    }
+}
+
 void rt_dataset_gather(const rt_dataset *ds, const int64_t *idx, int64_t count,
                        float *x, float *y_onehot)
 {
@@ -204,11 +215,18 @@ void rt_dataset_gather(const rt_dataset *ds, const int64_t *idx, int64_t count,
         if (ds->x_u8) scale_row_scalar(ds->x_u8 + idx[r] * f, f, ds->x_scale, dst);
         else memcpy(dst, ds->x_f32 + idx[r] * f, (size_t)f * sizeof *dst);
     }
-    if (y_onehot && ds->labels && ds->classes > 0) {
-        memset(y_onehot, 0, (size_t)count * (size_t)ds->classes * sizeof *y_onehot);
-        for (int64_t r = 0; r < count; r++)
-            y_onehot[r * ds->classes + ds->labels[idx[r]]] = 1.0f;
-    }
+    gather_onehot(ds, idx, count, y_onehot);
+}
+
+bool rt_dataset_gather_sparse(const rt_dataset *ds, const int64_t *idx, int64_t count,
+                              rt_rowsparse *xs, float *y_onehot)
+{
+    if (!ds->x_u8 || count > xs->cap_rows || ds->features > INT32_MAX ||
+        !rt_rowsparse_build_u8(xs, rt_cpu_simd(), ds->x_u8, idx, (int)count,
+                               (int)ds->features, ds->x_scale))
+        return false;
+    gather_onehot(ds, idx, count, y_onehot);
+    return true;
 }
 
 /* ---- copies ------------------------------------------------------------------ */

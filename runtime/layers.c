@@ -323,6 +323,17 @@ enum { DENSE_KERNEL, DENSE_BIAS };
  * 2-feature toy sets) are not worth the scan. Which path runs never changes
  * a bit (rowsparse.h), only the time. */
 enum { SPARSE_MIN_IN = 64 };
+
+/* A product is handed to the pool only from this many flops on. Measured on
+ * the study (2 cores shared with other work): passing the pool to its
+ * products of 0.1 to 1.5 MFLOP each made training 1.8x slower in wall time
+ * than one thread, the hand-offs costing more than the halved work saves;
+ * wide layers (784-512: 8 MFLOP per product at batch 100) still split. */
+#define DENSE_PAR_MIN_FLOPS 4e6
+static rt_pool *pool_for(rt_pool *pool, double flops)
+{
+    return flops >= DENSE_PAR_MIN_FLOPS ? pool : NULL;
+}
 static long sparse_max_nnz(int cap, int in) { return (long)cap * in / 2; }
 
 static bool dense_setup(rt_layer *l, rt_error *err)
@@ -390,11 +401,15 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
     rt_simd simd = rt_cpu_simd();
     l->x = x;
     /* z = x W, then + b: the order Keras's matmul + bias_add rounds in. */
-    l->x_sparse = in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in);
+    /* x == NULL: the caller compressed the input into l->xs already
+     * (rt_model_sparse_input) */
+    l->x_sparse = !x || (in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in));
     if (l->x_sparse) {
-        rt_rowsparse_mm(&l->xs, simd, w, out, b, l->z, out);
+        rt_rowsparse_mm(&l->xs, simd, pool_for(pool, 2.0 * l->xs.start[n] * out), w, out, b,
+                        l->z, out);
     } else {
-        rt_gemm_f32(pool, false, false, n, out, in, x, in, w, out, false, l->z, out);
+        rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, false, n, out, in, x, in, w, out,
+                    false, l->z, out);
         int d8 = vec_cols(out);
         PASS(add_bias, d8, l->z, b, n, out, d8);
         add_bias_scalar(l->z, b, n, out, d8);
@@ -414,17 +429,18 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
     }
     /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */
     if (l->x_sparse)
-        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), dz, out, l->params[DENSE_KERNEL].g);
+        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), pool_for(pool, 2.0 * l->xs.start[n] * out), dz,
+                         out, l->params[DENSE_KERNEL].g);
     else
-        rt_gemm_f32(pool, true, false, in, out, n, l->x, in, dz, out, false,
-                    l->params[DENSE_KERNEL].g, out);
+        rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), true, false, in, out, n, l->x, in, dz,
+                    out, false, l->params[DENSE_KERNEL].g, out);
     float *db = l->params[DENSE_BIAS].g;
     int d8 = vec_cols(out);
     PASS(col_sums, d8, dz, n, out, d8, db);
     col_sums_scalar(dz, n, out, d8, db);
     if (!need_dx) return NULL;
-    rt_gemm_f32(pool, false, true, n, in, out, dz, out, l->params[DENSE_KERNEL].w, out, false,
-                l->dx, in);
+    rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, true, n, in, out, dz, out,
+                l->params[DENSE_KERNEL].w, out, false, l->dx, in);
     return l->dx;
 }
 

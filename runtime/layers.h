@@ -12,7 +12,10 @@
  * Activations are fused into dense (and are the only nonlinearity).
  *
  * Data layout: a batch is row-major [n x width], n <= the capacity the
- * layer was reserved for. forward returns a pointer to the output, which
+ * layer was reserved for. A dense layer whose input is mostly zeros keeps
+ * it compressed (l->xs, rowsparse.h) and skips the zero terms, with the
+ * same bits as the dense arithmetic; it also accepts x == NULL, meaning its
+ * caller wrote the batch into l->xs directly (flatten passes NULL on). forward returns a pointer to the output, which
  * may be a layer buffer or, for flatten and inference-mode dropout, the
  * input itself (no copy); backward returns dL/dx likewise. Pointers stay
  * valid until the next call on that layer.

@@ -29,7 +29,7 @@ bool rt_rowsparse_reserve(rt_rowsparse *s, int rows, long max_nnz, rt_error *err
     if (rows <= s->cap_rows && max_nnz <= s->max_nnz) return true;
     rt_rowsparse_release(s);
     s->start = rt_alloc((size_t)(rows + 1) * sizeof *s->start);
-    s->cursor = rt_alloc((size_t)(rows + 1) * sizeof *s->cursor);
+    s->cursor = rt_alloc((size_t)RS_MAX_PARTS * (size_t)(rows + 1) * sizeof *s->cursor);
     s->col = rt_alloc((size_t)(max_nnz + RS_VEC) * sizeof *s->col);
     s->val = rt_alloc((size_t)(max_nnz + RS_VEC) * sizeof *s->val);
     if (!s->start || !s->cursor || !s->col || !s->val) {
@@ -69,30 +69,51 @@ static bool build_scalar(rt_rowsparse *s, const float *x, int rows, int cols)
     return true;
 }
 
+/* Columns [j0, j1) of S B (+ bias). */
+static bool build_u8_scalar(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
+                            int cols, float scale)
+{
+    long nnz = 0;
+    for (int i = 0; i < rows; i++) {
+        s->start[i] = (int32_t)nnz;
+        const uint8_t *xi = base + idx[i] * cols;
+        for (int p = 0; p < cols; p++) {
+            if (xi[p] == 0) continue;
+            if (nnz == s->max_nnz) return false;
+            s->col[nnz] = p;
+            s->val[nnz++] = (float)xi[p] * scale;
+        }
+    }
+    s->start[rows] = (int32_t)nnz;
+    return true;
+}
+
 static void mm_scalar(const rt_rowsparse *s, const float *b, int n, const float *bias,
-                      float *c, int ldc)
+                      float *c, int ldc, int j0, int j1)
 {
     for (int i = 0; i < s->rows; i++) {
         float *ci = c + (long)i * ldc;
-        for (int j = 0; j < n; j++) ci[j] = 0.0f;
+        for (int j = j0; j < j1; j++) ci[j] = 0.0f;
         for (int32_t k = s->start[i]; k < s->start[i + 1]; k++) {
             const float v = s->val[k], *bp = b + (long)s->col[k] * n;
-            for (int j = 0; j < n; j++) ci[j] = fmaf(v, bp[j], ci[j]);
+            for (int j = j0; j < j1; j++) ci[j] = fmaf(v, bp[j], ci[j]);
         }
         if (bias)
-            for (int j = 0; j < n; j++) ci[j] += bias[j];
+            for (int j = j0; j < j1; j++) ci[j] += bias[j];
     }
 }
 
-static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c)
+/* Columns [j0, j1) of S^T D. */
+static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, int j0, int j1)
 {
-    memset(c, 0, (size_t)s->cols * (size_t)n * sizeof *c);
+    for (int p = 0; p < s->cols; p++)
+        for (int j = j0; j < j1; j++) c[(long)p * n + j] = 0.0f;
     for (int i = 0; i < s->rows; i++) {
         const float *di = d + (long)i * n;
         for (int32_t k = s->start[i]; k < s->start[i + 1]; k++) {
             const float v = s->val[k];
             float *cp = c + (long)s->col[k] * n;
-            for (int j = 0; j < n; j++) cp[j] = fmaf(v, di[j], cp[j]);
+            for (int j = j0; j < j1; j++) cp[j] = fmaf(v, di[j], cp[j]);
         }
     }
 }
@@ -142,6 +163,54 @@ static bool build_avx2(rt_rowsparse *s, const float *x, int rows, int cols)
             if (nnz == max) return false;
             s->col[nnz] = p;
             s->val[nnz++] = xi[p];
+        }
+    }
+    s->start[rows] = (int32_t)nnz;
+    return true;
+}
+
+/* The same from bytes: eight pixels per step widened to int32 (a nonzero
+ * byte is a positive int), converted and scaled exactly as
+ * rt_dataset_gather does ((float)byte * scale), then packed like floats.
+ * Images are picked at random from tens of megabytes, so each is a fresh
+ * run of cache (and TLB) misses: the one RS_AHEAD rows on is prefetched
+ * while this one is packed, far enough ahead to hide the memory latency. */
+enum { RS_AHEAD = 2 };
+__attribute__((target("avx2,bmi,bmi2")))
+static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
+                          int cols, float scale)
+{
+    long nnz = 0, max = s->max_nnz;
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int i = 0; i < rows; i++) {
+        s->start[i] = (int32_t)nnz;
+        const uint8_t *xi = base + idx[i] * cols;
+        for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
+            const char *next = (const char *)(base + idx[i + a] * cols);
+            for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+        }
+        int p = 0;
+        for (; p + RS_VEC <= cols; p += RS_VEC) {
+            __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(xi + p)));
+            unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(b, zero)));
+            uint64_t bytes = _pdep_u64(m, 0x0101010101010101ull) * 0xff;
+            uint64_t lanes = _pext_u64(0x0706050403020100ull, bytes);
+            __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)lanes));
+            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(b), sc);
+            _mm256_storeu_ps(s->val + nnz, _mm256_permutevar8x32_ps(v, perm));
+            _mm256_storeu_si256((__m256i *)(s->col + nnz),
+                                _mm256_permutevar8x32_epi32(
+                                    _mm256_add_epi32(iota, _mm256_set1_epi32(p)), perm));
+            nnz += __builtin_popcount(m);
+            if (nnz > max) return false;
+        }
+        for (; p < cols; p++) {
+            if (xi[p] == 0) continue;
+            if (nnz == max) return false;
+            s->col[nnz] = p;
+            s->val[nnz++] = (float)xi[p] * scale;
         }
     }
     s->start[rows] = (int32_t)nnz;
@@ -220,10 +289,10 @@ static inline void tmm_row_avx2(int nv, int rem, const int32_t *col, const float
 
 __attribute__((target("avx2,fma")))
 static void mm_avx2(const rt_rowsparse *s, const float *b, int n, const float *bias,
-                    float *c, int ldc)
+                    float *c, int ldc, int j0, int j1)
 {
-    for (int jb = 0; jb < n; jb += RS_BLOCK) {
-        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
+    for (int jb = j0; jb < j1; jb += RS_BLOCK) {
+        int w = j1 - jb < RS_BLOCK ? j1 - jb : RS_BLOCK;
         int nv = (w + RS_VEC - 1) / RS_VEC;
         __m256i tail = lanes_below(w - RS_VEC * (nv - 1));
         const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
@@ -250,11 +319,11 @@ static void mm_avx2(const rt_rowsparse *s, const float *b, int n, const float *b
 enum { RS_BAND_BYTES = 24 * 1024 };
 
 __attribute__((target("avx2,fma")))
-static void tmm_avx2(const rt_rowsparse *s, const float *d, int n, float *c)
+static void tmm_avx2(const rt_rowsparse *s, const float *d, int n, float *c, int32_t *cursor,
+                     int j0, int j1)
 {
-    int32_t *cursor = s->cursor;
-    for (int jb = 0; jb < n; jb += RS_BLOCK) {
-        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
+    for (int jb = j0; jb < j1; jb += RS_BLOCK) {
+        int w = j1 - jb < RS_BLOCK ? j1 - jb : RS_BLOCK;
         int nv = w / RS_VEC, rem = w % RS_VEC;
         int band = RS_BAND_BYTES / (w * (int)sizeof(float));
         band = band < 1 ? 1 : band;
@@ -294,23 +363,73 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
     return build_scalar(s, x, rows, cols);
 }
 
-void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, const float *b, int n,
-                     const float *bias, float *c, int ldc)
+/* A product split across the pool by columns, in multiples of eight so
+ * only the last part has a tail. Each output element is computed whole by
+ * one task, so the split never changes a bit. */
+typedef struct rs_job {
+    const rt_rowsparse *s;
+    bool avx2, trans;
+    const float *b, *bias;      /* B (or D) and the optional bias */
+    int n, ldc, parts;
+    float *c;
+} rs_job;
+
+enum { RS_PAR_MIN = 100000 };   /* fmas below which one thread is cheaper */
+
+static void rs_task(void *ctx, int t)
 {
-    if (n <= 0) return;
+    const rs_job *g = ctx;
+    int nvec = (g->n + RS_VEC - 1) / RS_VEC;
+    int j0 = RS_VEC * (nvec * t / g->parts), j1 = RS_VEC * (nvec * (t + 1) / g->parts);
+    if (j1 > g->n) j1 = g->n;
+    if (j0 >= j1) return;
 #if RS_X86
-    if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) { mm_avx2(s, b, n, bias, c, ldc); return; }
+    if (g->avx2) {
+        if (g->trans) tmm_avx2(g->s, g->b, g->n, g->c, g->s->cursor + (long)t * (g->s->cap_rows + 1), j0, j1);
+        else mm_avx2(g->s, g->b, g->n, g->bias, g->c, g->ldc, j0, j1);
+        return;
+    }
 #endif
-    (void)simd;
-    mm_scalar(s, b, n, bias, c, ldc);
+    if (g->trans) tmm_scalar(g->s, g->b, g->n, g->c, j0, j1);
+    else mm_scalar(g->s, g->b, g->n, g->bias, g->c, g->ldc, j0, j1);
 }
 
-void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, const float *d, int n, float *c)
+static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
 {
-    if (n <= 0) return;
+    if (g->n <= 0) return;
+    g->avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
+    int nvec = (g->n + RS_VEC - 1) / RS_VEC;
+    long work = (long)g->s->start[g->s->rows] * g->n;
+    g->parts = work < RS_PAR_MIN ? 1 : rt_pool_threads(pool);
+    if (g->parts > nvec) g->parts = nvec;
+    if (g->parts > RS_MAX_PARTS) g->parts = RS_MAX_PARTS;
+    rt_pool_run(pool, g->parts, rs_task, g);
+}
+
+bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
+                           const int64_t *idx, int rows, int cols, float scale)
+{
+    if (rows > s->cap_rows) return false;
+    s->rows = rows;
+    s->cols = cols;
 #if RS_X86
-    if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) { tmm_avx2(s, d, n, c); return; }
+    if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2))
+        return build_u8_avx2(s, base, idx, rows, cols, scale);
 #endif
     (void)simd;
-    tmm_scalar(s, d, n, c);
+    return build_u8_scalar(s, base, idx, rows, cols, scale);
+}
+
+void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *b, int n,
+                     const float *bias, float *c, int ldc)
+{
+    rs_job g = {.s = s, .trans = false, .b = b, .bias = bias, .n = n, .ldc = ldc, .c = c};
+    rs_run(&g, simd, pool);
+}
+
+void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
+                      float *c)
+{
+    rs_job g = {.s = s, .trans = true, .b = d, .n = n, .ldc = n, .c = c};
+    rs_run(&g, simd, pool);
 }

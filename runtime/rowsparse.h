@@ -26,9 +26,10 @@
  *
  * Paths: each product has a scalar body (fmaf, the portable path) and an
  * AVX2+FMA body (vfmadd231ps rounds exactly like fmaf); both run every
- * chain in the same order, so MLP_SIMD does not change a bit. Work is on
- * the calling thread: at the study's sizes a product takes ~15 us, where a
- * pool hand-off would cost a good part of that.
+ * chain in the same order, so MLP_SIMD does not change a bit. With a pool
+ * (may be NULL) of several threads, a product big enough to repay the
+ * hand-off is split by output columns, each element computed whole by one
+ * task: the thread count does not change a bit either.
  *
  * Memory: the arrays are rt_alloc'ed by rt_rowsparse_reserve for up to
  * `max_nnz` nonzeros (building gives up beyond that: the caller then uses
@@ -40,7 +41,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "cpu.h"
+#include "pool.h"
 #include "rt_error.h"
+
+/* Most tasks a product is split into (one cursor array each). */
+#define RS_MAX_PARTS 8
 
 typedef struct rt_rowsparse {
     int rows, cols;             /* the matrix last built */
@@ -48,7 +53,7 @@ typedef struct rt_rowsparse {
     long max_nnz;               /* col[] and val[] hold this many */
     int32_t *start, *col;
     float *val;
-    int32_t *cursor;            /* workspace of the products, [cap_rows + 1] */
+    int32_t *cursor;            /* workspace: [RS_MAX_PARTS x (cap_rows + 1)] */
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */
@@ -60,16 +65,24 @@ void rt_rowsparse_release(rt_rowsparse *s);
  * reserved: the caller falls back to dense arithmetic. */
 bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows, int cols);
 
+/* The same for rows idx[0..rows) of a byte matrix base [? x cols], each
+ * byte b standing for (float)b * scale: the floats rt_dataset_gather would
+ * make, compressed without writing them out (MNIST batches this way skip a
+ * 313 KB float buffer per step). */
+bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
+                           const int64_t *idx, int rows, int cols, float scale);
+
 /* c[rows x n] = S B (+ bias): B is [cols x n] row-major, c has row stride
  * ldc. Each c[i][j] is the fmaf chain over row i's nonzeros from +0 (the
  * dense GEMM's bits, see above), then + bias[j] when bias is not NULL
  * (rounded separately, as a GEMM followed by a bias pass). */
-void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, const float *b, int n,
+void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *b, int n,
                      const float *bias, float *c, int ldc);
 
 /* c[cols x n] = S^T D: D is [rows x n] row-major, c row-major with stride n.
  * Each c[p][j] is the fmaf chain over the rows i with s[i][p] != 0 in
  * ascending i, from +0: the bits of rt_gemm_f32(trans_a) on the dense x. */
-void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, const float *d, int n, float *c);
+void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
+                      float *c);
 
 #endif

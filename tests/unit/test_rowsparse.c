@@ -11,6 +11,7 @@
 #include <string.h>
 #include "gemm.h"
 #include "layers.h"
+#include "pool.h"
 #include "rowsparse.h"
 #include "tensor.h"
 
@@ -73,10 +74,10 @@ static void check_products(int rows, int cols, int n, float density, uint32_t se
         }
         cr_assert_eq(sp.start[rows], k);
         memset(got, 0xff, (size_t)rows * n * sizeof(float));
-        rt_rowsparse_mm(&sp, simd, b, n, NULL, got, n);
+        rt_rowsparse_mm(&sp, simd, NULL, b, n, NULL, got, n);
         cr_assert(memcmp(got, ref, (size_t)rows * n * sizeof(float)) == 0,
                   "S B differs from the GEMM chain (%s, %dx%dx%d)", rt_simd_name(simd), rows, cols, n);
-        rt_rowsparse_mm(&sp, simd, b, n, bias, got, n);
+        rt_rowsparse_mm(&sp, simd, NULL, b, n, bias, got, n);
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < n; j++) {
                 float want = ref[(long)i * n + j] + bias[j];
@@ -84,9 +85,22 @@ static void check_products(int rows, int cols, int n, float density, uint32_t se
                           "S B + bias at %d,%d (%s)", i, j, rt_simd_name(simd));
             }
         memset(tgot, 0xff, (size_t)cols * n * sizeof(float));
-        rt_rowsparse_tmm(&sp, simd, d, n, tgot);
+        rt_rowsparse_tmm(&sp, simd, NULL, d, n, tgot);
         cr_assert(memcmp(tgot, tref, (size_t)cols * n * sizeof(float)) == 0,
                   "S^T D differs from the GEMM chain (%s, %dx%dx%d)", rt_simd_name(simd), rows, cols, n);
+        /* split across threads by columns: still the same bits */
+        for (int threads = 2; threads <= 3; threads++) {
+            rt_pool *pool = rt_pool_create(threads);
+            memset(got, 0xff, (size_t)rows * n * sizeof(float));
+            memset(tgot, 0xff, (size_t)cols * n * sizeof(float));
+            rt_rowsparse_mm(&sp, simd, pool, b, n, NULL, got, n);
+            rt_rowsparse_tmm(&sp, simd, pool, d, n, tgot);
+            cr_assert(memcmp(got, ref, (size_t)rows * n * sizeof(float)) == 0,
+                      "S B with %d threads (%s)", threads, rt_simd_name(simd));
+            cr_assert(memcmp(tgot, tref, (size_t)cols * n * sizeof(float)) == 0,
+                      "S^T D with %d threads (%s)", threads, rt_simd_name(simd));
+            rt_pool_destroy(pool);
+        }
     }
     rt_rowsparse_release(&sp);
     rt_free(x); rt_free(b); rt_free(d); rt_free(bias);
