@@ -37,7 +37,11 @@
  *
  * Determinism: sums over the batch (bias gradient, batch statistics) run
  * row 0 to n-1 for every feature, never split across threads; the GEMMs go
- * through rt_gemm_f32, whose results do not depend on the pool.
+ * through rt_gemm_f32, whose results do not depend on the pool. The
+ * per-feature passes have AVX2 bodies giving the scalar loops' bits.
+ *
+ * Threads: a dense layer hands the pool to a product only from 4 MFLOP on
+ * (layers.c says why); the study's layers stay on the calling thread.
  */
 #ifndef MLP_LAYERS_H
 #define MLP_LAYERS_H
