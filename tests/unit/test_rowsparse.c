@@ -9,8 +9,10 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
+#include "fit.h"
 #include "gemm.h"
 #include "layers.h"
+#include "model.h"
 #include "pool.h"
 #include "rowsparse.h"
 #include "tensor.h"
@@ -183,4 +185,87 @@ Test(rowsparse, dense_layer_uses_it_with_the_same_bits)
     rt_layer_forward(&l, x, N, true, NULL);
     cr_assert_not(l.x_sparse);
     rt_layer_release(&l);
+}
+
+/* rt_fit on a byte dataset takes the compressed-input path (batches never
+ * written out as floats); training the same batches through float steps by
+ * hand must give the very same weights and metrics. */
+
+enum { FN = 64, FF = 80, FC = 3, FB = 10 };
+
+static rt_model *fit_model(void)
+{
+    rt_layer_spec net[] = {
+        rt_spec_flatten(2, (int[]){8, 10}),
+        rt_spec_dense(9, RT_ACT_RELU, RT_INIT_GLOROT_UNIFORM),
+        rt_spec_batchnorm(0.99f, 1e-3f),
+        rt_spec_dense(FC, RT_ACT_SOFTMAX, RT_INIT_GLOROT_UNIFORM),
+    };
+    rt_rng rng;
+    rt_rng_init(&rng, 42, RT_STREAM_INIT);
+    rt_error err;
+    rt_model *m = rt_model_create(net, 4, FF, &rng, NULL, &err);
+    cr_assert(m, "%s", err.msg);
+    return m;
+}
+
+static double last_acc, last_val;
+static void note_epoch(void *ud, const rt_epoch_stats *s)
+{
+    (void)ud;
+    last_acc = s->acc;
+    last_val = s->val_acc;
+}
+
+Test(rowsparse, fit_on_bytes_equals_float_steps)
+{
+    rt_dataset ds = {0};
+    rt_error err;
+    cr_assert(rt_dataset_alloc(&ds, FN, 2, (int[]){8, 10}, true, 1.0f / 255.0f, FC, &err));
+    uint32_t s = 23;
+    for (long k = 0; k < (long)FN * FF; k++)
+        ds.x_u8[k] = (lcg(&s) >> 24) < 200 ? 0 : (uint8_t)(lcg(&s) >> 24);
+    for (int i = 0; i < FN; i++) ds.labels[i] = (int32_t)(lcg(&s) >> 8) % FC;
+
+    rt_model *a = fit_model(), *b = fit_model();
+    rt_optim *oa = rt_optim_create("Adam", NULL, &err), *ob = rt_optim_create("Adam", NULL, &err);
+    rt_fit_config cfg = {.epochs = 2, .batch = FB, .loss = RT_LOSS_CROSSENTROPY,
+                         .shuffle_seed = 5, .validation = &ds, .on_epoch = note_epoch};
+    cr_assert_eq(rt_fit(a, oa, &ds, &cfg, &err), RT_FIT_DONE, "%s", err.msg);
+    cr_assert(rt_model_sparse_input(a) != NULL, "the first dense layer takes compressed input");
+
+    /* the same epochs by hand, as floats */
+    int64_t order[FN];
+    float x[FB * FF], y[FB * FC];
+    double seen_correct = 0;
+    for (int e = 0; e < 2; e++) {
+        rt_dataset_epoch_order(5, e, order, FN);
+        seen_correct = 0;
+        for (int at = 0; at < FN; at += FB) {
+            int n = FN - at < FB ? FN - at : FB;
+            rt_dataset_gather(&ds, order + at, n, x, y);
+            double l, c;
+            cr_assert(rt_model_train_step(b, ob, x, y, n, RT_LOSS_CROSSENTROPY, &l, &c, &err), "%s", err.msg);
+            seen_correct += c;
+        }
+    }
+    cr_assert_eq(last_acc, seen_correct / FN, "epoch accuracy");
+    rt_param *pa, *pb;
+    int na = rt_model_params(a, &pa), nb = rt_model_params(b, &pb);
+    cr_assert_eq(na, nb);
+    for (int k = 0; k < na; k++)
+        cr_assert(memcmp(pa[k].w, pb[k].w, (size_t)pa[k].size * sizeof(float)) == 0,
+                  "parameter %d (%s) differs", k, pa[k].name);
+    static float xall[FN * FF], yall[FN * FC];
+    int64_t all[FN];
+    for (int i = 0; i < FN; i++) all[i] = i;
+    rt_dataset_gather(&ds, all, FN, xall, yall);
+    double l, acc;
+    cr_assert(rt_model_evaluate(b, xall, yall, FN, RT_LOSS_CROSSENTROPY, &l, &acc, &err), "%s", err.msg);
+    cr_assert_eq(acc, last_val, "validation accuracy");
+    rt_optim_free(oa);
+    rt_optim_free(ob);
+    rt_model_free(a);
+    rt_model_free(b);
+    rt_dataset_free(&ds);
 }
