@@ -16,10 +16,10 @@
  * there each c[i][j] is the chain acc = +0; acc = fmaf(a[i][p], b[p][j], acc)
  * for p = 0..k-1. A term with a[i][p] = ±0 and b[p][j] finite adds ±0, and
  * acc + ±0 == acc bit for bit unless acc is itself a zero; and acc is never
- * -0 here (it starts at +0, and under round-to-nearest a sum is -0 only when
- * both addends are -0, an exact product a*b = -0 needing a zero factor that
- * we skip, or an exact -acc which gives +0). So dropping zero terms leaves
- * every chain, hence every bit, unchanged. The one difference: 0 * inf and
+ * -0 (under round-to-nearest a fused a*b + acc is -0 only when both a*b and
+ * acc are -0, x + -x giving +0; acc starts at +0, so by induction it never
+ * becomes -0, in either chain). So dropping zero terms leaves every chain,
+ * hence every bit, unchanged. The one difference: 0 * inf and
  * 0 * NaN are NaN in the dense chain and skipped here; a model with
  * infinite weights has diverged anyway, and the training loop stops on the
  * non-finite loss that follows.
