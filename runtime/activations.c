@@ -9,6 +9,7 @@
 #include <math.h>
 #include <strings.h>
 #include "activations.h"
+#include "cpu.h"
 #include "mathf.h"
 
 #define ELEMENTWISE(NAME)                                                          \
@@ -24,6 +25,47 @@
         for (long i = 0; i < n; i++) dz[i] = dy[i] * NAME##_d(z[i], y[i], a);      \
     }
 
+#if defined(__x86_64__)
+#define ACT_X86 1
+/* The vector loops with the scalar pair for the last n % 8 elements; the
+ * path is chosen by rt_cpu_simd() (MLP_SIMD=scalar forces the pair). */
+#define ELEMENTWISE_SIMD(NAME)                                                     \
+    __attribute__((target("avx2")))                                                \
+    static long NAME##_fwd_avx2(const float *z, float *y, long n, float a)         \
+    {                                                                              \
+        long i = 0;                                                                \
+        for (; i + 8 <= n; i += 8)                                                 \
+            _mm256_storeu_ps(y + i, NAME##_f8(_mm256_loadu_ps(z + i), a));         \
+        return i;                                                                  \
+    }                                                                              \
+    __attribute__((target("avx2")))                                                \
+    static long NAME##_bwd_avx2(const float *z, const float *y, const float *dy,   \
+                                float *dz, long n, float a)                        \
+    {                                                                              \
+        long i = 0;                                                                \
+        for (; i + 8 <= n; i += 8)                                                 \
+            _mm256_storeu_ps(dz + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i),        \
+                             NAME##_d8(_mm256_loadu_ps(z + i), _mm256_loadu_ps(y + i), a))); \
+        return i;                                                                  \
+    }                                                                              \
+    static void NAME##_fwd(const float *z, float *y, int rows, int cols, float a) \
+    {                                                                              \
+        long n = (long)rows * cols;                                                \
+        long i = rt_cpu_simd() >= RT_SIMD_AVX2 ? NAME##_fwd_avx2(z, y, n, a) : 0;  \
+        for (; i < n; i++) y[i] = NAME##_f(z[i], a);                               \
+    }                                                                              \
+    static void NAME##_bwd(const float *z, const float *y, const float *dy,        \
+                           float *dz, int rows, int cols, float a)                 \
+    {                                                                              \
+        long n = (long)rows * cols;                                                \
+        long i = rt_cpu_simd() >= RT_SIMD_AVX2 ? NAME##_bwd_avx2(z, y, dy, dz, n, a) : 0; \
+        for (; i < n; i++) dz[i] = dy[i] * NAME##_d(z[i], y[i], a);                \
+    }
+#else
+#define ACT_X86 0
+#define ELEMENTWISE_SIMD(NAME) ELEMENTWISE(NAME)
+#endif
+
 static float linear_f(float z, float a) { (void)a; return z; }
 static float linear_d(float z, float y, float a) { (void)z; (void)y; (void)a; return 1.0f; }
 
@@ -35,6 +77,44 @@ static float tanh_d(float z, float y, float a) { (void)z; (void)a; return 1.0f -
 
 static float relu_f(float z, float a) { (void)a; return z > 0.0f ? z : 0.0f; }
 static float relu_d(float z, float y, float a) { (void)y; (void)a; return z > 0.0f ? 1.0f : 0.0f; }
+
+#if ACT_X86
+__attribute__((target("avx2")))
+static inline __m256 linear_f8(__m256 z, float a) { (void)a; return z; }
+__attribute__((target("avx2")))
+static inline __m256 linear_d8(__m256 z, __m256 y, float a)
+{
+    (void)z; (void)y; (void)a;
+    return _mm256_set1_ps(1.0f);
+}
+/* 1 / (1 + e^-z); negation flips the sign bit, exactly as -z does */
+__attribute__((target("avx2")))
+static inline __m256 sigmoid_f8(__m256 z, float a)
+{
+    (void)a;
+    __m256 e = rt_expf8_avx2(_mm256_xor_ps(z, _mm256_set1_ps(-0.0f)));
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+__attribute__((target("avx2")))
+static inline __m256 sigmoid_d8(__m256 z, __m256 y, float a)
+{
+    (void)z; (void)a;
+    return _mm256_mul_ps(y, _mm256_sub_ps(_mm256_set1_ps(1.0f), y));
+}
+/* z > 0 ? z : +0 (NaN and -0 give +0, as the comparison does in C) */
+__attribute__((target("avx2")))
+static inline __m256 relu_f8(__m256 z, float a)
+{
+    (void)a;
+    return _mm256_and_ps(z, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+__attribute__((target("avx2")))
+static inline __m256 relu_d8(__m256 z, __m256 y, float a)
+{
+    (void)y; (void)a;
+    return _mm256_and_ps(_mm256_set1_ps(1.0f), _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+#endif
 
 static float leaky_relu_f(float z, float a) { return z > 0.0f ? z : a * z; }
 static float leaky_relu_d(float z, float y, float a) { (void)y; return z > 0.0f ? 1.0f : a; }
@@ -97,10 +177,10 @@ static float gelu_d(float z, float y, float a)
     return cdf + z * pdf;
 }
 
-ELEMENTWISE(linear)
-ELEMENTWISE(sigmoid)
+ELEMENTWISE_SIMD(linear)
+ELEMENTWISE_SIMD(sigmoid)
 ELEMENTWISE(tanh)
-ELEMENTWISE(relu)
+ELEMENTWISE_SIMD(relu)
 ELEMENTWISE(leaky_relu)
 ELEMENTWISE(elu)
 ELEMENTWISE(selu)
@@ -111,6 +191,21 @@ ELEMENTWISE(gelu)
 
 /* softmax per row, shifted by the row maximum so no e^x overflows; the
  * row sum runs left to right (fixed order). */
+#if ACT_X86
+/* y[i] = e^y[i] over the whole array, eight at a time; returns how many. */
+__attribute__((target("avx2")))
+static long exp_inplace_avx2(float *y, long n)
+{
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, rt_expf8_avx2(_mm256_loadu_ps(y + i)));
+    return i;
+}
+#endif
+
+/* In three sweeps so the exponentials, the expensive part, run over the
+ * whole array at once (rows of 10 are too short to vectorise one by one):
+ * shifted inputs z - max, their e^x, then the row sums left to right and
+ * the division. Each element sees the same operations as in a row loop. */
 static void softmax_fwd(const float *z, float *y, int rows, int cols, float a)
 {
     (void)a;
@@ -119,11 +214,16 @@ static void softmax_fwd(const float *z, float *y, int rows, int cols, float a)
         float *yr = y + (long)r * cols;
         float mx = zr[0];
         for (int j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
-        float sum = 0.0f;
-        for (int j = 0; j < cols; j++) {
-            yr[j] = rt_expf(zr[j] - mx);
-            sum += yr[j];
-        }
+        for (int j = 0; j < cols; j++) yr[j] = zr[j] - mx;
+    }
+    long n = (long)rows * cols, i = 0;
+#if ACT_X86
+    if (rt_cpu_simd() >= RT_SIMD_AVX2) i = exp_inplace_avx2(y, n);
+#endif
+    for (; i < n; i++) y[i] = rt_expf(y[i]);
+    for (int r = 0; r < rows; r++) {
+        float *yr = y + (long)r * cols, sum = 0.0f;
+        for (int j = 0; j < cols; j++) sum += yr[j];
         for (int j = 0; j < cols; j++) yr[j] = yr[j] / sum;
     }
 }

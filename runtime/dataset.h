@@ -93,6 +93,14 @@ void rt_dataset_free(rt_dataset *ds);
  * [0, n) (checked by the caller: this runs once per batch). */
 void rt_dataset_gather(const rt_dataset *ds, const int64_t *idx, int64_t count,
                        float *x, float *y_onehot);
+/* The same batch compressed for a dense first layer (rowsparse.h) instead
+ * of written out as floats: the nonzero (float)byte * x_scale values, the
+ * floats rt_dataset_gather would make. False (nothing usable in xs; gather
+ * floats instead) unless the set is stored as bytes, count fits xs and the
+ * batch is sparse enough for it. */
+struct rt_rowsparse;
+bool rt_dataset_gather_sparse(const rt_dataset *ds, const int64_t *idx, int64_t count,
+                              struct rt_rowsparse *xs, float *y_onehot);
 /* out[i*classes + c] = (labels[i] == c) for i < n. */
 void rt_onehot(const int32_t *labels, int64_t n, int classes, float *out);
 

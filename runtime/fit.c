@@ -54,6 +54,19 @@ static void batch_free(batch_buf *b)
     rt_free(b->y);
 }
 
+/* Forms a batch: straight into the model's compressed input when the data
+ * are bytes and the first layer takes it (returns NULL: see
+ * rt_model_sparse_input), else as floats in b->x (returned). Either way the
+ * same numbers reach the model. */
+static const float *gather(rt_model *m, const rt_dataset *ds, const int64_t *idx, int n,
+                           batch_buf *b)
+{
+    rt_rowsparse *sp = ds->x_u8 ? rt_model_sparse_input(m) : NULL;
+    if (sp && rt_dataset_gather_sparse(ds, idx, n, sp, b->y)) return NULL;
+    rt_dataset_gather(ds, idx, n, b->x, b->y);
+    return b->x;
+}
+
 static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
                           batch_buf *b, double *mean_loss, double *accuracy, rt_error *err)
 {
@@ -61,9 +74,9 @@ static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int b
     for (int64_t start = 0; start < ds->n; start += batch) {
         int n = (int)(ds->n - start < batch ? ds->n - start : batch);
         for (int i = 0; i < n; i++) b->idx[i] = start + i;
-        rt_dataset_gather(ds, b->idx, n, b->x, b->y);
+        const float *x = gather(m, ds, b->idx, n, b);
         double l, a;
-        if (!rt_model_evaluate(m, b->x, b->y, n, loss, &l, &a, err)) return false;
+        if (!rt_model_evaluate(m, x, b->y, n, loss, &l, &a, err)) return false;
         loss_sum += l * n;
         acc_sum += a * n;
     }
@@ -106,9 +119,9 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         for (int bi = 0; bi < nbatches; bi++) {
             int64_t start = (int64_t)bi * batch;
             int n = (int)(train->n - start < batch ? train->n - start : batch);
-            rt_dataset_gather(train, b.idx + start, n, b.x, b.y);
+            const float *x = gather(m, train, b.idx + start, n, &b);
             double loss, correct;
-            if (!rt_model_train_step(m, opt, b.x, b.y, n, cfg->loss, &loss, &correct, err))
+            if (!rt_model_train_step(m, opt, x, b.y, n, cfg->loss, &loss, &correct, err))
                 goto done;
             if (!isfinite(loss)) {
                 rt_fail(err, "the loss became %s at epoch %d, batch %d of %d "

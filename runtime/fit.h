@@ -12,9 +12,11 @@
  * The loop knows nothing of how progress is shown: it calls on_batch after
  * every step (return false to stop at that batch boundary: Ctrl-C) and
  * on_epoch after every epoch. A non-finite batch loss stops the run with an
- * error naming the epoch and batch. Pixels stay uint8 in the dataset and are
- * scaled into one float batch buffer per step (rt_dataset_gather); all
- * buffers are allocated once per call.
+ * error naming the epoch and batch. Pixels stay uint8 in the dataset; when
+ * the model's first dense layer takes compressed input (model.h) each batch
+ * goes straight from the bytes into it (rt_dataset_gather_sparse), else it
+ * is scaled into one float batch buffer (rt_dataset_gather); the numbers
+ * are the same either way. All buffers are allocated once per call.
  */
 #ifndef MLP_FIT_H
 #define MLP_FIT_H

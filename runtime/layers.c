@@ -6,12 +6,28 @@
  * Loops over the batch keep the feature index innermost, so per-feature
  * sums accumulate rows in order 0..n-1 (deterministic) while the compiler
  * can still vectorise across features.
+ *
+ * The per-feature passes of dense and batchnorm (bias add, bias gradient,
+ * batch statistics, normalisation and its gradient) run over a [n x d]
+ * batch with the feature index innermost; each has an AVX2 body for the
+ * features in whole vectors of eight (columns [0, d8)) and the scalar loop
+ * for the rest (the scalar loop alone when MLP_SIMD=scalar). Vectorising
+ * across features leaves every per-feature sum in row order and every
+ * element's operations as written, so both give the same bits.
  */
 #include <math.h>
 #include <string.h>
 #include <strings.h>
+#include "cpu.h"
 #include "gemm.h"
 #include "layers.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LAYERS_X86 1
+#else
+#define LAYERS_X86 0
+#endif
 
 typedef struct layer_ops {
     const char *name;
@@ -91,6 +107,179 @@ static bool regrow(float **buf, long count, rt_error *err)
     return *buf ? true : rt_fail(err, "out of memory for a layer buffer of %ld floats", count);
 }
 
+/* ---- per-feature passes ---------------------------------------------------- */
+
+/* Features [0, d8) go to the AVX2 bodies, [d8, d) to the scalar loops. */
+static int vec_cols(int d)
+{
+    return LAYERS_X86 && rt_cpu_simd() >= RT_SIMD_AVX2 ? d - d % 8 : 0;
+}
+
+/* z[i][j] += b[j] */
+static void add_bias_scalar(float *z, const float *b, int n, int d, int j0)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = j0; j < d; j++) z[(long)i * d + j] += b[j];
+}
+
+/* s[j] = sum over rows i = 0..n-1 of x[i][j], from +0 */
+static void col_sums_scalar(const float *x, int n, int d, int j0, float *s)
+{
+    for (int j = j0; j < d; j++) s[j] = 0.0f;
+    for (int i = 0; i < n; i++)
+        for (int j = j0; j < d; j++) s[j] += x[(long)i * d + j];
+}
+
+/* batchnorm training statistics: mean = sum x / n, then
+ * ss = sum (x - mean)^2 (the caller divides by n) */
+static void bn_stats_scalar(const float *x, int n, int d, int j0, float *mean, float *ss)
+{
+    col_sums_scalar(x, n, d, j0, mean);
+    for (int j = j0; j < d; j++) { mean[j] /= (float)n; ss[j] = 0.0f; }
+    for (int i = 0; i < n; i++)
+        for (int j = j0; j < d; j++) {
+            float c = x[(long)i * d + j] - mean[j];
+            ss[j] += c * c;
+        }
+}
+
+/* xhat = (x - mean) inv;  y = gamma xhat + beta */
+static void bn_normalize_scalar(const float *x, int n, int d, int j0, const float *mean,
+                                const float *inv, const float *gamma, const float *beta,
+                                float *xhat, float *y)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = j0; j < d; j++) {
+            long at = (long)i * d + j;
+            xhat[at] = (x[at] - mean[j]) * inv[j];
+            y[at] = gamma[j] * xhat[at] + beta[j];
+        }
+}
+
+/* dbeta = sum dy;  dgamma = sum dy xhat */
+static void bn_param_grads_scalar(const float *dy, const float *xhat, int n, int d, int j0,
+                                  float *dbeta, float *dgamma)
+{
+    for (int j = j0; j < d; j++) dbeta[j] = dgamma[j] = 0.0f;
+    for (int i = 0; i < n; i++)
+        for (int j = j0; j < d; j++) {
+            long at = (long)i * d + j;
+            dbeta[j] += dy[at];
+            dgamma[j] += dy[at] * xhat[at];
+        }
+}
+
+/* dx = c (n dy - dbeta - xhat dgamma), c = gamma inv / n per feature */
+static void bn_input_grad_scalar(const float *dy, const float *xhat, int n, int d, int j0,
+                                 const float *c, const float *dbeta, const float *dgamma,
+                                 float *dx)
+{
+    float fn = (float)n;
+    for (int i = 0; i < n; i++)
+        for (int j = j0; j < d; j++) {
+            long at = (long)i * d + j;
+            dx[at] = c[j] * (fn * dy[at] - dbeta[j] - xhat[at] * dgamma[j]);
+        }
+}
+
+#if LAYERS_X86
+/* The AVX2 bodies of the passes above for features [0, d8), d8 % 8 == 0:
+ * one vector of eight features at a time, rows in order. */
+__attribute__((target("avx2")))
+static void add_bias_avx2(float *z, const float *b, int n, int d, int d8)
+{
+    for (int j = 0; j < d8; j += 8) {
+        __m256 bj = _mm256_loadu_ps(b + j);
+        for (int i = 0; i < n; i++) {
+            float *zi = z + (long)i * d + j;
+            _mm256_storeu_ps(zi, _mm256_add_ps(_mm256_loadu_ps(zi), bj));
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void col_sums_avx2(const float *x, int n, int d, int d8, float *s)
+{
+    for (int j = 0; j < d8; j += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < n; i++) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + (long)i * d + j));
+        _mm256_storeu_ps(s + j, acc);
+    }
+}
+
+__attribute__((target("avx2")))
+static void bn_stats_avx2(const float *x, int n, int d, int d8, float *mean, float *ss)
+{
+    __m256 fn = _mm256_set1_ps((float)n);
+    for (int j = 0; j < d8; j += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < n; i++) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + (long)i * d + j));
+        __m256 mj = _mm256_div_ps(acc, fn), sq = _mm256_setzero_ps();
+        for (int i = 0; i < n; i++) {
+            __m256 c = _mm256_sub_ps(_mm256_loadu_ps(x + (long)i * d + j), mj);
+            sq = _mm256_add_ps(sq, _mm256_mul_ps(c, c));
+        }
+        _mm256_storeu_ps(mean + j, mj);
+        _mm256_storeu_ps(ss + j, sq);
+    }
+}
+
+__attribute__((target("avx2")))
+static void bn_normalize_avx2(const float *x, int n, int d, int d8, const float *mean,
+                              const float *inv, const float *gamma, const float *beta,
+                              float *xhat, float *y)
+{
+    for (int j = 0; j < d8; j += 8) {
+        __m256 m = _mm256_loadu_ps(mean + j), iv = _mm256_loadu_ps(inv + j);
+        __m256 g = _mm256_loadu_ps(gamma + j), b = _mm256_loadu_ps(beta + j);
+        for (int i = 0; i < n; i++) {
+            long at = (long)i * d + j;
+            __m256 h = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + at), m), iv);
+            _mm256_storeu_ps(xhat + at, h);
+            _mm256_storeu_ps(y + at, _mm256_add_ps(_mm256_mul_ps(g, h), b));
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void bn_param_grads_avx2(const float *dy, const float *xhat, int n, int d, int d8,
+                                float *dbeta, float *dgamma)
+{
+    for (int j = 0; j < d8; j += 8) {
+        __m256 sb = _mm256_setzero_ps(), sg = _mm256_setzero_ps();
+        for (int i = 0; i < n; i++) {
+            long at = (long)i * d + j;
+            __m256 g = _mm256_loadu_ps(dy + at);
+            sb = _mm256_add_ps(sb, g);
+            sg = _mm256_add_ps(sg, _mm256_mul_ps(g, _mm256_loadu_ps(xhat + at)));
+        }
+        _mm256_storeu_ps(dbeta + j, sb);
+        _mm256_storeu_ps(dgamma + j, sg);
+    }
+}
+
+__attribute__((target("avx2")))
+static void bn_input_grad_avx2(const float *dy, const float *xhat, int n, int d, int d8,
+                               const float *c, const float *dbeta, const float *dgamma,
+                               float *dx)
+{
+    __m256 fn = _mm256_set1_ps((float)n);
+    for (int j = 0; j < d8; j += 8) {
+        __m256 cj = _mm256_loadu_ps(c + j), sb = _mm256_loadu_ps(dbeta + j);
+        __m256 sg = _mm256_loadu_ps(dgamma + j);
+        for (int i = 0; i < n; i++) {
+            long at = (long)i * d + j;
+            __m256 t = _mm256_sub_ps(_mm256_mul_ps(fn, _mm256_loadu_ps(dy + at)), sb);
+            t = _mm256_sub_ps(t, _mm256_mul_ps(_mm256_loadu_ps(xhat + at), sg));
+            _mm256_storeu_ps(dx + at, _mm256_mul_ps(cj, t));
+        }
+    }
+}
+#define PASS(name, d8, ...) do { if (d8) name##_avx2(__VA_ARGS__); } while (0)
+#else
+#define PASS(name, d8, ...) do { (void)(d8); } while (0)
+#endif
+
 /* ---- flatten: a view, no arithmetic -------------------------------------- */
 
 static bool flatten_setup(rt_layer *l, rt_error *err)
@@ -127,6 +316,26 @@ static const float *flatten_backward(rt_layer *l, const float *dy, int n, bool n
 
 enum { DENSE_KERNEL, DENSE_BIAS };
 
+/* The sparse-input path (rowsparse.h) is tried for inputs at least this
+ * wide, and taken when at most half the batch's inputs are nonzero: below
+ * that the product costs well under the dense GEMM, and the compressed copy
+ * then fits in the space of half the batch. Narrow inputs (hidden layers,
+ * 2-feature toy sets) are not worth the scan. Which path runs never changes
+ * a bit (rowsparse.h), only the time. */
+enum { SPARSE_MIN_IN = 64 };
+
+/* A product is handed to the pool only from this many flops on. Measured on
+ * the study (2 cores shared with other work): passing the pool to its
+ * products of 0.1 to 1.5 MFLOP each made training 1.8x slower in wall time
+ * than one thread, the hand-offs costing more than the halved work saves;
+ * wide layers (784-512: 8 MFLOP per product at batch 100) still split. */
+#define DENSE_PAR_MIN_FLOPS 4e6
+static rt_pool *pool_for(rt_pool *pool, double flops)
+{
+    return flops >= DENSE_PAR_MIN_FLOPS ? pool : NULL;
+}
+static long sparse_max_nnz(int cap, int in) { return (long)cap * in / 2; }
+
 static bool dense_setup(rt_layer *l, rt_error *err)
 {
     if (l->spec.units <= 0)
@@ -147,6 +356,9 @@ static bool dense_reserve(rt_layer *l, int cap, rt_error *err)
     bool act = l->spec.act != RT_ACT_LINEAR || l->spec.custom;
     if (!regrow(&l->z, o, err) || !regrow(&l->aux, o, err) ||
         !regrow(&l->dx, (long)cap * l->in, err))
+        return false;
+    if (l->in >= SPARSE_MIN_IN &&
+        !rt_rowsparse_reserve(&l->xs, cap, sparse_max_nnz(cap, l->in), err))
         return false;
     if (act) return regrow(&l->y, o, err);
     return true;
@@ -186,12 +398,21 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
     (void)training;
     int in = l->in, out = l->out;
     const float *w = l->params[DENSE_KERNEL].w, *b = l->params[DENSE_BIAS].w;
+    rt_simd simd = rt_cpu_simd();
     l->x = x;
     /* z = x W, then + b: the order Keras's matmul + bias_add rounds in. */
-    rt_gemm_f32(pool, false, false, n, out, in, x, in, w, out, false, l->z, out);
-    for (int i = 0; i < n; i++) {
-        float *zi = l->z + (long)i * out;
-        for (int j = 0; j < out; j++) zi[j] += b[j];
+    /* x == NULL: the caller compressed the input into l->xs already
+     * (rt_model_sparse_input) */
+    l->x_sparse = !x || (in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in));
+    if (l->x_sparse) {
+        rt_rowsparse_mm(&l->xs, simd, pool_for(pool, 2.0 * l->xs.start[n] * out), w, out, b,
+                        l->z, out);
+    } else {
+        rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, false, n, out, in, x, in, w, out,
+                    false, l->z, out);
+        int d8 = vec_cols(out);
+        PASS(add_bias, d8, l->z, b, n, out, d8);
+        add_bias_scalar(l->z, b, n, out, d8);
     }
     if (l->spec.custom) {                /* user-defined: one flat elementwise kernel */
         l->spec.custom->forward(l->spec.custom->ctx, l->z, l->y, (long)n * out);
@@ -214,17 +435,19 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
         dz = l->aux;
     }
     /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */
-    rt_gemm_f32(pool, true, false, in, out, n, l->x, in, dz, out, false,
-                l->params[DENSE_KERNEL].g, out);
+    if (l->x_sparse)
+        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), pool_for(pool, 2.0 * l->xs.start[n] * out), dz,
+                         out, l->params[DENSE_KERNEL].g);
+    else
+        rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), true, false, in, out, n, l->x, in, dz,
+                    out, false, l->params[DENSE_KERNEL].g, out);
     float *db = l->params[DENSE_BIAS].g;
-    memset(db, 0, (size_t)out * sizeof(float));
-    for (int i = 0; i < n; i++) {
-        const float *dzi = dz + (long)i * out;
-        for (int j = 0; j < out; j++) db[j] += dzi[j];
-    }
+    int d8 = vec_cols(out);
+    PASS(col_sums, d8, dz, n, out, d8, db);
+    col_sums_scalar(dz, n, out, d8, db);
     if (!need_dx) return NULL;
-    rt_gemm_f32(pool, false, true, n, in, out, dz, out, l->params[DENSE_KERNEL].w, out, false,
-                l->dx, in);
+    rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, true, n, in, out, dz, out,
+                l->params[DENSE_KERNEL].w, out, false, l->dx, in);
     return l->dx;
 }
 
@@ -273,18 +496,11 @@ static const float *batchnorm_forward(rt_layer *l, const float *x, int n, bool t
     float *mm = l->params[BN_MOVING_MEAN].w, *mv = l->params[BN_MOVING_VAR].w;
     float *mean = l->mean, *inv = l->inv, *xhat = l->aux;
     float eps = l->spec.eps, mom = l->spec.momentum;
+    int d8 = vec_cols(d);
     if (training) {
         /* batch mean, then the biased variance mean((x - mean)^2) */
-        memset(mean, 0, (size_t)d * sizeof(float));
-        memset(inv, 0, (size_t)d * sizeof(float));
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) mean[j] += x[(long)i * d + j];
-        for (int j = 0; j < d; j++) mean[j] /= (float)n;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) {
-                float c = x[(long)i * d + j] - mean[j];
-                inv[j] += c * c;
-            }
+        PASS(bn_stats, d8, x, n, d, d8, mean, inv);
+        bn_stats_scalar(x, n, d, d8, mean, inv);
         for (int j = 0; j < d; j++) {
             float var = inv[j] / (float)n;
             mm[j] = mm[j] * mom + mean[j] * (1.0f - mom);
@@ -298,12 +514,8 @@ static const float *batchnorm_forward(rt_layer *l, const float *x, int n, bool t
         }
     }
     /* xhat = (x - mean) / sqrt(var + eps);  y = gamma xhat + beta */
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) {
-            long at = (long)i * d + j;
-            xhat[at] = (x[at] - mean[j]) * inv[j];
-            l->y[at] = gamma[j] * xhat[at] + beta[j];
-        }
+    PASS(bn_normalize, d8, x, n, d, d8, mean, inv, gamma, beta, xhat, l->y);
+    bn_normalize_scalar(x, n, d, d8, mean, inv, gamma, beta, xhat, l->y);
     return l->y;
 }
 
@@ -314,24 +526,17 @@ static const float *batchnorm_backward(rt_layer *l, const float *dy, int n, bool
     int d = l->out;
     const float *xhat = l->aux, *gamma = l->params[BN_GAMMA].w;
     float *dgamma = l->params[BN_GAMMA].g, *dbeta = l->params[BN_BETA].g;
-    memset(dgamma, 0, (size_t)d * sizeof(float));
-    memset(dbeta, 0, (size_t)d * sizeof(float));
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) {
-            long at = (long)i * d + j;
-            dbeta[j] += dy[at];
-            dgamma[j] += dy[at] * xhat[at];
-        }
+    int d8 = vec_cols(d);
+    PASS(bn_param_grads, d8, dy, xhat, n, d, d8, dbeta, dgamma);
+    bn_param_grads_scalar(dy, xhat, n, d, d8, dbeta, dgamma);
     if (!need_dx) return NULL;
     /* Training-mode gradient through the batch statistics:
-     * dx = gamma inv / n * (n dy - sum dy - xhat sum(dy xhat)). */
-    float fn = (float)n;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) {
-            long at = (long)i * d + j;
-            float c = gamma[j] * l->inv[j] / fn;
-            l->dx[at] = c * (fn * dy[at] - dbeta[j] - xhat[at] * dgamma[j]);
-        }
+     * dx = gamma inv / n * (n dy - sum dy - xhat sum(dy xhat)).
+     * l->mean is free in the backward pass: it holds the factor. */
+    float fn = (float)n, *c = l->mean;
+    for (int j = 0; j < d; j++) c[j] = gamma[j] * l->inv[j] / fn;
+    PASS(bn_input_grad, d8, dy, xhat, n, d, d8, c, dbeta, dgamma, l->dx);
+    bn_input_grad_scalar(dy, xhat, n, d, d8, c, dbeta, dgamma, l->dx);
     return l->dx;
 }
 
@@ -441,5 +646,6 @@ void rt_layer_release(rt_layer *l)
     }
     rt_free(l->z); rt_free(l->y); rt_free(l->dx); rt_free(l->aux);
     rt_free(l->mean); rt_free(l->inv);
+    rt_rowsparse_release(&l->xs);
     memset(l, 0, sizeof *l);
 }

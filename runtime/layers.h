@@ -12,7 +12,10 @@
  * Activations are fused into dense (and are the only nonlinearity).
  *
  * Data layout: a batch is row-major [n x width], n <= the capacity the
- * layer was reserved for. forward returns a pointer to the output, which
+ * layer was reserved for. A dense layer whose input is mostly zeros keeps
+ * it compressed (l->xs, rowsparse.h) and skips the zero terms, with the
+ * same bits as the dense arithmetic; it also accepts x == NULL, meaning its
+ * caller wrote the batch into l->xs directly (flatten passes NULL on). forward returns a pointer to the output, which
  * may be a layer buffer or, for flatten and inference-mode dropout, the
  * input itself (no copy); backward returns dL/dx likewise. Pointers stay
  * valid until the next call on that layer.
@@ -34,7 +37,11 @@
  *
  * Determinism: sums over the batch (bias gradient, batch statistics) run
  * row 0 to n-1 for every feature, never split across threads; the GEMMs go
- * through rt_gemm_f32, whose results do not depend on the pool.
+ * through rt_gemm_f32, whose results do not depend on the pool. The
+ * per-feature passes have AVX2 bodies giving the scalar loops' bits.
+ *
+ * Threads: a dense layer hands the pool to a product only from 4 MFLOP on
+ * (layers.c says why); the study's layers stay on the calling thread.
  */
 #ifndef MLP_LAYERS_H
 #define MLP_LAYERS_H
@@ -44,6 +51,7 @@
 #include "optimizers.h"
 #include "pool.h"
 #include "rng.h"
+#include "rowsparse.h"
 #include "rt_error.h"
 #include "tensor.h"
 
@@ -109,8 +117,10 @@ typedef struct rt_layer {
     /* buffers, owned; which are used depends on the kind */
     const float *x;                 /* the last forward's input (borrowed) */
     float *z, *y, *dx, *aux;        /* [cap x out] (dx: [cap x in]) */
-    float *mean, *inv;              /* batchnorm: [out] */
+    float *mean, *inv;              /* batchnorm: [out] (backward reuses mean as scratch) */
     float act_alpha;                /* resolved activation parameter */
+    rt_rowsparse xs;                /* dense: the last input, compressed, when */
+    bool x_sparse;                  /* ... it was mostly zeros (rowsparse.h) */
 } rt_layer;
 
 /* Checks spec against the input width `in` and allocates the parameters;

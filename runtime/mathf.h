@@ -25,4 +25,51 @@ float rt_expm1f(float x);   /* e^x - 1, accurate near 0 */
 float rt_log1pf(float x);   /* ln(1 + x), accurate near 0 */
 float rt_erff(float x);
 
+/* ---- eight at a time ---------------------------------------------------------
+ * rt_expf8_avx2(x) is rt_expf on each lane, bit for bit: the same operations
+ * in the same order (separate multiplies and adds, never fused), vectorised.
+ * Lanes whose result is not a normal float scaled by 2^k with k in
+ * [-126, 127] (|x| beyond ~87, inf, NaN) are recomputed by rt_expf itself, so
+ * the special cases are handled in one place. For kernels compiled with
+ * __attribute__((target("avx2"))). */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx2")))
+static inline __m256 rt_expf8_avx2(__m256 x)
+{
+    const __m256 shifter = _mm256_set1_ps(12582912.0f);
+    __m256 kf = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.4426950409e+00f)),
+                                            shifter), shifter);
+    __m256i k = _mm256_cvttps_epi32(kf);
+    __m256 r = _mm256_sub_ps(_mm256_sub_ps(x, _mm256_mul_ps(kf, _mm256_set1_ps(6.9313812256e-01f))),
+                             _mm256_mul_ps(kf, _mm256_set1_ps(9.0580006145e-06f)));
+#define RT_EXPF8_STEP(c) p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(c))
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    RT_EXPF8_STEP(1.0f / 720.0f);
+    RT_EXPF8_STEP(1.0f / 120.0f);
+    RT_EXPF8_STEP(1.0f / 24.0f);
+    RT_EXPF8_STEP(1.0f / 6.0f);
+    RT_EXPF8_STEP(0.5f);
+#undef RT_EXPF8_STEP
+    p = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, r), r), r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23));
+    __m256 y = _mm256_mul_ps(p, scale);
+    /* k outside [-126, 127] (NaN and overflow convert to INT_MIN) */
+    __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(-126), k),
+                                  _mm256_cmpgt_epi32(k, _mm256_set1_epi32(127)));
+    int m = _mm256_movemask_ps(_mm256_castsi256_ps(bad));
+    if (m) {
+        float xs[8], ys[8];
+        _mm256_storeu_ps(xs, x);
+        _mm256_storeu_ps(ys, y);
+        for (int i = 0; i < 8; i++)
+            if (m >> i & 1) ys[i] = rt_expf(xs[i]);
+        y = _mm256_loadu_ps(ys);
+    }
+    return y;
+}
+#endif
+
 #endif

@@ -134,6 +134,27 @@ bool rt_model_reserve(rt_model *m, int n, rt_error *err)
     return true;
 }
 
+rt_rowsparse *rt_model_sparse_input(rt_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        rt_layer *l = &m->layers[i];
+        if (l->spec.kind == RT_LAYER_FLATTEN) continue;
+        return l->spec.kind == RT_LAYER_DENSE && l->xs.max_nnz > 0 ? &l->xs : NULL;
+    }
+    return NULL;
+}
+
+/* x == NULL (compressed input) is valid only for the n rows the sparse
+ * buffer holds. */
+static bool check_input(rt_model *m, const float *x, int n, rt_error *err)
+{
+    if (x) return true;
+    rt_rowsparse *sp = rt_model_sparse_input(m);
+    if (sp && sp->rows == n && n <= m->cap) return true;
+    return rt_fail(err, "model: no input rows given (the compressed input holds %d rows, not %d)",
+                   sp ? sp->rows : 0, n);
+}
+
 static const float *forward(rt_model *m, const float *x, int n, bool training)
 {
     const float *h = x;
@@ -181,7 +202,7 @@ bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float
 {
     loss_link lk;
     if (!check_batch("train_step", n, err) || !link_loss(m, loss, &lk, err) ||
-        !rt_model_reserve(m, n, err))
+        !rt_model_reserve(m, n, err) || !check_input(m, x, n, err))
         return false;
     const float *p = loss_input(m, &lk, forward(m, x, n, true), n);
     double value = rt_loss_eval(loss, p, y, n, m->out, m->grad);
@@ -222,12 +243,13 @@ bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_lo
     loss_link lk;
     int rows;
     if (!check_batch("evaluate", n, err) || !link_loss(m, loss, &lk, err) ||
-        !chunk_rows(m, n, &rows, err))
+        !chunk_rows(m, n, &rows, err) || !check_input(m, x, n, err))
         return false;
     double total = 0.0, correct = 0.0;
     for (int at = 0; at < n; at += rows) {
         int k = n - at < rows ? n - at : rows;
-        const float *p = loss_input(m, &lk, forward(m, x + (long)at * m->in, k, false), k);
+        const float *xk = x ? x + (long)at * m->in : NULL;     /* NULL: one chunk */
+        const float *p = loss_input(m, &lk, forward(m, xk, k, false), k);
         const float *yk = y + (long)at * m->out;
         total += rt_loss_eval(loss, p, yk, k, m->out, NULL) * k;
         correct += rt_loss_correct(loss, p, yk, k, m->out);

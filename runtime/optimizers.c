@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include "mathf.h"
+#include "cpu.h"
 #include "optimizers.h"
 #include "tensor.h"
 
@@ -111,13 +112,32 @@ static long keras_rmsprop_avx2(const float *k, float *w, const float *g, float *
     return i;
 }
 
-/* AVX2 is used when the CPU has it and MLP_SIMD does not ask for scalar
- * (the results are the same either way; the switch lets tests prove it). */
-static bool use_avx2(void)
+/* keras SGD without momentum, w -= lr g, and with (non-Nesterov) momentum,
+ * v = m v - lr g; w += v: the scalar loops' operations lane by lane. */
+__attribute__((target("avx2")))
+static long keras_sgd_avx2(const float *k, float *w, const float *g, float *v, long n)
 {
-    const char *env = getenv("MLP_SIMD");
-    return __builtin_cpu_supports("avx2") && !(env && strcmp(env, "scalar") == 0);
+    __m256 lr = _mm256_set1_ps(k[0]), m = _mm256_set1_ps(k[1]);
+    long i = 0;
+    if (k[1] == 0.0f) {
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i),
+                                                  _mm256_mul_ps(lr, _mm256_loadu_ps(g + i))));
+    } else if (k[2] == 0.0f) {
+        for (; i + 8 <= n; i += 8) {
+            __m256 vi = _mm256_sub_ps(_mm256_mul_ps(m, _mm256_loadu_ps(v + i)),
+                                      _mm256_mul_ps(lr, _mm256_loadu_ps(g + i)));
+            _mm256_storeu_ps(v + i, vi);
+            _mm256_storeu_ps(w + i, _mm256_add_ps(_mm256_loadu_ps(w + i), vi));
+        }
+    }
+    return i;
 }
+
+/* AVX2 is used when the CPU has it and MLP_SIMD does not ask for scalar
+ * (the results are the same either way; the switch lets tests prove it).
+ * rt_cpu_simd() reads the environment once, not on every step. */
+static bool use_avx2(void) { return rt_cpu_simd() >= RT_SIMD_AVX2; }
 #else
 static long keras_adam_avx2(const float *k, float *w, const float *g, float *m, float *v, long n)
 {
@@ -127,6 +147,11 @@ static long keras_adam_avx2(const float *k, float *w, const float *g, float *m, 
 static long keras_rmsprop_avx2(const float *k, float *w, const float *g, float *ms, long n)
 {
     (void)k; (void)w; (void)g; (void)ms; (void)n;
+    return 0;
+}
+static long keras_sgd_avx2(const float *k, float *w, const float *g, float *v, long n)
+{
+    (void)k; (void)w; (void)g; (void)v; (void)n;
     return 0;
 }
 static bool use_avx2(void) { return false; }
@@ -146,15 +171,16 @@ static void keras_sgd_update(const float *k, float *w, const float *g, float *co
 {
     float lr = k[0], m = k[1];
     float *v = s[0];
+    long i0 = use_avx2() ? keras_sgd_avx2(k, w, g, v, n) : 0;
     if (m == 0.0f) {
-        for (long i = 0; i < n; i++) w[i] -= lr * g[i];
+        for (long i = i0; i < n; i++) w[i] -= lr * g[i];
     } else if (k[2] != 0.0f) {
-        for (long i = 0; i < n; i++) {
+        for (long i = i0; i < n; i++) {
             v[i] = m * v[i] - lr * g[i];
             w[i] += m * v[i] - lr * g[i];
         }
     } else {
-        for (long i = 0; i < n; i++) {
+        for (long i = i0; i < n; i++) {
             v[i] = m * v[i] - lr * g[i];
             w[i] += v[i];
         }

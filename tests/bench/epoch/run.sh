@@ -26,7 +26,7 @@ if [ -z "$objs" ]; then
 fi
 bin=$OUT/bench-epoch
 cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -Wall -Wextra -Werror -Iruntime \
-   "$here/epoch.c" $objs -lz -lm -pthread -o "$bin"
+   "$here/epoch.c" $objs -lcurl -lcrypto -lz -lm -pthread -o "$bin"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

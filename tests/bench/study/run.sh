@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole study (examples/study.mlp: MNIST loading, 6 runs x EPOCHS epochs
+# with validation after each) timed side by side with the PyTorch reference
+# doing the same work: one combination (Adam + relu, its median cost) for
+# 6 x EPOCHS epochs, loading included. Prints wall and user seconds, peak
+# RSS of each, and the ratio. The two run back to back in the same call, so
+# the ratio holds on a machine whose speed drifts; single readings do not.
+#
+# env: MLP   the mlp binary (default: build/mlp)
+#      OUT   build dir (unused here; accepted like every bench)
+#      MLP_DATA_PATH  (first entry) holding mnist/*.gz (default ../shared/data)
+#      EPOCHS  epochs per run (default 30, the study's; fewer for a quick look)
+#      TORCH_THREADS  threads of the reference (default 1, its faster setting here)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+MLP=${MLP:-$root/build/mlp}
+DATA=${MLP_DATA_PATH:-$root/../shared/data}
+DATA=${DATA%%:*}
+REF=$root/../shared/reference
+EPOCHS=${EPOCHS:-30}
+export TORCH_THREADS=${TORCH_THREADS:-1}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+sed "s/epochs=30/epochs=$EPOCHS/" "$root/examples/study.mlp" > "$tmp/study.mlp"
+if ! grep -q "epochs=$EPOCHS" "$tmp/study.mlp"; then
+  echo "study/run.sh: examples/study.mlp no longer says epochs=30; update this script" >&2
+  exit 1
+fi
+
+# wall seconds, user seconds, peak RSS in MB of one command (output to $1)
+measure() {
+  local out=$1; shift
+  /usr/bin/time -f "%e %U %M" -o "$tmp/time" "$@" > "$out" 2>&1 || {
+    echo "study/run.sh: failed: $*" >&2; tail -5 "$out" >&2; exit 1; }
+  read -r wall user kb < "$tmp/time"
+  echo "$wall $user $((kb / 1024))"
+}
+
+read -r m_wall m_user m_mb < <(cd "$tmp" && MLP_DATA_PATH="$DATA" measure "$tmp/mlp.txt" "$MLP" study.mlp)
+read -r t_wall t_user t_mb < <(cd "$REF" && MNIST_DIR="$DATA/mnist" OPENBLAS_NUM_THREADS=1 \
+    measure "$tmp/torch.txt" /usr/bin/python3 torch_seed.py --opt adam --act relu \
+    --epochs $((6 * EPOCHS)))
+
+printf '%-26s %9s %9s %8s\n' "study, $EPOCHS epochs/run" wall_s user_s peak_MB
+printf '%-26s %9s %9s %8s\n' "mlp (6 runs)" "$m_wall" "$m_user" "$m_mb"
+printf '%-26s %9s %9s %8s\n' "torch adam+relu x6 epochs" "$t_wall" "$t_user" "$t_mb"
+python3 -c "import sys; w=float(sys.argv[1]); t=float(sys.argv[2]); print('torch/mlp wall ratio: %.1fx' % (t / w))" "$m_wall" "$t_wall"
+echo "mlp results:"
+grep -A4 '^opt ' "$tmp/mlp.txt" | sed 's/^/  /'
