@@ -134,8 +134,9 @@ $(UNIT): $(UNIT_OBJ) $(LIB_OBJ) | build/.deps-test
 # ---- running --------------------------------------------------------------
 export MLP_DATA_PATH ?= $(abspath ../shared/data)
 
+# the study's sweep points run on every core (-j): same bytes as a serial run
 run: $(MLP)
-	$(MLP) examples/study.mlp
+	$(MLP) -j $(shell nproc) examples/study.mlp
 
 # ---- tests ----------------------------------------------------------------
 # check: this build's tests; test: release then sanitizers.

@@ -38,14 +38,19 @@ measure() {
   echo "$wall $user $((kb / 1024))"
 }
 
+JOBS=${JOBS:-$(nproc)}
 read -r m_wall m_user m_mb < <(cd "$tmp" && MLP_DATA_PATH="$DATA" measure "$tmp/mlp.txt" "$MLP" study.mlp)
+read -r j_wall j_user j_mb < <(cd "$tmp" && MLP_DATA_PATH="$DATA" measure "$tmp/mlpj.txt" "$MLP" -j "$JOBS" study.mlp)
+cmp -s <(grep -v '^sweep: point' "$tmp/mlp.txt") <(grep -v '^sweep: point' "$tmp/mlpj.txt") ||
+  { echo "study/run.sh: -j $JOBS printed something else than the serial run" >&2; exit 1; }
 read -r t_wall t_user t_mb < <(cd "$REF" && MNIST_DIR="$DATA/mnist" OPENBLAS_NUM_THREADS=1 \
     measure "$tmp/torch.txt" /usr/bin/python3 torch_seed.py --opt adam --act relu \
     --epochs $((6 * EPOCHS)))
 
 printf '%-26s %9s %9s %8s\n' "study, $EPOCHS epochs/run" wall_s user_s peak_MB
 printf '%-26s %9s %9s %8s\n' "mlp (6 runs)" "$m_wall" "$m_user" "$m_mb"
+printf '%-26s %9s %9s %8s\n' "mlp -j $JOBS (6 runs)" "$j_wall" "$j_user" "$j_mb"
 printf '%-26s %9s %9s %8s\n' "torch adam+relu x6 epochs" "$t_wall" "$t_user" "$t_mb"
-python3 -c "import sys; w=float(sys.argv[1]); t=float(sys.argv[2]); print('torch/mlp wall ratio: %.1fx' % (t / w))" "$m_wall" "$t_wall"
+python3 -c "import sys; w=float(sys.argv[1]); j=float(sys.argv[2]); t=float(sys.argv[3]); print('torch/mlp wall ratio: %.1fx serial, %.1fx with -j' % (t / w, t / j))" "$m_wall" "$j_wall" "$t_wall"
 echo "mlp results:"
 grep -A4 '^opt ' "$tmp/mlp.txt" | sed 's/^/  /'
