@@ -1,31 +1,48 @@
 /*
  * pool.c — the fixed thread pool behind rt_pool_run.
  *
- * Shape of a run. The caller publishes a job (fn, ctx, ntasks), resets the
- * shared task counter and bumps the generation number; workers notice the new
- * generation and, like the caller, claim task indices with one atomic
- * fetch-add each until the counter passes ntasks. The caller then waits until
- * every task has reported done. Which thread runs task t is left to chance;
- * what task t computes is not (that is the caller's promise in pool.h), so
- * results never depend on scheduling.
+ * Shape of a run. The caller writes the job (fn, ctx, first task) and then
+ * publishes one 64-bit word, `claim`: the job's generation number, its task
+ * count and the next unclaimed task index. Workers notice the new
+ * generation and, like the caller, take tasks one at a time by a
+ * compare-and-swap that bumps the index. The caller keeps taking tasks
+ * until none is left unclaimed, so it never waits for a worker that has not
+ * started: a worker that is asleep, or preempted by another process, simply
+ * finds the job finished when it gets a CPU again. The caller waits only
+ * for tasks a worker has actually claimed, which is why the callers split
+ * their work into more tasks than threads (a claimed task is small, so a
+ * worker preempted in the middle of one costs little on average). Which
+ * thread runs task t is left to chance; what task t computes is not (the
+ * promise in pool.h), so results never depend on scheduling.
  *
- * Why this is cheap: the study network issues thousands of GEMMs a second,
- * each a few microseconds of work, so a run must cost far less than that.
- * Idle workers first spin on the generation number (a hand-off then costs a
- * cache-line transfer, well under a microsecond) and only after
- * RT_POOL_SPIN_NS of idleness go to sleep on a condition variable, so an idle
- * interpreter does not burn a core.
+ * Why a worker cannot run a task of the wrong job. A claim is a CAS from
+ * the exact word (gen, n, t) the worker read to (gen, n, t + 1). It
+ * succeeds only if no one claimed task t in between, so job `gen` was
+ * unfinished from the worker's read of the word to its CAS, and the caller
+ * rewrites the job fields only after its job is finished: the fields the
+ * worker read in between belonged to job `gen`. (The previous design made
+ * the caller wait until no straggler of the last job was still looking at
+ * the fields, and a straggler preempted at that point stalled the caller
+ * for a scheduler time slice: milliseconds, on a step of 200 microseconds.)
+ * The fields are atomics, read relaxed, because a straggler may read them
+ * while the caller rewrites them; its CAS then fails and it drops what it
+ * read.
  *
- * Two subtleties:
- *  - A worker may still be inside a job (about to find the counter
- *    exhausted) when the caller wants to publish the next one. Workers hold
- *    `active` while they look at the job fields; the caller first makes the
- *    generation odd ("fields in flux", no worker enters), waits for
- *    active == 0, rewrites the fields, and makes the generation even again.
- *  - A run started while another is in progress (a task calling
- *    rt_pool_run, or a second thread sharing the pool) cannot use the
- *    workers; it runs its tasks inline on the calling thread instead of
- *    deadlocking. Same results, only less parallel.
+ * Why this is cheap: the study network issues thousands of products a
+ * second, each tens of microseconds, so a run must cost far less. Idle
+ * workers first spin on the word (a hand-off then costs a cache-line
+ * transfer, well under a microsecond), pausing for a few microseconds and
+ * then calling sched_yield on every turn, and after RT_POOL_SPIN_NS of
+ * idleness sleep on a condition variable, so an idle interpreter does not
+ * burn a core. The yields matter on a busy machine: measured with another
+ * process hogging one of two cores, a worker that pause-spun took CPU time
+ * from its own caller and made training 1.6x slower than one thread; one
+ * that yields leaves the core to whoever else wants it.
+ *
+ * A run started while another is in progress (a task calling rt_pool_run,
+ * or a second thread sharing the pool) cannot use the workers; it runs its
+ * tasks inline on the calling thread instead of deadlocking. Same results,
+ * only less parallel.
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,31 +50,44 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include "pool.h"
 
 /* How long an idle worker spins before sleeping: long enough to bridge the
- * gap between consecutive GEMMs of a training step, short enough not to
+ * gap between consecutive products of a training step, short enough not to
  * steal a core from other processes for long. */
-#define RT_POOL_SPIN_NS 200000L
+#define RT_POOL_SPIN_NS 300000L
+/* Pause-spins (about 40 ns each) before the spin turns into yields. */
+#define RT_POOL_PAUSE_SPINS 256
 /* Upper bound on MLP_THREADS, a guard against typos like 1000000. */
 #define RT_POOL_MAX_THREADS 256
+/* Tasks per published job (the width of the word's count and index
+ * fields); a larger run is published as several jobs in turn. */
+#define RT_POOL_JOB_TASKS 0xffff
+
+/* The claim word: generation << 32 | task count << 16 | next index. */
+static inline uint64_t word_make(uint32_t gen, int n, int next)
+{
+    return (uint64_t)gen << 32 | (uint64_t)n << 16 | (uint64_t)next;
+}
+static inline uint32_t word_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+static inline int word_n(uint64_t w) { return (int)(w >> 16 & 0xffff); }
+static inline int word_next(uint64_t w) { return (int)(w & 0xffff); }
 
 struct rt_pool {
     int nthreads;               /* workers + the calling thread */
     pthread_t *workers;         /* nthreads - 1 of them */
 
-    /* The current job; written only by the owner of `busy` while
-     * active == 0, read by workers after they observe `gen`. */
-    rt_task_fn fn;
-    void *ctx;
-    int ntasks;
+    /* The current job, written by the owner of `busy` before it publishes
+     * `claim`, rewritten only once every task of the job is done. */
+    _Atomic(rt_task_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_int first;           /* task number of index 0 of this job */
 
-    atomic_uint gen;            /* odd while the job fields are rewritten */
-    atomic_int next;            /* next unclaimed task index */
+    _Atomic uint64_t claim;     /* see word_make */
     atomic_int done;            /* tasks finished in this job */
-    atomic_int active;          /* workers currently looking at the job */
     atomic_int busy;            /* 1 while some thread owns the workers */
     atomic_int sleepers;        /* workers blocked on `wake` */
     atomic_bool stop;           /* set once, by rt_pool_destroy */
@@ -94,40 +124,55 @@ static long now_ns(void)
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* Claims and runs tasks of the current job until none are left. */
-static void drain(rt_pool *p)
+/* Claims and runs tasks of job `gen` until none is left unclaimed or a
+ * newer job has replaced it (see the header note for why the fields read
+ * here are the job's own when the CAS succeeds). */
+static void drain(rt_pool *p, uint32_t gen)
 {
-    int n = p->ntasks;
+    uint64_t w = atomic_load_explicit(&p->claim, memory_order_acquire);
     for (;;) {
-        int t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (t >= n) return;
-        p->fn(p->ctx, t);
+        if (word_gen(w) != gen || word_next(w) >= word_n(w)) return;
+        rt_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        int first = atomic_load_explicit(&p->first, memory_order_relaxed);
+        if (!atomic_compare_exchange_weak_explicit(&p->claim, &w, w + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue;                   /* w now holds the current word */
+        fn(ctx, first + word_next(w));
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        w = atomic_load_explicit(&p->claim, memory_order_acquire);
     }
 }
 
-/* Blocks until the generation differs from `seen` or the pool stops. */
-static unsigned wait_for_job(rt_pool *p, unsigned seen)
+/* Blocks until the generation differs from `seen` or the pool stops;
+ * returns the new generation. */
+static uint32_t wait_for_job(rt_pool *p, uint32_t seen)
 {
     long deadline = 0;
     for (int spins = 0;; spins++) {
-        unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        uint32_t g = word_gen(atomic_load_explicit(&p->claim, memory_order_acquire));
         if (g != seen || atomic_load(&p->stop)) return g;
-        cpu_relax();
+        /* Briefly pause-spin, then yield on every turn: alone on its core
+         * the worker still answers within a microsecond or two, but on a
+         * core shared with another process (or with our own caller) it
+         * gives the CPU away instead of burning the slice it competes for. */
+        if (spins < RT_POOL_PAUSE_SPINS) cpu_relax();
+        else sched_yield();
         /* Reading the clock costs ~20 ns: do it only now and then. */
-        if ((spins & 255) == 255) {
+        if ((spins & 15) == 15) {
             long t = now_ns();
             if (!deadline) deadline = t + RT_POOL_SPIN_NS;
             else if (t > deadline) break;
         }
     }
-    /* Sleep. sleepers++ and the re-check of gen are ordered against the
-     * caller's gen++ and its read of sleepers (all seq_cst), so either we see
-     * the new job here or the caller sees us and signals under the lock. */
+    /* Sleep. sleepers++ and the re-check of the word are ordered against
+     * the caller's publication and its read of sleepers (all seq_cst), so
+     * either we see the new job here or the caller sees us and signals
+     * under the lock. */
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->sleepers, 1);
-    unsigned g;
-    while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
+    uint32_t g;
+    while ((g = word_gen(atomic_load(&p->claim))) == seen && !atomic_load(&p->stop))
         pthread_cond_wait(&p->wake, &p->lock);
     atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->lock);
@@ -137,16 +182,11 @@ static unsigned wait_for_job(rt_pool *p, unsigned seen)
 static void *worker_main(void *arg)
 {
     rt_pool *p = arg;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned g = wait_for_job(p, seen);
+        uint32_t g = wait_for_job(p, seen);
         if (atomic_load(&p->stop)) return NULL;
-        /* Announce ourselves before touching the job, then check that it is
-         * still the published job we were woken for (see the header note):
-         * an odd generation means the caller is rewriting the fields. */
-        atomic_fetch_add(&p->active, 1);
-        if ((g & 1u) == 0 && atomic_load(&p->gen) == g) drain(p);
-        atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
+        drain(p, g);
         seen = g;
     }
 }
@@ -182,10 +222,11 @@ rt_pool *rt_pool_create(int nthreads)
         free(p);
         return NULL;
     }
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->next, 0);
+    atomic_init(&p->fn, NULL);
+    atomic_init(&p->ctx, NULL);
+    atomic_init(&p->first, 0);
+    atomic_init(&p->claim, word_make(0, 0, 0));
     atomic_init(&p->done, 0);
-    atomic_init(&p->active, 0);
     atomic_init(&p->busy, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, false);
@@ -201,12 +242,24 @@ rt_pool *rt_pool_create(int nthreads)
     return p;
 }
 
+/* Publishes word w and wakes the sleeping workers, if any. */
+static void publish(rt_pool *p, uint64_t w)
+{
+    atomic_store(&p->claim, w);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
 void rt_pool_destroy(rt_pool *pool)
 {
     if (!pool) return;
+    uint32_t gen = word_gen(atomic_load(&pool->claim));
     pthread_mutex_lock(&pool->lock);
     atomic_store(&pool->stop, true);
-    atomic_fetch_add(&pool->gen, 1);
+    atomic_store(&pool->claim, word_make(gen + 1, 0, 0));
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     for (int i = 0; i < pool->nthreads - 1; i++)
@@ -228,26 +281,21 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
         for (int t = 0; t < ntasks; t++) fn(ctx, t);
         return;
     }
-    /* Odd generation: the fields are in flux, no worker may enter. Then
-     * wait for stragglers of the previous job to let go of them. */
-    atomic_fetch_add(&pool->gen, 1);
-    for (unsigned spins = 0; atomic_load(&pool->active) != 0; spins++)
-        backoff(spins);
-    pool->fn = fn;
-    pool->ctx = ctx;
-    pool->ntasks = ntasks;
-    atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
-    atomic_fetch_add(&pool->gen, 1);    /* even again: publishes the fields */
-    if (atomic_load(&pool->sleepers) > 0) {
-        pthread_mutex_lock(&pool->lock);
-        pthread_cond_broadcast(&pool->wake);
-        pthread_mutex_unlock(&pool->lock);
+    for (int first = 0; first < ntasks; first += RT_POOL_JOB_TASKS) {
+        int n = ntasks - first < RT_POOL_JOB_TASKS ? ntasks - first : RT_POOL_JOB_TASKS;
+        /* The previous job is finished (we waited for it), so no worker
+         * can claim from the word until we publish the new one. */
+        uint32_t gen = word_gen(atomic_load_explicit(&pool->claim, memory_order_relaxed)) + 1;
+        atomic_store_explicit(&pool->fn, fn, memory_order_relaxed);
+        atomic_store_explicit(&pool->ctx, ctx, memory_order_relaxed);
+        atomic_store_explicit(&pool->first, first, memory_order_relaxed);
+        atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+        publish(pool, word_make(gen, n, 0));
+        drain(pool, gen);
+        /* Every task is claimed; wait only for those a worker is running. */
+        for (unsigned spins = 0;
+             atomic_load_explicit(&pool->done, memory_order_acquire) != n; spins++)
+            backoff(spins);
     }
-    drain(pool);
-    /* Our share is done; the rest is at most one task per worker. */
-    for (unsigned spins = 0;
-         atomic_load_explicit(&pool->done, memory_order_acquire) != ntasks; spins++)
-        backoff(spins);
     atomic_store_explicit(&pool->busy, 0, memory_order_release);
 }

@@ -83,7 +83,6 @@ static bool build_scalar(rt_rowsparse *s, const float *x, int rows, int cols)
     return true;
 }
 
-/* Columns [j0, j1) of S B (+ bias). */
 static bool build_u8_scalar(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
                             int cols, float scale)
 {
@@ -102,32 +101,45 @@ static bool build_u8_scalar(rt_rowsparse *s, const uint8_t *base, const int64_t 
     return true;
 }
 
+/* Rows [i0, i1) of S B (+ bias). */
 static void mm_scalar(const rt_rowsparse *s, const float *b, int n, const float *bias,
-                      float *c, int ldc, int j0, int j1)
+                      float *c, int ldc, int i0, int i1)
 {
-    for (int i = 0; i < s->rows; i++) {
+    for (int i = i0; i < i1; i++) {
         float *ci = c + (long)i * ldc;
-        for (int j = j0; j < j1; j++) ci[j] = 0.0f;
+        for (int j = 0; j < n; j++) ci[j] = 0.0f;
         for (int32_t k = s->start[i]; k < s->start[i + 1]; k++) {
             const float v = s->val[k], *bp = b + (long)s->col[k] * n;
-            for (int j = j0; j < j1; j++) ci[j] = fmaf(v, bp[j], ci[j]);
+            for (int j = 0; j < n; j++) ci[j] = fmaf(v, bp[j], ci[j]);
         }
         if (bias)
-            for (int j = j0; j < j1; j++) ci[j] += bias[j];
+            for (int j = 0; j < n; j++) ci[j] += bias[j];
     }
 }
 
-/* Columns [j0, j1) of S^T D. */
-static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, int j0, int j1)
+/* The first of row i's nonzeros with column >= p (columns ascend). */
+static int32_t first_at(const rt_rowsparse *s, int i, int p)
 {
-    for (int p = 0; p < s->cols; p++)
-        for (int j = j0; j < j1; j++) c[(long)p * n + j] = 0.0f;
+    int32_t lo = s->start[i], hi = s->start[i + 1];
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (s->col[mid] < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Rows [p0, p1) of S^T D: for each, its terms in ascending i. */
+static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, int p0, int p1)
+{
+    for (int p = p0; p < p1; p++)
+        for (int j = 0; j < n; j++) c[(long)p * n + j] = 0.0f;
     for (int i = 0; i < s->rows; i++) {
         const float *di = d + (long)i * n;
-        for (int32_t k = s->start[i]; k < s->start[i + 1]; k++) {
+        for (int32_t k = first_at(s, i, p0); k < s->start[i + 1] && s->col[k] < p1; k++) {
             const float v = s->val[k];
             float *cp = c + (long)s->col[k] * n;
-            for (int j = j0; j < j1; j++) cp[j] = fmaf(v, di[j], cp[j]);
+            for (int j = 0; j < n; j++) cp[j] = fmaf(v, di[j], cp[j]);
         }
     }
 }
@@ -326,14 +338,14 @@ static inline void tmm_row_avx2(int nv, int rem, const int32_t *col, const float
 
 __attribute__((target("avx2,fma")))
 static void mm_avx2(const rt_rowsparse *s, const float *b, int n, const float *bias,
-                    float *c, int ldc, int j0, int j1)
+                    float *c, int ldc, int i0, int i1)
 {
-    for (int jb = j0; jb < j1; jb += RS_BLOCK) {
-        int w = j1 - jb < RS_BLOCK ? j1 - jb : RS_BLOCK;
+    for (int jb = 0; jb < n; jb += RS_BLOCK) {
+        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
         int nv = (w + RS_VEC - 1) / RS_VEC;
         __m256i tail = lanes_below(w - RS_VEC * (nv - 1));
         const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
-        for (int i = 0; i < s->rows; i++) {
+        for (int i = i0; i < i1; i++) {
             int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
             float *ci = c + (long)i * ldc + jb;
             switch (nv) {
@@ -357,16 +369,16 @@ enum { RS_BAND_BYTES = 24 * 1024 };
 
 __attribute__((target("avx2,fma")))
 static void tmm_avx2(const rt_rowsparse *s, const float *d, int n, float *c, int32_t *cursor,
-                     int j0, int j1)
+                     int plo, int phi)
 {
-    for (int jb = j0; jb < j1; jb += RS_BLOCK) {
-        int w = j1 - jb < RS_BLOCK ? j1 - jb : RS_BLOCK;
+    for (int jb = 0; jb < n; jb += RS_BLOCK) {
+        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
         int nv = w / RS_VEC, rem = w % RS_VEC;
         int band = RS_BAND_BYTES / (w * (int)sizeof(float));
         band = band < 1 ? 1 : band;
-        for (int i = 0; i < s->rows; i++) cursor[i] = s->start[i];
-        for (int p0 = 0; p0 < s->cols; p0 += band) {
-            int p1 = s->cols - p0 < band ? s->cols : p0 + band;
+        for (int i = 0; i < s->rows; i++) cursor[i] = plo ? first_at(s, i, plo) : s->start[i];
+        for (int p0 = plo; p0 < phi; p0 += band) {
+            int p1 = phi - p0 < band ? phi : p0 + band;
             for (int p = p0; p < p1; p++) memset(c + (long)p * n + jb, 0, (size_t)w * sizeof *c);
             for (int i = 0; i < s->rows; i++) {
                 int32_t k0 = cursor[i], k1 = k0, end = s->start[i + 1];
@@ -400,47 +412,68 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
     return build_scalar(s, x, rows, cols);
 }
 
-/* A product split across the pool by columns, in multiples of eight so
- * only the last part has a tail. Each output element is computed whole by
- * one task, so the split never changes a bit. */
+/* A product split across the pool: S B by rows of the batch, S^T D by
+ * bands of its output rows (pixels). Each output element is computed whole
+ * by one task, its terms in the same order, so the split never changes a
+ * bit. There are a few tasks per thread: the pool's caller runs whatever a
+ * worker has not claimed, so small tasks let a busy machine's preempted
+ * worker cost little (pool.c). */
 typedef struct rs_job {
     const rt_rowsparse *s;
     bool avx2, trans;
     const float *b, *bias;      /* B (or D) and the optional bias */
-    int n, ldc, parts;
+    int n, ldc, parts, chunk;   /* chunk: output rows of S^T D per task */
     float *c;
 } rs_job;
 
-enum { RS_PAR_MIN = 100000 };   /* fmas below which one thread is cheaper */
+enum {
+    RS_PAR_MIN = 100000,        /* fmas below which one thread is cheaper */
+    RS_TASKS_PER_THREAD = 3,
+};
 
 static void rs_task(void *ctx, int t)
 {
     const rs_job *g = ctx;
-    int nvec = (g->n + RS_VEC - 1) / RS_VEC;
-    int j0 = RS_VEC * (nvec * t / g->parts), j1 = RS_VEC * (nvec * (t + 1) / g->parts);
-    if (j1 > g->n) j1 = g->n;
-    if (j0 >= j1) return;
+    const rt_rowsparse *s = g->s;
+    if (g->trans) {
+        int p0 = t * g->chunk, p1 = p0 + g->chunk < s->cols ? p0 + g->chunk : s->cols;
+        if (p0 >= p1) return;
+#if RS_X86
+        if (g->avx2) {
+            tmm_avx2(s, g->b, g->n, g->c, s->cursor + (long)t * (s->cap_rows + 1), p0, p1);
+            return;
+        }
+#endif
+        tmm_scalar(s, g->b, g->n, g->c, p0, p1);
+        return;
+    }
+    int i0 = (int)((long)s->rows * t / g->parts), i1 = (int)((long)s->rows * (t + 1) / g->parts);
 #if RS_X86
     if (g->avx2) {
-        int32_t *cursor = g->s->cursor + (long)t * (g->s->cap_rows + 1);
-        if (g->trans) tmm_avx2(g->s, g->b, g->n, g->c, cursor, j0, j1);
-        else mm_avx2(g->s, g->b, g->n, g->bias, g->c, g->ldc, j0, j1);
+        mm_avx2(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
         return;
     }
 #endif
-    if (g->trans) tmm_scalar(g->s, g->b, g->n, g->c, j0, j1);
-    else mm_scalar(g->s, g->b, g->n, g->bias, g->c, g->ldc, j0, j1);
+    mm_scalar(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
 }
 
 static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
 {
     if (g->n <= 0) return;
     g->avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
-    int nvec = (g->n + RS_VEC - 1) / RS_VEC;
     long work = (long)g->s->start[g->s->rows] * g->n;
-    g->parts = work < RS_PAR_MIN ? 1 : rt_pool_threads(pool);
-    if (g->parts > nvec) g->parts = nvec;
+    int threads = rt_pool_threads(pool);
+    g->parts = work < RS_PAR_MIN || threads <= 1 ? 1 : threads * RS_TASKS_PER_THREAD;
     if (g->parts > RS_MAX_PARTS) g->parts = RS_MAX_PARTS;
+    if (g->trans) {
+        int cols = g->s->cols > 0 ? g->s->cols : 1;
+        if (g->parts > cols) g->parts = cols;
+        g->chunk = (cols + g->parts - 1) / g->parts;
+        g->parts = (cols + g->chunk - 1) / g->chunk;
+    } else {
+        int rows = g->s->rows > 0 ? g->s->rows : 1;
+        if (g->parts > rows) g->parts = rows;
+    }
     rt_pool_run(pool, g->parts, rs_task, g);
 }
 

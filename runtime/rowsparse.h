@@ -28,8 +28,9 @@
  * AVX2+FMA body (vfmadd231ps rounds exactly like fmaf); both run every
  * chain in the same order, so MLP_SIMD does not change a bit. With a pool
  * (may be NULL) of several threads, a product big enough to repay the
- * hand-off is split by output columns, each element computed whole by one
- * task: the thread count does not change a bit either.
+ * hand-off is split into a few tasks per thread, S B by rows of the batch
+ * and S^T D by bands of its output rows, each element computed whole by
+ * one task: the thread count does not change a bit either.
  *
  * Memory: the arrays are rt_alloc'ed by rt_rowsparse_reserve for up to
  * `max_nnz` nonzeros (building gives up beyond that: the caller then uses

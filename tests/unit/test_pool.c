@@ -163,3 +163,33 @@ Test(pool, mlp_threads_sets_the_default)
     cr_assert(pool && rt_pool_threads(pool) >= 1);
     rt_pool_destroy(pool);
 }
+
+typedef struct bytes_ctx {
+    _Atomic unsigned char *hits;
+} bytes_ctx;
+
+static void byte_task(void *ctx, int t)
+{
+    bytes_ctx *b = ctx;
+    atomic_fetch_add(&b->hits[t], 1);
+}
+
+Test(pool, runs_larger_than_one_published_job)
+{
+    /* The claim word holds 16-bit task counts: a bigger run goes out as
+     * several jobs in turn, each task still run exactly once. */
+    enum { N = 3 * 65535 + 17 };
+    bytes_ctx b = {calloc(N, 1)};
+    cr_assert(b.hits);
+    rt_pool *pool = rt_pool_create(2);
+    for (int r = 0; r < 2; r++) {
+        rt_pool_run(pool, N, byte_task, &b);
+        for (int t = 0; t < N; t++) {
+            cr_assert(atomic_load(&b.hits[t]) == 1, "run %d task %d ran %d times", r, t,
+                      atomic_load(&b.hits[t]));
+            atomic_store(&b.hits[t], 0);
+        }
+    }
+    rt_pool_destroy(pool);
+    free((void *)b.hits);
+}

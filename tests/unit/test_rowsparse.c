@@ -90,7 +90,7 @@ static void check_products(int rows, int cols, int n, float density, uint32_t se
         rt_rowsparse_tmm(&sp, simd, NULL, d, n, tgot);
         cr_assert(memcmp(tgot, tref, (size_t)cols * n * sizeof(float)) == 0,
                   "S^T D differs from the GEMM chain (%s, %dx%dx%d)", rt_simd_name(simd), rows, cols, n);
-        /* split across threads by columns: still the same bits */
+        /* split across threads (rows, bands): still the same bits */
         for (int threads = 2; threads <= 3; threads++) {
             rt_pool *pool = rt_pool_create(threads);
             memset(got, 0xff, (size_t)rows * n * sizeof(float));
