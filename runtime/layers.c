@@ -329,8 +329,10 @@ enum { SPARSE_MIN_IN = 64 };
  * products of 0.1 to 1.5 MFLOP each made training 1.8x slower in wall time
  * than one thread, the hand-offs costing more than the halved work saves;
  * wide layers (784-512: 8 MFLOP per product at batch 100) still split. The
- * sparse first-layer products always get the pool: rowsparse.c decides,
- * and splits them into several tasks per thread. */
+ * sparse first-layer products follow the same rule (counting the flops they
+ * really do): on an idle machine, giving the study's (about 0.75 MFLOP
+ * each) to the pool made the whole study 11% slower (37.2 s against 33.5 s)
+ * for 63% more CPU. */
 #define DENSE_PAR_MIN_FLOPS 4e6
 static rt_pool *pool_for(rt_pool *pool, double flops)
 {
@@ -407,7 +409,7 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
      * (rt_model_sparse_input) */
     l->x_sparse = !x || (in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in));
     if (l->x_sparse) {
-        rt_rowsparse_mm(&l->xs, simd, pool, w, out, b,
+        rt_rowsparse_mm(&l->xs, simd, pool_for(pool, 2.0 * l->xs.start[n] * out), w, out, b,
                         l->z, out);
     } else {
         rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, false, n, out, in, x, in, w, out,
@@ -438,7 +440,7 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
     }
     /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */
     if (l->x_sparse)
-        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), pool, dz,
+        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), pool_for(pool, 2.0 * l->xs.start[n] * out), dz,
                          out, l->params[DENSE_KERNEL].g);
     else
         rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), true, false, in, out, n, l->x, in, dz,
