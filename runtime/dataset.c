@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "cpu.h"
 #include "dataset.h"
 #include "rowsparse.h"
@@ -68,6 +69,28 @@ void rt_dataset_epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t 
 
 /* ---- building and releasing --------------------------------------------- */
 
+/* Training reads examples in random order from tens of megabytes (MNIST:
+ * 47 MB), so with 4 KB pages nearly every example is a TLB miss on top of
+ * its cache misses; large buffers are therefore aligned to 2 MB and offered
+ * to the kernel as transparent huge pages before their first touch (a hint:
+ * where THP is off nothing changes). */
+enum { DS_HUGE = 2 << 20 };
+
+void *rt_examples_alloc(size_t bytes, bool zeroed)
+{
+#ifdef MADV_HUGEPAGE
+    if (bytes >= 2 * (size_t)DS_HUGE) {
+        size_t round = (bytes + DS_HUGE - 1) / DS_HUGE * DS_HUGE;
+        void *p = aligned_alloc(DS_HUGE, round);
+        if (!p) return NULL;
+        (void)madvise(p, round, MADV_HUGEPAGE);
+        if (zeroed) memset(p, 0, bytes);
+        return p;
+    }
+#endif
+    return zeroed ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
+}
+
 bool rt_dataset_alloc(rt_dataset *ds, int64_t n, int ndim, const int *dims,
                       bool u8, float x_scale, int classes, rt_error *err)
 {
@@ -94,10 +117,10 @@ bool rt_dataset_alloc(rt_dataset *ds, int64_t n, int ndim, const int *dims,
      * "exactly one of x_u8/x_f32 is set" holds for empty sets too. */
     size_t cnt = cells ? cells : 1;
     if (u8) {
-        ds->x_u8 = calloc(cnt, 1);
+        ds->x_u8 = rt_examples_alloc(cnt, true);
         ds->x_scale = x_scale;
     } else {
-        ds->x_f32 = calloc(cnt, sizeof(float));
+        ds->x_f32 = cnt <= SIZE_MAX / sizeof(float) ? rt_examples_alloc(cnt * sizeof(float), true) : NULL;
         ds->x_scale = 1.0f;
     }
     if (classes > 0) ds->labels = calloc(n ? (size_t)n : 1, sizeof(int32_t));
@@ -292,7 +315,7 @@ bool rt_dataset_shuffle(rt_dataset *ds, uint64_t seed, rt_error *err)
     size_t f = (size_t)ds->features;
     size_t row = ds->x_u8 ? f : f * sizeof(float);
     int64_t *perm = malloc((size_t)ds->n * sizeof *perm);
-    unsigned char *nx = malloc((size_t)ds->n * row);
+    unsigned char *nx = rt_examples_alloc((size_t)ds->n * row, false);
     int32_t *nl = ds->labels ? malloc((size_t)ds->n * sizeof *nl) : NULL;
     if (!perm || !nx || (ds->labels && !nl)) {
         free(perm); free(nx); free(nl);

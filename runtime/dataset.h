@@ -34,6 +34,7 @@
 #define MLP_DATASET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "rt_error.h"
 
@@ -84,6 +85,13 @@ bool rt_dataset_alloc(rt_dataset *ds, int64_t n, int ndim, const int *dims,
 bool rt_dataset_set_class_names(rt_dataset *ds, const char *const *names,
                                 rt_error *err);
 void rt_dataset_free(rt_dataset *ds);
+
+/* Room for `bytes` of example data (zero-filled when asked), freed with
+ * free(): what the loaders give x_u8 / x_f32. Large buffers come 2 MB
+ * aligned and marked for transparent huge pages, since training reads
+ * examples in random order and 4 KB pages make each one a TLB miss too.
+ * NULL when out of memory. */
+void *rt_examples_alloc(size_t bytes, bool zeroed);
 
 /* ---- operations ----------------------------------------------------------- */
 

@@ -98,7 +98,7 @@ bool rt_idx_read(const char *path, rt_idx *out, rt_error *err)
         total *= d;
     }
     out->ndim = ndim;
-    out->data = malloc(total ? total : 1);
+    out->data = rt_examples_alloc(total, false);   /* huge pages: see dataset.h */
     if (!out->data) {
         rt_fail(err, "%s: out of memory for %llu bytes", path, (unsigned long long)total);
         goto done;
