@@ -33,20 +33,7 @@ static float minf_(float x, float y) { return x < y ? x : y; }
 static double max_d(double x, double y) { return x > y ? x : y; }
 static double min_d(double x, double y) { return x < y ? x : y; }
 
-/* x^k for an integer k by repeated squaring: the built-in optimizers'
- * ipow, so `beta2 ** t` here equals their bias correction exactly. */
-static double powi_d(double b, long k)
-{
-    bool inv = k < 0;
-    unsigned long e = inv ? (unsigned long)-k : (unsigned long)k;
-    double r = 1.0;
-    while (e) {
-        if (e & 1) r *= b;
-        b *= b;
-        e >>= 1;
-    }
-    return inv ? 1.0 / r : r;
-}
+/* rt_powi in float, for per-element powers inside a kernel */
 static float powi_f(float b, long k)
 {
     bool inv = k < 0;
@@ -63,7 +50,7 @@ static float powi_f(float b, long k)
  * negative base, as C's pow). */
 static double pow_d(double x, double y)
 {
-    if (y == floor(y) && fabs(y) <= 1024) return powi_d(x, (long)y);
+    if (y == floor(y) && fabs(y) <= 1024) return rt_powi(x, (long)y);
     return pow(x, y);
 }
 static float pow_f(float x, float y)

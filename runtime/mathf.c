@@ -9,6 +9,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <stdbool.h>
 #include "mathf.h"
 
 /* ln 2 = LN2_HI + LN2_LO, LN2_HI with 12 trailing zero bits (fdlibm). */
@@ -167,4 +168,17 @@ float rt_erff(float x)
         if (r > 1.0) r = 1.0;
     }
     return (float)(x < 0.0f ? -r : r);
+}
+
+double rt_powi(double b, long k)
+{
+    bool inv = k < 0;
+    unsigned long e = inv ? 0UL - (unsigned long)k : (unsigned long)k;
+    double r = 1.0;
+    while (e) {
+        if (e & 1) r *= b;
+        b *= b;
+        e >>= 1;
+    }
+    return inv ? 1.0 / r : r;
 }

@@ -24,6 +24,10 @@ float rt_tanhf(float x);
 float rt_expm1f(float x);   /* e^x - 1, accurate near 0 */
 float rt_log1pf(float x);   /* ln(1 + x), accurate near 0 */
 float rt_erff(float x);
+/* b^k for an integer k by repeated squaring (1/b^|k| for k < 0): the one
+ * power that optimizer bias corrections (beta^t) use, built-in or written
+ * in the language, so both round alike. */
+double rt_powi(double b, long k);
 
 /* ---- eight at a time ---------------------------------------------------------
  * rt_expf8_avx2(x) is rt_expf on each lane, bit for bit: the same operations

@@ -55,17 +55,6 @@ struct rt_optim {
 };
 
 /* b^t by repeated squaring: exact-order double arithmetic, no libm pow. */
-static double ipow(double b, long t)
-{
-    double r = 1.0;
-    while (t > 0) {
-        if (t & 1) r *= b;
-        b *= b;
-        t >>= 1;
-    }
-    return r;
-}
-
 /* ---- SIMD bodies ---------------------------------------------------------- */
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -328,7 +317,7 @@ static void keras_adam_coef(const double *h, long t, double *acc, float *k)
 {
     (void)acc;
     double b1 = h[KADAM_B1], b2 = h[KADAM_B2];
-    k[0] = (float)(h[KADAM_LR] * sqrt(1.0 - ipow(b2, t)) / (1.0 - ipow(b1, t)));
+    k[0] = (float)(h[KADAM_LR] * sqrt(1.0 - rt_powi(b2, t)) / (1.0 - rt_powi(b1, t)));
     k[1] = (float)b1; k[2] = (float)(1.0 - b1); k[3] = (float)b2; k[4] = (float)(1.0 - b2);
     k[5] = (float)h[KADAM_EPS]; k[6] = 0.0f;
 }
@@ -361,9 +350,9 @@ static void torch_adam_coef(const double *h, long t, double *acc, float *k)
 {
     (void)acc;
     double b1 = h[TADAM_B1], b2 = h[TADAM_B2];
-    k[0] = (float)(h[TADAM_LR] / (1.0 - ipow(b1, t)));
+    k[0] = (float)(h[TADAM_LR] / (1.0 - rt_powi(b1, t)));
     k[1] = (float)b1; k[2] = (float)(1.0 - b1); k[3] = (float)b2; k[4] = (float)(1.0 - b2);
-    k[5] = (float)h[TADAM_EPS]; k[6] = (float)sqrt(1.0 - ipow(b2, t));
+    k[5] = (float)h[TADAM_EPS]; k[6] = (float)sqrt(1.0 - rt_powi(b2, t));
     k[7] = (float)h[TADAM_WD];          /* L2: added to the gradient */
 }
 enum { TADAMW_LR, TADAMW_B1, TADAMW_B2, TADAMW_EPS, TADAMW_WD };
@@ -411,7 +400,7 @@ static void keras_nadam_coef(const double *h, long t, double *acc, float *k)
     k[3] = (float)b2; k[4] = (float)(1.0 - b2); k[5] = (float)h[KNADAM_EPS];
     k[6] = (float)((1.0 - mu_t) / (1.0 - sched_new));
     k[7] = (float)(mu_next / (1.0 - sched_next));
-    k[8] = (float)(1.0 / (1.0 - ipow(b2, t)));
+    k[8] = (float)(1.0 / (1.0 - rt_powi(b2, t)));
 }
 /* keras Nadam (P_t = mu_1 ... mu_t):  s0 = b1 s0 + (1-b1) g;  s1 = b2 s1 + (1-b2) g^2
  *   m_bar = (1-mu_t)/(1-P_t) g + mu_{t+1}/(1-P_{t+1}) s0
@@ -440,7 +429,7 @@ static void torch_nadam_coef(const double *h, long t, double *acc, float *k)
     k[1] = (float)b1; k[2] = (float)(1.0 - b1); k[3] = (float)b2; k[4] = (float)(1.0 - b2);
     k[5] = (float)h[TNADAM_EPS];
     k[6] = (float)(lr * mu_next / (1.0 - acc[0] * mu_next));
-    k[7] = (float)(1.0 / (1.0 - ipow(b2, t)));
+    k[7] = (float)(1.0 / (1.0 - rt_powi(b2, t)));
     k[8] = (float)h[TNADAM_WD];
 }
 /* torch NAdam:  d = g + wd w;  s0 = b1 s0 + (1-b1) d;  s1 = b2 s1 + (1-b2) d^2
