@@ -30,8 +30,7 @@ CC       ?= cc
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wno-unused-parameter
 # Determinism: no implicit FMA contraction, no fast-math, ever.
-CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -ffp-contract=off -pthread -MMD -MP \
-            -Ilang -Iruntime -Istdlib -I$(OUT)/gen
+CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := $(filter -fsanitize%,$(OPT)) -pthread
 LDLIBS   := -lffi -ledit -lcurl -lcrypto -lz -lm
 GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function
@@ -54,20 +53,41 @@ define install_missing
 	fi
 endef
 
+# The stamp holds the package list and is rewritten only when the list
+# changes, so editing the Makefile re-checks the packages without making
+# every object (which depends on its stamp) out of date.
+stamp = @mkdir -p build; echo '$(1)' | cmp -s - $@ || echo '$(1)' > $@
+
 build/.deps-build: Makefile
 	$(call install_missing,$(DEB_BUILD))
-	@mkdir -p build && touch $@
+	$(call stamp,$(DEB_BUILD))
 build/.deps-test: Makefile
 	$(call install_missing,$(DEB_TEST))
-	@mkdir -p build && touch $@
+	$(call stamp,$(DEB_TEST))
 build/.deps-bench: Makefile
 	$(call install_missing,$(DEB_BENCH))
-	@mkdir -p build && touch $@
+	$(call stamp,$(DEB_BENCH))
 deps: build/.deps-build build/.deps-test
 
-# ---- sources --------------------------------------------------------------
-RT_SRC    := $(wildcard runtime/*.c)
-LANG_SRC  := $(filter-out lang/main.c,$(wildcard lang/*.c))
+# ---- sources and layers ---------------------------------------------------
+# Four layers, each compiled with the include path of what it may see, so an
+# #include that reaches the wrong way fails to compile:
+#   runtime/  C kernels and data; core <- kernels, expr <- data <- nn
+#   lang/     the language core (syntax, compiler, vm): knows no runtime/stdlib
+#   stdlib/   binds the language to the runtime
+#   lang/cli  the program (main, REPL): sees everything
+RT_CORE_INC := -Iruntime/core
+RT_KERN_INC := $(RT_CORE_INC) -Iruntime/kernels
+RT_EXPR_INC := $(RT_CORE_INC) -Iruntime/expr
+RT_DATA_INC := $(RT_KERN_INC) -Iruntime/data
+RT_INC      := $(RT_DATA_INC) -Iruntime/expr -Iruntime/nn
+LANG_INC    := -Ilang/syntax -Ilang/compiler -Ilang/vm -I$(OUT)/gen
+STD_INC     := $(LANG_INC) $(RT_INC) -Istdlib
+ALL_INC     := $(STD_INC) -Ilang/cli
+
+RT_SRC    := $(wildcard runtime/*/*.c)
+LANG_SRC  := $(wildcard lang/syntax/*.c lang/compiler/*.c lang/vm/*.c)
+CLI_SRC   := $(wildcard lang/cli/*.c)
 STD_SRC   := $(wildcard stdlib/*.c)
 STD_MLP   := $(wildcard stdlib/*.mlp)
 GEN_SRC   := $(OUT)/gen/lexer.c $(OUT)/gen/parser.c
@@ -77,9 +97,19 @@ obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 RT_OBJ    := $(call obj,$(RT_SRC))
 LANG_OBJ  := $(call obj,$(LANG_SRC)) $(OUT)/obj/gen/lexer.o $(OUT)/obj/gen/parser.o
 STD_OBJ   := $(call obj,$(STD_SRC))
-MAIN_OBJ  := $(call obj,lang/main.c)
+CLI_OBJ   := $(call obj,$(CLI_SRC))
 UNIT_OBJ  := $(call obj,$(UNIT_SRC))
 LIB_OBJ   := $(LANG_OBJ) $(STD_OBJ) $(RT_OBJ)
+
+# the include path of an object, from the folder of its source
+$(call obj,$(wildcard runtime/core/*.c)):    INC := $(RT_CORE_INC)
+$(call obj,$(wildcard runtime/kernels/*.c)): INC := $(RT_KERN_INC)
+$(call obj,$(wildcard runtime/expr/*.c)):    INC := $(RT_EXPR_INC)
+$(call obj,$(wildcard runtime/data/*.c)):    INC := $(RT_DATA_INC)
+$(call obj,$(wildcard runtime/nn/*.c)):      INC := $(RT_INC)
+$(call obj,$(LANG_SRC)) $(OUT)/obj/gen/lexer.o $(OUT)/obj/gen/parser.o: INC := $(LANG_INC)
+$(STD_OBJ):                                  INC := $(STD_INC)
+$(CLI_OBJ) $(UNIT_OBJ):                      INC := $(ALL_INC)
 
 MLP       := $(OUT)/mlp
 UNIT      := $(OUT)/unit-tests
@@ -90,23 +120,27 @@ PLUGIN    := build/examples/ffi/libplugin.so
 
 all: $(MLP) $(PLUGIN)
 
-$(PLUGIN): examples/ffi/plugin.c | build/.deps-build
+$(PLUGIN): examples/ffi/plugin.c build/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 $(WARN) -ffp-contract=off -fPIC -shared $< -o $@ -lm
 
-$(OUT)/obj/%.o: %.c | build/.deps-build
+# Every object depends on the install step of the packages whose headers it
+# may include (a normal prerequisite, so installing always comes first).
+$(OUT)/obj/%.o: %.c build/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
-$(OUT)/obj/gen/%.o: $(OUT)/gen/%.c
+$(UNIT_OBJ): build/.deps-test
+
+$(OUT)/obj/gen/%.o: $(OUT)/gen/%.c build/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(GEN_CFLAGS) -c $< -o $@
+	$(CC) $(GEN_CFLAGS) $(INC) -c $< -o $@
 
-$(OUT)/gen/parser.c $(OUT)/gen/parser.h &: lang/parser.y | build/.deps-build
+$(OUT)/gen/parser.c $(OUT)/gen/parser.h &: lang/syntax/parser.y build/.deps-build
 	@mkdir -p $(OUT)/gen
 	bison -Wall -Werror --defines=$(OUT)/gen/parser.h -o $(OUT)/gen/parser.c $<
 
-$(OUT)/gen/lexer.c $(OUT)/gen/lexer.h &: lang/lexer.l $(OUT)/gen/parser.h | build/.deps-build
+$(OUT)/gen/lexer.c $(OUT)/gen/lexer.h &: lang/syntax/lexer.l $(OUT)/gen/parser.h build/.deps-build
 	@mkdir -p $(OUT)/gen
 	flex --header-file=$(OUT)/gen/lexer.h -o $(OUT)/gen/lexer.c $<
 
@@ -121,13 +155,13 @@ $(OUT)/gen/stdlib_mlp.inc: $(STD_MLP) Makefile
 	  done; } > $@
 
 # Every hand-written object may include generated headers.
-$(call obj,$(LANG_SRC) lang/main.c $(STD_SRC) $(UNIT_SRC)): $(OUT)/gen/parser.h $(OUT)/gen/lexer.h $(OUT)/gen/stdlib_mlp.inc
+$(call obj,$(LANG_SRC) $(CLI_SRC) $(STD_SRC) $(UNIT_SRC)): $(OUT)/gen/parser.h $(OUT)/gen/lexer.h $(OUT)/gen/stdlib_mlp.inc
 
-$(MLP): $(MAIN_OBJ) $(LIB_OBJ)
+$(MLP): $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(UNIT): $(UNIT_OBJ) $(LIB_OBJ) | build/.deps-test
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+$(UNIT): $(filter-out $(call obj,lang/cli/main.c),$(CLI_OBJ)) $(UNIT_OBJ) $(LIB_OBJ) build/.deps-test
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -lcriterion -o $@
 
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
 
@@ -163,17 +197,17 @@ bench: $(MLP) $(PLUGIN) build/.deps-bench
 
 FUZZ_SECONDS ?= 600
 FUZZ_BIN := build/fuzz/fuzz-parse
-$(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) lang/lexer.l lang/parser.y | build/.deps-test
+$(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) lang/syntax/lexer.l lang/syntax/parser.y build/.deps-build build/.deps-test
 	$(MAKE) --no-print-directory MODE=asan build/asan/gen/parser.c build/asan/gen/lexer.c build/asan/gen/stdlib_mlp.inc
 	@mkdir -p build/fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
-	  -Ilang -Iruntime -Istdlib -Ibuild/asan/gen -Wno-unused-function -Wno-sign-compare \
+	  $(subst $(OUT)/gen,build/asan/gen,$(STD_INC)) -Wno-unused-function -Wno-sign-compare \
 	  tests/fuzz/fuzz_parse.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
 	  $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p build/fuzz/corpus
-	cp -n tests/lang/*.mlp examples/*.mlp build/fuzz/corpus/ 2>/dev/null || true
+	cp -n $$(find tests/lang -name "*.mlp") examples/*.mlp build/fuzz/corpus/ 2>/dev/null || true
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
 
 clean:

@@ -5,7 +5,7 @@
 # Adam+relu, RMSprop+relu. Runs are interleaved per combination so the
 # ratios compare like with like on a machine whose speed drifts.
 #
-# env: OUT   build dir with obj/runtime/*.o (default: build)
+# env: OUT   build dir with obj/runtime/*/*.o (default: build)
 #      MLP_DATA_PATH  (first entry) holding mnist/*.gz (default ../shared/data)
 #      EPOCHS (default 3; the median epoch is reported)  MLP_THREADS
 set -euo pipefail
@@ -19,13 +19,13 @@ REF=$root/../shared/reference
 EPOCHS=${EPOCHS:-3}
 
 # The runtime objects of this build; make them if the build has not yet.
-objs=$(ls "$OUT"/obj/runtime/*.o 2>/dev/null || true)
+objs=$(ls "$OUT"/obj/runtime/*/*.o 2>/dev/null || true)
 if [ -z "$objs" ]; then
-  make --no-print-directory $(ls runtime/*.c | sed "s|^|$OUT/obj/|; s|\.c\$|.o|") >/dev/null
-  objs=$(ls "$OUT"/obj/runtime/*.o)
+  make --no-print-directory $(ls runtime/*/*.c | sed "s|^|$OUT/obj/|; s|\.c\$|.o|") >/dev/null
+  objs=$(ls "$OUT"/obj/runtime/*/*.o)
 fi
 bin=$OUT/bench-epoch
-cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -Wall -Wextra -Werror -Iruntime \
+cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -Wall -Wextra -Werror -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
    "$here/epoch.c" $objs -lcurl -lcrypto -lz -lm -pthread -o "$bin"
 
 tmp=$(mktemp -d)

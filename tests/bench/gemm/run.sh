@@ -4,7 +4,7 @@
 # its AVX-512 kernel, where the CPU has AVX-512), side by side in one run.
 #
 #   MLP  path of the mlp binary (unused here; part of the bench interface)
-#   OUT  build directory whose obj/runtime/*.o hold the runtime, e.g. build
+#   OUT  build directory whose obj/runtime/*/*.o hold the runtime, e.g. build
 #
 # Ratios are ours / OpenBLAS-best (the faster of the OpenBLAS columns). Our
 # kernel and OpenBLAS are timed in alternating batches in one process.
@@ -18,9 +18,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Same flags as the project build; the runtime objects bring their own
 # dependencies, hence the project's library list.
-cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -pthread -I"$root/runtime" \
+cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -pthread -I"$root/runtime/core" -I"$root/runtime/kernels" \
    -I/usr/include/x86_64-linux-gnu/openblas-pthread \
-   "$here/bench_gemm.c" "$OUT"/obj/runtime/*.o \
+   "$here/bench_gemm.c" "$OUT"/obj/runtime/*/*.o \
    -lopenblas -lz -lcurl -lcrypto -lm -pthread -o "$tmp/bench_gemm"
 
 # OpenBLAS picks its kernel from OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at
