@@ -183,6 +183,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
 	$(MAKE) --no-print-directory valgrind
+	python3 tests/build/install_order.py
 
 asan:
 	$(MAKE) --no-print-directory MODE=asan check
