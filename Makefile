@@ -6,6 +6,7 @@
 #   make asan     build and test with AddressSanitizer + UBSan (build/asan/)
 #   make valgrind golden language tests under valgrind (leaks are errors)
 #   make bench    benchmarks against the reference systems (tests/bench/*/run.sh)
+#   make bench-quick  every benchmark once at tiny sizes (part of make test)
 #   make fuzz     fuzz the parser + compiler with libFuzzer (FUZZ_SECONDS=600)
 #
 # Release objects live in build/, sanitizer objects in build/asan/; generated
@@ -183,6 +184,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
 	$(MAKE) --no-print-directory valgrind
+	$(MAKE) --no-print-directory bench-quick
 	python3 tests/build/install_order.py
 
 asan:
@@ -192,9 +194,18 @@ valgrind: $(MLP) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn tests/ext
 
 # ---- benchmarks and fuzzing -----------------------------------------------
+# Every bench in turn; the first that fails stops the run and is named.
+# bench-quick (run by make test): each once at tiny sizes, C drivers under
+# UBSan, so a bench that can no longer run fails CI.
 bench: $(MLP) $(PLUGIN) build/.deps-bench
 	@for r in tests/bench/*/run.sh; do \
-	  echo "== $$r"; MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r || exit 1; done
+	  echo "== $$r"; MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r || \
+	    { echo "bench failed: $$r" >&2; exit 1; }; done
+
+bench-quick: $(MLP) $(PLUGIN) build/.deps-bench
+	@for r in tests/bench/*/run.sh; do \
+	  echo "== $$r (quick)"; BENCH_QUICK=1 MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r >/dev/null || \
+	    { echo "bench failed: $$r (BENCH_QUICK=1)" >&2; exit 1; }; done
 
 FUZZ_SECONDS ?= 600
 FUZZ_BIN := build/fuzz/fuzz-parse
@@ -214,4 +225,4 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test asan valgrind bench fuzz clean deps
+.PHONY: all run check test asan valgrind bench bench-quick fuzz clean deps

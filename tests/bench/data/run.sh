@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../../.."
 ROOT=${MLP_DATA_PATH:-../shared/data}
 ROOT=${ROOT%%:*}
 DIR=$ROOT/mnist
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+quick REPEATS 1
 REPEATS=${REPEATS:-7}
 BIN=${OUT:-build}/bench-data
 mkdir -p "$BIN"
@@ -21,7 +23,7 @@ for f in "${FILES[@]}"; do
 done
 
 # against the runtime library as the interpreter links it (make bench builds it)
-cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -pthread -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
+cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -pthread -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
    tests/bench/data/load_mnist.c "${OUT:-build}"/obj/runtime/*/*.o \
    -lcurl -lcrypto -lz -lm -o "$BIN/load_mnist"
 

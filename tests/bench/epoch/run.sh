@@ -16,6 +16,8 @@ OUT=${OUT:-$root/build}
 DATA=${MLP_DATA_PATH:-$root/../shared/data}
 DATA=${DATA%%:*}
 REF=$root/../shared/reference
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+quick EPOCHS 1
 EPOCHS=${EPOCHS:-3}
 
 # The runtime objects of this build; make them if the build has not yet.
@@ -25,7 +27,7 @@ if [ -z "$objs" ]; then
   objs=$(ls "$OUT"/obj/runtime/*/*.o)
 fi
 bin=$OUT/bench-epoch
-cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -Wall -Wextra -Werror -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
+cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -Wall -Wextra -Werror -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
    "$here/epoch.c" $objs -lcurl -lcrypto -lz -lm -pthread -o "$bin"
 
 tmp=$(mktemp -d)

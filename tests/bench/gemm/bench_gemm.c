@@ -67,8 +67,10 @@ static operands make_operands(const bench_shape *s)
         fprintf(stderr, "bench_gemm: out of memory\n");
         exit(1);
     }
-    for (int i = 0; i < s->m * s->k; i++) o.a[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-    for (int i = 0; i < s->k * s->n; i++) o.b[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    /* 64-bit products: i * 104729 overflows int at the study's shapes, and
+     * GCC compiled that undefined behaviour into an endless loop. */
+    for (size_t i = 0; i < (size_t)s->m * s->k; i++) o.a[i] = (float)((i * 7919u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)s->k * s->n; i++) o.b[i] = (float)((i * 104729u) % 1000) / 1000.0f - 0.5f;
     memset(o.c, 0, sizeof(float) * s->m * s->n);
     return o;
 }
@@ -99,15 +101,18 @@ static void gflops3(const bench_shape *s, rt_pool *one, rt_pool *two, double out
 {
     operands o = make_operands(s);
     double flop = 2.0 * s->m * s->n * s->k;
+    /* BENCH_QUICK (a smoke run in make test): one repetition, one batch */
+    const char *q = getenv("BENCH_QUICK");
+    bool quick = q && strcmp(q, "1") == 0;
     int reps = 1;
-    for (;;) {
+    while (!quick) {
         double t0 = now();
         for (int r = 0; r < reps; r++) run_once(s, o, one, false);
         if (now() - t0 > 0.02 || reps > (1 << 24)) break;
         reps *= 2;
     }
     double best[3] = {1e30, 1e30, 1e30};
-    for (int b = 0; b < 9; b++)
+    for (int b = 0; b < (quick ? 1 : 9); b++)
         for (int w = 0; w < 3; w++) {
             double t0 = now();
             for (int r = 0; r < reps; r++) run_once(s, o, w == 1 ? two : one, w == 2);

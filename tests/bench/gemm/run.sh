@@ -14,11 +14,12 @@ root=$(cd "$here/../../.." && pwd)
 OUT=${OUT:-$root/build}
 [ -d "$OUT/obj/runtime" ] || { echo "gemm bench: no runtime objects in $OUT/obj/runtime (run make first)" >&2; exit 1; }
 
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Same flags as the project build; the runtime objects bring their own
 # dependencies, hence the project's library list.
-cc -std=c11 -D_GNU_SOURCE -O2 -ffp-contract=off -pthread -I"$root/runtime/core" -I"$root/runtime/kernels" \
+cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -pthread -I"$root/runtime/core" -I"$root/runtime/kernels" \
    -I/usr/include/x86_64-linux-gnu/openblas-pthread \
    "$here/bench_gemm.c" "$OUT"/obj/runtime/*/*.o \
    -lopenblas -lz -lcurl -lcrypto -lm -pthread -o "$tmp/bench_gemm"

@@ -18,6 +18,8 @@ MLP=${MLP:-$root/build/mlp}
 DATA=${MLP_DATA_PATH:-$root/../shared/data}
 DATA=${DATA%%:*}
 REF=$root/../shared/reference
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+quick EPOCHS 1
 EPOCHS=${EPOCHS:-30}
 export TORCH_THREADS=${TORCH_THREADS:-1}
 

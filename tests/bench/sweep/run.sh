@@ -24,6 +24,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 cd "$root"
 MLP=${MLP:-$root/build/mlp}
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+quick REPS 1
 REPS=${REPS:-3}
 JOBS=${JOBS:-2}
 [ -x "$MLP" ] || make --no-print-directory "$MLP" > /dev/null

@@ -17,6 +17,8 @@ root=$(cd "$here/../../.." && pwd)
 MLP=${MLP:-$root/build/mlp}
 LUA=${LUA:-lua5.4}
 PYTHON=${PYTHON:-/usr/bin/python3}
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+quick ROUNDS 1
 ROUNDS=${ROUNDS:-3}
 PROGRAMS=${PROGRAMS:-fib sum list concat}
 

@@ -1,0 +1,14 @@
+# Sourced by every tests/bench/*/run.sh: what a quick smoke run changes.
+#
+# BENCH_QUICK=1 (make bench-quick, run by make test): every bench once, at
+# tiny sizes, its C driver built with UBSan, so CI catches a bench that can
+# no longer run (undefined behaviour once made GCC compile bench_gemm.c's
+# operand set-up into an infinite loop). Its figures mean nothing.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  BENCH_CFLAGS="-O1 -g -fsanitize=undefined -fno-sanitize-recover=undefined"
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+else
+  BENCH_CFLAGS="-O2"
+fi
+# quick VAR VALUE: in a quick run, VAR defaults to VALUE instead
+quick() { if [ "${BENCH_QUICK:-0}" = 1 ]; then eval "$1=\${$1:-$2}"; fi; }
