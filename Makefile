@@ -33,13 +33,13 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 # Determinism: no implicit FMA contraction, no fast-math, ever.
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := $(filter -fsanitize%,$(OPT)) -pthread
-LDLIBS   := -lffi -ledit -lcurl -lcrypto -lz -lm
+LDLIBS   := -lffi -ledit -lcurl -lcrypto -ljansson -lz -lm
 GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function
 
 # ---- Debian packages ----------------------------------------------------
 # Installed when missing, so a fresh machine needs only `make run`/`make test`.
-DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev
-DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 dataset-fashion-mnist \
+DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev libjansson-dev
+DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 python3-numpy dataset-fashion-mnist \
              openmpi-bin libopenmpi-dev
 DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas-dev
 
@@ -180,6 +180,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
 	bash tests/par/run.sh $(MLP)
+	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

@@ -69,14 +69,15 @@ static bool model_get(mlp_vm *vm, mlp_value self, void *data, const char *field,
     else if (strcmp(field, "built") == 0) *out = mlp_bool(m->m != NULL);
     else if (strcmp(field, "params") == 0) *out = mlp_number((double)(tr + nt));
     else if (strcmp(field, "trainable") == 0) *out = mlp_number((double)tr);
-    else return mlp_raise(vm, "model has no field '%s' (name, history, built, params, trainable)",
-                          field);
+    else if (strcmp(field, "layers") == 0) return std_model_layers(vm, m, out);
+    else return mlp_raise(vm, "model has no field '%s' (name, history, built, params, trainable, "
+                          "layers)", field);
     return true;
 }
 
 const mlp_class std_model_class = {
     .name = "model", .free = model_free, .mark = model_mark, .get = model_get,
-    .tostring = model_tostring, .fields = "name, history, built, params, trainable",
+    .tostring = model_tostring, .fields = "name, history, built, params, trainable, layers",
 };
 
 bool std_model_build(mlp_vm *vm, std_model *m, int64_t features)

@@ -15,6 +15,7 @@
  *   train.c   fit(), evaluate(), predict(), histories, progress display
  *   data.c    datasets and tensors: mnist(), load_csv(), blobs() ...
  *   sweep.c   __sweep (the `sweep` construct), report(), results tables, save()
+ *   persist.c save_model(), load_model() (safetensors), m.layers, set_weights()
  *   ext.c     __activation, __optimizer, __c_activation, __c_optimizer (the
  *             extension declarations; __extern itself is lang/ffi.c)
  *
@@ -126,5 +127,9 @@ bool std_open_train(mlp_vm *vm);
 bool std_open_data(mlp_vm *vm);
 bool std_open_sweep(mlp_vm *vm);
 bool std_open_ext(mlp_vm *vm);
+bool std_open_persist(mlp_vm *vm);
+
+/* m.layers (persist.c): one record per layer with its weights as tensors. */
+bool std_model_layers(mlp_vm *vm, std_model *m, mlp_value *out);
 
 #endif
