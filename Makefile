@@ -181,6 +181,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
 	bash tests/par/run.sh $(MLP)
 	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
+	python3 tests/persist/resume.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

@@ -17,12 +17,17 @@ static void model_free(void *data)
 {
     std_model *m = data;
     rt_model_free(m->m);
+    rt_optim_free(m->opt);
     free(m->specs);
     free(m->name);
     free(m);
 }
 
-static void model_mark(mlp_vm *vm, void *data) { mlp_mark(vm, ((std_model *)data)->history); }
+static void model_mark(mlp_vm *vm, void *data)
+{
+    mlp_mark(vm, ((std_model *)data)->history);
+    mlp_mark(vm, ((std_model *)data)->opt_value);
+}
 
 /* "42,710" */
 static void with_commas(long n, char *buf, size_t size)
@@ -104,7 +109,7 @@ static bool n_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!mlp_is_list(a[1])) return mlp_raise(vm, "model %s: expected a list of layers", name);
     std_model *m = calloc(1, sizeof *m);
     if (!m) return mlp_raise(vm, "out of memory");
-    m->history = mlp_nil();
+    m->history = m->opt_value = mlp_nil();
     m->name = strdup(name);
     m->specs = calloc(mlp_list_len(a[1]) + 1, sizeof *m->specs);
     *out = mlp_handle(vm, &std_model_class, m);     /* owns m from here on */

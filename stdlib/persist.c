@@ -19,8 +19,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "safetensors.h"
 #include "std.h"
+#include "safetensors.h"
 
 /* "dense_2" for layer i of a built model: its kind, numbered from 1. */
 static void layer_name(const rt_model *m, int i, char *buf, size_t size)
@@ -41,7 +41,7 @@ static json_t *real(float x)
 }
 
 /* The layer specs as JSON text (caller frees), or NULL + error. */
-static char *specs_json(mlp_vm *vm, const std_model *m)
+static char *specs_json(mlp_vm *vm, const char *fn, const std_model *m)
 {
     json_t *list = json_array();
     for (int i = 0; list && i < m->nspecs; i++) {
@@ -59,8 +59,9 @@ static char *specs_json(mlp_vm *vm, const std_model *m)
             if (s->custom) {
                 json_decref(o);
                 json_decref(list);
-                mlp_raise(vm, "save_model: layer %d uses the user-defined activation '%s', which "
-                          "a file cannot hold (built-in activations only)", i + 1, s->custom->name);
+                mlp_raise(vm, "%s: layer %d uses the user-defined activation '%s', which a "
+                          "file cannot hold (built-in activations only)", fn, i + 1,
+                          s->custom->name);
                 return NULL;
             }
             json_object_set_new(o, "units", json_integer(s->units));
@@ -83,8 +84,55 @@ static char *specs_json(mlp_vm *vm, const std_model *m)
     char *text = list ? json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
                       : NULL;
     json_decref(list);
-    if (!text) mlp_raise(vm, "save_model: out of memory");
+    if (!text) mlp_raise(vm, "%s: out of memory", fn);
     return text;
+}
+
+int std_weight_tensors(std_model *m, rt_st_tensor **out)
+{
+    rt_param *params;
+    int np = rt_model_params(m->m, &params);
+    /* the tensors, then their names, in one block */
+    enum { NAME = 80 };
+    rt_st_tensor *ts = calloc(1, ((size_t)np + 1) * (sizeof *ts + NAME));
+    if (!ts) return -1;
+    char *names = (char *)(ts + np + 1);
+    int k = 0;
+    for (int i = 0; i < rt_model_nlayers(m->m); i++) {
+        const rt_layer *l = rt_model_layer(m->m, i);
+        char ln[48];
+        layer_name(m->m, i, ln, sizeof ln);
+        for (int p = 0; p < l->nparams; p++, k++) {
+            const rt_param *q = &l->params[p];
+            snprintf(names + k * NAME, NAME, "%s.%s", ln, q->name);
+            ts[k].name = names + k * NAME;
+            ts[k].data = q->w;
+            ts[k].ndim = q->ndim;
+            for (int d = 0; d < q->ndim; d++) ts[k].shape[d] = q->shape[d];
+        }
+    }
+    *out = ts;
+    return k;
+}
+
+bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4], char **owned)
+{
+    char *layers = specs_json(vm, fn, m);
+    if (!layers) return false;
+    char *input = malloc(32);
+    if (!input) {
+        free(layers);
+        return mlp_raise(vm, "%s: out of memory", fn);
+    }
+    snprintf(input, 32, "%d", rt_model_in(m->m));
+    /* one owned block would need a copy; two strings, freed together */
+    owned[0] = layers;
+    owned[1] = input;
+    meta[0] = (rt_st_meta){ "mlp.version", MLP_VERSION };
+    meta[1] = (rt_st_meta){ "mlp.name", m->name };
+    meta[2] = (rt_st_meta){ "mlp.input", input };
+    meta[3] = (rt_st_meta){ "mlp.layers", layers };
+    return true;
 }
 
 /* save_model(m, path) */
@@ -95,41 +143,17 @@ static bool n_save_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!m) return mlp_raise(vm, "save_model: m must be a model, got %s", mlp_type_name(a[0]));
     if (!std_str_arg(vm, "save_model", "path", a[1], &path)) return false;
     if (!std_model_build(vm, m, 0)) return false;
-    char *layers = specs_json(vm, m);
-    if (!layers) return false;
-
-    rt_param *params;
-    int np = rt_model_params(m->m, &params);
-    rt_st_tensor *ts = calloc((size_t)np + 1, sizeof *ts);
-    char (*names)[80] = calloc((size_t)np + 1, sizeof *names);
-    bool ok = ts && names;
-    int k = 0;
-    for (int i = 0; ok && i < rt_model_nlayers(m->m); i++) {
-        const rt_layer *l = rt_model_layer(m->m, i);
-        char ln[48];
-        layer_name(m->m, i, ln, sizeof ln);
-        for (int p = 0; p < l->nparams; p++, k++) {
-            const rt_param *q = &l->params[p];
-            snprintf(names[k], sizeof names[k], "%s.%s", ln, q->name);
-            ts[k].name = names[k];
-            ts[k].data = q->w;
-            /* 1-D parameters are [out]; the runtime keeps them as [1, out] */
-            ts[k].ndim = q->ndim;
-            for (int d = 0; d < q->ndim; d++) ts[k].shape[d] = q->shape[d];
-        }
-    }
-    char input[32];
-    snprintf(input, sizeof input, "%d", rt_model_in(m->m));
-    rt_st_meta meta[] = {
-        { "format", "mlp" }, { "mlp.version", MLP_VERSION }, { "mlp.name", m->name },
-        { "mlp.input", input }, { "mlp.layers", layers },
-    };
+    rt_st_meta meta[5] = { { "format", "mlp" } };
+    char *owned[2];
+    if (!std_model_meta(vm, "save_model", m, meta + 1, owned)) return false;
+    rt_st_tensor *ts;
+    int k = std_weight_tensors(m, &ts);
     rt_error err = { { 0 } };
-    if (ok) ok = rt_st_write(path, ts, k, meta, (int)(sizeof meta / sizeof meta[0]), &err);
-    else snprintf(err.msg, sizeof err.msg, "out of memory");
-    free(ts);
-    free(names);
-    free(layers);
+    bool ok = k >= 0 && rt_st_write(path, ts, k, meta, 5, &err);
+    if (k < 0) snprintf(err.msg, sizeof err.msg, "out of memory");
+    if (k >= 0) free(ts);
+    free(owned[0]);
+    free(owned[1]);
     if (!ok) return mlp_raise(vm, "save_model: %s", err.msg);
     (void)n;
     *out = mlp_nil();
@@ -189,8 +213,8 @@ static const char *shape_text(int ndim, const int64_t *shape, char *buf, size_t 
     return buf;
 }
 
-/* Copies every parameter of the built model from f, by name and shape. */
-static bool weights_from_file(mlp_vm *vm, const char *path, std_model *m, const rt_st_file *f)
+bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_model *m,
+                           const rt_st_file *f, const char *skip)
 {
     int used = 0;
     for (int i = 0; i < rt_model_nlayers(m->m); i++) {
@@ -203,12 +227,12 @@ static bool weights_from_file(mlp_vm *vm, const char *path, std_model *m, const 
             const rt_st_tensor *t = rt_st_find(f, name);
             int64_t shape[2] = { q->shape[0], q->shape[1] };
             if (!t)
-                return mlp_raise(vm, "load_model: %s has no tensor '%s' (the model's layers need "
-                                 "it)", path, name);
+                return mlp_raise(vm, "%s: %s has no tensor '%s' (the model's layers need it)", fn,
+                                 path, name);
             bool same = t->ndim == q->ndim;
             for (int d = 0; same && d < q->ndim; d++) same = t->shape[d] == shape[d];
             if (!same)
-                return mlp_raise(vm, "load_model: %s: tensor '%s' is %s, the model needs %s", path,
+                return mlp_raise(vm, "%s: %s: tensor '%s' is %s, the model needs %s", fn, path,
                                  name, shape_text(t->ndim, t->shape, got, sizeof got),
                                  shape_text(q->ndim, shape, want, sizeof want));
             memcpy(q->w, t->data, sizeof(float) * (size_t)q->size);
@@ -217,7 +241,7 @@ static bool weights_from_file(mlp_vm *vm, const char *path, std_model *m, const 
     }
     if (used != f->ntensors)
         for (int i = 0; i < f->ntensors; i++) {
-            bool known = false;
+            bool known = skip && strncmp(f->tensors[i].name, skip, strlen(skip)) == 0;
             for (int j = 0; !known && j < rt_model_nlayers(m->m); j++) {
                 char ln[48];
                 layer_name(m->m, j, ln, sizeof ln);
@@ -225,8 +249,8 @@ static bool weights_from_file(mlp_vm *vm, const char *path, std_model *m, const 
                 known = strncmp(f->tensors[i].name, ln, len) == 0 && f->tensors[i].name[len] == '.';
             }
             if (!known)
-                return mlp_raise(vm, "load_model: %s: tensor '%s' belongs to no layer of the "
-                                 "model", path, f->tensors[i].name);
+                return mlp_raise(vm, "%s: %s: tensor '%s' belongs to no layer of the model", fn,
+                                 path, f->tensors[i].name);
         }
     return true;
 }
@@ -259,7 +283,7 @@ static bool n_load_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         rt_st_free(&f);
         return mlp_raise(vm, "load_model: %s: %s", path, msg);
     }
-    m->history = mlp_nil();
+    m->history = m->opt_value = mlp_nil();
     m->name = strdup(name ? name : "loaded");
     m->specs = calloc(json_array_size(list) + 1, sizeof *m->specs);
     *out = mlp_handle(vm, &std_model_class, m);    /* owns m from here on */
@@ -279,7 +303,9 @@ static bool n_load_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     std_random *r = &std_host_of(vm)->rnd;
     m->rng = rt_rng_derive(&r->init, r->models++);
     m->in_features = (int)in;
-    ok = std_model_build(vm, m, 0) && weights_from_file(vm, path, m, &f);
+    /* a checkpoint (train.c) loads as its model: its optimizer state is skipped */
+    ok = std_model_build(vm, m, 0) &&
+         std_weights_from_file(vm, "load_model", path, m, &f, "optimizer.");
     rt_st_free(&f);
     (void)n;
     return ok;

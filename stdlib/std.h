@@ -37,6 +37,7 @@
 #include "optimizers.h"
 #include "pool.h"
 #include "rng.h"
+#include "safetensors.h"
 
 /* ---- host state --------------------------------------------------------- */
 
@@ -80,6 +81,13 @@ typedef struct std_model {
     rt_rng rng;            /* the model's own init stream, fixed at creation */
     rt_model *m;           /* NULL until built */
     mlp_value history;     /* the last fit's history, or nil */
+    /* Training that goes on from one fit to the next (train.c): the
+     * optimizer with its state, the value it was made from, the data-order
+     * seed and how many epochs ran with them. NULL/nil/0 before a fit. */
+    rt_optim *opt;
+    mlp_value opt_value;
+    uint64_t shuffle_seed;
+    long epochs_run;
 } std_model;
 
 typedef struct std_dataset { rt_dataset ds; } std_dataset;
@@ -131,5 +139,20 @@ bool std_open_persist(mlp_vm *vm);
 
 /* m.layers (persist.c): one record per layer with its weights as tensors. */
 bool std_model_layers(mlp_vm *vm, std_model *m, mlp_value *out);
+
+/* A built model's weights as named tensors (persist.c): *out and the names
+ * are malloc'd as one block (free(*out) releases both); the data is the
+ * model's own. Returns the count, or -1 when out of memory. */
+int std_weight_tensors(std_model *m, rt_st_tensor **out);
+/* Copies every weight of the built model from a safetensors file read into
+ * f, by name and shape; tensors whose names start with `skip` (may be NULL)
+ * are someone else's. false + mlp_raise naming fn and path. */
+bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_model *m,
+                           const rt_st_file *f, const char *skip);
+/* The layer specs and input width as safetensors metadata (persist.c):
+ * fills meta[0..3] ("mlp.name", "mlp.input", "mlp.layers", "mlp.version");
+ * the strings are malloc'd into *owned (free it). false + mlp_raise. */
+bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4],
+                    char **owned);
 
 #endif

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include "checkpoint.h"
 #include "fit.h"
 #include "std.h"
 
@@ -108,6 +110,14 @@ typedef struct fit_run {
     bool tty;
     double epoch_start, last_draw;
     bool oom;
+    /* checkpoints: every `every` epochs to `ckpt` (NULL: none); a resumed
+     * fit's epochs are numbered on from the checkpoint's `ck.done` */
+    std_model *model;
+    const char *ckpt;
+    long every, offset;
+    std_ckpt ck;
+    char config[512];
+    bool ckpt_failed;
 } fit_run;
 
 static double now(void)
@@ -143,7 +153,7 @@ static bool on_batch(void *ud, int epoch, int batch, int nbatches, double loss, 
             draw_bar(r, epoch, batch, nbatches, loss, acc);
         }
     }
-    return !mlp_interrupted(r->vm);
+    return !mlp_interrupted(r->vm) && !r->ckpt_failed;
 }
 
 static void on_epoch(void *ud, const rt_epoch_stats *s)
@@ -164,6 +174,27 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
                       s->val_loss, s->val_acc);
     snprintf(line + k, sizeof line - (size_t)k, "%s\n", r->tty ? "\033[K" : "");
     say(r->vm, line);
+}
+
+/* rt_fit numbers the epochs of each call from 1: a resumed fit's go on
+ * from the checkpoint's. Keeps every epoch's statistics for the next
+ * checkpoint and writes one every `every` epochs and after the last. */
+static void on_epoch_checkpointed(void *ud, const rt_epoch_stats *s)
+{
+    fit_run *r = ud;
+    rt_epoch_stats t = *s;
+    t.epoch += (int)r->offset;
+    on_epoch(ud, &t);
+    if (!r->ckpt || r->ckpt_failed) return;
+    rt_epoch_stats *grown = realloc(r->ck.stats, (size_t)(r->ck.done + 1) * sizeof *grown);
+    if (!grown) {
+        r->oom = r->ckpt_failed = true;
+        return;
+    }
+    r->ck.stats = grown;
+    r->ck.stats[r->ck.done++] = t;
+    if (t.epoch % r->every == 0 || t.epoch == r->epochs)
+        r->ckpt_failed = !std_ckpt_save(r->vm, r->ckpt, r->model, r->config, &r->ck);
 }
 
 /* ---- natives -------------------------------------------------------------- */
@@ -204,6 +235,8 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     std_model *m = model_arg(vm, "fit", a[0]);
     const rt_dataset *train = m ? data_arg(vm, "fit", "data", a[1]) : NULL;
     if (!train) return false;
+    mlp_value opt_given = a[2];
+    if (mlp_is_nil(a[2])) a[2] = m->opt ? m->opt_value : mlp_nil();
     if (mlp_is_nil(a[2])) mlp_get_global(vm, "Adam", &a[2]);
     rt_optim *proto = std_optimizer_value(vm, "fit", "optimizer", a[2]);
     rt_loss loss;
@@ -217,26 +250,58 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
 
+    const char *ckpt = NULL, *resume = NULL;
+    long every = 1;
+    if ((!mlp_is_nil(a[8]) && !std_str_arg(vm, "fit", "checkpoint", a[8], &ckpt)) ||
+        !std_int_arg(vm, "fit", "every", a[9], 1, 1L << 30, &every))
+        return false;
+    if (mlp_is_bool(a[10])) {
+        /* resume=true: from the checkpoint file when there is one */
+        if (!ckpt) return mlp_raise(vm, "fit: resume=true needs checkpoint= (the file to go on from)");
+        if (mlp_as_bool(a[10]) && access(ckpt, F_OK) == 0) resume = ckpt;
+    } else if (!mlp_is_nil(a[10]) && !std_str_arg(vm, "fit", "resume", a[10], &resume)) {
+        return false;
+    }
+
     std_history *h = calloc(1, sizeof *h);
     if (!h) return mlp_raise(vm, "out of memory");
     *out = mlp_handle(vm, &std_history_class, h);
     m->history = *out;
 
+    /* Training goes on from the last fit (optimizer state, data order)
+     * unless another optimizer is given: then it starts afresh. The seed is
+     * drawn either way, so what later fits draw does not depend on it. */
     rt_error err;
-    rt_optim *opt = rt_optim_clone(proto, &err);   /* fresh state for every fit */
-    if (!opt) return mlp_raise(vm, "fit: %s", err.msg);
     std_host *host = std_host_of(vm);
-    fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
-                    .tty = host->tty };
     uint64_t shuffle_seed = (uint64_t)rt_rng_u32(&host->rnd.shuffle) << 32 |
                             rt_rng_u32(&host->rnd.shuffle);
-    rt_fit_config cfg = { .epochs = (int)epochs, .batch = (int)batch, .loss = loss,
-                          .shuffle_seed = shuffle_seed, .validation = val,
-                          .on_batch = on_batch, .on_epoch = on_epoch, .ud = &run };
-    rt_fit_status st = rt_fit(m->m, opt, train, &cfg, &err);
-    rt_optim_free(opt);
+    if (!m->opt || (!mlp_is_nil(opt_given) && !mlp_equal(opt_given, m->opt_value))) {
+        rt_optim *opt = rt_optim_clone(proto, &err);
+        if (!opt) return mlp_raise(vm, "fit: %s", err.msg);
+        rt_optim_free(m->opt);
+        m->opt = opt;
+        m->opt_value = a[2];
+        m->shuffle_seed = shuffle_seed;
+        m->epochs_run = 0;
+    }
+    fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
+                    .tty = host->tty, .model = m, .ckpt = ckpt, .every = every };
+    std_ckpt_config(run.config, sizeof run.config, m->opt, train, epochs, batch, loss);
+    if (resume) {
+        if (!std_ckpt_load(vm, resume, m, run.config, &run.ck)) return false;
+        for (long e = 0; e < run.ck.done; e++) on_epoch(&run, &run.ck.stats[e]);
+        run.offset = run.ck.done;
+    }
+    rt_fit_config cfg = { .epochs = (int)(epochs - run.offset), .batch = (int)batch,
+                          .loss = loss, .shuffle_seed = m->shuffle_seed,
+                          .first_epoch = m->epochs_run + run.offset, .validation = val,
+                          .on_batch = on_batch, .on_epoch = on_epoch_checkpointed, .ud = &run };
+    rt_fit_status st = cfg.epochs > 0 ? rt_fit(m->m, m->opt, train, &cfg, &err) : RT_FIT_DONE;
+    m->epochs_run += h->n;
+    free(run.ck.stats);
     if (st == RT_FIT_STOPPED && verbose && host->tty) say(vm, "\n");
     if (run.oom) return mlp_raise(vm, "fit: out of memory");
+    if (run.ckpt_failed) return false;   /* the checkpoint's error is pending */
     if (st == RT_FIT_FAILED) return mlp_raise(vm, "fit: %s", err.msg);
     if (st == RT_FIT_STOPPED)
         return mlp_raise(vm, "interrupted: fit stopped after %d complete epoch%s; the model "
@@ -305,10 +370,12 @@ done:
 }
 
 static const mlp_native natives[] = {
-    { "fit", "m, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1",
+    { "fit", "m, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1, "
+             "checkpoint=nil, every=1, resume=nil",
       n_fit, "fit(model, data, optimizer=Adam, loss=crossentropy, epochs=1, batch=32, "
-      "validation=nil, verbose=1): trains; returns a history (loss, acc, val_loss, val_acc, "
-      "seconds per epoch)" },
+      "validation=nil, verbose=1, checkpoint=nil, every=1, resume=nil): trains, going on from "
+      "the model's last fit unless another optimizer is given; returns a history (loss, acc, "
+      "val_loss, val_acc, seconds per epoch)" },
     { "evaluate", "m, data, loss=nil, batch=100", n_evaluate,
       "evaluate(model, data): {loss, acc} in inference mode" },
     { "predict", "m, x", n_predict,

@@ -791,3 +791,32 @@ bool rt_optim_step(rt_optim *o, rt_param *params, int n, rt_error *err)
             o->row->update(k, params[p].w, params[p].g, o->slots + p * ns, params[p].size);
     return true;
 }
+
+/* ---- state for checkpoints ------------------------------------------------ */
+
+bool rt_optim_prepare(rt_optim *o, rt_param *params, int nparams, rt_error *err)
+{
+    if (o->slots) {
+        if (o->nparams != nparams)
+            return rt_fail(err, "%s: state for %d parameters, the model has %d", o->row->name,
+                           o->nparams, nparams);
+        return true;
+    }
+    return allocate_state(o, params, nparams, err);
+}
+
+int rt_optim_nstate(const rt_optim *o) { return o->slots ? o->nparams * o->row->nslots : 0; }
+
+float *rt_optim_state(rt_optim *o, int i, long *size)
+{
+    *size = o->sizes[i / o->row->nslots];
+    return o->slots[i];
+}
+
+void rt_optim_set_steps(rt_optim *o, long t) { o->t = t; }
+
+double *rt_optim_accs(rt_optim *o, int *n)
+{
+    *n = MAX_ACC;
+    return o->acc;
+}

@@ -108,6 +108,18 @@ rt_optim *rt_optim_create_custom(const rt_optim_custom *def, rt_error *err);
 /* The definition behind an optimizer, or NULL for a table row. */
 const rt_optim_custom *rt_optim_custom_def(const rt_optim *opt);
 
+/* Checkpoints: everything a step leaves behind, so that a run can stop and
+ * go on with the same bits. rt_optim_prepare allocates the state slots for
+ * these parameters as the first step would (a no-op once they exist);
+ * state i of rt_optim_nstate is slot i % nslots of parameter i / nslots
+ * (size 0 for non-trainable ones). The scalar accumulators are the
+ * running products some rules keep (e.g. Nadam's momentum schedule). */
+bool rt_optim_prepare(rt_optim *opt, rt_param *params, int nparams, rt_error *err);
+int rt_optim_nstate(const rt_optim *opt);
+float *rt_optim_state(rt_optim *opt, int i, long *size);
+void rt_optim_set_steps(rt_optim *opt, long t);
+double *rt_optim_accs(rt_optim *opt, int *n);
+
 /* The names in the table, for help text and "did you mean". */
 int rt_optim_count(void);
 const char *rt_optim_table_name(int i);

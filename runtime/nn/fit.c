@@ -113,7 +113,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
 
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
         double t0 = now_seconds();
-        rt_dataset_epoch_order(cfg->shuffle_seed, epoch - 1, b.idx, train->n);
+        rt_dataset_epoch_order(cfg->shuffle_seed, cfg->first_epoch + epoch - 1, b.idx, train->n);
         double loss_sum = 0, correct_sum = 0;
         int64_t seen = 0;
         for (int bi = 0; bi < nbatches; bi++) {

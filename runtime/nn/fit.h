@@ -40,6 +40,10 @@ typedef struct rt_fit_config {
     int epochs, batch;
     rt_loss loss;
     uint64_t shuffle_seed;
+    /* epochs already run with this seed: epoch e of this call visits the
+     * data in order number first_epoch + e - 1, so a fit that continues an
+     * earlier one (or a checkpoint) sees the orders it would have seen */
+    long first_epoch;
     const rt_dataset *validation;                 /* may be NULL */
     /* after each step: batch is 1-based, of nbatches; false stops the run */
     bool (*on_batch)(void *ud, int epoch, int batch, int nbatches, double loss, double acc);
