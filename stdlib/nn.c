@@ -129,14 +129,16 @@ static bool optimizer_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
 
 static mlp_value optimizer_tostring(mlp_vm *vm, void *data)
 {
-    char buf[512];
-    size_t n = rt_optim_describe(data, buf, sizeof buf);
-    if (rt_optim_dialect(data) != RT_DIALECT_KERAS && n + 24 < sizeof buf) {
-        /* "Adam(lr=...)" -> "Adam(lr=..., dialect=torch)" */
-        snprintf(buf + n - 1, sizeof buf - n + 1, ", dialect=\"%s\")",
-                 rt_dialect_name(rt_optim_dialect(data)));
-    }
+    char buf[512];   /* describe names a dialect other than keras itself */
+    rt_optim_describe(data, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
+}
+
+static bool hyper_is_bool(const rt_optim *o, const char *name)
+{
+    for (int i = 0; i < rt_optim_nhypers(o); i++)
+        if (strcmp(rt_optim_hyper_name(o, i), name) == 0) return rt_optim_hyper_is_bool(o, i);
+    return false;
 }
 
 static bool optimizer_get(mlp_vm *vm, mlp_value self, void *data, const char *field, mlp_value *out)
@@ -145,7 +147,8 @@ static bool optimizer_get(mlp_vm *vm, mlp_value self, void *data, const char *fi
     if (strcmp(field, "name") == 0) *out = mlp_string_cstr(vm, rt_optim_name(data));
     else if (strcmp(field, "dialect") == 0)
         *out = mlp_string_cstr(vm, rt_dialect_name(rt_optim_dialect(data)));
-    else if (rt_optim_get(data, field, &x)) *out = mlp_number(x);
+    else if (rt_optim_get(data, field, &x))
+        *out = hyper_is_bool(data, field) ? mlp_bool(x != 0.0) : mlp_number(x);
     else return mlp_raise(vm, "%s has no hyperparameter '%s'", rt_optim_name(data), field);
     return true;
 }
@@ -172,7 +175,11 @@ static void optimizer_short(const rt_optim *o, char *buf, size_t size)
     for (int i = 0; def && i < rt_optim_nhypers(o) && n < size; i++) {
         double v = rt_optim_hyper_value(o, i), d;
         if (rt_optim_get(def, rt_optim_hyper_name(o, i), &d) && d == v) continue;
-        n += (size_t)snprintf(buf + n, size - n, "%s%s=%.9g", sep, rt_optim_hyper_name(o, i), v);
+        if (rt_optim_hyper_is_bool(o, i))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, rt_optim_hyper_name(o, i),
+                                  v != 0.0 ? "true" : "false");
+        else
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%.9g", sep, rt_optim_hyper_name(o, i), v);
         sep = ", ";
     }
     if (*sep == ',' && n < size) snprintf(buf + n, size - n, ")");
