@@ -190,6 +190,12 @@ asan:
 valgrind: $(MLP) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn tests/ext
 
+# lang/LANGUAGE.md's optimizer and activation tables, rewritten from the
+# runtime's tables (the unit test docs/* checks they agree).
+docs: $(UNIT)
+	MLP_UPDATE_DOCS=1 $(UNIT) --filter 'docs/language_md_tables'
+	$(UNIT) --filter 'docs/*'
+
 # ---- benchmarks and fuzzing -----------------------------------------------
 bench: $(MLP) $(PLUGIN) build/.deps-bench
 	@for r in tests/bench/*/run.sh; do \
@@ -213,4 +219,4 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test asan valgrind bench fuzz clean deps
+.PHONY: all run check test asan valgrind bench fuzz clean deps docs

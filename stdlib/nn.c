@@ -14,46 +14,91 @@
 
 /* ---- activations ---------------------------------------------------------- */
 
-static mlp_value activation_value(mlp_vm *vm, rt_act act, float alpha)
+static mlp_value activation_value(mlp_vm *vm, rt_act act, const float *params)
 {
     std_activation *a = malloc(sizeof *a);
     if (!a) { mlp_raise(vm, "out of memory"); return mlp_nil(); }
     a->act = act;
-    a->alpha = alpha;
+    memcpy(a->params, params, sizeof a->params);
     a->custom = NULL;
     return mlp_handle(vm, &std_activation_class, a);
 }
 
+/* "alpha, max_value, threshold" */
+static void param_names(rt_act act, char *buf, size_t size)
+{
+    const rt_act_info *info = rt_act_get(act);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < rt_act_nparams(act) && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", info->params[i].name);
+}
+
+static bool set_param(mlp_vm *vm, const rt_act_info *info, float *p, bool *given, int i, mlp_value v)
+{
+    double x;
+    const char *pname = info->params[i].name;
+    if (given[i]) return mlp_raise(vm, "%s: %s given twice", info->name, pname);
+    if (!std_num_arg(vm, info->name, pname, v, &x)) return false;
+    if (isnan(x)) return mlp_raise(vm, "%s: %s must be a number, got nan", info->name, pname);
+    p[i] = (float)x;
+    given[i] = true;
+    return true;
+}
+
+/* relu(alpha=0.1), leaky_relu(0.2): a new activation value with the given
+ * parameters, positional ones in the row's order. Only the parameters the
+ * row has are accepted; an activation without any takes no arguments. */
 static bool activation_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
                             mlp_value kwargs, mlp_value *out)
 {
     const std_activation *a = data;
     if (a->custom) return mlp_raise(vm, "%s: a user-defined activation takes no parameters", a->custom->name);
-    const char *name = rt_act_get(a->act)->name;
-    double alpha = a->alpha;
-    if (nargs > 1) return mlp_raise(vm, "%s: takes at most 1 positional argument (alpha)", name);
-    if (nargs == 1 && !std_num_arg(vm, name, "alpha", args[0], &alpha)) return false;
-    for (size_t i = 0; mlp_is_record(kwargs) && i < mlp_record_len(kwargs); i++) {
-        mlp_value k, v;
-        mlp_record_entry(kwargs, i, &k, &v);
-        if (strcmp(mlp_cstr(k), "alpha") != 0)
-            return mlp_raise(vm, "%s: unknown keyword argument '%s'", name, mlp_cstr(k));
-        if (!std_num_arg(vm, name, "alpha", v, &alpha)) return false;
+    const rt_act_info *info = rt_act_get(a->act);
+    int np = rt_act_nparams(a->act);
+    size_t nkw = mlp_is_record(kwargs) ? mlp_record_len(kwargs) : 0;
+    if (np == 0 && (nargs > 0 || nkw > 0))
+        return mlp_raise(vm, "%s takes no arguments: it is an activation (use it as dense(n, %s)), "
+                         "not a function of numbers", info->name, info->name);
+    char names[128];
+    param_names(a->act, names, sizeof names);
+    if (nargs > np)
+        return mlp_raise(vm, "%s: takes at most %d positional argument%s (%s), got %d", info->name, np,
+                         np == 1 ? "" : "s", names, nargs);
+    float p[RT_ACT_MAX_PARAMS];
+    bool given[RT_ACT_MAX_PARAMS] = {false};
+    memcpy(p, a->params, sizeof p);
+    for (int i = 0; i < nargs; i++)
+        if (!set_param(vm, info, p, given, i, args[i])) return false;
+    for (size_t k = 0; k < nkw; k++) {
+        mlp_value key, v;
+        mlp_record_entry(kwargs, k, &key, &v);
+        int i = rt_act_param_index(a->act, mlp_cstr(key));
+        if (i < 0)
+            return mlp_raise(vm, "%s: unknown parameter '%s' (it has %s)", info->name, mlp_cstr(key), names);
+        if (!set_param(vm, info, p, given, i, v)) return false;
     }
-    *out = activation_value(vm, a->act, (float)alpha);
+    *out = activation_value(vm, a->act, p);
     return true;
 }
 
+/* "relu", "relu(alpha=0.1, max_value=6)": the parameters that differ from
+ * the defaults. */
 static mlp_value activation_tostring(mlp_vm *vm, void *data)
 {
     const std_activation *a = data;
     if (a->custom) return mlp_string_cstr(vm, a->custom->name);
     const rt_act_info *info = rt_act_get(a->act);
-    char buf[96], num[32];
-    if (a->alpha == info->alpha || isnan(a->alpha))
-        snprintf(buf, sizeof buf, "%s", info->name);
-    else
-        snprintf(buf, sizeof buf, "%s(alpha=%s)", info->name, std_float_text(a->alpha, num));
+    char buf[160], num[32];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s", info->name);
+    const char *sep = "(";
+    for (int i = 0; i < rt_act_nparams(a->act) && n < sizeof buf; i++) {
+        if (a->params[i] == info->params[i].value) continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s=%s", sep, info->params[i].name,
+                              std_float_text(a->params[i], num));
+        sep = ", ";
+    }
+    if (*sep == ',' && n < sizeof buf) snprintf(buf + n, sizeof buf - n, ")");
     return mlp_string_cstr(vm, buf);
 }
 
@@ -282,7 +327,7 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     long units;
     if (!std_int_arg(vm, "dense", "units", a[0], 1, 1L << 24, &units)) return false;
-    static const std_activation linear = { RT_ACT_LINEAR, 0.0f, NULL };
+    static const std_activation linear = { RT_ACT_LINEAR, {0.0f}, NULL };
     const std_activation *act =
         mlp_is_nil(a[1]) ? &linear : mlp_handle_data(a[1], &std_activation_class);
     if (!act) {
@@ -299,7 +344,7 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     int ndims = 0, dims[RT_MAX_DIMS];
     if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
-    s.act_alpha = act->alpha;
+    memcpy(s.act_params, act->params, sizeof s.act_params);
     s.custom = act->custom;
     return layer_value(vm, s, ndims ? shape_size(ndims, dims) : 0, out);
 }
@@ -338,8 +383,9 @@ static const mlp_native natives[] = {
 bool std_open_nn(mlp_vm *vm)
 {
     for (int i = 0; i < RT_ACT_COUNT; i++) {
-        const rt_act_info *info = rt_act_get((rt_act)i);
-        mlp_set_global(vm, info->name, activation_value(vm, (rt_act)i, info->alpha));
+        float p[RT_ACT_MAX_PARAMS];
+        rt_act_defaults((rt_act)i, p);
+        mlp_set_global(vm, rt_act_get((rt_act)i)->name, activation_value(vm, (rt_act)i, p));
     }
     mlp_value swish;
     if (mlp_get_global(vm, "swish", &swish)) mlp_set_global(vm, "silu", swish);

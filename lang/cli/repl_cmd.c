@@ -168,6 +168,14 @@ static void cmd_help(Repl *r, const char *arg) {
         const rt_optim *o = mlp_handle_data(v, &std_optimizer_class);
         if (o && rt_optim_doc(o)) printf("    %s\n", rt_optim_doc(o));
         if (o) printf("    :defaults %s shows its update rule\n", rt_optim_name(o));
+        const std_activation *act = mlp_handle_data(v, &std_activation_class);
+        if (act && !act->custom) {
+            const rt_act_info *info = rt_act_get(act->act);
+            printf("    f(x) = %s\n", info->doc);
+            for (int i = 0; i < rt_act_nparams(act->act); i++)
+                printf("    %s=%g: %s\n", info->params[i].name, (double)info->params[i].value,
+                       info->params[i].doc);
+        }
         return;
     }
     fprintf(stderr, "no builtin or global named '%s'\n", name);

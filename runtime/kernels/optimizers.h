@@ -121,5 +121,8 @@ int rt_optim_count(void);
 const char *rt_optim_table_name(int i);
 const char *rt_optim_table_doc(int i);
 bool rt_optim_table_has(int i, rt_dialect d);    /* false: no such dialect of row i */
+/* The table as Markdown for lang/LANGUAGE.md (tables_doc.c); malloc'd,
+ * the caller frees it; NULL when out of memory. */
+char *rt_optim_markdown(void);
 
 #endif
