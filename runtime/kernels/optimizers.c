@@ -504,6 +504,38 @@ static void adadelta_update(const float *k, float *w, const float *g, float *con
     }
 }
 
+/* ---- Lion --------------------------------------------------------------- */
+
+enum { LION_LR, LION_B1, LION_B2, LION_WD };
+static void lion_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[LION_LR]; k[1] = (float)h[LION_B1]; k[2] = (float)(1.0 - h[LION_B1]);
+    k[3] = (float)h[LION_B2]; k[4] = (float)(1.0 - h[LION_B2]);
+    k[5] = 1.0f;
+}
+static void torch_lion_coef(const double *h, long t, double *acc, float *k)
+{
+    lion_coef(h, t, acc, k);
+    k[5] = (float)(1.0 - h[LION_LR] * h[LION_WD]);
+}
+/* Lion (Chen et al. 2023; keras.optimizers.Lion in Keras 3, and the
+ * authors' PyTorch code with its decoupled weight decay):
+ *   w *= 1 - lr wd  (torch; keras has no decay)
+ *   c = b1 s0 + (1-b1) g;  w -= lr sign(c);  s0 = b2 s0 + (1-b2) g
+ * sign(0) = 0, and a NaN stays NaN (so divergence is seen). */
+static void lion_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], decay = k[5];
+    float *m = s[0];
+    for (long i = 0; i < n; i++) {
+        if (decay != 1.0f) w[i] *= decay;
+        float c = b1 * m[i] + c1 * g[i];
+        w[i] -= lr * (c > 0.0f ? 1.0f : c < 0.0f ? -1.0f : c);
+        m[i] = b2 * m[i] + c2 * g[i];
+    }
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 /* Hyperparameters several rows share, with their docs. */
@@ -633,6 +665,20 @@ static const optim_row table[] = {
             "u = sqrt(a + eps)/sqrt(s + eps) * d; a = rho*a + (1-rho)*u^2; "
             "w -= lr*u",
             torch_adadelta_coef, adadelta_update}}},
+    {"Lion", "the sign of an interpolated momentum, one state slot (Chen et al. 2023)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001),
+                {"beta1", 0.9, "weight of the momentum against g in the step's sign", false},
+                {"beta2", 0.99, "decay rate of the momentum m", false}}, 1, NULL,
+            "c = beta1*m + (1-beta1)*g; w -= lr*sign(c)  (sign(0) = 0)\n"
+            "m = beta2*m + (1-beta2)*g",
+            lion_coef, lion_update},
+        [RT_DIALECT_TORCH] = {{LR(1e-4),
+                {"beta1", 0.9, "weight of the momentum against g in the step's sign", false},
+                {"beta2", 0.99, "decay rate of the momentum m", false}, DECOUPLED(0)}, 1, NULL,
+            "w *= 1 - lr*weight_decay\n"
+            "c = beta1*m + (1-beta1)*g; w -= lr*sign(c)  (sign(0) = 0)\n"
+            "m = beta2*m + (1-beta2)*g",
+            torch_lion_coef, lion_update}}},
 };
 enum { NROWS = sizeof table / sizeof table[0] };
 
