@@ -178,6 +178,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	$(UNIT) --jobs 2 --short-filename
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
+	python3 tests/nn/lion_numpy.py --mlp $(MLP)
 	bash tests/par/run.sh $(MLP)
 
 test: check

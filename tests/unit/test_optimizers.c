@@ -75,6 +75,24 @@ Test(optimizers, hand_computed_first_steps)
     cr_expect(fabsf(first_step("RMSprop", "torch", 1) - 0.9f) < 1e-6);
     /* torch SGD lr 0.001: 1 - 0.0005 */
     cr_expect(fabsf(first_step("SGD", "torch", 1) - 0.9995f) < 1e-7);
+    /* Lion (keras, lr 0.001): c = 0.1*0.5 > 0, w = 1 - 0.001 = 0.999; then m = 0.01*0.5 =
+     * 0.005, c = 0.9*0.005 + 0.1*(-0.25) = -0.0205 < 0, w = 0.999 + 0.001 = 1 */
+    cr_expect(first_step("Lion", NULL, 1) == 0.999f);
+    cr_expect(first_step("Lion", NULL, 2) == 1.0f);
+    /* torch Lion, lr 1e-4, weight_decay 0.5: w = 1*(1 - 0.5e-4) - 1e-4 = 0.99985 */
+    rt_error err;
+    rt_optim *lion = rt_optim_create("Lion", "torch", &err);
+    cr_assert(lion && rt_optim_set(lion, "weight_decay", 0.5));
+    float w[N], g0 = 0, wz = 1;
+    run(lion, 1, w);
+    cr_expect(fabsf(w[0] - 0.99985f) < 1e-7, "%.9g", w[0]);
+    /* sign(0) = 0: a zero gradient from zero momentum leaves w alone */
+    rt_param z = {.w = &wz, .g = &g0, .size = 1, .trainable = true};
+    rt_optim_reset(lion);
+    cr_assert(rt_optim_set(lion, "weight_decay", 0));
+    cr_assert(rt_optim_step(lion, &z, 1, &err));
+    cr_expect(wz == 1.0f);
+    rt_optim_free(lion);
 }
 
 /* ---- the independent reference, one function per optimizer ------------- */
@@ -214,6 +232,22 @@ static void ref_adadelta(const rt_optim *o, bool torch, state *st, float *w, con
     }
 }
 
+/* Lion (Chen et al. 2023, Algorithm 2; keras.optimizers.Lion; the
+ * authors' PyTorch code, decoupled decay first): sign(0) = 0. */
+static void ref_lion(const rt_optim *o, bool torch, state *st, float *w, const float *g, int t)
+{
+    (void)t;
+    float lr = HF(o, "lr"), b1 = HF(o, "beta1"), b2 = HF(o, "beta2");
+    float c1 = one_minus(o, "beta1"), c2 = one_minus(o, "beta2");
+    float decay = torch ? (float)(1.0 - H(o, "lr") * H(o, "weight_decay")) : 1.0f;
+    for (int i = 0; i < N; i++) {
+        w[i] *= decay;
+        float c = b1 * st->s0[i] + c1 * g[i];
+        w[i] -= lr * (c > 0 ? 1.0f : c < 0 ? -1.0f : 0.0f);
+        st->s0[i] = b2 * st->s0[i] + c2 * g[i];
+    }
+}
+
 /* name, reference, bit-exact in {keras, torch} */
 static const struct { const char *name; ref_fn step; bool exact[RT_DIALECT_COUNT]; } refs[] = {
     {"SGD", ref_sgd, {true, true}},
@@ -224,6 +258,7 @@ static const struct { const char *name; ref_fn step; bool exact[RT_DIALECT_COUNT
     {"AdamW", ref_adam, {false, false}},
     {"Nadam", ref_nadam, {false, false}},
     {"Adadelta", ref_adadelta, {true, true}},
+    {"Lion", ref_lion, {true, true}},
 };
 
 static int find_ref(const char *name)
