@@ -84,21 +84,29 @@ static bool activation_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
 
 /* "relu", "relu(alpha=0.1, max_value=6)": the parameters that differ from
  * the defaults. */
-static mlp_value activation_tostring(mlp_vm *vm, void *data)
+static void activation_text(const std_activation *a, char *buf, size_t size)
 {
-    const std_activation *a = data;
-    if (a->custom) return mlp_string_cstr(vm, a->custom->name);
+    if (a->custom) {
+        snprintf(buf, size, "%s", a->custom->name);
+        return;
+    }
     const rt_act_info *info = rt_act_get(a->act);
-    char buf[160], num[32];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "%s", info->name);
+    char num[32];
+    size_t n = (size_t)snprintf(buf, size, "%s", info->name);
     const char *sep = "(";
-    for (int i = 0; i < rt_act_nparams(a->act) && n < sizeof buf; i++) {
+    for (int i = 0; i < rt_act_nparams(a->act) && n < size; i++) {
         if (a->params[i] == info->params[i].value) continue;
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s=%s", sep, info->params[i].name,
+        n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, info->params[i].name,
                               std_float_text(a->params[i], num));
         sep = ", ";
     }
-    if (*sep == ',' && n < sizeof buf) snprintf(buf + n, sizeof buf - n, ")");
+    if (*sep == ',' && n < size) snprintf(buf + n, size - n, ")");
+}
+
+static mlp_value activation_tostring(mlp_vm *vm, void *data)
+{
+    char buf[160];
+    activation_text(data, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
 }
 
@@ -259,12 +267,15 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
 {
     const std_layer *l = data;
     const rt_layer_spec *s = &l->spec;
-    char buf[128], n1[32], n2[32];
+    char buf[256], atext[160], n1[32], n2[32];
     switch (s->kind) {
-    case RT_LAYER_DENSE:
-        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units,
-                 s->custom ? s->custom->name : rt_act_get(s->act)->name);
+    case RT_LAYER_DENSE: {
+        std_activation act = {s->act, {0}, s->custom};
+        memcpy(act.params, s->act_params, sizeof act.params);
+        activation_text(&act, atext, sizeof atext);
+        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units, atext);
         break;
+    }
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
     case RT_LAYER_BATCHNORM:
         snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s)", std_float_text(s->momentum, n1),
@@ -338,9 +349,14 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const char *iname;
     rt_init init;
     if (!std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
-    if (!rt_init_from_name(iname, &init))
-        return mlp_raise(vm, "dense: unknown init '%s' (glorot_uniform, he_uniform, he_normal, "
-                         "zeros)", iname);
+    if (!rt_init_from_name(iname, &init)) {
+        char known[128] = "";
+        for (int i = 0; i < RT_INIT_COUNT; i++) {
+            if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
+            strncat(known, rt_init_name((rt_init)i), sizeof known - strlen(known) - 1);
+        }
+        return mlp_raise(vm, "dense: unknown init '%s' (%s)", iname, known);
+    }
     int ndims = 0, dims[RT_MAX_DIMS];
     if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
