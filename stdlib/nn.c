@@ -253,6 +253,7 @@ mlp_value std_short_text(mlp_vm *vm, mlp_value v)
 bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect)
 {
     for (int i = 0; i < rt_optim_count(); i++) {
+        if (!rt_optim_table_has(i, dialect)) continue;   /* keeps its other dialect's value */
         rt_error err;
         rt_optim *o = rt_optim_create(rt_optim_table_name(i), rt_dialect_name(dialect), &err);
         if (!o) return mlp_raise(vm, "dialect: %s", err.msg);
