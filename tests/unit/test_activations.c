@@ -51,6 +51,7 @@ static void check_row(rt_act a, const float *p, const char *what)
 {
     static float z[N], y[N], dy[N], dz[N];
     const rt_act_info *info = rt_act_get(a);
+    cr_assert(!isnan(ref(a, 0.5, p)), "%s: no reference in ref() (test_activations.c)", what);
     for (int i = 0; i < N; i++) {
         z[i] = -12.0f + 24.0f * (float)i / (N - 1);
         if (near_kink(a, p, z[i])) z[i] = 0.37f;        /* off the kinks */
