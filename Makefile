@@ -179,6 +179,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	$(UNIT) --jobs 2 --short-filename
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
+	python3 tests/nn/lion_numpy.py --mlp $(MLP)
 	bash tests/par/run.sh $(MLP)
 	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
 	python3 tests/persist/resume.py --mlp $(MLP)
@@ -194,6 +195,12 @@ asan:
 
 valgrind: $(MLP) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn tests/ext
+
+# lang/LANGUAGE.md's optimizer and activation tables, rewritten from the
+# runtime's tables (the unit test docs/* checks they agree).
+docs: $(UNIT)
+	MLP_UPDATE_DOCS=1 $(UNIT) --filter 'docs/language_md_tables'
+	$(UNIT) --filter 'docs/*'
 
 # ---- benchmarks and fuzzing -----------------------------------------------
 # Every bench in turn; the first that fails stops the run and is named.
@@ -227,4 +234,4 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test asan valgrind bench bench-quick fuzz clean deps
+.PHONY: all run check test asan valgrind bench bench-quick fuzz clean deps docs

@@ -130,7 +130,7 @@ static bool custom_activation_value(mlp_vm *vm, const rt_act_custom *c, mlp_valu
     std_activation *v = malloc(sizeof *v);
     if (!v) return mlp_raise(vm, "out of memory");
     v->act = RT_ACT_LINEAR;
-    v->alpha = 0.0f;
+    rt_act_defaults(RT_ACT_LINEAR, v->params);
     v->custom = c;
     *out = mlp_handle(vm, &std_activation_class, v);
     return true;

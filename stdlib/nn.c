@@ -14,46 +14,99 @@
 
 /* ---- activations ---------------------------------------------------------- */
 
-static mlp_value activation_value(mlp_vm *vm, rt_act act, float alpha)
+static mlp_value activation_value(mlp_vm *vm, rt_act act, const float *params)
 {
     std_activation *a = malloc(sizeof *a);
     if (!a) { mlp_raise(vm, "out of memory"); return mlp_nil(); }
     a->act = act;
-    a->alpha = alpha;
+    memcpy(a->params, params, sizeof a->params);
     a->custom = NULL;
     return mlp_handle(vm, &std_activation_class, a);
 }
 
+/* "alpha, max_value, threshold" */
+static void param_names(rt_act act, char *buf, size_t size)
+{
+    const rt_act_info *info = rt_act_get(act);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < rt_act_nparams(act) && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", info->params[i].name);
+}
+
+static bool set_param(mlp_vm *vm, const rt_act_info *info, float *p, bool *given, int i, mlp_value v)
+{
+    double x;
+    const char *pname = info->params[i].name;
+    if (given[i]) return mlp_raise(vm, "%s: %s given twice", info->name, pname);
+    if (!std_num_arg(vm, info->name, pname, v, &x)) return false;
+    if (isnan(x)) return mlp_raise(vm, "%s: %s must be a number, got nan", info->name, pname);
+    p[i] = (float)x;
+    given[i] = true;
+    return true;
+}
+
+/* relu(alpha=0.1), leaky_relu(0.2): a new activation value with the given
+ * parameters, positional ones in the row's order. Only the parameters the
+ * row has are accepted; an activation without any takes no arguments. */
 static bool activation_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
                             mlp_value kwargs, mlp_value *out)
 {
     const std_activation *a = data;
     if (a->custom) return mlp_raise(vm, "%s: a user-defined activation takes no parameters", a->custom->name);
-    const char *name = rt_act_get(a->act)->name;
-    double alpha = a->alpha;
-    if (nargs > 1) return mlp_raise(vm, "%s: takes at most 1 positional argument (alpha)", name);
-    if (nargs == 1 && !std_num_arg(vm, name, "alpha", args[0], &alpha)) return false;
-    for (size_t i = 0; mlp_is_record(kwargs) && i < mlp_record_len(kwargs); i++) {
-        mlp_value k, v;
-        mlp_record_entry(kwargs, i, &k, &v);
-        if (strcmp(mlp_cstr(k), "alpha") != 0)
-            return mlp_raise(vm, "%s: unknown keyword argument '%s'", name, mlp_cstr(k));
-        if (!std_num_arg(vm, name, "alpha", v, &alpha)) return false;
+    const rt_act_info *info = rt_act_get(a->act);
+    int np = rt_act_nparams(a->act);
+    size_t nkw = mlp_is_record(kwargs) ? mlp_record_len(kwargs) : 0;
+    if (np == 0 && (nargs > 0 || nkw > 0))
+        return mlp_raise(vm, "%s takes no arguments: it is an activation (use it as dense(n, %s)), "
+                         "not a function of numbers", info->name, info->name);
+    char names[128];
+    param_names(a->act, names, sizeof names);
+    if (nargs > np)
+        return mlp_raise(vm, "%s: takes at most %d positional argument%s (%s), got %d", info->name, np,
+                         np == 1 ? "" : "s", names, nargs);
+    float p[RT_ACT_MAX_PARAMS];
+    bool given[RT_ACT_MAX_PARAMS] = {false};
+    memcpy(p, a->params, sizeof p);
+    for (int i = 0; i < nargs; i++)
+        if (!set_param(vm, info, p, given, i, args[i])) return false;
+    for (size_t k = 0; k < nkw; k++) {
+        mlp_value key, v;
+        mlp_record_entry(kwargs, k, &key, &v);
+        int i = rt_act_param_index(a->act, mlp_cstr(key));
+        if (i < 0)
+            return mlp_raise(vm, "%s: unknown parameter '%s' (it has %s)", info->name, mlp_cstr(key), names);
+        if (!set_param(vm, info, p, given, i, v)) return false;
     }
-    *out = activation_value(vm, a->act, (float)alpha);
+    *out = activation_value(vm, a->act, p);
     return true;
+}
+
+/* "relu", "relu(alpha=0.1, max_value=6)": the parameters that differ from
+ * the defaults. */
+static void activation_text(const std_activation *a, char *buf, size_t size)
+{
+    if (a->custom) {
+        snprintf(buf, size, "%s", a->custom->name);
+        return;
+    }
+    const rt_act_info *info = rt_act_get(a->act);
+    char num[32];
+    size_t n = (size_t)snprintf(buf, size, "%s", info->name);
+    const char *sep = "(";
+    for (int i = 0; i < rt_act_nparams(a->act) && n < size; i++) {
+        if (a->params[i] == info->params[i].value) continue;
+        n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, info->params[i].name,
+                              std_float_text(a->params[i], num));
+        sep = ", ";
+    }
+    if (*sep == ',' && n < size) snprintf(buf + n, size - n, ")");
 }
 
 static mlp_value activation_tostring(mlp_vm *vm, void *data)
 {
-    const std_activation *a = data;
-    if (a->custom) return mlp_string_cstr(vm, a->custom->name);
-    const rt_act_info *info = rt_act_get(a->act);
-    char buf[96], num[32];
-    if (a->alpha == info->alpha || isnan(a->alpha))
-        snprintf(buf, sizeof buf, "%s", info->name);
-    else
-        snprintf(buf, sizeof buf, "%s(alpha=%s)", info->name, std_float_text(a->alpha, num));
+    char buf[160];
+    activation_text(data, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
 }
 
@@ -129,14 +182,16 @@ static bool optimizer_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
 
 static mlp_value optimizer_tostring(mlp_vm *vm, void *data)
 {
-    char buf[512];
-    size_t n = rt_optim_describe(data, buf, sizeof buf);
-    if (rt_optim_dialect(data) != RT_DIALECT_KERAS && n + 24 < sizeof buf) {
-        /* "Adam(lr=...)" -> "Adam(lr=..., dialect=torch)" */
-        snprintf(buf + n - 1, sizeof buf - n + 1, ", dialect=\"%s\")",
-                 rt_dialect_name(rt_optim_dialect(data)));
-    }
+    char buf[512];   /* describe names a dialect other than keras itself */
+    rt_optim_describe(data, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
+}
+
+static bool hyper_is_bool(const rt_optim *o, const char *name)
+{
+    for (int i = 0; i < rt_optim_nhypers(o); i++)
+        if (strcmp(rt_optim_hyper_name(o, i), name) == 0) return rt_optim_hyper_is_bool(o, i);
+    return false;
 }
 
 static bool optimizer_get(mlp_vm *vm, mlp_value self, void *data, const char *field, mlp_value *out)
@@ -145,7 +200,8 @@ static bool optimizer_get(mlp_vm *vm, mlp_value self, void *data, const char *fi
     if (strcmp(field, "name") == 0) *out = mlp_string_cstr(vm, rt_optim_name(data));
     else if (strcmp(field, "dialect") == 0)
         *out = mlp_string_cstr(vm, rt_dialect_name(rt_optim_dialect(data)));
-    else if (rt_optim_get(data, field, &x)) *out = mlp_number(x);
+    else if (rt_optim_get(data, field, &x))
+        *out = hyper_is_bool(data, field) ? mlp_bool(x != 0.0) : mlp_number(x);
     else return mlp_raise(vm, "%s has no hyperparameter '%s'", rt_optim_name(data), field);
     return true;
 }
@@ -172,7 +228,11 @@ static void optimizer_short(const rt_optim *o, char *buf, size_t size)
     for (int i = 0; def && i < rt_optim_nhypers(o) && n < size; i++) {
         double v = rt_optim_hyper_value(o, i), d;
         if (rt_optim_get(def, rt_optim_hyper_name(o, i), &d) && d == v) continue;
-        n += (size_t)snprintf(buf + n, size - n, "%s%s=%.9g", sep, rt_optim_hyper_name(o, i), v);
+        if (rt_optim_hyper_is_bool(o, i))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, rt_optim_hyper_name(o, i),
+                                  v != 0.0 ? "true" : "false");
+        else
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%.9g", sep, rt_optim_hyper_name(o, i), v);
         sep = ", ";
     }
     if (*sep == ',' && n < size) snprintf(buf + n, size - n, ")");
@@ -193,6 +253,7 @@ mlp_value std_short_text(mlp_vm *vm, mlp_value v)
 bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect)
 {
     for (int i = 0; i < rt_optim_count(); i++) {
+        if (!rt_optim_table_has(i, dialect)) continue;   /* keeps its other dialect's value */
         rt_error err;
         rt_optim *o = rt_optim_create(rt_optim_table_name(i), rt_dialect_name(dialect), &err);
         if (!o) return mlp_raise(vm, "dialect: %s", err.msg);
@@ -207,12 +268,15 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
 {
     const std_layer *l = data;
     const rt_layer_spec *s = &l->spec;
-    char buf[128], n1[32], n2[32];
+    char buf[256], atext[160], n1[32], n2[32];
     switch (s->kind) {
-    case RT_LAYER_DENSE:
-        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units,
-                 s->custom ? s->custom->name : rt_act_get(s->act)->name);
+    case RT_LAYER_DENSE: {
+        std_activation act = {s->act, {0}, s->custom};
+        memcpy(act.params, s->act_params, sizeof act.params);
+        activation_text(&act, atext, sizeof atext);
+        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units, atext);
         break;
+    }
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
     case RT_LAYER_BATCHNORM:
         snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s)", std_float_text(s->momentum, n1),
@@ -275,7 +339,7 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     long units;
     if (!std_int_arg(vm, "dense", "units", a[0], 1, 1L << 24, &units)) return false;
-    static const std_activation linear = { RT_ACT_LINEAR, 0.0f, NULL };
+    static const std_activation linear = { RT_ACT_LINEAR, {0.0f}, NULL };
     const std_activation *act =
         mlp_is_nil(a[1]) ? &linear : mlp_handle_data(a[1], &std_activation_class);
     if (!act) {
@@ -286,13 +350,18 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const char *iname;
     rt_init init;
     if (!std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
-    if (!rt_init_from_name(iname, &init))
-        return mlp_raise(vm, "dense: unknown init '%s' (glorot_uniform, he_uniform, he_normal, "
-                         "zeros)", iname);
+    if (!rt_init_from_name(iname, &init)) {
+        char known[128] = "";
+        for (int i = 0; i < RT_INIT_COUNT; i++) {
+            if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
+            strncat(known, rt_init_name((rt_init)i), sizeof known - strlen(known) - 1);
+        }
+        return mlp_raise(vm, "dense: unknown init '%s' (%s)", iname, known);
+    }
     int ndims = 0, dims[RT_MAX_DIMS];
     if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
-    s.act_alpha = act->alpha;
+    memcpy(s.act_params, act->params, sizeof s.act_params);
     s.custom = act->custom;
     return layer_value(vm, s, ndims ? shape_size(ndims, dims) : 0, out);
 }
@@ -331,8 +400,9 @@ static const mlp_native natives[] = {
 bool std_open_nn(mlp_vm *vm)
 {
     for (int i = 0; i < RT_ACT_COUNT; i++) {
-        const rt_act_info *info = rt_act_get((rt_act)i);
-        mlp_set_global(vm, info->name, activation_value(vm, (rt_act)i, info->alpha));
+        float p[RT_ACT_MAX_PARAMS];
+        rt_act_defaults((rt_act)i, p);
+        mlp_set_global(vm, rt_act_get((rt_act)i)->name, activation_value(vm, (rt_act)i, p));
     }
     mlp_value swish;
     if (mlp_get_global(vm, "swish", &swish)) mlp_set_global(vm, "silu", swish);

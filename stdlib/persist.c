@@ -66,7 +66,12 @@ static char *specs_json(mlp_vm *vm, const char *fn, const std_model *m)
             }
             json_object_set_new(o, "units", json_integer(s->units));
             json_object_set_new(o, "activation", json_string(rt_act_get(s->act)->name));
-            if (!isnan(s->act_alpha)) json_object_set_new(o, "alpha", real(s->act_alpha));
+            /* the parameters given (NaN: the activation's default) by name */
+            for (int k = 0; k < RT_ACT_MAX_PARAMS; k++) {
+                const char *pn = rt_act_get(s->act)->params[k].name;
+                if (pn && !isnan(s->act_params[k]))
+                    json_object_set_new(o, pn, real(s->act_params[k]));
+            }
             json_object_set_new(o, "init", json_string(rt_init_name(s->init)));
             break;
         case RT_LAYER_BATCHNORM:
@@ -191,8 +196,11 @@ static bool spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t
         if (init && !rt_init_from_name(init, &in))
             return snprintf(err, size, "layer %d (dense): unknown init '%s'", i + 1, init), false;
         *s = rt_spec_dense((int)units, a, in);
-        json_t *alpha = json_object_get(o, "alpha");
-        if (json_is_number(alpha)) s->act_alpha = (float)json_number_value(alpha);
+        for (int k = 0; k < RT_ACT_MAX_PARAMS; k++) {
+            const char *pn = rt_act_get(a)->params[k].name;
+            json_t *v = pn ? json_object_get(o, pn) : NULL;
+            if (json_is_number(v)) s->act_params[k] = (float)json_number_value(v);
+        }
     } else if (strcmp(kind, "batchnorm") == 0) {
         *s = rt_spec_batchnorm((float)json_number_value(json_object_get(o, "momentum")),
                                (float)json_number_value(json_object_get(o, "eps")));

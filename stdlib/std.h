@@ -70,7 +70,13 @@ extern const mlp_class std_activation_class, std_loss_class, std_optimizer_class
 
 /* custom: a user-defined activation (ext.c; kept alive by the VM, see
  * there) instead of the row `act`. */
-typedef struct std_activation { rt_act act; float alpha; const rt_act_custom *custom; } std_activation;
+/* A built-in activation with its parameters (all of them, defaults filled
+ * in), or a user-defined one (custom). */
+typedef struct std_activation {
+    rt_act act;
+    float params[RT_ACT_MAX_PARAMS];
+    const rt_act_custom *custom;
+} std_activation;
 typedef struct std_layer { rt_layer_spec spec; int input; /* features, 0: unknown */ } std_layer;
 
 typedef struct std_model {

@@ -13,6 +13,7 @@
 
 #include "optimizers.h"
 #include "repl.h"
+#include "std.h"
 
 typedef struct Command {
     const char *name, *arg, *doc;
@@ -164,8 +165,17 @@ static void cmd_help(Repl *r, const char *arg) {
          * hyperparameters, an activation its name, a model its summary) */
         mlp_value s = mlp_tostring(r->vm, v);
         printf("%s (%s): %s\n", name, mlp_type_name(v), mlp_cstr(s));
-        if (strcmp(mlp_type_name(v), "optimizer") == 0)
-            printf("    :defaults %s shows its update rule\n", name);
+        const rt_optim *o = mlp_handle_data(v, &std_optimizer_class);
+        if (o && rt_optim_doc(o)) printf("    %s\n", rt_optim_doc(o));
+        if (o) printf("    :defaults %s shows its update rule\n", rt_optim_name(o));
+        const std_activation *act = mlp_handle_data(v, &std_activation_class);
+        if (act && !act->custom) {
+            const rt_act_info *info = rt_act_get(act->act);
+            printf("    f(x) = %s\n", info->doc);
+            for (int i = 0; i < rt_act_nparams(act->act); i++)
+                printf("    %s=%g: %s\n", info->params[i].name, (double)info->params[i].value,
+                       info->params[i].doc);
+        }
         return;
     }
     fprintf(stderr, "no builtin or global named '%s'\n", name);
@@ -250,6 +260,7 @@ static void cmd_defaults(Repl *r, const char *arg) {
         fprintf(stderr, "%s\n", err.msg);
         return;
     }
+    printf("%s: %s\n", rt_optim_name(probe), rt_optim_doc(probe));
     rt_optim_free(probe);
     mlp_value v;
     if (mlp_get_global(r->vm, name, &v) && strcmp(mlp_type_name(v), "optimizer") == 0)
@@ -264,9 +275,18 @@ static void cmd_defaults(Repl *r, const char *arg) {
         }
         char desc[256];
         rt_optim_describe(o, desc, sizeof desc);
-        printf("\n%s dialect%s:\n  defaults: %s\n  update (g the gradient, w a weight):\n", dname,
+        printf("\n%s dialect%s:\n  defaults: %s\n", dname,
                d == RT_DIALECT_KERAS ? " (the default; dialect(\"torch\") switches)" : "",
                desc);
+        int width = 0;
+        for (int h = 0; h < rt_optim_nhypers(o); h++) {
+            int w = (int)strlen(rt_optim_hyper_name(o, h));
+            width = w > width ? w : width;
+        }
+        printf("  hyperparameters:\n");
+        for (int h = 0; h < rt_optim_nhypers(o); h++)
+            printf("    %-*s  %s\n", width, rt_optim_hyper_name(o, h), rt_optim_hyper_doc(o, h));
+        printf("  update (g the gradient, w a weight):\n");
         print_rule(rt_optim_rule(o));
         rt_optim_free(o);
     }

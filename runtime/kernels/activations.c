@@ -7,19 +7,20 @@
  * and y gives it exactly and cheaply (sigmoid from y, relu from z).
  */
 #include <math.h>
+#include <string.h>
 #include <strings.h>
 #include "activations.h"
 #include "cpu.h"
 #include "mathf.h"
 
 #define ELEMENTWISE(NAME)                                                          \
-    static void NAME##_fwd(const float *z, float *y, int rows, int cols, float a) \
+    static void NAME##_fwd(const float *z, float *y, int rows, int cols, const float *a) \
     {                                                                              \
         long n = (long)rows * cols;                                                \
         for (long i = 0; i < n; i++) y[i] = NAME##_f(z[i], a);                     \
     }                                                                              \
     static void NAME##_bwd(const float *z, const float *y, const float *dy,        \
-                           float *dz, int rows, int cols, float a)                 \
+                           float *dz, int rows, int cols, const float *a)                 \
     {                                                                              \
         long n = (long)rows * cols;                                                \
         for (long i = 0; i < n; i++) dz[i] = dy[i] * NAME##_d(z[i], y[i], a);      \
@@ -28,10 +29,12 @@
 #if defined(__x86_64__)
 #define ACT_X86 1
 /* The vector loops with the scalar pair for the last n % 8 elements; the
- * path is chosen by rt_cpu_simd() (MLP_SIMD=scalar forces the pair). */
+ * path is chosen by rt_cpu_simd() (MLP_SIMD=scalar forces the pair) and
+ * NAME_vec_ok(params) (false: the vector pair does not cover these
+ * parameters, the scalar pair does all). */
 #define ELEMENTWISE_SIMD(NAME)                                                     \
     __attribute__((target("avx2")))                                                \
-    static long NAME##_fwd_avx2(const float *z, float *y, long n, float a)         \
+    static long NAME##_fwd_avx2(const float *z, float *y, long n, const float *a)         \
     {                                                                              \
         long i = 0;                                                                \
         for (; i + 8 <= n; i += 8)                                                 \
@@ -40,7 +43,7 @@
     }                                                                              \
     __attribute__((target("avx2")))                                                \
     static long NAME##_bwd_avx2(const float *z, const float *y, const float *dy,   \
-                                float *dz, long n, float a)                        \
+                                float *dz, long n, const float *a)                        \
     {                                                                              \
         long i = 0;                                                                \
         for (; i + 8 <= n; i += 8)                                                 \
@@ -48,17 +51,19 @@
                              NAME##_d8(_mm256_loadu_ps(z + i), _mm256_loadu_ps(y + i), a))); \
         return i;                                                                  \
     }                                                                              \
-    static void NAME##_fwd(const float *z, float *y, int rows, int cols, float a) \
+    static void NAME##_fwd(const float *z, float *y, int rows, int cols, const float *a) \
     {                                                                              \
         long n = (long)rows * cols;                                                \
-        long i = rt_cpu_simd() >= RT_SIMD_AVX2 ? NAME##_fwd_avx2(z, y, n, a) : 0;  \
+        long i = rt_cpu_simd() >= RT_SIMD_AVX2 && NAME##_vec_ok(a)                 \
+                     ? NAME##_fwd_avx2(z, y, n, a) : 0;                      \
         for (; i < n; i++) y[i] = NAME##_f(z[i], a);                               \
     }                                                                              \
     static void NAME##_bwd(const float *z, const float *y, const float *dy,        \
-                           float *dz, int rows, int cols, float a)                 \
+                           float *dz, int rows, int cols, const float *a)                 \
     {                                                                              \
         long n = (long)rows * cols;                                                \
-        long i = rt_cpu_simd() >= RT_SIMD_AVX2 ? NAME##_bwd_avx2(z, y, dy, dz, n, a) : 0; \
+        long i = rt_cpu_simd() >= RT_SIMD_AVX2 && NAME##_vec_ok(a)                 \
+                     ? NAME##_bwd_avx2(z, y, dy, dz, n, a) : 0;              \
         for (; i < n; i++) dz[i] = dy[i] * NAME##_d(z[i], y[i], a);                \
     }
 #else
@@ -66,72 +71,98 @@
 #define ELEMENTWISE_SIMD(NAME) ELEMENTWISE(NAME)
 #endif
 
-static float linear_f(float z, float a) { (void)a; return z; }
-static float linear_d(float z, float y, float a) { (void)z; (void)y; (void)a; return 1.0f; }
+static float linear_f(float z, const float *a) { (void)a; return z; }
+static float linear_d(float z, float y, const float *a) { (void)z; (void)y; (void)a; return 1.0f; }
 
-static float sigmoid_f(float z, float a) { (void)a; return 1.0f / (1.0f + rt_expf(-z)); }
-static float sigmoid_d(float z, float y, float a) { (void)z; (void)a; return y * (1.0f - y); }
+static float sigmoid_f(float z, const float *a) { (void)a; return 1.0f / (1.0f + rt_expf(-z)); }
+static float sigmoid_d(float z, float y, const float *a) { (void)z; (void)a; return y * (1.0f - y); }
 
-static float tanh_f(float z, float a) { (void)a; return rt_tanhf(z); }
-static float tanh_d(float z, float y, float a) { (void)z; (void)a; return 1.0f - y * y; }
+static float tanh_f(float z, const float *a) { (void)a; return rt_tanhf(z); }
+static float tanh_d(float z, float y, const float *a) { (void)z; (void)a; return 1.0f - y * y; }
 
-static float relu_f(float z, float a) { (void)a; return z > 0.0f ? z : 0.0f; }
-static float relu_d(float z, float y, float a) { (void)y; (void)a; return z > 0.0f ? 1.0f : 0.0f; }
+/* relu with Keras's parameters a = {alpha, max_value, threshold}:
+ *   y = (z > threshold ? z : 0), clipped to [0, max_value] if max_value is
+ *       finite, minus alpha max(threshold - z, 0)
+ * (keras.activations.relu, step by step). With the defaults {0, inf, 0}
+ * that is z > 0 ? z : 0, bit for bit. f' is the sum of the parts' slopes,
+ * the left side's at a kink (0 at z = 0 plain, alpha at z = threshold). */
+static float relu_f(float z, const float *a)
+{
+    float alpha = a[0], maxv = a[1], thr = a[2];
+    float x = z > thr ? z : 0.0f;
+    if (maxv < INFINITY) x = x < 0.0f ? 0.0f : x > maxv ? maxv : x;
+    if (alpha != 0.0f) x -= alpha * (thr - z > 0.0f ? thr - z : 0.0f);
+    return x;
+}
+static float relu_d(float z, float y, const float *a)
+{
+    (void)y;
+    float alpha = a[0], maxv = a[1], thr = a[2];
+    float x = z > thr ? z : 0.0f;
+    float d = z > thr ? 1.0f : 0.0f;
+    if (maxv < INFINITY && (x < 0.0f || x > maxv)) d = 0.0f;
+    if (alpha != 0.0f && !(z > thr)) d += alpha;
+    return d;
+}
+static inline bool linear_vec_ok(const float *a) { (void)a; return true; }
+static inline bool sigmoid_vec_ok(const float *a) { (void)a; return true; }
+/* the vector relu is the plain one */
+static inline bool relu_vec_ok(const float *a) { return a[0] == 0.0f && a[1] == INFINITY && a[2] == 0.0f; }
 
 #if ACT_X86
 __attribute__((target("avx2")))
-static inline __m256 linear_f8(__m256 z, float a) { (void)a; return z; }
+static inline __m256 linear_f8(__m256 z, const float *a) { (void)a; return z; }
 __attribute__((target("avx2")))
-static inline __m256 linear_d8(__m256 z, __m256 y, float a)
+static inline __m256 linear_d8(__m256 z, __m256 y, const float *a)
 {
     (void)z; (void)y; (void)a;
     return _mm256_set1_ps(1.0f);
 }
 /* 1 / (1 + e^-z); negation flips the sign bit, exactly as -z does */
 __attribute__((target("avx2")))
-static inline __m256 sigmoid_f8(__m256 z, float a)
+static inline __m256 sigmoid_f8(__m256 z, const float *a)
 {
     (void)a;
     __m256 e = rt_expf8_avx2(_mm256_xor_ps(z, _mm256_set1_ps(-0.0f)));
     return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 __attribute__((target("avx2")))
-static inline __m256 sigmoid_d8(__m256 z, __m256 y, float a)
+static inline __m256 sigmoid_d8(__m256 z, __m256 y, const float *a)
 {
     (void)z; (void)a;
     return _mm256_mul_ps(y, _mm256_sub_ps(_mm256_set1_ps(1.0f), y));
 }
 /* z > 0 ? z : +0 (NaN and -0 give +0, as the comparison does in C) */
 __attribute__((target("avx2")))
-static inline __m256 relu_f8(__m256 z, float a)
+static inline __m256 relu_f8(__m256 z, const float *a)
 {
     (void)a;
     return _mm256_and_ps(z, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 __attribute__((target("avx2")))
-static inline __m256 relu_d8(__m256 z, __m256 y, float a)
+static inline __m256 relu_d8(__m256 z, __m256 y, const float *a)
 {
     (void)y; (void)a;
     return _mm256_and_ps(_mm256_set1_ps(1.0f), _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 #endif
 
-static float leaky_relu_f(float z, float a) { return z > 0.0f ? z : a * z; }
-static float leaky_relu_d(float z, float y, float a) { (void)y; return z > 0.0f ? 1.0f : a; }
+static float leaky_relu_f(float z, const float *a) { return z > 0.0f ? z : a[0] * z; }
+static float leaky_relu_d(float z, float y, const float *a) { (void)y; return z > 0.0f ? 1.0f : a[0]; }
 
 /* elu: for z <= 0, y = a (e^z - 1), so f' = a e^z = y + a. */
-static float elu_f(float z, float a) { return z > 0.0f ? z : a * rt_expm1f(z); }
-static float elu_d(float z, float y, float a) { return z > 0.0f ? 1.0f : y + a; }
+static float elu_f(float z, const float *a) { return z > 0.0f ? z : a[0] * rt_expm1f(z); }
+static float elu_d(float z, float y, const float *a) { return z > 0.0f ? 1.0f : y + a[0]; }
 
 /* The constants of Klambauer et al. (2017), as Keras. */
 #define SELU_ALPHA 1.67326324235437728481f
 #define SELU_SCALE 1.05070098735548049342f
-static float selu_f(float z, float a)
+static float selu_f(float z, const float *a)
 {
     (void)a;
     return z > 0.0f ? SELU_SCALE * z : SELU_SCALE * (SELU_ALPHA * rt_expm1f(z));
 }
-static float selu_d(float z, float y, float a)
+static float selu_d(float z, float y, const float *a)
 {
     (void)a;
     return z > 0.0f ? SELU_SCALE : y + SELU_SCALE * SELU_ALPHA;
@@ -139,15 +170,15 @@ static float selu_d(float z, float y, float a)
 
 /* softplus: written so e^x never overflows and small results keep their
  * precision; f' is the sigmoid. */
-static float softplus_f(float z, float a)
+static float softplus_f(float z, const float *a)
 {
     (void)a;
     return z > 0.0f ? z + rt_log1pf(rt_expf(-z)) : rt_log1pf(rt_expf(z));
 }
-static float softplus_d(float z, float y, float a) { (void)y; return sigmoid_f(z, a); }
+static float softplus_d(float z, float y, const float *a) { (void)y; return sigmoid_f(z, a); }
 
-static float softsign_f(float z, float a) { (void)a; return z / (1.0f + fabsf(z)); }
-static float softsign_d(float z, float y, float a)
+static float softsign_f(float z, const float *a) { (void)a; return z / (1.0f + fabsf(z)); }
+static float softsign_d(float z, float y, const float *a)
 {
     (void)y; (void)a;
     float d = 1.0f + fabsf(z);
@@ -155,8 +186,8 @@ static float softsign_d(float z, float y, float a)
 }
 
 /* swish: f = z s(z), f' = s + z s (1 - s) = s (1 + z (1 - s)). */
-static float swish_f(float z, float a) { return z * sigmoid_f(z, a); }
-static float swish_d(float z, float y, float a)
+static float swish_f(float z, const float *a) { return z * sigmoid_f(z, a); }
+static float swish_d(float z, float y, const float *a)
 {
     (void)y;
     float s = sigmoid_f(z, a);
@@ -164,12 +195,12 @@ static float swish_d(float z, float y, float a)
 }
 
 /* gelu (exact): f = z Phi(z), f' = Phi(z) + z phi(z), phi the normal density. */
-static float gelu_f(float z, float a)
+static float gelu_f(float z, const float *a)
 {
     (void)a;
     return 0.5f * z * (1.0f + rt_erff(z * 0.70710678118654752f));
 }
-static float gelu_d(float z, float y, float a)
+static float gelu_d(float z, float y, const float *a)
 {
     (void)y; (void)a;
     float cdf = 0.5f * (1.0f + rt_erff(z * 0.70710678118654752f));
@@ -206,7 +237,7 @@ static long exp_inplace_avx2(float *y, long n)
  * whole array at once (rows of 10 are too short to vectorise one by one):
  * shifted inputs z - max, their e^x, then the row sums left to right and
  * the division. Each element sees the same operations as in a row loop. */
-static void softmax_fwd(const float *z, float *y, int rows, int cols, float a)
+static void softmax_fwd(const float *z, float *y, int rows, int cols, const float *a)
 {
     (void)a;
     for (int r = 0; r < rows; r++) {
@@ -230,7 +261,7 @@ static void softmax_fwd(const float *z, float *y, int rows, int cols, float a)
 
 /* Jacobian-vector product of softmax: dz_j = y_j (dy_j - sum_k dy_k y_k). */
 static void softmax_bwd(const float *z, const float *y, const float *dy, float *dz,
-                        int rows, int cols, float a)
+                        int rows, int cols, const float *a)
 {
     (void)z; (void)a;
     for (int r = 0; r < rows; r++) {
@@ -243,7 +274,7 @@ static void softmax_bwd(const float *z, const float *y, const float *dy, float *
 }
 
 static const rt_act_info table[RT_ACT_COUNT] = {
-#define RT_ACT_ROW(tag, nm, fn, al, dc) [RT_ACT_##tag] = {nm, al, dc, fn##_fwd, fn##_bwd},
+#define RT_ACT_ROW(tag, nm, fn, prm, dc) [RT_ACT_##tag] = {nm, prm, dc, fn##_fwd, fn##_bwd},
     RT_ACTIVATIONS(RT_ACT_ROW)
 #undef RT_ACT_ROW
 };
@@ -257,4 +288,24 @@ bool rt_act_from_name(const char *name, rt_act *out)
     for (int i = 0; i < RT_ACT_COUNT; i++)
         if (strcasecmp(name, table[i].name) == 0) { *out = (rt_act)i; return true; }
     return false;
+}
+
+int rt_act_nparams(rt_act act)
+{
+    int n = 0;
+    while (n < RT_ACT_MAX_PARAMS && table[act].params[n].name) n++;
+    return n;
+}
+
+void rt_act_defaults(rt_act act, float p[RT_ACT_MAX_PARAMS])
+{
+    int n = rt_act_nparams(act);
+    for (int i = 0; i < RT_ACT_MAX_PARAMS; i++) p[i] = i < n ? table[act].params[i].value : 0.0f;
+}
+
+int rt_act_param_index(rt_act act, const char *name)
+{
+    for (int i = 0; name && i < rt_act_nparams(act); i++)
+        if (strcmp(table[act].params[i].name, name) == 0) return i;
+    return -1;
 }

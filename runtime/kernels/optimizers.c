@@ -2,13 +2,21 @@
  * optimizers.c — the optimizer table and its fused update kernels (see
  * optimizers.h).
  *
- * A row = {name, dialect, hyperparameters with defaults, state slots,
- * coefficient function, update kernel}. The coefficient function runs once
- * per step: it reads the hyperparameters h[] (in the row's order), the step
- * number t (1 on the first step) and a few doubles of optimizer-wide state
- * (acc[], for running products such as Nadam's momentum schedule), and
- * writes the float scalars k[] the kernel uses. The kernel is one pass over
- * a parameter tensor. Below, each kernel's comment gives its formula with g
+ * The table at the end of this file is the one list of optimizers: a row
+ * is {name, one-line doc, and per dialect: hyperparameters (name, default,
+ * doc, boolean or number), state slots, the update rule as text,
+ * coefficient function, update kernel}. Everything else is derived from
+ * it: name lookup and the "known: ..." message, describe, the REPL's
+ * `:defaults` and `:help`, the stdlib's globals, the generated tables in
+ * lang/LANGUAGE.md (rt_optim_markdown) and the unit tests, which iterate
+ * the rows. Adding an optimizer is one row plus its kernel.
+ *
+ * The coefficient function runs once per step: it reads the
+ * hyperparameters h[] (in the dialect's order), the step number t (1 on
+ * the first step) and a few doubles of optimizer-wide state (acc[], for
+ * running products such as Nadam's momentum schedule), and writes the
+ * float scalars k[] the kernel uses. The kernel is one pass over a
+ * parameter tensor. Below, each kernel's comment gives its formula with g
  * the gradient, w the weight, s0, s1, s2 the state slots.
  */
 #include <math.h>
@@ -27,20 +35,34 @@ enum { MAX_HYPERS = 7, MAX_SLOTS = 3, MAX_COEFS = 12, MAX_ACC = 2 };
 typedef void (*coef_fn)(const double *h, long t, double *acc, float *k);
 typedef void (*update_fn)(const float *k, float *w, const float *g, float *const *s, long n);
 
-typedef struct { const char *name; double value; } hyper_def;
+typedef struct {
+    const char *name;
+    double value;                     /* the default */
+    const char *doc;                  /* one line, for :defaults and LANGUAGE.md */
+    bool boolean;                     /* printed true/false, stored 0 or 1 */
+} hyper_def;
+
+/* An optimizer in one dialect. A row whose dialect has no coef does not
+ * exist in that dialect (rt_optim_create says so). */
+typedef struct optim_variant {
+    hyper_def hypers[MAX_HYPERS];     /* terminated by a NULL name */
+    int nslots;
+    const char *slot0_init;           /* hyper whose value fills slot 0 at start; NULL: 0 */
+    const char *rule;                 /* the update rule for people, one step per line */
+    coef_fn coef;
+    update_fn update;
+} optim_variant;
 
 typedef struct optim_row {
     const char *name;
-    rt_dialect dialect;
-    hyper_def hypers[MAX_HYPERS];     /* terminated by a NULL name */
-    int nslots;
-    int slot0_init;                   /* hyper whose value fills slot 0 at start; -1: 0 */
-    coef_fn coef;
-    update_fn update;
+    const char *doc;                  /* one line: what it is, where it comes from */
+    optim_variant dialect[RT_DIALECT_COUNT];
 } optim_row;
 
 struct rt_optim {
     const optim_row *row;
+    rt_dialect dialect;
+    const optim_variant *v;           /* &row->dialect[dialect] */
     int nhypers;
     double h[MAX_HYPERS];
     long t;
@@ -482,117 +504,209 @@ static void adadelta_update(const float *k, float *w, const float *g, float *con
     }
 }
 
+/* ---- Lion --------------------------------------------------------------- */
+
+enum { LION_LR, LION_B1, LION_B2, LION_WD };
+static void lion_coef(const double *h, long t, double *acc, float *k)
+{
+    (void)t; (void)acc;
+    k[0] = (float)h[LION_LR]; k[1] = (float)h[LION_B1]; k[2] = (float)(1.0 - h[LION_B1]);
+    k[3] = (float)h[LION_B2]; k[4] = (float)(1.0 - h[LION_B2]);
+    k[5] = 1.0f;
+}
+static void torch_lion_coef(const double *h, long t, double *acc, float *k)
+{
+    lion_coef(h, t, acc, k);
+    k[5] = (float)(1.0 - h[LION_LR] * h[LION_WD]);
+}
+/* Lion (Chen et al. 2023; keras.optimizers.Lion in Keras 3, and the
+ * authors' PyTorch code with its decoupled weight decay):
+ *   w *= 1 - lr wd  (torch; keras has no decay)
+ *   c = b1 s0 + (1-b1) g;  w -= lr sign(c);  s0 = b2 s0 + (1-b2) g
+ * sign(0) = 0, and a NaN stays NaN (so divergence is seen). */
+static void lion_update(const float *k, float *w, const float *g, float *const *s, long n)
+{
+    float lr = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], decay = k[5];
+    float *m = s[0];
+    for (long i = 0; i < n; i++) {
+        if (decay != 1.0f) w[i] *= decay;
+        float c = b1 * m[i] + c1 * g[i];
+        w[i] -= lr * (c > 0.0f ? 1.0f : c < 0.0f ? -1.0f : c);
+        m[i] = b2 * m[i] + c2 * g[i];
+    }
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
-#define K RT_DIALECT_KERAS
-#define T RT_DIALECT_TORCH
+/* Hyperparameters several rows share, with their docs. */
+#define LR(x)       {"lr", x, "learning rate (step size)", false}
+#define EPS(x)      {"eps", x, "added to the denominator so it is never 0", false}
+#define BETA1(x)    {"beta1", x, "decay rate of the running mean of g (first moment)", false}
+#define BETA2(x)    {"beta2", x, "decay rate of the running mean of g^2 (second moment)", false}
+#define MOMENTUM(x) {"momentum", x, "momentum factor (0: none)", false}
+#define NESTEROV    {"nesterov", 0, "use Nesterov momentum", true}
+#define CENTERED    {"centered", 0, "normalise by the centred second moment (its variance)", true}
+#define L2(x)       {"weight_decay", x, "L2 penalty: weight_decay*w is added to g", false}
+#define DECOUPLED(x) {"weight_decay", x, "decoupled decay: w *= 1 - lr*weight_decay first", false}
+
 static const optim_row table[] = {
-    /* tf.keras 2.x (optimizer_v2) defaults; AdamW as Keras 2.11 defines it. */
-    {"SGD", K, {{"lr", 0.01}, {"momentum", 0}, {"nesterov", 0}}, 1, -1,
-     keras_sgd_coef, keras_sgd_update},
-    {"Momentum", K, {{"lr", 0.01}, {"momentum", 0.9}, {"nesterov", 0}}, 1, -1,
-     keras_sgd_coef, keras_sgd_update},
-    {"AdaGrad", K, {{"lr", 0.001}, {"initial_accumulator", 0.1}, {"eps", 1e-7}}, 1, KADAGRAD_INIT,
-     keras_adagrad_coef, adagrad_update},
-    {"RMSprop", K, {{"lr", 0.001}, {"rho", 0.9}, {"momentum", 0}, {"eps", 1e-7}, {"centered", 0}},
-     3, -1, keras_rmsprop_coef, keras_rmsprop_update},
-    {"Adam", K, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-7}}, 2, -1,
-     keras_adam_coef, keras_adam_update},
-    {"AdamW", K, {{"lr", 0.001}, {"weight_decay", 0.004}, {"beta1", 0.9}, {"beta2", 0.999},
-                  {"eps", 1e-7}}, 2, -1, keras_adamw_coef, keras_adam_update},
-    {"Nadam", K, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-7}}, 2, -1,
-     keras_nadam_coef, keras_nadam_update},
-    {"Adadelta", K, {{"lr", 0.001}, {"rho", 0.95}, {"eps", 1e-7}}, 2, -1,
-     adadelta_coef, adadelta_update},
-    /* torch.optim defaults (SGD's lr as in torch >= 2.2; Momentum = SGD
-     * with momentum 0.9). */
-    {"SGD", T, {{"lr", 0.001}, {"momentum", 0}, {"dampening", 0}, {"nesterov", 0},
-                {"weight_decay", 0}}, 1, -1, torch_sgd_coef, torch_sgd_update},
-    {"Momentum", T, {{"lr", 0.001}, {"momentum", 0.9}, {"dampening", 0}, {"nesterov", 0},
-                     {"weight_decay", 0}}, 1, -1, torch_sgd_coef, torch_sgd_update},
-    {"AdaGrad", T, {{"lr", 0.01}, {"lr_decay", 0}, {"weight_decay", 0},
-                    {"initial_accumulator", 0}, {"eps", 1e-10}}, 1, TADAGRAD_INIT,
-     torch_adagrad_coef, adagrad_update},
-    {"RMSprop", T, {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"weight_decay", 0},
-                    {"momentum", 0}, {"centered", 0}}, 3, -1, torch_rmsprop_coef, torch_rmsprop_update},
-    {"Adam", T, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
-                 {"weight_decay", 0}}, 2, -1, torch_adam_coef, torch_adam_update},
-    {"AdamW", T, {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
-                  {"weight_decay", 0.01}}, 2, -1, torch_adamw_coef, torch_adam_update},
-    {"Nadam", T, {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8},
-                  {"weight_decay", 0}, {"momentum_decay", 0.004}}, 2, -1,
-     torch_nadam_coef, torch_nadam_update},
-    {"Adadelta", T, {{"lr", 1.0}, {"rho", 0.9}, {"eps", 1e-6}, {"weight_decay", 0}}, 2, -1,
-     torch_adadelta_coef, adadelta_update},
+    /* keras: tf.keras 2.x (optimizer_v2) defaults, AdamW as Keras 2.11
+     * defines it; torch: torch.optim defaults (SGD's lr as in torch >= 2.2;
+     * Momentum = SGD with momentum 0.9). */
+    {"SGD", "stochastic gradient descent, with optional (Nesterov) momentum", {
+        [RT_DIALECT_KERAS] = {{LR(0.01), MOMENTUM(0), NESTEROV}, 1, NULL,
+            "momentum = 0: w -= lr*g\n"
+            "else: v = momentum*v - lr*g; w += v  (nesterov: w += momentum*v - lr*g)",
+            keras_sgd_coef, keras_sgd_update},
+        [RT_DIALECT_TORCH] = {{LR(0.001), MOMENTUM(0),
+                {"dampening", 0, "dampening of the momentum: b = momentum*b + (1-dampening)*d", false},
+                NESTEROV, L2(0)}, 1, NULL,
+            "d = g + weight_decay*w\n"
+            "momentum != 0: b = (first step ? d : momentum*b + (1-dampening)*d); "
+            "d = nesterov ? d + momentum*b : b\n"
+            "w -= lr*d",
+            torch_sgd_coef, torch_sgd_update}}},
+    {"Momentum", "SGD with momentum 0.9 (classical momentum)", {
+        [RT_DIALECT_KERAS] = {{LR(0.01), MOMENTUM(0.9), NESTEROV}, 1, NULL,
+            "momentum = 0: w -= lr*g\n"
+            "else: v = momentum*v - lr*g; w += v  (nesterov: w += momentum*v - lr*g)",
+            keras_sgd_coef, keras_sgd_update},
+        [RT_DIALECT_TORCH] = {{LR(0.001), MOMENTUM(0.9),
+                {"dampening", 0, "dampening of the momentum: b = momentum*b + (1-dampening)*d", false},
+                NESTEROV, L2(0)}, 1, NULL,
+            "d = g + weight_decay*w\n"
+            "momentum != 0: b = (first step ? d : momentum*b + (1-dampening)*d); "
+            "d = nesterov ? d + momentum*b : b\n"
+            "w -= lr*d",
+            torch_sgd_coef, torch_sgd_update}}},
+    {"AdaGrad", "per-weight step sizes shrinking with the sum of squared gradients (Duchi et al. 2011)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001),
+                {"initial_accumulator", 0.1, "starting value of the sum of squares h", false},
+                EPS(1e-7)}, 1, "initial_accumulator",
+            "h += g^2  (h starts at initial_accumulator)\n"
+            "w -= lr*g / (sqrt(h) + eps)",
+            keras_adagrad_coef, adagrad_update},
+        [RT_DIALECT_TORCH] = {{LR(0.01),
+                {"lr_decay", 0, "step t uses lr / (1 + (t-1)*lr_decay)", false}, L2(0),
+                {"initial_accumulator", 0, "starting value of the sum of squares h", false},
+                EPS(1e-10)}, 1, "initial_accumulator",
+            "d = g + weight_decay*w; clr = lr / (1 + (t-1)*lr_decay)\n"
+            "h += d^2  (h starts at initial_accumulator)\n"
+            "w -= clr*d / (sqrt(h) + eps)",
+            torch_adagrad_coef, adagrad_update}}},
+    {"RMSprop", "steps divided by a running root mean square of the gradient (Hinton 2012)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001),
+                {"rho", 0.9, "decay rate of the running mean of g^2", false},
+                MOMENTUM(0), EPS(1e-7), CENTERED}, 3, NULL,
+            "h = rho*h + (1-rho)*g^2  (centered: den = h - mg^2, "
+            "mg = rho*mg + (1-rho)*g; else den = h)\n"
+            "momentum = 0: w -= lr*g / (sqrt(den) + eps)\n"
+            "else: v = momentum*v + lr*g / sqrt(den + eps); w -= v",
+            keras_rmsprop_coef, keras_rmsprop_update},
+        [RT_DIALECT_TORCH] = {{LR(0.01),
+                {"alpha", 0.99, "decay rate of the running mean of d^2", false},
+                EPS(1e-8), L2(0), MOMENTUM(0), CENTERED}, 3, NULL,
+            "d = g + weight_decay*w; h = alpha*h + (1-alpha)*d^2\n"
+            "avg = sqrt(h) + eps  (centered: mg = alpha*mg + (1-alpha)*d, "
+            "avg = sqrt(h - mg^2) + eps)\n"
+            "momentum > 0: b = momentum*b + d/avg; w -= lr*b\n"
+            "else: w -= lr*d/avg",
+            torch_rmsprop_coef, torch_rmsprop_update}}},
+    {"Adam", "bias-corrected running first and second moments (Kingma and Ba 2015)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001), BETA1(0.9), BETA2(0.999), EPS(1e-7)}, 2, NULL,
+            "t += 1; m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
+            "w -= lr*sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)",
+            keras_adam_coef, keras_adam_update},
+        [RT_DIALECT_TORCH] = {{LR(0.001), BETA1(0.9), BETA2(0.999), EPS(1e-8), L2(0)}, 2, NULL,
+            "d = g + weight_decay*w; m = beta1*m + (1-beta1)*d; "
+            "v = beta2*v + (1-beta2)*d^2\n"
+            "w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)",
+            torch_adam_coef, torch_adam_update}}},
+    {"AdamW", "Adam with decoupled weight decay (Loshchilov and Hutter 2019)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001),
+                {"weight_decay", 0.004, "decoupled decay: w -= lr*weight_decay*w first", false},
+                BETA1(0.9), BETA2(0.999), EPS(1e-7)}, 2, NULL,
+            "w -= lr*weight_decay*w; then as Adam:\n"
+            "t += 1; m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
+            "w -= lr*sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)",
+            keras_adamw_coef, keras_adam_update},
+        [RT_DIALECT_TORCH] = {{LR(0.001), BETA1(0.9), BETA2(0.999), EPS(1e-8),
+                DECOUPLED(0.01)}, 2, NULL,
+            "w *= 1 - lr*weight_decay; m = beta1*m + (1-beta1)*g; "
+            "v = beta2*v + (1-beta2)*g^2\n"
+            "w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)",
+            torch_adamw_coef, torch_adam_update}}},
+    {"Nadam", "Adam with Nesterov momentum and Dozat's momentum schedule (Dozat 2016)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001), BETA1(0.9), BETA2(0.999), EPS(1e-7)}, 2, NULL,
+            "mu_t = beta1*(1 - 0.5*0.96^(0.004*t)); P_t = mu_1*...*mu_t\n"
+            "m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
+            "m_bar = (1-mu_t)/(1-P_t)*g + mu_(t+1)/(1-P_(t+1))*m\n"
+            "w -= lr*m_bar / (sqrt(v/(1-beta2^t)) + eps)",
+            keras_nadam_coef, keras_nadam_update},
+        [RT_DIALECT_TORCH] = {{LR(0.002), BETA1(0.9), BETA2(0.999), EPS(1e-8), L2(0),
+                {"momentum_decay", 0.004, "mu_t = beta1*(1 - 0.5*0.96^(momentum_decay*t))", false}},
+            2, NULL,
+            "mu_t = beta1*(1 - 0.5*0.96^(momentum_decay*t)); P_t = mu_1*...*mu_t\n"
+            "d = g + weight_decay*w; m = beta1*m + (1-beta1)*d; "
+            "v = beta2*v + (1-beta2)*d^2\n"
+            "den = sqrt(v/(1-beta2^t)) + eps\n"
+            "w -= lr*(1-mu_t)/(1-P_t)*d/den + lr*mu_(t+1)/(1-P_t*mu_(t+1))*m/den",
+            torch_nadam_coef, torch_nadam_update}}},
+    {"Adadelta", "steps scaled by running means of squared gradients and updates (Zeiler 2012)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001),
+                {"rho", 0.95, "decay rate of both running means", false}, EPS(1e-7)}, 2, NULL,
+            "s = rho*s + (1-rho)*g^2; u = sqrt(d + eps)/sqrt(s + eps) * g\n"
+            "d = rho*d + (1-rho)*u^2; w -= lr*u",
+            adadelta_coef, adadelta_update},
+        [RT_DIALECT_TORCH] = {{LR(1.0),
+                {"rho", 0.9, "decay rate of both running means", false}, EPS(1e-6), L2(0)},
+            2, NULL,
+            "d = g + weight_decay*w; s = rho*s + (1-rho)*d^2\n"
+            "u = sqrt(a + eps)/sqrt(s + eps) * d; a = rho*a + (1-rho)*u^2; "
+            "w -= lr*u",
+            torch_adadelta_coef, adadelta_update}}},
+    {"Lion", "the sign of an interpolated momentum, one state slot (Chen et al. 2023)", {
+        [RT_DIALECT_KERAS] = {{LR(0.001),
+                {"beta1", 0.9, "weight of the momentum against g in the step's sign", false},
+                {"beta2", 0.99, "decay rate of the momentum m", false}}, 1, NULL,
+            "c = beta1*m + (1-beta1)*g; w -= lr*sign(c)  (sign(0) = 0)\n"
+            "m = beta2*m + (1-beta2)*g",
+            lion_coef, lion_update},
+        [RT_DIALECT_TORCH] = {{LR(1e-4),
+                {"beta1", 0.9, "weight of the momentum against g in the step's sign", false},
+                {"beta2", 0.99, "decay rate of the momentum m", false}, DECOUPLED(0)}, 1, NULL,
+            "w *= 1 - lr*weight_decay\n"
+            "c = beta1*m + (1-beta1)*g; w -= lr*sign(c)  (sign(0) = 0)\n"
+            "m = beta2*m + (1-beta2)*g",
+            torch_lion_coef, lion_update}}},
 };
-#undef K
-#undef T
 enum { NROWS = sizeof table / sizeof table[0] };
 
 static const char *const dialect_names[RT_DIALECT_COUNT] = {"keras", "torch"};
 
-/* The update rules as text, for people (the REPL's `:defaults Adam`): the
- * kernels' formula comments above, restated with the hyperparameters'
- * names. Keyed by coefficient function, which tells every row's rule apart
- * (SGD and Momentum share theirs, as they share a rule). */
-static const struct { coef_fn coef; const char *rule; } rules[] = {
-    {keras_sgd_coef, "momentum = 0: w -= lr*g\n"
-                     "else: v = momentum*v - lr*g; w += v  (nesterov: w += momentum*v - lr*g)"},
-    {keras_adagrad_coef, "h += g^2  (h starts at initial_accumulator)\n"
-                         "w -= lr*g / (sqrt(h) + eps)"},
-    {keras_rmsprop_coef, "h = rho*h + (1-rho)*g^2  (centered: den = h - mg^2, "
-                         "mg = rho*mg + (1-rho)*g; else den = h)\n"
-                         "momentum = 0: w -= lr*g / (sqrt(den) + eps)\n"
-                         "else: v = momentum*v + lr*g / sqrt(den + eps); w -= v"},
-    {keras_adam_coef, "t += 1; m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
-                      "w -= lr*sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)"},
-    {keras_adamw_coef, "w -= lr*weight_decay*w; then as Adam:\n"
-                       "t += 1; m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
-                       "w -= lr*sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)"},
-    {keras_nadam_coef, "mu_t = beta1*(1 - 0.5*0.96^(0.004*t)); P_t = mu_1*...*mu_t\n"
-                       "m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g^2\n"
-                       "m_bar = (1-mu_t)/(1-P_t)*g + mu_(t+1)/(1-P_(t+1))*m\n"
-                       "w -= lr*m_bar / (sqrt(v/(1-beta2^t)) + eps)"},
-    {adadelta_coef, "s = rho*s + (1-rho)*g^2; u = sqrt(d + eps)/sqrt(s + eps) * g\n"
-                    "d = rho*d + (1-rho)*u^2; w -= lr*u"},
-    {torch_sgd_coef, "d = g + weight_decay*w\n"
-                     "momentum != 0: b = (first step ? d : momentum*b + (1-dampening)*d); "
-                     "d = nesterov ? d + momentum*b : b\n"
-                     "w -= lr*d"},
-    {torch_adagrad_coef, "d = g + weight_decay*w; clr = lr / (1 + (t-1)*lr_decay)\n"
-                         "h += d^2  (h starts at initial_accumulator)\n"
-                         "w -= clr*d / (sqrt(h) + eps)"},
-    {torch_rmsprop_coef, "d = g + weight_decay*w; h = alpha*h + (1-alpha)*d^2\n"
-                         "avg = sqrt(h) + eps  (centered: mg = alpha*mg + (1-alpha)*d, "
-                         "avg = sqrt(h - mg^2) + eps)\n"
-                         "momentum > 0: b = momentum*b + d/avg; w -= lr*b\n"
-                         "else: w -= lr*d/avg"},
-    {torch_adam_coef, "d = g + weight_decay*w; m = beta1*m + (1-beta1)*d; "
-                      "v = beta2*v + (1-beta2)*d^2\n"
-                      "w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)"},
-    {torch_adamw_coef, "w *= 1 - lr*weight_decay; m = beta1*m + (1-beta1)*g; "
-                       "v = beta2*v + (1-beta2)*g^2\n"
-                       "w -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)"},
-    {torch_nadam_coef, "mu_t = beta1*(1 - 0.5*0.96^(momentum_decay*t)); P_t = mu_1*...*mu_t\n"
-                       "d = g + weight_decay*w; m = beta1*m + (1-beta1)*d; "
-                       "v = beta2*v + (1-beta2)*d^2\n"
-                       "den = sqrt(v/(1-beta2^t)) + eps\n"
-                       "w -= lr*(1-mu_t)/(1-P_t)*d/den + lr*mu_(t+1)/(1-P_t*mu_(t+1))*m/den"},
-    {torch_adadelta_coef, "d = g + weight_decay*w; s = rho*s + (1-rho)*d^2\n"
-                          "u = sqrt(a + eps)/sqrt(s + eps) * d; a = rho*a + (1-rho)*u^2; "
-                          "w -= lr*u"},
-};
-
 const char *rt_optim_rule(const rt_optim *o)
 {
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-        if (rules[i].coef == o->row->coef) return rules[i].rule;
-    return "(no formula recorded)";
+    return o->v->rule ? o->v->rule : "(no formula recorded)";
 }
 
 const char *rt_dialect_name(rt_dialect d) { return dialect_names[d]; }
-int rt_optim_count(void) { return NROWS / RT_DIALECT_COUNT; }
+int rt_optim_count(void) { return NROWS; }
 const char *rt_optim_table_name(int i) { return table[i].name; }
+const char *rt_optim_table_doc(int i) { return table[i].doc; }
+bool rt_optim_table_has(int i, rt_dialect d) { return table[i].dialect[d].coef != NULL; }
+
+/* The names in the table, "SGD, Momentum, ..." (static). */
+static const char *known_names(void)
+{
+    static char buf[512];
+    if (!buf[0]) {
+        size_t len = 0;
+        for (int i = 0; i < NROWS && len < sizeof buf; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "",
+                                    table[i].name);
+    }
+    return buf;
+}
 
 rt_optim *rt_optim_create(const char *name, const char *dialect, rt_error *err)
 {
@@ -607,24 +721,27 @@ rt_optim *rt_optim_create(const char *name, const char *dialect, rt_error *err)
     }
     const optim_row *row = NULL;
     for (int i = 0; i < NROWS && !row; i++)
-        if (name && table[i].dialect == d && strcasecmp(name, table[i].name) == 0) row = &table[i];
+        if (name && strcasecmp(name, table[i].name) == 0) row = &table[i];
     if (!row)
-        return rt_fail(err, "unknown optimizer '%s' (known: SGD, Momentum, AdaGrad, RMSprop, "
-                       "Adam, AdamW, Nadam, Adadelta)", name ? name : "(null)"), NULL;
+        return rt_fail(err, "unknown optimizer '%s' (known: %s)", name ? name : "(null)",
+                       known_names()), NULL;
+    if (!row->dialect[d].coef)
+        return rt_fail(err, "optimizer %s has no %s dialect", row->name, dialect_names[d]), NULL;
     rt_optim *o = rt_alloc(sizeof *o);
     if (!o) return rt_fail(err, "optimizer %s: out of memory", row->name), NULL;
     o->row = row;
-    while (o->nhypers < MAX_HYPERS && row->hypers[o->nhypers].name) {
-        o->h[o->nhypers] = row->hypers[o->nhypers].value;
+    o->dialect = d;
+    o->v = &row->dialect[d];
+    while (o->nhypers < MAX_HYPERS && o->v->hypers[o->nhypers].name) {
+        o->h[o->nhypers] = o->v->hypers[o->nhypers].value;
         o->nhypers++;
     }
     return o;
 }
-
 void rt_optim_reset(rt_optim *o)
 {
     if (o->slots)
-        for (int i = 0; i < o->nparams * o->row->nslots; i++) rt_free(o->slots[i]);
+        for (int i = 0; i < o->nparams * o->v->nslots; i++) rt_free(o->slots[i]);
     rt_free(o->slots);
     rt_free(o->sizes);
     o->slots = NULL;
@@ -659,15 +776,16 @@ rt_optim *rt_optim_create_custom(const rt_optim_custom *def, rt_error *err)
         return rt_fail(err, "optimizer %s: out of memory", def->name), NULL;
     }
     row->name = def->name;
-    row->dialect = RT_DIALECT_KERAS;
+    optim_variant *v = &row->dialect[RT_DIALECT_KERAS];
     for (int i = 0; i < def->nhypers; i++) {
-        row->hypers[i].name = def->hyper_names[i];
-        row->hypers[i].value = def->hyper_defaults[i];
+        v->hypers[i].name = def->hyper_names[i];
+        v->hypers[i].value = def->hyper_defaults[i];
         o->h[i] = def->hyper_defaults[i];
     }
-    row->nslots = def->nslots;
-    row->slot0_init = -1;
+    v->nslots = def->nslots;
     o->row = o->own_row = row;
+    o->dialect = RT_DIALECT_KERAS;
+    o->v = v;
     o->nhypers = def->nhypers;
     o->custom = def;
     if (def->retain) def->retain(def->ctx);
@@ -683,22 +801,25 @@ rt_optim *rt_optim_clone(const rt_optim *o, rt_error *err)
         if (u) memcpy(u->h, o->h, sizeof u->h);
         return u;
     }
-    rt_optim *c = rt_optim_create(o->row->name, dialect_names[o->row->dialect], err);
+    rt_optim *c = rt_optim_create(o->row->name, dialect_names[o->dialect], err);
     if (c) memcpy(c->h, o->h, sizeof c->h);
     return c;
 }
 
 const char *rt_optim_name(const rt_optim *o) { return o->row->name; }
-rt_dialect rt_optim_dialect(const rt_optim *o) { return o->row->dialect; }
+const char *rt_optim_doc(const rt_optim *o) { return o->row->doc; }
+rt_dialect rt_optim_dialect(const rt_optim *o) { return o->dialect; }
 int rt_optim_nhypers(const rt_optim *o) { return o->nhypers; }
-const char *rt_optim_hyper_name(const rt_optim *o, int i) { return o->row->hypers[i].name; }
+const char *rt_optim_hyper_name(const rt_optim *o, int i) { return o->v->hypers[i].name; }
+bool rt_optim_hyper_is_bool(const rt_optim *o, int i) { return o->v->hypers[i].boolean; }
+const char *rt_optim_hyper_doc(const rt_optim *o, int i) { return o->v->hypers[i].doc; }
 double rt_optim_hyper_value(const rt_optim *o, int i) { return o->h[i]; }
 long rt_optim_steps(const rt_optim *o) { return o->t; }
 
 static int find_hyper(const rt_optim *o, const char *name)
 {
     for (int i = 0; i < o->nhypers; i++)
-        if (name && strcmp(name, o->row->hypers[i].name) == 0) return i;
+        if (name && strcmp(name, o->v->hypers[i].name) == 0) return i;
     return -1;
 }
 
@@ -706,7 +827,7 @@ bool rt_optim_set(rt_optim *o, const char *hyper, double value)
 {
     int i = find_hyper(o, hyper);
     if (i < 0) return false;
-    o->h[i] = value;
+    o->h[i] = o->v->hypers[i].boolean ? (value != 0.0) : value;
     return true;
 }
 
@@ -736,9 +857,13 @@ size_t rt_optim_describe(const rt_optim *o, char *buf, size_t size)
     if (size) buf[0] = '\0';
     put(buf, size, &len, "%s(", o->row->name);
     for (int i = 0; i < o->nhypers; i++)
-        put(buf, size, &len, "%s%s=%g", i ? ", " : "", o->row->hypers[i].name, o->h[i]);
-    if (o->row->dialect != RT_DIALECT_KERAS)
-        put(buf, size, &len, ", dialect=\"%s\"", dialect_names[o->row->dialect]);
+        if (o->v->hypers[i].boolean)
+            put(buf, size, &len, "%s%s=%s", i ? ", " : "", o->v->hypers[i].name,
+                o->h[i] != 0.0 ? "true" : "false");
+        else
+            put(buf, size, &len, "%s%s=%g", i ? ", " : "", o->v->hypers[i].name, o->h[i]);
+    if (o->dialect != RT_DIALECT_KERAS)
+        put(buf, size, &len, ", dialect=\"%s\"", dialect_names[o->dialect]);
     put(buf, size, &len, ")");
     return len;
 }
@@ -746,12 +871,14 @@ size_t rt_optim_describe(const rt_optim *o, char *buf, size_t size)
 /* Allocates the state slots on the first step, sized from the params. */
 static bool allocate_state(rt_optim *o, rt_param *params, int n, rt_error *err)
 {
-    int ns = o->row->nslots;
+    int ns = o->v->nslots;
     o->sizes = rt_alloc((size_t)n * sizeof *o->sizes);
     o->slots = rt_alloc((size_t)(n * ns + 1) * sizeof *o->slots);
     if (!o->sizes || !o->slots) goto oom;
     o->nparams = n;
-    float init = o->row->slot0_init >= 0 ? (float)o->h[o->row->slot0_init] : 0.0f;
+    double init0 = 0.0;
+    if (o->v->slot0_init) rt_optim_get(o, o->v->slot0_init, &init0);
+    float init = (float)init0;
     for (int p = 0; p < n; p++) {
         o->sizes[p] = params[p].trainable ? params[p].size : 0;
         for (int s = 0; s < ns; s++) {
@@ -784,11 +911,11 @@ bool rt_optim_step(rt_optim *o, rt_param *params, int n, rt_error *err)
     o->t++;
     if (o->custom) return o->custom->step(o->custom->ctx, o->h, o->t, params, n, o->slots, err);
     float k[MAX_COEFS] = {0};
-    o->row->coef(o->h, o->t, o->acc, k);
-    int ns = o->row->nslots;
+    o->v->coef(o->h, o->t, o->acc, k);
+    int ns = o->v->nslots;
     for (int p = 0; p < n; p++)
         if (params[p].trainable && params[p].size > 0)
-            o->row->update(k, params[p].w, params[p].g, o->slots + p * ns, params[p].size);
+            o->v->update(k, params[p].w, params[p].g, o->slots + p * ns, params[p].size);
     return true;
 }
 
@@ -805,11 +932,11 @@ bool rt_optim_prepare(rt_optim *o, rt_param *params, int nparams, rt_error *err)
     return allocate_state(o, params, nparams, err);
 }
 
-int rt_optim_nstate(const rt_optim *o) { return o->slots ? o->nparams * o->row->nslots : 0; }
+int rt_optim_nstate(const rt_optim *o) { return o->slots ? o->nparams * o->v->nslots : 0; }
 
 float *rt_optim_state(rt_optim *o, int i, long *size)
 {
-    *size = o->sizes[i / o->row->nslots];
+    *size = o->sizes[i / o->v->nslots];
     return o->slots[i];
 }
 

@@ -1,11 +1,15 @@
 /*
- * optimizers.h — parameter update rules, one table row per (name, dialect).
+ * optimizers.h — parameter update rules, one table row per optimizer.
  *
- * An optimizer is a row of the table in optimizers.c: its name, dialect,
- * hyperparameters with defaults, how many state slots each parameter
- * needs, a once-per-step function that turns hyperparameters and the step
- * count into the step's scalar coefficients, and ONE fused update kernel
- * (a single pass over w, g and the state slots, its formula in a comment).
+ * An optimizer is ONE row of the table in optimizers.c: its name, a
+ * one-line doc and, per dialect, its hyperparameters (name, default, doc,
+ * boolean or number), how many state slots each parameter needs, the update
+ * rule as text, a once-per-step function that turns hyperparameters and
+ * the step count into the step's scalar coefficients, and ONE fused update
+ * kernel (a single pass over w, g and the state slots, its formula in a
+ * comment). Everything that lists optimizers (messages, the stdlib's
+ * globals, the REPL's :defaults and :help, LANGUAGE.md's tables, the unit
+ * tests) iterates the table through the functions below.
  *
  * Dialects. `keras` (the default) is tf.keras 2.x before the 2.11 rewrite:
  * eps outside the square root, Adam's bias correction folded into the
@@ -13,12 +17,13 @@
  * torch.optim: its defaults (e.g. RMSprop lr 0.01, alpha 0.99, eps 1e-8;
  * Adam eps 1e-8 with bias-corrected m^/(sqrt(v^) + eps); SGD momentum
  * buffer b = mu b + g, w -= lr b) and its weight_decay (L2 added to g).
- * Names: SGD, Momentum (SGD with momentum 0.9), AdaGrad, RMSprop, Adam,
- * AdamW, Nadam, Adadelta; matched without regard to case.
+ * Names are matched without regard to case (the table's spelling is the
+ * canonical one).
  *
  * Hyperparameters are doubles addressed by name (`lr`, `beta1`, ...; the
- * booleans nesterov/centered are 0 or 1) and may change between steps (a
- * learning-rate schedule sets `lr` before each step). rt_optim_describe
+ * booleans such as nesterov are stored as 0 or 1 and printed true/false)
+ * and may change between steps (a learning-rate schedule sets `lr` before
+ * each step). rt_optim_describe
  * prints "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)".
  *
  * State. The optimizer owns its state slots (allocated through rt_alloc on
@@ -59,6 +64,7 @@ void rt_optim_free(rt_optim *opt);
 rt_optim *rt_optim_clone(const rt_optim *opt, rt_error *err);   /* hypers only, fresh state */
 
 const char *rt_optim_name(const rt_optim *opt);        /* canonical spelling: "Adam" */
+const char *rt_optim_doc(const rt_optim *opt);         /* one line; NULL if user-defined */
 rt_dialect rt_optim_dialect(const rt_optim *opt);
 const char *rt_dialect_name(rt_dialect d);
 
@@ -68,6 +74,8 @@ bool rt_optim_get(const rt_optim *opt, const char *hyper, double *value);
 int rt_optim_nhypers(const rt_optim *opt);
 const char *rt_optim_hyper_name(const rt_optim *opt, int i);
 double rt_optim_hyper_value(const rt_optim *opt, int i);
+bool rt_optim_hyper_is_bool(const rt_optim *opt, int i);
+const char *rt_optim_hyper_doc(const rt_optim *opt, int i);    /* NULL for user-defined ones */
 /* "Adam(lr=0.001, beta1=0.9, ...)" into buf; returns the length it needed. */
 size_t rt_optim_describe(const rt_optim *opt, char *buf, size_t size);
 /* The update rule as text for people, one step per line (static). */
@@ -120,8 +128,13 @@ float *rt_optim_state(rt_optim *opt, int i, long *size);
 void rt_optim_set_steps(rt_optim *opt, long t);
 double *rt_optim_accs(rt_optim *opt, int *n);
 
-/* The names in the table, for help text and "did you mean". */
+/* The rows of the table, for help text, docs and tests. */
 int rt_optim_count(void);
 const char *rt_optim_table_name(int i);
+const char *rt_optim_table_doc(int i);
+bool rt_optim_table_has(int i, rt_dialect d);    /* false: no such dialect of row i */
+/* The table as Markdown for lang/LANGUAGE.md (tables_doc.c); malloc'd,
+ * the caller frees it; NULL when out of memory. */
+char *rt_optim_markdown(void);
 
 #endif

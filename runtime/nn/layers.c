@@ -49,8 +49,9 @@ rt_layer_spec rt_spec_flatten(int ndims, const int *dims)
 
 rt_layer_spec rt_spec_dense(int units, rt_act act, rt_init init)
 {
-    return (rt_layer_spec){.kind = RT_LAYER_DENSE, .units = units, .act = act,
-                           .act_alpha = NAN, .init = init};
+    rt_layer_spec s = {.kind = RT_LAYER_DENSE, .units = units, .act = act, .init = init};
+    for (int i = 0; i < RT_ACT_MAX_PARAMS; i++) s.act_params[i] = NAN;
+    return s;
 }
 
 rt_layer_spec rt_spec_batchnorm(float momentum, float eps)
@@ -349,7 +350,9 @@ static bool dense_setup(rt_layer *l, rt_error *err)
     if ((unsigned)l->spec.init >= RT_INIT_COUNT)
         return rt_fail(err, "dense: unknown initializer %d", (int)l->spec.init);
     l->out = l->spec.units;
-    l->act_alpha = isnan(l->spec.act_alpha) ? rt_act_get(l->spec.act)->alpha : l->spec.act_alpha;
+    rt_act_defaults(l->spec.act, l->act_params);
+    for (int i = 0; i < RT_ACT_MAX_PARAMS; i++)
+        if (!isnan(l->spec.act_params[i])) l->act_params[i] = l->spec.act_params[i];
     return add_param(l, "kernel", l->in, l->out, true, err) &&
            add_param(l, "bias", 0, l->out, true, err);
 }
@@ -423,7 +426,7 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
         return l->y;
     }
     if (l->spec.act == RT_ACT_LINEAR) return l->z;
-    rt_act_get(l->spec.act)->forward(l->z, l->y, n, out, l->act_alpha);
+    rt_act_get(l->spec.act)->forward(l->z, l->y, n, out, l->act_params);
     return l->y;
 }
 
@@ -435,7 +438,7 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
         l->spec.custom->backward(l->spec.custom->ctx, l->z, l->y, dy, l->aux, (long)n * out);
         dz = l->aux;
     } else if (!l->skip_act_grad && l->spec.act != RT_ACT_LINEAR) {
-        rt_act_get(l->spec.act)->backward(l->z, l->y, dy, l->aux, n, out, l->act_alpha);
+        rt_act_get(l->spec.act)->backward(l->z, l->y, dy, l->aux, n, out, l->act_params);
         dz = l->aux;
     }
     /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */

@@ -87,7 +87,7 @@ typedef struct rt_layer_spec {
     int ndims, dims[RT_MAX_DIMS];  /* flatten: the input shape of one sample */
     int units;                     /* dense */
     rt_act act;                    /* dense */
-    float act_alpha;               /* dense: activation parameter (NaN: the default) */
+    float act_params[RT_ACT_MAX_PARAMS];  /* dense: activation parameters (NaN: the default) */
     const rt_act_custom *custom;   /* dense: a user-defined activation instead of act (borrowed) */
     rt_init init;                  /* dense kernel */
     float momentum, eps;           /* batchnorm */
@@ -118,7 +118,7 @@ typedef struct rt_layer {
     const float *x;                 /* the last forward's input (borrowed) */
     float *z, *y, *dx, *aux;        /* [cap x out] (dx: [cap x in]) */
     float *mean, *inv;              /* batchnorm: [out] (backward reuses mean as scratch) */
-    float act_alpha;                /* resolved activation parameter */
+    float act_params[RT_ACT_MAX_PARAMS];  /* resolved activation parameters */
     rt_rowsparse xs;                /* dense: the last input, compressed, when */
     bool x_sparse;                  /* ... it was mostly zeros (rowsparse.h) */
 } rt_layer;

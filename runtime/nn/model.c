@@ -188,7 +188,9 @@ static bool link_loss(const rt_model *m, rt_loss loss, loss_link *lk, rt_error *
 static const float *loss_input(rt_model *m, const loss_link *lk, const float *h, int n)
 {
     if (!lk->apply) return h;
-    rt_act_get(lk->act)->forward(h, m->probs, n, m->out, 0.0f);
+    float p[RT_ACT_MAX_PARAMS];
+    rt_act_defaults(lk->act, p);
+    rt_act_get(lk->act)->forward(h, m->probs, n, m->out, p);
     return m->probs;
 }
 

@@ -346,6 +346,42 @@ def defaults_command(ctx):
     check("unknown optimizer" in out, "an unknown optimizer is named", out)
 
 
+def language_md_rows(what):
+    """The first column of a generated table in lang/LANGUAGE.md (its
+    first table: the optimizers' block has a hyperparameter table after)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    text = open(os.path.join(here, "..", "..", "lang", "LANGUAGE.md")).read()
+    block = text.split("<!-- begin generated: %s" % what)[1].split("<!-- end generated")[0]
+    block = block.strip("\n").split("\n\n")[0]
+    names = []
+    for line in block.splitlines():
+        m = re.match(r"\| `(\w+)` \| (.*?) \|", line)
+        if m and (not names or m.group(1) not in names):
+            names.append(m.group(1))
+    return names
+
+
+@test
+def every_optimizer_and_activation_in_the_docs(ctx):
+    # LANGUAGE.md's tables are generated from the runtime's (a unit test
+    # checks that); so each row the docs list has :defaults and :help here
+    s = ctx.session()
+    s.prompt()
+    optimizers = language_md_rows("optimizers")
+    check(len(optimizers) >= 9 and "Lion" in optimizers, "the optimizer table", optimizers)
+    for name in optimizers:
+        out = s.line(":defaults " + name)
+        check(out.startswith(name + ": ") and "keras dialect" in out and "torch dialect" in out
+              and "hyperparameters:" in out and "lr " in out and "w " in out,
+              ":defaults " + name, out)
+        out = s.line(":help " + name)
+        check(("%s (optimizer): %s(lr=" % (name, name)) in out and
+              (":defaults %s" % name) in out, ":help " + name, out)
+    for name in language_md_rows("activations"):
+        out = s.line(":help " + name)
+        check(("%s (activation): %s" % (name, name)) in out and "f(x) = " in out, ":help " + name, out)
+
+
 @test
 def time_disasm_load_reset(ctx):
     s = ctx.session()

@@ -36,7 +36,7 @@ static void check(rt_loss loss, rt_act act, const float *y)
 {
     float p[N * C], g[N * C];
     if (act == RT_ACT_COUNT) for (int k = 0; k < N * C; k++) p[k] = Z[k];
-    else rt_act_get(act)->forward(Z, p, N, C, 0);
+    else rt_act_get(act)->forward(Z, p, N, C, NULL);   /* softmax, sigmoid: no parameters */
     double v = rt_loss_eval(loss, p, y, N, C, g);
     double zz[N * C];
     for (int k = 0; k < N * C; k++) zz[k] = Z[k];

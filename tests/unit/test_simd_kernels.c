@@ -80,8 +80,10 @@ Test(simd, relu_sigmoid_linear_match_their_formulas)
     const rt_act acts[] = {RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_LINEAR};
     for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
         const rt_act_info *info = rt_act_get(acts[a]);
-        info->forward(z, y, N, D, info->alpha);
-        info->backward(z, y, dy, dz, N, D, info->alpha);
+        float p[RT_ACT_MAX_PARAMS];
+        rt_act_defaults(acts[a], p);
+        info->forward(z, y, N, D, p);
+        info->backward(z, y, dy, dz, N, D, p);
         for (int i = 0; i < N * D; i++) {
             switch (acts[a]) {
             case RT_ACT_RELU:
@@ -107,7 +109,7 @@ Test(simd, softmax_matches_the_row_loop)
     float z[N * D], dy[N * D], y[N * D], want[N * D];
     inputs(z, dy, 4);
     z[20] = 120.0f;     /* a row whose other entries underflow to the slow lanes */
-    rt_act_get(RT_ACT_SOFTMAX)->forward(z, y, N, D, 0.0f);
+    rt_act_get(RT_ACT_SOFTMAX)->forward(z, y, N, D, NULL);   /* no parameters */
     for (int r = 0; r < N; r++) {
         const float *zr = z + r * D;
         float *wr = want + r * D, mx = zr[0], sum = 0.0f;
@@ -118,7 +120,7 @@ Test(simd, softmax_matches_the_row_loop)
     assert_same_bits(y, want, N * D, "softmax");
     /* in place, as the model's loss link uses it */
     memcpy(y, z, sizeof z);
-    rt_act_get(RT_ACT_SOFTMAX)->forward(y, y, N, D, 0.0f);
+    rt_act_get(RT_ACT_SOFTMAX)->forward(y, y, N, D, NULL);
     assert_same_bits(y, want, N * D, "softmax in place");
 }
 
