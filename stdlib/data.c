@@ -374,9 +374,35 @@ static bool n_take(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return !mlp_is_nil(*out);
 }
 
-/* split(d, 0.8) -> {train: first 80%, test: the rest} */
+/* split and argmax are also core builtins for strings and lists
+ * (lang/vm/builtins_*.c). The core native is kept as the builtin
+ * "__core_NAME" before this file's table replaces the name, and is called
+ * for the arguments that are not this file's. */
+static void keep_core(mlp_vm *vm, const char *name)
+{
+    mlp_value f;
+    char hidden[64];
+    snprintf(hidden, sizeof hidden, "__core_%s", name);
+    if (mlp_get_global(vm, name, &f)) mlp_set_global(vm, hidden, f);
+}
+
+static bool call_core(mlp_vm *vm, const char *name, mlp_value *args, int n, mlp_value *out)
+{
+    mlp_value f;
+    char hidden[64];
+    snprintf(hidden, sizeof hidden, "__core_%s", name);
+    if (!mlp_get_global(vm, hidden, &f)) return mlp_raise(vm, "%s: no core builtin", name);
+    return mlp_call(vm, f, n, args, mlp_nil(), out);
+}
+
+/* split(d, 0.8) -> {train: first 80%, test: the rest}; split(s, sep) of a
+ * string is the core's */
 static bool n_split(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
+    if (mlp_is_string(a[0])) {
+        mlp_value args[2] = { a[0], mlp_is_nil(a[2]) ? a[1] : a[2] };
+        return call_core(vm, "split", args, 2, out);
+    }
     const rt_dataset *ds = dataset_arg(vm, "split", a[0]);
     double f;
     if (!ds || !std_num_arg(vm, "split", "fraction", a[1], &f)) return false;
@@ -433,6 +459,7 @@ static bool n_normalize(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 /* argmax(t): the index of the largest value of each row of a tensor. */
 static bool n_argmax(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
+    if (mlp_is_list(a[0]) || mlp_typeof(a[0]) == MLP_T_RANGE) return call_core(vm, "argmax", a, 1, out);
     const std_tensor *t = mlp_handle_data(a[0], &std_tensor_class);
     if (!t || t->kind != TENSOR_FLOAT)
         return mlp_raise(vm, "argmax: x must be a tensor from predict(), got %s",
@@ -487,16 +514,18 @@ static const mlp_native natives[] = {
     { "xor", SYNTH_PARAMS, n_xor, "xor(n, classes, noise, seed): the four XOR quadrants" },
     { "circles", SYNTH_PARAMS, n_circles, "circles(n, classes, noise, seed): concentric circles" },
     { "take", "data, n", n_take, "take(data, n): the first n examples" },
-    { "split", "data, fraction", n_split,
-      "split(data, fraction): {train: the first fraction, test: the rest}" },
+    { "split", "data, fraction=nil, sep=nil", n_split,
+      "split(data, fraction): {train: the first fraction, test: the rest}; split(s, sep=nil) of a string: its pieces" },
     { "shuffle", "data, seed", n_shuffle, "shuffle(data, seed): the examples in a seeded order" },
     { "normalize", "data", n_normalize,
       "normalize(data): standardise features (a {train, test} record uses train's statistics)" },
-    { "argmax", "x", n_argmax, "argmax(x): the index of each row's largest value" },
+    { "argmax", "x", n_argmax, "argmax(x): the index of each row's largest value; of a list: the index of its first largest number" },
     { "tolist", "x", n_tolist, "tolist(x): a tensor's values as a list of rows" },
 };
 
 bool std_open_data(mlp_vm *vm)
 {
+    keep_core(vm, "split");
+    keep_core(vm, "argmax");
     return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
 }

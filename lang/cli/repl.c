@@ -310,6 +310,7 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
         repl_end_run(&r);
     }
     Entry entry = {0};
+    int status = 0; /* exit(code) in an entry ends the session with code */
     char *line = NULL;
     size_t cap = 0, len = 0;
     while (!r.quit) {
@@ -338,6 +339,7 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
             break;
         }
         if (repl_eval(&r, entry.p, entry.n) != MLP_INCOMPLETE) entry.n = 0;
+        if (mlp_exit_requested(r.vm, &status)) break;
     }
     free(entry.p);
     free(line);
@@ -346,5 +348,5 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
     sigaction(SIGINT, &old, NULL);
     mlp_vm_free(r.vm);
     fflush(stdout);
-    return 0;
+    return status;
 }

@@ -54,6 +54,11 @@ void mlp_vm_free(mlp_vm *vm) {
     free(vm);
 }
 
+bool mlp_exit_requested(mlp_vm *vm, int *code) {
+    if (code) *code = vm->exit_code;
+    return vm->exiting;
+}
+
 void mlp_interrupt(mlp_vm *vm) { vm->interrupted = 1; }
 bool mlp_interrupted(mlp_vm *vm) { return vm->interrupted != 0; }
 void *mlp_host(mlp_vm *vm) { return vm->host; }
@@ -579,6 +584,10 @@ bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv, ml
     int nroots = vm->nroots;
     if (mlp_call(vm, callee, argc, argv, kwargs, result)) return true;
     vm->nroots = nroots;
+    if (vm->exiting) { /* exit() is not an error to catch: the caller unwinds */
+        *result = mlp_string_cstr(vm, vm->err_msg);
+        return false;
+    }
     vm->gc_paused++;
     *result = mlp_string_cstr(vm, vm->err_msg);
     vm->gc_paused--;

@@ -100,6 +100,11 @@ mlp_status mlp_disasm_source(mlp_vm *vm, const char *name, const char *src, size
  * printed then); errors leave earlier definitions intact. */
 mlp_status mlp_eval_repl(mlp_vm *vm, const char *src, size_t len);
 
+/* True once the program called exit(code) (then *code, if not NULL, is the
+ * status). The entry point that ran it returned MLP_RUNTIME_ERROR without
+ * printing anything; the host should stop with that status. */
+bool mlp_exit_requested(mlp_vm *vm, int *code);
+
 /* Async-signal-safe: the running program stops with the runtime error
  * "interrupted" at its next backward jump or call. */
 void mlp_interrupt(mlp_vm *vm);

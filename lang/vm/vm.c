@@ -105,7 +105,7 @@ void vm_clear_error(mlp_vm *vm) {
 
 void vm_print_error(mlp_vm *vm) {
     vm_locate_error(vm);
-    if (vm->err_report) err_write(vm, vm->err_report, vm->err_report_len);
+    if (vm->err_report && !vm->exiting) err_write(vm, vm->err_report, vm->err_report_len);
     vm_clear_error(vm);
 }
 

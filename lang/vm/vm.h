@@ -69,6 +69,8 @@ struct mlp_vm {
     char err_msg[1024];
     char *err_report;           /* located report, malloc'd */
     size_t err_report_len;
+    bool exiting;               /* the pending error is exit(exit_code): unwind, print nothing */
+    int exit_code;
 
     volatile sig_atomic_t interrupted;
     void *host;
