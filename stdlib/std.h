@@ -126,5 +126,6 @@ bool std_open_train(mlp_vm *vm);
 bool std_open_data(mlp_vm *vm);
 bool std_open_sweep(mlp_vm *vm);
 bool std_open_ext(mlp_vm *vm);
+bool std_open_io(mlp_vm *vm);
 
 #endif
