@@ -465,6 +465,19 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         slot[0] = obj_val(MLP_T_LIST, r);
         return true;
     }
+    if (op == OP_MUL && (a.type == MLP_T_STRING || b.type == MLP_T_STRING) &&
+        (IS_NUM(a) || IS_NUM(b))) {
+        ObjString *x = a.type == MLP_T_STRING ? AS_STRING(a) : AS_STRING(b);
+        double k = IS_NUM(a) ? a.as.n : b.as.n;
+        if (k != floor(k) || k < 0)
+            return vm_error(vm, "string * n needs a non-negative integer n, got %g", k);
+        if (k * x->len > 1e9) return vm_error(vm, "string * %g is too large", k);
+        StrBuf sb = {0};
+        for (uint32_t i = 0; i < (uint32_t)k; i++) sb_add(&sb, STR_CHARS(x), x->len);
+        slot[0] = obj_val(MLP_T_STRING, str_new(vm, sb.p ? sb.p : "", sb.n));
+        free(sb.p);
+        return true;
+    }
     return vm_error(vm, "cannot apply '%s' to %s and %s", op_symbol(op), type_name(a),
                     type_name(b));
 }
