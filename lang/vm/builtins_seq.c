@@ -372,6 +372,30 @@ static bool bi_remove(mlp_vm *vm, Value *a, int n, Value *out) {
     return mlp_raise(vm, "remove: argument 'x' must be a record or a list, got %s", type_name(a[0]));
 }
 
+static bool bi_items(mlp_vm *vm, Value *a, int n, Value *out) {
+    if (a[0].type != MLP_T_RECORD)
+        return mlp_raise(vm, "items: argument 'record' must be a record, got %s", type_name(a[0]));
+    ObjRecord *r = AS_RECORD(a[0]);
+    ObjList *res = list_new(vm, r->count);
+    *out = obj_val(MLP_T_LIST, res);
+    for (uint32_t i = 0; i < r->count; i++) {
+        ObjList *p = list_new(vm, 2);
+        p->items[0] = obj_val(MLP_T_STRING, r->entries[i].key);
+        p->items[1] = r->entries[i].val;
+        p->count = 2;
+        res->items[res->count++] = obj_val(MLP_T_LIST, p);
+    }
+    return true;
+}
+
+/* What a destructuring `for` iterates: a record's [key, value] pairs,
+ * anything else itself. */
+static bool bi_pairs(mlp_vm *vm, Value *a, int n, Value *out) {
+    if (a[0].type == MLP_T_RECORD) return bi_items(vm, a, n, out);
+    *out = a[0];
+    return true;
+}
+
 /* ---- numbers from text ---- */
 
 /* Parses the whole of s (surrounding blanks allowed) as a decimal number,
@@ -504,6 +528,8 @@ static const mlp_native seq[] = {
     {"argmax", "xs", bi_argmax, "argmax(xs): index of the first largest number of a list"},
     {"argmin", "xs", bi_argmin, "argmin(xs): index of the first smallest number of a list"},
     {"remove", "x, key", bi_remove, "remove(record, key) or remove(list, index): delete the entry and return its value"},
+    {"items", "record", bi_items, "items(record): list of [key, value] pairs in insertion order"},
+    {"__pairs", "x", bi_pairs, "__pairs(x): a record's [key, value] pairs, else x (for `for k, v in x`)"},
     {"num", "s", bi_num, "num(s): the number a string spells (\"3.5\", \"1e-3\", \"inf\"); error for other text"},
     {"int", "s", bi_int, "int(s): the integer a string spells (\"42\"), or a number truncated toward zero"},
     {"clock", "", bi_clock, "clock(): monotonic seconds, for measuring durations"},

@@ -1092,6 +1092,19 @@ L_TRACE:
         sp--;
         NEXT;
     }
+    CASE(IN) {
+        bool r;
+        CHECK(vm_contains(vm, sp[-2], sp[-1], &r));
+        sp[-2] = mlp_bool(r);
+        sp--;
+        NEXT;
+    }
+    CASE(UNPACK) {
+        int n = READ_U8();
+        CHECK(vm_unpack(vm, sp[-1], n, sp - 1));
+        sp += n - 1;
+        NEXT;
+    }
 #if !VM_COMPUTED_GOTO
         default: THROW("internal: bad opcode %d", ip[-1]);
         }
