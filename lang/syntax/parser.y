@@ -230,7 +230,7 @@ stmt
     : LET NAME '=' expr             { $$ = own(AST_LET, sp(@2), $2); $$->a = $4; }
     | LET '[' pnames ']' '=' expr   { $$ = $3; $$->span = sp(@2); $$->a = $6; }
     | LBLOCK body '}'               { $$ = node2(AST_SCOPE, sp2(@1, @3), $2, NULL); $2->span = sp2(@1, @3); }
-    | FOR '[' pnames ']' IN expr opt_nl block { $$ = for_unpack(sp(@1), $3, $6, $8); }
+    | FOR '[' pnames ']' IN expr opt_nl block { $3->span = sp(@2); $$ = for_unpack(sp(@1), $3, $6, $8); }
     | FOR NAME ',' pnames IN expr opt_nl block {
                                         prepend($4, own(AST_NAME, sp(@2), $2));
                                         $4->span = sp(@2);

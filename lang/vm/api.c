@@ -260,6 +260,41 @@ void mlp_add_modules(mlp_vm *vm, const mlp_module_src *mods, size_t n) {
     }
 }
 
+/* Removes "./" segments and "dir/.." pairs in place, so `import "util"`
+ * and `import "./util"` find the same cached module. */
+static void normalize_path(char *p) {
+    char *out = p, *seg = p;
+    bool abs_ = *p == '/';
+    while (*seg) {
+        char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if (n == 0 || (n == 1 && seg[0] == '.')) {
+            /* skip "" and "." (the leading "/" of an absolute path is kept below) */
+        } else if (n == 2 && seg[0] == '.' && seg[1] == '.' && out > p + abs_) {
+            /* drop the previous segment unless it is itself ".." */
+            char *prev = out - 1; /* out ends with '/' */
+            char *q = prev;
+            while (q > p + abs_ && q[-1] != '/') q--;
+            if ((size_t)(prev - q) == 2 && q[0] == '.' && q[1] == '.') {
+                memmove(out, seg, n);
+                out += n;
+                *out++ = '/';
+            } else {
+                out = q;
+            }
+        } else {
+            if (out == p && abs_) *out++ = '/';
+            memmove(out, seg, n);
+            out += n;
+            *out++ = '/';
+        }
+        if (!end) break;
+        seg = end + 1;
+    }
+    if (out > p && out[-1] == '/' && !(out == p + 1 && abs_)) out--;
+    *out = '\0';
+}
+
 Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
     *ok = false;
     const char *nm = str_cstr(vm, name);
@@ -270,6 +305,8 @@ Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
     if (real_file && slash) sb_add(&path, from->name, (size_t)(slash - from->name) + 1);
     sb_addc(&path, nm);
     if (path.n < 4 || strcmp(path.p + path.n - 4, ".mlp") != 0) sb_addc(&path, ".mlp");
+    normalize_path(path.p);
+    path.n = strlen(path.p);
     size_t len = 0;
     char *src = read_file(path.p, &len);
     const char *text = src;
