@@ -514,7 +514,83 @@ static bool bi_here(mlp_vm *vm, Value *a, int n, Value *out) {
     return true;
 }
 
+/* flags(defaults=nil, argv=nil): `--name value`, `--name=value` and a bare
+ * `--name` (true) from argv (default: the global `args`) into a record;
+ * values that spell numbers become numbers. With defaults, only their keys
+ * are allowed, a number default needs a number, and the result starts as a
+ * copy of the defaults. `-` in a name becomes `_` (--batch-size). */
+static bool bi_flags(mlp_vm *vm, Value *a, int n, Value *out) {
+    Value defaults = a[0], argv = a[1];
+    if (defaults.type != MLP_T_NIL && defaults.type != MLP_T_RECORD)
+        return mlp_raise(vm, "flags: argument 'defaults' must be a record, got %s", type_name(defaults));
+    if (argv.type == MLP_T_NIL && !mlp_get_global(vm, "args", &argv)) argv = mlp_nil();
+    if (argv.type == MLP_T_NIL) argv = obj_val(MLP_T_LIST, list_new(vm, 0));
+    if (argv.type != MLP_T_LIST)
+        return mlp_raise(vm, "flags: argument 'argv' must be a list of strings, got %s", type_name(argv));
+    mlp_push_root(vm, argv);
+    ObjRecord *r = rec_new(vm);
+    *out = obj_val(MLP_T_RECORD, r);
+    mlp_pop_root(vm);
+    ObjRecord *d = defaults.type == MLP_T_RECORD ? AS_RECORD(defaults) : NULL;
+    for (uint32_t i = 0; d && i < d->count; i++) rec_set(vm, r, d->entries[i].key, d->entries[i].val);
+    ObjList *l = AS_LIST(argv);
+    for (uint32_t i = 0; i < l->count; i++) {
+        Value w = l->items[i];
+        if (w.type != MLP_T_STRING)
+            return mlp_raise(vm, "flags: argument %u is a %s, not a string", i, type_name(w));
+        ObjString *ws = AS_STRING(w);
+        const char *t = STR_CHARS(ws);
+        if (ws->len < 3 || t[0] != '-' || t[1] != '-')
+            return mlp_raise(vm, "flags: unexpected argument '%.*s' (flags are --name value)",
+                             (int)ws->len, t);
+        const char *eq = memchr(t, '=', ws->len);
+        size_t nlen = (eq ? (size_t)(eq - t) : ws->len) - 2;
+        char name[128];
+        if (nlen == 0 || nlen >= sizeof name)
+            return mlp_raise(vm, "flags: bad flag '%.*s'", (int)ws->len, t);
+        for (size_t k = 0; k < nlen; k++) name[k] = t[2 + k] == '-' ? '_' : t[2 + k];
+        name[nlen] = '\0';
+        Value v;
+        if (eq) {
+            v = mlp_string(vm, eq + 1, ws->len - (size_t)(eq + 1 - t));
+        } else if (i + 1 < l->count && l->items[i + 1].type == MLP_T_STRING &&
+                   !(AS_STRING(l->items[i + 1])->len >= 2 && STR_CHARS(AS_STRING(l->items[i + 1]))[0] == '-' &&
+                     STR_CHARS(AS_STRING(l->items[i + 1]))[1] == '-')) {
+            v = l->items[++i];
+        } else {
+            v = mlp_bool(true);
+        }
+        double x;
+        if (v.type == MLP_T_STRING && parse_number(STR_CHARS(AS_STRING(v)), AS_STRING(v)->len, &x))
+            v = mlp_number(x);
+        mlp_push_root(vm, v);
+        ObjString *key = str_new(vm, name, nlen);
+        mlp_push_root(vm, obj_val(MLP_T_STRING, key));
+        bool ok = true;
+        if (d) {
+            int32_t e = rec_find(d, key);
+            if (e < 0) {
+                StrBuf known = {0};
+                for (uint32_t k = 0; k < d->count; k++)
+                    sb_printf(&known, "%s--%.*s", k ? ", " : "", (int)d->entries[k].key->len,
+                              STR_CHARS(d->entries[k].key));
+                ok = mlp_raise(vm, "flags: unknown flag '--%s' (known: %s)", name, known.p ? known.p : "none");
+                free(known.p);
+            } else if (IS_NUM(d->entries[e].val) && !IS_NUM(v)) {
+                Value sv = mlp_tostring(vm, v);
+                ok = mlp_raise(vm, "flags: --%s needs a number, got '%s'", name, mlp_cstr(sv));
+            }
+        }
+        if (ok) rec_set(vm, r, key, v);
+        mlp_pop_root(vm);
+        mlp_pop_root(vm);
+        if (!ok) return false;
+    }
+    return true;
+}
+
 static const mlp_native seq[] = {
+    {"flags", "defaults=nil, argv=nil", bi_flags, "flags(defaults=nil, argv=args): --name value pairs as a record, numbers converted (with defaults: only their names, defaults filled in)"},
     {"sort", "xs, key=nil, reverse=false", bi_sort, "sort(xs, key=nil, reverse=false): sort a list in place (stable), by key(x) if given"},
     {"sorted", "xs, key=nil, reverse=false", bi_sorted, "sorted(xs, key=nil, reverse=false): a new sorted list of the elements (stable)"},
     {"reversed", "xs", bi_reversed, "reversed(xs): a new list in reverse order (a string: the string reversed)"},
