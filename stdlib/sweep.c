@@ -708,6 +708,7 @@ bool std_open_sweep(mlp_vm *vm)
 {
     static int report_data;   /* the handle needs no state; any non-NULL pointer */
     mlp_set_global(vm, "report", mlp_handle(vm, &report_class, &report_data));
+    mlp_set_doc(vm, "report", "report(name=value, ...): add a row of named values to the results of the sweep point running now (outside a sweep: an error)");
     if (!par_open(vm)) return false;
     return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
 }

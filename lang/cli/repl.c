@@ -327,10 +327,10 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
             continue;
         }
         if (entry.n == 0 && is_blank(line)) continue;
-        if (r.el) history_add(&r, line);
         const char *s = line;
         while (*s == ' ' || *s == '\t') s++;
         if (entry.n == 0 && *s == ':') {
+            if (r.el) history_add(&r, line);
             repl_command(&r, s);
             continue;
         }
@@ -338,7 +338,16 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
             fprintf(stderr, "mlp: out of memory\n");
             break;
         }
-        if (repl_eval(&r, entry.p, entry.n) != MLP_INCOMPLETE) entry.n = 0;
+        mlp_status st = repl_eval(&r, entry.p, entry.n);
+        if (st != MLP_INCOMPLETE) {
+            /* the whole entry is one history item: the up arrow recalls a
+             * multi-line function as it was typed (newlines included) */
+            if (r.el) {
+                entry.p[entry.n - 1] = '\0'; /* the last newline */
+                history_add(&r, entry.p);
+            }
+            entry.n = 0;
+        }
         if (mlp_exit_requested(r.vm, &status)) break;
     }
     free(entry.p);

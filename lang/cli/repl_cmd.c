@@ -154,7 +154,7 @@ static void cmd_help(Repl *r, const char *arg) {
     if (doc) {
         /* the docs begin with a readable signature; add the exact one if not */
         const char *params = mlp_native_params(r->vm, name);
-        if (strncmp(doc, name, n) == 0 && doc[n] == '(') printf("%s\n", doc);
+        if (strncmp(doc, name, n) == 0 && (doc[n] == '(' || doc[n] == ':')) printf("%s\n", doc);
         else printf("%s(%s)\n    %s\n", name, params ? params : "...", doc);
         return;
     }

@@ -573,16 +573,41 @@ bool mlp_register(mlp_vm *vm, const mlp_native *table, size_t n) {
 }
 
 static ObjNative *find_native(mlp_vm *vm, const char *name) {
-    for (uint32_t i = 0; i < vm->natives->count; i++) {
+    for (uint32_t i = vm->natives->count; i-- > 0;) { /* the latest registration is live */
         ObjNative *n = AS_NATIVE(vm->natives->items[i]);
         if (strcmp(n->def->name, name) == 0) return n;
     }
     return NULL;
 }
 
+/* Docs of non-native builtins live in the builtin record __docs. */
+void mlp_set_doc(mlp_vm *vm, const char *name, const char *doc) {
+    Value docs;
+    int g = ns_find(vm->builtins, "__docs", 6);
+    if (g >= 0 && vm->builtins->values[g].type == MLP_T_RECORD) {
+        docs = vm->builtins->values[g];
+    } else {
+        docs = obj_val(MLP_T_RECORD, rec_new(vm));
+        mlp_push_root(vm, docs);
+        mlp_set_global(vm, "__docs", docs);
+        mlp_pop_root(vm);
+    }
+    mlp_push_root(vm, docs);
+    Value d = mlp_string_cstr(vm, doc);
+    mlp_push_root(vm, d);
+    mlp_record_set(vm, docs, name, d);
+    mlp_pop_root(vm);
+    mlp_pop_root(vm);
+}
+
 const char *mlp_native_doc(mlp_vm *vm, const char *name) {
     ObjNative *n = find_native(vm, name);
-    return n ? n->def->doc : NULL;
+    if (n) return n->def->doc;
+    int g = ns_find(vm->builtins, "__docs", 6);
+    if (g < 0 || vm->builtins->values[g].type != MLP_T_RECORD) return NULL;
+    ObjRecord *docs = AS_RECORD(vm->builtins->values[g]);
+    int32_t e = rec_find_c(docs, name, strlen(name));
+    return e >= 0 ? mlp_cstr(docs->entries[e].val) : NULL;
 }
 
 const char *mlp_native_params(mlp_vm *vm, const char *name) {

@@ -181,8 +181,13 @@ typedef struct mlp_native {
 /* Defines each entry as a builtin global. Returns false (and reports to the
  * error callback) if a params string does not parse: a programming error. */
 bool mlp_register(mlp_vm *vm, const mlp_native *table, size_t n);
-/* The doc line of a registered native, or NULL. */
+/* The doc line of a registered native (the most recent registration of the
+ * name), else one given by mlp_set_doc, else NULL. */
 const char *mlp_native_doc(mlp_vm *vm, const char *name);
+/* Documents a builtin that is not a native (a value such as an activation,
+ * an optimizer, a loss or a callable handle), for the REPL's :help. The doc
+ * should start "name: " or "name(". */
+void mlp_set_doc(mlp_vm *vm, const char *name, const char *doc);
 /* The params string of a registered native, or NULL. */
 const char *mlp_native_params(mlp_vm *vm, const char *name);
 
