@@ -54,6 +54,14 @@ static bool bi_len(mlp_vm *vm, Value *a, int n, Value *out) {
         return true;
     case MLP_T_RECORD: *out = mlp_number(AS_RECORD(v)->count); return true;
     case MLP_T_RANGE: *out = mlp_number(range_len(AS_RANGE(v))); return true;
+    case MLP_T_HANDLE:
+        if (AS_HANDLE(v)->cls->len) {
+            int64_t k;
+            if (!AS_HANDLE(v)->cls->len(vm, AS_HANDLE(v)->data, &k)) return false;
+            *out = mlp_number((double)k);
+            return true;
+        }
+        return mlp_raise(vm, "len: argument 'x' has no length (a %s)", type_name(v));
     default: return mlp_raise(vm, "len: argument 'x' has no length (a %s)", type_name(v));
     }
 }

@@ -59,10 +59,30 @@ bool seq_items(mlp_vm *vm, const char *fn, const char *param, Value v, ObjList *
         *out = l;
         return true;
     }
-    default:
-        return mlp_raise(vm, "%s: argument '%s' must be a list, range, string or record, got %s",
-                         fn, param, type_name(v));
+    case MLP_T_HANDLE: {
+        ObjHandle *h = AS_HANDLE(v);
+        int64_t n;
+        if (!h->cls->len || !h->cls->index) break;
+        if (!h->cls->len(vm, h->data, &n)) return false;
+        if (n > 100000000) return mlp_raise(vm, "%s: a %s of %lld items is too long", fn, h->cls->name, (long long)n);
+        ObjList *l = list_new(vm, 0);
+        mlp_push_root(vm, obj_val(MLP_T_LIST, l));
+        for (int64_t i = 0; i < n; i++) {
+            Value x = mlp_nil();
+            if (!h->cls->index(vm, v, h->data, mlp_number((double)i), &x)) {
+                mlp_pop_root(vm);
+                return false;
+            }
+            list_push(vm, l, x);
+        }
+        mlp_pop_root(vm);
+        *out = l;
+        return true;
     }
+    default: break;
+    }
+    return mlp_raise(vm, "%s: argument '%s' must be a list, range, string or record, got %s",
+                     fn, param, type_name(v));
 }
 
 static ObjList *list_copy(mlp_vm *vm, ObjList *s) {

@@ -241,6 +241,14 @@ typedef struct mlp_class {
      * return false with mlp_raise (e.g. a kind that cannot be offered).
      * NULL: handles of this class are not tensors. */
     bool (*floats)(mlp_vm *vm, void *data, mlp_floats *out);
+    /* len(h), and what `for x in h` counts. NULL: no length. */
+    bool (*len)(mlp_vm *vm, void *data, int64_t *out);
+    /* h[i] (i as given, any value); `for x in h` is h[0], h[1], ... up to
+     * len. NULL: not indexable. */
+    bool (*index)(mlp_vm *vm, mlp_value self, void *data, mlp_value i, mlp_value *out);
+    /* a op b for op '+', '-', '*' or '/' where a or b (or both) is a handle
+     * of this class and the language has no meaning for it. NULL: an error. */
+    bool (*arith)(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value *out);
 } mlp_class;
 
 mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);
