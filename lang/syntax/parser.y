@@ -172,7 +172,7 @@ static void unpack_params(Ast *f) {
 %token <num> NUMBER "number"
 %token <str> STRING "string" INTERP "string with {" NAME "name"
 %token NEWLINE "newline"
-%token LBLOCK "'{' (a block)" /* `{` where a statement starts: a block, never a record */
+%token LBLOCK "'{ '" /* `{` where a statement starts: a block, never a record (spelled apart for the dedup in yyerror) */
 %token BADCHAR "invalid character" /* never accepted: the lexer reported it */
 %token LET "let" FN "fn" RETURN "return" IF "if" ELSE "else" FOR "for" IN "in"
 %token WHILE "while" BREAK "break" CONTINUE "continue" TRUE "true" FALSE "false"
@@ -530,5 +530,15 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg)
     /* An error at the very end of input means the chunk is unfinished. The
      * end of input is where the lexer stands after the last token. */
     if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
-    parse_error(ctx, loc->first_line, loc->first_column, "%s", msg);
+    /* the two kinds of '{' (LBLOCK) read the same to a person */
+    char buf[512];
+    size_t k = 0;
+    for (const char *p = msg; *p && k + 4 < sizeof buf;) {
+        if (strncmp(p, " or '{ '", 8) == 0) { p += 8; continue; }
+        if (strncmp(p, "'{ ' or ", 8) == 0) { p += 8; continue; }
+        if (strncmp(p, "'{ '", 4) == 0) { buf[k++] = '\''; buf[k++] = '{'; buf[k++] = '\''; p += 4; continue; }
+        buf[k++] = *p++;
+    }
+    buf[k] = '\0';
+    parse_error(ctx, loc->first_line, loc->first_column, "%s", buf);
 }
