@@ -154,7 +154,7 @@ static Ast *comprehension(Span s, Ast *elem, Ast *key, Ast *vars, Ast *iter, Ast
 static void unpack_params(Ast *f) {
     for (int i = f->n - 1; i >= 0; i--) {
         Ast *p = f->list[i];
-        if (!p->b || !f->a) continue;
+        if (!p->b || !f->a || f->a->kind != AST_BLOCK) continue;
         Ast *pat = p->b;
         p->b = NULL;
         pat->a = ast_str(AST_NAME, p->span, p->str, p->len);
@@ -267,7 +267,7 @@ stmt
     | RETURN                        { $$ = ast_new(AST_RETURN, sp(@1)); }
     | RETURN expr                   { $$ = node2(AST_RETURN, sp(@1), $2, NULL); }
     | FN NAME '(' params ')' opt_nl block { $$ = node2(AST_FNDECL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $7), NULL); }
-    | MODEL NAME '(' params ')' block { $$ = node2(AST_MODEL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
+    | MODEL NAME '(' params ')' opt_nl block { $$ = node2(AST_MODEL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $7), NULL); }
     | IMPORT STRING                 { $$ = own(AST_IMPORT, sp(@2), $2); }
     | ACTIVATION NAME '(' params ')' '=' expr {
                                         $$ = func(sp(@2), $2.s, $2.len, $4, $7);
@@ -494,11 +494,11 @@ cret
 
 /* sweep a in A, b in B { body }  |  sweep [a, b] in P { body } */
 sweep
-    : SWEEP svars block             { $$ = $2; $$->a = $3; $$->span = sp(@1); }
-    | SWEEP '[' names ']' IN expr block {
+    : SWEEP svars opt_nl block      { $$ = $2; $$->a = $4; $$->span = sp(@1); }
+    | SWEEP '[' names ']' IN expr opt_nl block {
                                         $$ = $3; $$->span = sp(@1); $$->op = 1;
                                         $$->b = ast_push(ast_new(AST_LIST, sp(@6)), $6);
-                                        $$->a = $7;
+                                        $$->a = $8;
                                     }
     ;
 svars
