@@ -310,9 +310,10 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
         repl_end_run(&r);
     }
     Entry entry = {0};
-    int status = 0; /* exit(code) in an entry ends the session with code */
+    int status = 0; /* exit(code) in an entry (or the preloaded script) ends the session with code */
     char *line = NULL;
     size_t cap = 0, len = 0;
+    if (preload && mlp_exit_requested(r.vm, &status)) r.quit = true;
     while (!r.quit) {
         r.continuing = entry.n > 0;
         LineStatus ls = read_line(&r, &line, &cap, &len);

@@ -75,6 +75,7 @@ static mlp_status run(mlp_vm *vm, const char *name, const char *src, size_t len,
                       CompileOpts opts) {
     mlp_status st;
     vm->interrupted = 0;
+    vm->exiting = false; /* a new run: an earlier exit() is the host's to have seen */
     ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, opts, &st);
     if (!p) return st;
     Value result;
