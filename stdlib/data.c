@@ -29,6 +29,7 @@ typedef struct std_tensor {
     float *data;          /* TENSOR_FLOAT: [rows x cols], rt_alloc'd, owned */
     int64_t rows, cols;
     mlp_value source;     /* TENSOR_X / TENSOR_Y: the dataset handle viewed */
+    bool vector;          /* TENSOR_FLOAT of one dimension: cols values (rows is 1) */
 } std_tensor;
 
 static void tensor_free(void *p)
@@ -59,7 +60,7 @@ static mlp_value tensor_shape(mlp_vm *vm, const std_tensor *t)
         mlp_list_push(vm, s, mlp_number((double)ds->n));
         mlp_list_push(vm, s, mlp_number(ds->classes));
     } else {
-        mlp_list_push(vm, s, mlp_number((double)t->rows));
+        if (!t->vector) mlp_list_push(vm, s, mlp_number((double)t->rows));
         mlp_list_push(vm, s, mlp_number((double)t->cols));
     }
     mlp_pop_root(vm);
@@ -107,9 +108,14 @@ static bool tensor_floats(mlp_vm *vm, void *p, mlp_floats *out)
     return true;
 }
 
+static bool tensor_len(mlp_vm *vm, void *p, int64_t *out);
+static bool tensor_index(mlp_vm *vm, mlp_value self, void *p, mlp_value i, mlp_value *out);
+static bool tensor_arith(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value *out);
+
 const mlp_class std_tensor_class = {
     .name = "tensor", .free = tensor_free, .mark = tensor_mark, .get = tensor_get,
     .tostring = tensor_tostring, .fields = "shape", .floats = tensor_floats,
+    .len = tensor_len, .index = tensor_index, .arith = tensor_arith,
 };
 
 static mlp_value tensor_new(mlp_vm *vm, std_tensor t)
@@ -122,7 +128,7 @@ static mlp_value tensor_new(mlp_vm *vm, std_tensor t)
 
 mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols)
 {
-    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rows, cols, mlp_nil() });
+    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rows, cols, mlp_nil(), false });
 }
 
 /* The rows of x for predict(): a dataset's own x (no copy) or a copy of a
@@ -231,7 +237,7 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
     const rt_dataset *ds = &((std_dataset *)p)->ds;
     if (strcmp(field, "x") == 0 || strcmp(field, "y") == 0) {
         *out = tensor_new(vm, (std_tensor){ field[0] == 'x' ? TENSOR_X : TENSOR_Y, NULL, 0, 0,
-                                            self });
+                                            self, false });
     } else if (strcmp(field, "n") == 0) {
         *out = mlp_number((double)ds->n);
     } else if (strcmp(field, "labels") == 0) {
@@ -374,9 +380,35 @@ static bool n_take(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return !mlp_is_nil(*out);
 }
 
-/* split(d, 0.8) -> {train: first 80%, test: the rest} */
+/* split and argmax are also core builtins for strings and lists
+ * (lang/vm/builtins_*.c). The core native is kept as the builtin
+ * "__core_NAME" before this file's table replaces the name, and is called
+ * for the arguments that are not this file's. */
+static void keep_core(mlp_vm *vm, const char *name)
+{
+    mlp_value f;
+    char hidden[64];
+    snprintf(hidden, sizeof hidden, "__core_%s", name);
+    if (mlp_get_global(vm, name, &f)) mlp_set_global(vm, hidden, f);
+}
+
+static bool call_core(mlp_vm *vm, const char *name, mlp_value *args, int n, mlp_value *out)
+{
+    mlp_value f;
+    char hidden[64];
+    snprintf(hidden, sizeof hidden, "__core_%s", name);
+    if (!mlp_get_global(vm, hidden, &f)) return mlp_raise(vm, "%s: no core builtin", name);
+    return mlp_call(vm, f, n, args, mlp_nil(), out);
+}
+
+/* split(d, 0.8) -> {train: first 80%, test: the rest}; split(s, sep) of a
+ * string is the core's */
 static bool n_split(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
+    if (mlp_is_string(a[0])) {
+        mlp_value args[2] = { a[0], mlp_is_nil(a[2]) ? a[1] : a[2] };
+        return call_core(vm, "split", args, 2, out);
+    }
     const rt_dataset *ds = dataset_arg(vm, "split", a[0]);
     double f;
     if (!ds || !std_num_arg(vm, "split", "fraction", a[1], &f)) return false;
@@ -430,22 +462,282 @@ static bool n_normalize(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return train_test_record(vm, &x, &y, out);
 }
 
+/* ---- tensors as values: t[i], len, for, + - * /, sum, mean, argmax ---- */
+
+/* Shape and values of any tensor kind; *data is t's own storage (*owned
+ * false) or an rt_alloc'd copy the caller frees (views of a dataset). */
+static bool tensor_values(mlp_vm *vm, const std_tensor *t, float **data, int64_t *rows,
+                          int64_t *cols, bool *owned)
+{
+    if (t->kind == TENSOR_FLOAT) {
+        *data = t->data, *rows = t->rows, *cols = t->cols, *owned = false;
+        return true;
+    }
+    const rt_dataset *ds = tensor_dataset(t);
+    *rows = ds->n;
+    *cols = t->kind == TENSOR_Y ? ds->classes : ds->features;
+    float *c = rt_alloc((size_t)(*rows * *cols > 0 ? *rows * *cols : 1) * sizeof *c);
+    if (!c) return mlp_raise(vm, "out of memory copying a tensor");
+    for (int64_t i = 0; i < *rows * *cols; i++)
+        c[i] = t->kind == TENSOR_Y ? (float)(ds->labels && ds->labels[i / *cols] == i % *cols)
+             : ds->x_u8 ? ds->x_u8[i] * ds->x_scale : ds->x_f32[i];
+    *data = c, *owned = true;
+    return true;
+}
+
+static mlp_value tensor_of(mlp_vm *vm, float *data, int64_t rows, int64_t cols, bool vector)
+{
+    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rows, cols, mlp_nil(), vector });
+}
+
+static bool tensor_len(mlp_vm *vm, void *p, int64_t *out)
+{
+    const std_tensor *t = p;
+    if (t->kind != TENSOR_FLOAT) *out = tensor_dataset(t)->n;
+    else *out = t->vector ? t->cols : t->rows;
+    return true;
+}
+
+/* t[i]: a row (a 1-D tensor, a copy) of a 2-D tensor, a number of a 1-D one. */
+static bool tensor_index(mlp_vm *vm, mlp_value self, void *p, mlp_value iv, mlp_value *out)
+{
+    const std_tensor *t = p;
+    int64_t n;
+    tensor_len(vm, p, &n);
+    if (!mlp_is_number(iv) || mlp_as_number(iv) != floor(mlp_as_number(iv)))
+        return mlp_raise(vm, "a tensor index must be an integer, got %s", mlp_type_name(iv));
+    double d = mlp_as_number(iv);
+    if (d < 0) d += (double)n;
+    if (d < 0 || d >= (double)n)
+        return mlp_raise(vm, "index %g out of range for a tensor of length %lld", mlp_as_number(iv),
+                         (long long)n);
+    int64_t i = (int64_t)d;
+    if (t->kind == TENSOR_FLOAT && t->vector) {
+        *out = mlp_number(t->data[i]);
+        return true;
+    }
+    int64_t cols = t->kind == TENSOR_FLOAT ? t->cols
+                 : t->kind == TENSOR_Y ? tensor_dataset(t)->classes : tensor_dataset(t)->features;
+    float *row = rt_alloc((size_t)(cols ? cols : 1) * sizeof *row);
+    if (!row) return mlp_raise(vm, "out of memory");
+    if (t->kind == TENSOR_FLOAT) {
+        memcpy(row, t->data + i * cols, (size_t)cols * sizeof *row);
+    } else {
+        const rt_dataset *ds = tensor_dataset(t);
+        for (int64_t c = 0; c < cols; c++)
+            row[c] = t->kind == TENSOR_Y ? (float)(ds->labels && ds->labels[i] == c)
+                   : ds->x_u8 ? ds->x_u8[i * cols + c] * ds->x_scale : ds->x_f32[i * cols + c];
+    }
+    *out = tensor_of(vm, row, 1, cols, true);
+    return !mlp_is_nil(*out);
+}
+
+static const char *shape_text(const std_tensor *t, int64_t rows, int64_t cols, char buf[64])
+{
+    if (t->kind == TENSOR_FLOAT && t->vector) snprintf(buf, 64, "[%lld]", (long long)cols);
+    else snprintf(buf, 64, "[%lld, %lld]", (long long)rows, (long long)cols);
+    return buf;
+}
+
+/* a op b, elementwise, in float: tensor with tensor of the same shape, or
+ * with a number on either side. */
+static bool tensor_arith(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value *out)
+{
+    const std_tensor *ta = mlp_handle_data(a, &std_tensor_class);
+    const std_tensor *tb = mlp_handle_data(b, &std_tensor_class);
+    if ((!ta && !mlp_is_number(a)) || (!tb && !mlp_is_number(b)))
+        return mlp_raise(vm, "cannot apply '%c' to %s and %s (a tensor takes numbers and tensors of its shape)",
+                         op, mlp_type_name(a), mlp_type_name(b));
+    float *da = NULL, *db = NULL;
+    int64_t ra = 0, ca = 0, rb = 0, cb = 0;
+    bool oa = false, ob = false;
+    if (ta && !tensor_values(vm, ta, &da, &ra, &ca, &oa)) return false;
+    if (tb && !tensor_values(vm, tb, &db, &rb, &cb, &ob)) {
+        if (oa) rt_free(da);
+        return false;
+    }
+    const std_tensor *shape = ta ? ta : tb;
+    int64_t rows = ta ? ra : rb, cols = ta ? ca : cb;
+    bool ok = true;
+    if (ta && tb && (ra != rb || ca != cb || (ta->kind == TENSOR_FLOAT && ta->vector) != (tb->kind == TENSOR_FLOAT && tb->vector))) {
+        char s1[64], s2[64];
+        ok = mlp_raise(vm, "tensor shapes differ: %s %c %s", shape_text(ta, ra, ca, s1), op,
+                       shape_text(tb, rb, cb, s2));
+    }
+    float *r = ok ? rt_alloc((size_t)(rows * cols > 0 ? rows * cols : 1) * sizeof *r) : NULL;
+    if (ok && !r) ok = mlp_raise(vm, "out of memory");
+    if (ok) {
+        float ka = ta ? 0 : (float)mlp_as_number(a), kb = tb ? 0 : (float)mlp_as_number(b);
+        for (int64_t i = 0; i < rows * cols; i++) {
+            float x = ta ? da[i] : ka, y = tb ? db[i] : kb;
+            r[i] = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
+        }
+    }
+    if (oa) rt_free(da);
+    if (ob) rt_free(db);
+    if (!ok) return false;
+    *out = tensor_of(vm, r, rows, cols, shape->kind == TENSOR_FLOAT && shape->vector);
+    return !mlp_is_nil(*out);
+}
+
+/* sum/mean/argmax of a tensor: axis nil (all values; argmax of a 2-D
+ * tensor: each row's), 0 (down the columns) or 1 (along each row). */
+typedef enum { RED_SUM, RED_MEAN, RED_ARGMAX } reduce_kind;
+
+static bool tensor_reduce(mlp_vm *vm, const char *fn, reduce_kind k, mlp_value x, mlp_value axis,
+                          mlp_value *out)
+{
+    const std_tensor *t = mlp_handle_data(x, &std_tensor_class);
+    if (!t) return mlp_raise(vm, "%s: x must be a list or a tensor, got %s", fn, mlp_type_name(x));
+    bool vector = t->kind == TENSOR_FLOAT && t->vector;
+    int ax = -1;
+    if (!mlp_is_nil(axis)) {
+        if (!mlp_is_number(axis) || (mlp_as_number(axis) != 0 && mlp_as_number(axis) != 1) ||
+            (vector && mlp_as_number(axis) != 0))
+            return mlp_raise(vm, "%s: argument 'axis' must be nil, 0 or 1 (0 for a 1-D tensor)", fn);
+        ax = (int)mlp_as_number(axis);
+    }
+    if (vector) ax = -1;
+    else if (k == RED_ARGMAX && ax < 0) ax = 1;
+    float *d;
+    int64_t rows, cols;
+    bool owned;
+    if (!tensor_values(vm, t, &d, &rows, &cols, &owned)) return false;
+    if (ax < 0) {
+        int64_t n = rows * cols, best = 0;
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) {
+            s += d[i];
+            if (d[i] > d[best]) best = i;
+        }
+        if (owned) rt_free(d);
+        if (n == 0 && k != RED_SUM) return mlp_raise(vm, "%s: the tensor is empty", fn);
+        *out = mlp_number(k == RED_SUM ? s : k == RED_MEAN ? s / (double)n : (double)best);
+        return true;
+    }
+    int64_t outer = ax == 1 ? rows : cols, inner = ax == 1 ? cols : rows;
+    if (inner == 0 && k != RED_SUM) {
+        if (owned) rt_free(d);
+        return mlp_raise(vm, "%s: the tensor is empty along axis %d", fn, ax);
+    }
+    if (k == RED_ARGMAX) { /* a list of indexes, as argmax has always given */
+        *out = mlp_list_new(vm);
+        for (int64_t o = 0; o < outer; o++) {
+            int64_t best = 0;
+            for (int64_t i = 1; i < inner; i++) {
+                float v = ax == 1 ? d[o * cols + i] : d[i * cols + o];
+                float bv = ax == 1 ? d[o * cols + best] : d[best * cols + o];
+                if (v > bv) best = i;
+            }
+            mlp_list_push(vm, *out, mlp_number((double)best));
+        }
+        if (owned) rt_free(d);
+        return true;
+    }
+    float *r = rt_alloc((size_t)(outer ? outer : 1) * sizeof *r);
+    if (!r) {
+        if (owned) rt_free(d);
+        return mlp_raise(vm, "out of memory");
+    }
+    for (int64_t o = 0; o < outer; o++) {
+        double s = 0;
+        for (int64_t i = 0; i < inner; i++) s += ax == 1 ? d[o * cols + i] : d[i * cols + o];
+        r[o] = (float)(k == RED_MEAN ? s / (double)inner : s);
+    }
+    if (owned) rt_free(d);
+    *out = tensor_of(vm, r, 1, outer, true);
+    return !mlp_is_nil(*out);
+}
+
+static bool tensor_argmax(mlp_vm *vm, mlp_value x, mlp_value axis, mlp_value *out)
+{
+    return tensor_reduce(vm, "argmax", RED_ARGMAX, x, axis, out);
+}
+
+/* tensor(xs): a float tensor from a list of numbers (1-D) or of rows */
+static bool n_tensor(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    if (mlp_handle_data(a[0], &std_tensor_class)) { /* a float copy */
+        const std_tensor *t = mlp_handle_data(a[0], &std_tensor_class);
+        float *d;
+        int64_t rows, cols;
+        bool owned;
+        if (!tensor_values(vm, t, &d, &rows, &cols, &owned)) return false;
+        float *c = owned ? d : rt_alloc((size_t)(rows * cols > 0 ? rows * cols : 1) * sizeof *c);
+        if (!c) return mlp_raise(vm, "out of memory");
+        if (!owned) memcpy(c, d, (size_t)(rows * cols) * sizeof *c);
+        *out = tensor_of(vm, c, rows, cols, t->kind == TENSOR_FLOAT && t->vector);
+        return !mlp_is_nil(*out);
+    }
+    if (!mlp_is_list(a[0]))
+        return mlp_raise(vm, "tensor: argument 'xs' must be a list of numbers or of rows, got %s",
+                         mlp_type_name(a[0]));
+    size_t rows = mlp_list_len(a[0]);
+    bool vector = rows == 0 || !mlp_is_list(mlp_list_get(a[0], 0));
+    size_t cols = vector ? rows : mlp_list_len(mlp_list_get(a[0], 0));
+    if (vector) rows = 1;
+    if ((double)rows * (double)cols > 1e9) return mlp_raise(vm, "tensor: too many values");
+    float *d = rt_alloc((rows * cols > 0 ? rows * cols : 1) * sizeof *d);
+    if (!d) return mlp_raise(vm, "out of memory");
+    for (size_t r = 0; r < rows; r++) {
+        mlp_value row = vector ? a[0] : mlp_list_get(a[0], r);
+        if (!mlp_is_list(row) || mlp_list_len(row) != cols) {
+            rt_free(d);
+            return mlp_raise(vm, "tensor: row %zu is not a list of %zu numbers", r, cols);
+        }
+        for (size_t c = 0; c < cols; c++) {
+            mlp_value v = mlp_list_get(row, c);
+            if (!mlp_is_number(v)) {
+                rt_free(d);
+                return vector ? mlp_raise(vm, "tensor: element %zu is a %s, not a number", c, mlp_type_name(v))
+                              : mlp_raise(vm, "tensor: element [%zu][%zu] is a %s, not a number", r, c, mlp_type_name(v));
+            }
+            d[r * cols + c] = (float)mlp_as_number(v);
+        }
+    }
+    *out = tensor_of(vm, d, (int64_t)rows, (int64_t)cols, vector);
+    return !mlp_is_nil(*out);
+}
+
+/* sum(xs, start=0, axis=nil): lists and ranges are the core's */
+static bool n_sum(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    if (!mlp_handle_data(a[0], &std_tensor_class)) return call_core(vm, "sum", a, 2, out);
+    if (!mlp_is_number(a[1]))
+        return mlp_raise(vm, "sum: argument 'start' must be a number, got %s", mlp_type_name(a[1]));
+    if (!tensor_reduce(vm, "sum", RED_SUM, a[0], a[2], out)) return false;
+    if (mlp_as_number(a[1]) == 0) return true;
+    if (mlp_is_number(*out)) {
+        *out = mlp_number(mlp_as_number(*out) + mlp_as_number(a[1]));
+        return true;
+    }
+    return tensor_arith(vm, '+', *out, a[1], out);
+}
+
+/* mean(xs, axis=nil): of a list of numbers, or of a tensor */
+static bool n_mean(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    if (mlp_is_list(a[0])) {
+        size_t len = mlp_list_len(a[0]);
+        if (len == 0) return mlp_raise(vm, "mean: the list is empty");
+        double s = 0;
+        for (size_t i = 0; i < len; i++) {
+            mlp_value v = mlp_list_get(a[0], i);
+            if (!mlp_is_number(v))
+                return mlp_raise(vm, "mean: element %zu is a %s, not a number", i, mlp_type_name(v));
+            s += mlp_as_number(v);
+        }
+        *out = mlp_number(s / (double)len);
+        return true;
+    }
+    return tensor_reduce(vm, "mean", RED_MEAN, a[0], a[1], out);
+}
+
 /* argmax(t): the index of the largest value of each row of a tensor. */
 static bool n_argmax(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    const std_tensor *t = mlp_handle_data(a[0], &std_tensor_class);
-    if (!t || t->kind != TENSOR_FLOAT)
-        return mlp_raise(vm, "argmax: x must be a tensor from predict(), got %s",
-                         mlp_type_name(a[0]));
-    *out = mlp_list_new(vm);
-    for (int64_t r = 0; r < t->rows; r++) {
-        const float *row = t->data + r * t->cols;
-        int64_t best = 0;
-        for (int64_t c = 1; c < t->cols; c++)
-            if (row[c] > row[best]) best = c;
-        mlp_list_push(vm, *out, mlp_number((double)best));
-    }
-    return true;
+    if (mlp_is_list(a[0]) || mlp_typeof(a[0]) == MLP_T_RANGE) return call_core(vm, "argmax", a, 1, out);
+    return tensor_argmax(vm, a[0], a[1], out);
 }
 
 /* tolist(t): a tensor's values as a list of rows (float tensors, labels). */
@@ -459,6 +751,10 @@ static bool n_tolist(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (rows * cols > 10000000)
         return mlp_raise(vm, "tolist: %lld values are too many for a list", (long long)(rows * cols));
     *out = mlp_list_new(vm);
+    if (t->kind == TENSOR_FLOAT && t->vector) {
+        for (int64_t c = 0; c < cols; c++) mlp_list_push(vm, *out, mlp_number(t->data[c]));
+        return true;
+    }
     for (int64_t r = 0; r < rows; r++) {
         mlp_value row = mlp_list_new(vm);
         mlp_list_push(vm, *out, row);
@@ -487,16 +783,26 @@ static const mlp_native natives[] = {
     { "xor", SYNTH_PARAMS, n_xor, "xor(n, classes, noise, seed): the four XOR quadrants" },
     { "circles", SYNTH_PARAMS, n_circles, "circles(n, classes, noise, seed): concentric circles" },
     { "take", "data, n", n_take, "take(data, n): the first n examples" },
-    { "split", "data, fraction", n_split,
-      "split(data, fraction): {train: the first fraction, test: the rest}" },
+    { "split", "data, fraction=nil, sep=nil", n_split,
+      "split(data, fraction): {train: the first fraction, test: the rest}; split(s, sep=nil) of a string: its pieces" },
     { "shuffle", "data, seed", n_shuffle, "shuffle(data, seed): the examples in a seeded order" },
     { "normalize", "data", n_normalize,
       "normalize(data): standardise features (a {train, test} record uses train's statistics)" },
-    { "argmax", "x", n_argmax, "argmax(x): the index of each row's largest value" },
-    { "tolist", "x", n_tolist, "tolist(x): a tensor's values as a list of rows" },
+    { "argmax", "x, axis=nil", n_argmax,
+      "argmax(x, axis=nil): of a 2-D tensor, a list of each row's largest index (axis=0: each column's); of a 1-D tensor or a list, the index of its first largest number" },
+    { "tolist", "x", n_tolist, "tolist(x): a tensor's values as a list of rows (a 1-D tensor: a list of numbers)" },
+    { "tensor", "xs", n_tensor,
+      "tensor(xs): a float32 tensor from a list of numbers (1-D) or a list of rows (2-D), or a copy of a tensor" },
+    { "sum", "xs, start=0, axis=nil", n_sum,
+      "sum(xs, start=0, axis=nil): start + the numbers of a list or range; of a tensor: all values (axis=0: each column's, axis=1: each row's, as a 1-D tensor)" },
+    { "mean", "xs, axis=nil", n_mean,
+      "mean(xs, axis=nil): the mean of a list of numbers or of a tensor's values (axis as for sum)" },
 };
 
 bool std_open_data(mlp_vm *vm)
 {
+    keep_core(vm, "split");
+    keep_core(vm, "argmax");
+    keep_core(vm, "sum");
     return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
 }

@@ -397,6 +397,42 @@ static const mlp_native natives[] = {
     { "dropout", "rate", n_dropout, "dropout(rate): inverted dropout while training" },
 };
 
+/* :help lines for the activations, losses and optimizers, which are values
+ * rather than natives. */
+static void describe_values(mlp_vm *vm)
+{
+    char doc[512];
+    for (int i = 0; i < RT_ACT_COUNT; i++) {
+        const rt_act_info *info = rt_act_get((rt_act)i);
+        snprintf(doc, sizeof doc, "%s: activation %s (dense(n, act=%s))", info->name,
+                 info->doc ? info->doc : "", info->name);
+        mlp_set_doc(vm, info->name, doc);
+    }
+    mlp_set_doc(vm, "silu", "silu: the activation swish");
+    for (int i = 0; i < RT_LOSS_COUNT; i++) {
+        const char *name = rt_loss_name((rt_loss)i);
+        snprintf(doc, sizeof doc, "%s: loss for fit(..., loss=%s)", name, name);
+        mlp_set_doc(vm, name, doc);
+    }
+    for (int i = 0; i < rt_optim_count(); i++) {
+        rt_error err;
+        rt_optim *o = rt_optim_create(rt_optim_table_name(i), rt_dialect_name(RT_DIALECT_KERAS), &err);
+        if (!o) continue;
+        const char *name = rt_optim_name(o);
+        int k = snprintf(doc, sizeof doc, "%s: optimizer for fit(..., optimizer=%s); %s(", name, name, name);
+        for (int h = 0; h < rt_optim_nhypers(o) && k > 0 && (size_t)k < sizeof doc; h++) {
+            char num[32];
+            std_float_text((float)rt_optim_hyper_value(o, h), num);
+            k += snprintf(doc + k, sizeof doc - (size_t)k, "%s%s=%s", h ? ", " : "",
+                          rt_optim_hyper_name(o, h), num);
+        }
+        if (k > 0 && (size_t)k < sizeof doc)
+            snprintf(doc + k, sizeof doc - (size_t)k, ") makes one with other hyperparameters");
+        mlp_set_doc(vm, name, doc);
+        rt_optim_free(o);
+    }
+}
+
 bool std_open_nn(mlp_vm *vm)
 {
     for (int i = 0; i < RT_ACT_COUNT; i++) {
@@ -412,5 +448,9 @@ bool std_open_nn(mlp_vm *vm)
         *l = (rt_loss)i;
         mlp_set_global(vm, rt_loss_name(*l), mlp_handle(vm, &std_loss_class, l));
     }
-    return std_bind_optimizers(vm, RT_DIALECT_KERAS) && mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
+    if (!std_bind_optimizers(vm, RT_DIALECT_KERAS) ||
+        !mlp_register(vm, natives, sizeof natives / sizeof natives[0]))
+        return false;
+    describe_values(vm);
+    return true;
 }

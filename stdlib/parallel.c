@@ -199,6 +199,8 @@ __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job
             free(s);
         }
         f.kind = ok ? PAR_RESULT : PAR_INTERRUPTED;
+        int code;
+        if (!ok && mlp_exit_requested(vm, &code)) f.kind = PAR_EXIT, f.index = (uint64_t)code;
         if (f.out.oom || f.sum.oom || f.res.oom) _exit(72);
         if (!write_frame(res_fd, &f)) _exit(0);   /* the parent is gone */
         par_frame_free(&f);
@@ -286,7 +288,12 @@ bool par_worker_take(par_worker *w, par_frame *f)
         f->index = h.index;
         memcpy(&f->seconds, &h.seconds_bits, sizeof f->seconds);
         w->point = -1;
-        if (f->kind != PAR_INTERRUPTED) return true;
+        if (f->kind != PAR_INTERRUPTED && f->kind != PAR_EXIT) return true;
+    }
+    if (f->kind == PAR_EXIT) { /* reap the worker, pass the frame on */
+        int status;
+        reap(w, &status);
+        return false;
     }
     bool interrupted = f->kind == PAR_INTERRUPTED;
     par_frame_free(f);
@@ -419,6 +426,14 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
         if (f.kind == PAR_INTERRUPTED) {
             par_frame_free(&f);
             ok = mlp_raise(vm, "interrupted");
+            break;
+        }
+        if (f.kind == PAR_EXIT) { /* exit(code) in a point: the whole program stops with code */
+            mlp_value ex, code = mlp_number((double)f.index), dummy;
+            if (f.out.n) fwrite(f.out.s, 1, f.out.n, stdout);
+            par_frame_free(&f);
+            ok = mlp_get_global(vm, "exit", &ex) ? mlp_call(vm, ex, 1, &code, mlp_nil(), &dummy)
+                                                 : mlp_raise(vm, "exit(%d)", (int)mlp_as_number(code));
             break;
         }
         if (f.index >= n || have[f.index]) {   /* not ours: ignore, keep the slot busy */

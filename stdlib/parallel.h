@@ -91,7 +91,7 @@ bool par_open(mlp_vm *vm);
 
 /* ---- between parallel.c and par_mpi.c ------------------------------------- */
 
-enum { PAR_RESULT = 1, PAR_DIED, PAR_INTERRUPTED };
+enum { PAR_RESULT = 1, PAR_DIED, PAR_INTERRUPTED, PAR_EXIT /* the point called exit(index) */ };
 
 /* One point's answer (see "The wire" above). */
 typedef struct par_frame {

@@ -160,5 +160,6 @@ bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_mod
  * the strings are malloc'd into *owned (free it). false + mlp_raise. */
 bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4],
                     char **owned);
+bool std_open_io(mlp_vm *vm);
 
 #endif

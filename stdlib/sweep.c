@@ -232,7 +232,7 @@ static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *fai
     bool point_ok = mlp_pcall(vm, c->body, (int)c->k, vals, mlp_nil(), &res);
     *failed = !point_ok;
     *msg = res;
-    if (!point_ok && mlp_interrupted(vm)) return false;
+    if (!point_ok && (mlp_interrupted(vm) || mlp_exit_requested(vm, NULL))) return false;
     mlp_push_root(vm, res);
     if (mlp_list_len(h->report) == 0 || !point_ok) {
         mlp_value row = copy_record(vm, h->report_base);
@@ -708,6 +708,7 @@ bool std_open_sweep(mlp_vm *vm)
 {
     static int report_data;   /* the handle needs no state; any non-NULL pointer */
     mlp_set_global(vm, "report", mlp_handle(vm, &report_class, &report_data));
+    mlp_set_doc(vm, "report", "report(name=value, ...): add a row of named values to the results of the sweep point running now (outside a sweep: an error)");
     if (!par_open(vm)) return false;
     return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
 }

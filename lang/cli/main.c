@@ -207,6 +207,8 @@ int main(int argc, char **argv) {
     mlp_status st = disasm ? mlp_disasm_source(vm, name, text, len)
                            : mlp_run_source(vm, name, text, len);
     rc = exit_code(st);
+    int status;
+    if (mlp_exit_requested(vm, &status)) rc = status;
     fflush(stdout);
     interrupt_target = NULL;
     free(src);

@@ -310,8 +310,10 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
         repl_end_run(&r);
     }
     Entry entry = {0};
+    int status = 0; /* exit(code) in an entry (or the preloaded script) ends the session with code */
     char *line = NULL;
     size_t cap = 0, len = 0;
+    if (preload && mlp_exit_requested(r.vm, &status)) r.quit = true;
     while (!r.quit) {
         r.continuing = entry.n > 0;
         LineStatus ls = read_line(&r, &line, &cap, &len);
@@ -326,10 +328,10 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
             continue;
         }
         if (entry.n == 0 && is_blank(line)) continue;
-        if (r.el) history_add(&r, line);
         const char *s = line;
         while (*s == ' ' || *s == '\t') s++;
         if (entry.n == 0 && *s == ':') {
+            if (r.el) history_add(&r, line);
             repl_command(&r, s);
             continue;
         }
@@ -337,7 +339,17 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
             fprintf(stderr, "mlp: out of memory\n");
             break;
         }
-        if (repl_eval(&r, entry.p, entry.n) != MLP_INCOMPLETE) entry.n = 0;
+        mlp_status st = repl_eval(&r, entry.p, entry.n);
+        if (st != MLP_INCOMPLETE) {
+            /* the whole entry is one history item: the up arrow recalls a
+             * multi-line function as it was typed (newlines included) */
+            if (r.el) {
+                entry.p[entry.n - 1] = '\0'; /* the last newline */
+                history_add(&r, entry.p);
+            }
+            entry.n = 0;
+        }
+        if (mlp_exit_requested(r.vm, &status)) break;
     }
     free(entry.p);
     free(line);
@@ -346,5 +358,5 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
     sigaction(SIGINT, &old, NULL);
     mlp_vm_free(r.vm);
     fflush(stdout);
-    return 0;
+    return status;
 }

@@ -151,16 +151,21 @@ static void cmd_help(Repl *r, const char *arg) {
     if (n >= sizeof name) n = sizeof name - 1;
     memcpy(name, arg, n);
     name[n] = '\0';
-    const char *doc = mlp_native_doc(r->vm, name);
+    /* an optimizer or activation is shown from its table row (richer than
+     * its doc line); other natives by their doc; any other value as it is */
+    mlp_value v;
+    bool found = repl_lookup(r, name, n, &v);
+    bool row = found && (mlp_handle_data(v, &std_optimizer_class) ||
+                         mlp_handle_data(v, &std_activation_class));
+    const char *doc = row ? NULL : mlp_native_doc(r->vm, name);
     if (doc) {
         /* the docs begin with a readable signature; add the exact one if not */
         const char *params = mlp_native_params(r->vm, name);
-        if (strncmp(doc, name, n) == 0 && doc[n] == '(') printf("%s\n", doc);
+        if (strncmp(doc, name, n) == 0 && (doc[n] == '(' || doc[n] == ':')) printf("%s\n", doc);
         else printf("%s(%s)\n    %s\n", name, params ? params : "...", doc);
         return;
     }
-    mlp_value v;
-    if (repl_lookup(r, name, n, &v)) {
+    if (found) {
         /* not a native: say what the value is (an optimizer shows its
          * hyperparameters, an activation its name, a model its summary) */
         mlp_value s = mlp_tostring(r->vm, v);

@@ -559,6 +559,11 @@ static void compile_expr(Compiler *c, Ast *n) {
         }
         compile_expr(c, n->b);
         at(c, n);
+        if (n->op == 'i' || n->op == 'I') { /* in, not in */
+            emit_op(c, OP_IN);
+            if (n->op == 'I') emit_op(c, OP_NOT);
+            break;
+        }
         emit_op(c, binary_op(n->op));
         break;
     case AST_AND:
@@ -800,6 +805,49 @@ static bool valid_ident(const char *s, size_t n) {
     return true;
 }
 
+/* ---- destructuring and comprehensions ---- */
+
+/* let [a, b] = value: OP_UNPACK leaves the values in order; at the top level
+ * they are popped into globals (last first), elsewhere they stay as the
+ * new locals' slots. */
+static void compile_unpack(Compiler *c, Ast *n) {
+    for (int i = 0; i < n->n; i++)
+        for (int j = 0; j < i; j++)
+            if (n->list[j]->len == n->list[i]->len &&
+                memcmp(n->list[j]->str, n->list[i]->str, n->list[i]->len) == 0)
+                error_at(c, n->list[i]->span, "'%s' appears twice in one pattern", n->list[i]->str);
+    if (n->n > 255) {
+        error_at(c, n->span, "too many names in one pattern (at most 255)");
+        return;
+    }
+    compile_expr(c, n->a);
+    at(c, n);
+    emit_op_eff(c, OP_UNPACK, n->n - 1);
+    emit_byte(c, (uint8_t)n->n);
+    if (c->fn->toplevel && c->fn->scope_depth == 0) {
+        for (int i = n->n - 1; i >= 0; i--) define_var(c, n->list[i]->span, n->list[i]->str, n->list[i]->len);
+        return;
+    }
+    for (int i = 0; i < n->n; i++) add_local(c, n->list[i]->span, n->list[i]->str, n->list[i]->len);
+}
+
+/* The body of a comprehension (parser.y): append the value to the list in
+ * the local (comp), or set (comp)[key] = value for a record. */
+static void compile_compadd(Compiler *c, Ast *n) {
+    emit_get_var(c, n->span, "(comp)", 6);
+    if (n->b) {
+        compile_expr(c, n->b);
+        compile_expr(c, n->a);
+        at(c, n);
+        emit_op(c, OP_SET_INDEX);
+        return;
+    }
+    compile_expr(c, n->a);
+    at(c, n);
+    emit_op(c, OP_APPEND);
+    emit_op(c, OP_POP);
+}
+
 static void compile_stmt(Compiler *c, Ast *n) {
     at(c, n);
     switch (n->kind) {
@@ -871,6 +919,7 @@ static void compile_stmt(Compiler *c, Ast *n) {
         const char *stem;
         size_t slen;
         module_stem(n->str, n->len, &stem, &slen);
+        if (n->a) stem = n->a->str, slen = n->a->len; /* import "x" as y */
         if (!valid_ident(stem, slen)) {
             error_at(c, n->span, "cannot import \"%s\": '%.*s' is not a valid name", n->str,
                      (int)slen, stem);
@@ -897,6 +946,9 @@ static void compile_stmt(Compiler *c, Ast *n) {
         break;
     }
     case AST_BLOCK: break; /* an error placeholder */
+    case AST_SCOPE: compile_block(c, n->a); break;
+    case AST_UNPACK: compile_unpack(c, n); break;
+    case AST_COMPADD: compile_compadd(c, n); break;
     default: error_at(c, n->span, "internal: not a statement (%s)", ast_kind_name(n->kind));
     }
 }
@@ -911,7 +963,11 @@ static void predeclare(Compiler *c, Ast *root) {
         else if (n->kind == AST_FNDECL || n->kind == AST_MODEL) name = n->a->str, len = n->a->len;
         else if (n->kind == AST_ACTDECL || n->kind == AST_OPTDECL || n->kind == AST_EXTERN)
             name = n->str, len = n->len;
+        else if (n->kind == AST_IMPORT && n->a) name = n->a->str, len = n->a->len;
         else if (n->kind == AST_IMPORT) module_stem(n->str, n->len, &name, &len);
+        else if (n->kind == AST_UNPACK)
+            for (int j = 0; j < n->n; j++)
+                ns_slot(c->vm, c->ns, str_new(c->vm, n->list[j]->str, n->list[j]->len));
         if (name && len) ns_slot(c->vm, c->ns, str_new(c->vm, name, len));
     }
 }

@@ -81,7 +81,9 @@
     OP(FOR_NEXT, 3, 0, "next element into local s+2, or jump off when done")        \
     OP(ARG_DEFAULT, 3, 0, "jump off when parameter s was given (skip its default)")  \
     OP(IMPORT, 2, 1, "push the module named by constant k (loading it once)")        \
-    OP(ECHO, 0, -1, "REPL: pop and print the value unless nil")
+    OP(ECHO, 0, -1, "REPL: pop and print the value unless nil")                      \
+    OP(IN, 0, -1, "x, container -> whether x is in the container")                   \
+    OP(UNPACK, 1, OP_VAR, "replace a list of exactly n values by its n values")
 
 typedef enum Opcode {
 #define OP(name, n, eff, doc) OP_##name,

@@ -60,7 +60,10 @@ typedef struct Span {
     X(OPTDECL, "optimizer")        /* str = name, list = PARAMs, a = BLOCK (STATE + stmts); op 'e': a = extern update */ \
     X(STATE, "state")              /* str = name, a = initial value or NULL */    \
     X(EXTERN, "extern")            /* str = symbol, b = STR library, list = PARAMs (a = NAME type), c = NAME return type or NULL */ \
-    X(BLOCK, "block")              /* list: statements */
+    X(BLOCK, "block")              /* list: statements */                        \
+    X(UNPACK, "unpack")            /* list = NAMEs, a = value: let [a, b] = value */ \
+    X(SCOPE, "scope")              /* a = BLOCK: a bare { } statement */          \
+    X(COMPADD, "compadd")          /* a = value, b = key or NULL: add to the comprehension's (comp) */
 
 typedef enum AstKind {
 #define X(k, s) AST_##k,

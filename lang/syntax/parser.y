@@ -63,6 +63,7 @@ static Ast *binop(int op, Span s, Ast *a, Ast *b) {
 static bool assignable(Ast *t) {
     return t->kind == AST_NAME || t->kind == AST_INDEX || t->kind == AST_FIELD;
 }
+static void unpack_params(Ast *f);
 /* fn NAME(params) block  ->  FUNC */
 static Ast *func(Span s, char *name, size_t len, Ast *params, Ast *body) {
     Ast *f = ast_new(AST_FUNC, s);
@@ -75,9 +76,91 @@ static Ast *func(Span s, char *name, size_t len, Ast *params, Ast *body) {
     params->n = params->cap = 0;
     ast_free(params);
     f->a = body;
+    unpack_params(f);
     return f;
 }
 static Ast *strlit(Span s, StrTok t) { return own(AST_STR, s, t); }
+static Ast *name_node(Span s, const char *name) { return ast_str(AST_NAME, s, name, strlen(name)); }
+/* Puts stmt first in block. */
+static void prepend(Ast *block, Ast *stmt) {
+    ast_push(block, stmt);
+    memmove(block->list + 1, block->list, sizeof(Ast *) * (size_t)(block->n - 1));
+    block->list[0] = stmt;
+}
+/* `for [a, b] in xs { body }` == `for (item) in __pairs(xs) { let [a, b] = (item); body }`
+ * (pat: an UNPACK of NAMEs; a record gives its [key, value] pairs). */
+static Ast *for_unpack(Span s, Ast *pat, Ast *iter, Ast *body) {
+    Ast *f = ast_str(AST_FOR, s, "(item)", 6);
+    Ast *call = ast_new(AST_CALL, iter->span);
+    call->a = name_node(iter->span, "__pairs");
+    ast_push(call, iter);
+    f->a = call;
+    pat->a = name_node(pat->span, "(item)");
+    prepend(body, pat);
+    f->b = body;
+    return f;
+}
+/* The text of a pattern, "[a, b]": the name of a destructured parameter. */
+static char *pattern_text(Ast *pat, size_t *len) {
+    size_t n = 3;
+    for (int i = 0; i < pat->n; i++) n += pat->list[i]->len + 2;
+    char *t = malloc(n);
+    if (!t) abort();
+    size_t k = 0;
+    t[k++] = '[';
+    for (int i = 0; i < pat->n; i++) {
+        if (i) t[k++] = ',', t[k++] = ' ';
+        memcpy(t + k, pat->list[i]->str, pat->list[i]->len);
+        k += pat->list[i]->len;
+    }
+    t[k++] = ']';
+    t[k] = '\0';
+    *len = k;
+    return t;
+}
+/* A comprehension `[elem for vars in iter if cond]` (key: `{key: elem ...}`)
+ * == `(fn() { let (comp) = [] or {}; for vars in iter { if cond { COMPADD } }; return (comp) })()`:
+ * the loop variables are the function's own, the outer ones are upvalues. */
+static Ast *comprehension(Span s, Ast *elem, Ast *key, Ast *vars, Ast *iter, Ast *cond) {
+    Ast *add = node2(AST_COMPADD, elem->span, elem, key);
+    Ast *body = ast_push(ast_new(AST_BLOCK, s), add);
+    if (cond) {
+        Ast *i = node2(AST_IF, cond->span, cond, body);
+        body = ast_push(ast_new(AST_BLOCK, s), i);
+    }
+    Ast *loop;
+    if (vars->kind == AST_NAME) {
+        loop = ast_str(AST_FOR, s, vars->str, vars->len);
+        loop->a = iter;
+        loop->b = body;
+        ast_free(vars);
+    } else {
+        loop = for_unpack(s, vars, iter, body);
+    }
+    Ast *init = ast_str(AST_LET, s, "(comp)", 6);
+    init->a = ast_new(key ? AST_RECORD : AST_LIST, s);
+    Ast *ret = node2(AST_RETURN, s, name_node(s, "(comp)"), NULL);
+    Ast *fbody = ast_new(AST_BLOCK, s);
+    ast_push(fbody, init);
+    ast_push(fbody, loop);
+    ast_push(fbody, ret);
+    Ast *f = ast_new(AST_FUNC, s);
+    f->a = fbody;
+    Ast *call = ast_new(AST_CALL, s);
+    call->a = f;
+    return call;
+}
+/* Destructured parameters `fn f([a, b])`: the body starts `let [a, b] = <param>`. */
+static void unpack_params(Ast *f) {
+    for (int i = f->n - 1; i >= 0; i--) {
+        Ast *p = f->list[i];
+        if (!p->b || !f->a || f->a->kind != AST_BLOCK) continue;
+        Ast *pat = p->b;
+        p->b = NULL;
+        pat->a = ast_str(AST_NAME, p->span, p->str, p->len);
+        prepend(f->a, pat);
+    }
+}
 }
 
 %union {
@@ -89,17 +172,20 @@ static Ast *strlit(Span s, StrTok t) { return own(AST_STR, s, t); }
 %token <num> NUMBER "number"
 %token <str> STRING "string" INTERP "string with {" NAME "name"
 %token NEWLINE "newline"
+%token LBLOCK "'{ '" /* `{` where a statement starts: a block, never a record (spelled apart for the dedup in yyerror) */
 %token BADCHAR "invalid character" /* never accepted: the lexer reported it */
 %token LET "let" FN "fn" RETURN "return" IF "if" ELSE "else" FOR "for" IN "in"
 %token WHILE "while" BREAK "break" CONTINUE "continue" TRUE "true" FALSE "false"
 %token NIL "nil" AND "and" OR "or" NOT "not" IMPORT "import" MODEL "model"
 %token SWEEP "sweep" OPTIMIZER "optimizer" ACTIVATION "activation" EXTERN "extern"
+%token NOTIN "not in"
 %token POW "**" EQ "==" NE "!=" LE "<=" GE ">="
 %token PLUSEQ "+=" MINUSEQ "-=" STAREQ "*=" SLASHEQ "/="
 
 %type <node> body stmts stmt block if_stmt expr postfix primary string interp
 %type <node> args arglist arg elems elist fields fieldlist field params plist param
 %type <node> sweep svars names obody ostmts ostmt cparams cplist cparam cret
+%type <node> pnames cvars cif
 
 %destructor { free($$.s); } <str>
 %destructor { ast_free($$); } <node>
@@ -107,7 +193,7 @@ static Ast *strlit(Span s, StrTok t) { return own(AST_STR, s, t); }
 %left OR
 %left AND
 %precedence NOT
-%nonassoc EQ NE '<' LE '>' GE
+%nonassoc EQ NE '<' LE '>' GE IN NOTIN
 %left '+' '-'
 %left '*' '/' '%'
 %precedence UMINUS
@@ -137,10 +223,27 @@ sep: NEWLINE { yyerrok; } | ';' { yyerrok; } ;
 
 block
     : '{' body '}'                  { $$ = $2; $$->span = sp2(@1, @3); }
+    | LBLOCK body '}'               { $$ = $2; $$->span = sp2(@1, @3); }
     ;
 
 stmt
     : LET NAME '=' expr             { $$ = own(AST_LET, sp(@2), $2); $$->a = $4; }
+    | LET '[' pnames ']' '=' expr   { $$ = $3; $$->span = sp(@2); $$->a = $6; }
+    | LBLOCK body '}'               { $$ = node2(AST_SCOPE, sp2(@1, @3), $2, NULL); $2->span = sp2(@1, @3); }
+    | FOR '[' pnames ']' IN expr opt_nl block { $3->span = sp(@2); $$ = for_unpack(sp(@1), $3, $6, $8); }
+    | FOR NAME ',' pnames IN expr opt_nl block {
+                                        prepend($4, own(AST_NAME, sp(@2), $2));
+                                        $4->span = sp(@2);
+                                        $$ = for_unpack(sp(@1), $4, $6, $8);
+                                    }
+    | IMPORT STRING NAME NAME       {
+                                        if (strcmp($3.s, "as") != 0)
+                                            parse_error(ctx, @3.first_line, @3.first_column,
+                                                        "unexpected name '%s' (`import \"x\" as y` names the module y)", $3.s);
+                                        free($3.s);
+                                        $$ = own(AST_IMPORT, sp(@2), $2);
+                                        $$->a = own(AST_NAME, sp(@4), $4);
+                                    }
     | expr '=' expr                 {
                                         $$ = node2(AST_ASSIGN, sp(@2), $1, $3); $$->op = '=';
                                         if (!assignable($1))
@@ -157,14 +260,14 @@ stmt
                                       if (!assignable($1)) parse_error(ctx, @1.first_line, @1.first_column, "cannot assign to this expression"); }
     | expr                          { $$ = node2(AST_EXPR, $1->span, $1, NULL); }
     | if_stmt
-    | WHILE expr block              { $$ = node2(AST_WHILE, sp(@1), $2, $3); }
-    | FOR NAME IN expr block        { $$ = own(AST_FOR, sp(@1), $2); $$->a = $4; $$->b = $5; }
+    | WHILE expr opt_nl block       { $$ = node2(AST_WHILE, sp(@1), $2, $4); }
+    | FOR NAME IN expr opt_nl block { $$ = own(AST_FOR, sp(@1), $2); $$->a = $4; $$->b = $6; }
     | BREAK                         { $$ = ast_new(AST_BREAK, sp(@1)); }
     | CONTINUE                      { $$ = ast_new(AST_CONTINUE, sp(@1)); }
     | RETURN                        { $$ = ast_new(AST_RETURN, sp(@1)); }
     | RETURN expr                   { $$ = node2(AST_RETURN, sp(@1), $2, NULL); }
-    | FN NAME '(' params ')' block  { $$ = node2(AST_FNDECL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
-    | MODEL NAME '(' params ')' block { $$ = node2(AST_MODEL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $6), NULL); }
+    | FN NAME '(' params ')' opt_nl block { $$ = node2(AST_FNDECL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $7), NULL); }
+    | MODEL NAME '(' params ')' opt_nl block { $$ = node2(AST_MODEL, sp(@2), func(sp(@2), $2.s, $2.len, $4, $7), NULL); }
     | IMPORT STRING                 { $$ = own(AST_IMPORT, sp(@2), $2); }
     | ACTIVATION NAME '(' params ')' '=' expr {
                                         $$ = func(sp(@2), $2.s, $2.len, $4, $7);
@@ -197,9 +300,9 @@ stmt
     ;
 
 if_stmt
-    : IF expr block                 { $$ = node2(AST_IF, sp(@1), $2, $3); }
-    | IF expr block ELSE block      { $$ = node2(AST_IF, sp(@1), $2, $3); $$->c = $5; }
-    | IF expr block ELSE if_stmt    { $$ = node2(AST_IF, sp(@1), $2, $3); $$->c = $5; }
+    : IF expr opt_nl block          { $$ = node2(AST_IF, sp(@1), $2, $4); }
+    | IF expr opt_nl block ELSE opt_nl block { $$ = node2(AST_IF, sp(@1), $2, $4); $$->c = $7; }
+    | IF expr opt_nl block ELSE if_stmt { $$ = node2(AST_IF, sp(@1), $2, $4); $$->c = $6; }
     ;
 
 expr
@@ -212,6 +315,8 @@ expr
     | expr LE expr                  { $$ = binop('L', sp(@2), $1, $3); }
     | expr '>' expr                 { $$ = binop('>', sp(@2), $1, $3); }
     | expr GE expr                  { $$ = binop('G', sp(@2), $1, $3); }
+    | expr IN expr                  { $$ = binop('i', sp(@2), $1, $3); }
+    | expr NOTIN expr               { $$ = binop('I', sp(@2), $1, $3); }
     | expr '+' expr                 { $$ = binop('+', sp(@2), $1, $3); }
     | expr '-' expr                 { $$ = binop('-', sp(@2), $1, $3); }
     | expr '*' expr                 { $$ = binop('*', sp(@2), $1, $3); }
@@ -243,7 +348,11 @@ primary
     | '(' expr ')'                  { $$ = $2; }
     | '[' elems ']'                 { $$ = $2; $$->span = sp2(@1, @3); }
     | '{' fields '}'                { $$ = $2; $$->span = sp2(@1, @3); }
-    | FN '(' params ')' block       { $$ = func(sp(@1), NULL, 0, $3, $5); }
+    | '[' expr FOR cvars IN expr cif ']' { $$ = comprehension(sp(@3), $2, NULL, $4, $6, $7); }
+    | '{' NAME ':' expr FOR cvars IN expr cif '}' {
+                                        $$ = comprehension(sp(@5), $4, own(AST_NAME, sp(@2), $2), $6, $8, $9);
+                                    }
+    | FN '(' params ')' opt_nl block { $$ = func(sp(@1), NULL, 0, $3, $6); }
     | sweep
     ;
 
@@ -314,6 +423,28 @@ param
     : NAME                          { $$ = own(AST_PARAM, sp(@1), $1); }
     | NAME '=' expr                 { $$ = own(AST_PARAM, sp(@1), $1); $$->a = $3; }
     | '*' NAME                      { $$ = own(AST_PARAM, sp(@2), $2); $$->op = 1; }
+    | '[' pnames ']'                {
+                                        $$ = ast_new(AST_PARAM, sp(@1));
+                                        $$->str = pattern_text($2, &$$->len);
+                                        $2->span = sp(@1);
+                                        $$->b = $2;
+                                    }
+    ;
+
+/* destructuring: let [a, b] = ..., for [i, x] in ..., fn f([a, b]) */
+pnames
+    : NAME                          { $$ = ast_push(ast_new(AST_UNPACK, sp(@1)), own(AST_NAME, sp(@1), $1)); }
+    | pnames ',' NAME               { $$ = ast_push($1, own(AST_NAME, sp(@3), $3)); }
+    ;
+/* the variables of a comprehension: x, [a, b] or a, b */
+cvars
+    : NAME                          { $$ = own(AST_NAME, sp(@1), $1); }
+    | '[' pnames ']'                { $$ = $2; $$->span = sp(@1); }
+    | NAME ',' pnames               { prepend($3, own(AST_NAME, sp(@1), $1)); $$ = $3; $$->span = sp(@1); }
+    ;
+cif
+    : %empty                        { $$ = NULL; }
+    | IF expr                       { $$ = $2; }
     ;
 
 /* The body of an optimizer: statements plus `state NAME [= init]`. */
@@ -363,11 +494,11 @@ cret
 
 /* sweep a in A, b in B { body }  |  sweep [a, b] in P { body } */
 sweep
-    : SWEEP svars block             { $$ = $2; $$->a = $3; $$->span = sp(@1); }
-    | SWEEP '[' names ']' IN expr block {
+    : SWEEP svars opt_nl block      { $$ = $2; $$->a = $4; $$->span = sp(@1); }
+    | SWEEP '[' names ']' IN expr opt_nl block {
                                         $$ = $3; $$->span = sp(@1); $$->op = 1;
                                         $$->b = ast_push(ast_new(AST_LIST, sp(@6)), $6);
-                                        $$->a = $7;
+                                        $$->a = $8;
                                     }
     ;
 svars
@@ -399,5 +530,15 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg)
     /* An error at the very end of input means the chunk is unfinished. The
      * end of input is where the lexer stands after the last token. */
     if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
-    parse_error(ctx, loc->first_line, loc->first_column, "%s", msg);
+    /* the two kinds of '{' (LBLOCK) read the same to a person */
+    char buf[512];
+    size_t k = 0;
+    for (const char *p = msg; *p && k + 4 < sizeof buf;) {
+        if (strncmp(p, " or '{ '", 8) == 0) { p += 8; continue; }
+        if (strncmp(p, "'{ ' or ", 8) == 0) { p += 8; continue; }
+        if (strncmp(p, "'{ '", 4) == 0) { buf[k++] = '\''; buf[k++] = '{'; buf[k++] = '\''; p += 4; continue; }
+        buf[k++] = *p++;
+    }
+    buf[k] = '\0';
+    parse_error(ctx, loc->first_line, loc->first_column, "%s", buf);
 }

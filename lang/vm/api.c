@@ -54,6 +54,11 @@ void mlp_vm_free(mlp_vm *vm) {
     free(vm);
 }
 
+bool mlp_exit_requested(mlp_vm *vm, int *code) {
+    if (code) *code = vm->exit_code;
+    return vm->exiting;
+}
+
 void mlp_interrupt(mlp_vm *vm) { vm->interrupted = 1; }
 bool mlp_interrupted(mlp_vm *vm) { return vm->interrupted != 0; }
 void *mlp_host(mlp_vm *vm) { return vm->host; }
@@ -70,6 +75,7 @@ static mlp_status run(mlp_vm *vm, const char *name, const char *src, size_t len,
                       CompileOpts opts) {
     mlp_status st;
     vm->interrupted = 0;
+    vm->exiting = false; /* a new run: an earlier exit() is the host's to have seen */
     ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, opts, &st);
     if (!p) return st;
     Value result;
@@ -255,6 +261,41 @@ void mlp_add_modules(mlp_vm *vm, const mlp_module_src *mods, size_t n) {
     }
 }
 
+/* Removes "./" segments and "dir/.." pairs in place, so `import "util"`
+ * and `import "./util"` find the same cached module. */
+static void normalize_path(char *p) {
+    char *out = p, *seg = p;
+    bool abs_ = *p == '/';
+    while (*seg) {
+        char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if (n == 0 || (n == 1 && seg[0] == '.')) {
+            /* skip "" and "." (the leading "/" of an absolute path is kept below) */
+        } else if (n == 2 && seg[0] == '.' && seg[1] == '.' && out > p + abs_) {
+            /* drop the previous segment unless it is itself ".." */
+            char *prev = out - 1; /* out ends with '/' */
+            char *q = prev;
+            while (q > p + abs_ && q[-1] != '/') q--;
+            if ((size_t)(prev - q) == 2 && q[0] == '.' && q[1] == '.') {
+                memmove(out, seg, n);
+                out += n;
+                *out++ = '/';
+            } else {
+                out = q;
+            }
+        } else {
+            if (out == p && abs_) *out++ = '/';
+            memmove(out, seg, n);
+            out += n;
+            *out++ = '/';
+        }
+        if (!end) break;
+        seg = end + 1;
+    }
+    if (out > p && out[-1] == '/' && !(out == p + 1 && abs_)) out--;
+    *out = '\0';
+}
+
 Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
     *ok = false;
     const char *nm = str_cstr(vm, name);
@@ -265,6 +306,8 @@ Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
     if (real_file && slash) sb_add(&path, from->name, (size_t)(slash - from->name) + 1);
     sb_addc(&path, nm);
     if (path.n < 4 || strcmp(path.p + path.n - 4, ".mlp") != 0) sb_addc(&path, ".mlp");
+    normalize_path(path.p);
+    path.n = strlen(path.p);
     size_t len = 0;
     char *src = read_file(path.p, &len);
     const char *text = src;
@@ -531,16 +574,41 @@ bool mlp_register(mlp_vm *vm, const mlp_native *table, size_t n) {
 }
 
 static ObjNative *find_native(mlp_vm *vm, const char *name) {
-    for (uint32_t i = 0; i < vm->natives->count; i++) {
+    for (uint32_t i = vm->natives->count; i-- > 0;) { /* the latest registration is live */
         ObjNative *n = AS_NATIVE(vm->natives->items[i]);
         if (strcmp(n->def->name, name) == 0) return n;
     }
     return NULL;
 }
 
+/* Docs of non-native builtins live in the builtin record __docs. */
+void mlp_set_doc(mlp_vm *vm, const char *name, const char *doc) {
+    Value docs;
+    int g = ns_find(vm->builtins, "__docs", 6);
+    if (g >= 0 && vm->builtins->values[g].type == MLP_T_RECORD) {
+        docs = vm->builtins->values[g];
+    } else {
+        docs = obj_val(MLP_T_RECORD, rec_new(vm));
+        mlp_push_root(vm, docs);
+        mlp_set_global(vm, "__docs", docs);
+        mlp_pop_root(vm);
+    }
+    mlp_push_root(vm, docs);
+    Value d = mlp_string_cstr(vm, doc);
+    mlp_push_root(vm, d);
+    mlp_record_set(vm, docs, name, d);
+    mlp_pop_root(vm);
+    mlp_pop_root(vm);
+}
+
 const char *mlp_native_doc(mlp_vm *vm, const char *name) {
     ObjNative *n = find_native(vm, name);
-    return n ? n->def->doc : NULL;
+    if (n) return n->def->doc;
+    int g = ns_find(vm->builtins, "__docs", 6);
+    if (g < 0 || vm->builtins->values[g].type != MLP_T_RECORD) return NULL;
+    ObjRecord *docs = AS_RECORD(vm->builtins->values[g]);
+    int32_t e = rec_find_c(docs, name, strlen(name));
+    return e >= 0 ? mlp_cstr(docs->entries[e].val) : NULL;
 }
 
 const char *mlp_native_params(mlp_vm *vm, const char *name) {
@@ -579,6 +647,10 @@ bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv, ml
     int nroots = vm->nroots;
     if (mlp_call(vm, callee, argc, argv, kwargs, result)) return true;
     vm->nroots = nroots;
+    if (vm->exiting) { /* exit() is not an error to catch: the caller unwinds */
+        *result = mlp_string_cstr(vm, vm->err_msg);
+        return false;
+    }
     vm->gc_paused++;
     *result = mlp_string_cstr(vm, vm->err_msg);
     vm->gc_paused--;

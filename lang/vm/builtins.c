@@ -54,6 +54,14 @@ static bool bi_len(mlp_vm *vm, Value *a, int n, Value *out) {
         return true;
     case MLP_T_RECORD: *out = mlp_number(AS_RECORD(v)->count); return true;
     case MLP_T_RANGE: *out = mlp_number(range_len(AS_RANGE(v))); return true;
+    case MLP_T_HANDLE:
+        if (AS_HANDLE(v)->cls->len) {
+            int64_t k;
+            if (!AS_HANDLE(v)->cls->len(vm, AS_HANDLE(v)->data, &k)) return false;
+            *out = mlp_number((double)k);
+            return true;
+        }
+        return mlp_raise(vm, "len: argument 'x' has no length (a %s)", type_name(v));
     default: return mlp_raise(vm, "len: argument 'x' has no length (a %s)", type_name(v));
     }
 }
@@ -130,6 +138,17 @@ static bool minmax(mlp_vm *vm, Value *a, const char *fn, bool want_max, Value *o
     if (args->count == 1 && args->items[0].type == MLP_T_LIST) xs = AS_LIST(args->items[0]);
     if (xs->count == 0) return mlp_raise(vm, "%s: no values to compare", fn);
     Value best = xs->items[0];
+    if (best.type == MLP_T_STRING) { /* strings compare bytewise, as with < */
+        for (uint32_t i = 1; i < xs->count; i++) {
+            int c;
+            if (xs->items[i].type != MLP_T_STRING)
+                return mlp_raise(vm, "%s: cannot compare string and %s", fn, type_name(xs->items[i]));
+            if (!value_order(vm, fn, xs->items[i], best, &c)) return false;
+            if (want_max ? c > 0 : c < 0) best = xs->items[i];
+        }
+        *out = best;
+        return true;
+    }
     for (uint32_t i = 0; i < xs->count; i++) {
         Value v = xs->items[i];
         if (!IS_NUM(v))
@@ -238,8 +257,8 @@ static const mlp_native core[] = {
     {"range", "start, stop=nil, step=1", bi_range, "range(stop) or range(start, stop, step=1): a lazy range"},
     {"list", "x", bi_list, "list(x): the elements of a range, list, string or the keys of a record"},
     {"type", "x", bi_type, "type(x): the type name of x"},
-    {"min", "*args", bi_min, "min(a, b, ...) or min(list): the smallest number"},
-    {"max", "*args", bi_max, "max(a, b, ...) or max(list): the largest number"},
+    {"min", "*args", bi_min, "min(a, b, ...) or min(list): the smallest number (or string)"},
+    {"max", "*args", bi_max, "max(a, b, ...) or max(list): the largest number (or string)"},
     {"abs", "x", bi_abs, "abs(x): absolute value"},
     {"sqrt", "x", bi_sqrt, "sqrt(x): square root"},
     {"exp", "x", bi_exp, "exp(x): e to the power x"},
@@ -255,4 +274,7 @@ static const mlp_native core[] = {
     {"pop", "list", bi_pop, "pop(list): remove and return the last element"},
 };
 
-bool builtins_open(mlp_vm *vm) { return mlp_register(vm, core, sizeof core / sizeof core[0]); }
+bool builtins_open(mlp_vm *vm) {
+    return mlp_register(vm, core, sizeof core / sizeof core[0]) && builtins_seq_open(vm) &&
+           builtins_text_open(vm) && builtins_json_open(vm);
+}

@@ -100,6 +100,11 @@ mlp_status mlp_disasm_source(mlp_vm *vm, const char *name, const char *src, size
  * printed then); errors leave earlier definitions intact. */
 mlp_status mlp_eval_repl(mlp_vm *vm, const char *src, size_t len);
 
+/* True once the program called exit(code) (then *code, if not NULL, is the
+ * status). The entry point that ran it returned MLP_RUNTIME_ERROR without
+ * printing anything; the host should stop with that status. */
+bool mlp_exit_requested(mlp_vm *vm, int *code);
+
 /* Async-signal-safe: the running program stops with the runtime error
  * "interrupted" at its next backward jump or call. */
 void mlp_interrupt(mlp_vm *vm);
@@ -176,8 +181,13 @@ typedef struct mlp_native {
 /* Defines each entry as a builtin global. Returns false (and reports to the
  * error callback) if a params string does not parse: a programming error. */
 bool mlp_register(mlp_vm *vm, const mlp_native *table, size_t n);
-/* The doc line of a registered native, or NULL. */
+/* The doc line of a registered native (the most recent registration of the
+ * name), else one given by mlp_set_doc, else NULL. */
 const char *mlp_native_doc(mlp_vm *vm, const char *name);
+/* Documents a builtin that is not a native (a value such as an activation,
+ * an optimizer, a loss or a callable handle), for the REPL's :help. The doc
+ * should start "name: " or "name(". */
+void mlp_set_doc(mlp_vm *vm, const char *name, const char *doc);
 /* The params string of a registered native, or NULL. */
 const char *mlp_native_params(mlp_vm *vm, const char *name);
 
@@ -231,6 +241,14 @@ typedef struct mlp_class {
      * return false with mlp_raise (e.g. a kind that cannot be offered).
      * NULL: handles of this class are not tensors. */
     bool (*floats)(mlp_vm *vm, void *data, mlp_floats *out);
+    /* len(h), and what `for x in h` counts. NULL: no length. */
+    bool (*len)(mlp_vm *vm, void *data, int64_t *out);
+    /* h[i] (i as given, any value); `for x in h` is h[0], h[1], ... up to
+     * len. NULL: not indexable. */
+    bool (*index)(mlp_vm *vm, mlp_value self, void *data, mlp_value i, mlp_value *out);
+    /* a op b for op '+', '-', '*' or '/' where a or b (or both) is a handle
+     * of this class and the language has no meaning for it. NULL: an error. */
+    bool (*arith)(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value *out);
 } mlp_class;
 
 mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);

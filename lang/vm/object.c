@@ -254,6 +254,16 @@ void rec_set(mlp_vm *vm, ObjRecord *r, ObjString *key, Value v) {
     mlp_pop_root(vm);
 }
 
+bool rec_remove(ObjRecord *r, ObjString *key, Value *old) {
+    int32_t e = rec_find(r, key);
+    if (e < 0) return false;
+    *old = r->entries[e].val;
+    memmove(r->entries + e, r->entries + e + 1, sizeof(RecEntry) * (r->count - (uint32_t)e - 1));
+    r->count--;
+    if (r->icap) rec_reindex(r);
+    return true;
+}
+
 /* ---- ranges ---- */
 
 ObjRange *range_new(mlp_vm *vm, double start, double stop, double step) {

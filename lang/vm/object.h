@@ -212,6 +212,8 @@ ObjRecord *rec_new(mlp_vm *vm);
 int32_t rec_find(ObjRecord *r, ObjString *key);
 int32_t rec_find_c(ObjRecord *r, const char *key, size_t len);
 void rec_set(mlp_vm *vm, ObjRecord *r, ObjString *key, Value v);
+/* Deletes key (later entries keep their order); false if absent. */
+bool rec_remove(ObjRecord *r, ObjString *key, Value *old);
 
 ObjRange *range_new(mlp_vm *vm, double start, double stop, double step);
 double range_len(ObjRange *r);

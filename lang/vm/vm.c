@@ -105,7 +105,7 @@ void vm_clear_error(mlp_vm *vm) {
 
 void vm_print_error(mlp_vm *vm) {
     vm_locate_error(vm);
-    if (vm->err_report) err_write(vm, vm->err_report, vm->err_report_len);
+    if (vm->err_report && !vm->exiting) err_write(vm, vm->err_report, vm->err_report_len);
     vm_clear_error(vm);
 }
 
@@ -347,6 +347,18 @@ static bool get_index(mlp_vm *vm, Value *slot) {
         slot[0] = mlp_number(r->start + (double)i * r->step);
         return true;
     }
+    case MLP_T_HANDLE:
+        if (AS_HANDLE(o)->cls->index) {
+            ObjHandle *h = AS_HANDLE(o);
+            Value out = mlp_nil();
+            if (!h->cls->index(vm, o, h->data, idx, &out)) {
+                if (!vm->err_pending) vm_error(vm, "cannot index a %s", h->cls->name);
+                return false;
+            }
+            slot[0] = out;
+            return true;
+        }
+        return vm_error(vm, "cannot index a %s", type_name(o));
     default: return vm_error(vm, "cannot index a %s", type_name(o));
     }
 }
@@ -465,6 +477,32 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         slot[0] = obj_val(MLP_T_LIST, r);
         return true;
     }
+    if (op == OP_MUL && (a.type == MLP_T_STRING || b.type == MLP_T_STRING) &&
+        (IS_NUM(a) || IS_NUM(b))) {
+        ObjString *x = a.type == MLP_T_STRING ? AS_STRING(a) : AS_STRING(b);
+        double k = IS_NUM(a) ? a.as.n : b.as.n;
+        if (k != floor(k) || k < 0)
+            return vm_error(vm, "string * n needs a non-negative integer n, got %g", k);
+        if (k * x->len > 1e9) return vm_error(vm, "string * %g is too large", k);
+        StrBuf sb = {0};
+        for (uint32_t i = 0; i < (uint32_t)k; i++) sb_add(&sb, STR_CHARS(x), x->len);
+        slot[0] = obj_val(MLP_T_STRING, str_new(vm, sb.p ? sb.p : "", sb.n));
+        free(sb.p);
+        return true;
+    }
+    if ((op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV) &&
+        ((a.type == MLP_T_HANDLE && AS_HANDLE(a)->cls->arith) ||
+         (b.type == MLP_T_HANDLE && AS_HANDLE(b)->cls->arith))) {
+        ObjHandle *h = a.type == MLP_T_HANDLE && AS_HANDLE(a)->cls->arith ? AS_HANDLE(a) : AS_HANDLE(b);
+        Value out = mlp_nil();
+        if (!h->cls->arith(vm, op_symbol(op)[0], a, b, &out)) {
+            if (!vm->err_pending) vm_error(vm, "cannot apply '%s' to %s and %s", op_symbol(op),
+                                           type_name(a), type_name(b));
+            return false;
+        }
+        slot[0] = out;
+        return true;
+    }
     return vm_error(vm, "cannot apply '%s' to %s and %s", op_symbol(op), type_name(a),
                     type_name(b));
 }
@@ -553,6 +591,25 @@ static bool for_prep(mlp_vm *vm, Value *s) {
         for (uint32_t i = 0; i < r->count; i++) l->items[i] = obj_val(MLP_T_STRING, r->entries[i].key);
         l->count = r->count;
         s[0] = obj_val(MLP_T_LIST, l);
+        s[1] = mlp_number(0);
+        return true;
+    }
+    case MLP_T_HANDLE: {
+        /* a handle with len and index: iterate over a list of h[0], h[1], ... */
+        ObjHandle *h = AS_HANDLE(s[0]);
+        int64_t n;
+        if (!h->cls->len || !h->cls->index)
+            return vm_error(vm, "cannot iterate over a %s", type_name(s[0]));
+        if (!h->cls->len(vm, h->data, &n)) return false;
+        if (n > 100000000) return vm_error(vm, "cannot iterate over a %s of %lld items", h->cls->name, (long long)n);
+        ObjList *l = list_new(vm, 0);
+        s[1] = obj_val(MLP_T_LIST, l); /* rooted in the state slot while it fills */
+        for (int64_t i = 0; i < n; i++) {
+            Value x = mlp_nil();
+            if (!h->cls->index(vm, s[0], h->data, mlp_number((double)i), &x)) return false;
+            list_push(vm, l, x);
+        }
+        s[0] = s[1];
         s[1] = mlp_number(0);
         return true;
     }
@@ -773,6 +830,13 @@ L_TRACE:
         Value k = consts[READ_U16()];
         if (IS_NUM(sp[-1])) {
             sp[-1].as.n += k.as.n;
+            NEXT;
+        }
+        if (sp[-1].type == MLP_T_HANDLE) { /* a tensor + 1 */
+            sp[0] = k;
+            sp++;
+            CHECK(arith_slow(vm, OP_ADD, sp - 2));
+            sp--;
             NEXT;
         }
         THROW("cannot apply '+' to %s and number", type_name(sp[-1]));
@@ -1077,6 +1141,19 @@ L_TRACE:
             free(b.p);
         }
         sp--;
+        NEXT;
+    }
+    CASE(IN) {
+        bool r;
+        CHECK(vm_contains(vm, sp[-2], sp[-1], &r));
+        sp[-2] = mlp_bool(r);
+        sp--;
+        NEXT;
+    }
+    CASE(UNPACK) {
+        int n = READ_U8();
+        CHECK(vm_unpack(vm, sp[-1], n, sp - 1));
+        sp += n - 1;
         NEXT;
     }
 #if !VM_COMPUTED_GOTO

@@ -69,6 +69,8 @@ struct mlp_vm {
     char err_msg[1024];
     char *err_report;           /* located report, malloc'd */
     size_t err_report_len;
+    bool exiting;               /* the pending error is exit(exit_code): unwind, print nothing */
+    int exit_code;
 
     volatile sig_atomic_t interrupted;
     void *host;
@@ -102,6 +104,14 @@ bool vm_run_proto(mlp_vm *vm, ObjProto *p, Value *result);
 bool vm_bind_args(mlp_vm *vm, const char *fname, Signature *sig, Value *args, int argc,
                   Value *kwv, int nkw, ObjList *kwnames, Value *out, ObjList **star_out);
 Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok);
+
+/* ---- unpack.c ---- */
+/* `x in container` (lists: an equal element; records: a key; strings: a
+ * substring; ranges: one of its numbers). */
+bool vm_contains(mlp_vm *vm, Value x, Value container, bool *res);
+/* `let [a, b] = v`: v must be a list of exactly n values; writes them to
+ * dst[0..n) (dst may be where v was). */
+bool vm_unpack(mlp_vm *vm, Value v, int n, Value *dst);
 
 /* ---- value.c ---- */
 /* Shortest round-trip text of a number; buf must hold 32 bytes. */

@@ -132,5 +132,21 @@ rc=$?
     > "$TMP/e.out" 2> /dev/null
 [ "$(cat "$TMP/e.out")" = true ] && ok || bad "-j 2 with -e: $(cat "$TMP/e.out")"
 
+# ---- 6. exit(code) in a point stops the program with code, as without -j ------
+cat > "$TMP/exit.mlp" <<'EOF'
+let t = sweep k in [1, 2, 3, 4, 5, 6] {
+    if k == 4 { exit(5) }
+    report(k=k)
+}
+print("not reached")
+EOF
+"$MLP" -j 2 "$TMP/exit.mlp" > "$TMP/exit.out" 2> "$TMP/exit.err"
+rc=$?
+[ $rc = 5 ] && ! grep -q "not reached" "$TMP/exit.out" && ! grep -q error "$TMP/exit.err" && ok \
+    || { bad "exit(5) in a -j 2 point: exit $rc"; cat "$TMP/exit.err"; }
+sleep 0.2
+left=$(pgrep -f "$TMP/exit.mlp" | wc -l)
+[ "$left" = 0 ] && ok || bad "exit in a point: $left processes left behind"
+
 echo "tests/par: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -331,6 +331,57 @@ def help_command(ctx):
 
 
 @test
+def help_documents_every_builtin(ctx):
+    s = ctx.session()
+    s.prompt()
+    out = s.line(":help")
+    for name in ("sort", "json_text", "report", "relu", "mse", "Adam", "split"):
+        check(" " + name in out, ":help lists " + name, out)
+    out = s.line(":help report")
+    check(out.startswith("report(") and "sweep" in out, ":help report documents it", out)
+    out = s.line(":help relu")
+    check(out.startswith("relu (activation): relu") and "f(x) = max(x, 0)" in out, ":help relu", out)
+    out = s.line(":help mse")
+    check(out.startswith("mse:") and "loss" in out, ":help mse", out)
+    out = s.line(":help sort")
+    check(out.startswith("sort(xs, key=nil, reverse=false)"), ":help sort", out)
+
+
+@test
+def up_arrow_recalls_a_multi_line_entry(ctx):
+    s = ctx.session()
+    s.prompt()
+    s.send("fn twice(n) {\r")
+    s.expect(re.escape(CONT))
+    s.send("  return 2 * n\r")
+    s.expect(re.escape(CONT))
+    s.send("}\r")
+    s.prompt()
+    check(s.line("twice(4)").strip() == "8", "the function works", s.text()[-300:])
+    # up twice: past twice(4) to the whole three-line definition
+    s.send("\x1b[A")
+    s.expect(r"twice\(4\)")
+    s.send("\x1b[A")
+    s.expect(r"return 2 \* n")
+    s.send("\r")
+    s.prompt()
+    check(s.line("twice(5)").strip() == "10", "the recalled entry ran as one", s.text()[-300:])
+
+
+@test
+def exit_ends_the_session(ctx):
+    s = ctx.session()
+    s.prompt()
+    s.send("exit(3)\r")
+    check(s.wait() == 3, "exit(3) ends the REPL with status 3", s.status)
+    s = ctx.session()     # (the runner wants status 0 from its sessions)
+    s.prompt()
+    s.send("exit()\r")
+    check(s.wait() == 0, "exit() ends the REPL with status 0", s.status)
+    ctx.sessions = [s]
+
+
+@test
 def defaults_command(ctx):
     s = ctx.session()
     s.prompt()

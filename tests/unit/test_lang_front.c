@@ -126,7 +126,7 @@ Test(lang_parser, errors_positions_and_count) {
     cr_expect_eq(mlp_check_source(vm, "t.mlp", src, strlen(src)), MLP_COMPILE_ERROR);
     cr_expect_str_eq(c.err,
                      "t.mlp:2:9: error: syntax error, unexpected number\n    print(3 4)\n            ^\n"
-                     "t.mlp:3:5: error: syntax error, unexpected '=', expecting name\n    let = 5\n        ^\n"
+                     "t.mlp:3:5: error: syntax error, unexpected '=', expecting name or '['\n    let = 5\n        ^\n"
                      "t.mlp:4:5: error: syntax error, unexpected '='\n    x = = 2\n        ^\n");
     tl_reset(&c);
     /* a tab before the error is kept so the caret lines up */
