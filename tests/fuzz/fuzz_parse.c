@@ -15,7 +15,7 @@
  * of syntax errors otherwise, and only their absence of crashes matters.
  *
  * Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined),
- * with a corpus seeded from tests/lang/**/*.mlp and examples/*.mlp.
+ * with a corpus seeded from the tests/lang folders and examples/*.mlp.
  */
 #include <stddef.h>
 #include <stdint.h>
