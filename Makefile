@@ -2,7 +2,7 @@
 #
 #   make          build build/mlp (installs missing Debian packages first)
 #   make run      build, then run the study (examples/study.mlp) on MNIST
-#   make test     unit, golden and REPL tests; again under ASan/UBSan; golden under valgrind
+#   make test     unit, golden, REPL, parallel and report (headless Chromium) tests; again under ASan/UBSan; golden under valgrind
 #   make asan     build and test with AddressSanitizer + UBSan (build/asan/)
 #   make valgrind golden language tests under valgrind (leaks are errors)
 #   make bench    benchmarks against the reference systems (tests/bench/*/run.sh)
@@ -187,6 +187,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
 	bash tests/par/run.sh $(MLP)
+	python3 tests/report/run.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

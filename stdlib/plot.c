@@ -243,6 +243,19 @@ bool std_save_html(mlp_vm *vm, const std_table *t, const char *path)
         colidx[nc] = c;
         cols[nc++] = mlp_cstr(col);
     }
+    /* cells as the printed table shows them: whole columns whole, other
+     * reported numbers with 4 decimals */
+    bool *whole = calloc((size_t)nc + 1, sizeof *whole);
+    if (!whole) { mlp_raise(vm, "out of memory"); goto done; }
+    for (int c = 0; c < nc; c++) {
+        whole[c] = true;
+        for (size_t r = 0; r < nrows; r++) {
+            mlp_value v;
+            if (mlp_record_get(mlp_list_get(t->rows, r), cols[c], &v) && mlp_is_number(v) &&
+                mlp_as_number(v) != floor(mlp_as_number(v)))
+                whole[c] = false;
+        }
+    }
     for (size_t r = 0; r < nrows; r++) {
         mlp_value row = mlp_list_get(t->rows, r);
         rt_report_row *rr = &rows[r];
@@ -256,8 +269,7 @@ bool std_save_html(mlp_vm *vm, const std_table *t, const char *path)
             else if (mlp_is_string(v)) s = v;
             else if (mlp_is_number(v) && colidx[c] >= t->naxes) {
                 char buf[48];
-                double x = mlp_as_number(v);
-                std_number_text(x, x == floor(x) ? 0 : 4, buf);
+                std_number_text(mlp_as_number(v), whole[c] ? 0 : 4, buf);
                 s = mlp_string_cstr(vm, buf);
             } else s = std_short_text(vm, v);
             mlp_list_push(vm, keep, s);
@@ -276,7 +288,7 @@ bool std_save_html(mlp_vm *vm, const std_table *t, const char *path)
             mlp_push_root(vm, vs);
             size_t len = mlp_strlen(params) + mlp_strlen(col) + mlp_strlen(vs) + 8;
             char *buf = malloc(len);
-            if (!buf) { mlp_pop_root(vm); mlp_raise(vm, "out of memory"); goto done; }
+            if (!buf) { mlp_pop_root(vm); free(whole); mlp_raise(vm, "out of memory"); goto done; }
             snprintf(buf, len, "%s%s%s = %s", mlp_cstr(params), c ? "\n" : "", mlp_cstr(col),
                      mlp_cstr(vs));
             params = mlp_string_cstr(vm, buf);
@@ -295,6 +307,8 @@ bool std_save_html(mlp_vm *vm, const std_table *t, const char *path)
             if (has_values(h->col[which[k]], h->n))
                 rr->curves[k] = (rt_series){ rr->label, h->col[which[k]], h->n };
     }
+
+    free(whole);
 
     /* what a reader needs to rerun it */
     const char *sname = NULL, *stext = NULL;

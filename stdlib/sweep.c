@@ -740,9 +740,9 @@ static void json_string(FILE *f, const char *s)
 static void json_value(mlp_vm *vm, FILE *f, mlp_value v)
 {
     std_history *hist = mlp_handle_data(v, &std_history_class);
-    if (hist) {   /* every epoch, in full precision */
+    if (hist) {   /* every epoch in full precision; not the seconds, which vary */
         fputc('{', f);
-        for (int c = 0; c < STD_H_COUNT; c++) {
+        for (int c = 0; c < STD_H_SECONDS; c++) {
             fprintf(f, "%s\"%s\": [", c ? ", " : "", std_history_names[c]);
             for (int e = 0; e < hist->n; e++) {
                 if (e) fputs(", ", f);

@@ -174,13 +174,20 @@ def collect(paths):
     return rel
 
 
+# What every script sees: no per-epoch progress lines on stderr (fit prints
+# them off a terminal; their seconds vary), and one locale, so plot()'s
+# terminal charts are braille everywhere (MLP_ASCII would force ASCII).
+CHILD_ENV = dict(os.environ, MLP_PROGRESS="0", LC_ALL="C.UTF-8")
+CHILD_ENV.pop("MLP_ASCII", None)
+
+
 def run(cmd, timeout, stdin=None):
     """Run cmd in ROOT; returns (exit code or None on timeout, stdout, stderr).
 
     The child gets its own process group so a timeout also kills whatever a
     wrapper (valgrind) started. stdin is the given bytes, or closed so that
     nothing waits on it."""
-    proc = subprocess.Popen(cmd, cwd=ROOT,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=CHILD_ENV,
                             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)

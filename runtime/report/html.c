@@ -102,6 +102,7 @@ static const char style[] =
 
 /* Sorting by a header: numbers by data-v, text by its content. */
 static const char script[] =
+    "document.documentElement.className='js';\n"
     "document.querySelectorAll('table.results th').forEach(function(th,c){\n"
     "  th.addEventListener('click',function(){\n"
     "    var tb=th.closest('table').tBodies[0],rows=Array.from(tb.rows);\n"
@@ -123,7 +124,7 @@ bool rt_report_html(const rt_report *r, const char *path, char *err, size_t errl
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return false;
     }
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
+    fputs("<!DOCTYPE html>\n<html lang=\"en\" class=\"nojs\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
     esc(f, r->title);
     fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", style);
     esc(f, r->title);
