@@ -30,6 +30,8 @@ Two kinds of golden test, told apart by where the script lives:
 
 * Examples (`*.mlp` in a directory named `examples`): stdout must equal the
   `.out` file beside the script byte for byte, and the exit code must be 0.
+  An example gets a fresh temporary folder as its first argument (`args[0]`)
+  to write files into (figures, reports); the folder is removed afterwards.
 
 A language test may replace the command line with `# command: ARGS`, for the
 CLI's own behaviour (usage errors, `-e`, `-`): the runner then runs
@@ -67,6 +69,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -280,7 +283,12 @@ def check(rel, args):
     cmd = shlex.split(args.wrap) + [args.mlp] + argv
     # a `slow` script (the study: minutes on a loaded machine) gets ten times longer
     timeout = args.timeout * (10 if "slow" in spec.tags else 1)
-    code, out, err = run(cmd, timeout, stdin)
+    if is_example(rel) and spec.command is None:
+        # an example's files (plot(..., file=), save) go to a fresh folder
+        with tempfile.TemporaryDirectory(prefix="mlp-example-") as tmp:
+            code, out, err = run(cmd + [tmp], timeout, stdin)
+    else:
+        code, out, err = run(cmd, timeout, stdin)
     problems = []
 
     if is_example(rel):

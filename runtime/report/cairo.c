@@ -125,6 +125,25 @@ static void draw_panel(cairo_t *cr, const rt_panel *p, const char *xlabel, doubl
         if (e.x_advance > lw) lw = e.x_advance;
     }
     double bw = lw + 34, bh = 16.0 * p->nseries + 8, bx = R - bw - 8, by = T + 8;
+    /* the corner whose box covers the fewest points of the curves (and of
+     * the lines between them), top right first on a tie */
+    double best = -1;
+    for (int corner = 0; corner < 4; corner++) {
+        double cx = corner % 2 == 0 ? R - bw - 8 : L + 8, cy = corner < 2 ? T + 8 : B - bh - 8;
+        double hits = 0;
+        for (int s = 0; s < p->nseries; s++) {
+            const rt_series *se = &p->series[s];
+            for (int i = 0; i < se->n; i++)
+                for (int k = 0; k < 8; k++) {
+                    int j = k ? i + 1 : i;   /* 8 samples along the line to the next epoch */
+                    if (j >= se->n || !isfinite(se->y[i]) || !isfinite(se->y[j])) continue;
+                    double f = k / 8.0;
+                    double x = PX(i + 1.0 + f * (j - i)), y = PY(se->y[i] + f * (se->y[j] - se->y[i]));
+                    hits += x >= cx - 4 && x <= cx + bw + 4 && y >= cy - 4 && y <= cy + bh + 4;
+                }
+        }
+        if (best < 0 || hits < best) { best = hits; bx = cx; by = cy; }
+    }
     cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
     cairo_rectangle(cr, bx, by, bw, bh);
     cairo_fill(cr);

@@ -44,7 +44,8 @@ rt_axis rt_axis_fit(double min, double max, int max_ticks)
             a.step = step;
             a.nticks = n < RT_TICKS_MAX ? n : RT_TICKS_MAX;
             for (int i = 0; i < a.nticks; i++) a.tick[i] = lo + i * step;
-            int e = (int)floor(log10(mag) + 1e-9);
+            /* from the step itself: 10 * 0.01 is a step of 0.1, one decimal */
+            int e = (int)floor(log10(step) + 1e-9);
             a.decimals = -e + (quarter ? 1 : 0);
             if (a.decimals < 0) a.decimals = 0;
             break;
