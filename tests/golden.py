@@ -182,6 +182,11 @@ def collect(paths):
 # terminal charts are braille everywhere (MLP_ASCII would force ASCII).
 CHILD_ENV = dict(os.environ, MLP_PROGRESS="0", LC_ALL="C.UTF-8")
 CHILD_ENV.pop("MLP_ASCII", None)
+# An ASan build: what fontconfig keeps for the whole process (figures use
+# it through cairo) is not a leak of mlp's (tests/lsan.supp).
+CHILD_ENV["LSAN_OPTIONS"] = ":".join(
+    filter(None, [os.environ.get("LSAN_OPTIONS"), "print_suppressions=0",
+                  "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp")]))
 
 
 def run(cmd, timeout, stdin=None):
