@@ -12,7 +12,8 @@
  * else LANG names UTF-8), ASCII otherwise or when MLP_ASCII=1; ascii=true
  * or false overrides both. Width: width=, else the terminal's columns when
  * stdout is a terminal, else 80, so output that is not a terminal is the
- * same everywhere.
+ * same everywhere. On a terminal (and without NO_COLOR) each series is
+ * drawn in its colour.
  */
 #include <ctype.h>
 #include <math.h>
@@ -189,7 +190,10 @@ static bool n_plot(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
             goto done;
         }
     } else {
-        char *s = rt_chart_text(&chart, width ? (int)width : text_width(), use_unicode(a[5]));
+        /* colour only on a terminal (as the REPL's), never where bytes are compared */
+        unsigned flags = (use_unicode(a[5]) ? RT_TEXT_UNICODE : 0) |
+                         (std_host_of(vm)->tty && !getenv("NO_COLOR") ? RT_TEXT_COLOUR : 0);
+        char *s = rt_chart_text(&chart, width ? (int)width : text_width(), flags);
         if (!s) { mlp_raise(vm, "out of memory"); goto done; }
         mlp_write(vm, s, strlen(s));
         free(s);

@@ -76,10 +76,14 @@ const char *rt_rgb_hex(rt_rgb c, char buf[8]);
 
 /* ---- renderers ------------------------------------------------------------- */
 
-/* The chart as text, panels stacked, `width` columns wide (at least 40),
- * braille when `unicode`, else ASCII. Returns a malloc'd string ending in
- * a newline, or NULL when out of memory. */
-char *rt_chart_text(const rt_chart *c, int width, bool unicode);
+/* The chart as text, panels stacked, `width` columns wide (at least 40):
+ * braille with RT_TEXT_UNICODE, else ASCII; with RT_TEXT_COLOUR each
+ * series' cells, end label and legend entry in the ANSI colour nearest
+ * its palette colour (for terminals; escape sequences are not counted in
+ * the width). Returns a malloc'd string ending in a newline, or NULL when
+ * out of memory. */
+enum { RT_TEXT_UNICODE = 1, RT_TEXT_COLOUR = 2 };
+char *rt_chart_text(const rt_chart *c, int width, unsigned flags);
 
 /* Renders the chart to a file through cairo: the format from the path's
  * extension (.png, .svg, .pdf), width x height pixels (points for PDF and

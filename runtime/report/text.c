@@ -20,6 +20,8 @@
  *
  * Everything is computed from the values and the width with integer and
  * double arithmetic and printed with snprintf: the same bytes everywhere.
+ * On a terminal the caller may ask for colour: a cell takes the colour of
+ * the first series with a dot in it.
  */
 #include <math.h>
 #include <stdint.h>
@@ -72,6 +74,24 @@ static int put_cols(text *t, const char *s, int cols)
 
 static const char markers[] = "*o+x#@%&";
 
+/* The basic ANSI colour nearest each palette entry (chart.c): blue,
+ * yellow for orange, green, red for vermillion, magenta, cyan, bright
+ * yellow, the terminal's default for black. */
+static const char *const ansi[RT_PALETTE_N] = { "34", "33", "32", "31", "35", "36", "93", "39" };
+
+static void colour_on(text *t, bool colour, int s)
+{
+    if (!colour) return;
+    put(t, "\033[", 2);
+    puts_(t, ansi[s % RT_PALETTE_N]);
+    put(t, "m", 1);
+}
+
+static void colour_off(text *t, bool colour)
+{
+    if (colour) puts_(t, "\033[0m");
+}
+
 /* The braille bit of dot (x, y) of a cell, x in 0..1, y in 0..3. */
 static unsigned braille_bit(int x, int y)
 {
@@ -83,7 +103,7 @@ static unsigned braille_bit(int x, int y)
 typedef struct grid {
     int cols, rows, sw, sh;     /* cells, and dots per cell */
     unsigned char *dots;        /* unicode: braille bits per cell */
-    unsigned char *owner;       /* ascii: 1 + series drawing the cell, 0: empty */
+    unsigned char *owner;       /* 1 + the first series with a dot in the cell, 0: empty */
     bool unicode;
 } grid;
 
@@ -92,7 +112,7 @@ static void plot_dot(grid *g, int x, int y, int s)
     if (x < 0 || y < 0 || x >= g->cols * g->sw || y >= g->rows * g->sh) return;
     int c = x / g->sw, r = y / g->sh;
     if (g->unicode) g->dots[r * g->cols + c] |= (unsigned char)braille_bit(x % g->sw, y % g->sh);
-    else if (!g->owner[r * g->cols + c]) g->owner[r * g->cols + c] = (unsigned char)(s + 1);
+    if (!g->owner[r * g->cols + c]) g->owner[r * g->cols + c] = (unsigned char)(s + 1);
 }
 
 static void plot_line(grid *g, int x0, int y0, int x1, int y1, int s)
@@ -125,7 +145,7 @@ static void fmt_value(double v, char buf[32])
 }
 
 static void render_panel(text *t, const rt_panel *p, const char *xlabel, int W, int H,
-                         bool unicode)
+                         bool unicode, bool colour)
 {
     const char *vbar = unicode ? "\u2502" : "|", *vtick = unicode ? "\u2524" : "+";
     const char *corner = unicode ? "\u2514" : "+", *hbar = unicode ? "\u2500" : "-";
@@ -200,24 +220,29 @@ static void render_panel(text *t, const rt_panel *p, const char *xlabel, int W, 
         if (!right[r])
             while (last > 0 && !(unicode ? g.dots[r * P + last - 1] : g.owner[r * P + last - 1]))
                 last--;
+        int cur = 0;   /* 1 + the series whose colour is on */
         for (int c = 0; c < last; c++) {
+            int o = g.owner[r * P + c];
+            if (colour && o && o != cur) { colour_on(t, true, o - 1); cur = o; }
             if (unicode) {
                 unsigned bits = g.dots[r * P + c];
                 if (!bits) { put(t, " ", 1); continue; }
                 char u[3] = { (char)0xE2, (char)(0xA0 | (bits >> 6)), (char)(0x80 | (bits & 0x3F)) };
                 put(t, u, 3);
             } else {
-                int o = g.owner[r * P + c];
                 put(t, o ? &markers[(o - 1) % 8] : " ", 1);
             }
         }
+        if (cur) colour_off(t, true);
         if (right[r]) {
             put(t, " ", 1);
+            colour_on(t, colour, right_s[r]);
             if (!unicode) {
                 put(t, &markers[right_s[r] % 8], 1);
                 put(t, " ", 1);
             }
             put_cols(t, right[r], rw - (unicode ? 0 : 2));
+            colour_off(t, colour);
         }
         put(t, "\n", 1);
     }
@@ -270,7 +295,9 @@ static void render_panel(text *t, const rt_panel *p, const char *xlabel, int W, 
         if (col > 0 && col + 3 + w > W) { put(t, "\n", 1); col = 0; }
         if (col == 0) { spaces(t, lw + 2); col = lw + 2; }
         else { spaces(t, 3); col += 3; }
+        colour_on(t, colour, s);
         puts_(t, item);
+        colour_off(t, colour);
         col += w;
     }
     if (col) put(t, "\n", 1);
@@ -281,8 +308,9 @@ done:
     free(right_s);
 }
 
-char *rt_chart_text(const rt_chart *c, int width_cols, bool unicode)
+char *rt_chart_text(const rt_chart *c, int width_cols, unsigned flags)
 {
+    bool unicode = flags & RT_TEXT_UNICODE, colour = flags & RT_TEXT_COLOUR;
     text t = {0};
     if (width_cols < 40) width_cols = 40;
     int H = c->npanels > 1 ? 10 : 14;
@@ -292,7 +320,7 @@ char *rt_chart_text(const rt_chart *c, int width_cols, bool unicode)
     }
     for (int i = 0; i < c->npanels; i++) {
         if (i) put(&t, "\n", 1);
-        render_panel(&t, &c->panels[i], c->xlabel, width_cols, H, unicode);
+        render_panel(&t, &c->panels[i], c->xlabel, width_cols, H, unicode, colour);
     }
     if (!t.s) put(&t, "", 0);
     if (t.oom) {

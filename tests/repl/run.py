@@ -468,6 +468,8 @@ def plot_uses_the_terminal(ctx):
     check(any(0x2800 < ord(c) <= 0x28FF for c in out), "braille dots", out[:300])
     check("epoch" in out and "loss" in out and "val_loss" not in out,
           "axis name and the one loss series", out[:300])
+    check(b"\x1b[34m" in s.raw, "the first series in blue (a terminal, no NO_COLOR)",
+          s.raw[-300:])
 
 
 @test

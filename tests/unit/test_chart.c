@@ -83,7 +83,8 @@ Test(chart, text_width_and_determinism)
     rt_panel p = { "loss", s, 2 };
     rt_chart c = { NULL, "epoch", &p, 1 };
     for (int unicode = 0; unicode < 2; unicode++) {
-        char *a = rt_chart_text(&c, 60, unicode), *b = rt_chart_text(&c, 60, unicode);
+        char *a = rt_chart_text(&c, 60, unicode ? RT_TEXT_UNICODE : 0);
+        char *b = rt_chart_text(&c, 60, unicode ? RT_TEXT_UNICODE : 0);
         cr_assert(a && b);
         cr_assert_str_eq(a, b);
         bool braille = false;
@@ -99,7 +100,21 @@ Test(chart, text_width_and_determinism)
         }
         cr_assert_eq(braille, unicode == 1);
         cr_assert(strstr(a, "val_loss 0.4500"), "the legend has the last value");
+        cr_assert(!strchr(a, '\033'), "no colour unless asked for");
         free(a);
         free(b);
     }
+    /* colour: the same text once the escapes are taken out; blue (34) and
+     * yellow (33, the palette's orange) for the two series */
+    char *plain = rt_chart_text(&c, 60, RT_TEXT_UNICODE), *col = rt_chart_text(&c, 60, RT_TEXT_UNICODE | RT_TEXT_COLOUR);
+    cr_assert(strstr(col, "\033[34m") && strstr(col, "\033[33m"));
+    char *w = col;
+    for (char *r = col; *r;) {
+        if (*r == '\033') { r = strchr(r, 'm') + 1; continue; }
+        *w++ = *r++;
+    }
+    *w = 0;
+    cr_assert_str_eq(col, plain);
+    free(plain);
+    free(col);
 }
