@@ -161,7 +161,7 @@ static mlp_value table_text(mlp_vm *vm, std_table *tb, int digits)
     size_t lastc = ncols;   /* the last column shown */
     while (lastc > 0 && hidden[lastc - 1]) lastc--;
     for (int line = -2; line < (int)nrows; line++) {
-        for (size_t c = 0; c < lastc; c++) {
+        for (size_t c = 0, shown = 0; c < lastc; c++) {
             if (hidden[c]) continue;
             mlp_value col = mlp_list_get(tb->columns, c);
             const char *s = line == -2 ? mlp_cstr(col) : NULL;
@@ -170,7 +170,7 @@ static mlp_value table_text(mlp_vm *vm, std_table *tb, int digits)
                 cell = cell_text(vm, mlp_list_get(tb->rows, (size_t)line), col, dig[c]);
                 s = mlp_cstr(cell);
             }
-            if (c) put(&t, "  ", 2);
+            if (shown++) put(&t, "  ", 2);
             if (line == -1) {
                 for (size_t i = 0; i < w[c]; i++) put(&t, "-", 1);
                 continue;

@@ -187,6 +187,23 @@ def main():
         check(quiet.stderr == b"", "progress: MLP_PROGRESS=0 still wrote %r" % quiet.stderr[:200])
         check(quiet.stdout == r.stdout, "progress: stdout changed with MLP_PROGRESS=0")
 
+        # the printed table and the CSV leave the history column out; the
+        # JSON holds every epoch of it, in full precision, without seconds
+        out = r.stdout.decode().splitlines()
+        check(out[0].split() == ["lr", "test_acc"], "printed table columns: %r" % out[:1])
+        csv = open(os.path.join(tmp, "study.csv")).read().splitlines()
+        check(csv[0] == "lr,test_acc" and len(csv) == POINTS + 1, "study.csv: %r" % csv[:2])
+        import json
+        rows = json.load(open(os.path.join(tmp, "study.json")))
+        check(len(rows) == POINTS, "study.json: %d rows" % len(rows))
+        for row in rows:
+            h = row.get("history", {})
+            check(sorted(h) == ["acc", "loss", "val_acc", "val_loss"]
+                  and all(len(h[k]) == EPOCHS for k in h), "study.json history: %r" % list(h))
+            check(abs(row["test_acc"] - h["val_acc"][-1]) == 0, "test_acc is the last val_acc")
+            check(any(len(repr(x)) > 10 for x in h["loss"]), "full precision: %r" % h["loss"][:2])
+        check(float(csv[1].split(",")[1]) == rows[0]["test_acc"], "CSV keeps every digit")
+
         check_png(os.path.join(tmp, "history.png"), (800, 300), 2)
         check_png(os.path.join(tmp, "sweep.png"), (500, 320), POINTS)
         check_svg(os.path.join(tmp, "sweep.svg"), POINTS)
