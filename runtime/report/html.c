@@ -76,6 +76,16 @@ static void chart_svg(FILE *f, const rt_report *r, int k)
         fputs("\"><title>", f);
         esc(f, series[s].label);
         fputs("</title></polyline>\n", f);
+        /* a dot per epoch, its value on hover */
+        fprintf(f, "<g class=\"points\" data-row=\"%d\" fill=\"%s\">", row, hex);
+        for (int i = 0; i < series[s].n; i++) {
+            if (!isfinite(series[s].y[i])) continue;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"><title>", PX(i + 1.0),
+                    PY(series[s].y[i]));
+            esc(f, series[s].label);
+            fprintf(f, ", epoch %d: %s %.6g</title></circle>", i + 1, curve_names[k], series[s].y[i]);
+        }
+        fputs("</g>\n", f);
     }
 #undef PX
 #undef PY
@@ -96,11 +106,14 @@ static const char style[] =
     "svg .grid{stroke:#e2e2e2;stroke-width:1}svg .frame{fill:none;stroke:#555}\n"
     "svg .tick,svg .axis{font-size:11px;fill:#333}\n"
     "svg .series{fill:none;stroke-width:2;stroke-linejoin:round}\n"
+    "svg .points circle{opacity:0}svg .points circle:hover{opacity:1}\n"
+    ".off{opacity:.12}ul.legend li{cursor:pointer}\n"
     "pre{background:#f6f6f6;padding:12px;overflow:auto}\n"
     "dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 16px}\n"
     "dl.meta dt{font-weight:bold}dl.meta dd{margin:0}\n";
 
-/* Sorting by a header: numbers by data-v, text by its content. */
+/* Sorting by a header: numbers by data-v, text by its content; a click on
+ * a legend entry fades that row's curves. */
 static const char script[] =
     "document.documentElement.className='js';\n"
     "document.querySelectorAll('table.results th').forEach(function(th,c){\n"
@@ -114,6 +127,13 @@ static const char script[] =
     "      if(!isNaN(p)&&!isNaN(q))d=p-q;else d=x.textContent.localeCompare(y.textContent);\n"
     "      return up?d:-d;});\n"
     "    rows.forEach(function(r){tb.appendChild(r)});\n"
+    "  });\n"
+    "});\n"
+    "document.querySelectorAll('ul.legend li').forEach(function(li){\n"
+    "  li.addEventListener('click',function(){\n"
+    "    li.classList.toggle('off');\n"
+    "    document.querySelectorAll('svg [data-row=\"'+li.dataset.row+'\"]').forEach(function(e){\n"
+    "      e.classList.toggle('off',li.classList.contains('off'))});\n"
     "  });\n"
     "});\n";
 
@@ -169,8 +189,8 @@ bool rt_report_html(const rt_report *r, const char *path, char *err, size_t errl
         bool curves = false;
         for (int k = 0; k < RT_CURVE_COUNT; k++) curves |= r->rows[i].curves[k].n > 0;
         if (!curves) continue;
-        fprintf(f, "<li><span class=\"swatch\" style=\"background:%s\"></span>%d: ",
-                rt_rgb_hex(rt_palette(i), hex), i + 1);
+        fprintf(f, "<li data-row=\"%d\"><span class=\"swatch\" style=\"background:%s\"></span>%d: ",
+                i, rt_rgb_hex(rt_palette(i), hex), i + 1);
         esc(f, r->rows[i].label);
         fputs("</li>\n", f);
     }

@@ -6,9 +6,11 @@
  *
  * The curves are inline SVG drawn here (four charts: loss, val_loss, acc,
  * val_acc; one polyline per row with curves, class "series", in the row's
- * palette colour), laid out with chart.h's axes. A few lines of inline
- * JavaScript make the table sortable by any column (click a header);
- * without JavaScript the page shows the same table and charts, unsorted.
+ * palette colour, and a dot per epoch that shows its value on hover),
+ * laid out with chart.h's axes. A few lines of inline JavaScript make the
+ * table sortable by any column (click a header) and fade a row's curves
+ * (click its legend entry); without JavaScript the page shows the same
+ * table and charts.
  * Every number keeps full precision in the cell's data-v attribute and
  * title; the cell shows the text the caller gives (the printed table's).
  *
