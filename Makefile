@@ -2,7 +2,7 @@
 #
 #   make          build build/mlp (installs missing Debian packages first)
 #   make run      build, then run the study (examples/study.mlp) on MNIST
-#   make test     unit, golden and REPL tests; again under ASan/UBSan; golden under valgrind
+#   make test     unit, golden, REPL, parallel and report (headless Chromium) tests; again under ASan/UBSan; golden under valgrind
 #   make asan     build and test with AddressSanitizer + UBSan (build/asan/)
 #   make valgrind golden language tests under valgrind (leaks are errors)
 #   make bench    benchmarks against the reference systems (tests/bench/*/run.sh)
@@ -33,14 +33,19 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 # Determinism: no implicit FMA contraction, no fast-math, ever.
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := $(filter -fsanitize%,$(OPT)) -pthread
-LDLIBS   := -lffi -ledit -lcurl -lcrypto -ljansson -lz -lm
+LDLIBS    = -lffi -ledit -lcurl -lcrypto -ljansson -lz $(CAIRO_LIBS) -lm
+# cairo (charts as PNG/SVG/PDF): asked of pkg-config when a recipe runs,
+# after build/.deps-build has installed it
+CAIRO_CFLAGS = $(shell pkg-config --cflags cairo)
+CAIRO_LIBS   = $(shell pkg-config --libs cairo)
 GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function
 
 # ---- Debian packages ----------------------------------------------------
 # Installed when missing, so a fresh machine needs only `make run`/`make test`.
-DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev libjansson-dev
+DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev \
+             libjansson-dev libcairo2-dev
 DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 python3-numpy dataset-fashion-mnist \
-             openmpi-bin libopenmpi-dev
+             openmpi-bin libopenmpi-dev chromium
 DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas-dev
 
 define install_missing
@@ -73,7 +78,8 @@ deps: build/.deps-build build/.deps-test
 # ---- sources and layers ---------------------------------------------------
 # Four layers, each compiled with the include path of what it may see, so an
 # #include that reaches the wrong way fails to compile:
-#   runtime/  C kernels and data; core <- kernels, expr <- data <- nn
+#   runtime/  C kernels and data; core <- kernels, expr <- data <- nn;
+#             report (charts, figures, HTML) stands alone
 #   lang/     the language core (syntax, compiler, vm): knows no runtime/stdlib
 #   stdlib/   binds the language to the runtime
 #   lang/cli  the program (main, REPL): sees everything
@@ -81,7 +87,8 @@ RT_CORE_INC := -Iruntime/core
 RT_KERN_INC := $(RT_CORE_INC) -Iruntime/kernels
 RT_EXPR_INC := $(RT_CORE_INC) -Iruntime/expr
 RT_DATA_INC := $(RT_KERN_INC) -Iruntime/data
-RT_INC      := $(RT_DATA_INC) -Iruntime/expr -Iruntime/nn
+RT_REPORT_INC = -Iruntime/report $(CAIRO_CFLAGS)
+RT_INC      := $(RT_DATA_INC) -Iruntime/expr -Iruntime/nn -Iruntime/report
 LANG_INC    := -Ilang/syntax -Ilang/compiler -Ilang/vm -I$(OUT)/gen
 STD_INC     := $(LANG_INC) $(RT_INC) -Istdlib
 ALL_INC     := $(STD_INC) -Ilang/cli
@@ -108,6 +115,7 @@ $(call obj,$(wildcard runtime/kernels/*.c)): INC := $(RT_KERN_INC)
 $(call obj,$(wildcard runtime/expr/*.c)):    INC := $(RT_EXPR_INC)
 $(call obj,$(wildcard runtime/data/*.c)):    INC := $(RT_DATA_INC)
 $(call obj,$(wildcard runtime/nn/*.c)):      INC := $(RT_INC)
+$(call obj,$(wildcard runtime/report/*.c)):  INC = $(RT_REPORT_INC)
 $(call obj,$(LANG_SRC)) $(OUT)/obj/gen/lexer.o $(OUT)/obj/gen/parser.o: INC := $(LANG_INC)
 $(STD_OBJ):                                  INC := $(STD_INC)
 $(CLI_OBJ) $(UNIT_OBJ):                      INC := $(ALL_INC)
@@ -183,6 +191,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	bash tests/par/run.sh $(MLP)
 	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
 	python3 tests/persist/resume.py --mlp $(MLP)
+	python3 tests/report/run.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
@@ -224,7 +233,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) lang/synta
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
 	  $(subst $(OUT)/gen,build/asan/gen,$(STD_INC)) -Wno-unused-function -Wno-sign-compare \
 	  tests/fuzz/fuzz_parse.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
-	  $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
+	  -Iruntime/report $(CAIRO_CFLAGS) $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p build/fuzz/corpus

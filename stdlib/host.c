@@ -129,6 +129,8 @@ bool std_open_host(mlp_vm *vm)
     if (!h) return false;
     h->pool = rt_pool_create(0);
     h->tty = isatty(STDOUT_FILENO);
+    const char *progress = getenv("MLP_PROGRESS");
+    h->epoch_lines = !h->tty && !(progress && strcmp(progress, "0") == 0);
     h->report = h->report_base = mlp_nil();
     std_random_seed(&h->rnd, 0);
     mlp_set_global(vm, "__host", mlp_handle(vm, &host_class, h));

@@ -179,6 +179,7 @@ __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job
     if (st) st->worker = true;
     std_host *h = std_host_of(vm);
     h->tty = false;
+    h->epoch_lines = false;   /* the parent reports finished points */
     h->pool = rt_pool_create(threads);   /* the parent's pool has no threads here */
     int cap = capture_fd();
     if (cap < 0 || dup2(cap, STDOUT_FILENO) < 0) _exit(71);

@@ -16,6 +16,8 @@
  *   data.c    datasets and tensors: mnist(), load_csv(), blobs() ...
  *   sweep.c   __sweep (the `sweep` construct), report(), results tables, save()
  *   persist.c save_model(), load_model() (safetensors), m.layers, set_weights()
+ *   plot.c    plot() (terminal charts, PNG/SVG/PDF figures) and the HTML
+ *             study report save() writes
  *   ext.c     __activation, __optimizer, __c_activation, __c_optimizer (the
  *             extension declarations; __extern itself is lang/ffi.c)
  *
@@ -55,6 +57,8 @@ typedef struct std_host {
     std_random rnd;
     rt_dialect dialect;    /* default for optimizer names (dialect("torch")) */
     bool tty;              /* stdout is a terminal: live progress bars */
+    bool epoch_lines;      /* off a terminal: one stderr line per epoch (not in
+                              -j workers, not with MLP_PROGRESS=0) */
     mlp_value report;      /* rows list of the sweep point running now, or nil */
     mlp_value report_base; /* that point's axis values (a record), or nil */
 } std_host;
@@ -97,6 +101,17 @@ typedef struct std_model {
 } std_model;
 
 typedef struct std_dataset { rt_dataset ds; } std_dataset;
+
+/* A fit's history: one column per metric, n epochs (train.c). Columns in
+ * this order; val_* are NaN without validation data. */
+enum { STD_H_LOSS, STD_H_ACC, STD_H_VAL_LOSS, STD_H_VAL_ACC, STD_H_SECONDS, STD_H_COUNT };
+extern const char *const std_history_names[STD_H_COUNT];
+typedef struct std_history {
+    int n, cap;
+    double *col[STD_H_COUNT];
+} std_history;
+/* A new history handle holding a copy of n epochs of the columns. */
+mlp_value std_history_value(mlp_vm *vm, int n, double *const col[STD_H_COUNT]);
 
 /* Builds m->m if not built yet, taking the input width from `features`
  * (0: must be known already). */
@@ -161,5 +176,21 @@ bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_mod
 bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4],
                     char **owned);
 bool std_open_io(mlp_vm *vm);
+bool std_open_plot(mlp_vm *vm);
+
+/* ---- results tables (sweep.c) and what plot.c needs of them ------------ */
+
+typedef struct std_table {
+    mlp_value columns, rows;
+    size_t naxes;          /* the first naxes columns are the sweep's variables */
+    mlp_value seconds;     /* per row, its point's wall time (number), or nil */
+} std_table;
+/* The text of a number in a printed table: `digits` decimals (0: whole),
+ * scientific below 10^-digits. */
+void std_number_text(double x, int digits, char buf[48]);
+/* "opt=Adam act=relu": a row's axis values, naming it in legends. */
+mlp_value std_row_label(mlp_vm *vm, const std_table *t, mlp_value row);
+/* save(results, "x.html") (plot.c). */
+bool std_save_html(mlp_vm *vm, const std_table *t, const char *path);
 
 #endif

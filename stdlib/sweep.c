@@ -27,13 +27,12 @@
 
 /* ---- tables ------------------------------------------------------------------ */
 
-typedef struct std_table { mlp_value columns, rows; } std_table;
-
 static void table_mark(mlp_vm *vm, void *p)
 {
     std_table *t = p;
     mlp_mark(vm, t->columns);
     mlp_mark(vm, t->rows);
+    mlp_mark(vm, t->seconds);
 }
 
 static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, mlp_value *out)
@@ -43,15 +42,6 @@ static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, ml
     else if (strcmp(field, "columns") == 0) *out = t->columns;
     else return mlp_raise(vm, "results table has no field '%s' (rows, columns)", field);
     return true;
-}
-
-/* The text of one cell: strings bare, handles short ("Adam"), nil "-". */
-static mlp_value cell_text(mlp_vm *vm, mlp_value row, mlp_value col)
-{
-    mlp_value v;
-    if (!mlp_record_get(row, mlp_cstr(col), &v) || mlp_is_nil(v)) return mlp_string_cstr(vm, "-");
-    if (mlp_is_string(v)) return v;
-    return std_short_text(vm, v);
 }
 
 /* A growable byte buffer for table text. */
@@ -73,6 +63,59 @@ static void put(text *t, const char *s, size_t n)
 
 static void pad(text *t, size_t n) { while (n--) put(t, " ", 1); }
 
+void std_number_text(double x, int digits, char buf[48])
+{
+    if (digits == 0 && x == floor(x) && fabs(x) < 1e16) snprintf(buf, 48, "%.0f", x == 0 ? 0.0 : x);
+    else if (!isfinite(x)) snprintf(buf, 48, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
+    else if (digits > 0 && (fabs(x) < pow(10, -digits) || fabs(x) >= 1e16))
+        snprintf(buf, 48, "%.*e", digits - 1, x);
+    else snprintf(buf, 48, "%.*f", digits, x);
+}
+
+/* The text of one cell: strings bare, handles short ("Adam"), nil "-",
+ * numbers with `digits` decimals (digits < 0: in full, as str()). */
+static mlp_value cell_text(mlp_vm *vm, mlp_value row, mlp_value col, int digits)
+{
+    mlp_value v;
+    if (!mlp_record_get(row, mlp_cstr(col), &v) || mlp_is_nil(v)) return mlp_string_cstr(vm, "-");
+    if (mlp_is_string(v)) return v;
+    if (mlp_is_number(v) && digits >= 0) {
+        char buf[48];
+        std_number_text(mlp_as_number(v), digits, buf);
+        return mlp_string_cstr(vm, buf);
+    }
+    return std_short_text(vm, v);
+}
+
+/* A column holding histories (report(history=h)): drawn by plot() and the
+ * HTML report, saved whole to JSON, left out of printed tables and CSV. */
+static bool history_column(const std_table *t, mlp_value col)
+{
+    for (size_t r = 0; r < mlp_list_len(t->rows); r++) {
+        mlp_value v;
+        if (mlp_record_get(mlp_list_get(t->rows, r), mlp_cstr(col), &v) &&
+            mlp_handle_data(v, &std_history_class))
+            return true;
+    }
+    return false;
+}
+
+mlp_value std_row_label(mlp_vm *vm, const std_table *t, mlp_value row)
+{
+    text b = {0};
+    for (size_t c = 0; c < t->naxes && c < mlp_list_len(t->columns); c++) {
+        mlp_value col = mlp_list_get(t->columns, c);
+        mlp_value s = cell_text(vm, row, col, -1);
+        if (c) put(&b, " ", 1);
+        put(&b, mlp_cstr(col), mlp_strlen(col));
+        put(&b, "=", 1);
+        put(&b, mlp_cstr(s), mlp_strlen(s));
+    }
+    mlp_value out = b.s && !b.oom ? mlp_string(vm, b.s, b.n) : mlp_string_cstr(vm, "");
+    free(b.s);
+    return out;
+}
+
 /* Display width of UTF-8 text: one column per code point. */
 static size_t width(const char *s)
 {
@@ -81,43 +124,59 @@ static size_t width(const char *s)
     return w;
 }
 
-/* Columns aligned, numbers to the right, a rule under the header. */
-static mlp_value table_tostring(mlp_vm *vm, void *p)
+/* Columns aligned, numbers to the right, a rule under the header;
+ * reported numbers with `digits` decimals. */
+static mlp_value table_text(mlp_vm *vm, std_table *tb, int digits)
 {
-    std_table *tb = p;
     size_t ncols = mlp_list_len(tb->columns), nrows = mlp_list_len(tb->rows);
     size_t *w = calloc(ncols + 1, sizeof *w);
     bool *numeric = calloc(ncols + 1, sizeof *numeric);
+    bool *hidden = calloc(ncols + 1, sizeof *hidden);
+    int *dig = calloc(ncols + 1, sizeof *dig);
     text t = {0};
-    if (!w || !numeric) goto done;
+    if (!w || !numeric || !hidden || !dig) goto done;
     for (size_t c = 0; c < ncols; c++) {
         mlp_value col = mlp_list_get(tb->columns, c);
+        hidden[c] = history_column(tb, col);
+        /* The sweep's own values in full; reported numbers with `digits`
+         * decimals, or whole when every one of the column is whole. */
+        bool whole = true;
+        for (size_t r = 0; r < nrows; r++) {
+            mlp_value v;
+            if (mlp_record_get(mlp_list_get(tb->rows, r), mlp_cstr(col), &v) && mlp_is_number(v) &&
+                !(mlp_as_number(v) == floor(mlp_as_number(v)) && fabs(mlp_as_number(v)) < 1e16))
+                whole = false;
+        }
+        dig[c] = c < tb->naxes ? -1 : whole ? 0 : digits;
         w[c] = width(mlp_cstr(col));
         numeric[c] = nrows > 0;
         for (size_t r = 0; r < nrows; r++) {
             mlp_value row = mlp_list_get(tb->rows, r), v;
             if (mlp_record_get(row, mlp_cstr(col), &v) && !mlp_is_number(v) && !mlp_is_nil(v))
                 numeric[c] = false;   /* a missing value ("-") keeps numbers right-aligned */
-            mlp_value s = cell_text(vm, row, col);
+            mlp_value s = cell_text(vm, row, col, dig[c]);
             if (width(mlp_cstr(s)) > w[c]) w[c] = width(mlp_cstr(s));
         }
     }
+    size_t lastc = ncols;   /* the last column shown */
+    while (lastc > 0 && hidden[lastc - 1]) lastc--;
     for (int line = -2; line < (int)nrows; line++) {
-        for (size_t c = 0; c < ncols; c++) {
+        for (size_t c = 0, shown = 0; c < lastc; c++) {
+            if (hidden[c]) continue;
             mlp_value col = mlp_list_get(tb->columns, c);
             const char *s = line == -2 ? mlp_cstr(col) : NULL;
             mlp_value cell = mlp_nil();
             if (line >= 0) {
-                cell = cell_text(vm, mlp_list_get(tb->rows, (size_t)line), col);
+                cell = cell_text(vm, mlp_list_get(tb->rows, (size_t)line), col, dig[c]);
                 s = mlp_cstr(cell);
             }
-            if (c) put(&t, "  ", 2);
+            if (shown++) put(&t, "  ", 2);
             if (line == -1) {
                 for (size_t i = 0; i < w[c]; i++) put(&t, "-", 1);
                 continue;
             }
             size_t sw = width(s);
-            bool last = c + 1 == ncols;
+            bool last = c + 1 == lastc;
             if (numeric[c]) pad(&t, w[c] - sw);
             put(&t, s, strlen(s));
             if (!numeric[c] && !last) pad(&t, w[c] - sw);
@@ -127,15 +186,20 @@ static mlp_value table_tostring(mlp_vm *vm, void *p)
 done:
     free(w);
     free(numeric);
+    free(hidden);
+    free(dig);
     mlp_value out = t.oom || !t.s ? mlp_string_cstr(vm, "<results table>")
                                   : mlp_string(vm, t.s, t.n);
     free(t.s);
     return out;
 }
 
+static mlp_value table_tostring(mlp_vm *vm, void *p) { return table_text(vm, p, 4); }
+static mlp_value table_format(mlp_vm *vm, void *p, int digits) { return table_text(vm, p, digits); }
+
 const mlp_class std_table_class = {
     .name = "results", .free = free, .mark = table_mark, .get = table_get,
-    .tostring = table_tostring, .fields = "rows, columns",
+    .tostring = table_tostring, .fields = "rows, columns", .format = table_format,
 };
 
 /* ---- __sweep and report ------------------------------------------------------ */
@@ -148,6 +212,7 @@ typedef struct sweep_ctx {
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
+    double seconds;     /* the wall time of the point run or taken last */
 } sweep_ctx;
 
 /* The values of point `i` in a grid (first axis outermost) or a list.
@@ -229,7 +294,9 @@ static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *fai
     h->rnd = c->start;
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
+    double t0 = par_now();
     bool point_ok = mlp_pcall(vm, c->body, (int)c->k, vals, mlp_nil(), &res);
+    c->seconds = par_now() - t0;
     *failed = !point_ok;
     *msg = res;
     if (!point_ok && (mlp_interrupted(vm) || mlp_exit_requested(vm, NULL))) return false;
@@ -252,6 +319,7 @@ static void take_rows(mlp_vm *vm, sweep_ctx *c, mlp_value rows, bool failed, mlp
         add_columns(vm, c->t->columns, row);
         if (failed) mlp_record_set(vm, row, "error", msg);
         mlp_list_push(vm, c->t->rows, row);
+        mlp_list_push(vm, c->t->seconds, mlp_number(c->seconds));
     }
     c->any_failed |= failed;
 }
@@ -272,7 +340,7 @@ static void take_rows(mlp_vm *vm, sweep_ctx *c, mlp_value rows, bool failed, mlp
  */
 
 enum { V_NIL = 'z', V_TRUE = 't', V_FALSE = 'f', V_NUM = 'n', V_STR = 's', V_LIST = 'l',
-       V_REC = 'r', V_TEXT = 'x', V_AXIS = 'A' };
+       V_REC = 'r', V_TEXT = 'x', V_AXIS = 'A', V_HIST = 'h' };
 
 static void put_str(par_buf *b, const char *s, size_t n)
 {
@@ -317,6 +385,15 @@ static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *v
         return;
     default: break;
     }
+    /* A history travels whole: its epochs bit for bit. */
+    std_history *hist = mlp_handle_data(v, &std_history_class);
+    if (hist) {
+        tag = V_HIST;
+        par_put(b, &tag, 1);
+        par_put_u64(b, (uint64_t)hist->n);
+        for (int c = 0; c < STD_H_COUNT; c++) par_put(b, hist->col[c], (size_t)hist->n * sizeof(double));
+        return;
+    }
     /* A handle that is one of the point's values (report(o=opt)) stays
      * that very value; any other becomes its text. */
     for (size_t j = 0; j < k; j++)
@@ -359,6 +436,7 @@ static void encode_rows(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals, b
             }
         }
     }
+    par_put(b, &c->seconds, sizeof c->seconds);   /* the point's wall time */
 }
 
 /* A cursor over received bytes; `bad` once they ran out or made no sense. */
@@ -425,6 +503,18 @@ static mlp_value decode_value(mlp_vm *vm, reader *r, const mlp_value *vals, size
         uint64_t j = get_u64(r);
         if (j < k) return vals[j];
         break;
+    }
+    case V_HIST: {
+        uint64_t ne = get_u64(r);
+        if (r->bad || ne > (uint64_t)(r->end - r->p) / (STD_H_COUNT * sizeof(double))) break;
+        double *all = malloc((ne ? ne : 1) * STD_H_COUNT * sizeof *all), *col[STD_H_COUNT];
+        if (!all) break;
+        memcpy(all, r->p, ne * STD_H_COUNT * sizeof *all);   /* the bytes may be unaligned */
+        r->p += ne * STD_H_COUNT * sizeof *all;
+        for (int c = 0; c < STD_H_COUNT; c++) col[c] = all + (size_t)c * ne;
+        mlp_value hv = std_history_value(vm, (int)ne, col);
+        free(all);
+        return hv;
     }
     case V_LIST: {
         mlp_value l = mlp_list_new(vm);
@@ -512,6 +602,7 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
         add_columns(vm, c->t->columns, row);
         mlp_record_set(vm, row, "error", mlp_string_cstr(vm, died));
         mlp_list_push(vm, c->t->rows, row);
+        mlp_list_push(vm, c->t->seconds, mlp_nil());
         c->any_failed = true;
         mlp_pop_root(vm);
         return true;
@@ -533,6 +624,8 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
         mlp_list_push(vm, rows, row);
         mlp_pop_root(vm);
     }
+    c->seconds = NAN;
+    if (!r.bad && r.end - r.p >= (ptrdiff_t)sizeof c->seconds) memcpy(&c->seconds, r.p, sizeof c->seconds);
     if (!r.bad) take_rows(vm, c, rows, failed, msg);
     mlp_pop_root(vm);
     mlp_pop_root(vm);
@@ -556,10 +649,12 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     std_table *t = malloc(sizeof *t);
     if (!t) return mlp_raise(vm, "out of memory");
-    t->columns = t->rows = mlp_nil();
+    t->columns = t->rows = t->seconds = mlp_nil();
+    t->naxes = c.k;
     *out = mlp_handle(vm, &std_table_class, t);
     t->columns = mlp_list_new(vm);
     t->rows = mlp_list_new(vm);
+    t->seconds = mlp_list_new(vm);
     for (size_t j = 0; j < c.k; j++) mlp_list_push(vm, t->columns, mlp_list_get(c.names, j));
     c.t = t;
 
@@ -644,6 +739,20 @@ static void json_string(FILE *f, const char *s)
 
 static void json_value(mlp_vm *vm, FILE *f, mlp_value v)
 {
+    std_history *hist = mlp_handle_data(v, &std_history_class);
+    if (hist) {   /* every epoch in full precision; not the seconds, which vary */
+        fputc('{', f);
+        for (int c = 0; c < STD_H_SECONDS; c++) {
+            fprintf(f, "%s\"%s\": [", c ? ", " : "", std_history_names[c]);
+            for (int e = 0; e < hist->n; e++) {
+                if (e) fputs(", ", f);
+                json_value(vm, f, mlp_number(hist->col[c][e]));
+            }
+            fputc(']', f);
+        }
+        fputc('}', f);
+        return;
+    }
     if (mlp_is_nil(v) || (mlp_is_number(v) && !isfinite(mlp_as_number(v)))) fputs("null", f);
     else if (mlp_is_bool(v)) fputs(mlp_as_bool(v) ? "true" : "false", f);
     else if (mlp_is_number(v)) fputs(mlp_cstr(mlp_tostring(vm, v)), f);
@@ -659,40 +768,49 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
                              mlp_type_name(a[0]));
     if (!std_str_arg(vm, "save", "path", a[1], &path)) return false;
     const char *ext = strrchr(path, '.');
-    bool json = ext && strcmp(ext, ".json") == 0;
-    if (!json && !(ext && strcmp(ext, ".csv") == 0))
-        return mlp_raise(vm, "save: path must end in .csv or .json, got \"%s\"", path);
+    bool json = ext && strcmp(ext, ".json") == 0, html = ext && strcmp(ext, ".html") == 0;
+    if (!json && !html && !(ext && strcmp(ext, ".csv") == 0))
+        return mlp_raise(vm, "save: path must end in .csv, .json or .html, got \"%s\"", path);
     /* On an MPI rank > 0 the file is rank 0's to write (it may be shared). */
     if (par_silent(vm)) return true;
+    if (html) return std_save_html(vm, t, path);
     FILE *f = fopen(path, "w");
     if (!f) return mlp_raise(vm, "save: cannot write %s: %s", path, strerror(errno));
     size_t ncols = mlp_list_len(t->columns), nrows = mlp_list_len(t->rows);
+    bool *skip = calloc(ncols + 1, sizeof *skip);   /* CSV: history columns */
+    if (!skip) { fclose(f); return mlp_raise(vm, "out of memory"); }
+    for (size_t c = 0; !json && c < ncols; c++) skip[c] = history_column(t, mlp_list_get(t->columns, c));
     if (json) fputs("[\n", f);
-    for (size_t c = 0; !json && c < ncols; c++) {
-        if (c) fputc(',', f);
+    for (size_t c = 0, first = 1; !json && c < ncols; c++) {
+        if (skip[c]) continue;
+        if (!first) fputc(',', f);
+        first = 0;
         csv_field(f, mlp_cstr(mlp_list_get(t->columns, c)));
     }
     if (!json) fputc('\n', f);
     for (size_t r = 0; r < nrows; r++) {
         mlp_value row = mlp_list_get(t->rows, r);
         if (json) fputs("  {", f);
-        for (size_t c = 0; c < ncols; c++) {
+        for (size_t c = 0, first = 1; c < ncols; c++) {
+            if (skip[c]) continue;
             mlp_value col = mlp_list_get(t->columns, c), v = mlp_nil();
             mlp_record_get(row, mlp_cstr(col), &v);
             if (json) {
-                fputs(c ? ", " : "", f);
+                fputs(first ? "" : ", ", f);
                 json_string(f, mlp_cstr(col));
                 fputs(": ", f);
                 json_value(vm, f, v);
             } else {
-                if (c) fputc(',', f);
+                if (!first) fputc(',', f);
                 if (!mlp_is_nil(v))
                     csv_field(f, mlp_cstr(mlp_is_string(v) ? v : std_short_text(vm, v)));
             }
+            first = 0;
         }
         fputs(json ? (r + 1 < nrows ? "},\n" : "}\n") : "\n", f);
     }
     if (json) fputs("]\n", f);
+    free(skip);
     if (fclose(f) != 0) return mlp_raise(vm, "save: cannot write %s: %s", path, strerror(errno));
     return true;
 }
@@ -701,7 +819,8 @@ static const mlp_native natives[] = {
     { "__sweep", "names, axes, listed, body", n_sweep,
       "__sweep(names, axes, listed, body): runs a sweep (what the `sweep` construct compiles to)" },
     { "save", "results, path", n_save,
-      "save(results, \"x.csv\" or \"x.json\"): writes a sweep's results table" },
+      "save(results, \"x.csv\", \"x.json\" or \"x.html\"): writes a sweep's results table "
+      "(.html: a study report with curves; histories go whole to JSON, not to CSV)" },
 };
 
 bool std_open_sweep(mlp_vm *vm)

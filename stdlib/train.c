@@ -3,9 +3,12 @@
  *
  * The loop itself is the runtime's (fit.h); this file turns arguments into
  * its configuration, shows progress and keeps the history. Progress goes
- * to stdout like Keras's: with verbose=1 a live bar on a terminal and
- * nothing otherwise; verbose=2 one line per epoch (with timings only on a
- * terminal), so output that is not a terminal never varies between runs.
+ * to stdout like Keras's: with verbose=1 a live bar on a terminal;
+ * verbose=2 one line per epoch (with timings only on a terminal), so
+ * output that is not a terminal never varies between runs. With verbose=1
+ * off a terminal, one line per epoch with its seconds goes to stderr
+ * instead (as Keras's verbose=2 does in a log), unless MLP_PROGRESS=0 or
+ * in a -j worker (the parent reports finished points).
  *
  * Ctrl-C: the batch callback polls mlp_interrupted(); the run stops at the
  * batch boundary, the model keeps its updates and `model.history` the
@@ -19,20 +22,18 @@
 #include <unistd.h>
 #include "checkpoint.h"
 #include "fit.h"
+#include "parallel.h"
 #include "std.h"
 
 /* ---- histories ------------------------------------------------------------ */
 
-/* One column per metric, in this order. */
-enum { H_LOSS, H_ACC, H_VAL_LOSS, H_VAL_ACC, H_SECONDS, H_COUNT };
-static const char *const history_names[H_COUNT] = {
+/* One column per metric, in std.h's order. */
+enum { H_LOSS = STD_H_LOSS, H_ACC = STD_H_ACC, H_VAL_LOSS = STD_H_VAL_LOSS,
+       H_VAL_ACC = STD_H_VAL_ACC, H_SECONDS = STD_H_SECONDS, H_COUNT = STD_H_COUNT };
+const char *const std_history_names[H_COUNT] = {
     "loss", "acc", "val_loss", "val_acc", "seconds",
 };
-
-typedef struct std_history {
-    int n, cap;
-    double *col[H_COUNT];
-} std_history;
+#define history_names std_history_names
 
 static void history_free(void *data)
 {
@@ -96,6 +97,23 @@ static mlp_value history_tostring(mlp_vm *vm, void *data)
     return mlp_string_cstr(vm, buf);
 }
 
+mlp_value std_history_value(mlp_vm *vm, int n, double *const col[STD_H_COUNT])
+{
+    std_history *h = calloc(1, sizeof *h);
+    if (!h) { mlp_raise(vm, "out of memory"); return mlp_nil(); }
+    for (int c = 0; c < H_COUNT && n > 0; c++) {
+        h->col[c] = malloc((size_t)n * sizeof *h->col[c]);
+        if (!h->col[c]) {
+            history_free(h);
+            mlp_raise(vm, "out of memory");
+            return mlp_nil();
+        }
+        memcpy(h->col[c], col[c], (size_t)n * sizeof *h->col[c]);
+    }
+    h->n = h->cap = n;
+    return mlp_handle(vm, &std_history_class, h);
+}
+
 const mlp_class std_history_class = {
     .name = "history", .free = history_free, .get = history_get,
     .tostring = history_tostring, .fields = "loss, acc, val_loss, val_acc, seconds, epochs",
@@ -107,7 +125,7 @@ typedef struct fit_run {
     mlp_vm *vm;
     std_history *history;
     int epochs, verbose;
-    bool tty;
+    bool tty, epoch_lines;
     double epoch_start, last_draw;
     bool oom;
     /* checkpoints: every `every` epochs to `ckpt` (NULL: none); a resumed
@@ -160,6 +178,15 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
 {
     fit_run *r = ud;
     if (!history_push(r->history, s)) r->oom = true;
+    if (r->verbose == 1 && !r->tty && r->epoch_lines) {
+        /* Keras's verbose=2, where logs go: stdout stays as it was. */
+        fprintf(stderr, "Epoch %d/%d - %.2fs - loss: %.4f - acc: %.4f", s->epoch, r->epochs,
+                s->seconds, s->loss, s->acc);
+        if (!isnan(s->val_loss))
+            fprintf(stderr, " - val_loss: %.4f - val_acc: %.4f", s->val_loss, s->val_acc);
+        fputc('\n', stderr);
+        fflush(stderr);
+    }
     if (r->verbose == 0 || (r->verbose == 1 && !r->tty)) return;
     char line[256];
     int k;
@@ -285,7 +312,8 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         m->epochs_run = 0;
     }
     fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
-                    .tty = host->tty, .model = m, .ckpt = ckpt, .every = every };
+                    .tty = host->tty, .epoch_lines = host->epoch_lines && !par_silent(vm),
+                    .model = m, .ckpt = ckpt, .every = every };
     std_ckpt_config(run.config, sizeof run.config, m->opt, train, epochs, batch, loss);
     if (resume) {
         if (!std_ckpt_load(vm, resume, m, run.config, &run.ck)) return false;

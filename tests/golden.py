@@ -30,6 +30,8 @@ Two kinds of golden test, told apart by where the script lives:
 
 * Examples (`*.mlp` in a directory named `examples`): stdout must equal the
   `.out` file beside the script byte for byte, and the exit code must be 0.
+  An example gets a fresh temporary folder as its first argument (`args[0]`)
+  to write files into (figures, reports); the folder is removed afterwards.
 
 A language test may replace the command line with `# command: ARGS`, for the
 CLI's own behaviour (usage errors, `-e`, `-`): the runner then runs
@@ -67,6 +69,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -174,13 +177,25 @@ def collect(paths):
     return rel
 
 
+# What every script sees: no per-epoch progress lines on stderr (fit prints
+# them off a terminal; their seconds vary), and one locale, so plot()'s
+# terminal charts are braille everywhere (MLP_ASCII would force ASCII).
+CHILD_ENV = dict(os.environ, MLP_PROGRESS="0", LC_ALL="C.UTF-8")
+CHILD_ENV.pop("MLP_ASCII", None)
+# An ASan build: what fontconfig keeps for the whole process (figures use
+# it through cairo) is not a leak of mlp's (tests/lsan.supp).
+CHILD_ENV["LSAN_OPTIONS"] = ":".join(
+    filter(None, [os.environ.get("LSAN_OPTIONS"), "print_suppressions=0",
+                  "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp")]))
+
+
 def run(cmd, timeout, stdin=None):
     """Run cmd in ROOT; returns (exit code or None on timeout, stdout, stderr).
 
     The child gets its own process group so a timeout also kills whatever a
     wrapper (valgrind) started. stdin is the given bytes, or closed so that
     nothing waits on it."""
-    proc = subprocess.Popen(cmd, cwd=ROOT,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=CHILD_ENV,
                             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
@@ -273,7 +288,12 @@ def check(rel, args):
     cmd = shlex.split(args.wrap) + [args.mlp] + argv
     # a `slow` script (the study: minutes on a loaded machine) gets ten times longer
     timeout = args.timeout * (10 if "slow" in spec.tags else 1)
-    code, out, err = run(cmd, timeout, stdin)
+    if is_example(rel) and spec.command is None:
+        # an example's files (plot(..., file=), save) go to a fresh folder
+        with tempfile.TemporaryDirectory(prefix="mlp-example-") as tmp:
+            code, out, err = run(cmd + [tmp], timeout, stdin)
+    else:
+        code, out, err = run(cmd, timeout, stdin)
     problems = []
 
     if is_example(rel):

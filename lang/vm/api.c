@@ -62,6 +62,15 @@ bool mlp_exit_requested(mlp_vm *vm, int *code) {
 void mlp_interrupt(mlp_vm *vm) { vm->interrupted = 1; }
 bool mlp_interrupted(mlp_vm *vm) { return vm->interrupted != 0; }
 void *mlp_host(mlp_vm *vm) { return vm->host; }
+
+bool mlp_main_source(mlp_vm *vm, const char **name, const char **text, size_t *len) {
+    if (vm->nframes < 1 || !vm->frames[0].cl || !vm->frames[0].cl->proto->source) return false;
+    ObjSource *src = vm->frames[0].cl->proto->source;
+    *name = src->name;
+    *text = src->text;
+    *len = src->len;
+    return true;
+}
 void mlp_set_host(mlp_vm *vm, void *p) { vm->host = p; }
 
 void mlp_write(mlp_vm *vm, const char *s, size_t n) {

@@ -27,12 +27,34 @@ static bool want_int(mlp_vm *vm, const char *fn, const char *param, Value v, dou
     return true;
 }
 
+/* One argument of print: with digits (>= 0), a number that is not whole
+ * as format(x, digits) and a handle through its class's `format`. */
+static void print_arg(mlp_vm *vm, StrBuf *b, Value v, int digits) {
+    if (digits >= 0 && v.type == MLP_T_NUMBER && isfinite(v.as.n) && v.as.n != floor(v.as.n)) {
+        sb_printf(b, "%.*f", digits, v.as.n);
+        return;
+    }
+    if (digits >= 0 && v.type == MLP_T_HANDLE && AS_HANDLE(v)->cls->format) {
+        Value s = AS_HANDLE(v)->cls->format(vm, AS_HANDLE(v)->data, digits);
+        if (s.type == MLP_T_STRING) {
+            sb_add(b, STR_CHARS(AS_STRING(s)), AS_STRING(s)->len);
+            return;
+        }
+    }
+    value_to_sb(vm, b, v, false, 0);
+}
+
 static bool bi_print(mlp_vm *vm, Value *a, int n, Value *out) {
     ObjList *args = AS_LIST(a[0]);
     StrBuf b = {0};
+    double d = -1;
+    if (a[3].type != MLP_T_NIL && !want_int(vm, "print", "digits", a[3], &d)) return false;
+    if (d < 0 || d > 17) {
+        if (a[3].type != MLP_T_NIL) return mlp_raise(vm, "print: digits must be 0 to 17, got %g", d);
+    }
     for (uint32_t i = 0; i < args->count; i++) {
         if (i) value_to_sb(vm, &b, a[1], false, 0);
-        value_to_sb(vm, &b, args->items[i], false, 0);
+        print_arg(vm, &b, args->items[i], (int)d);
     }
     value_to_sb(vm, &b, a[2], false, 0);
     if (b.n) mlp_write(vm, b.p, b.n);
@@ -251,7 +273,7 @@ static bool bi_pop(mlp_vm *vm, Value *a, int n, Value *out) {
 }
 
 static const mlp_native core[] = {
-    {"print", "*args, sep=\" \", end=\"\\n\"", bi_print, "print(*args, sep=\" \", end=\"\\n\"): write str() of each argument"},
+    {"print", "*args, sep=\" \", end=\"\\n\", digits=nil", bi_print, "print(*args, sep=\" \", end=\"\\n\", digits=nil): write str() of each argument (digits: numbers and results tables to that many decimals)"},
     {"str", "x", bi_str, "str(x): the text form of x (numbers in shortest round-trip form)"},
     {"len", "x", bi_len, "len(x): length of a list, string (code points), record or range"},
     {"range", "start, stop=nil, step=1", bi_range, "range(stop) or range(start, stop, step=1): a lazy range"},

@@ -249,6 +249,9 @@ typedef struct mlp_class {
     /* a op b for op '+', '-', '*' or '/' where a or b (or both) is a handle
      * of this class and the language has no meaning for it. NULL: an error. */
     bool (*arith)(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value *out);
+    /* print(h, digits=N): the text with numbers to N decimals (e.g. a
+     * results table). NULL: print shows str(h) whatever the digits. */
+    mlp_value (*format)(mlp_vm *vm, void *data, int digits);
 } mlp_class;
 
 mlp_value mlp_handle(mlp_vm *vm, const mlp_class *cls, void *data);
@@ -265,6 +268,10 @@ void mlp_pop_root(mlp_vm *vm);
 void mlp_set_global(mlp_vm *vm, const char *name, mlp_value v);
 /* Looks in the main script's globals, then the builtins. */
 bool mlp_get_global(mlp_vm *vm, const char *name, mlp_value *out);
+
+/* The name and text of the script running now (the outermost frame's
+ * source: the main script, or the REPL's line); false when none runs. */
+bool mlp_main_source(mlp_vm *vm, const char **name, const char **text, size_t *len);
 
 void *mlp_host(mlp_vm *vm);
 void mlp_set_host(mlp_vm *vm, void *p);

@@ -541,6 +541,25 @@ def ctrl_c_interrupts_a_sweep(ctx):
 
 
 @test
+def plot_uses_the_terminal(ctx):
+    """plot(h) in the REPL: braille (the session's locale is UTF-8), as wide
+    as the terminal (100 columns here), not the 80 columns used off one."""
+    s = ctx.session()
+    s.prompt()
+    s.line("model net() { dense(4, relu); dense(2, softmax) }")
+    s.line("let h = fit(net(), blobs(n=40, classes=2, seed=3), epochs=5, verbose=0)")
+    out = s.line("plot(h)")
+    lines = out.split("\n")
+    widest = max(len(l) for l in lines)
+    check(80 < widest <= 100, "the chart fills the 100-column terminal", widest)
+    check(any(0x2800 < ord(c) <= 0x28FF for c in out), "braille dots", out[:300])
+    check("epoch" in out and "loss" in out and "val_loss" not in out,
+          "axis name and the one loss series", out[:300])
+    check(b"\x1b[34m" in s.raw, "the first series in blue (a terminal, no NO_COLOR)",
+          s.raw[-300:])
+
+
+@test
 def repl_after_a_script(ctx):
     """`mlp --repl FILE` runs FILE, then the session sees its globals."""
     path = os.path.join(ctx.tmp, "built.mlp")
