@@ -126,5 +126,7 @@ bool std_open_train(mlp_vm *vm);
 bool std_open_data(mlp_vm *vm);
 bool std_open_sweep(mlp_vm *vm);
 bool std_open_ext(mlp_vm *vm);
+/* Installs the elementwise-expression library the compiler calls (ewise.c). */
+void std_open_ewise(mlp_vm *vm);
 
 #endif

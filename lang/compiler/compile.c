@@ -884,8 +884,8 @@ static void compile_stmt(Compiler *c, Ast *n) {
     case AST_OPTDECL:
     case AST_EXTERN: {
         /* extension declarations: a call of a stdlib native (decl.h) */
-        SymError err;
-        Ast *call = decl_desugar(n, &err);
+        DeclError err;
+        Ast *call = decl_desugar(c->vm, n, &err);
         if (!call) {
             error_at(c, err.span, "%s", err.msg);
             break;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decl.h"
+#include "ewise.h"
 #include "vm.h"
 
 static Ast *str_node(Span s, const char *text)
@@ -22,9 +23,9 @@ static Ast *native_call(Span s, const char *native)
     return call;
 }
 
-static bool fail(SymError *err, Span s, const char *fmt, const char *a, const char *b)
+static bool fail(DeclError *err, Span s, const char *fmt, const char *a, const char *b)
     __attribute__((format(printf, 3, 0)));
-static bool fail(SymError *err, Span s, const char *fmt, const char *a, const char *b)
+static bool fail(DeclError *err, Span s, const char *fmt, const char *a, const char *b)
 {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -33,6 +34,180 @@ static bool fail(SymError *err, Span s, const char *fmt, const char *a, const ch
 #pragma GCC diagnostic pop
     return false;
 }
+
+/* ---- elementwise bodies, described for the library (ewise.h) ------------------- */
+
+/* How a name in an expression resolves: the variable being
+ * differentiated, a name kept as it is, or an error (msg filled). */
+typedef enum { SYM_NAME_VAR, SYM_NAME_KEEP, SYM_NAME_BAD } SymNameKind;
+typedef SymNameKind (*SymResolve)(void *ud, const char *name, char *msg, size_t size);
+
+/* The nodes of one declaration's expressions, with the AST node each came
+ * from (for the span of an error). */
+typedef struct EwBuild {
+    mlp_ew_node *nodes;
+    const Ast **from;
+    int n, cap;
+    int *kids;
+    int nk, kcap;
+    char **owned;           /* BAD nodes' messages */
+    int nown;
+    SymResolve resolve;
+    void *ud;
+} EwBuild;
+
+static void *grow(void *p, int *cap, int need, size_t size)
+{
+    if (need <= *cap) return p;
+    int nc = *cap ? *cap : 16;
+    while (nc < need) nc *= 2;
+    p = realloc(p, (size_t)nc * size);
+    if (!p) abort();   /* out of memory: an internal failure, as ast.c */
+    *cap = nc;
+    return p;
+}
+
+static int ew_node(EwBuild *b, const Ast *from, mlp_ew_kind kind, const char *text, int nkids)
+{
+    int cap = b->cap;
+    b->nodes = grow(b->nodes, &cap, b->n + 1, sizeof *b->nodes);
+    b->from = grow(b->from, &b->cap, b->n + 1, sizeof *b->from);
+    b->kids = grow(b->kids, &b->kcap, b->nk + nkids, sizeof *b->kids);
+    mlp_ew_node *e = &b->nodes[b->n];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->text = text;
+    e->nkids = nkids;
+    e->kids = b->nk;
+    b->nk += nkids;
+    b->from[b->n] = from;
+    return b->n++;
+}
+
+static const char *own(EwBuild *b, const char *msg)
+{
+    char **p = realloc(b->owned, (size_t)(b->nown + 1) * sizeof *p);
+    if (!p) abort();
+    b->owned = p;
+    if (!(p[b->nown] = strdup(msg))) abort();
+    return p[b->nown++];
+}
+
+static void ew_free(EwBuild *b)
+{
+    for (int i = 0; i < b->nown; i++) free(b->owned[i]);
+    free(b->owned);
+    free(b->nodes);
+    free(b->from);
+    free(b->kids);
+}
+
+/* The spelling of a unary or binary operator of the AST. */
+static const char *op_text(int op, char one[2])
+{
+    switch (op) {
+    case 'E': return "==";
+    case 'N': return "!=";
+    case 'L': return "<=";
+    case 'G': return ">=";
+    case 'P': return "**";
+    case 'n': return "not";
+    default: one[0] = (char)op; one[1] = 0; return one;
+    }
+}
+
+/* Appends the expression n in pre-order; returns its root. An explicit
+ * stack instead of recursion: the depth of n is not bounded here. */
+static int ew_add(EwBuild *b, const Ast *n)
+{
+    typedef struct { const Ast *ast; int slot; bool fn; } item;
+    item *stack = NULL;
+    int top = 0, cap = 0, root = b->n;
+    stack = grow(stack, &cap, 1, sizeof *stack);
+    stack[top++] = (item){n, -1, false};
+    while (top > 0) {
+        item it = stack[--top];
+        const Ast *a = it.ast;
+        int k;
+        const Ast *kid[2] = {NULL, NULL};
+        const Ast *const *kidv = kid;
+        int nk = 0;
+        if (it.fn) {
+            k = ew_node(b, a, MLP_EW_FN, a->kind == AST_NAME ? a->str : NULL, 0);
+        } else {
+            switch (a->kind) {
+            case AST_NUM:
+                k = ew_node(b, a, MLP_EW_NUM, NULL, 0);
+                b->nodes[k].num = a->num;
+                break;
+            case AST_NAME: {
+                char msg[200] = "";
+                switch (b->resolve(b->ud, a->str, msg, sizeof msg)) {
+                case SYM_NAME_VAR: k = ew_node(b, a, MLP_EW_VAR, NULL, 0); break;
+                case SYM_NAME_KEEP: k = ew_node(b, a, MLP_EW_NAME, a->str, 0); break;
+                default: k = ew_node(b, a, MLP_EW_BAD, own(b, msg), 0); break;
+                }
+                break;
+            }
+            case AST_UNARY:
+            case AST_BINARY: {
+                char one[2];
+                const char *t = op_text(a->op, one);
+                if (t == one) t = own(b, one);
+                kid[0] = a->a;
+                kid[1] = a->b;
+                nk = a->kind == AST_UNARY ? 1 : 2;
+                k = ew_node(b, a, MLP_EW_OP, t, nk);
+                break;
+            }
+            case AST_CALL:
+                nk = 1 + a->n;
+                k = ew_node(b, a, MLP_EW_CALL, NULL, nk);
+                break;
+            case AST_KWARG:
+                k = ew_node(b, a, MLP_EW_BAD, "keyword arguments are not allowed here", 0);
+                break;
+            default:
+                k = ew_node(b, a, MLP_EW_OTHER, ast_kind_name(a->kind), 0);
+                break;
+            }
+        }
+        if (it.slot >= 0) b->kids[it.slot] = k;
+        /* kids pushed last first, so they are numbered in reading order */
+        stack = grow(stack, &cap, top + nk, sizeof *stack);
+        int first = b->nodes[k].kids;
+        if (!it.fn && a->kind == AST_CALL) {
+            for (int i = a->n - 1; i >= 0; i--) stack[top++] = (item){a->list[i], first + 1 + i, false};
+            stack[top++] = (item){a->a, first, true};
+        } else {
+            for (int i = nk - 1; i >= 0; i--) stack[top++] = (item){kidv[i], first + i, false};
+        }
+    }
+    free(stack);
+    return root;
+}
+
+static mlp_ew_tree ew_tree(const EwBuild *b, const char *what)
+{
+    return (mlp_ew_tree){b->nodes, b->kids, what};
+}
+
+/* The library, or false + err when the host installed none. */
+static const mlp_ew_lib *ew_lib(mlp_vm *vm, Span s, const char *what, DeclError *err)
+{
+    if (vm->ewise) return vm->ewise;
+    fail(err, s, "%s: elementwise expressions need the standard library%s", what, "");
+    return NULL;
+}
+
+static bool ew_fail(const EwBuild *b, const mlp_ew_error *e, DeclError *err)
+{
+    err->span = b->from[e->node]->span;
+    snprintf(err->msg, sizeof err->msg, "%s", e->msg);
+    return false;
+}
+
+void mlp_set_ewise(mlp_vm *vm, const mlp_ew_lib *lib) { vm->ewise = lib; }
 
 /* ---- activation ---------------------------------------------------------------- */
 
@@ -58,7 +233,7 @@ static Ast *c_activation(Ast *n)
     return call;
 }
 
-static Ast *activation(Ast *n, SymError *err)
+static Ast *activation(mlp_vm *vm, Ast *n, DeclError *err)
 {
     if (n->op == 'e') return c_activation(n);
     char what[160];
@@ -68,22 +243,26 @@ static Ast *activation(Ast *n, SymError *err)
              "`activation %s(x) = x * sigmoid(x)`", what, n->str);
         return NULL;
     }
+    const mlp_ew_lib *lib = ew_lib(vm, n->span, what, err);
+    if (!lib) return NULL;
     act_scope sc = {n->list[0]->str, what};
-    SymArena *ar = sym_arena_new();
-    if (!ar) return NULL;
+    EwBuild b = {.resolve = act_resolve, .ud = &sc};
+    int root = ew_add(&b, n->a);
+    mlp_ew_tree t = ew_tree(&b, what);
+    mlp_ew_error e;
+    char *ft = NULL, *dt = NULL;
     Ast *call = NULL;
-    Sym *f = sym_from_ast(ar, n->a, act_resolve, &sc, what, err);
-    if (f) {
-        Sym *df = sym_diff(ar, f);
-        char *ft = sym_print(f), *dt = sym_print(df);
+    if (lib->activation(&t, root, &ft, &dt, &e)) {
         call = native_call(n->span, "__activation");
         ast_push(call, str_node(n->span, n->str));
         ast_push(call, str_node(n->a->span, ft));
         ast_push(call, str_node(n->a->span, dt));
         free(ft);
         free(dt);
+    } else {
+        ew_fail(&b, &e, err);
     }
-    sym_arena_free(ar);
+    ew_free(&b);
     return call;
 }
 
@@ -93,6 +272,8 @@ typedef enum { N_HYPER, N_STATE, N_PARAM, N_GRAD, N_T, N_LET } name_kind;
 
 typedef struct opt_scope {
     const char *what;
+    const mlp_ew_lib *lib;
+    EwBuild b;
     struct { const char *name; name_kind kind; } names[128];
     int n;
     bool hypers_only;      /* a state's initial value */
@@ -119,7 +300,7 @@ static SymNameKind opt_resolve(void *ud, const char *name, char *msg, size_t siz
     return SYM_NAME_BAD;
 }
 
-static bool declare(opt_scope *sc, Span s, const char *name, name_kind kind, SymError *err)
+static bool declare(opt_scope *sc, Span s, const char *name, name_kind kind, DeclError *err)
 {
     if (find(sc, name) >= 0) return fail(err, s, "%s: '%s' is already defined", sc->what, name);
     if (sc->n >= (int)(sizeof sc->names / sizeof sc->names[0]))
@@ -130,20 +311,33 @@ static bool declare(opt_scope *sc, Span s, const char *name, name_kind kind, Sym
     return true;
 }
 
-/* Kernel text of expression e, or NULL + err. */
-static char *kernel_text(opt_scope *sc, const Ast *e, SymError *err)
+/* The kernel statement `kind name op= e` (its root in *st), checked by
+ * the library now so that errors come in the order of the source; NULL +
+ * err when it is refused. */
+static bool kernel_stmt(opt_scope *sc, mlp_ew_stmt_kind kind, const char *name, int op, const Ast *e,
+                        mlp_ew_stmt *st, DeclError *err)
 {
-    SymArena *ar = sym_arena_new();
-    if (!ar) return NULL;
-    Sym *s = sym_from_ast(ar, e, opt_resolve, sc, sc->what, err);
-    char *t = s ? sym_print(s) : NULL;
-    sym_arena_free(ar);
-    return t;
+    *st = (mlp_ew_stmt){kind, name, op, ew_add(&sc->b, e)};
+    mlp_ew_tree t = ew_tree(&sc->b, sc->what);
+    mlp_ew_error ee;
+    char *text = NULL;
+    if (!sc->lib->kernel(&t, st, 1, &text, &ee)) return ew_fail(&sc->b, &ee, err);
+    free(text);
+    return true;
+}
+
+/* The kernel text of n statements (already checked). */
+static char *kernel_text(opt_scope *sc, const mlp_ew_stmt *st, int n)
+{
+    mlp_ew_tree t = ew_tree(&sc->b, sc->what);
+    mlp_ew_error ee;
+    char *text = NULL;
+    return sc->lib->kernel(&t, st, n, &text, &ee) ? text : NULL;
 }
 
 /* The record {h1: d1, ...} of n's hyperparameters (defaults moved out of
  * n), or NULL + err for one without a default. */
-static Ast *hyper_record(Ast *n, const char *what, opt_scope *sc, SymError *err)
+static Ast *hyper_record(Ast *n, const char *what, opt_scope *sc, DeclError *err)
 {
     Ast *hypers = ast_new(AST_RECORD, n->span);
     for (int i = 0; i < n->n; i++) {
@@ -168,7 +362,7 @@ static Ast *hyper_record(Ast *n, const char *what, opt_scope *sc, SymError *err)
 
 /* optimizer NAME(h=d, ...) = extern update
  *   ==  __c_optimizer("NAME", {h: d, ...}, update) */
-static Ast *c_optimizer(Ast *n, const char *what, SymError *err)
+static Ast *c_optimizer(Ast *n, const char *what, DeclError *err)
 {
     opt_scope sc;
     memset(&sc, 0, sizeof sc);
@@ -183,7 +377,7 @@ static Ast *c_optimizer(Ast *n, const char *what, SymError *err)
     return call;
 }
 
-static Ast *optimizer(Ast *n, SymError *err)
+static Ast *optimizer(mlp_vm *vm, Ast *n, DeclError *err)
 {
     char what[160];
     snprintf(what, sizeof what, "optimizer %s", n->str);
@@ -191,34 +385,48 @@ static Ast *optimizer(Ast *n, SymError *err)
     opt_scope sc;
     memset(&sc, 0, sizeof sc);
     sc.what = what;
+    if (!(sc.lib = ew_lib(vm, n->span, what, err))) return NULL;
+    sc.b.resolve = opt_resolve;
+    sc.b.ud = &sc;
     bool ok = declare(&sc, n->span, "param", N_PARAM, err) && declare(&sc, n->span, "grad", N_GRAD, err) &&
               declare(&sc, n->span, "t", N_T, err);
     Ast *hypers = ok ? hyper_record(n, what, &sc, err) : NULL;
     if (!hypers) return NULL;
     Ast *states = ast_new(AST_RECORD, n->span);
-    StrBuf body = {0};
+    mlp_ew_stmt *body = calloc((size_t)n->a->n + 1, sizeof *body);
+    if (!body) abort();
+    int nbody = 0;
     bool assigns_param = false;
     for (int i = 0; ok && i < n->a->n; i++) {
         Ast *s = n->a->list[i];
-        char *text = NULL;
+        mlp_ew_stmt st;
         switch (s->kind) {
-        case AST_STATE:
+        case AST_STATE: {
+            char *text = NULL;
             sc.hypers_only = true;
-            text = s->a ? kernel_text(&sc, s->a, err) : strdup("0");
+            if (s->a && kernel_stmt(&sc, MLP_EW_EXPR, NULL, 0, s->a, &st, err))
+                text = kernel_text(&sc, &st, 1);
+            else if (!s->a)
+                text = strdup("0");
             sc.hypers_only = false;
-            if (!text || !(ok = declare(&sc, s->span, s->str, N_STATE, err))) { ok = false; break; }
-            {
-                Ast *f = ast_str(AST_FIELDINIT, s->span, s->str, s->len);
-                f->a = str_node(s->span, text);
-                ast_push(states, f);
+            if (!text || !(ok = declare(&sc, s->span, s->str, N_STATE, err))) {
+                ok = false;
+                free(text);
+                break;
             }
+            Ast *f = ast_str(AST_FIELDINIT, s->span, s->str, s->len);
+            f->a = str_node(s->span, text);
+            ast_push(states, f);
+            free(text);
             break;
+        }
         case AST_LET:
-            if (!(text = kernel_text(&sc, s->a, err)) || !(ok = declare(&sc, s->span, s->str, N_LET, err))) {
+            if (!kernel_stmt(&sc, MLP_EW_LET, s->str, 0, s->a, &st, err) ||
+                !(ok = declare(&sc, s->span, s->str, N_LET, err))) {
                 ok = false;
                 break;
             }
-            sb_printf(&body, "let %s = %s\n", s->str, text);
+            body[nbody++] = st;
             break;
         case AST_ASSIGN: {
             Ast *t = s->a;
@@ -229,10 +437,12 @@ static Ast *optimizer(Ast *n, SymError *err)
                           t->kind == AST_NAME && k >= 0 ? " (grad, t, hyperparameters and lets are read-only)" : "");
                 break;
             }
-            if (!(text = kernel_text(&sc, s->b, err))) { ok = false; break; }
+            if (!kernel_stmt(&sc, MLP_EW_SET, t->str, s->op == '=' ? 0 : s->op, s->b, &st, err)) {
+                ok = false;
+                break;
+            }
             if (sc.names[k].kind == N_PARAM) assigns_param = true;
-            if (s->op == '=') sb_printf(&body, "%s = %s\n", t->str, text);
-            else sb_printf(&body, "%s = %s %c (%s)\n", t->str, t->str, (char)s->op, text);
+            body[nbody++] = st;
             break;
         }
         default:
@@ -240,22 +450,25 @@ static Ast *optimizer(Ast *n, SymError *err)
                       "to param or a state (whole-tensor arithmetic), not this %s", what,
                       ast_kind_name(s->kind));
         }
-        free(text);
     }
     if (ok && !assigns_param)
         ok = fail(err, n->span, "%s: the body never updates param (e.g. `param -= lr * grad`)%s", what, "");
+    char *text = ok ? kernel_text(&sc, body, nbody) : NULL;
     Ast *call = NULL;
-    if (ok) {
+    if (text) {
         call = native_call(n->span, "__optimizer");
         ast_push(call, str_node(n->span, n->str));
         ast_push(call, hypers);
         ast_push(call, states);
-        ast_push(call, str_node(n->span, body.p ? body.p : ""));
+        ast_push(call, str_node(n->span, text));
     } else {
+        if (ok) fail(err, n->span, "%s: internal: the checked body was refused%s", what, "");
         ast_free(hypers);
         ast_free(states);
     }
-    free(body.p);
+    free(text);
+    free(body);
+    ew_free(&sc.b);
     return call;
 }
 
@@ -274,7 +487,7 @@ static bool known_type(const char *t, bool ret)
     return false;
 }
 
-static Ast *external(Ast *n, SymError *err)
+static Ast *external(Ast *n, DeclError *err)
 {
     StrBuf sig = {0};
     const char *ret = n->c ? n->c->str : "void";
@@ -303,11 +516,11 @@ static Ast *external(Ast *n, SymError *err)
     return call;
 }
 
-Ast *decl_desugar(Ast *n, SymError *err)
+Ast *decl_desugar(mlp_vm *vm, Ast *n, DeclError *err)
 {
     switch (n->kind) {
-    case AST_ACTDECL: return activation(n, err);
-    case AST_OPTDECL: return optimizer(n, err);
+    case AST_ACTDECL: return activation(vm, n, err);
+    case AST_OPTDECL: return optimizer(vm, n, err);
     case AST_EXTERN: return external(n, err);
     default:
         fail(err, n->span, "internal: %s is not a declaration%s", ast_kind_name(n->kind), "");

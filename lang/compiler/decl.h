@@ -20,8 +20,10 @@
  *
  * (The last two take functions bound by `extern` as C kernels; whether
  * their declared types fit is checked by those natives, stdlib/ext.c.)
- * The kernel texts are runtime/expr.h's language, so `--disasm` shows the
- * forward expression and its derivative as the constants of the call.
+ * The kernel texts are runtime/expr.h's language, written by the library
+ * behind ewise.h (the runtime's table of operations differentiates and
+ * prints them), so `--disasm` shows the forward expression and its
+ * derivative as the constants of the call.
  * Everything the compiler can know is checked here, with the span of the
  * part at fault: an expression the differentiator cannot handle, an
  * unknown name, a hyperparameter without a default, a C type that does
@@ -32,10 +34,19 @@
 #define MLP_DECL_H
 
 #include "ast.h"
-#include "deriv.h"
+
+typedef struct mlp_vm mlp_vm;
+
+/* What is wrong with a declaration, and where. */
+typedef struct DeclError {
+    Span span;
+    char msg[300];
+} DeclError;
 
 /* A new CALL tree for the declaration n (ACTDECL, OPTDECL or EXTERN), or
- * NULL with err filled. May move default-value subtrees out of n. */
-Ast *decl_desugar(Ast *n, SymError *err);
+ * NULL with err filled. May move default-value subtrees out of n. The
+ * expressions of activation and optimizer bodies are checked and turned
+ * into kernel text by the library the host installed (ewise.h). */
+Ast *decl_desugar(mlp_vm *vm, Ast *n, DeclError *err);
 
 #endif

@@ -72,6 +72,7 @@ struct mlp_vm {
 
     volatile sig_atomic_t interrupted;
     void *host;
+    const struct mlp_ew_lib *ewise; /* elementwise expressions (compiler/ewise.h) */
     bool repl;
 };
 
