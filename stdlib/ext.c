@@ -452,20 +452,20 @@ static bool c_opt_step(void *ctx, const double *h, long t, rt_param *params, int
 static bool c_opt_shape(mlp_vm *vm, const char *what, c_opt *o, const ffi_fn *f)
 {
     int np = ffi_fn_nparams(f), i = 2;
-    bool ok = strcmp(ffi_fn_return_type(f), "void") == 0 && np >= 3 &&
-              strcmp(ffi_fn_param_type(f, 0), "ptr") == 0 && strcmp(ffi_fn_param_type(f, 1), "ptr") == 0;
-    while (ok && i < np && strcmp(ffi_fn_param_type(f, i), "ptr") == 0) i++;
+    bool ok = ffi_fn_return_type(f) == FFI_T_VOID && np >= 3 &&
+              ffi_fn_param_type(f, 0) == FFI_T_PTR && ffi_fn_param_type(f, 1) == FFI_T_PTR;
+    while (ok && i < np && ffi_fn_param_type(f, i) == FFI_T_PTR) i++;
     o->ns = i - 2;
-    ok = ok && i < np && strcmp(ffi_fn_param_type(f, i), "long") == 0;
+    ok = ok && i < np && ffi_fn_param_type(f, i) == FFI_T_LONG;
     i++;
     for (int k = 0; ok && k < o->nh; k++, i++) {
-        const char *t = i < np ? ffi_fn_param_type(f, i) : "";
-        ok = strcmp(t, "double") == 0 || strcmp(t, "float") == 0;
-        o->hfloat[k] = ok && t[0] == 'f';
+        ffi_ctype t = i < np ? ffi_fn_param_type(f, i) : FFI_T_VOID;
+        ok = t == FFI_T_DOUBLE || t == FFI_T_FLOAT;
+        o->hfloat[k] = ok && t == FFI_T_FLOAT;
     }
     if (ok && i < np) {
-        const char *t = ffi_fn_param_type(f, i++);
-        o->tkind = strcmp(t, "long") == 0 ? 'l' : strcmp(t, "int") == 0 ? 'i' : 0;
+        ffi_ctype t = ffi_fn_param_type(f, i++);
+        o->tkind = t == FFI_T_LONG ? 'l' : t == FFI_T_INT ? 'i' : 0;
         ok = o->tkind != 0;
     }
     ok = ok && i == np;

@@ -8,6 +8,7 @@
 
 #include "decl.h"
 #include "ewise.h"
+#include "ffi_lang.h"
 #include "vm.h"
 
 static Ast *str_node(Span s, const char *text)
@@ -474,34 +475,33 @@ static Ast *optimizer(mlp_vm *vm, Ast *n, DeclError *err)
 
 /* ---- extern -------------------------------------------------------------------- */
 
-/* The C types an extern may name (runtime checks and marshalling in
- * stdlib/ext.c and lang/ffi.c follow the same list). */
-static const char *const c_types[] = {
-    "int", "long", "float", "double", "ptr", "str", "tensor", "void",
-};
-
+/* A C type an extern may name (the table is MLP_FFI_TYPES, ffi_lang.h). */
 static bool known_type(const char *t, bool ret)
 {
-    for (size_t i = 0; i < sizeof c_types / sizeof c_types[0]; i++)
-        if (strcmp(t, c_types[i]) == 0) return ret || strcmp(t, "void") != 0;
-    return false;
+    ffi_ctype c;
+    return ffi_type_lookup(t, strlen(t), &c) && (ret ? ffi_type_is_return(c) : ffi_type_is_param(c));
 }
 
 static Ast *external(Ast *n, DeclError *err)
 {
     StrBuf sig = {0};
     const char *ret = n->c ? n->c->str : "void";
-    if (!known_type(ret, true) || strcmp(ret, "tensor") == 0) {
-        fail(err, n->c->span, "extern %s: unknown or unsupported return type '%s' (int, long, float, "
-             "double, ptr, str or void)", n->str, ret);
+    char types[120];
+    if (!known_type(ret, true)) {
+        ffi_type_list(types, sizeof types, true);
+        err->span = n->c->span;
+        snprintf(err->msg, sizeof err->msg, "extern %s: unknown or unsupported return type '%s' (%s)",
+                 n->str, ret, types);
         return NULL;
     }
     sb_printf(&sig, "%s(", ret);
     for (int i = 0; i < n->n; i++) {
         const Ast *t = n->list[i]->a;
         if (!known_type(t->str, false)) {
-            fail(err, t->span, "extern %s: unknown C type '%s' (int, long, float, double, ptr, str, "
-                 "tensor)", n->str, t->str);
+            ffi_type_list(types, sizeof types, false);
+            err->span = t->span;
+            snprintf(err->msg, sizeof err->msg, "extern %s: unknown C type '%s' (%s)", n->str, t->str,
+                     types);
             free(sig.p);
             return NULL;
         }
