@@ -1,5 +1,5 @@
 /*
- * ext.c — the natives behind the extension declarations (lang/decl.h):
+ * ext.c — the natives behind the extension declarations (lang/compiler/desugar.h):
  * user-defined activations and optimizers compiled to expression kernels
  * (runtime/expr.h), and C functions bound through libffi (lang/ffi.h).
  *
@@ -19,7 +19,7 @@
  * definition is reference-counted by the optimizers using it.
  *
  * C kernels. `activation NAME = extern fwd, grad` and
- * `optimizer NAME(h=d, ...) = extern update` (lang/decl.h) bind functions
+ * `optimizer NAME(h=d, ...) = extern update` (lang/compiler/desugar.h) bind functions
  * declared with `extern` as the same two hooks, through __c_activation
  * and __c_optimizer. The C signatures (checked against the declared
  * types, since the real ones cannot be seen):

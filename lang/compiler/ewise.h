@@ -21,7 +21,7 @@
  *     node's index maps back to its source span (the compiler keeps that
  *     map; no span crosses the interface);
  *   - the library answers with kernel text (as constants of the generated
- *     call, see decl.h) or with the index of the node at fault and a
+ *     call, see desugar.h) or with the index of the node at fault and a
  *     message, which the compiler prints with a caret at that node.
  *
  * Building the tree walks the AST with an explicit stack, so a body of

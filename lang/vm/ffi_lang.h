@@ -2,7 +2,7 @@
  * ffi_lang.h — C functions of any shared library as language values, through
  * libffi (`extern "libm.so.6" fn cbrt(x: double) -> double`).
  *
- * `extern` compiles to __extern(lib, symbol, signature) (decl.h); that
+ * `extern` compiles to __extern(lib, symbol, signature) (desugar.h); that
  * native opens the library (dlopen, kept open while any function bound
  * from it lives), finds the symbol and prepares a libffi call interface
  * for the declared types, so a wrong library, a missing symbol or a bad

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "decl.h"
+#include "desugar.h"
 #include "expr.h"
 #include "mlp.h"
 #include "mlp_stdlib.h"
@@ -37,7 +37,7 @@ static bool derive(const char *expr, char **fwd, char **der, DeclError *serr)
     bool inc = false;
     Ast *root = parse_source(vm, "t.mlp", src, strlen(src), false, &nerr, &inc);
     cr_assert(root, "parse failed: %s: %s", expr, k.err);
-    Ast *call = decl_desugar(vm, root->list[0], serr);
+    Ast *call = desugar_decl(vm, root->list[0], serr);
     bool ok = call != NULL;
     if (ok) {
         *fwd = strdup(call->list[1]->str);

@@ -1,12 +1,13 @@
 /*
- * decl.c — activation, optimizer and extern declarations as native calls
- * (see decl.h).
+ * desugar.c — models, sweeps and the extension declarations (activation,
+ * optimizer, extern) as ordinary code calling stdlib natives (see
+ * desugar.h for the mapping).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "decl.h"
+#include "desugar.h"
 #include "ewise.h"
 #include "ffi_lang.h"
 #include "vm.h"
@@ -34,6 +35,85 @@ static bool fail(DeclError *err, Span s, const char *fmt, const char *a, const c
     snprintf(err->msg, sizeof err->msg, fmt, a, b);
 #pragma GCC diagnostic pop
     return false;
+}
+
+/* ---- model and sweep ------------------------------------------------------------ */
+
+static Ast *name_node(Span s, const char *name) { return ast_str(AST_NAME, s, name, strlen(name)); }
+
+#define LAYERS "(layers)"
+
+/* Every expression statement of the statements in block b (and in the
+ * blocks of its if/while/for, not in nested functions or sweeps, which are
+ * expressions) becomes `append (layers), e`. */
+static void append_layers(Ast *b)
+{
+    if (!b) return;
+    if (b->kind == AST_IF) {
+        append_layers(b->b);
+        append_layers(b->c);
+        return;
+    }
+    if (b->kind != AST_BLOCK) return;
+    for (int i = 0; i < b->n; i++) {
+        Ast *s = b->list[i];
+        switch (s->kind) {
+        case AST_EXPR:
+            s->kind = AST_APPEND;
+            s->b = s->a;
+            s->a = name_node(s->span, LAYERS);
+            break;
+        case AST_IF: append_layers(s); break;
+        case AST_WHILE:
+        case AST_FOR: append_layers(s->b); break;
+        default: break;
+        }
+    }
+}
+
+void desugar_model(Ast *n)
+{
+    Ast *f = n->a, *body = f->a;
+    append_layers(body);
+    /* let (layers) = [] first */
+    Ast *let = ast_str(AST_LET, body->span, LAYERS, strlen(LAYERS));
+    let->a = ast_new(AST_LIST, body->span);
+    ast_push(body, let);
+    memmove(body->list + 1, body->list, sizeof *body->list * (size_t)(body->n - 1));
+    body->list[0] = let;
+    /* return __model("NAME", (layers)) last, at the closing brace */
+    Span end = {body->span.end_line, body->span.end_col, 0, 0};
+    Ast *call = ast_new(AST_CALL, end);
+    call->a = name_node(end, "__model");
+    ast_push(call, ast_str(AST_STR, end, f->str, f->len));
+    ast_push(call, name_node(end, LAYERS));
+    Ast *ret = ast_new(AST_RETURN, end);
+    ret->a = call;
+    ast_push(body, ret);
+    n->kind = AST_FNDECL;
+}
+
+void desugar_sweep(Ast *n)
+{
+    Ast *names = ast_new(AST_LIST, n->span);
+    for (int i = 0; i < n->n; i++) ast_push(names, ast_str(AST_STR, n->span, n->list[i]->str, n->list[i]->len));
+    Ast *fn = ast_new(AST_FUNC, n->span);      /* fn(a, b) { body }: the vars move here */
+    fn->list = n->list;
+    fn->n = n->n;
+    fn->cap = n->cap;
+    fn->a = n->a;
+    Ast *sources = n->b;
+    Ast *listed = ast_new(n->op ? AST_TRUE : AST_FALSE, n->span);
+    n->list = NULL;
+    n->n = n->cap = 0;
+    n->kind = AST_CALL;
+    n->op = 0;
+    n->a = name_node(n->span, "__sweep");
+    n->b = NULL;
+    ast_push(n, names);
+    ast_push(n, sources);
+    ast_push(n, listed);
+    ast_push(n, fn);
 }
 
 /* ---- elementwise bodies, described for the library (ewise.h) ------------------- */
@@ -516,7 +596,7 @@ static Ast *external(Ast *n, DeclError *err)
     return call;
 }
 
-Ast *decl_desugar(mlp_vm *vm, Ast *n, DeclError *err)
+Ast *desugar_decl(mlp_vm *vm, Ast *n, DeclError *err)
 {
     switch (n->kind) {
     case AST_ACTDECL: return activation(vm, n, err);
