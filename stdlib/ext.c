@@ -7,8 +7,9 @@
  * `dz = dy * (f'(x))`, and wraps them as an rt_act_custom that dense
  * layers call (layers.h). Layer specs borrow that struct by pointer (they
  * are plain data, copied into models), so it must outlive every model:
- * each one is owned by a hidden "kernel" handle kept in the builtin global
- * __ext_kernels (a list) and freed with the interpreter. A declaration
+ * each one is owned by a hidden "kernel" handle kept in the stdlib's
+ * per-interpreter state (std_host.kernels, a list) and freed with the
+ * interpreter. A declaration
  * run again (in a loop, in the REPL) adds another small entry.
  *
  * Optimizers. __optimizer compiles the update body over the arrays
@@ -75,12 +76,9 @@ static bool keep(mlp_vm *vm, void *data, void (*fr)(void *))
     k->free = fr;
     mlp_value h = mlp_handle(vm, &kernel_class, k);
     mlp_push_root(vm, h);
-    mlp_value list;
-    if (!mlp_get_global(vm, "__ext_kernels", &list) || !mlp_is_list(list)) {
-        list = mlp_list_new(vm);
-        mlp_set_global(vm, "__ext_kernels", list);
-    }
-    mlp_list_push(vm, list, h);
+    std_host *host = std_host_of(vm);
+    if (!mlp_is_list(host->kernels)) host->kernels = mlp_list_new(vm);
+    mlp_list_push(vm, host->kernels, h);
     mlp_pop_root(vm);
     return true;
 }

@@ -55,6 +55,9 @@ typedef struct std_host {
     bool tty;              /* stdout is a terminal: live progress bars */
     mlp_value report;      /* rows list of the sweep point running now, or nil */
     mlp_value report_base; /* that point's axis values (a record), or nil */
+    /* state of the other stdlib files, here so that there is one place */
+    struct par_state *par; /* parallel.c: -j / MPI sweeps (NULL: serial), owned */
+    mlp_value kernels;     /* ext.c: a list of handles owning user kernels, or nil */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);

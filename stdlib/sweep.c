@@ -54,24 +54,11 @@ static mlp_value cell_text(mlp_vm *vm, mlp_value row, mlp_value col)
     return std_short_text(vm, v);
 }
 
-/* A growable byte buffer for table text. */
-typedef struct text { char *s; size_t n, cap; bool oom; } text;
+/* Table text goes into a par_buf (parallel.h), the stdlib's one growable
+ * byte buffer. */
+static void put(par_buf *t, const char *s, size_t n) { par_put(t, s, n); }
 
-static void put(text *t, const char *s, size_t n)
-{
-    if (t->n + n + 1 > t->cap) {
-        size_t cap = (t->n + n + 1) * 2;
-        char *p = realloc(t->s, cap);
-        if (!p) { t->oom = true; return; }
-        t->s = p;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->n, s, n);
-    t->n += n;
-    t->s[t->n] = 0;
-}
-
-static void pad(text *t, size_t n) { while (n--) put(t, " ", 1); }
+static void pad(par_buf *t, size_t n) { while (n--) put(t, " ", 1); }
 
 /* Display width of UTF-8 text: one column per code point. */
 static size_t width(const char *s)
@@ -88,7 +75,7 @@ static mlp_value table_tostring(mlp_vm *vm, void *p)
     size_t ncols = mlp_list_len(tb->columns), nrows = mlp_list_len(tb->rows);
     size_t *w = calloc(ncols + 1, sizeof *w);
     bool *numeric = calloc(ncols + 1, sizeof *numeric);
-    text t = {0};
+    par_buf t = {0};
     if (!w || !numeric) goto done;
     for (size_t c = 0; c < ncols; c++) {
         mlp_value col = mlp_list_get(tb->columns, c);

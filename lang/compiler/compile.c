@@ -24,6 +24,7 @@
 #include "compile.h"
 #include "desugar.h"
 #include "error.h"
+#include "gc.h"
 #include "opcodes.h"
 #include "parse.h"
 

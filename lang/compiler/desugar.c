@@ -10,6 +10,7 @@
 #include "desugar.h"
 #include "ewise.h"
 #include "ffi_lang.h"
+#include "value.h"
 #include "vm.h"
 
 static Ast *str_node(Span s, const char *text)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ast.h"
-#include "vm.h"
+#include "value.h"
 
 static void *xmalloc(size_t n) {
     void *p = calloc(1, n);

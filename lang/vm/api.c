@@ -13,6 +13,7 @@
 #include "builtins.h"
 #include "compile.h"
 #include "error.h"
+#include "gc.h"
 #include "opcodes.h"
 #include "parse.h"
 #include "vm.h"
@@ -56,8 +57,8 @@ void mlp_vm_free(mlp_vm *vm) {
 
 void mlp_interrupt(mlp_vm *vm) { vm->interrupted = 1; }
 bool mlp_interrupted(mlp_vm *vm) { return vm->interrupted != 0; }
-void *mlp_host(mlp_vm *vm) { return vm->host; }
-void mlp_set_host(mlp_vm *vm, void *p) { vm->host = p; }
+void *mlp_host(mlp_vm *vm) { return vm->host.type == MLP_T_HANDLE ? AS_HANDLE(vm->host)->data : NULL; }
+void mlp_set_host(mlp_vm *vm, mlp_value handle) { vm->host = handle; }
 
 void mlp_write(mlp_vm *vm, const char *s, size_t n) {
     if (vm->cfg.write_out) vm->cfg.write_out(vm->cfg.ud, s, n);

@@ -25,6 +25,7 @@
 #include "compile.h"
 #include "error.h"
 #include "opcodes.h"
+#include "value.h"
 #include "vm.h"
 
 /* -DVM_COMPUTED_GOTO=0 builds the portable switch (to test it). */
@@ -37,16 +38,6 @@
 #endif
 
 /* ---- errors ---- */
-
-bool vm_error(mlp_vm *vm, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
-    va_end(ap);
-    vm->err_pending = true;
-    vm->err_located = false;
-    return false;
-}
 
 bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
     va_list ap;
