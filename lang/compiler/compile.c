@@ -264,6 +264,12 @@ static int add_upval(Compiler *c, FnComp *f, Span s, int index, bool is_local) {
     return p->nupvals++;
 }
 
+/* A name that is a local of an enclosing function: the enclosing local is
+ * marked captured (its scope then ends with CLOSE_UPVAL instead of POP,
+ * vm.c), and every function between it and the use gets an upvalue, each
+ * one naming either a local slot of the function just outside
+ * (is_local) or an upvalue of that function, so CLOSURE can fill a new
+ * closure's upvalues from the frame it is created in. */
 static int resolve_upval(Compiler *c, FnComp *f, Span s, const char *name, size_t len) {
     if (!f->enclosing) return -1;
     int l = resolve_local(f->enclosing, name, len);
@@ -886,6 +892,9 @@ static void predeclare(Compiler *c, Ast *root) {
 
 ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
                         CompileOpts opts, int *nerrors) {
+    /* No collection while compiling: the prototypes under construction,
+     * their constants and strings are reachable only from C locals here,
+     * so the collector could not see them (compile.h). */
     vm->gc_paused++;
     Compiler c;
     memset(&c, 0, sizeof c);
