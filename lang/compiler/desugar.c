@@ -184,20 +184,6 @@ static void ew_free(EwBuild *b)
     free(b->kids);
 }
 
-/* The spelling of a unary or binary operator of the AST. */
-static const char *op_text(int op, char one[2])
-{
-    switch (op) {
-    case 'E': return "==";
-    case 'N': return "!=";
-    case 'L': return "<=";
-    case 'G': return ">=";
-    case 'P': return "**";
-    case 'n': return "not";
-    default: one[0] = (char)op; one[1] = 0; return one;
-    }
-}
-
 /* Appends the expression n in pre-order; returns its root. An explicit
  * stack instead of recursion: the depth of n is not bounded here. */
 static int ew_add(EwBuild *b, const Ast *n)
@@ -212,7 +198,6 @@ static int ew_add(EwBuild *b, const Ast *n)
         const Ast *a = it.ast;
         int k;
         const Ast *kid[2] = {NULL, NULL};
-        const Ast *const *kidv = kid;
         int nk = 0;
         if (it.fn) {
             k = ew_node(b, a, MLP_EW_FN, a->kind == AST_NAME ? a->str : NULL, 0);
@@ -234,7 +219,7 @@ static int ew_add(EwBuild *b, const Ast *n)
             case AST_UNARY:
             case AST_BINARY: {
                 char one[2];
-                const char *t = op_text(a->op, one);
+                const char *t = ast_op_text(a->op, one);
                 if (t == one) t = own(b, one);
                 kid[0] = a->a;
                 kid[1] = a->b;
@@ -262,7 +247,7 @@ static int ew_add(EwBuild *b, const Ast *n)
             for (int i = a->n - 1; i >= 0; i--) stack[top++] = (item){a->list[i], first + 1 + i, false};
             stack[top++] = (item){a->a, first, true};
         } else {
-            for (int i = nk - 1; i >= 0; i--) stack[top++] = (item){kidv[i], first + i, false};
+            for (int i = nk - 1; i >= 0; i--) stack[top++] = (item){kid[i], first + i, false};
         }
     }
     free(stack);
