@@ -121,8 +121,8 @@ void desugar_sweep(Ast *n)
 
 /* How a name in an expression resolves: the variable being
  * differentiated, a name kept as it is, or an error (msg filled). */
-typedef enum { SYM_NAME_VAR, SYM_NAME_KEEP, SYM_NAME_BAD } SymNameKind;
-typedef SymNameKind (*SymResolve)(void *ud, const char *name, char *msg, size_t size);
+typedef enum { EW_NAME_VAR, EW_NAME_KEEP, EW_NAME_BAD } EwNameKind;
+typedef EwNameKind (*EwResolve)(void *ud, const char *name, char *msg, size_t size);
 
 /* The nodes of one declaration's expressions, with the AST node each came
  * from (for the span of an error). */
@@ -134,7 +134,7 @@ typedef struct EwBuild {
     int nk, kcap;
     char **owned;           /* BAD nodes' messages */
     int nown;
-    SymResolve resolve;
+    EwResolve resolve;
     void *ud;
 } EwBuild;
 
@@ -210,8 +210,8 @@ static int ew_add(EwBuild *b, const Ast *n)
             case AST_NAME: {
                 char msg[200] = "";
                 switch (b->resolve(b->ud, a->str, msg, sizeof msg)) {
-                case SYM_NAME_VAR: k = ew_node(b, a, MLP_EW_VAR, NULL, 0); break;
-                case SYM_NAME_KEEP: k = ew_node(b, a, MLP_EW_NAME, a->str, 0); break;
+                case EW_NAME_VAR: k = ew_node(b, a, MLP_EW_VAR, NULL, 0); break;
+                case EW_NAME_KEEP: k = ew_node(b, a, MLP_EW_NAME, a->str, 0); break;
                 default: k = ew_node(b, a, MLP_EW_BAD, own(b, msg), 0); break;
                 }
                 break;
@@ -280,13 +280,13 @@ void mlp_set_ewise(mlp_vm *vm, const mlp_ew_lib *lib) { vm->ewise = lib; }
 
 typedef struct { const char *var, *what; } act_scope;
 
-static SymNameKind act_resolve(void *ud, const char *name, char *msg, size_t size)
+static EwNameKind act_resolve(void *ud, const char *name, char *msg, size_t size)
 {
     const act_scope *sc = ud;
-    if (strcmp(name, sc->var) == 0) return SYM_NAME_VAR;
+    if (strcmp(name, sc->var) == 0) return EW_NAME_VAR;
     snprintf(msg, size, "unknown name '%s' (the expression may use its parameter '%s', numbers "
              "and elementwise functions)", name, sc->var);
-    return SYM_NAME_BAD;
+    return EW_NAME_BAD;
 }
 
 /* activation NAME = extern f, df  ==  __c_activation("NAME", f, df) */
@@ -353,18 +353,18 @@ static int find(const opt_scope *sc, const char *name)
     return -1;
 }
 
-static SymNameKind opt_resolve(void *ud, const char *name, char *msg, size_t size)
+static EwNameKind opt_resolve(void *ud, const char *name, char *msg, size_t size)
 {
     const opt_scope *sc = ud;
     int i = find(sc, name);
-    if (i >= 0 && (!sc->hypers_only || sc->names[i].kind == N_HYPER)) return SYM_NAME_KEEP;
+    if (i >= 0 && (!sc->hypers_only || sc->names[i].kind == N_HYPER)) return EW_NAME_KEEP;
     if (i >= 0)
         snprintf(msg, size, "a state's initial value may use only hyperparameters and numbers, "
                  "not '%s'", name);
     else
         snprintf(msg, size, "unknown name '%s' (in scope: param, grad, t, the hyperparameters, "
                  "states and lets)", name);
-    return SYM_NAME_BAD;
+    return EW_NAME_BAD;
 }
 
 static bool declare(opt_scope *sc, Span s, const char *name, name_kind kind, DeclError *err)
