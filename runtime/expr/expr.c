@@ -66,6 +66,16 @@ static const char *const op_name[OP_COUNT] = {
     EXPR_OPS(X)
 #undef X
 };
+static const char *const op_spell[OP_COUNT] = {
+#define X(tag, name, spell, ar, prec, f, d, deriv) spell,
+    EXPR_OPS(X)
+#undef X
+};
+static const int op_prec[OP_COUNT] = {
+#define X(tag, name, spell, ar, prec, f, d, deriv) prec,
+    EXPR_OPS(X)
+#undef X
+};
 static const int op_arity[OP_COUNT] = {
 #define X(tag, name, spell, ar, prec, f, d, deriv) ar,
     EXPR_OPS(X)
@@ -184,50 +194,64 @@ static int parse_primary(parser *ps)
     return k;
 }
 
-/* ** binds tighter than unary minus and is right-associative. */
+/* The operators come from the table (ops.h): the infix operator written
+ * at ps->p is the longest spelling that matches there, so `**` is not
+ * `*` twice and `<=` not `<`; -1 if there is none (not consumed). */
+static int infix_at(parser *ps)
+{
+    skip_ws(ps);
+    int best = -1;
+    size_t blen = 0;
+    for (int i = 0; i < OP_COUNT; i++) {
+        size_t n = strlen(op_spell[i]);
+        if (op_arity[i] == 2 && op_prec[i] >= EXPR_PREC_CMP && op_prec[i] < EXPR_PREC_CALL &&
+            n > blen && strncmp(ps->p, op_spell[i], n) == 0) {
+            best = i;
+            blen = n;
+        }
+    }
+    return best;
+}
+
+/* A primary, then `** unary` (right-associative, binding tighter than a
+ * prefix operator on its left). */
 static int parse_pow(parser *ps)
 {
     int a = parse_primary(ps);
-    if (accept(ps, "**")) return mk(ps, OP_POW, a, parse_unary(ps));
-    return a;
+    int op = infix_at(ps);
+    if (op < 0 || op_prec[op] != EXPR_PREC_POW) return a;
+    ps->p += strlen(op_spell[op]);
+    return mk(ps, (op_t)op, a, parse_unary(ps));
 }
 
 static int parse_unary(parser *ps)
 {
-    if (accept(ps, "-")) return mk(ps, OP_NEG, parse_unary(ps), -1);
+    skip_ws(ps);
+    for (int i = 0; i < OP_COUNT; i++)
+        if (op_arity[i] == 1 && op_prec[i] == EXPR_PREC_NEG &&
+            strncmp(ps->p, op_spell[i], strlen(op_spell[i])) == 0) {
+            ps->p += strlen(op_spell[i]);
+            return mk(ps, (op_t)i, parse_unary(ps), -1);
+        }
     return parse_pow(ps);
 }
 
-static int parse_mul(parser *ps)
+/* The infix levels below the prefix one: left-associative, except that
+ * comparisons do not chain. */
+static int parse_binary(parser *ps, int prec)
 {
-    int a = parse_unary(ps);
+    if (prec == EXPR_PREC_NEG) return parse_unary(ps);
+    int a = parse_binary(ps, prec + 1);
     for (;;) {
-        if (accept(ps, "*")) a = mk(ps, OP_MUL, a, parse_unary(ps));
-        else if (accept(ps, "/")) a = mk(ps, OP_DIV, a, parse_unary(ps));
-        else return a;
+        int op = infix_at(ps);
+        if (op < 0 || op_prec[op] != prec) return a;
+        ps->p += strlen(op_spell[op]);
+        a = mk(ps, (op_t)op, a, parse_binary(ps, prec + 1));
+        if (prec == EXPR_PREC_CMP) return a;
     }
 }
 
-static int parse_add(parser *ps)
-{
-    int a = parse_mul(ps);
-    for (;;) {
-        if (accept(ps, "+")) a = mk(ps, OP_ADD, a, parse_mul(ps));
-        else if (accept(ps, "-")) a = mk(ps, OP_SUB, a, parse_mul(ps));
-        else return a;
-    }
-}
-
-static int parse_expr(parser *ps)
-{
-    int a = parse_add(ps);
-    static const struct { const char *tok; op_t op; } cmps[] = {
-        {"<=", OP_LE}, {">=", OP_GE}, {"==", OP_EQ}, {"!=", OP_NE}, {"<", OP_LT}, {">", OP_GT},
-    };
-    for (size_t i = 0; i < sizeof cmps / sizeof cmps[0]; i++)
-        if (accept(ps, cmps[i].tok)) return mk(ps, cmps[i].op, a, parse_add(ps));
-    return a;
-}
+static int parse_expr(parser *ps) { return parse_binary(ps, EXPR_PREC_CMP); }
 
 /* ---- the compiled program -------------------------------------------------- */
 

@@ -12,8 +12,11 @@
  *           "**", "-" for negation), the function name, or "" for an
  *           operation the kernel compiler makes itself (never written)
  *   ar      arity (1 or 2)
- *   prec    print precedence: 1 comparisons, 2 + -, 3 * /, 4 unary -,
- *           5 **, 6 function calls, 0 never written
+ *   prec    precedence, for parsing and printing (EXPR_PREC_*): 1
+ *           comparisons (they do not chain), 2 and 3 left-associative
+ *           infix (+ -, * /), 4 prefix (unary -), 5 ** (right-associative,
+ *           binding tighter than a prefix on its left: -x ** 2 is
+ *           -(x ** 2)), 6 function calls, 0 never written
  *   f       the float32 kernel, an expression of x (and y)   (expr.c)
  *   d       the double kernel, the same                       (expr.c)
  *   deriv   the derivative, with the constructors of sym.c:
@@ -21,8 +24,9 @@
  *           ADD SUB MUL DIV POW NEG, F1(tag, u), F2(tag, u, v), NUM(v),
  *           ZERO (piecewise constant)                        (sym.c)
  *
- * So adding an elementwise function is one row here (and its float and
- * double kernels if they are new functions): the kernel parser, the
+ * So adding an elementwise function (or an operator at one of the levels)
+ * is one row here (and its float and double kernels if they are new
+ * functions): the kernel parser (expr.c), the
  * `activation`/`optimizer` checker (stdlib/ewise.c), the differentiator,
  * the printer and the messages listing the known functions all follow.
  * The order of the rows is the order in which messages list the functions.
@@ -57,6 +61,8 @@
     X(MIN,     "min",     "min",     2, 6, minf_(x, y),         min_d(x, y),      ADD(MUL(F2(LT, U, V), DU), MUL(F2(GE, U, V), DV))) \
     X(SQUARE,  "square",  "",        1, 0, x * x,               x * x,            MUL(MUL(NUM(2), U), DU)) \
     X(COPY,    "copy",    "",        1, 0, x,                   x,                DU)
+
+enum { EXPR_PREC_CMP = 1, EXPR_PREC_ADD, EXPR_PREC_MUL, EXPR_PREC_NEG, EXPR_PREC_POW, EXPR_PREC_CALL };
 
 typedef enum {
 #define X(tag, name, spell, ar, prec, f, d, deriv) OP_##tag,

@@ -30,7 +30,8 @@ static const int op_prec[OP_COUNT] = {
     EXPR_OPS(X)
 #undef X
 };
-enum { PREC_CALL = 6, PREC_NEG = 4, PREC_POW = 5, PREC_CMP = 1 };
+enum { PREC_CALL = EXPR_PREC_CALL, PREC_NEG = EXPR_PREC_NEG, PREC_POW = EXPR_PREC_POW,
+       PREC_CMP = EXPR_PREC_CMP };
 
 struct rt_sym {
     op_t k;                 /* an operation, OP_NUM, OP_VAR or OP_NAME */
