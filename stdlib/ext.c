@@ -1,5 +1,5 @@
 /*
- * ext.c — the natives behind the extension declarations (lang/decl.h):
+ * ext.c — the natives behind the extension declarations (lang/compiler/desugar.h):
  * user-defined activations and optimizers compiled to expression kernels
  * (runtime/expr.h), and C functions bound through libffi (lang/ffi.h).
  *
@@ -7,8 +7,9 @@
  * `dz = dy * (f'(x))`, and wraps them as an rt_act_custom that dense
  * layers call (layers.h). Layer specs borrow that struct by pointer (they
  * are plain data, copied into models), so it must outlive every model:
- * each one is owned by a hidden "kernel" handle kept in the builtin global
- * __ext_kernels (a list) and freed with the interpreter. A declaration
+ * each one is owned by a hidden "kernel" handle kept in the stdlib's
+ * per-interpreter state (std_host.kernels, a list) and freed with the
+ * interpreter. A declaration
  * run again (in a loop, in the REPL) adds another small entry.
  *
  * Optimizers. __optimizer compiles the update body over the arrays
@@ -19,7 +20,7 @@
  * definition is reference-counted by the optimizers using it.
  *
  * C kernels. `activation NAME = extern fwd, grad` and
- * `optimizer NAME(h=d, ...) = extern update` (lang/decl.h) bind functions
+ * `optimizer NAME(h=d, ...) = extern update` (lang/compiler/desugar.h) bind functions
  * declared with `extern` as the same two hooks, through __c_activation
  * and __c_optimizer. The C signatures (checked against the declared
  * types, since the real ones cannot be seen):
@@ -75,12 +76,9 @@ static bool keep(mlp_vm *vm, void *data, void (*fr)(void *))
     k->free = fr;
     mlp_value h = mlp_handle(vm, &kernel_class, k);
     mlp_push_root(vm, h);
-    mlp_value list;
-    if (!mlp_get_global(vm, "__ext_kernels", &list) || !mlp_is_list(list)) {
-        list = mlp_list_new(vm);
-        mlp_set_global(vm, "__ext_kernels", list);
-    }
-    mlp_list_push(vm, list, h);
+    std_host *host = std_host_of(vm);
+    if (!mlp_is_list(host->kernels)) host->kernels = mlp_list_new(vm);
+    mlp_list_push(vm, host->kernels, h);
     mlp_pop_root(vm);
     return true;
 }
@@ -452,20 +450,20 @@ static bool c_opt_step(void *ctx, const double *h, long t, rt_param *params, int
 static bool c_opt_shape(mlp_vm *vm, const char *what, c_opt *o, const ffi_fn *f)
 {
     int np = ffi_fn_nparams(f), i = 2;
-    bool ok = strcmp(ffi_fn_return_type(f), "void") == 0 && np >= 3 &&
-              strcmp(ffi_fn_param_type(f, 0), "ptr") == 0 && strcmp(ffi_fn_param_type(f, 1), "ptr") == 0;
-    while (ok && i < np && strcmp(ffi_fn_param_type(f, i), "ptr") == 0) i++;
+    bool ok = ffi_fn_return_type(f) == FFI_T_VOID && np >= 3 &&
+              ffi_fn_param_type(f, 0) == FFI_T_PTR && ffi_fn_param_type(f, 1) == FFI_T_PTR;
+    while (ok && i < np && ffi_fn_param_type(f, i) == FFI_T_PTR) i++;
     o->ns = i - 2;
-    ok = ok && i < np && strcmp(ffi_fn_param_type(f, i), "long") == 0;
+    ok = ok && i < np && ffi_fn_param_type(f, i) == FFI_T_LONG;
     i++;
     for (int k = 0; ok && k < o->nh; k++, i++) {
-        const char *t = i < np ? ffi_fn_param_type(f, i) : "";
-        ok = strcmp(t, "double") == 0 || strcmp(t, "float") == 0;
-        o->hfloat[k] = ok && t[0] == 'f';
+        ffi_ctype t = i < np ? ffi_fn_param_type(f, i) : FFI_T_VOID;
+        ok = t == FFI_T_DOUBLE || t == FFI_T_FLOAT;
+        o->hfloat[k] = ok && t == FFI_T_FLOAT;
     }
     if (ok && i < np) {
-        const char *t = ffi_fn_param_type(f, i++);
-        o->tkind = strcmp(t, "long") == 0 ? 'l' : strcmp(t, "int") == 0 ? 'i' : 0;
+        ffi_ctype t = ffi_fn_param_type(f, i++);
+        o->tkind = t == FFI_T_LONG ? 'l' : t == FFI_T_INT ? 'i' : 0;
         ok = o->tkind != 0;
     }
     ok = ok && i == np;

@@ -2,18 +2,22 @@
  * host.c — the stdlib's per-interpreter state (std.h: std_host) and the
  * natives that set it: seed(), dialect(), threads().
  *
- * The state lives in a handle bound to the hidden global `__host`, so the
- * GC frees it with the interpreter and marks the values it holds (the
- * sweep rows being filled).
+ * The state lives in a handle that is the interpreter's host state
+ * (mlp_set_host), so the GC frees it with the interpreter and marks the
+ * values it holds (the sweep rows being filled, the user kernels). It is
+ * the only per-interpreter state of the stdlib: the parallel sweep state
+ * (parallel.c) and the list of user kernels (ext.c) are fields of it.
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "parallel.h"
 #include "std.h"
 
 static void host_free(void *data)
 {
     std_host *h = data;
+    par_state_free(h->par);
     rt_pool_destroy(h->pool);
     free(h);
 }
@@ -23,6 +27,7 @@ static void host_mark(mlp_vm *vm, void *data)
     std_host *h = data;
     mlp_mark(vm, h->report);
     mlp_mark(vm, h->report_base);
+    mlp_mark(vm, h->kernels);
 }
 
 static const mlp_class host_class = { .name = "host", .free = host_free, .mark = host_mark };
@@ -131,9 +136,8 @@ bool std_open_host(mlp_vm *vm)
     h->tty = isatty(STDOUT_FILENO);
     const char *progress = getenv("MLP_PROGRESS");
     h->epoch_lines = !h->tty && !(progress && strcmp(progress, "0") == 0);
-    h->report = h->report_base = mlp_nil();
+    h->report = h->report_base = h->kernels = mlp_nil();
     std_random_seed(&h->rnd, 0);
-    mlp_set_global(vm, "__host", mlp_handle(vm, &host_class, h));
-    mlp_set_host(vm, h);
+    mlp_set_host(vm, mlp_handle(vm, &host_class, h));
     return mlp_register(vm, natives, sizeof natives / sizeof natives[0]);
 }

@@ -538,22 +538,19 @@ static bool local_run(mlp_vm *vm, par_state *st, const par_job *job)
 /* ---- the interpreter's parallel state ---------------------------------------- */
 
 /* Runs when the interpreter is freed: the end of the script for MPI too. */
-static void state_free(void *p)
+void par_state_free(par_state *st)
 {
-    par_state *st = p;
+    if (!st) return;
     if (st->mpi && !st->worker) par_mpi_end(st->mpi);
     free(st);
 }
-
-static const mlp_class state_class = { .name = "parallel", .free = state_free };
 
 /* NULL when the host never called mlp_parallel_start (embedders, unit
  * tests of other modules): every sweep is then serial. */
 static par_state *state_of(mlp_vm *vm)
 {
-    mlp_value v;
-    if (!mlp_get_global(vm, "__par", &v)) return NULL;
-    return mlp_handle_data(v, &state_class);
+    std_host *h = std_host_of(vm);
+    return h ? h->par : NULL;
 }
 
 bool par_enabled(mlp_vm *vm)
@@ -611,7 +608,14 @@ bool mlp_parallel_start(mlp_vm *vm, int jobs)
     }
     st->jobs = jobs;
     st->mpi = m;
-    mlp_set_global(vm, "__par", mlp_handle(vm, &state_class, st));
+    std_host *h = std_host_of(vm);
+    if (!h) {
+        par_state_free(st);
+        fprintf(stderr, "mlp: mlp_parallel_start needs the stdlib (mlp_stdlib_open) first\n");
+        return false;
+    }
+    par_state_free(h->par);
+    h->par = st;
     return true;
 }
 

@@ -31,10 +31,10 @@
  * next point. Ctrl-C stops the parent's wait at once; it terminates and
  * reaps every worker and the sweep fails with "interrupted".
  *
- * Ownership: the per-interpreter state is a handle bound to the hidden
- * global `__par` (created by mlp_parallel_start; without it every sweep is
- * serial), so the GC frees it, and with it finalises MPI, when the
- * interpreter is freed. Buffers (par_buf) are malloc'd and owned by whoever
+ * Ownership: the per-interpreter state (par_state, created by
+ * mlp_parallel_start; without it every sweep is serial) is a field of the
+ * stdlib's host state (std.h: std_host.par), which frees it, and with it
+ * finalises MPI, when the interpreter is freed. Buffers (par_buf) are malloc'd and owned by whoever
  * holds them.
  */
 #ifndef MLP_PARALLEL_H
@@ -61,6 +61,10 @@ typedef struct par_buf { char *s; size_t n, cap; bool oom; } par_buf;
 void par_put(par_buf *b, const void *p, size_t n);
 void par_put_u64(par_buf *b, uint64_t x);
 void par_buf_free(par_buf *b);
+
+/* The parallel state (std_host.par); NULL is ignored. */
+struct par_state;
+void par_state_free(struct par_state *st);
 
 /* What a sweep asks of the engine: npoints points, run by index. */
 typedef struct par_job {

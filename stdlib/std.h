@@ -61,6 +61,9 @@ typedef struct std_host {
                               -j workers, not with MLP_PROGRESS=0) */
     mlp_value report;      /* rows list of the sweep point running now, or nil */
     mlp_value report_base; /* that point's axis values (a record), or nil */
+    /* state of the other stdlib files, here so that there is one place */
+    struct par_state *par; /* parallel.c: -j / MPI sweeps (NULL: serial), owned */
+    mlp_value kernels;     /* ext.c: a list of handles owning user kernels, or nil */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);
@@ -192,5 +195,7 @@ void std_number_text(double x, int digits, char buf[48]);
 mlp_value std_row_label(mlp_vm *vm, const std_table *t, mlp_value row);
 /* save(results, "x.html") (plot.c). */
 bool std_save_html(mlp_vm *vm, const std_table *t, const char *path);
+/* Installs the elementwise-expression library the compiler calls (ewise.c). */
+void std_open_ewise(mlp_vm *vm);
 
 #endif

@@ -17,6 +17,7 @@ bool mlp_stdlib_open(mlp_vm *vm)
         !std_open_data(vm) || !std_open_sweep(vm) || !std_open_ext(vm) || !std_open_persist(vm) ||
         !std_open_io(vm) || !std_open_plot(vm))
         return false;
+    std_open_ewise(vm);
     mlp_add_modules(vm, embedded, sizeof embedded / sizeof embedded[0] - 1);
     return true;
 }

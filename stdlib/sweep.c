@@ -44,24 +44,11 @@ static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, ml
     return true;
 }
 
-/* A growable byte buffer for table text. */
-typedef struct text { char *s; size_t n, cap; bool oom; } text;
+/* Table text goes into a par_buf (parallel.h), the stdlib's one growable
+ * byte buffer. */
+static void put(par_buf *t, const char *s, size_t n) { par_put(t, s, n); }
 
-static void put(text *t, const char *s, size_t n)
-{
-    if (t->n + n + 1 > t->cap) {
-        size_t cap = (t->n + n + 1) * 2;
-        char *p = realloc(t->s, cap);
-        if (!p) { t->oom = true; return; }
-        t->s = p;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->n, s, n);
-    t->n += n;
-    t->s[t->n] = 0;
-}
-
-static void pad(text *t, size_t n) { while (n--) put(t, " ", 1); }
+static void pad(par_buf *t, size_t n) { while (n--) put(t, " ", 1); }
 
 void std_number_text(double x, int digits, char buf[48])
 {
@@ -102,7 +89,7 @@ static bool history_column(const std_table *t, mlp_value col)
 
 mlp_value std_row_label(mlp_vm *vm, const std_table *t, mlp_value row)
 {
-    text b = {0};
+    par_buf b = {0};
     for (size_t c = 0; c < t->naxes && c < mlp_list_len(t->columns); c++) {
         mlp_value col = mlp_list_get(t->columns, c);
         mlp_value s = cell_text(vm, row, col, -1);
@@ -133,7 +120,7 @@ static mlp_value table_text(mlp_vm *vm, std_table *tb, int digits)
     bool *numeric = calloc(ncols + 1, sizeof *numeric);
     bool *hidden = calloc(ncols + 1, sizeof *hidden);
     int *dig = calloc(ncols + 1, sizeof *dig);
-    text t = {0};
+    par_buf t = {0};
     if (!w || !numeric || !hidden || !dig) goto done;
     for (size_t c = 0; c < ncols; c++) {
         mlp_value col = mlp_list_get(tb->columns, c);

@@ -22,8 +22,9 @@
 #include <string.h>
 
 #include "compile.h"
-#include "decl.h"
+#include "desugar.h"
 #include "error.h"
+#include "gc.h"
 #include "opcodes.h"
 #include "parse.h"
 
@@ -56,8 +57,6 @@ typedef struct FnComp {
     UpvalDesc upvals[MAX_UPVALS + 1];
     int depth, maxdepth;
     Loop *loop;
-    bool model;             /* expression statements append to `layers` */
-    int layers_slot;
     bool toplevel;
 } FnComp;
 
@@ -265,6 +264,12 @@ static int add_upval(Compiler *c, FnComp *f, Span s, int index, bool is_local) {
     return p->nupvals++;
 }
 
+/* A name that is a local of an enclosing function: the enclosing local is
+ * marked captured (its scope then ends with CLOSE_UPVAL instead of POP,
+ * vm.c), and every function between it and the use gets an upvalue, each
+ * one naming either a local slot of the function just outside
+ * (is_local) or an upvalue of that function, so CLOSURE can fill a new
+ * closure's upvalues from the frame it is created in. */
 static int resolve_upval(Compiler *c, FnComp *f, Span s, const char *name, size_t len) {
     if (!f->enclosing) return -1;
     int l = resolve_local(f->enclosing, name, len);
@@ -336,14 +341,12 @@ static void define_var(Compiler *c, Span s, const char *name, size_t len) {
 
 /* ---- functions ---- */
 
-static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, Ast *body,
-                             bool model) {
+static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, Ast *body) {
     mlp_vm *vm = c->vm;
     FnComp f;
     memset(&f, 0, sizeof f);
     f.enclosing = c->fn;
     f.p = proto_new(vm, c->src, c->ns);
-    f.model = model;
     /* Keep the new prototype reachable from its parent at once. */
     int k = add_const(c, obj_val(MLP_T_HANDLE, f.p));
     if (fn && fn->str) f.p->name = str_new(vm, fn->str, fn->len);
@@ -381,26 +384,11 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
         emit_op1(c, OP_SET_LOCAL, i);
         patch_jump(c, j);
     }
-    if (model) {
-        at(c, body);
-        emit_op_eff(c, OP_LIST, 1);
-        emit_byte(c, 0);
-        f.layers_slot = add_local(c, body->span, "(layers)", 8);
-    }
     for (int i = 0; i < body->n; i++) compile_stmt(c, body->list[i]);
     Span end = {body->span.end_line, body->span.end_col, 0, 0};
     c->cur_line = end.line;
     c->cur_col = end.col;
-    if (model) {
-        emit_get_var(c, end, "__model", 7);
-        emit_op2(c, OP_CONST, str_const(c, fn->str, fn->len));
-        emit_op1(c, OP_GET_LOCAL, f.layers_slot);
-        emit_op_eff(c, OP_CALL, -2);
-        emit_byte(c, 2);
-        emit_op(c, OP_RETURN);
-    } else {
-        emit_op(c, OP_RETURN_NIL);
-    }
+    emit_op(c, OP_RETURN_NIL);
     f.p->max_stack = f.maxdepth + 8;
     f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
     if (f.p->nupvals) memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
@@ -466,25 +454,6 @@ static Opcode binary_op(int op) {
     }
 }
 
-static void compile_sweep(Compiler *c, Ast *n) {
-    at(c, n);
-    emit_get_var(c, n->span, "__sweep", 7);
-    for (int i = 0; i < n->n; i++)
-        emit_op2(c, OP_CONST, str_const(c, n->list[i]->str, n->list[i]->len));
-    emit_op_eff(c, OP_LIST, 1 - n->n);
-    emit_byte(c, (uint8_t)n->n);
-    compile_expr(c, n->b);
-    at(c, n);
-    emit_op(c, n->op ? OP_TRUE : OP_FALSE);
-    Ast fake;
-    memset(&fake, 0, sizeof fake);
-    fake.span = n->span;
-    compile_function(c, &fake, n->list, n->n, n->a, false);
-    at(c, n);
-    emit_op_eff(c, OP_CALL, -4);
-    emit_byte(c, 4);
-}
-
 static void compile_expr(Compiler *c, Ast *n) {
     at(c, n);
     switch (n->kind) {
@@ -539,7 +508,7 @@ static void compile_expr(Compiler *c, Ast *n) {
         }
         break;
     }
-    case AST_FUNC: compile_function(c, n, n->list, n->n, n->a, false); break;
+    case AST_FUNC: compile_function(c, n, n->list, n->n, n->a); break;
     case AST_UNARY:
         compile_expr(c, n->a);
         at(c, n);
@@ -596,7 +565,10 @@ static void compile_expr(Compiler *c, Ast *n) {
         at(c, n);
         emit_op2(c, OP_GET_FIELD, str_const(c, n->str, n->len));
         break;
-    case AST_SWEEP: compile_sweep(c, n); break;
+    case AST_SWEEP:             /* __sweep(...) (desugar.h) */
+        desugar_sweep(n);
+        compile_expr(c, n);
+        break;
     default:
         error_at(c, n->span, "internal: not an expression (%s)", ast_kind_name(n->kind));
         emit_op(c, OP_NIL);
@@ -858,17 +830,16 @@ static void compile_stmt(Compiler *c, Ast *n) {
         break;
     case AST_ASSIGN: compile_assign(c, n); break;
     case AST_EXPR:
-        if (c->fn->model) {
-            emit_op1(c, OP_GET_LOCAL, c->fn->layers_slot);
-            compile_expr(c, n->a);
-            at(c, n);
-            emit_op(c, OP_APPEND);
-            emit_op(c, OP_POP);
-        } else {
-            compile_expr(c, n->a);
-            at(c, n);
-            emit_op(c, OP_POP);
-        }
+        compile_expr(c, n->a);
+        at(c, n);
+        emit_op(c, OP_POP);
+        break;
+    case AST_APPEND:            /* a statement: append b to the list a */
+        compile_expr(c, n->a);
+        compile_expr(c, n->b);
+        at(c, n);
+        emit_op(c, OP_APPEND);
+        emit_op(c, OP_POP);
         break;
     case AST_IF: compile_if(c, n); break;
     case AST_WHILE: compile_while(c, n); break;
@@ -897,19 +868,22 @@ static void compile_stmt(Compiler *c, Ast *n) {
         c->fn->depth = depth;
         break;
     }
-    case AST_FNDECL:
-    case AST_MODEL: {
+    case AST_MODEL:             /* a function returning __model(...) (desugar.h) */
+        desugar_model(n);
+        compile_stmt(c, n);
+        break;
+    case AST_FNDECL: {
         Ast *f = n->a;
         bool local = !(c->fn->toplevel && c->fn->scope_depth == 0);
         /* a local function may call itself: declare before compiling */
         if (local) {
             emit_op(c, OP_NIL);
             int slot = add_local(c, n->span, f->str, f->len);
-            compile_function(c, f, f->list, f->n, f->a, n->kind == AST_MODEL);
+            compile_function(c, f, f->list, f->n, f->a);
             at(c, n);
             emit_op1(c, OP_SET_LOCAL, slot);
         } else {
-            compile_function(c, f, f->list, f->n, f->a, n->kind == AST_MODEL);
+            compile_function(c, f, f->list, f->n, f->a);
             at(c, n);
             define_var(c, n->span, f->str, f->len);
         }
@@ -932,9 +906,9 @@ static void compile_stmt(Compiler *c, Ast *n) {
     case AST_ACTDECL:
     case AST_OPTDECL:
     case AST_EXTERN: {
-        /* extension declarations: a call of a stdlib native (decl.h) */
-        SymError err;
-        Ast *call = decl_desugar(n, &err);
+        /* extension declarations: a call of a stdlib native (desugar.h) */
+        DeclError err;
+        Ast *call = desugar_decl(c->vm, n, &err);
         if (!call) {
             error_at(c, err.span, "%s", err.msg);
             break;
@@ -974,6 +948,9 @@ static void predeclare(Compiler *c, Ast *root) {
 
 ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
                         CompileOpts opts, int *nerrors) {
+    /* No collection while compiling: the prototypes under construction,
+     * their constants and strings are reachable only from C locals here,
+     * so the collector could not see them (compile.h). */
     vm->gc_paused++;
     Compiler c;
     memset(&c, 0, sizeof c);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "opcodes.h"
+#include "value.h"
 #include "vm.h"
 
 static void constant(StrBuf *b, ObjProto *p, int k) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ast.h"
-#include "vm.h"
+#include "value.h"
 
 static void *xmalloc(size_t n) {
     void *p = calloc(1, n);
@@ -64,21 +64,26 @@ const char *ast_kind_name(AstKind k) {
     return (unsigned)k < AST_KIND_COUNT ? names[k] : "?";
 }
 
-static void op_name(StrBuf *b, int op) {
+const char *ast_op_text(int op, char one[2]) {
     /* Binary operators are stored as their token; printable ones as chars,
      * the two-character ones by the parser's codes (see parser.y). */
     switch (op) {
-    case 'E': sb_addc(b, "=="); break;
-    case 'N': sb_addc(b, "!="); break;
-    case 'L': sb_addc(b, "<="); break;
-    case 'G': sb_addc(b, ">="); break;
-    case 'P': sb_addc(b, "**"); break;
-    case 'n': sb_addc(b, "not"); break;
-    default: {
-        char c = (char)op;
-        sb_add(b, &c, 1);
+    case 'E': return "==";
+    case 'N': return "!=";
+    case 'L': return "<=";
+    case 'G': return ">=";
+    case 'P': return "**";
+    case 'n': return "not";
+    default:
+        one[0] = (char)op;
+        one[1] = '\0';
+        return one;
     }
-    }
+}
+
+static void op_name(StrBuf *b, int op) {
+    char one[2];
+    sb_addc(b, ast_op_text(op, one));
 }
 
 static void dump(StrBuf *b, const Ast *n) {

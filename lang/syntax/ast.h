@@ -47,6 +47,7 @@ typedef struct Span {
     X(LET, "let")                  /* str = name, a = value */                    \
     X(ASSIGN, "assign")            /* op ('=' or token of +=...), a = target, b = value */ \
     X(EXPR, "expr")                /* a */                                        \
+    X(APPEND, "append")            /* a = list, b = value: a statement appending b to a (desugared model bodies) */ \
     X(IF, "if")                    /* a = cond, b = then BLOCK, c = else (BLOCK/IF) or NULL */ \
     X(WHILE, "while")              /* a = cond, b = BLOCK */                      \
     X(FOR, "for")                  /* str = variable, a = iterable, b = BLOCK */  \
@@ -91,6 +92,9 @@ Ast *ast_str(AstKind kind, Span span, const char *s, size_t len);
 Ast *ast_push(Ast *n, Ast *child);
 void ast_free(Ast *n);
 const char *ast_kind_name(AstKind k);
+/* How the source writes the operator of a UNARY or BINARY node ("**",
+ * "not", "+"); a one-character operator is spelled in `one`. */
+const char *ast_op_text(int op, char one[2]);
 /* S-expression dump, for tests: (binary + (num 1) (num 2)). */
 char *ast_dump(const Ast *n);
 

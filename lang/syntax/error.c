@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "vm.h"
 
 /* Decodes one UTF-8 code point at s (n bytes available); *adv gets its
  * length. Invalid bytes decode as themselves, one byte long. */

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "vm.h"
+#include "value.h"
 
 /* Appends the three-line report to b (src may be NULL: then only the
  * first line). */

@@ -13,6 +13,7 @@
 #include "builtins.h"
 #include "compile.h"
 #include "error.h"
+#include "gc.h"
 #include "opcodes.h"
 #include "parse.h"
 #include "vm.h"
@@ -61,7 +62,7 @@ bool mlp_exit_requested(mlp_vm *vm, int *code) {
 
 void mlp_interrupt(mlp_vm *vm) { vm->interrupted = 1; }
 bool mlp_interrupted(mlp_vm *vm) { return vm->interrupted != 0; }
-void *mlp_host(mlp_vm *vm) { return vm->host; }
+void *mlp_host(mlp_vm *vm) { return vm->host.type == MLP_T_HANDLE ? AS_HANDLE(vm->host)->data : NULL; }
 
 bool mlp_main_source(mlp_vm *vm, const char **name, const char **text, size_t *len) {
     if (vm->nframes < 1 || !vm->frames[0].cl || !vm->frames[0].cl->proto->source) return false;
@@ -71,7 +72,7 @@ bool mlp_main_source(mlp_vm *vm, const char **name, const char **text, size_t *l
     *len = src->len;
     return true;
 }
-void mlp_set_host(mlp_vm *vm, void *p) { vm->host = p; }
+void mlp_set_host(mlp_vm *vm, mlp_value handle) { vm->host = handle; }
 
 void mlp_write(mlp_vm *vm, const char *s, size_t n) {
     if (vm->cfg.write_out) vm->cfg.write_out(vm->cfg.ud, s, n);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "value.h"
 #include "vm.h"
 
 static bool want_num(mlp_vm *vm, const char *fn, const char *param, Value v, double *out) {

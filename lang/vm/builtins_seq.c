@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "builtins.h"
+#include "value.h"
 #include "vm.h"
 
 /* The elements of any iterable as a list: a list itself (not copied), or a

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "value.h"
 #include "vm.h"
 
 static bool want_str(mlp_vm *vm, const char *fn, const char *param, Value v, ObjString **out) {

@@ -1,8 +1,9 @@
 /*
  * ffi.c — extern functions through dlopen + libffi (see ffi_lang.h; named so that <ffi.h> stays libffi's).
  *
- * One table, FFI_TYPES, lists the C types: name and libffi type (a
- * `tensor` parameter becomes two C arguments, pointer and int64 length).
+ * One table, MLP_FFI_TYPES (ffi_lang.h), lists the C types: name, where
+ * they may appear and libffi type (a `tensor` parameter becomes two C
+ * arguments, pointer and int64 length).
  *
  * A bound function (ffi_fn) is reference-counted: the language handle holds
  * one reference, and a kernel built on it (a C activation or optimizer,
@@ -21,37 +22,50 @@
 #include "ffi_lang.h"
 #include "object.h"
 
-#define FFI_TYPES(X) \
-    X(INT,    "int",    ffi_type_sint32) \
-    X(LONG,   "long",   ffi_type_sint64) \
-    X(FLOAT,  "float",  ffi_type_float) \
-    X(DOUBLE, "double", ffi_type_double) \
-    X(PTR,    "ptr",    ffi_type_pointer) \
-    X(STR,    "str",    ffi_type_pointer) \
-    X(TENSOR, "tensor", ffi_type_pointer) \
-    X(VOID,   "void",   ffi_type_void)
-
-typedef enum {
-#define X(t, s, ft) CT_##t,
-    FFI_TYPES(X)
+static const char *const ctype_name[FFI_T_COUNT] = {
+#define X(tag, name, par, ret, ft) name,
+    MLP_FFI_TYPES(X)
 #undef X
-    CT_COUNT
-} ctype;
-
-static const char *const ctype_name[CT_COUNT] = {
-#define X(t, s, ft) s,
-    FFI_TYPES(X)
+};
+static const bool ctype_param[FFI_T_COUNT] = {
+#define X(tag, name, par, ret, ft) par,
+    MLP_FFI_TYPES(X)
+#undef X
+};
+static const bool ctype_ret[FFI_T_COUNT] = {
+#define X(tag, name, par, ret, ft) ret,
+    MLP_FFI_TYPES(X)
 #undef X
 };
 
-static ffi_type *ctype_ffi(ctype t)
+static ffi_type *ctype_ffi(ffi_ctype t)
 {
     switch (t) {
-#define X(tag, s, ft) case CT_##tag: return &ft;
-        FFI_TYPES(X)
+#define X(tag, name, par, ret, ft) case FFI_T_##tag: return &ft;
+        MLP_FFI_TYPES(X)
 #undef X
     default: return &ffi_type_void;
     }
+}
+
+const char *ffi_type_name(ffi_ctype t) { return ctype_name[t]; }
+bool ffi_type_is_param(ffi_ctype t) { return ctype_param[t]; }
+bool ffi_type_is_return(ffi_ctype t) { return ctype_ret[t]; }
+
+size_t ffi_type_list(char *buf, size_t size, bool ret)
+{
+    int last = -1, len = 0;
+    for (int i = 0; i < FFI_T_COUNT; i++)
+        if (ret ? ctype_ret[i] : ctype_param[i]) last = i;
+    if (size) buf[0] = '\0';
+    for (int i = 0; i < FFI_T_COUNT; i++) {
+        if (!(ret ? ctype_ret[i] : ctype_param[i])) continue;
+        const char *sep = len == 0 ? "" : ret && i == last ? " or " : ", ";
+        int w = snprintf((size_t)len < size ? buf + len : NULL, (size_t)len < size ? size - (size_t)len : 0,
+                         "%s%s", sep, ctype_name[i]);
+        if (w > 0) len += w;
+    }
+    return (size_t)len;
 }
 
 enum { MAX_PARAMS = 16 };
@@ -62,9 +76,9 @@ typedef struct ffi_fn {
     int refs;
     void *lib;
     void (*fn)(void);
-    ctype ret;
+    ffi_ctype ret;
     int nparams, ncargs;
-    ctype params[MAX_PARAMS];
+    ffi_ctype params[MAX_PARAMS];
     ffi_type *atypes[2 * MAX_PARAMS];
     ffi_cif cif;
 } ffi_fn;
@@ -78,11 +92,11 @@ static void extern_destroy(ffi_fn *f)
 /* The handle's reference. */
 static void extern_free(void *p) { ffi_fn_release(p); }
 
-static bool lookup_type(const char *s, size_t n, ctype *out)
+bool ffi_type_lookup(const char *s, size_t n, ffi_ctype *out)
 {
-    for (int i = 0; i < CT_COUNT; i++)
+    for (int i = 0; i < FFI_T_COUNT; i++)
         if (strlen(ctype_name[i]) == n && memcmp(ctype_name[i], s, n) == 0) {
-            *out = (ctype)i;
+            *out = (ffi_ctype)i;
             return true;
         }
     return false;
@@ -92,21 +106,21 @@ static bool lookup_type(const char *s, size_t n, ctype *out)
 static bool parse_sig(mlp_vm *vm, ffi_fn *f, const char *sig)
 {
     const char *p = strchr(sig, '(');
-    if (!p || sig[strlen(sig) - 1] != ')' || !lookup_type(sig, (size_t)(p - sig), &f->ret) ||
-        f->ret == CT_TENSOR)
+    if (!p || sig[strlen(sig) - 1] != ')' || !ffi_type_lookup(sig, (size_t)(p - sig), &f->ret) ||
+        !ctype_ret[f->ret])
         return mlp_raise(vm, "extern %s: bad signature '%s'", f->name, sig);
     p++;
     while (*p && *p != ')') {
         const char *e = p;
         while (*e && *e != ',' && *e != ')') e++;
-        ctype t;
-        if (!lookup_type(p, (size_t)(e - p), &t) || t == CT_VOID)
+        ffi_ctype t;
+        if (!ffi_type_lookup(p, (size_t)(e - p), &t) || !ctype_param[t])
             return mlp_raise(vm, "extern %s: bad parameter type '%.*s'", f->name, (int)(e - p), p);
         if (f->nparams == MAX_PARAMS)
             return mlp_raise(vm, "extern %s: at most %d parameters", f->name, MAX_PARAMS);
         f->params[f->nparams++] = t;
         f->atypes[f->ncargs++] = ctype_ffi(t);
-        if (t == CT_TENSOR) f->atypes[f->ncargs++] = &ffi_type_sint64;
+        if (t == FFI_T_TENSOR) f->atypes[f->ncargs++] = &ffi_type_sint64;
         p = *e == ',' ? e + 1 : e;
     }
     return true;
@@ -166,38 +180,38 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
     int c = 0;
     for (int i = 0; i < nargs && ok; i++) {
         mlp_value v = args[i];
-        ctype t = f->params[i];
+        ffi_ctype t = f->params[i];
         double x = mlp_is_number(v) ? mlp_as_number(v) : 0;
         switch (t) {
-        case CT_INT:
+        case FFI_T_INT:
             if (!(ok = mlp_is_number(v) && whole(x, INT32_MIN, INT32_MAX)))
                 mlp_raise(vm, "%s: argument %d must be an integer (int), got %s", f->name, i + 1,
                           mlp_type_name(v));
             vals[c].i = (int32_t)x;
             break;
-        case CT_LONG:
+        case FFI_T_LONG:
             if (!(ok = mlp_is_number(v) && whole(x, -9.2e18, 9.2e18)))
                 mlp_raise(vm, "%s: argument %d must be an integer (long), got %s", f->name, i + 1,
                           mlp_type_name(v));
             vals[c].l = (int64_t)x;
             break;
-        case CT_FLOAT: case CT_DOUBLE:
+        case FFI_T_FLOAT: case FFI_T_DOUBLE:
             if (!(ok = mlp_is_number(v)))
                 mlp_raise(vm, "%s: argument %d must be a number, got %s", f->name, i + 1, mlp_type_name(v));
-            if (t == CT_FLOAT) vals[c].f = (float)x; else vals[c].d = x;
+            if (t == FFI_T_FLOAT) vals[c].f = (float)x; else vals[c].d = x;
             break;
-        case CT_PTR:
+        case FFI_T_PTR:
             if (!(ok = mlp_is_nil(v) || (mlp_is_number(v) && whole(x, 0, 9.2e18))))
                 mlp_raise(vm, "%s: argument %d must be nil or an address, got %s", f->name, i + 1,
                           mlp_type_name(v));
             vals[c].p = mlp_is_nil(v) ? NULL : (void *)(uintptr_t)x;
             break;
-        case CT_STR:
+        case FFI_T_STR:
             if (!(ok = mlp_is_string(v)))
                 mlp_raise(vm, "%s: argument %d must be a string, got %s", f->name, i + 1, mlp_type_name(v));
             vals[c].p = (void *)mlp_cstr(v);
             break;
-        case CT_TENSOR: {
+        case FFI_T_TENSOR: {
             int64_t len = 0;
             if (!(ok = tensor_arg(vm, f, i, v, &bufs[i], &own[i], &len))) break;
             vals[c].p = bufs[i];
@@ -206,7 +220,7 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
             vals[c].l = len;
             break;
         }
-        case CT_VOID: case CT_COUNT: ok = false; break;
+        case FFI_T_VOID: case FFI_T_COUNT: ok = false; break;
         }
         ptrs[c] = &vals[c];
         c++;
@@ -220,12 +234,12 @@ static bool extern_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
                 for (size_t j = 0; j < mlp_list_len(args[i]); j++)
                     mlp_list_set(args[i], j, mlp_number(bufs[i][j]));
         switch (f->ret) {
-        case CT_INT: *out = mlp_number((double)(int32_t)r.s); break;
-        case CT_LONG: *out = mlp_number((double)r.l); break;
-        case CT_FLOAT: *out = mlp_number(r.f); break;
-        case CT_DOUBLE: *out = mlp_number(r.d); break;
-        case CT_PTR: *out = mlp_number((double)(uintptr_t)r.p); break;
-        case CT_STR: *out = r.p ? mlp_string_cstr(vm, r.p) : mlp_nil(); break;
+        case FFI_T_INT: *out = mlp_number((double)(int32_t)r.s); break;
+        case FFI_T_LONG: *out = mlp_number((double)r.l); break;
+        case FFI_T_FLOAT: *out = mlp_number(r.f); break;
+        case FFI_T_DOUBLE: *out = mlp_number(r.d); break;
+        case FFI_T_PTR: *out = mlp_number((double)(uintptr_t)r.p); break;
+        case FFI_T_STR: *out = r.p ? mlp_string_cstr(vm, r.p) : mlp_nil(); break;
         default: *out = mlp_nil(); break;
         }
     }
@@ -306,8 +320,8 @@ void ffi_fn_release(ffi_fn *f)
 const char *ffi_fn_name(const ffi_fn *f) { return f->name; }
 const char *ffi_fn_signature(const ffi_fn *f) { return f->sig; }
 int ffi_fn_nparams(const ffi_fn *f) { return f->nparams; }
-const char *ffi_fn_param_type(const ffi_fn *f, int i) { return ctype_name[f->params[i]]; }
-const char *ffi_fn_return_type(const ffi_fn *f) { return ctype_name[f->ret]; }
+ffi_ctype ffi_fn_param_type(const ffi_fn *f, int i) { return f->params[i]; }
+ffi_ctype ffi_fn_return_type(const ffi_fn *f) { return f->ret; }
 
 void ffi_fn_call(const ffi_fn *f, void **args)
 {

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc.h"
+#include "value.h"
 #include "vm.h"
 
 #define GC_MIN_HEAP (1u << 20)
@@ -206,6 +208,7 @@ static void mark_roots(mlp_vm *vm) {
     gc_mark_obj(vm, (Obj *)vm->main_ns);
     gc_mark_obj(vm, (Obj *)vm->modules);
     gc_mark_obj(vm, (Obj *)vm->natives);
+    gc_mark_value(vm, vm->host);
 }
 
 void gc_collect(mlp_vm *vm) {

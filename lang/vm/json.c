@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "value.h"
 #include "vm.h"
 
 #define JSON_DEPTH 200

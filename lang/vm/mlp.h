@@ -273,8 +273,12 @@ bool mlp_get_global(mlp_vm *vm, const char *name, mlp_value *out);
  * source: the main script, or the REPL's line); false when none runs. */
 bool mlp_main_source(mlp_vm *vm, const char **name, const char **text, size_t *len);
 
+/* The host's per-interpreter state, the one place for it: a handle (its
+ * class's mark callback keeps the values it holds alive) that the VM roots
+ * and frees with the interpreter. mlp_host returns its data, or NULL
+ * before mlp_set_host. */
 void *mlp_host(mlp_vm *vm);
-void mlp_set_host(mlp_vm *vm, void *p);
+void mlp_set_host(mlp_vm *vm, mlp_value handle);
 void mlp_write(mlp_vm *vm, const char *s, size_t n);
 
 /* ---- introspection (the REPL's completion, :disasm) --------------------- */

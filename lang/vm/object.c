@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "gc.h"
 #include "vm.h"
 
 /* ---- strings ---- */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "value.h"
 #include "vm.h"
 
 bool vm_contains(mlp_vm *vm, Value x, Value container, bool *res) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "value.h"
 #include "vm.h"
 
 int fmt_number(double x, char *buf) {

@@ -25,6 +25,7 @@
 #include "compile.h"
 #include "error.h"
 #include "opcodes.h"
+#include "value.h"
 #include "vm.h"
 
 /* -DVM_COMPUTED_GOTO=0 builds the portable switch (to test it). */
@@ -37,16 +38,6 @@
 #endif
 
 /* ---- errors ---- */
-
-bool vm_error(mlp_vm *vm, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
-    va_end(ap);
-    vm->err_pending = true;
-    vm->err_located = false;
-    return false;
-}
 
 bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
     va_list ap;
@@ -109,7 +100,19 @@ void vm_print_error(mlp_vm *vm) {
     vm_clear_error(vm);
 }
 
-/* ---- upvalues ---- */
+/* ---- upvalues ----
+ *
+ * A closure reaches a variable of an enclosing function through an upvalue.
+ * While that function's frame lives the upvalue is "open": it points at the
+ * stack slot, so the function and every closure see one variable (the
+ * stack never moves, vm.h). When the slot dies (its scope ends, the frame
+ * returns, an error unwinds) the upvalue is "closed": the value moves into
+ * the upvalue itself and loc points there, so closures keep it alive.
+ *
+ * The open upvalues form one list sorted by slot address, highest first:
+ * capture finds an existing upvalue for a slot (two closures capturing
+ * the same variable must share it) by walking only the slots above it,
+ * and close_upvals closes a whole frame or scope by popping from the head. */
 
 static ObjUpvalue *capture(mlp_vm *vm, Value *slot) {
     ObjUpvalue **link = &vm->open_upvals;
@@ -634,6 +637,11 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
 
 #define READ_U8() (*ip++)
 #define READ_U16() (ip += 2, (uint16_t)(ip[-2] | (ip[-1] << 8)))
+/* The loop keeps sp and ip in C locals. The collector finds its roots
+ * through vm->sp (every slot below it is live) and an error is located
+ * through frame->ip, so SYNC writes both back before anything that may
+ * allocate (and so collect), call out or fail; LOAD_FRAME reloads the
+ * cached frame after a call or return changed it. */
 #define SYNC() (vm->sp = sp, frame->ip = ip)
 #define LOAD_FRAME()                                  \
     do {                                              \
@@ -684,6 +692,8 @@ static bool execute(mlp_vm *vm, int stop) {
     const void *const *dispatch = vm->cfg.trace ? traced : labels;
     NEXT;
 L_TRACE:
+    /* every entry of `traced` lands here after NEXT consumed the opcode:
+     * step back so the trace (and then the real handler) sees it */
     ip--;
     SYNC();
     trace_instr(vm, frame, ip, sp);
@@ -879,6 +889,11 @@ L_TRACE:
     CMP(GT, >)
     CMP(GE, >=)
 #undef CMP
+    /* Jumps: the offset counts from the end of the instruction (the
+     * compiler patches it once the target is known, compile.c); forward
+     * jumps add it, LOOP subtracts it. Only LOOP and the calls check for an
+     * interrupt: every unbounded run passes through one of them, and the
+     * straight-line instructions stay free of the test. */
     CASE(JUMP) {
         uint16_t off = READ_U16();
         ip += off;
@@ -980,6 +995,9 @@ L_TRACE:
         ObjProto *p = (ObjProto *)consts[READ_U16()].as.o;
         SYNC();
         ObjClosure *cl = closure_new(vm, p);
+        /* on the stack (and vm->sp past it) before capturing: capture
+         * allocates upvalues, which may collect, and the half-built
+         * closure must be a root by then */
         *sp++ = obj_val(MLP_T_FUNCTION, cl);
         vm->sp = sp;
         for (int i = 0; i < p->nupvals; i++) {
@@ -998,6 +1016,9 @@ L_TRACE:
         NEXT;
     }
     CASE(RETURN) {
+        /* the callee sat at base[-1]: the result replaces it, and the
+         * frame's slots are closed over first, since a later call reuses
+         * them */
         Value result = sp[-1];
         close_upvals(vm, base);
         vm->nframes--;
@@ -1163,6 +1184,10 @@ L_TRACE:
 #endif
 
 error:
+    /* Located once, here, where the failing frame is still on the stack;
+     * then only the frames this loop pushed are unwound (down to `stop`):
+     * a native that called back into the VM (mlp_call) gets false and
+     * returns it, and the loop below it unwinds its own frames in turn. */
     vm_locate_error(vm);
     /* unwind this loop's frames */
     if (vm->nframes > stop) {

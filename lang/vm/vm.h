@@ -73,27 +73,17 @@ struct mlp_vm {
     int exit_code;
 
     volatile sig_atomic_t interrupted;
-    void *host;
+    Value host;                 /* the host's state: a handle (mlp_set_host), a GC root */
+    const struct mlp_ew_lib *ewise; /* elementwise expressions (compiler/ewise.h) */
     bool repl;
 };
 
-/* ---- gc.c ---- */
-void *gc_alloc(mlp_vm *vm, void *p, size_t old, size_t new_size);
-Obj *gc_new_obj(mlp_vm *vm, size_t size, int kind);
-void gc_collect(mlp_vm *vm);
-void gc_free_all(mlp_vm *vm);
-void gc_mark_value(mlp_vm *vm, Value v);
-void gc_mark_obj(mlp_vm *vm, Obj *o);
-#define GC_ALLOC(vm, T, n) ((T *)gc_alloc((vm), NULL, 0, sizeof(T) * (size_t)(n)))
-#define GC_FREE(vm, T, p, n) gc_alloc((vm), (p), sizeof(T) * (size_t)(n), 0)
-#define GC_GROW(vm, T, p, old, n) \
-    ((T *)gc_alloc((vm), (p), sizeof(T) * (size_t)(old), sizeof(T) * (size_t)(n)))
-
-/* ---- vm.c ---- */
 /* Runs closure cl (already on the stack at callee position with its args
  * bound) to completion; false on a runtime error (pending, located). */
 bool vm_call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames, Value *result);
-bool vm_error(mlp_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records a runtime error and returns false: the VM's own name for
+ * mlp_raise (mlp.h), one function. */
+#define vm_error mlp_raise
 /* Records the location and trace of the pending error, once. */
 void vm_locate_error(mlp_vm *vm);
 void vm_clear_error(mlp_vm *vm);
@@ -112,20 +102,5 @@ bool vm_contains(mlp_vm *vm, Value x, Value container, bool *res);
 /* `let [a, b] = v`: v must be a list of exactly n values; writes them to
  * dst[0..n) (dst may be where v was). */
 bool vm_unpack(mlp_vm *vm, Value v, int n, Value *dst);
-
-/* ---- value.c ---- */
-/* Shortest round-trip text of a number; buf must hold 32 bytes. */
-int fmt_number(double x, char *buf);
-/* Appends str(v) (quote: strings quoted, as inside containers). */
-typedef struct StrBuf {
-    char *p;
-    size_t n, cap;
-} StrBuf;
-void sb_add(StrBuf *b, const char *s, size_t n);
-void sb_addc(StrBuf *b, const char *s);
-void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth);
-bool values_equal(Value a, Value b, int depth);
-const char *type_name(Value v);
 
 #endif

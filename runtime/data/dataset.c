@@ -241,6 +241,11 @@ void rt_dataset_gather(const rt_dataset *ds, const int64_t *idx, int64_t count,
     gather_onehot(ds, idx, count, y_onehot);
 }
 
+void rt_dataset_gather_labels(const rt_dataset *ds, const int64_t *idx, int64_t count, float *y_onehot)
+{
+    gather_onehot(ds, idx, count, y_onehot);
+}
+
 bool rt_dataset_gather_sparse(const rt_dataset *ds, const int64_t *idx, int64_t count,
                               rt_rowsparse *xs, float *y_onehot)
 {

@@ -101,6 +101,9 @@ void *rt_examples_alloc(size_t bytes, bool zeroed);
  * [0, n) (checked by the caller: this runs once per batch). */
 void rt_dataset_gather(const rt_dataset *ds, const int64_t *idx, int64_t count,
                        float *x, float *y_onehot);
+/* Only the one-hot label rows of that batch (nothing when the set has no
+ * labels). */
+void rt_dataset_gather_labels(const rt_dataset *ds, const int64_t *idx, int64_t count, float *y_onehot);
 /* The same batch compressed for a dense first layer (rowsparse.h) instead
  * of written out as floats: the nonzero (float)byte * x_scale values, the
  * floats rt_dataset_gather would make. False (nothing usable in xs; gather

@@ -12,8 +12,8 @@
  * chunk with the operand kinds resolved outside the loop, so the loops are
  * plain enough for the compiler to vectorise the arithmetic ones.
  *
- * The operations are one table, EXPR_OPS: name, arity, the float kernel
- * and the double kernel, written as expressions of x (and y).
+ * The operations are one table, EXPR_OPS (ops.h): this file reads its
+ * name, arity, float kernel and double kernel columns.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 #include <string.h>
 #include "expr.h"
 #include "mathf.h"
+#include "ops.h"
 
 static float sigmoidf_(float x) { return 1.0f / (1.0f + rt_expf(-x)); }
 static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
@@ -60,49 +61,23 @@ static float pow_f(float x, float y)
     return rt_expf(y * rt_logf(x));
 }
 
-/*   tag      name       arity float kernel            double kernel */
-#define EXPR_OPS(X) \
-    X(ADD,     "+",       2, x + y,                  x + y) \
-    X(SUB,     "-",       2, x - y,                  x - y) \
-    X(MUL,     "*",       2, x * y,                  x * y) \
-    X(DIV,     "/",       2, x / y,                  x / y) \
-    X(POW,     "**",      2, pow_f(x, y),            pow_d(x, y)) \
-    X(LT,      "<",       2, (float)(x < y),         (double)(x < y)) \
-    X(LE,      "<=",      2, (float)(x <= y),        (double)(x <= y)) \
-    X(GT,      ">",       2, (float)(x > y),         (double)(x > y)) \
-    X(GE,      ">=",      2, (float)(x >= y),        (double)(x >= y)) \
-    X(EQ,      "==",      2, (float)(x == y),        (double)(x == y)) \
-    X(NE,      "!=",      2, (float)(x != y),        (double)(x != y)) \
-    X(MAX,     "max",     2, maxf_(x, y),            max_d(x, y)) \
-    X(MIN,     "min",     2, minf_(x, y),            min_d(x, y)) \
-    X(NEG,     "neg",     1, -x,                     -x) \
-    X(EXP,     "exp",     1, rt_expf(x),             exp(x)) \
-    X(LOG,     "log",     1, rt_logf(x),             log(x)) \
-    X(SQRT,    "sqrt",    1, sqrtf(x),               sqrt(x)) \
-    X(ABS,     "abs",     1, fabsf(x),               fabs(x)) \
-    X(TANH,    "tanh",    1, rt_tanhf(x),            tanh(x)) \
-    X(SIGMOID, "sigmoid", 1, sigmoidf_(x),           sigmoid_d(x)) \
-    X(SIGN,    "sign",    1, signf_(x),              sign_d(x)) \
-    X(ERF,     "erf",     1, rt_erff(x),             erf(x)) \
-    X(SQUARE,  "square",  1, x * x,                  x * x) \
-    X(COPY,    "copy",    1, x,                      x)
-
-typedef enum {
-#define X(tag, name, ar, f, d) OP_##tag,
+static const char *const op_name[OP_COUNT] = {
+#define X(tag, name, spell, ar, prec, f, d, deriv) name,
     EXPR_OPS(X)
 #undef X
-    OP_COUNT,
-    /* leaves and scalar loads (parser and scalar code only) */
-    OP_NUM = OP_COUNT, OP_NAME
-} op_t;
-
-static const char *const op_name[OP_COUNT] = {
-#define X(tag, name, ar, f, d) name,
+};
+static const char *const op_spell[OP_COUNT] = {
+#define X(tag, name, spell, ar, prec, f, d, deriv) spell,
+    EXPR_OPS(X)
+#undef X
+};
+static const int op_prec[OP_COUNT] = {
+#define X(tag, name, spell, ar, prec, f, d, deriv) prec,
     EXPR_OPS(X)
 #undef X
 };
 static const int op_arity[OP_COUNT] = {
-#define X(tag, name, ar, f, d) ar,
+#define X(tag, name, spell, ar, prec, f, d, deriv) ar,
     EXPR_OPS(X)
 #undef X
 };
@@ -219,50 +194,64 @@ static int parse_primary(parser *ps)
     return k;
 }
 
-/* ** binds tighter than unary minus and is right-associative. */
+/* The operators come from the table (ops.h): the infix operator written
+ * at ps->p is the longest spelling that matches there, so `**` is not
+ * `*` twice and `<=` not `<`; -1 if there is none (not consumed). */
+static int infix_at(parser *ps)
+{
+    skip_ws(ps);
+    int best = -1;
+    size_t blen = 0;
+    for (int i = 0; i < OP_COUNT; i++) {
+        size_t n = strlen(op_spell[i]);
+        if (op_arity[i] == 2 && op_prec[i] >= EXPR_PREC_CMP && op_prec[i] < EXPR_PREC_CALL &&
+            n > blen && strncmp(ps->p, op_spell[i], n) == 0) {
+            best = i;
+            blen = n;
+        }
+    }
+    return best;
+}
+
+/* A primary, then `** unary` (right-associative, binding tighter than a
+ * prefix operator on its left). */
 static int parse_pow(parser *ps)
 {
     int a = parse_primary(ps);
-    if (accept(ps, "**")) return mk(ps, OP_POW, a, parse_unary(ps));
-    return a;
+    int op = infix_at(ps);
+    if (op < 0 || op_prec[op] != EXPR_PREC_POW) return a;
+    ps->p += strlen(op_spell[op]);
+    return mk(ps, (op_t)op, a, parse_unary(ps));
 }
 
 static int parse_unary(parser *ps)
 {
-    if (accept(ps, "-")) return mk(ps, OP_NEG, parse_unary(ps), -1);
+    skip_ws(ps);
+    for (int i = 0; i < OP_COUNT; i++)
+        if (op_arity[i] == 1 && op_prec[i] == EXPR_PREC_NEG &&
+            strncmp(ps->p, op_spell[i], strlen(op_spell[i])) == 0) {
+            ps->p += strlen(op_spell[i]);
+            return mk(ps, (op_t)i, parse_unary(ps), -1);
+        }
     return parse_pow(ps);
 }
 
-static int parse_mul(parser *ps)
+/* The infix levels below the prefix one: left-associative, except that
+ * comparisons do not chain. */
+static int parse_binary(parser *ps, int prec)
 {
-    int a = parse_unary(ps);
+    if (prec == EXPR_PREC_NEG) return parse_unary(ps);
+    int a = parse_binary(ps, prec + 1);
     for (;;) {
-        if (accept(ps, "*")) a = mk(ps, OP_MUL, a, parse_unary(ps));
-        else if (accept(ps, "/")) a = mk(ps, OP_DIV, a, parse_unary(ps));
-        else return a;
+        int op = infix_at(ps);
+        if (op < 0 || op_prec[op] != prec) return a;
+        ps->p += strlen(op_spell[op]);
+        a = mk(ps, (op_t)op, a, parse_binary(ps, prec + 1));
+        if (prec == EXPR_PREC_CMP) return a;
     }
 }
 
-static int parse_add(parser *ps)
-{
-    int a = parse_mul(ps);
-    for (;;) {
-        if (accept(ps, "+")) a = mk(ps, OP_ADD, a, parse_mul(ps));
-        else if (accept(ps, "-")) a = mk(ps, OP_SUB, a, parse_mul(ps));
-        else return a;
-    }
-}
-
-static int parse_expr(parser *ps)
-{
-    int a = parse_add(ps);
-    static const struct { const char *tok; op_t op; } cmps[] = {
-        {"<=", OP_LE}, {">=", OP_GE}, {"==", OP_EQ}, {"!=", OP_NE}, {"<", OP_LT}, {">", OP_GT},
-    };
-    for (size_t i = 0; i < sizeof cmps / sizeof cmps[0]; i++)
-        if (accept(ps, cmps[i].tok)) return mk(ps, cmps[i].op, a, parse_add(ps));
-    return a;
-}
+static int parse_expr(parser *ps) { return parse_binary(ps, EXPR_PREC_CMP); }
 
 /* ---- the compiled program -------------------------------------------------- */
 
@@ -549,7 +538,7 @@ static void run_scalar(const rt_expr *e, const double *in, double *r)
         double x = s->a >= 0 ? r[s->a] : 0.0, y = s->b >= 0 ? r[s->b] : 0.0;
         double v = 0.0;
         switch ((op_t)s->op) {
-#define X(tag, name, ar, f, d) case OP_##tag: v = (d); break;
+#define X(tag, name, spell, ar, prec, f, d, deriv) case OP_##tag: v = (d); break;
             EXPR_OPS(X)
 #undef X
         case OP_NUM: v = s->num; break;
@@ -593,7 +582,7 @@ static inline void run_chunk(const rt_expr *e, const float *uni, float *const *a
         B = v->b.kind == K_ARR ? arr[v->b.idx] + off : ub ? uni + v->b.idx : regs[v->b.idx];
         float *D = v->dst.kind == K_ARR ? arr[v->dst.idx] + off : regs[v->dst.idx];
         switch ((op_t)v->op) {
-#define X(tag, name, ar, f, d) \
+#define X(tag, name, spell, ar, prec, f, d, deriv) \
         case OP_##tag: LOOP_##ar(f); break;
             EXPR_OPS(X)
 #undef X

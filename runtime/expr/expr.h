@@ -15,8 +15,10 @@
  *
  * Expressions: numbers, names, + - * / ** (right-associative, binding
  * tighter than unary minus, as in the language), comparisons
- * < <= > >= == != (1 or 0), parentheses and the functions exp log sqrt
- * abs tanh sigmoid sign erf (one argument) and max min (two).
+ * < <= > >= == != (1 or 0), parentheses and the functions of the table of
+ * operations (ops.h: exp log sqrt abs tanh sigmoid sign erf with one
+ * argument, max min with two). The text is usually written by sym.h's
+ * printer from the same table.
  *
  * Names are of two kinds, given when compiling: array variables (one
  * float array of n elements each per run: x, y, param, grad, state slots)

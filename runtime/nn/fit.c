@@ -54,15 +54,16 @@ static void batch_free(batch_buf *b)
     rt_free(b->y);
 }
 
-/* Forms a batch: straight into the model's compressed input when the data
- * are bytes and the first layer takes it (returns NULL: see
- * rt_model_sparse_input), else as floats in b->x (returned). Either way the
- * same numbers reach the model. */
+/* Forms a batch: handed to the model as bytes when the data are bytes and
+ * the first layer takes them (returns NULL: see rt_model_input_u8), else as
+ * floats in b->x (returned). Either way the same numbers reach the model. */
 static const float *gather(rt_model *m, const rt_dataset *ds, const int64_t *idx, int n,
                            batch_buf *b)
 {
-    rt_rowsparse *sp = ds->x_u8 ? rt_model_sparse_input(m) : NULL;
-    if (sp && rt_dataset_gather_sparse(ds, idx, n, sp, b->y)) return NULL;
+    if (ds->x_u8 && rt_model_input_u8(m, ds->x_u8, idx, n, ds->x_scale)) {
+        rt_dataset_gather_labels(ds, idx, n, b->y);
+        return NULL;
+    }
     rt_dataset_gather(ds, idx, n, b->x, b->y);
     return b->x;
 }

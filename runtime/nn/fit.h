@@ -14,7 +14,7 @@
  * on_epoch after every epoch. A non-finite batch loss stops the run with an
  * error naming the epoch and batch. Pixels stay uint8 in the dataset; when
  * the model's first dense layer takes compressed input (model.h) each batch
- * goes straight from the bytes into it (rt_dataset_gather_sparse), else it
+ * goes to it as bytes (rt_model_input_u8), else it
  * is scaled into one float batch buffer (rt_dataset_gather); the numbers
  * are the same either way. All buffers are allocated once per call.
  */

@@ -400,6 +400,18 @@ static void dense_init(rt_layer *l, rt_rng *rng)
     memset(l->params[DENSE_BIAS].w, 0, (size_t)l->out * sizeof(float));
 }
 
+bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale)
+{
+    l->xs_loaded = 0;
+    if (l->spec.kind != RT_LAYER_DENSE || l->xs.max_nnz <= 0 || n > l->xs.cap_rows ||
+        !rt_rowsparse_build_u8(&l->xs, rt_cpu_simd(), base, idx, n, l->in, scale))
+        return false;
+    l->xs_loaded = n;
+    return true;
+}
+
+bool rt_layer_has_input(const rt_layer *l, int n) { return n > 0 && l->xs_loaded == n; }
+
 static const float *dense_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool)
 {
     (void)training;
@@ -408,8 +420,9 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
     rt_simd simd = rt_cpu_simd();
     l->x = x;
     /* z = x W, then + b: the order Keras's matmul + bias_add rounds in. */
-    /* x == NULL: the caller compressed the input into l->xs already
-     * (rt_model_sparse_input) */
+    /* x == NULL: the input is in l->xs already (rt_layer_input_u8); else
+     * compress it if it is mostly zeros, which replaces what xs held */
+    if (x) l->xs_loaded = 0;
     l->x_sparse = !x || (in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in));
     if (l->x_sparse) {
         rt_rowsparse_mm(&l->xs, simd, pool_for(pool, 2.0 * l->xs.start[n] * out), w, out, b,

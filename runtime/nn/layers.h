@@ -14,8 +14,9 @@
  * Data layout: a batch is row-major [n x width], n <= the capacity the
  * layer was reserved for. A dense layer whose input is mostly zeros keeps
  * it compressed (l->xs, rowsparse.h) and skips the zero terms, with the
- * same bits as the dense arithmetic; it also accepts x == NULL, meaning its
- * caller wrote the batch into l->xs directly (flatten passes NULL on). forward returns a pointer to the output, which
+ * same bits as the dense arithmetic. Such a layer also takes its input as
+ * bytes, compressed straight from a byte matrix (rt_layer_input_u8), and is
+ * then run with x == NULL for those rows (flatten passes NULL on). forward returns a pointer to the output, which
  * may be a layer buffer or, for flatten and inference-mode dropout, the
  * input itself (no copy); backward returns dL/dx likewise. Pointers stay
  * valid until the next call on that layer.
@@ -121,6 +122,7 @@ typedef struct rt_layer {
     float act_params[RT_ACT_MAX_PARAMS];  /* resolved activation parameters */
     rt_rowsparse xs;                /* dense: the last input, compressed, when */
     bool x_sparse;                  /* ... it was mostly zeros (rowsparse.h) */
+    int xs_loaded;                  /* rows rt_layer_input_u8 put in xs for the next forward, or 0 */
 } rt_layer;
 
 /* Checks spec against the input width `in` and allocates the parameters;
@@ -132,6 +134,16 @@ void rt_layer_init(rt_layer *l, rt_rng *rng);
 /* Sizes the buffers for batches of up to cap rows (grows, never shrinks). */
 bool rt_layer_reserve(rt_layer *l, int cap, rt_error *err);
 const float *rt_layer_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool);
+/* Byte input for a dense layer that keeps its input compressed: rows
+ * idx[0..n) of the byte matrix base [.. x l->in], each byte b standing for
+ * (float)b * scale, become the input of the next forward, which is then
+ * called with x == NULL and these n rows (the bits of the float batch).
+ * False, and nothing changes, when the layer does not take compressed
+ * input, n exceeds the reserved rows or the rows are not sparse enough:
+ * pass floats instead. */
+bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale);
+/* Whether the next forward may be called with x == NULL for n rows. */
+bool rt_layer_has_input(const rt_layer *l, int n);
 const float *rt_layer_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool);
 void rt_layer_release(rt_layer *l);
 

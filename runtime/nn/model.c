@@ -134,25 +134,29 @@ bool rt_model_reserve(rt_model *m, int n, rt_error *err)
     return true;
 }
 
-rt_rowsparse *rt_model_sparse_input(rt_model *m)
+/* The first layer that computes (flatten passes its input on). */
+static rt_layer *first_layer(rt_model *m)
 {
-    for (int i = 0; i < m->nlayers; i++) {
-        rt_layer *l = &m->layers[i];
-        if (l->spec.kind == RT_LAYER_FLATTEN) continue;
-        return l->spec.kind == RT_LAYER_DENSE && l->xs.max_nnz > 0 ? &l->xs : NULL;
-    }
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].spec.kind != RT_LAYER_FLATTEN) return &m->layers[i];
     return NULL;
 }
 
-/* x == NULL (compressed input) is valid only for the n rows the sparse
- * buffer holds. */
+bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale)
+{
+    rt_layer *l = first_layer(m);
+    return l && n <= m->cap && rt_layer_input_u8(l, base, idx, n, scale);
+}
+
+/* x == NULL (byte input) is valid only for the n rows rt_model_input_u8
+ * loaded. */
 static bool check_input(rt_model *m, const float *x, int n, rt_error *err)
 {
     if (x) return true;
-    rt_rowsparse *sp = rt_model_sparse_input(m);
-    if (sp && sp->rows == n && n <= m->cap) return true;
-    return rt_fail(err, "model: no input rows given (the compressed input holds %d rows, not %d)",
-                   sp ? sp->rows : 0, n);
+    rt_layer *l = first_layer(m);
+    if (l && rt_layer_has_input(l, n) && n <= m->cap) return true;
+    return rt_fail(err, "model: no input rows given (the byte input holds %d rows, not %d)",
+                   l ? l->xs_loaded : 0, n);
 }
 
 static const float *forward(rt_model *m, const float *x, int n, bool training)

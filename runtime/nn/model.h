@@ -82,13 +82,14 @@ bool rt_model_reserve(rt_model *m, int n, rt_error *err);
 bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float *y, int n,
                          rt_loss loss, double *loss_out, double *correct, rt_error *err);
 
-/* Compressed input. When the first layer that computes (after flatten) is
- * a dense layer wide enough for the sparse path (layers.h), this is the
- * buffer it reads compressed input from, else NULL. A caller that fills it
- * (rt_dataset_gather_sparse, after rt_model_reserve) for a batch of n rows
- * then passes x = NULL to rt_model_train_step or rt_model_evaluate for
- * those n rows: the results are bit for bit those of the float batch. */
-rt_rowsparse *rt_model_sparse_input(rt_model *m);
+/* Byte input. Rows idx[0..n) of the byte matrix base [.. x input width],
+ * each byte b standing for (float)b * scale, become the input of the next
+ * rt_model_train_step or rt_model_evaluate, called with x = NULL for these
+ * n rows, when the first layer that computes (after flatten) takes
+ * compressed input (rt_layer_input_u8: a dense layer wide enough for the
+ * sparse path; after rt_model_reserve): the results are bit for bit those
+ * of the float batch. False otherwise: pass the batch as floats. */
+bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale);
 
 /* Inference-mode outputs for n rows into out [n x out] (any n: processed
  * in chunks of the reserved batch size). */

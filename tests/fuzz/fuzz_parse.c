@@ -15,12 +15,13 @@
  * of syntax errors otherwise, and only their absence of crashes matters.
  *
  * Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined),
- * with a corpus seeded from the tests/lang folders and examples/*.mlp.
+ * with a corpus seeded from the .mlp files under tests/lang and examples.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "mlp.h"
+#include "std.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mlp_vm *vm = mlp_vm_new(&cfg);
     if (vm == NULL)
         return 0; /* out of memory: not a finding */
+    std_open_ewise(vm);   /* activation/optimizer bodies are checked and differentiated */
     (void)mlp_check_source(vm, "fuzz.mlp", (const char *)data, size);
     mlp_vm_free(vm);
     return 0;

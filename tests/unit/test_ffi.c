@@ -54,10 +54,10 @@ Test(ffi, types_raw_calls_and_references)
     cr_assert_str_eq(ffi_fn_name(f), "memset");
     cr_assert_str_eq(ffi_fn_signature(f), "ptr(ptr,int,long)");
     cr_assert_eq(ffi_fn_nparams(f), 3);
-    cr_assert_str_eq(ffi_fn_param_type(f, 0), "ptr");
-    cr_assert_str_eq(ffi_fn_param_type(f, 1), "int");
-    cr_assert_str_eq(ffi_fn_param_type(f, 2), "long");
-    cr_assert_str_eq(ffi_fn_return_type(f), "ptr");
+    cr_assert_str_eq(ffi_type_name(ffi_fn_param_type(f, 0)), "ptr");
+    cr_assert_eq(ffi_fn_param_type(f, 1), FFI_T_INT);
+    cr_assert_eq(ffi_fn_param_type(f, 2), FFI_T_LONG);
+    cr_assert_eq(ffi_fn_return_type(f), FFI_T_PTR);
     cr_assert_null(ffi_fn_of(mlp_number(1)));
     cr_assert(mlp_get_global(vm, "strlen", &v));
     cr_assert_str_eq(ffi_fn_signature(ffi_fn_of(v)), "long(str)");

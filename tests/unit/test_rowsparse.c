@@ -232,7 +232,9 @@ Test(rowsparse, fit_on_bytes_equals_float_steps)
     rt_fit_config cfg = {.epochs = 2, .batch = FB, .loss = RT_LOSS_CROSSENTROPY,
                          .shuffle_seed = 5, .validation = &ds, .on_epoch = note_epoch};
     cr_assert_eq(rt_fit(a, oa, &ds, &cfg, &err), RT_FIT_DONE, "%s", err.msg);
-    cr_assert(rt_model_sparse_input(a) != NULL, "the first dense layer takes compressed input");
+    int64_t first[FB];
+    for (int i = 0; i < FB; i++) first[i] = i;
+    cr_assert(rt_model_input_u8(a, ds.x_u8, first, FB, ds.x_scale), "the first dense layer takes byte input");
 
     /* the same epochs by hand, as floats */
     int64_t order[FN];

@@ -1,0 +1,27 @@
+/*
+ * value.h — printing and comparing values, and the growable string buffer
+ * everything that builds text uses (value.c; internal).
+ */
+#ifndef MLP_VALUE_H
+#define MLP_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "object.h"
+
+/* Shortest round-trip text of a number; buf must hold 32 bytes. */
+int fmt_number(double x, char *buf);
+typedef struct StrBuf {
+    char *p;
+    size_t n, cap;
+} StrBuf;
+void sb_add(StrBuf *b, const char *s, size_t n);
+void sb_addc(StrBuf *b, const char *s);
+void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends str(v) (quote: strings quoted, as inside containers). */
+void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth);
+bool values_equal(Value a, Value b, int depth);
+const char *type_name(Value v);
+
+#endif
