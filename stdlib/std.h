@@ -55,6 +55,7 @@ typedef struct std_host {
     bool tty;              /* stdout is a terminal: live progress bars */
     mlp_value report;      /* rows list of the sweep point running now, or nil */
     mlp_value report_base; /* that point's axis values (a record), or nil */
+    bool sweep_failed;     /* a point of some sweep failed: the script exits 70 */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);

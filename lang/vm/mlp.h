@@ -194,6 +194,14 @@ bool mlp_call(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
  * error and stores its message (a string value) in *result. */
 bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
                mlp_value kwargs, mlp_value *result);
+/* As mlp_pcall, and *report is the error as the VM would print it (the
+ * located message, source line, caret and traceback), nil on success. */
+bool mlp_pcall_report(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
+                      mlp_value kwargs, mlp_value *result, mlp_value *report);
+/* Calls the registered native `name` (a builtin such as "list"), whatever
+ * the script has bound to that name. */
+bool mlp_call_native(mlp_vm *vm, const char *name, int argc, const mlp_value *argv,
+                     mlp_value *result);
 
 /* ---- host handles -------------------------------------------------------- */
 
@@ -251,6 +259,8 @@ bool mlp_get_global(mlp_vm *vm, const char *name, mlp_value *out);
 void *mlp_host(mlp_vm *vm);
 void mlp_set_host(mlp_vm *vm, void *p);
 void mlp_write(mlp_vm *vm, const char *s, size_t n);
+/* Writes to the error stream (the config's write_err, else stderr). */
+void mlp_write_err(mlp_vm *vm, const char *s, size_t n);
 
 /* ---- introspection (the REPL's completion, :disasm) --------------------- */
 
