@@ -56,6 +56,7 @@ typedef struct std_host {
     mlp_value report;      /* rows list of the sweep point running now, or nil */
     mlp_value report_base; /* that point's axis values (a record), or nil */
     bool sweep_failed;     /* a point of some sweep failed: the script exits 70 */
+    int sweep_depth;       /* sweep points this process runs inside (0: none) */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);

@@ -146,6 +146,11 @@ const mlp_class std_table_class = {
 #define MLP_MAX_VALUE_DEPTH 10000
 #endif
 
+/* How deep sweeps may nest (a sweep in a point of a sweep in a point ...,
+ * through recursion). Each level is a process forked from the one above,
+ * and the kernel's cost of a fork grows with the depth of the chain. */
+#define SWEEP_MAX_DEPTH 32
+
 /* A sweep being run: what __sweep was given and the table it fills. */
 typedef struct sweep_ctx {
     mlp_value names, axes, body;
@@ -247,6 +252,7 @@ static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *fai
 {
     std_host *h = std_host_of(vm);
     mlp_value res;
+    h->sweep_depth++;
     h->rnd = c->start;
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
@@ -281,8 +287,17 @@ static void take_rows(mlp_vm *vm, sweep_ctx *c, mlp_value rows, bool failed, mlp
 
 /* ---- walking nested values without recursion ------------------------------------ */
 
-static bool is_box(mlp_value v) { return mlp_is_list(v) || mlp_is_record(v); }
-static size_t box_len(mlp_value v) { return mlp_is_list(v) ? mlp_list_len(v) : mlp_record_len(v); }
+/* Boxes: lists, records and results tables (a nested sweep's, reported
+ * by a point), whose two children are its columns and its rows. */
+static bool is_box(mlp_value v)
+{
+    return mlp_is_list(v) || mlp_is_record(v) || mlp_handle_data(v, &std_table_class);
+}
+
+static size_t box_len(mlp_value v)
+{
+    return mlp_is_list(v) ? mlp_list_len(v) : mlp_is_record(v) ? mlp_record_len(v) : 2;
+}
 
 /* A stack of lists and records being walked: each with the next child's
  * index (and, when decoding, how many children it will have). */
@@ -310,7 +325,9 @@ static bool box_next(box_stack *s, mlp_value *key, mlp_value *child)
         box_frame *f = &s->f[s->n - 1];
         if (f->i < box_len(f->v)) {
             size_t i = f->i++;
-            if (mlp_is_list(f->v)) *child = mlp_list_get(f->v, i);
+            std_table *t = mlp_handle_data(f->v, &std_table_class);
+            if (t) *child = i == 0 ? t->columns : t->rows;
+            else if (mlp_is_list(f->v)) *child = mlp_list_get(f->v, i);
             else mlp_record_entry(f->v, i, key, child);
             return true;
         }
@@ -355,7 +372,7 @@ static int depth_ok(mlp_value v)
  */
 
 enum { V_NIL = 'z', V_TRUE = 't', V_FALSE = 'f', V_NUM = 'n', V_STR = 's', V_LIST = 'l',
-       V_REC = 'r', V_TEXT = 'x', V_AXIS = 'A' };
+       V_REC = 'r', V_TABLE = 'T', V_TEXT = 'x', V_AXIS = 'A' };
 
 static void put_str(par_buf *b, const char *s, size_t n)
 {
@@ -403,7 +420,7 @@ static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *v
     mlp_value key = mlp_nil();
     for (;;) {
         if (is_box(v)) {
-            char tag = mlp_is_list(v) ? V_LIST : V_REC;
+            char tag = mlp_is_list(v) ? V_LIST : mlp_is_record(v) ? V_REC : V_TABLE;
             par_put(b, &tag, 1);
             par_put_u64(b, box_len(v));
             if (s.n >= MLP_MAX_VALUE_DEPTH || !box_push(&s, v, 0)) { b->oom = true; break; }
@@ -507,16 +524,31 @@ static mlp_value decode_one(mlp_vm *vm, reader *r, const mlp_value *vals, size_t
         *box = true;
         *len = (size_t)get_u64(r);
         return tag == V_LIST ? mlp_list_new(vm) : mlp_record_new(vm);
+    case V_TABLE: {
+        std_table *t = malloc(sizeof *t);
+        *len = (size_t)get_u64(r);
+        if (!t || *len != 2) { free(t); break; }
+        *box = true;
+        t->columns = t->rows = mlp_nil();
+        return mlp_handle(vm, &std_table_class, t);
+    }
     default: break;
     }
     r->bad = true;
     return mlp_nil();
 }
 
-/* Stores v under key in rec (a record) or at the end of a list; v is
- * rooted meanwhile, the container by the caller. */
-static bool attach(mlp_vm *vm, mlp_value box, const char *key, mlp_value v)
+/* Stores v, child i of box: under key in a record, at the end of a list,
+ * as a table's columns (0) or rows (1); v is rooted meanwhile, the box by
+ * the caller. False when a table's part is not a list. */
+static bool attach(mlp_vm *vm, mlp_value box, size_t i, const char *key, mlp_value v)
 {
+    std_table *t = mlp_handle_data(box, &std_table_class);
+    if (t) {
+        if (!mlp_is_list(v)) return false;
+        *(i == 0 ? &t->columns : &t->rows) = v;
+        return true;
+    }
     mlp_push_root(vm, v);
     if (mlp_is_list(box)) mlp_list_push(vm, box, v);
     else mlp_record_set(vm, box, key, v);
@@ -546,17 +578,17 @@ static void decode_into(mlp_vm *vm, reader *r, mlp_value into, const char *key,
     size_t len = 0;
     mlp_value v = decode_one(vm, r, vals, k, &box, &len);
     if (r->bad) return;
-    attach(vm, into, key, v);
+    attach(vm, into, 0, key, v);
     if (box && !box_push(&s, v, len)) r->bad = true;
     while (s.n && !r->bad) {
         box_frame *f = &s.f[s.n - 1];
         if (f->i == f->len) { s.n--; continue; }
-        f->i++;
+        size_t i = f->i++;
         mlp_value parent = f->v;
         char *ck = mlp_is_record(parent) ? get_key(r) : NULL;
         if (r->bad) break;
         v = decode_one(vm, r, vals, k, &box, &len);
-        if (!r->bad) attach(vm, parent, ck, v);
+        if (!r->bad && !attach(vm, parent, i, ck, v)) r->bad = true;
         free(ck);
         if (!r->bad && box && (s.n > MLP_MAX_VALUE_DEPTH || !box_push(&s, v, len))) r->bad = true;
     }
@@ -612,7 +644,10 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         for (size_t e = c->k; e < mlp_record_len(row); e++) {
             mlp_value key, val;
             mlp_record_entry(row, e, &key, &val);
-            mlp_value s = mlp_is_string(val) ? val : std_short_text(vm, val);
+            /* a nested sweep's table would be its whole text, nested again */
+            mlp_value s = mlp_is_string(val) ? val
+                        : mlp_handle_data(val, &std_table_class) ? mlp_string_cstr(vm, "<results>")
+                        : std_short_text(vm, val);
             par_put(sum, " ", 1);
             par_put(sum, mlp_cstr(key), mlp_strlen(key));
             par_put(sum, "=", 1);
@@ -697,6 +732,8 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     size_t npoints = 1;
     c.k = mlp_list_len(c.names);
     if (c.k == 0 || c.k > 16) return mlp_raise(vm, "sweep: 1 to 16 variables");
+    if (std_host_of(vm)->sweep_depth >= SWEEP_MAX_DEPTH)
+        return mlp_raise(vm, "stack overflow (sweeps nested more than %d deep)", SWEEP_MAX_DEPTH);
     for (size_t j = 0; j < mlp_list_len(c.axes); j++) {
         if (!axis_list(vm, &c, j)) return false;
         npoints *= mlp_list_len(mlp_list_get(c.axes, j));
