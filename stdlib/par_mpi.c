@@ -371,8 +371,8 @@ static bool serve_sweep(mlp_vm *vm, par_mpi *m, uint64_t seq, const par_job *job
                 if (!given) par_worker_stop(&w, true);
             }
             /* one process per point: the next starts from the sweep's state */
-            if (given && par_worker_take(&w, &f)) par_worker_stop(&w, false);
-            else par_frame_died(&f, t.index, "worker died: could not start a worker process");
+            if (!given) par_frame_died(&f, t.index, "worker died: could not start a worker process");
+            else if (par_worker_take(&w, &f)) par_worker_stop(&w, false);
         }
         if (!send_frame(m, &f)) {
             par_frame_free(&f);
