@@ -3,14 +3,18 @@
  * scheduler shared with MPI rank 0, and the progress display.
  *
  * See parallel.h for the design. What this file adds:
- *   - A worker is fork()ed lazily when it is first given a point, so a
- *     sweep of 3 points with -j 8 forks 3. The child never returns to the
- *     script: it serves points until its task pipe closes, then _exit()s
- *     (atexit handlers and stdio buffers belong to the parent).
- *   - The child's stdout (fd 1) is a memory file, emptied before each
- *     point and read back after it: everything the point prints, through
- *     the VM or not, is captured, and nothing reaches the terminal out of
- *     order. Live progress bars are switched off in workers (h->tty).
+ *   - A worker is fork()ed for each point, from the parent as it was when
+ *     the sweep began, and _exit()s after answering (atexit handlers and
+ *     stdio buffers belong to the parent): no point sees what another
+ *     changed. A serial sweep runs the same way, one process at a time
+ *     (par_run_serial), so serial and -j share their semantics by
+ *     construction. Forking costs ~2 ms a point.
+ *   - Under -j the child's stdout (fd 1) is a memory file the parent made
+ *     and reads back after the point (or after the child died, what it
+ *     had flushed): everything the point prints, through the VM or not,
+ *     is captured, and nothing reaches the terminal out of order. Live
+ *     progress bars are switched off in those workers (h->tty). Serially
+ *     the child writes to stdout itself, while the parent waits.
  *   - The kernel thread pool does not survive fork() (only the forking
  *     thread is copied), so each child makes its own, sized for its share
  *     of the cores; the parent's pool is left alone.

@@ -25,10 +25,10 @@
  * serialised result (sweep.c's business; opaque here). The same frame
  * crosses a pipe (-j) or MPI (ranks), so both paths share one format.
  *
+ * Every point gets a fresh worker, forked from the parent's unchanged
+ * sweep-start state (serial sweeps too, one at a time: par_run_serial).
  * A worker that dies (signal, crash, exit) costs only the point it held:
- * that point's result is "worker died: killed by signal 9" and a fresh
- * worker, forked from the parent's unchanged sweep-start state, takes the
- * next point. Ctrl-C stops the parent's wait at once; it terminates and
+ * that point's result is "worker died: killed by signal 9". Ctrl-C stops the parent's wait at once; it terminates and
  * reaps every worker and the sweep fails with "interrupted".
  *
  * Ownership: the per-interpreter state is a handle bound to the hidden

@@ -4,19 +4,22 @@
  * `sweep a in A, b in B { body }` compiles into
  * __sweep(["a", "b"], [A, B], false, fn(a, b) { body }) and the listed form
  * `sweep [a, b] in P { ... }` into __sweep(["a", "b"], [P], true, ...).
- * Every point starts from the random state the sweep started from, so a
- * point's result does not depend on which points ran before it; after the
- * sweep that state is restored again. report(k=v, ...) inside the body adds
- * a row (the point's axis values, then the reported columns). A point that
- * fails gets its error message in an `error` column and the sweep goes on;
- * an interrupt (Ctrl-C) stops the whole sweep.
+ * Every point runs in a process of its own, forked from the interpreter
+ * as it was when the sweep began (parallel.h; serially too, one at a
+ * time), so a point sees nothing another point changed and nothing it
+ * changes outlives it but the rows it reports; every point starts from
+ * the random state the sweep started from. report(k=v, ...) inside the
+ * body adds a row (the point's axis values, then the reported columns; a
+ * sweep variable's name or `error` is refused). A point that fails has
+ * one row, with its error message in an `error` column; the error is
+ * reported on stderr, located, with the point's values in front, and the
+ * sweep goes on; the script then exits 70 at its end
+ * (mlp_sweeps_failed). An interrupt (Ctrl-C) stops the whole sweep.
  *
- * Points run here one after the other, or, when the interpreter was
- * started with -j N or under MPI (parallel.h), in other processes: then
- * this file supplies the two halves of a point, job_run (in the worker:
- * run it, encode its rows) and job_take (back here, in point order: decode
- * the rows into the table), and the same run_point and take_rows serve
- * both ways, so the table cannot depend on where a point ran.
+ * This file supplies the two halves of a point, job_run (in the point's
+ * process: run it, encode its rows) and job_take (back here, in point
+ * order: decode the rows into the table), for the engine of parallel.c
+ * that runs them locally (serially or -j N) or over MPI ranks.
  */
 #include <math.h>
 #include <stdio.h>
