@@ -8,7 +8,7 @@
  *     stdio buffers belong to the parent): no point sees what another
  *     changed. A serial sweep runs the same way, one process at a time
  *     (par_run_serial), so serial and -j share their semantics by
- *     construction. Forking costs ~2 ms a point.
+ *     construction. A fork costs ~0.6 ms of CPU a point.
  *   - Under -j the child's stdout (fd 1) is a memory file the parent made
  *     and reads back after the point (or after the child died, what it
  *     had flushed): everything the point prints, through the VM or not,
