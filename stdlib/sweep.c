@@ -339,18 +339,26 @@ static bool box_next(box_stack *s, mlp_value *key, mlp_value *child)
     return false;
 }
 
+/* How many lists and records a reported value may hold, a shared one
+ * counted each time it appears (it crosses processes as that many copies):
+ * [x, x] nested 60 times is small in memory but 2^60 copies. */
+#define REPORT_MAX_BOXES (1L << 24)
+
 /* 1 when lists and records nest at most MLP_MAX_VALUE_DEPTH deep in v
  * (a list of numbers is 1 deep; a value that contains itself is
- * infinitely deep), 0 when deeper, -1 out of memory. */
+ * infinitely deep), 0 when deeper, -1 out of memory, -2 more than
+ * REPORT_MAX_BOXES of them. */
 static int depth_ok(mlp_value v)
 {
     if (!is_box(v)) return 1;
     box_stack s = {0};
     int ok = box_push(&s, v, 0) ? 1 : -1;
+    long boxes = 1;
     mlp_value key, child;
     while (ok == 1 && box_next(&s, &key, &child)) {
         if (!is_box(child)) continue;
         if (s.n >= MLP_MAX_VALUE_DEPTH) ok = 0;
+        else if (++boxes > REPORT_MAX_BOXES) ok = -2;
         else if (!box_push(&s, child, 0)) ok = -1;
     }
     free(s.f);
@@ -787,7 +795,11 @@ static bool report_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
             return mlp_raise(vm, "report: 'error' is reserved for the message of a failed "
                              "point; report the value under another name");
         int d = depth_ok(val);
-        if (d < 0) return mlp_raise(vm, "report: out of memory");
+        if (d == -1) return mlp_raise(vm, "report: out of memory");
+        if (d == -2)
+            return mlp_raise(vm, "report: %s: value too large (more than %ld lists and records, "
+                             "a shared one counted each time it appears)", mlp_cstr(key),
+                             REPORT_MAX_BOXES);
         if (d == 0)
             return mlp_raise(vm, "report: %s: value nested too deeply (more than %d levels)",
                              mlp_cstr(key), MLP_MAX_VALUE_DEPTH);
