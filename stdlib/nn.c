@@ -162,6 +162,9 @@ static bool optimizer_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
     mlp_value d;
     if (mlp_is_record(kwargs) && mlp_record_get(kwargs, "dialect", &d)) {
         const char *dialect;
+        if (rt_optim_custom_def(base))
+            return mlp_raise(vm, "%s: an optimizer written in the language has no dialect "
+                             "(dialect= is for the built-in ones)", name);
         if (!std_str_arg(vm, name, "dialect", d, &dialect)) return false;
         o = rt_optim_create(name, dialect, &err);
     } else {

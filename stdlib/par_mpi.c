@@ -16,8 +16,9 @@
  *              the frames (head, then body) and prints in point order
  *              (par_schedule); then sends END(n) with every point's result
  *              to every rank;
- *   rank > 0   runs each POINT in a forked local worker (a crash costs the
- *              point, not the rank and so not the job), sends the frame
+ *   rank > 0   runs each POINT in a freshly forked local worker (a crash
+ *              costs the point, not the rank and so not the job; no point
+ *              sees what another changed), sends the frame
  *              back, and at END rebuilds the same results table from the
  *              results, so the script continues in rank 0's state.
  * When rank 0's script ends it sends QUIT to all; a rank that is then
@@ -278,7 +279,7 @@ static bool lead_sweep(mlp_vm *vm, par_mpi *m, uint64_t seq, const par_job *job)
     par_frame *results = calloc(job->npoints, sizeof *results);
     if (!results) return mlp_raise(vm, "sweep: out of memory");
     remote r = { m, seq };
-    par_slots slots = { m->size - 1, &r, remote_give, remote_wait };
+    par_slots slots = { m->size - 1, &r, remote_give, remote_wait, false };
     bool ok = par_schedule(vm, job, &slots, results);
     if (ok) {
         par_buf body = {0};
@@ -335,7 +336,7 @@ static bool take_all(mlp_vm *vm, const par_job *job, const par_buf *body)
 
 static bool serve_sweep(mlp_vm *vm, par_mpi *m, uint64_t seq, const par_job *job)
 {
-    par_worker w = { .task_fd = -1, .res_fd = -1, .point = -1 };
+    par_worker w = { .task_fd = -1, .res_fd = -1, .out_fd = -1, .point = -1 };
     int threads = par_threads_per(m->local_size);
     bool ok = true;
     for (;;) {
@@ -365,12 +366,13 @@ static bool serve_sweep(mlp_vm *vm, par_mpi *m, uint64_t seq, const par_job *job
         } else {
             bool given = false;
             for (int attempt = 0; attempt < 2 && !given; attempt++) {
-                if (!w.pid) par_worker_spawn(vm, job, &w, NULL, 0, threads);
+                if (!w.pid) par_worker_spawn(vm, job, &w, NULL, 0, threads, true);
                 given = par_worker_give(&w, (size_t)t.index);
                 if (!given) par_worker_stop(&w, true);
             }
-            if (given) par_worker_take(&w, &f);
-            else par_frame_died(&f, t.index, "worker died: could not start a worker process");
+            /* one process per point: the next starts from the sweep's state */
+            if (!given) par_frame_died(&f, t.index, "worker died: could not start a worker process");
+            else if (par_worker_take(&w, &f)) par_worker_stop(&w, false);
         }
         if (!send_frame(m, &f)) {
             par_frame_free(&f);

@@ -3,14 +3,18 @@
  * scheduler shared with MPI rank 0, and the progress display.
  *
  * See parallel.h for the design. What this file adds:
- *   - A worker is fork()ed lazily when it is first given a point, so a
- *     sweep of 3 points with -j 8 forks 3. The child never returns to the
- *     script: it serves points until its task pipe closes, then _exit()s
- *     (atexit handlers and stdio buffers belong to the parent).
- *   - The child's stdout (fd 1) is a memory file, emptied before each
- *     point and read back after it: everything the point prints, through
- *     the VM or not, is captured, and nothing reaches the terminal out of
- *     order. Live progress bars are switched off in workers (h->tty).
+ *   - A worker is fork()ed for each point, from the parent as it was when
+ *     the sweep began, and _exit()s after answering (atexit handlers and
+ *     stdio buffers belong to the parent): no point sees what another
+ *     changed. A serial sweep runs the same way, one process at a time
+ *     (par_run_serial), so serial and -j share their semantics by
+ *     construction. A fork costs ~0.6 ms of CPU a point.
+ *   - Under -j the child's stdout (fd 1) is a memory file the parent made
+ *     and reads back after the point (or after the child died, what it
+ *     had flushed): everything the point prints, through the VM or not,
+ *     is captured, and nothing reaches the terminal out of order. Live
+ *     progress bars are switched off in those workers (h->tty). Serially
+ *     the child writes to stdout itself, while the parent waits.
  *   - The kernel thread pool does not survive fork() (only the forking
  *     thread is copied), so each child makes its own, sized for its share
  *     of the cores; the parent's pool is left alone.
@@ -27,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,54 +174,53 @@ static int capture_fd(void)
     return f ? dup(fileno(f)) : -1;
 }
 
-/* The child: serves points until the parent closes the task pipe. */
+/* The child: runs the one point it is given and exits, so every point
+ * starts from the parent's state at the sweep, whatever an earlier point
+ * changed (isolation by construction). Its stdout is out_fd (the parent
+ * reads it back) or, for a serial sweep (out_fd < 0), the parent's own. */
 __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job, int task_fd,
-                                                  int res_fd, int threads)
+                                                  int res_fd, int out_fd, int threads)
 {
     /* Die with the parent rather than run on as an orphan. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     par_state *st = state_of(vm);
     if (st) st->worker = true;
     std_host *h = std_host_of(vm);
-    h->tty = false;
-    h->epoch_lines = false;   /* the parent reports finished points */
     h->pool = rt_pool_create(threads);   /* the parent's pool has no threads here */
-    int cap = capture_fd();
-    if (cap < 0 || dup2(cap, STDOUT_FILENO) < 0) _exit(71);
-    for (;;) {
-        uint64_t i;
-        if (!read_full(task_fd, &i, sizeof i)) _exit(0);
-        fflush(stdout);
-        if (ftruncate(cap, 0) != 0 || lseek(cap, 0, SEEK_SET) != 0) _exit(71);
-        par_frame f = { .index = i };
-        double t0 = par_now();
-        bool ok = job->run(vm, job->ctx, (size_t)i, &f.res, &f.sum);
-        f.seconds = par_now() - t0;
-        fflush(stdout);
-        off_t n = lseek(cap, 0, SEEK_CUR);
-        if (n > 0) {
-            char *s = malloc((size_t)n);
-            if (s && pread(cap, s, (size_t)n, 0) == n) par_put(&f.out, s, (size_t)n);
-            free(s);
-        }
-        f.kind = ok ? PAR_RESULT : PAR_INTERRUPTED;
-        int code;
-        if (!ok && mlp_exit_requested(vm, &code)) f.kind = PAR_EXIT, f.index = (uint64_t)code;
-        if (f.out.oom || f.sum.oom || f.res.oom) _exit(72);
-        if (!write_frame(res_fd, &f)) _exit(0);   /* the parent is gone */
-        par_frame_free(&f);
-        if (!ok) _exit(130);
+    if (out_fd >= 0) {
+        h->tty = false;
+        h->epoch_lines = false;   /* the parent reports finished points */
+        if (dup2(out_fd, STDOUT_FILENO) < 0) _exit(71);
+        close(out_fd);
     }
+    uint64_t i;
+    if (!read_full(task_fd, &i, sizeof i)) _exit(0);
+    par_frame f = { .index = i };
+    double t0 = par_now();
+    bool ok = job->run(vm, job->ctx, (size_t)i, &f.res, &f.sum);
+    f.seconds = par_now() - t0;
+    fflush(stdout);
+    f.kind = ok ? PAR_RESULT : PAR_INTERRUPTED;
+    int code;
+    if (!ok && mlp_exit_requested(vm, &code)) f.kind = PAR_EXIT, f.index = (uint64_t)code;
+    if (f.sum.oom || f.res.oom) _exit(72);
+    if (!write_frame(res_fd, &f)) _exit(0);   /* the parent is gone */
+    _exit(ok ? 0 : 130);
 }
 
 bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker *others,
-                      int n, int threads)
+                      int n, int threads, bool capture)
 {
-    int tp[2], rp[2];
-    if (pipe2(tp, O_CLOEXEC) != 0) return false;
+    int tp[2], rp[2], out = capture ? capture_fd() : -1;
+    if (capture && out < 0) return false;
+    if (pipe2(tp, O_CLOEXEC) != 0) {
+        if (out >= 0) close(out);
+        return false;
+    }
     if (pipe2(rp, O_CLOEXEC) != 0) {
         close(tp[0]);
         close(tp[1]);
+        if (out >= 0) close(out);
         return false;
     }
     /* Anything buffered now would be written again by the child. */
@@ -231,8 +235,9 @@ bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker 
             if (others[k].pid && &others[k] != w) {
                 close(others[k].task_fd);
                 close(others[k].res_fd);
+                if (others[k].out_fd >= 0) close(others[k].out_fd);
             }
-        worker_main(vm, job, tp[0], rp[1], threads);
+        worker_main(vm, job, tp[0], rp[1], out, threads);
     }
     int saved = errno;
     close(tp[0]);
@@ -240,10 +245,12 @@ bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker 
     if (pid < 0) {
         close(tp[1]);
         close(rp[0]);
+        if (out >= 0) close(out);
         errno = saved;
         return false;
     }
-    *w = (par_worker){ .pid = pid, .task_fd = tp[1], .res_fd = rp[0], .point = -1 };
+    *w = (par_worker){ .pid = pid, .task_fd = tp[1], .res_fd = rp[0], .out_fd = out,
+                       .point = -1 };
     return true;
 }
 
@@ -272,8 +279,22 @@ static void reap(par_worker *w, int *status)
     *status = 0;
     if (w->task_fd >= 0) close(w->task_fd);
     if (w->res_fd >= 0) close(w->res_fd);
+    if (w->out_fd >= 0) close(w->out_fd);
     while (w->pid && waitpid(w->pid, status, 0) < 0 && errno == EINTR) {}
-    *w = (par_worker){ .task_fd = -1, .res_fd = -1, .point = -1 };
+    *w = (par_worker){ .task_fd = -1, .res_fd = -1, .out_fd = -1, .point = -1 };
+}
+
+/* What the worker's point wrote to its captured stdout, flushed (all of
+ * it after an answer; after a death, what it had flushed when it died).
+ * The file's size, not its offset, which the worker shares. */
+static void take_output(par_worker *w, par_buf *out)
+{
+    struct stat sb;
+    if (w->out_fd < 0 || fstat(w->out_fd, &sb) != 0 || sb.st_size <= 0) return;
+    char *s = malloc((size_t)sb.st_size);
+    if (s && pread(w->out_fd, s, (size_t)sb.st_size, 0) == sb.st_size)
+        par_put(out, s, (size_t)sb.st_size);
+    free(s);
 }
 
 bool par_worker_take(par_worker *w, par_frame *f)
@@ -289,20 +310,26 @@ bool par_worker_take(par_worker *w, par_frame *f)
         f->index = h.index;
         memcpy(&f->seconds, &h.seconds_bits, sizeof f->seconds);
         w->point = -1;
-        if (f->kind != PAR_INTERRUPTED && f->kind != PAR_EXIT) return true;
-    }
-    if (f->kind == PAR_EXIT) { /* reap the worker, pass the frame on */
-        int status;
-        reap(w, &status);
-        return false;
+        if (f->kind != PAR_INTERRUPTED) {
+            par_buf_free(&f->out);
+            take_output(w, &f->out);
+            if (f->kind != PAR_EXIT) return true;
+            /* exit(code) in the point: reap the worker, pass the frame on */
+            int status;
+            reap(w, &status);
+            return false;
+        }
     }
     bool interrupted = f->kind == PAR_INTERRUPTED;
     par_frame_free(f);
+    par_buf out = {0};
+    take_output(w, &out);
     int status;
     reap(w, &status);
     char how[128];
     death_text(status, how, sizeof how);
     par_frame_died(f, point < 0 ? 0 : (uint64_t)point, how);
+    f->out = out;
     f->seconds = par_now() - started;
     /* Exit status 130 is a worker stopping for Ctrl-C, not a crash. */
     if (interrupted || (WIFEXITED(status) && WEXITSTATUS(status) == 130) ||
@@ -325,7 +352,7 @@ void par_worker_stop(par_worker *w, bool force)
 /* One stderr line per finished point; on a terminal a bar under them,
  * redrawn as points finish and every few tenths of a second. */
 typedef struct progress {
-    bool tty;
+    bool tty, quiet;   /* quiet: a serial sweep, which shows no progress */
     double t0;
     size_t done, total;
     int running;
@@ -353,6 +380,7 @@ static void bar(progress *p)
 
 static void progress_line(progress *p, const par_frame *f)
 {
+    if (p->quiet) return;
     if (p->tty) fputs("\r\033[K", stderr);
     /* A long summary (a whole loss curve) is cut, at a character boundary. */
     const char *sum = f->sum.s ? f->sum.s : "";
@@ -383,7 +411,8 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
     size_t n = job->npoints, next = 0, done = 0, emitted = 0;
     bool *have = calloc(n + 1, sizeof *have);
     if (!have) return mlp_raise(vm, "sweep: out of memory");
-    progress pr = { .tty = isatty(STDERR_FILENO), .t0 = par_now(), .total = n };
+    progress pr = { .tty = !slots->quiet && isatty(STDERR_FILENO), .quiet = slots->quiet,
+                    .t0 = par_now(), .total = n };
     bool ok = true;
     int free_slot = 0;
     /* A slot that cannot take a point (no process could be started)
@@ -466,15 +495,18 @@ typedef struct local {
     const par_job *job;
     par_worker *w;
     int n, threads;
+    bool capture;   /* workers' stdout goes to memory (-j), or straight out (serial) */
 } local;
 
 static bool local_give(void *ctx, int s, size_t i)
 {
     local *l = ctx;
     par_worker *w = &l->w[s];
-    /* A worker that died between points is replaced by a fresh one. */
+    /* Every point gets a fresh process, forked from the sweep's start. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!w->pid && !par_worker_spawn(l->vm, l->job, w, l->w, l->n, l->threads)) return false;
+        if (!w->pid &&
+            !par_worker_spawn(l->vm, l->job, w, l->w, l->n, l->threads, l->capture))
+            return false;
         if (par_worker_give(w, i)) return true;
         par_worker_stop(w, true);
     }
@@ -503,29 +535,34 @@ static int local_wait(void *ctx, mlp_vm *vm, int timeout_ms, par_frame *f, int *
     for (int j = 0; r > 0 && j < k; j++)
         if (fds[j].revents) {
             *s = idx[j];
-            par_worker_take(&l->w[idx[j]], f);
+            if (par_worker_take(&l->w[idx[j]], f)) par_worker_stop(&l->w[idx[j]], false);
             return 1;
         }
     return 0;
 }
 
-/* A sweep with -j: no more workers than points; all of them ended and
- * reaped before returning, whatever happened (forced when interrupted). */
-static bool local_run(mlp_vm *vm, par_state *st, const par_job *job)
+/* A sweep with -j (jobs workers at a time, output captured) or serially
+ * (one at a time, writing straight to stdout, no progress lines): all of
+ * them ended and reaped before returning, whatever happened (forced when
+ * interrupted). */
+static bool local_run(mlp_vm *vm, int jobs, const par_job *job, bool serial)
 {
-    int n = st->jobs < (int)job->npoints ? st->jobs : (int)job->npoints;
+    int n = jobs < (int)job->npoints ? jobs : (int)job->npoints;
     if (n > 256) n = 256;
-    local l = { vm, job, calloc((size_t)n, sizeof(par_worker)), n, par_threads_per(n) };
+    std_host *h = std_host_of(vm);
+    int threads = serial && h->pool ? rt_pool_threads(h->pool) : par_threads_per(n);
+    local l = { vm, job, calloc((size_t)n, sizeof(par_worker)), n, threads, !serial };
     par_frame *results = calloc(job->npoints, sizeof *results);
     if (!l.w || !results) {
         free(l.w);
         free(results);
         return mlp_raise(vm, "sweep: out of memory");
     }
-    for (int i = 0; i < n; i++) l.w[i] = (par_worker){ .task_fd = -1, .res_fd = -1, .point = -1 };
+    for (int i = 0; i < n; i++)
+        l.w[i] = (par_worker){ .task_fd = -1, .res_fd = -1, .out_fd = -1, .point = -1 };
     struct sigaction ign = { .sa_handler = SIG_IGN }, old;
     sigaction(SIGPIPE, &ign, &old);
-    par_slots slots = { n, &l, local_give, local_wait };
+    par_slots slots = { n, &l, local_give, local_wait, serial };
     bool ok = par_schedule(vm, job, &slots, results);
     for (int i = 0; i < n; i++) par_worker_stop(&l.w[i], !ok);
     sigaction(SIGPIPE, &old, NULL);
@@ -573,7 +610,15 @@ bool par_run(mlp_vm *vm, const par_job *job)
     if (job->npoints == 0) return true;
     fflush(stdout);
     if (st->mpi) return par_mpi_sweep(vm, st->mpi, ++st->sweeps, job);
-    return local_run(vm, st, job);
+    return local_run(vm, st->jobs, job, false);
+}
+
+bool par_run_serial(mlp_vm *vm, const par_job *job)
+{
+    if (job->npoints == 0) return true;
+    fflush(stdout);
+    fflush(stderr);
+    return local_run(vm, 1, job, true);
 }
 
 /* A positive count from the environment; 0 when unset; -1 when malformed. */
@@ -621,13 +666,13 @@ bool mlp_parallel_start(mlp_vm *vm, int jobs)
 
 /* ---- the test hook ------------------------------------------------------------- */
 
-/* __test_die(signal): the calling process kills itself. Only for the tests
+/* __test_die(signal): the calling process kills itself, without flushing
+ * its output first (as an extern that aborts would). Only for the tests
  * of worker deaths; registered only with MLP_TEST_HOOKS=1. */
 static bool n_test_die(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     long sig;
     if (!std_int_arg(vm, "__test_die", "signal", a[0], 1, 64, &sig)) return false;
-    fflush(stdout);
     kill(getpid(), (int)sig);
     return true;
 }

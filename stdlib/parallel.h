@@ -25,10 +25,10 @@
  * serialised result (sweep.c's business; opaque here). The same frame
  * crosses a pipe (-j) or MPI (ranks), so both paths share one format.
  *
+ * Every point gets a fresh worker, forked from the parent's unchanged
+ * sweep-start state (serial sweeps too, one at a time: par_run_serial).
  * A worker that dies (signal, crash, exit) costs only the point it held:
- * that point's result is "worker died: killed by signal 9" and a fresh
- * worker, forked from the parent's unchanged sweep-start state, takes the
- * next point. Ctrl-C stops the parent's wait at once; it terminates and
+ * that point's result is "worker died: killed by signal 9". Ctrl-C stops the parent's wait at once; it terminates and
  * reaps every worker and the sweep fails with "interrupted".
  *
  * Ownership: the per-interpreter state (par_state, created by
@@ -52,6 +52,10 @@
  * Returns false after writing a message to stderr when MPI was asked for
  * but cannot be used (no MPI library on this machine) or out of memory. */
 bool mlp_parallel_start(mlp_vm *vm, int jobs);
+
+/* True when a point of some sweep failed (sweep.c): the CLI then ends the
+ * script with exit status 70 although it ran to its end. */
+bool mlp_sweeps_failed(mlp_vm *vm);
 
 /* ---- internal to stdlib/ ---------------------------------------------------- */
 
@@ -87,6 +91,9 @@ bool par_enabled(mlp_vm *vm);
 /* Runs every point of job in workers; false with an error raised when
  * interrupted or when no worker could be started. */
 bool par_run(mlp_vm *vm, const par_job *job);
+/* The same, one point at a time, each in its own forked process writing
+ * straight to stdout (a serial sweep: same isolation as a worker's). */
+bool par_run_serial(mlp_vm *vm, const par_job *job);
 /* True on an MPI rank > 0: its output is discarded, and side effects that
  * rank 0 performs for the job (save()) are skipped. */
 bool par_silent(mlp_vm *vm);
@@ -120,13 +127,16 @@ typedef struct par_worker {
     int pid;            /* 0: no process */
     int task_fd;        /* parent -> worker: point indexes (u64) */
     int res_fd;         /* worker -> parent: frames */
+    int out_fd;         /* the worker's stdout, a memory file; -1: not captured */
     long point;         /* the point it holds, -1 when idle */
     double started;     /* when it got that point (monotonic seconds) */
 } par_worker;
 
-/* Forks w; `others` (n of them) are closed in the child. False + error. */
+/* Forks w to run one point; `others` (n of them) are closed in the child.
+ * capture: its stdout goes to a memory file that par_worker_take reads
+ * into the frame's `out`. False + error. */
 bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker *others,
-                      int n, int threads);
+                      int n, int threads, bool capture);
 /* Gives point i to w; false if the worker is gone. */
 bool par_worker_give(par_worker *w, size_t i);
 /* Reads w's answer into *f (blocking). When the worker died instead, reaps
@@ -163,6 +173,7 @@ typedef struct par_slots {
     /* Waits up to timeout_ms for any answer; 1: *f filled and *s is the
      * slot (free again), 0: nothing yet, -1: error raised. */
     int (*wait)(void *ctx, mlp_vm *vm, int timeout_ms, par_frame *f, int *s);
+    bool quiet;   /* no progress lines or bar (a serial sweep) */
 } par_slots;
 
 /* Schedules job's points over the slots; prints output in point order and

@@ -64,6 +64,8 @@ typedef struct std_host {
     /* state of the other stdlib files, here so that there is one place */
     struct par_state *par; /* parallel.c: -j / MPI sweeps (NULL: serial), owned */
     mlp_value kernels;     /* ext.c: a list of handles owning user kernels, or nil */
+    bool sweep_failed;     /* a point of some sweep failed: the script exits 70 */
+    int sweep_depth;       /* sweep points this process runs inside (0: none) */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);

@@ -4,19 +4,22 @@
  * `sweep a in A, b in B { body }` compiles into
  * __sweep(["a", "b"], [A, B], false, fn(a, b) { body }) and the listed form
  * `sweep [a, b] in P { ... }` into __sweep(["a", "b"], [P], true, ...).
- * Every point starts from the random state the sweep started from, so a
- * point's result does not depend on which points ran before it; after the
- * sweep that state is restored again. report(k=v, ...) inside the body adds
- * a row (the point's axis values, then the reported columns). A point that
- * fails gets its error message in an `error` column and the sweep goes on;
- * an interrupt (Ctrl-C) stops the whole sweep.
+ * Every point runs in a process of its own, forked from the interpreter
+ * as it was when the sweep began (parallel.h; serially too, one at a
+ * time), so a point sees nothing another point changed and nothing it
+ * changes outlives it but the rows it reports; every point starts from
+ * the random state the sweep started from. report(k=v, ...) inside the
+ * body adds a row (the point's axis values, then the reported columns; a
+ * sweep variable's name or `error` is refused). A point that fails has
+ * one row, with its error message in an `error` column; the error is
+ * reported on stderr, located, with the point's values in front, and the
+ * sweep goes on; the script then exits 70 at its end
+ * (mlp_sweeps_failed). An interrupt (Ctrl-C) stops the whole sweep.
  *
- * Points run here one after the other, or, when the interpreter was
- * started with -j N or under MPI (parallel.h), in other processes: then
- * this file supplies the two halves of a point, job_run (in the worker:
- * run it, encode its rows) and job_take (back here, in point order: decode
- * the rows into the table), and the same run_point and take_rows serve
- * both ways, so the table cannot depend on where a point ran.
+ * This file supplies the two halves of a point, job_run (in the point's
+ * process: run it, encode its rows) and job_take (back here, in point
+ * order: decode the rows into the table), for the engine of parallel.c
+ * that runs them locally (serially or -j N) or over MPI ranks.
  */
 #include <math.h>
 #include <stdio.h>
@@ -191,11 +194,22 @@ const mlp_class std_table_class = {
 
 /* ---- __sweep and report ------------------------------------------------------ */
 
+/* How deep lists and records may nest in a reported value (the VM's rule
+ * for every value; lang/vm/mlp.h may define it). */
+#ifndef MLP_MAX_VALUE_DEPTH
+#define MLP_MAX_VALUE_DEPTH 10000
+#endif
+
+/* How deep sweeps may nest (a sweep in a point of a sweep in a point ...,
+ * through recursion). Each level is a process forked from the one above,
+ * and the kernel's cost of a fork grows with the depth of the chain. */
+#define SWEEP_MAX_DEPTH 32
+
 /* A sweep being run: what __sweep was given and the table it fills. */
 typedef struct sweep_ctx {
     mlp_value names, axes, body;
     bool listed;
-    size_t k;
+    size_t k, npoints;
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
@@ -260,44 +274,62 @@ static mlp_value base_record(mlp_vm *vm, const sweep_ctx *c, const mlp_value *va
     return base;
 }
 
-/* The line a failing point prints (to the program's output, in point
- * order, so it is part of what a parallel run must reproduce). */
-static void say_failed(mlp_vm *vm, mlp_value base, const char *msg)
+/* On stderr, in point order, for a failed point: "sweep point 2/3
+ * (a=1, b=x): " and then the error as the VM reports any runtime error
+ * (location, source line, caret, traceback), or `what` and a newline. */
+static void say_failed(mlp_vm *vm, const sweep_ctx *c, size_t i, const mlp_value *vals,
+                       const char *what, size_t n, bool plain)
 {
-    mlp_value s = mlp_tostring(vm, base);
-    char line[1024];
-    snprintf(line, sizeof line, "sweep: point %s failed: %s\n", mlp_cstr(s), msg);
-    mlp_write(vm, line, strlen(line));
+    par_buf b = {0};
+    char head[64];
+    snprintf(head, sizeof head, "sweep point %zu/%zu (", i + 1, c->npoints);
+    par_put(&b, head, strlen(head));
+    for (size_t j = 0; j < c->k; j++) {
+        mlp_value name = mlp_list_get(c->names, j), s = std_short_text(vm, vals[j]);
+        if (j) par_put(&b, ", ", 2);
+        par_put(&b, mlp_cstr(name), mlp_strlen(name));
+        par_put(&b, "=", 1);
+        par_put(&b, mlp_cstr(s), mlp_strlen(s));
+    }
+    par_put(&b, plain ? "): error: " : "): ", plain ? 10 : 3);
+    par_put(&b, what, n);
+    if (plain || !n || what[n - 1] != '\n') par_put(&b, "\n", 1);
+    if (!b.oom) mlp_write_err(vm, b.s, b.n);
+    par_buf_free(&b);
 }
 
-/* Runs one point here, leaving its rows in h->report (a failing point
- * without rows gets its axis values as its row) and its error message, if
- * it failed, in *msg. False when interrupted, with the message in *msg. */
+/* Runs one point (in its own process), leaving its rows in h->report: a
+ * point that fails has one row, its axis values (what it reported before
+ * failing is dropped), and its error message in *msg and the located
+ * report in *report. False when interrupted. */
 static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *failed,
-                      mlp_value *msg)
+                      mlp_value *msg, mlp_value *report)
 {
     std_host *h = std_host_of(vm);
     mlp_value res;
+    h->sweep_depth++;
     h->rnd = c->start;
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
     double t0 = par_now();
-    bool point_ok = mlp_pcall(vm, c->body, (int)c->k, vals, mlp_nil(), &res);
+    bool point_ok = mlp_pcall_report(vm, c->body, (int)c->k, vals, mlp_nil(), &res, report);
     c->seconds = par_now() - t0;
     *failed = !point_ok;
     *msg = res;
     if (!point_ok && (mlp_interrupted(vm) || mlp_exit_requested(vm, NULL))) return false;
-    mlp_push_root(vm, res);
     if (mlp_list_len(h->report) == 0 || !point_ok) {
+        mlp_push_root(vm, res);
+        mlp_push_root(vm, *report);
+        h->report = mlp_list_new(vm);
         mlp_value row = copy_record(vm, h->report_base);
         mlp_list_push(vm, h->report, row);
+        mlp_pop_root(vm);
+        mlp_pop_root(vm);
     }
-    if (!point_ok) say_failed(vm, h->report_base, mlp_cstr(res));
-    mlp_pop_root(vm);
     return true;
 }
 
-/* Appends a point's rows to the table; a failed point's rows get its
+/* Appends a point's rows to the table; a failed point's row gets its
  * message in the `error` column, which goes last (added after the sweep). */
 static void take_rows(mlp_vm *vm, sweep_ctx *c, mlp_value rows, bool failed, mlp_value msg)
 {
@@ -311,23 +343,102 @@ static void take_rows(mlp_vm *vm, sweep_ctx *c, mlp_value rows, bool failed, mlp
     c->any_failed |= failed;
 }
 
+/* ---- walking nested values without recursion ------------------------------------ */
+
+/* Boxes: lists, records and results tables (a nested sweep's, reported
+ * by a point), whose two children are its columns and its rows. */
+static bool is_box(mlp_value v)
+{
+    return mlp_is_list(v) || mlp_is_record(v) || mlp_handle_data(v, &std_table_class);
+}
+
+static size_t box_len(mlp_value v)
+{
+    return mlp_is_list(v) ? mlp_list_len(v) : mlp_is_record(v) ? mlp_record_len(v) : 2;
+}
+
+/* A stack of lists and records being walked: each with the next child's
+ * index (and, when decoding, how many children it will have). */
+typedef struct box_frame { mlp_value v; size_t i, len; } box_frame;
+typedef struct box_stack { box_frame *f; size_t n, cap; } box_stack;
+
+static bool box_push(box_stack *s, mlp_value v, size_t len)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        box_frame *f = realloc(s->f, cap * sizeof *f);
+        if (!f) return false;
+        s->f = f;
+        s->cap = cap;
+    }
+    s->f[s->n++] = (box_frame){ v, 0, len };
+    return true;
+}
+
+/* The next child of the innermost unfinished box (its key too, for a
+ * record), popping finished boxes; false when the walk is over. */
+static bool box_next(box_stack *s, mlp_value *key, mlp_value *child)
+{
+    while (s->n) {
+        box_frame *f = &s->f[s->n - 1];
+        if (f->i < box_len(f->v)) {
+            size_t i = f->i++;
+            std_table *t = mlp_handle_data(f->v, &std_table_class);
+            if (t) *child = i == 0 ? t->columns : t->rows;
+            else if (mlp_is_list(f->v)) *child = mlp_list_get(f->v, i);
+            else mlp_record_entry(f->v, i, key, child);
+            return true;
+        }
+        s->n--;
+    }
+    return false;
+}
+
+/* How many lists and records a reported value may hold, a shared one
+ * counted each time it appears (it crosses processes as that many copies):
+ * [x, x] nested 60 times is small in memory but 2^60 copies. */
+#define REPORT_MAX_BOXES (1L << 24)
+
+/* 1 when lists and records nest at most MLP_MAX_VALUE_DEPTH deep in v
+ * (a list of numbers is 1 deep; a value that contains itself is
+ * infinitely deep), 0 when deeper, -1 out of memory, -2 more than
+ * REPORT_MAX_BOXES of them. */
+static int depth_ok(mlp_value v)
+{
+    if (!is_box(v)) return 1;
+    box_stack s = {0};
+    int ok = box_push(&s, v, 0) ? 1 : -1;
+    long boxes = 1;
+    mlp_value key, child;
+    while (ok == 1 && box_next(&s, &key, &child)) {
+        if (!is_box(child)) continue;
+        if (s.n >= MLP_MAX_VALUE_DEPTH) ok = 0;
+        else if (++boxes > REPORT_MAX_BOXES) ok = -2;
+        else if (!box_push(&s, child, 0)) ok = -1;
+    }
+    free(s.f);
+    return ok;
+}
+
 /* ---- a point's rows between processes ------------------------------------------
  *
  * A worker sends back its point's rows as bytes: numbers bit for bit,
- * strings, booleans and nil as themselves, lists and records recursively;
- * a value equal to one of the point's own values (under its axis's name,
- * or any handle among them) as a reference to it, so the table keeps the
- * parent's value (the optimizer handle itself); any other handle or
- * function as its short text, which is what the table and
- * save() show of it. Layout: 'R', failed (u64) and then the point's error
- * message, the row count, then per row its
- * entry count and (key, value) pairs; or 'E' and a message for an error
- * that stops the sweep. Lengths and counts are u64 in host byte order:
- * the processes of one job run the same binary on the same kind of machine.
+ * strings, booleans and nil as themselves, lists and records to any depth
+ * report() accepts (MLP_MAX_VALUE_DEPTH); a value equal to one of the
+ * point's own values (under its axis's name, or any handle among them) as
+ * a reference to it, so the table keeps the parent's value (the optimizer
+ * handle itself); any other handle or function as its short text, which
+ * is what the table and save() show of it. Layout: 'R', failed (u64),
+ * whether a sweep nested in the point had a failed point (u64), for a
+ * failed point its error message and its located report, the row count,
+ * then per row its entry count and (key, value) pairs; or 'E' and a
+ * message for an error that stops the sweep. Lengths and counts are u64 in
+ * host byte order: the processes of one job run the same binary on the
+ * same kind of machine.
  */
 
 enum { V_NIL = 'z', V_TRUE = 't', V_FALSE = 'f', V_NUM = 'n', V_STR = 's', V_LIST = 'l',
-       V_REC = 'r', V_TEXT = 'x', V_AXIS = 'A', V_HIST = 'h' };
+       V_REC = 'r', V_TABLE = 'T', V_TEXT = 'x', V_AXIS = 'A', V_HIST = 'h' };
 
 static void put_str(par_buf *b, const char *s, size_t n)
 {
@@ -335,8 +446,8 @@ static void put_str(par_buf *b, const char *s, size_t n)
     par_put(b, s, n);
 }
 
-static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *vals, size_t k,
-                         int depth)
+/* Any value but a list or record. */
+static void encode_leaf(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *vals, size_t k)
 {
     char tag;
     switch (mlp_typeof(v)) {
@@ -350,26 +461,6 @@ static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *v
         return;
     }
     case MLP_T_STRING: tag = V_STR; par_put(b, &tag, 1); put_str(b, mlp_cstr(v), mlp_strlen(v)); return;
-    case MLP_T_LIST:
-        if (depth > 32) break;
-        tag = V_LIST;
-        par_put(b, &tag, 1);
-        par_put_u64(b, mlp_list_len(v));
-        for (size_t i = 0; i < mlp_list_len(v); i++)
-            encode_value(vm, b, mlp_list_get(v, i), vals, k, depth + 1);
-        return;
-    case MLP_T_RECORD:
-        if (depth > 32) break;
-        tag = V_REC;
-        par_put(b, &tag, 1);
-        par_put_u64(b, mlp_record_len(v));
-        for (size_t i = 0; i < mlp_record_len(v); i++) {
-            mlp_value key, val;
-            mlp_record_entry(v, i, &key, &val);
-            put_str(b, mlp_cstr(key), mlp_strlen(key));
-            encode_value(vm, b, val, vals, k, depth + 1);
-        }
-        return;
     default: break;
     }
     /* A history travels whole: its epochs bit for bit. */
@@ -395,14 +486,41 @@ static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *v
     put_str(b, mlp_cstr(s), mlp_strlen(s));
 }
 
+/* v in pre-order: a box as its tag and length, then its children (a
+ * record's each after its key). Too deep (report() let it through only
+ * if it changed since) or out of memory: b->oom, the point's worker fails. */
+static void encode_value(mlp_vm *vm, par_buf *b, mlp_value v, const mlp_value *vals, size_t k)
+{
+    box_stack s = {0};
+    mlp_value key = mlp_nil();
+    for (;;) {
+        if (is_box(v)) {
+            char tag = mlp_is_list(v) ? V_LIST : mlp_is_record(v) ? V_REC : V_TABLE;
+            par_put(b, &tag, 1);
+            par_put_u64(b, box_len(v));
+            if (s.n >= MLP_MAX_VALUE_DEPTH || !box_push(&s, v, 0)) { b->oom = true; break; }
+        } else {
+            encode_leaf(vm, b, v, vals, k);
+        }
+        if (!box_next(&s, &key, &v)) break;
+        if (mlp_is_record(s.f[s.n - 1].v)) put_str(b, mlp_cstr(key), mlp_strlen(key));
+    }
+    free(s.f);
+}
+
 /* The rows in h->report, as the parent will rebuild them. */
 static void encode_rows(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals, bool failed,
-                        mlp_value msg, par_buf *b)
+                        mlp_value msg, mlp_value report, par_buf *b)
 {
-    mlp_value rows = std_host_of(vm)->report;
+    std_host *h = std_host_of(vm);
+    mlp_value rows = h->report;
     par_put(b, "R", 1);
     par_put_u64(b, failed);
-    if (failed) put_str(b, mlp_cstr(msg), mlp_strlen(msg));
+    par_put_u64(b, h->sweep_failed);
+    if (failed) {
+        put_str(b, mlp_cstr(msg), mlp_strlen(msg));
+        put_str(b, mlp_cstr(report), mlp_strlen(report));
+    }
     par_put_u64(b, mlp_list_len(rows));
     for (size_t r = 0; r < mlp_list_len(rows); r++) {
         mlp_value row = mlp_list_get(rows, r);
@@ -419,7 +537,7 @@ static void encode_rows(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals, b
                 par_put(b, "A", 1);
                 par_put_u64(b, j);
             } else {
-                encode_value(vm, b, val, vals, c->k, 0);
+                encode_value(vm, b, val, vals, c->k);
             }
         }
     }
@@ -447,27 +565,13 @@ static const char *get_str(reader *r, size_t *n)
     return s;
 }
 
-static mlp_value decode_value(mlp_vm *vm, reader *r, const mlp_value *vals, size_t k, int depth);
-
-/* A record's (key, value) pairs; the record must be rooted by the caller. */
-static void decode_entries(mlp_vm *vm, reader *r, mlp_value rec, const mlp_value *vals, size_t k,
-                           int depth)
+/* One value's tag and what follows it, but for a box only its tag and
+ * length (*len): the box comes back empty, its children follow. */
+static mlp_value decode_one(mlp_vm *vm, reader *r, const mlp_value *vals, size_t k, bool *box,
+                            size_t *len)
 {
-    uint64_t n = get_u64(r);
-    for (uint64_t e = 0; e < n && !r->bad; e++) {
-        size_t kn;
-        const char *ks = get_str(r, &kn);
-        char *key = strndup(ks, kn);
-        if (!key) { r->bad = true; return; }
-        mlp_value v = decode_value(vm, r, vals, k, depth + 1);
-        if (!r->bad) mlp_record_set(vm, rec, key, v);
-        free(key);
-    }
-}
-
-static mlp_value decode_value(mlp_vm *vm, reader *r, const mlp_value *vals, size_t k, int depth)
-{
-    if (r->p >= r->end || depth > 34) { r->bad = true; return mlp_nil(); }
+    *box = false;
+    if (r->p >= r->end) { r->bad = true; return mlp_nil(); }
     char tag = *r->p++;
     size_t n;
     const char *s;
@@ -503,21 +607,19 @@ static mlp_value decode_value(mlp_vm *vm, reader *r, const mlp_value *vals, size
         free(all);
         return hv;
     }
-    case V_LIST: {
-        mlp_value l = mlp_list_new(vm);
-        mlp_push_root(vm, l);
-        uint64_t len = get_u64(r);
-        for (uint64_t i = 0; i < len && !r->bad; i++)
-            mlp_list_push(vm, l, decode_value(vm, r, vals, k, depth + 1));
-        mlp_pop_root(vm);
-        return l;
-    }
-    case V_REC: {
-        mlp_value rec = mlp_record_new(vm);
-        mlp_push_root(vm, rec);
-        decode_entries(vm, r, rec, vals, k, depth);
-        mlp_pop_root(vm);
-        return rec;
+    case V_LIST:
+    case V_REC:
+        *box = true;
+        *len = (size_t)get_u64(r);
+        return tag == V_LIST ? mlp_list_new(vm) : mlp_record_new(vm);
+    case V_TABLE: {
+        std_table *t = malloc(sizeof *t);
+        *len = (size_t)get_u64(r);
+        if (!t || *len != 2) { free(t); break; }
+        *box = true;
+        t->columns = t->rows = t->seconds = mlp_nil();
+        t->naxes = 0;   /* a nested table travels as its columns and rows */
+        return mlp_handle(vm, &std_table_class, t);
     }
     default: break;
     }
@@ -525,13 +627,81 @@ static mlp_value decode_value(mlp_vm *vm, reader *r, const mlp_value *vals, size
     return mlp_nil();
 }
 
+/* Stores v, child i of box: under key in a record, at the end of a list,
+ * as a table's columns (0) or rows (1); v is rooted meanwhile, the box by
+ * the caller. False when a table's part is not a list. */
+static bool attach(mlp_vm *vm, mlp_value box, size_t i, const char *key, mlp_value v)
+{
+    std_table *t = mlp_handle_data(box, &std_table_class);
+    if (t) {
+        if (!mlp_is_list(v)) return false;
+        *(i == 0 ? &t->columns : &t->rows) = v;
+        return true;
+    }
+    mlp_push_root(vm, v);
+    if (mlp_is_list(box)) mlp_list_push(vm, box, v);
+    else mlp_record_set(vm, box, key, v);
+    mlp_pop_root(vm);
+    return true;
+}
+
+/* A key (NUL-terminated copy) or NULL when malformed or out of memory. */
+static char *get_key(reader *r)
+{
+    size_t kn;
+    const char *ks = get_str(r, &kn);
+    if (r->bad) return NULL;
+    char *key = strndup(ks, kn);
+    if (!key) r->bad = true;
+    return key;
+}
+
+/* Decodes one value into `into` (under key, or pushed onto a list). Every
+ * box is attached to its parent before its children are read, so one
+ * root (into) keeps the whole value alive. */
+static void decode_into(mlp_vm *vm, reader *r, mlp_value into, const char *key,
+                        const mlp_value *vals, size_t k)
+{
+    box_stack s = {0};
+    bool box;
+    size_t len = 0;
+    mlp_value v = decode_one(vm, r, vals, k, &box, &len);
+    if (r->bad) return;
+    attach(vm, into, 0, key, v);
+    if (box && !box_push(&s, v, len)) r->bad = true;
+    while (s.n && !r->bad) {
+        box_frame *f = &s.f[s.n - 1];
+        if (f->i == f->len) { s.n--; continue; }
+        size_t i = f->i++;
+        mlp_value parent = f->v;
+        char *ck = mlp_is_record(parent) ? get_key(r) : NULL;
+        if (r->bad) break;
+        v = decode_one(vm, r, vals, k, &box, &len);
+        if (!r->bad && !attach(vm, parent, i, ck, v)) r->bad = true;
+        free(ck);
+        if (!r->bad && box && (s.n > MLP_MAX_VALUE_DEPTH || !box_push(&s, v, len))) r->bad = true;
+    }
+    free(s.f);
+}
+
+/* A record's (key, value) pairs; the record must be rooted by the caller. */
+static void decode_entries(mlp_vm *vm, reader *r, mlp_value rec, const mlp_value *vals, size_t k)
+{
+    uint64_t n = get_u64(r);
+    for (uint64_t e = 0; e < n && !r->bad; e++) {
+        char *key = get_key(r);
+        if (key) decode_into(vm, r, rec, key, vals, k);
+        free(key);
+    }
+}
+
 /* ---- the engine's two callbacks (parallel.h) ------------------------------------ */
 
-/* In a worker: runs point i and encodes its rows and a summary line. */
+/* In a point's process: runs point i and encodes its rows and a summary line. */
 static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
 {
     sweep_ctx *c = ctx;
-    mlp_value vals[16], msg;
+    mlp_value vals[16], msg, report;
     char err[160];
     if (!point_values(c, i, vals, err)) {
         par_put(res, "E", 1);
@@ -540,9 +710,10 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         return true;
     }
     bool failed;
-    if (!run_point(vm, c, vals, &failed, &msg)) return false;
+    if (!run_point(vm, c, vals, &failed, &msg, &report)) return false;
     mlp_push_root(vm, msg);   /* the texts below allocate */
-    encode_rows(vm, c, vals, failed, msg, res);
+    mlp_push_root(vm, report);
+    encode_rows(vm, c, vals, failed, msg, report, res);
     /* "a=1 b=x -> sum=10 tag=x!": the axes, then what the point reported. */
     mlp_value rows = std_host_of(vm)->report;
     for (size_t j = 0; j < c->k; j++) {
@@ -562,7 +733,10 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         for (size_t e = c->k; e < mlp_record_len(row); e++) {
             mlp_value key, val;
             mlp_record_entry(row, e, &key, &val);
-            mlp_value s = mlp_is_string(val) ? val : std_short_text(vm, val);
+            /* a nested sweep's table would be its whole text, nested again */
+            mlp_value s = mlp_is_string(val) ? val
+                        : mlp_handle_data(val, &std_table_class) ? mlp_string_cstr(vm, "<results>")
+                        : std_short_text(vm, val);
             par_put(sum, " ", 1);
             par_put(sum, mlp_cstr(key), mlp_strlen(key));
             par_put(sum, "=", 1);
@@ -570,35 +744,42 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         }
     }
     mlp_pop_root(vm);
+    mlp_pop_root(vm);
     return true;
 }
 
-/* In the parent, in point order: rebuilds point i's rows into the table. */
+/* In the parent, in point order, after the point's output: rebuilds point
+ * i's rows into the table and reports its failure on stderr. */
 static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t len,
                      const char *died)
 {
     sweep_ctx *c = ctx;
+    std_host *h = std_host_of(vm);
     mlp_value vals[16];
     char err[160];
     bool have_vals = point_values(c, i, vals, err);
+    fflush(stdout);   /* what the point printed comes before its error */
     if (died) {
         if (!have_vals) return mlp_raise(vm, "%s", err);
+        say_failed(vm, c, i, vals, died, strlen(died), true);
         mlp_value row = base_record(vm, c, vals);
         mlp_push_root(vm, row);
-        say_failed(vm, row, died);
         add_columns(vm, c->t->columns, row);
         mlp_record_set(vm, row, "error", mlp_string_cstr(vm, died));
         mlp_list_push(vm, c->t->rows, row);
         mlp_list_push(vm, c->t->seconds, mlp_nil());
-        c->any_failed = true;
+        c->any_failed = h->sweep_failed = true;
         mlp_pop_root(vm);
         return true;
     }
     if (len >= 1 && res[0] == 'E') return mlp_raise(vm, "%.*s", (int)(len - 1), res + 1);
     reader r = { res + 1, res + len, len < 1 || res[0] != 'R' || !have_vals };
     bool failed = get_u64(&r) != 0;
-    size_t mn = 0;
+    bool nested_failed = get_u64(&r) != 0;
+    size_t mn = 0, rn = 0;
     const char *ms = failed ? get_str(&r, &mn) : "";
+    const char *rs = failed ? get_str(&r, &rn) : "";
+    if (failed && !r.bad) say_failed(vm, c, i, vals, rs, rn, false);
     mlp_value msg = mlp_string(vm, ms, mn);
     mlp_push_root(vm, msg);
     uint64_t nrows = get_u64(&r);
@@ -607,16 +788,33 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
     for (uint64_t k = 0; k < nrows && !r.bad; k++) {
         mlp_value row = mlp_record_new(vm);
         mlp_push_root(vm, row);
-        decode_entries(vm, &r, row, vals, c->k, 0);
+        decode_entries(vm, &r, row, vals, c->k);
         mlp_list_push(vm, rows, row);
         mlp_pop_root(vm);
     }
     c->seconds = NAN;
     if (!r.bad && r.end - r.p >= (ptrdiff_t)sizeof c->seconds) memcpy(&c->seconds, r.p, sizeof c->seconds);
     if (!r.bad) take_rows(vm, c, rows, failed, msg);
+    if (!r.bad && (failed || nested_failed)) h->sweep_failed = true;
     mlp_pop_root(vm);
     mlp_pop_root(vm);
     if (r.bad) return mlp_raise(vm, "sweep: point %zu: a malformed result from its worker", i + 1);
+    return true;
+}
+
+/* The values an axis (or the listed points) takes: a list as it is, a
+ * range, string or record as `for` walks it (list()). */
+static bool axis_list(mlp_vm *vm, const sweep_ctx *c, size_t j)
+{
+    mlp_value axis = mlp_list_get(c->axes, j), l;
+    if (mlp_is_list(axis)) return true;
+    mlp_type t = mlp_typeof(axis);
+    if (t != MLP_T_RANGE && t != MLP_T_STRING && t != MLP_T_RECORD)
+        return mlp_raise(vm, "sweep: the values of '%s' must be a list, range, string or record, "
+                         "got %s", c->listed ? "points" : mlp_cstr(mlp_list_get(c->names, j)),
+                         mlp_type_name(axis));
+    if (!mlp_call_native(vm, "list", 1, &axis, &l)) return false;
+    mlp_list_set(c->axes, j, l);
     return true;
 }
 
@@ -626,14 +824,13 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     size_t npoints = 1;
     c.k = mlp_list_len(c.names);
     if (c.k == 0 || c.k > 16) return mlp_raise(vm, "sweep: 1 to 16 variables");
+    if (std_host_of(vm)->sweep_depth >= SWEEP_MAX_DEPTH)
+        return mlp_raise(vm, "stack overflow (sweeps nested more than %d deep)", SWEEP_MAX_DEPTH);
     for (size_t j = 0; j < mlp_list_len(c.axes); j++) {
-        mlp_value axis = mlp_list_get(c.axes, j);
-        if (!mlp_is_list(axis))
-            return mlp_raise(vm, "sweep: the values of '%s' must be a list, got %s",
-                             c.listed ? "points" : mlp_cstr(mlp_list_get(c.names, j)),
-                             mlp_type_name(axis));
-        npoints *= mlp_list_len(axis);
+        if (!axis_list(vm, &c, j)) return false;
+        npoints *= mlp_list_len(mlp_list_get(c.axes, j));
     }
+    c.npoints = npoints;
     std_table *t = malloc(sizeof *t);
     if (!t) return mlp_raise(vm, "out of memory");
     t->columns = t->rows = t->seconds = mlp_nil();
@@ -645,34 +842,22 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     for (size_t j = 0; j < c.k; j++) mlp_list_push(vm, t->columns, mlp_list_get(c.names, j));
     c.t = t;
 
+    /* Every point runs in a process of its own, forked from this one as
+     * it is now (serially too), so no point sees what another changed and
+     * nothing a point changes outlives it: only its rows come back. */
     std_host *h = std_host_of(vm);
     c.start = h->rnd;
-    mlp_value outer_rows = h->report, outer_base = h->report_base;
-    mlp_push_root(vm, outer_rows);
-    mlp_push_root(vm, outer_base);
-    bool ok = true;
-    if (par_enabled(vm)) {
-        par_job job = { npoints, &c, job_run, job_take };
-        ok = par_run(vm, &job);
-    } else {
-        for (size_t i = 0; i < npoints && ok; i++) {
-            mlp_value vals[16], msg;
-            char err[160];
-            bool failed;
-            if (!point_values(&c, i, vals, err)) { ok = mlp_raise(vm, "%s", err); break; }
-            if (!run_point(vm, &c, vals, &failed, &msg)) { ok = mlp_raise(vm, "%s", mlp_cstr(msg)); break; }
-            mlp_push_root(vm, msg);
-            take_rows(vm, &c, h->report, failed, msg);
-            mlp_pop_root(vm);
-        }
-    }
+    par_job job = { npoints, &c, job_run, job_take };
+    bool ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
     if (c.any_failed) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "error"));
     h->rnd = c.start;
-    h->report = outer_rows;
-    h->report_base = outer_base;
-    mlp_pop_root(vm);
-    mlp_pop_root(vm);
     return ok;
+}
+
+bool mlp_sweeps_failed(mlp_vm *vm)
+{
+    std_host *h = std_host_of(vm);
+    return h && h->sweep_failed;
 }
 
 /* report(k=v, ...): one row of the sweep point running now. A callable
@@ -683,6 +868,25 @@ static bool report_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
     std_host *h = std_host_of(vm);
     if (nargs > 0) return mlp_raise(vm, "report: give the values as name=value");
     if (!mlp_is_list(h->report)) return mlp_raise(vm, "report: only inside a sweep body");
+    for (size_t i = 0; mlp_is_record(kwargs) && i < mlp_record_len(kwargs); i++) {
+        mlp_value key, val, old;
+        mlp_record_entry(kwargs, i, &key, &val);
+        if (mlp_record_get(h->report_base, mlp_cstr(key), &old))
+            return mlp_raise(vm, "report: '%s' is a variable of this sweep (its own column); "
+                             "report the value under another name", mlp_cstr(key));
+        if (strcmp(mlp_cstr(key), "error") == 0)
+            return mlp_raise(vm, "report: 'error' is reserved for the message of a failed "
+                             "point; report the value under another name");
+        int d = depth_ok(val);
+        if (d == -1) return mlp_raise(vm, "report: out of memory");
+        if (d == -2)
+            return mlp_raise(vm, "report: %s: value too large (more than %ld lists and records, "
+                             "a shared one counted each time it appears)", mlp_cstr(key),
+                             REPORT_MAX_BOXES);
+        if (d == 0)
+            return mlp_raise(vm, "report: %s: value nested too deeply (more than %d levels)",
+                             mlp_cstr(key), MLP_MAX_VALUE_DEPTH);
+    }
     mlp_value row = copy_record(vm, h->report_base);
     mlp_push_root(vm, row);
     for (size_t i = 0; mlp_is_record(kwargs) && i < mlp_record_len(kwargs); i++) {

@@ -207,6 +207,8 @@ int main(int argc, char **argv) {
     mlp_status st = disasm ? mlp_disasm_source(vm, name, text, len)
                            : mlp_run_source(vm, name, text, len);
     rc = exit_code(st);
+    /* a script whose sweeps had failed points ran to its end, but failed */
+    if (rc == EXIT_OK && !disasm && mlp_sweeps_failed(vm)) rc = EXIT_RUNTIME;
     int status;
     if (mlp_exit_requested(vm, &status)) rc = status;
     fflush(stdout);

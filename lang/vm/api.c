@@ -626,6 +626,14 @@ const char *mlp_native_params(mlp_vm *vm, const char *name) {
     return n ? n->def->params : NULL;
 }
 
+bool mlp_call_native(mlp_vm *vm, const char *name, int argc, const mlp_value *argv,
+                     mlp_value *result) {
+    for (uint32_t i = 0; i < vm->natives->count; i++)
+        if (strcmp(AS_NATIVE(vm->natives->items[i])->def->name, name) == 0)
+            return mlp_call(vm, vm->natives->items[i], argc, argv, mlp_nil(), result);
+    return mlp_raise(vm, "no native function '%s'", name);
+}
+
 /* ---- calling back ---- */
 
 bool mlp_call(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv, mlp_value kwargs,
@@ -667,3 +675,21 @@ bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv, ml
     vm_clear_error(vm);
     return false;
 }
+
+bool mlp_pcall_report(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
+                      mlp_value kwargs, mlp_value *result, mlp_value *report) {
+    int nroots = vm->nroots;
+    *report = mlp_nil();
+    if (mlp_call(vm, callee, argc, argv, kwargs, result)) return true;
+    vm->nroots = nroots;
+    vm_locate_error(vm);
+    vm->gc_paused++;
+    *result = mlp_string_cstr(vm, vm->err_msg);
+    *report = vm->err_report ? mlp_string(vm, vm->err_report, vm->err_report_len)
+                             : mlp_string_cstr(vm, vm->err_msg);
+    vm->gc_paused--;
+    vm_clear_error(vm);
+    return false;
+}
+
+void mlp_write_err(mlp_vm *vm, const char *s, size_t n) { err_write(vm, s, n); }

@@ -204,6 +204,14 @@ bool mlp_call(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
  * error and stores its message (a string value) in *result. */
 bool mlp_pcall(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
                mlp_value kwargs, mlp_value *result);
+/* As mlp_pcall, and *report is the error as the VM would print it (the
+ * located message, source line, caret and traceback), nil on success. */
+bool mlp_pcall_report(mlp_vm *vm, mlp_value callee, int argc, const mlp_value *argv,
+                      mlp_value kwargs, mlp_value *result, mlp_value *report);
+/* Calls the registered native `name` (a builtin such as "list"), whatever
+ * the script has bound to that name. */
+bool mlp_call_native(mlp_vm *vm, const char *name, int argc, const mlp_value *argv,
+                     mlp_value *result);
 
 /* ---- host handles -------------------------------------------------------- */
 
@@ -280,6 +288,8 @@ bool mlp_main_source(mlp_vm *vm, const char **name, const char **text, size_t *l
 void *mlp_host(mlp_vm *vm);
 void mlp_set_host(mlp_vm *vm, mlp_value handle);
 void mlp_write(mlp_vm *vm, const char *s, size_t n);
+/* Writes to the error stream (the config's write_err, else stderr). */
+void mlp_write_err(mlp_vm *vm, const char *s, size_t n);
 
 /* ---- introspection (the REPL's completion, :disasm) --------------------- */
 

@@ -3,9 +3,14 @@
 #
 #   1. tests/par/sweep.mlp serially, with -j 2, with MLP_JOBS=3, with -j 2
 #      and MLP_GC_STRESS=1, and under `mpirun -n 3`: stdout and the saved
-#      CSV/JSON files byte-identical to the serial run's;
+#      CSV/JSON files byte-identical to the serial run's, the same exit
+#      status (70: a point failed) and the same located error on stderr;
+#      then the sweep scripts of tests/lang/sweep that write to state from
+#      outside a point, fail, or report deep values: the same stdout, exit
+#      status and stderr (but the progress lines) all three ways;
 #   2. tests/par/crash.mlp: workers killed by signals 9 and 11 fail their
-#      points alone (-j 2 and mpirun), checked against a hand-written
+#      points alone (serially, -j 2 and mpirun), and what the points
+#      printed before is all there, checked against a hand-written
 #      expectation;
 #   3. progress: one stderr line per finished point;
 #   4. Ctrl-C (SIGINT, to the parent alone and to its process group) during
@@ -38,19 +43,27 @@ bad() { fail=$((fail + 1)); echo "FAIL tests/par: $*"; }
 same() {   # same FILE_A FILE_B WHAT
     if cmp -s "$1" "$2"; then ok; else bad "$3 differs"; diff "$1" "$2" | head -20; fi
 }
+# stderr without the -j progress lines, cut to the serial run's length
+# (mpirun adds its own note about the exit status after it)
+errs() {   # errs FILE [LINES]
+    grep -v '^sweep: point [0-9]*/[0-9]* (' "$1" | head -n "${2:-1000000}"
+}
 
 # ---- 1. one sweep, four ways ----------------------------------------------
 "$MLP" tests/par/sweep.mlp "$TMP/serial" > "$TMP/serial.out" 2> "$TMP/serial.err"
 rc=$?
-[ $rc = 0 ] && ok || { bad "serial run exited $rc"; cat "$TMP/serial.err"; }
-[ -s "$TMP/serial.err" ] && bad "serial run wrote to stderr" || ok
+[ $rc = 70 ] && ok || { bad "serial run exited $rc"; cat "$TMP/serial.err"; }
+head -1 "$TMP/serial.err" | grep -q '^sweep point 7/10 (epochs=0, opt=SGD(lr=0.2)): tests/par/sweep.mlp:14:27: error: no epochs for SGD' \
+    && ok || { bad "serial run: no located error for point 7"; cat "$TMP/serial.err"; }
 
 run_way() {   # run_way NAME COMMAND...
     local name=$1; shift
     "$@" tests/par/sweep.mlp "$TMP/$name" > "$TMP/$name.out" 2> "$TMP/$name.err"
     local rc=$?
-    [ $rc = 0 ] && ok || { bad "$name: exited $rc"; tail -5 "$TMP/$name.err"; }
+    [ $rc = 70 ] && ok || { bad "$name: exited $rc"; tail -5 "$TMP/$name.err"; }
     same "$TMP/serial.out" "$TMP/$name.out" "$name: stdout"
+    errs "$TMP/$name.err" "$(wc -l < "$TMP/serial.err")" > "$TMP/$name.err2"
+    same "$TMP/serial.err" "$TMP/$name.err2" "$name: stderr"
     for f in .csv .json -second.csv; do same "$TMP/serial$f" "$TMP/$name$f" "$name: $f"; done
 }
 run_way j2 "$MLP" -j 2
@@ -63,21 +76,46 @@ else
     bad "mpirun not found (make installs openmpi-bin)"
 fi
 
+# Points are isolated, fail and report deep values the same three ways.
+for t in sweep_isolated_writes sweep_errors_exit_70 sweep_report_columns sweep_deep_values; do
+    f=tests/lang/sweep/$t.mlp
+    "$MLP" "$f" > "$TMP/$t.out" 2> "$TMP/$t.err"
+    want=$?
+    ways=("-j 2")
+    command -v mpirun > /dev/null && ways+=(mpi)
+    for way in "${ways[@]}"; do
+        if [ "$way" = mpi ]; then
+            ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP" "$f" > "$TMP/$t.w.out" 2> "$TMP/$t.w.err"
+        else
+            "$MLP" $way "$f" > "$TMP/$t.w.out" 2> "$TMP/$t.w.err"
+        fi
+        rc=$?
+        [ $rc = $want ] && ok || bad "$t $way: exit $rc, serially $want"
+        same "$TMP/$t.out" "$TMP/$t.w.out" "$t $way: stdout"
+        errs "$TMP/$t.w.err" "$(wc -l < "$TMP/$t.err")" > "$TMP/$t.w.err2"
+        same "$TMP/$t.err" "$TMP/$t.w.err2" "$t $way: stderr"
+    done
+done
+
 # ---- 2. workers that die ---------------------------------------------------
 # A segfault must reach the kernel as one (not ASan's report and exit 1),
 # and leave no core file behind.
 ulimit -c 0
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 MPI_ASAN="$MPI_ASAN:handle_segv=0"
+MLP_TEST_HOOKS=1 "$MLP" tests/par/crash.mlp > "$TMP/crash-serial.out" 2> "$TMP/crash-serial.err"
+rc=$?
+[ $rc = 70 ] && ok || bad "crash serially: exited $rc"
+same tests/par/crash.expect "$TMP/crash-serial.out" "crash serially: stdout"
 MLP_TEST_HOOKS=1 "$MLP" -j 2 tests/par/crash.mlp > "$TMP/crash.out" 2> "$TMP/crash.err"
 rc=$?
-[ $rc = 0 ] && ok || bad "crash -j 2: exited $rc"
+[ $rc = 70 ] && ok || bad "crash -j 2: exited $rc"
 same tests/par/crash.expect "$TMP/crash.out" "crash -j 2: stdout"
 if command -v mpirun > /dev/null; then
     MLP_TEST_HOOKS=1 ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" -x MLP_TEST_HOOKS "$MLP" \
         tests/par/crash.mlp > "$TMP/crash-mpi.out" 2> "$TMP/crash-mpi.err"
     rc=$?
-    [ $rc = 0 ] && ok || { bad "crash mpirun: exited $rc"; tail -5 "$TMP/crash-mpi.err"; }
+    [ $rc = 70 ] && ok || { bad "crash mpirun: exited $rc"; tail -5 "$TMP/crash-mpi.err"; }
     same tests/par/crash.expect "$TMP/crash-mpi.out" "crash mpirun: stdout"
 fi
 
@@ -137,7 +175,7 @@ rc=$?
 cat > "$TMP/exit.mlp" <<'EOF'
 let t = sweep k in [1, 2, 3, 4, 5, 6] {
     if k == 4 { exit(5) }
-    report(k=k)
+    report(v=k)
 }
 print("not reached")
 EOF
