@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "idx.h"
+#include "rt_file.h"
 
 /* ---- reading one file ------------------------------------------------------ */
 
@@ -47,63 +49,142 @@ static uint64_t read_fully(gzFile f, uint8_t *buf, uint64_t len)
     return got;
 }
 
-bool rt_idx_read(const char *path, rt_idx *out, rt_error *err)
+/* An IDX file opened and its header checked, the data not yet read. */
+typedef struct idx_open {
+    gzFile f;
+    uint64_t total;     /* bytes of data the header declares */
+} idx_open;
+
+/* Every axis is at least 1 (an empty axis would make a set of nothing, or of
+ * 3,000,000,000 examples with no bytes) and fits an int; their product must
+ * stay under this many bytes (1 TB). */
+#define IDX_MAX_AXIS 0x7fffffffu
+#define IDX_MAX_TOTAL (UINT64_C(1) << 40)
+/* Deflate's best ratio is 1032:1 (258-byte matches coded in 2 bits), so a
+ * gzip file of c bytes holds at most about 1032 c bytes. */
+#define DEFLATE_MAX_RATIO 1032
+
+/* The gzip trailer's ISIZE (content length mod 2^32) of a file that starts
+ * with the gzip magic; false for a plain file. */
+static bool gzip_isize(int fd, int64_t fsize, uint32_t *isize)
+{
+    uint8_t m[2], t[4];
+    if (fsize < 18 || pread(fd, m, 2, 0) != 2 || m[0] != 0x1f || m[1] != 0x8b) return false;
+    if (pread(fd, t, 4, (off_t)(fsize - 4)) != 4) return false;
+    *isize = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    return true;
+}
+
+/* Opens path (a regular file only: a FIFO or /dev/zero is refused before a
+ * byte is read), reads and checks the header, and checks the declared size
+ * against the file: exactly for a plain file, against the gzip trailer and
+ * deflate's ratio for a gzip one; all before any data is allocated. */
+static bool idx_open_file(const char *path, rt_idx *out, idx_open *io, rt_error *err)
 {
     memset(out, 0, sizeof *out);
-    gzFile f = gzopen(path, "rb");
-    if (!f) return rt_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    io->f = NULL;
+    int64_t fsize = 0;
+    int fd = rt_open_regular(path, &fsize, err);
+    if (fd < 0) return false;
+    uint32_t isize = 0;
+    bool gz = gzip_isize(fd, fsize, &isize);
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return rt_fail(err, "%s: cannot open: out of memory", path);
+    }
     gzbuffer(f, 1u << 18);
 
-    bool ok = false;
     uint8_t head[4 + 4 * RT_IDX_MAX_DIMS];
     uint64_t got = read_fully(f, head, 4);
     if (got < 4) {
         read_failure(f, path, "header", 4, got, err);
-        goto done;
+        goto fail;
     }
     if (head[0] != 0 || head[1] != 0) {
         rt_fail(err, "%s: not an IDX file (magic 0x%02x%02x%02x%02x; an IDX file "
                 "starts with 0x0000 then its element type and axis count)",
                 path, head[0], head[1], head[2], head[3]);
-        goto done;
+        goto fail;
     }
     if (head[2] != 0x08) {
         rt_fail(err, "%s: element type 0x%02x is not supported (only unsigned "
                 "bytes, 0x08, as in MNIST)", path, head[2]);
-        goto done;
+        goto fail;
     }
     int ndim = head[3];
     if (ndim < 1 || ndim > RT_IDX_MAX_DIMS) {
         rt_fail(err, "%s: %d axes; between 1 and %d are supported", path, ndim,
                 RT_IDX_MAX_DIMS);
-        goto done;
+        goto fail;
     }
     got = read_fully(f, head + 4, 4u * (unsigned)ndim);
     if (got < 4u * (unsigned)ndim) {
         read_failure(f, path, "header", 4u * (unsigned)ndim, got, err);
-        goto done;
+        goto fail;
     }
     uint64_t total = 1;
     for (int i = 0; i < ndim; i++) {
         const uint8_t *p = head + 4 + 4 * i;
         uint64_t d = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
         out->dims[i] = (int64_t)d;
-        /* Sizes are uint32 each; cap the product well below anything that
-         * could overflow or that memory could hold. */
-        if (d != 0 && total > (UINT64_C(1) << 40) / d) {
-            rt_fail(err, "%s: declared size is absurdly large (axis %d is %llu)",
-                    path, i, (unsigned long long)d);
-            goto done;
+        if (d == 0 || d > IDX_MAX_AXIS) {
+            rt_fail(err, "%s: axis %d has size %llu; sizes must be between 1 and %u",
+                    path, i, (unsigned long long)d, IDX_MAX_AXIS);
+            goto fail;
+        }
+        if (total > IDX_MAX_TOTAL / d) {
+            rt_fail(err, "%s: declared size is absurdly large (over %llu bytes at axis %d)",
+                    path, (unsigned long long)IDX_MAX_TOTAL, i);
+            goto fail;
         }
         total *= d;
     }
+    uint64_t content = 4 + 4 * (uint64_t)ndim + total;
+    if (!gz && content < (uint64_t)fsize) {
+        rt_fail(err, "%s: extra bytes after the %llu bytes of data the header declares",
+                path, (unsigned long long)total);
+        goto fail;
+    }
+    if (!gz && content > (uint64_t)fsize) {
+        rt_fail(err, "%s: truncated: the header declares %llu bytes of data, the file has %lld",
+                path, (unsigned long long)total, (long long)fsize - 4 - 4 * ndim);
+        goto fail;
+    }
+    if (gz && content > (uint64_t)fsize * DEFLATE_MAX_RATIO + 1024) {
+        rt_fail(err, "%s: the header declares %llu bytes of data, more than a %lld-byte "
+                "gzip file can hold", path, (unsigned long long)total, (long long)fsize);
+        goto fail;
+    }
+    if (gz && (uint32_t)content != isize) {
+        rt_fail(err, "%s: the header declares %llu bytes of data but the gzip trailer says "
+                "the content is %lu bytes (mod 2^32): the file is truncated, damaged or "
+                "has extra bytes", path, (unsigned long long)total, (unsigned long)isize);
+        goto fail;
+    }
     out->ndim = ndim;
+    io->f = f;
+    io->total = total;
+    return true;
+fail:
+    gzclose(f);
+    memset(out, 0, sizeof *out);
+    return false;
+}
+
+/* Reads the data of an opened file into out->data and closes it. */
+static bool idx_read_data(const char *path, rt_idx *out, idx_open *io, rt_error *err)
+{
+    gzFile f = io->f;
+    uint64_t total = io->total;
+    io->f = NULL;
+    bool ok = false;
     out->data = rt_examples_alloc(total, false);   /* huge pages: see dataset.h */
     if (!out->data) {
         rt_fail(err, "%s: out of memory for %llu bytes", path, (unsigned long long)total);
         goto done;
     }
-    got = read_fully(f, out->data, total);
+    uint64_t got = read_fully(f, out->data, total);
     if (got < total) {
         read_failure(f, path, "data", total, got, err);
         goto done;
@@ -128,6 +209,12 @@ done:
     return ok;
 }
 
+bool rt_idx_read(const char *path, rt_idx *out, rt_error *err)
+{
+    idx_open io;
+    return idx_open_file(path, out, &io, err) && idx_read_data(path, out, &io, err);
+}
+
 void rt_idx_free(rt_idx *idx)
 {
     free(idx->data);
@@ -141,9 +228,12 @@ bool rt_idx_load_pair(const char *images, const char *labels, int classes,
 {
     memset(out, 0, sizeof *out);
     rt_idx im, lb;
-    if (!rt_idx_read(images, &im, err)) return false;
-    if (!rt_idx_read(labels, &lb, err)) {
-        rt_idx_free(&im);
+    idx_open imo, lbo;
+    /* Both headers first: files that disagree fail before any data is
+     * inflated. */
+    if (!idx_open_file(images, &im, &imo, err)) return false;
+    if (!idx_open_file(labels, &lb, &lbo, err)) {
+        gzclose(imo.f);
         return false;
     }
     bool ok = false;
@@ -161,6 +251,8 @@ bool rt_idx_load_pair(const char *images, const char *labels, int classes,
                 (long long)im.dims[0], labels, (long long)lb.dims[0]);
         goto done;
     }
+    if (!idx_read_data(images, &im, &imo, err) || !idx_read_data(labels, &lb, &lbo, err))
+        goto done;
     int64_t n = im.dims[0];
     int32_t *lab = malloc((size_t)(n ? n : 1) * sizeof *lab);
     if (!lab) {
@@ -191,6 +283,8 @@ bool rt_idx_load_pair(const char *images, const char *labels, int classes,
     out->labels = lab;
     ok = true;
 done:
+    if (imo.f) gzclose(imo.f);
+    if (lbo.f) gzclose(lbo.f);
     rt_idx_free(&im);
     rt_idx_free(&lb);
     return ok;

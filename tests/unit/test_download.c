@@ -455,7 +455,7 @@ Test(download, direct_download_with_progress)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/good/tr-im.gz", srv.port);
     const char *urls[1] = { url };
     progress_log log = { 0 };
-    rt_download_opts opts = { record_progress, &log, 0, 0 };
+    rt_download_opts opts = { .progress = record_progress, .progress_ctx = &log };
     rt_error err;
     cr_assert(rt_download_verified(urls, 1, dest, digest[0], &opts, &err), "%s", err.msg);
     cr_expect_geq(log.calls, 1);
