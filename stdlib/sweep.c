@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <string.h>
 #include "parallel.h"
+#include "rt_file.h"
 #include "std.h"
 
 /* ---- tables ------------------------------------------------------------------ */
@@ -664,8 +665,12 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         return mlp_raise(vm, "save: path must end in .csv or .json, got \"%s\"", path);
     /* On an MPI rank > 0 the file is rank 0's to write (it may be shared). */
     if (par_silent(vm)) return true;
-    FILE *f = fopen(path, "w");
-    if (!f) return mlp_raise(vm, "save: cannot write %s: %s", path, strerror(errno));
+    /* Written beside the old file and renamed over it (rt_file.h): a full
+     * disk or a crash leaves the old results, never half of the new. */
+    rt_atomic_file af;
+    rt_error err;
+    if (!rt_atomic_open(&af, path, &err)) return mlp_raise(vm, "save: %s", err.msg);
+    FILE *f = af.f;
     size_t ncols = mlp_list_len(t->columns), nrows = mlp_list_len(t->rows);
     if (json) fputs("[\n", f);
     for (size_t c = 0; !json && c < ncols; c++) {
@@ -693,7 +698,7 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         fputs(json ? (r + 1 < nrows ? "},\n" : "}\n") : "\n", f);
     }
     if (json) fputs("]\n", f);
-    if (fclose(f) != 0) return mlp_raise(vm, "save: cannot write %s: %s", path, strerror(errno));
+    if (!rt_atomic_commit(&af, &err)) return mlp_raise(vm, "save: %s", err.msg);
     return true;
 }
 
