@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "idx.h"
@@ -330,7 +332,7 @@ static const rt_idxset known_sets[] = {
         "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" },
-      10, digit_names, mnist_mirrors },
+      10, digit_names, mnist_mirrors, { 47040016, 60008, 7840016, 10008 } },
     { "fashion-mnist",
       { "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" },
@@ -338,7 +340,7 @@ static const rt_idxset known_sets[] = {
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" },
-      10, fashion_names, fashion_mirrors },
+      10, fashion_names, fashion_mirrors, { 47040016, 60008, 7840016, 10008 } },
 };
 
 const rt_idxset *rt_idxset_lookup(const char *name)
@@ -366,6 +368,113 @@ static char *mirror_url(const char *base, const char *name, const char *file)
     return url;
 }
 
+/* ---- re-verifying the cache ---------------------------------------------------- */
+
+/* dir/.BASE.sha256 for dir/BASE, malloc'd. */
+static char *stamp_path(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0, len = strlen(path) + 10;
+    char *p = malloc(len);
+    if (p) snprintf(p, len, "%.*s.%s.sha256", (int)dlen, path, path + dlen);
+    return p;
+}
+
+/* The stamp's line for path as it is now: digest, size, mtime, inode. */
+static bool stamp_line(const char *path, const char *sha, char *line, size_t cap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return false;
+    snprintf(line, cap, "%s %lld %lld.%09ld %llu\n", sha, (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
+             (unsigned long long)st.st_ino);
+    return true;
+}
+
+/* Records that path, as it is now, has digest sha (best effort: without a
+ * stamp the next run hashes the file again). */
+static void write_stamp(const char *path, const char *sha)
+{
+    char line[160], *sp = stamp_path(path);
+    rt_atomic_file af;
+    if (sp && stamp_line(path, sha, line, sizeof line) && rt_atomic_open(&af, sp, NULL)) {
+        fputs(line, af.f);
+        rt_atomic_commit(&af, NULL);
+    }
+    free(sp);
+}
+
+/* Whether the cached file k at path is intact; if not, why in why. */
+static bool cached_file_ok(const rt_idxset *set, int k, const char *path, char *why, size_t cap)
+{
+    int64_t fsize = 0;
+    rt_error e;
+    int fd = rt_open_regular(path, &fsize, &e);
+    if (fd < 0) {
+        snprintf(why, cap, "%s", e.msg);
+        return false;
+    }
+    uint32_t isize;
+    bool gz = gzip_isize(fd, fsize, &isize);
+    close(fd);
+    int64_t want = set->sizes[k];
+    if (want > 0 && (gz ? isize != (uint32_t)want : fsize != want)) {
+        snprintf(why, cap, "%s holds %lld bytes, the file has %lld", path,
+                 gz ? (long long)isize : (long long)fsize, (long long)want);
+        return false;
+    }
+    if (!set->sha256[k]) return true;
+    char line[160], have[160] = "", *sp = stamp_path(path);
+    FILE *f = sp ? fopen(sp, "r") : NULL;
+    if (f) {
+        if (!fgets(have, sizeof have, f)) have[0] = '\0';
+        fclose(f);
+    }
+    bool stamped = stamp_line(path, set->sha256[k], line, sizeof line) && strcmp(line, have) == 0;
+    free(sp);
+    if (stamped) return true;
+    char got[65];
+    if (!rt_sha256_content_max(path, want, got, &e)) {
+        snprintf(why, cap, "%s", e.msg);
+        return false;
+    }
+    if (strcasecmp(got, set->sha256[k]) != 0) {
+        snprintf(why, cap, "%s has SHA-256 %.16s..., expected %.16s...", path, got,
+                 set->sha256[k]);
+        return false;
+    }
+    write_stamp(path, set->sha256[k]);
+    return true;
+}
+
+/* Checks every file of the set in the cache directory dir; a bad one is
+ * deleted (so that fetch_missing downloads it again) and its reason noted
+ * in why. True when all were good. */
+static bool verify_cache(const rt_idxset *set, const char *dir, char *why, size_t cap)
+{
+    bool all = true;
+    why[0] = '\0';
+    for (int k = 0; k < RT_IDX_NFILES; k++) {
+        char *p = rt_datapath_resolve(dir, set->files[k]);
+        char reason[600];
+        if (p && !cached_file_ok(set, k, p, reason, sizeof reason)) {
+            size_t n = strlen(why);
+            if (n && n + 3 < cap) memcpy(why + n, "; ", 3), n += 2;
+            size_t len = strlen(reason);   /* cut to fit: several files may be bad */
+            if (n + len + 1 > cap) len = cap - n - 1;
+            memcpy(why + n, reason, len);
+            why[n + len] = '\0';
+            unlink(p);
+            char *sp = stamp_path(p);
+            if (sp) unlink(sp);
+            free(sp);
+            all = false;
+        }
+        free(p);
+    }
+    return all;
+}
+
 /* Downloads file k of the set into dir as FILE.gz, trying every mirror. */
 static bool fetch_one(const rt_idxset *set, const rt_datapath *dp, const char *dir,
                       int k, rt_error *err)
@@ -384,13 +493,21 @@ static bool fetch_one(const rt_idxset *set, const rt_datapath *dp, const char *d
     for (int m = 0; ok && m < nm; m++)
         ok = (urls[m] = mirror_url(mirrors[m], set->name, set->files[k])) != NULL;
     rt_error e;
+    /* A gzip file is at most its content plus deflate's stored-block
+     * overhead (5 bytes per 64 kB) and a header: more is not this file. */
+    rt_download_opts opts = dp->download;
+    if (set->sizes[k] > 0) {
+        opts.content_bytes = set->sizes[k];
+        opts.max_bytes = set->sizes[k] + set->sizes[k] / 1024 + 65536;
+    }
     if (!ok)
         rt_fail(err, "could not download %s: out of memory", set->name);
     else if (!(ok = rt_download_verified((const char *const *)urls, nm, dest,
-                                         set->sha256[k], &dp->download, &e)))
+                                         set->sha256[k], &opts, &e)))
         rt_fail(err, "%s is not on the data path (set MLP_DATA_PATH to a folder holding "
                 "%s/, or put the files in ./data/%s) and could not be downloaded: %s",
                 set->name, set->name, set->name, e.msg);
+    if (ok) write_stamp(dest, set->sha256[k]);
     for (int m = 0; urls && m < nm; m++) free(urls[m]);
     free(urls);
     free(dest);
@@ -432,18 +549,45 @@ bool rt_idxset_load(const rt_idxset *set, const rt_datapath *dp,
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     char *dir = rt_datapath_find(dp, set->name, set->files, RT_IDX_NFILES);
+    char *cache_dir = dp->cache ? rt_path_join(dp->cache, set->name) : NULL;
+    if (dp->cache && !cache_dir) {
+        free(dir);
+        return rt_fail(err, "%s: out of memory", set->name);
+    }
+    char bad[400] = "";
+    if (dir && cache_dir && strcmp(dir, cache_dir) == 0 &&
+        !verify_cache(set, dir, bad, sizeof bad)) {
+        /* Deleted: fetched again below. */
+        free(dir);
+        dir = NULL;
+    }
     if (!dir) {
+        char found[400];
+        bool broken = rt_datapath_explain(dp, set->name, set->files, RT_IDX_NFILES, found,
+                                          sizeof found);
+        if (broken) {
+            free(cache_dir);
+            return rt_fail(err, "%s: found on the data path but not usable (nothing was "
+                           "downloaded): %s", set->name, found);
+        }
         if (!dp->cache)
             return rt_fail(err, "%s: not found on the data path (MLP_DATA_PATH, ./data, "
                            "/usr/share/datasets) and no cache directory to download into "
-                           "(set XDG_CACHE_HOME or HOME)", set->name);
-        dir = rt_path_join(dp->cache, set->name);
-        if (!dir) return rt_fail(err, "%s: out of memory", set->name);
+                           "(set XDG_CACHE_HOME or HOME)%s%s", set->name,
+                           found[0] ? "; found: " : "", found);
+        dir = cache_dir;
+        cache_dir = NULL;
         if (!fetch_missing(set, dp, dir, err)) {
+            if (bad[0]) {
+                rt_error e = *err;
+                rt_fail(err, "%s: the cached copy was bad (%s) and could not be downloaded "
+                        "again: %s", set->name, bad, e.msg);
+            }
             free(dir);
             return false;
         }
     }
+    free(cache_dir);
     char *path[RT_IDX_NFILES] = { 0 };
     bool ok = true;
     for (int k = 0; k < RT_IDX_NFILES; k++) {

@@ -370,7 +370,7 @@ static const rt_idxset tiny = {
     "tiny",
     { "tr-im", "tr-lb", "te-im", "te-lb" },
     { "", "", "", "" },
-    3, (const char *const[]){ "a", "b", "c" }, NULL,
+    3, (const char *const[]){ "a", "b", "c" }, NULL, { 0 },
 };
 
 /* Writes the tiny set into root/tiny with `count` training images. */
