@@ -1,5 +1,6 @@
 /* datapath.c — see datapath.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,6 +108,24 @@ bool rt_datapath_from_env(rt_datapath *dp, rt_error *err)
     if (!rt_datapath_set_mirrors(dp, getenv("MLP_DATA_MIRRORS"), err)) {
         rt_datapath_free(dp);
         return false;
+    }
+    /* Download limits (download.h): whole seconds, checked, not ignored. */
+    static const struct { const char *name; size_t off; } limits[] = {
+        { "MLP_DOWNLOAD_TIMEOUT", offsetof(rt_download_opts, timeout_s) },
+        { "MLP_DOWNLOAD_STALL", offsetof(rt_download_opts, stall_timeout_s) },
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        const char *v = getenv(limits[i].name);
+        if (!v) continue;
+        char *end;
+        errno = 0;
+        long secs = strtol(v, &end, 10);
+        if (end == v || *end || errno || secs < 1 || secs > 7 * 86400) {
+            rt_datapath_free(dp);
+            return rt_fail(err, "%s must be a whole number of seconds from 1 to 604800, "
+                           "got '%s'", limits[i].name, v);
+        }
+        *(long *)((char *)&dp->download + limits[i].off) = secs;
     }
     /* A bar only for a person watching: in a pipe or a log it would be
      * noise (and "\r" garbage). */

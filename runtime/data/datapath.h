@@ -18,6 +18,9 @@
  * (space-separated base URLs; "{name}" in one is replaced by NAME) when set,
  * else each set's built-in list.
  *
+ * $MLP_DOWNLOAD_STALL and $MLP_DOWNLOAD_TIMEOUT (whole seconds; anything
+ * else is an error) set the download limits of download.h.
+ *
  * An rt_datapath is a plain value the caller owns: rt_datapath_from_env
  * fills one from the environment (read once, here, and nowhere else in the
  * data code), tests build their own with rt_datapath_add. Every string in it
