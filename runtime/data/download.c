@@ -51,6 +51,7 @@ bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65], rt
         const char *msg = gzerror(f, &zerr);
         size_t plen = strlen(path);   /* zlib prefixes the path: drop it */
         if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0) msg += plen + 2;
+        if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ">: ")) msg = strstr(msg, ">: ") + 3;
         ok = rt_fail(err, "%s: damaged gzip stream: %s", path,
                      zerr == Z_ERRNO ? strerror(errno) : msg);
     }

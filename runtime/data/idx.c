@@ -24,6 +24,8 @@ static bool read_failure(gzFile f, const char *path, const char *what,
     const char *zmsg = gzerror(f, &zerr);
     size_t plen = strlen(path);
     if (strncmp(zmsg, path, plen) == 0 && strncmp(zmsg + plen, ": ", 2) == 0) zmsg += plen + 2;
+    /* a gzdopen'd stream is named "<fd:N>" */
+    if (strncmp(zmsg, "<fd:", 4) == 0 && strstr(zmsg, ">: ")) zmsg = strstr(zmsg, ">: ") + 3;
     if (zerr == Z_ERRNO)
         return rt_fail(err, "%s: read error: %s", path, strerror(errno));
     if (zerr == Z_BUF_ERROR)

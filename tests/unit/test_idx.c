@@ -231,6 +231,7 @@ Test(idx, corrupted_gzip)
     rt_error err;
     cr_assert_not(rt_idx_read(tpath("c.gz"), &idx, &err));
     cr_expect(strstr(err.msg, "damaged gzip stream"), "%s", err.msg);
+    cr_expect_null(strstr(err.msg, "<fd:"), "zlib's name for the stream leaked: %s", err.msg);
     free(payload);
     free(buf);
 }
