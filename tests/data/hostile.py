@@ -114,7 +114,8 @@ class Scratch:
         d = os.path.join(self.cache, "mlp", "mnist")
         if not os.path.isdir(d):
             return []
-        return [f for f in os.listdir(d) if ".tmp." in f]
+        return [f for f in os.listdir(d)
+                if f.startswith(".") and not f.endswith(".sha256")]
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
