@@ -195,8 +195,9 @@ static mlp_value dataset_tostring(mlp_vm *vm, void *p)
     char buf[200], shape[64] = "";
     for (int i = 0, k = 0; i < ds->ndim; i++)
         k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", ds->dims[i]);
-    snprintf(buf, sizeof buf, "<dataset: %lld examples of [%s]%s, %d classes>", (long long)ds->n,
-             shape, ds->x_u8 ? " bytes" : "", ds->classes);
+    snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s]%s, %d class%s>", (long long)ds->n,
+             ds->n == 1 ? "" : "s", shape, ds->x_u8 ? " bytes" : "", ds->classes,
+             ds->classes == 1 ? "" : "es");
     return mlp_string_cstr(vm, buf);
 }
 
