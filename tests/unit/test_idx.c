@@ -277,7 +277,7 @@ Test(idx, zero_sized_axis_is_rejected)
 {
     uint8_t buf[64];
     uint32_t dims[2] = { 3000, 0 };   /* 3000 examples of nothing */
-    write_bytes(tpath("z"), buf, idx_bytes(buf, 2, dims, NULL, 0), false);
+    write_bytes(tpath("z"), buf, idx_bytes(buf, 2, dims, pixels, 0), false);
     rt_idx idx;
     rt_error err;
     cr_assert_not(rt_idx_read(tpath("z"), &idx, &err));
@@ -289,7 +289,7 @@ Test(idx, count_over_int32_is_rejected)
 {
     uint8_t buf[64];
     uint32_t dims[1] = { 3000000000u };
-    write_bytes(tpath("big"), buf, idx_bytes(buf, 1, dims, NULL, 0), false);
+    write_bytes(tpath("big"), buf, idx_bytes(buf, 1, dims, pixels, 0), false);
     rt_idx idx;
     rt_error err;
     cr_assert_not(rt_idx_read(tpath("big"), &idx, &err));
