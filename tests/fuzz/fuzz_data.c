@@ -34,12 +34,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
-/* A scratch directory of this process, made on first use. */
+static void remove_scratch(void)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/a", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/b.gz", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+/* A scratch directory of this process, made on first use, removed at exit. */
 static const char *scratch(void)
 {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/mlp-fuzz-data-XXXXXX");
         if (!mkdtemp(dir)) abort();
+        atexit(remove_scratch);
     }
     return dir;
 }
