@@ -225,6 +225,37 @@ def main():
           "unusable data folder explained, nothing downloaded", p.stderr)
     s.close()
 
+    # 6b. An unreadable file and a dangling link where the folder should be
+    #     (as an unprivileged user: root reads anything).
+    s = Scratch(port)
+    os.chmod(s.dir, 0o755)
+    os.chmod(s.empty, 0o755)
+    d = os.path.join(s.empty, "mnist")
+    os.makedirs(d)
+    for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]:
+        open(os.path.join(d, f + ".gz"), "wb").close()
+    os.chmod(os.path.join(d, "train-labels-idx1-ubyte.gz"), 0)
+    other = os.path.join(s.dir, "other")
+    os.makedirs(os.path.join(other))
+    os.symlink("/nonexistent/mnist", os.path.join(other, "mnist"))
+    env = s.env("huge", MLP_DATA_PATH=s.empty + ":" + other)
+
+    def unprivileged():
+        if os.geteuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)
+
+    before = len(REQUESTS)
+    p = subprocess.run([mlp, "-e", "mnist()"], cwd=s.dir, capture_output=True, text=True,
+                       env=env, preexec_fn=unprivileged, timeout=60)
+    check(p.returncode == 70
+          and "train-labels-idx1-ubyte.gz: cannot open: Permission denied" in p.stderr
+          and other + "/mnist is a dangling symbolic link" in p.stderr
+          and len(REQUESTS) == before,
+          "unreadable file and dangling folder link explained", p.stderr)
+    s.close()
+
     # 7. One prefix: "mnist: not found ...", not "mnist: mnist: not found".
     s = Scratch(port)
     env = s.env("missing")
