@@ -128,6 +128,15 @@ def run(mlp, scratch, mirror, script="mnist()", timeout=60, **env):
     return p, time.monotonic() - t0
 
 
+def wait_for_download(scratch, proc, limit=30):
+    """Until the download's temporary file exists (a loaded machine may take
+    a while to get there), or the process ends."""
+    t0 = time.monotonic()
+    while not scratch.temporaries() and proc.poll() is None and time.monotonic() - t0 < limit:
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
 def start(mlp, scratch, mirror, **env):
     return subprocess.Popen([mlp, "-e", "mnist()"], cwd=scratch.dir,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -179,7 +188,7 @@ def main():
     # 4. Ctrl-C stops a download (before: ignored until the stall check).
     s = Scratch(port)
     proc = start(mlp, s, "trickle")
-    time.sleep(1.5)
+    wait_for_download(s, proc)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
     try:
@@ -198,7 +207,7 @@ def main():
     #    removes it, since its process is gone (before: kept for good).
     s = Scratch(port)
     proc = start(mlp, s, "trickle")
-    time.sleep(2)
+    wait_for_download(s, proc)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=10)
     left = s.temporaries()
