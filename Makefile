@@ -10,6 +10,7 @@
 #   make bench    benchmarks against the reference systems (tests/bench/*/run.sh)
 #   make bench-quick  every benchmark once at tiny sizes (part of make test)
 #   make fuzz     fuzz the parser + compiler with libFuzzer (FUZZ_SECONDS=600)
+#   make fuzz-data  fuzz the data loaders (IDX, gzip, CSV) the same way
 #
 # Release objects live in build/, sanitizer objects in build/asan/; generated
 # Flex/Bison output and the embedded stdlib live in $(OUT)/gen and are never
@@ -194,6 +195,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
 	python3 tests/persist/resume.py --mlp $(MLP)
 	python3 tests/report/run.py --mlp $(MLP)
+	python3 tests/data/hostile.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
@@ -242,7 +244,21 @@ fuzz: $(FUZZ_BIN)
 	cp -n $$(find tests/lang -name "*.mlp") examples/*.mlp build/fuzz/corpus/ 2>/dev/null || true
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
 
+# The data loaders (IDX plain and gzip, CSV) from bytes: tests/fuzz/fuzz_data.c.
+FUZZ_DATA_BIN := build/fuzz/fuzz-data
+$(FUZZ_DATA_BIN): tests/fuzz/fuzz_data.c $(RT_SRC) build/.deps-build build/.deps-test
+	@mkdir -p build/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
+	  $(RT_INC) -Wno-unused-function -Wno-sign-compare \
+	  tests/fuzz/fuzz_data.c $(RT_SRC) $(LDLIBS) -pthread -o $@
+
+fuzz-data: $(FUZZ_DATA_BIN)
+	@mkdir -p build/fuzz/corpus-data
+	python3 tests/fuzz/data_seeds.py build/fuzz/corpus-data
+	$(FUZZ_DATA_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -rss_limit_mb=2048 \
+	  -timeout=10 build/fuzz/corpus-data
+
 clean:
 	rm -rf build
 
-.PHONY: all run check test asan valgrind bench bench-quick fuzz clean deps docs
+.PHONY: all run check test asan valgrind bench bench-quick fuzz fuzz-data clean deps docs

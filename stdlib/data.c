@@ -145,6 +145,10 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
     else if (mlp_is_list(v) && mlp_list_len(v) > 0 && mlp_is_list(mlp_list_get(v, 0))) {
         rows = (int64_t)mlp_list_len(v);
         cols = (int64_t)mlp_list_len(mlp_list_get(v, 0));
+    } else if (mlp_is_list(v)) {
+        return mlp_raise(vm, "%s: x must be a dataset, its .x, a tensor or a list of rows, got %s "
+                         "(one example is a list of one row: [[1, 2]])", fn,
+                         mlp_list_len(v) ? "a list of numbers, not of rows" : "an empty list");
     } else {
         return mlp_raise(vm, "%s: x must be a dataset, its .x, a tensor or a list of rows, got %s",
                          fn, mlp_type_name(v));
@@ -197,8 +201,9 @@ static mlp_value dataset_tostring(mlp_vm *vm, void *p)
     char buf[200], shape[64] = "";
     for (int i = 0, k = 0; i < ds->ndim; i++)
         k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", ds->dims[i]);
-    snprintf(buf, sizeof buf, "<dataset: %lld examples of [%s]%s, %d classes>", (long long)ds->n,
-             shape, ds->x_u8 ? " bytes" : "", ds->classes);
+    snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s]%s, %d class%s>", (long long)ds->n,
+             ds->n == 1 ? "" : "s", shape, ds->x_u8 ? " bytes" : "", ds->classes,
+             ds->classes == 1 ? "" : "es");
     return mlp_string_cstr(vm, buf);
 }
 
@@ -287,6 +292,21 @@ static const rt_dataset *dataset_arg(mlp_vm *vm, const char *fn, mlp_value v)
     return &d->ds;
 }
 
+/* A runtime error as this native's error. The data runtime names the
+ * operation itself ("split: ...", "moons: ...", "mnist: ..."), with the
+ * same name the script called, so fn goes in front only of a message that
+ * does not already start with it (or with alt, the set's own name). */
+static bool raise_rt(mlp_vm *vm, const char *fn, const char *alt, const rt_error *err)
+{
+    const char *names[2] = { fn, alt };
+    for (int i = 0; i < 2; i++) {
+        size_t n = names[i] ? strlen(names[i]) : 0;
+        if (n && strncmp(err->msg, names[i], n) == 0 && (err->msg[n] == ':' || err->msg[n] == ' '))
+            return mlp_raise(vm, "%s", err->msg);
+    }
+    return mlp_raise(vm, "%s: %s", fn, err->msg);
+}
+
 /* {train: ..., test: ..., classes: [...]} from two loaded parts. */
 static bool train_test_record(mlp_vm *vm, rt_dataset *train, rt_dataset *test, mlp_value *out)
 {
@@ -304,11 +324,33 @@ static bool train_test_record(mlp_vm *vm, rt_dataset *train, rt_dataset *test, m
     return true;
 }
 
+/* Polled by a download: Ctrl-C stops it. */
+static bool download_cancelled(void *vm)
+{
+    return mlp_interrupted(vm);
+}
+
+/* rt_mnist_load, with downloads that Ctrl-C can stop. */
+static bool load_set(mlp_vm *vm, const char *kind, rt_dataset *train, rt_dataset *test,
+                     rt_error *err)
+{
+    const rt_idxset *set = rt_idxset_lookup(kind);
+    if (!set) return rt_mnist_load(kind, train, test, err);
+    rt_datapath dp;
+    if (!rt_datapath_from_env(&dp, err)) return false;
+    dp.download.cancelled = download_cancelled;
+    dp.download.cancel_ctx = vm;
+    bool ok = rt_idxset_load(set, &dp, train, test, err);
+    rt_datapath_free(&dp);
+    if (!ok && mlp_interrupted(vm)) return rt_fail(err, "interrupted");
+    return ok;
+}
+
 static bool load_idxset(mlp_vm *vm, const char *fn, const char *kind, mlp_value *out)
 {
     rt_dataset train = {0}, test = {0};
     rt_error err;
-    if (!rt_mnist_load(kind, &train, &test, &err)) return mlp_raise(vm, "%s: %s", fn, err.msg);
+    if (!load_set(vm, kind, &train, &test, &err)) return raise_rt(vm, fn, kind, &err);
     return train_test_record(vm, &train, &test, out);
 }
 
@@ -324,13 +366,26 @@ static bool n_fashion_mnist(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 
 static bool n_load_csv(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    const char *path, *label = NULL;
+    const char *path, *label = NULL, *labels = "auto";
     if (!std_str_arg(vm, "load_csv", "path", a[0], &path) ||
-        (!mlp_is_nil(a[1]) && !std_str_arg(vm, "load_csv", "label", a[1], &label)))
+        (!mlp_is_nil(a[1]) && !std_str_arg(vm, "load_csv", "label", a[1], &label)) ||
+        (!mlp_is_nil(a[2]) && !std_str_arg(vm, "load_csv", "labels", a[2], &labels)))
         return false;
+    static const char *const modes[] = { "auto", "index", "names" };
+    int mode = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(labels, modes[i]) == 0) mode = i;
+    if (mode < 0)
+        return mlp_raise(vm, "load_csv: labels must be \"auto\", \"index\" or \"names\", "
+                         "got \"%s\"", labels);
+    if (mode != 0 && !label)
+        return mlp_raise(vm, "load_csv: labels=\"%s\" needs label= (the label column)", labels);
+    _Static_assert(RT_CSV_LABELS_AUTO == 0 && RT_CSV_LABELS_INDEX == 1 &&
+                   RT_CSV_LABELS_NAMES == 2, "modes[] follows rt_csv_labels");
     rt_dataset ds = {0};
     rt_error err;
-    if (!rt_csv_load(path, label, &ds, &err)) return mlp_raise(vm, "load_csv: %s", err.msg);
+    if (!rt_csv_load_labels(path, label, (rt_csv_labels)mode, &ds, &err))
+        return mlp_raise(vm, "load_csv: %s", err.msg);
     *out = std_dataset_value(vm, &ds);
     return !mlp_is_nil(*out);
 }
@@ -345,6 +400,10 @@ static bool synth(mlp_vm *vm, const char *kind, mlp_value *a, mlp_value *out)
         !std_int_arg(vm, kind, "classes", a[1], 2, 1000, &classes) ||
         !std_num_arg(vm, kind, "noise", a[2], &noise))
         return false;
+    /* The runtime reads a negative noise as "the default"; a script that
+     * writes noise=-1 made a mistake. */
+    if (!(noise >= 0))
+        return mlp_raise(vm, "%s: noise must be a finite number >= 0, got %g", kind, noise);
     if (mlp_is_nil(a[3])) {   /* no seed given: draw one from the script's seed */
         rt_rng *r = &std_host_of(vm)->rnd.shuffle;
         seed = (long)(rt_rng_u32(r) >> 1);
@@ -354,7 +413,7 @@ static bool synth(mlp_vm *vm, const char *kind, mlp_value *a, mlp_value *out)
     rt_dataset ds = {0};
     rt_error err;
     if (!rt_synth(kind, size, (int)classes, noise, (uint64_t)seed, &ds, &err))
-        return mlp_raise(vm, "%s: %s", kind, err.msg);
+        return raise_rt(vm, kind, NULL, &err);
     *out = std_dataset_value(vm, &ds);
     return !mlp_is_nil(*out);
 }
@@ -375,7 +434,7 @@ static bool n_take(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!ds || !std_int_arg(vm, "take", "n", a[1], 1, (long)ds->n, &k)) return false;
     rt_dataset part = {0};
     rt_error err;
-    if (!rt_dataset_take(ds, k, &part, &err)) return mlp_raise(vm, "take: %s", err.msg);
+    if (!rt_dataset_take(ds, k, &part, &err)) return raise_rt(vm, "take", NULL, &err);
     *out = std_dataset_value(vm, &part);
     return !mlp_is_nil(*out);
 }
@@ -415,7 +474,7 @@ static bool n_split(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!(f > 0 && f < 1)) return mlp_raise(vm, "split: fraction must be in (0, 1), got %g", f);
     rt_dataset x = {0}, y = {0};
     rt_error err;
-    if (!rt_dataset_split(ds, f, &x, &y, &err)) return mlp_raise(vm, "split: %s", err.msg);
+    if (!rt_dataset_split(ds, f, &x, &y, &err)) return raise_rt(vm, "split", NULL, &err);
     return train_test_record(vm, &x, &y, out);
 }
 
@@ -428,7 +487,7 @@ static bool n_shuffle(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     rt_error err;
     if (!rt_dataset_take(ds, ds->n, &copy, &err) || !rt_dataset_shuffle(&copy, (uint64_t)seed, &err)) {
         rt_dataset_free(&copy);
-        return mlp_raise(vm, "shuffle: %s", err.msg);
+        return raise_rt(vm, "shuffle", NULL, &err);
     }
     *out = std_dataset_value(vm, &copy);
     return !mlp_is_nil(*out);
@@ -453,7 +512,7 @@ static bool n_normalize(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !rt_dataset_normalize(&x, te ? &y : NULL, &err)) {
         rt_dataset_free(&x);
         rt_dataset_free(&y);
-        return mlp_raise(vm, "normalize: %s", err.msg);
+        return raise_rt(vm, "normalize", NULL, &err);
     }
     if (!mlp_is_record(a[0])) {
         *out = std_dataset_value(vm, &x);
@@ -775,8 +834,9 @@ static const mlp_native natives[] = {
       "mnist(): {train, test, classes}: 60,000 / 10,000 handwritten digits, x in [0, 1]" },
     { "fashion_mnist", "", n_fashion_mnist,
       "fashion_mnist(): {train, test, classes}: 60,000 / 10,000 clothing images" },
-    { "load_csv", "path, label=nil", n_load_csv,
-      "load_csv(path, label=\"col\"): a dataset from a CSV file with a header row" },
+    { "load_csv", "path, label=nil, labels=nil", n_load_csv,
+      "load_csv(path, label=\"col\", labels=\"auto\"|\"index\"|\"names\"): a dataset from a "
+      "CSV file with a header row" },
     { "blobs", SYNTH_PARAMS, n_blobs, "blobs(n, classes, noise, seed): Gaussian clusters" },
     { "spirals", SYNTH_PARAMS, n_spirals, "spirals(n, classes, noise, seed): interleaved spirals" },
     { "moons", SYNTH_PARAMS, n_moons, "moons(n, classes, noise, seed): two half-moons" },

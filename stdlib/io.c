@@ -6,7 +6,7 @@
  * write_text is atomic: the text goes to a temporary file beside the
  * target (same directory, so the same file system) which is then renamed
  * over it, so a reader sees the old file or the new one, never a half
- * (runtime/core/atomic_file.h, shared with save and save_model).
+ * (runtime/core/rt_file.h, shared with save and save_model).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "rt_file.h"
 #include "std.h"
 
 
@@ -59,7 +59,7 @@ static bool n_write_text(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!std_str_arg(vm, "write_text", "path", a[0], &path)) return false;
     if (!mlp_is_string(a[1]))
         return mlp_raise(vm, "write_text: argument 's' must be a string, got %s", mlp_type_name(a[1]));
-    rt_atomic f;
+    rt_atomic_file f;
     rt_error err;
     if (!rt_atomic_open(&f, path, &err)) return mlp_raise(vm, "write_text: %s", err.msg);
     fwrite(mlp_cstr(a[1]), 1, mlp_strlen(a[1]), f.f);

@@ -46,8 +46,8 @@ static mlp_value model_tostring(mlp_vm *vm, void *data)
     const std_model *m = data;
     char buf[512], count[32];
     if (!m->m) {
-        snprintf(buf, sizeof buf, "<model %s: %d layers, not built until its first fit>", m->name,
-                 m->nspecs);
+        snprintf(buf, sizeof buf, "<model %s: %d layer%s, not built until its first fit>", m->name,
+                 m->nspecs, m->nspecs == 1 ? "" : "s");
         return mlp_string_cstr(vm, buf);
     }
     size_t n = (size_t)snprintf(buf, sizeof buf, "<model %s: %d", m->name, rt_model_in(m->m));

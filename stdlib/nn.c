@@ -324,10 +324,21 @@ static bool input_shape(mlp_vm *vm, const char *fn, mlp_value v, int *ndims, int
     return true;
 }
 
-static int shape_size(int ndims, const int *dims)
+/* Values per example of a shape, or 0 (after raising) when there are more
+ * than an input may have (2^30, the limit of a single size). Each size is
+ * at most 2^30, so four of them cannot overflow 64 bits before the check. */
+static int shape_size(mlp_vm *vm, const char *fn, int ndims, const int *dims)
 {
-    long n = 1;
+    int64_t n = 1;
     for (int i = 0; i < ndims; i++) n *= dims[i];
+    if (n > (INT64_C(1) << 30)) {
+        char shape[96] = "";
+        for (int i = 0, k = 0; i < ndims; i++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", dims[i]);
+        mlp_raise(vm, "%s: input [%s] has %lld values per example; at most %lld are supported",
+                  fn, shape, (long long)n, (long long)(INT64_C(1) << 30));
+        return 0;
+    }
     return (int)n;
 }
 
@@ -335,7 +346,9 @@ static bool n_flatten(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     int ndims = 0, dims[RT_MAX_DIMS];
     if (!mlp_is_nil(a[0]) && !input_shape(vm, "flatten", a[0], &ndims, dims)) return false;
-    return layer_value(vm, rt_spec_flatten(ndims, dims), ndims ? shape_size(ndims, dims) : 0, out);
+    int size = ndims ? shape_size(vm, "flatten", ndims, dims) : 0;
+    if (ndims && !size) return false;
+    return layer_value(vm, rt_spec_flatten(ndims, dims), size, out);
 }
 
 static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
@@ -366,7 +379,9 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
     memcpy(s.act_params, act->params, sizeof s.act_params);
     s.custom = act->custom;
-    return layer_value(vm, s, ndims ? shape_size(ndims, dims) : 0, out);
+    int size = ndims ? shape_size(vm, "dense", ndims, dims) : 0;
+    if (ndims && !size) return false;
+    return layer_value(vm, s, size, out);
 }
 
 static bool n_batchnorm(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)

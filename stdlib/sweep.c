@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <string.h>
 #include "parallel.h"
+#include "rt_file.h"
 #include "std.h"
 
 /* ---- tables ------------------------------------------------------------------ */
@@ -965,8 +966,12 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     /* On an MPI rank > 0 the file is rank 0's to write (it may be shared). */
     if (par_silent(vm)) return true;
     if (html) return std_save_html(vm, t, path);
-    FILE *f = fopen(path, "w");
-    if (!f) return mlp_raise(vm, "save: cannot write %s: %s", path, strerror(errno));
+    /* Written beside the old file and renamed over it (rt_file.h): a full
+     * disk or a crash leaves the old results, never half of the new. */
+    rt_atomic_file af;
+    rt_error err;
+    if (!rt_atomic_open(&af, path, &err)) return mlp_raise(vm, "save: %s", err.msg);
+    FILE *f = af.f;
     size_t ncols = mlp_list_len(t->columns), nrows = mlp_list_len(t->rows);
     bool *skip = calloc(ncols + 1, sizeof *skip);   /* CSV: history columns */
     if (!skip) { fclose(f); return mlp_raise(vm, "out of memory"); }
@@ -1002,7 +1007,7 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     if (json) fputs("]\n", f);
     free(skip);
-    if (fclose(f) != 0) return mlp_raise(vm, "save: cannot write %s: %s", path, strerror(errno));
+    if (!rt_atomic_commit(&af, &err)) return mlp_raise(vm, "save: %s", err.msg);
     return true;
 }
 

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "csv.h"
+#include "rt_file.h"
 
 #define MAX_INT_CLASS 65535
 
@@ -16,9 +18,13 @@
  * parser cut fields in place without copying them. */
 static char *slurp(const char *path, rt_error *err)
 {
-    FILE *f = fopen(path, "rb");
+    /* Regular files only: a FIFO would block, /dev/zero never ends. */
+    int fd = rt_open_regular(path, NULL, err);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         rt_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
         return NULL;
     }
     size_t len = 0, cap = 1 << 16;
@@ -98,6 +104,7 @@ static bool split(char *line, fields *fs, const char *path, long lineno, rt_erro
  * hash (FNV-1a, linear probing) so a million rows cost a million lookups. */
 typedef struct labelmap {
     char **names;
+    long *line;      /* the line each name first appears on */
     int n, cap;
     int *slot;       /* index + 1 into names, 0 empty */
     size_t nslot;    /* power of two, kept over twice n */
@@ -126,7 +133,7 @@ static bool rehash(labelmap *m, size_t nslot)
 }
 
 /* The class of s, adding it when new; -1 when out of memory. */
-static int label_index(labelmap *m, const char *s)
+static int label_index(labelmap *m, const char *s, long lineno)
 {
     if ((size_t)(m->n + 1) * 2 >= m->nslot && !rehash(m, m->nslot ? m->nslot * 2 : 64))
         return -1;
@@ -140,8 +147,12 @@ static int label_index(labelmap *m, const char *s)
         char **grown = realloc(m->names, (size_t)cap * sizeof *grown);
         if (!grown) return -1;
         m->names = grown;
+        long *lines = realloc(m->line, (size_t)cap * sizeof *lines);
+        if (!lines) return -1;
+        m->line = lines;
         m->cap = cap;
     }
+    m->line[m->n] = lineno;
     if (!(m->names[m->n] = strdup(s))) return -1;
     m->slot[h] = m->n + 1;
     return m->n++;
@@ -151,6 +162,7 @@ static void labelmap_free(labelmap *m)
 {
     for (int i = 0; i < m->n; i++) free(m->names[i]);
     free(m->names);
+    free(m->line);
     free(m->slot);
 }
 
@@ -162,6 +174,31 @@ static long int_class(const char *s)
         if (!isdigit((unsigned char)*p)) return -1;
     long v = strtol(s, NULL, 10);
     return v <= MAX_INT_CLASS ? v : -1;
+}
+
+/* [+-] digits [. digits] [e [+-] digits], with a digit before or after the
+ * point: the decimal numbers strtod reads, without its hexadecimal, "inf"
+ * and "nan" forms. */
+static bool is_decimal(const char *s)
+{
+    if (*s == '+' || *s == '-') s++;
+    size_t k = strspn(s, "0123456789");
+    s += k;
+    if (*s == '.') {
+        size_t f = strspn(s + 1, "0123456789");
+        if (k + f == 0) return false;
+        s += 1 + f;
+    } else if (k == 0) {
+        return false;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') s++;
+        size_t e = strspn(s, "0123456789");
+        if (e == 0) return false;
+        s += e;
+    }
+    return *s == '\0';
 }
 
 /* ---- the loader ------------------------------------------------------------------ */
@@ -237,7 +274,7 @@ static bool read_row(loader *L, char *line, long lineno, rt_error *err)
     for (int c = 0, j = 0; c < L->ncols; c++) {
         const char *s = L->fs.v[c];
         if (c == L->label_col) {
-            int k = label_index(&L->labels, s);
+            int k = label_index(&L->labels, s, lineno);
             if (k < 0) return rt_fail(err, "%s:%ld: out of memory", L->path, lineno);
             L->lab[L->rows] = k;
             continue;
@@ -249,9 +286,14 @@ static bool read_row(loader *L, char *line, long lineno, rt_error *err)
             return rt_fail(err, "%s:%ld: column '%s': not a number: '%s'", L->path, lineno,
                            L->header[c], s);
         /* strtod reads "nan" and "inf", and overflows to inf; a feature must
-         * be a finite float32. Underflow to 0 is fine. */
-        if (!isfinite(v) || fabs(v) > 3.4028234663852886e38)
+         * be a finite float32: anything that rounds to one, so 3.4028235e38
+         * (FLT_MAX as numpy prints it) is FLT_MAX. Underflow to 0 is fine. */
+        if (!isfinite(v) || isinf((float)v))
             return rt_fail(err, "%s:%ld: column '%s': not a finite float32: '%s'", L->path,
+                           lineno, L->header[c], s);
+        /* strtod also reads hexadecimal ("0x10" is 16): a CSV holds decimals. */
+        if (!is_decimal(s))
+            return rt_fail(err, "%s:%ld: column '%s': not a decimal number: '%s'", L->path,
                            lineno, L->header[c], s);
         row[j++] = (float)v;
     }
@@ -259,28 +301,53 @@ static bool read_row(loader *L, char *line, long lineno, rt_error *err)
     return true;
 }
 
-/* Turns the label strings into the dataset's labels and class names. */
-static bool finish_labels(loader *L, rt_dataset *ds, rt_error *err)
+/* Turns the label strings into the dataset's labels and class names, as
+ * the mode says (csv.h). In auto mode a column mixing class indices and
+ * other strings is an error naming the first row that breaks the pattern:
+ * reading it as names would silently turn "1" into class 0. */
+static bool finish_labels(loader *L, rt_csv_labels mode, rt_dataset *ds, rt_error *err)
 {
-    long maxv = -1;
-    bool numeric = true;
-    for (int i = 0; i < L->labels.n && numeric; i++) {
-        long v = int_class(L->labels.names[i]);
-        if (v < 0) numeric = false;
-        else if (v > maxv) maxv = v;
+    const labelmap *m = &L->labels;
+    if (mode == RT_CSV_LABELS_AUTO && m->n > 0) {
+        bool first_int = int_class(m->names[0]) >= 0;
+        for (int i = 1; i < m->n; i++) {
+            if ((int_class(m->names[i]) >= 0) == first_int) continue;
+            return rt_fail(err, "%s:%ld: label '%s' is %s, but the label on line %ld ('%s') "
+                           "is %s; pass labels=\"names\" to make every label a class name",
+                           L->path, m->line[i], m->names[i],
+                           first_int ? "not a class index (a whole number 0..65535)"
+                                     : "a class index",
+                           m->line[0], m->names[0],
+                           first_int ? "one" : "a name");
+        }
+        mode = first_int ? RT_CSV_LABELS_INDEX : RT_CSV_LABELS_NAMES;
     }
-    if (numeric) {
+    if (mode == RT_CSV_LABELS_INDEX) {
+        long maxv = -1;
+        for (int i = 0; i < m->n; i++) {
+            long v = int_class(m->names[i]);
+            if (v < 0)
+                return rt_fail(err, "%s:%ld: label '%s' is not a class index (a whole number "
+                               "0..65535)", L->path, m->line[i], m->names[i]);
+            if (v > maxv) maxv = v;
+        }
         ds->classes = (int)maxv + 1;
         for (int64_t i = 0; i < ds->n; i++)
-            ds->labels[i] = (int32_t)int_class(L->labels.names[L->lab[i]]);
+            ds->labels[i] = (int32_t)int_class(m->names[L->lab[i]]);
         return true;
     }
-    ds->classes = L->labels.n;
+    ds->classes = m->n;
     memcpy(ds->labels, L->lab, (size_t)ds->n * sizeof *ds->labels);
-    return rt_dataset_set_class_names(ds, (const char *const *)L->labels.names, err);
+    return rt_dataset_set_class_names(ds, (const char *const *)m->names, err);
 }
 
 bool rt_csv_load(const char *path, const char *label_column, rt_dataset *out, rt_error *err)
+{
+    return rt_csv_load_labels(path, label_column, RT_CSV_LABELS_AUTO, out, err);
+}
+
+bool rt_csv_load_labels(const char *path, const char *label_column, rt_csv_labels mode,
+                        rt_dataset *out, rt_error *err)
 {
     memset(out, 0, sizeof *out);
     char *text = slurp(path, err);
@@ -312,7 +379,7 @@ bool rt_csv_load(const char *path, const char *label_column, rt_dataset *out, rt
             free(out->x_f32);         /* take the parsed rows instead of copying */
             out->x_f32 = L.x;
             L.x = NULL;
-            if (L.label_col >= 0) ok = finish_labels(&L, out, err);
+            if (L.label_col >= 0) ok = finish_labels(&L, mode, out, err);
             if (!ok) rt_dataset_free(out);
         }
     }

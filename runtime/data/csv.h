@@ -7,11 +7,17 @@
  * and may be double-quoted ("" inside quotes is a quote); a quoted field
  * cannot span lines. Blank lines are skipped; CRLF line ends are fine.
  *
- * The label column, when named, becomes the labels:
- *   - if every label is a non-negative integer (digits only, at most 65535),
- *     the integer is the class and classes = largest + 1; no class names;
- *   - otherwise each distinct string is a class, numbered in order of first
- *     appearance, and class_names holds the strings ("setosa", ...).
+ * Numbers are decimal ("0x10" is refused, not read as 16) and must round to
+ * a finite float32 (3.4028235e38, FLT_MAX as numpy prints it, is fine).
+ *
+ * The label column, when named, becomes the labels, read as the mode says:
+ *   - INDEX: every label is a class index, a whole number 0..65535 written
+ *     with digits only; classes = largest + 1; no class names;
+ *   - NAMES: each distinct string is a class, numbered in order of first
+ *     appearance, and class_names holds the strings ("setosa", "1", ...);
+ *   - AUTO: INDEX when every label is a class index, NAMES when none is;
+ *     a column mixing the two is an error naming the first row that differs
+ *     from the first row (one stray "n/a" must not renumber every class).
  * Every other column is a float32 feature (ndim 1, dims[0] = feature
  * count, in file order). With no label column (NULL) every column is a
  * feature and the set has no labels.
@@ -29,6 +35,14 @@
 #include "dataset.h"
 #include "rt_error.h"
 
+typedef enum rt_csv_labels {
+    RT_CSV_LABELS_AUTO, RT_CSV_LABELS_INDEX, RT_CSV_LABELS_NAMES
+} rt_csv_labels;
+
+/* Only a regular file is read (a FIFO or a device is refused at once). */
+bool rt_csv_load_labels(const char *path, const char *label_column, rt_csv_labels mode,
+                        rt_dataset *out, rt_error *err);
+/* rt_csv_load_labels in AUTO mode. */
 bool rt_csv_load(const char *path, const char *label_column, rt_dataset *out,
                  rt_error *err);
 

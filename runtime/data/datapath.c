@@ -1,10 +1,12 @@
 /* datapath.c — see datapath.h. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "datapath.h"
+#include "rt_file.h"
 
 /* No separator is doubled ("/x/" + "y" is "/x/y") and an empty a gives b
  * unchanged, so roots may be written with or without a trailing slash. */
@@ -107,6 +109,24 @@ bool rt_datapath_from_env(rt_datapath *dp, rt_error *err)
         rt_datapath_free(dp);
         return false;
     }
+    /* Download limits (download.h): whole seconds, checked, not ignored. */
+    static const struct { const char *name; size_t off; } limits[] = {
+        { "MLP_DOWNLOAD_TIMEOUT", offsetof(rt_download_opts, timeout_s) },
+        { "MLP_DOWNLOAD_STALL", offsetof(rt_download_opts, stall_timeout_s) },
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        const char *v = getenv(limits[i].name);
+        if (!v) continue;
+        char *end;
+        errno = 0;
+        long secs = strtol(v, &end, 10);
+        if (end == v || *end || errno || secs < 1 || secs > 7 * 86400) {
+            rt_datapath_free(dp);
+            return rt_fail(err, "%s must be a whole number of seconds from 1 to 604800, "
+                           "got '%s'", limits[i].name, v);
+        }
+        *(long *)((char *)&dp->download + limits[i].off) = secs;
+    }
     /* A bar only for a person watching: in a pipe or a log it would be
      * noise (and "\r" garbage). */
     if (isatty(STDERR_FILENO)) dp->download.progress = rt_download_tty_progress;
@@ -182,4 +202,93 @@ bool rt_datapath_mkdirs(const char *dir, rt_error *err)
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return rt_fail(err, "%s exists and is not a directory", dir);
     return true;
+}
+
+/* ---- why a set was not found ------------------------------------------------ */
+
+/* Appends text to buf (cap bytes), "; "-separated. */
+static void note(char *buf, size_t cap, const char *text)
+{
+    size_t n = strlen(buf);
+    if (n + 1 < cap) snprintf(buf + n, cap - n, "%s%s", n ? "; " : "", text);
+}
+
+/* What is wrong with an existing path that is not a usable file, or NULL
+ * when it is usable; *exists says whether anything is there at all. */
+static const char *file_problem(const char *path, bool *exists, char *why, size_t cap)
+{
+    struct stat st;
+    *exists = lstat(path, &st) == 0;
+    if (!*exists) return NULL;
+    if (stat(path, &st) != 0) {
+        snprintf(why, cap, "%s is a dangling symbolic link", path);
+        return why;
+    }
+    rt_error e;
+    int fd = rt_open_regular(path, NULL, &e);
+    if (fd >= 0) {
+        close(fd);
+        return NULL;
+    }
+    snprintf(why, cap, "%s", e.msg);
+    return why;
+}
+
+bool rt_datapath_explain(const rt_datapath *dp, const char *name, const char *const *files,
+                         int nfiles, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    bool broken = false;
+    char why[600];
+    for (int r = 0; r < dp->nroots; r++) {
+        char *dir = rt_path_join(dp->roots[r], name);
+        if (!dir) break;
+        struct stat st;
+        if (lstat(dir, &st) != 0) {   /* nothing there: the usual case */
+            free(dir);
+            continue;
+        }
+        const char *problem = NULL;
+        if (stat(dir, &st) != 0) problem = "is a dangling symbolic link";
+        else if (!S_ISDIR(st.st_mode)) problem = "is not a directory";
+        else if (access(dir, R_OK | X_OK) != 0) problem = strerror(errno);
+        if (problem) {
+            snprintf(why, sizeof why, "%s %s%s", dir,
+                     problem[0] == 'i' ? "" : "cannot be read: ", problem);
+            note(buf, cap, why);
+            broken = true;
+            free(dir);
+            continue;
+        }
+        for (int k = 0; k < nfiles; k++) {
+            size_t lf = strlen(files[k]);
+            char *gzname = malloc(lf + 4);
+            if (!gzname) break;
+            memcpy(gzname, files[k], lf);
+            memcpy(gzname + lf, ".gz", 4);
+            char *paths[2] = { rt_path_join(dir, gzname), rt_path_join(dir, files[k]) };
+            free(gzname);
+            bool any = false, usable = false;
+            const char *first = NULL;
+            char w[2][600];
+            for (int v = 0; v < 2 && paths[v]; v++) {
+                bool exists;
+                const char *p = file_problem(paths[v], &exists, w[v], sizeof w[v]);
+                any = any || exists;
+                if (exists && !p) usable = true;
+                if (p && !first) first = p;
+            }
+            if (!usable && first) {
+                note(buf, cap, first);
+                broken = true;
+            } else if (!any) {
+                snprintf(why, sizeof why, "%s has no %s(.gz)", dir, files[k]);
+                note(buf, cap, why);
+            }
+            free(paths[0]);
+            free(paths[1]);
+        }
+        free(dir);
+    }
+    return broken;
 }

@@ -18,6 +18,9 @@
  * (space-separated base URLs; "{name}" in one is replaced by NAME) when set,
  * else each set's built-in list.
  *
+ * $MLP_DOWNLOAD_STALL and $MLP_DOWNLOAD_TIMEOUT (whole seconds; anything
+ * else is an error) set the download limits of download.h.
+ *
  * An rt_datapath is a plain value the caller owns: rt_datapath_from_env
  * fills one from the environment (read once, here, and nowhere else in the
  * data code), tests build their own with rt_datapath_add. Every string in it
@@ -57,6 +60,15 @@ char *rt_datapath_resolve(const char *dir, const char *file);
  * NULL. */
 char *rt_datapath_find(const rt_datapath *dp, const char *name,
                        const char *const *files, int nfiles);
+/* Why no root has a usable root/NAME: for each root where NAME exists, what
+ * was found there and why it was not used ("… is a FIFO (named pipe), not
+ * a regular file", "… is a dangling symbolic link", "… cannot be read:
+ * Permission denied", "… has no FILE(.gz)"), "; "-separated into buf.
+ * Returns true when something exists but cannot be used (as opposed to
+ * files that are simply missing): a set a person put there and that mlp
+ * must not quietly download a second copy of. */
+bool rt_datapath_explain(const rt_datapath *dp, const char *name, const char *const *files,
+                         int nfiles, char *buf, size_t cap);
 /* Creates dir and its parents (mode 0755) when missing. */
 bool rt_datapath_mkdirs(const char *dir, rt_error *err);
 /* Joins a and b with one '/', malloc'd (NULL when out of memory). */

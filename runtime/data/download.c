@@ -9,22 +9,41 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "download.h"
+#include "rt_file.h"
 
 /* ---- digests --------------------------------------------------------------- */
 
 bool rt_sha256_content(const char *path, char hex[65], rt_error *err)
 {
+    return rt_sha256_content_max(path, 0, hex, err);
+}
+
+bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65], rt_error *err)
+{
     hex[0] = '\0';
-    gzFile f = gzopen(path, "rb");
-    if (!f) return rt_fail(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    int fd = rt_open_regular(path, NULL, err);
+    if (fd < 0) return false;
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return rt_fail(err, "%s: cannot open: out of memory", path);
+    }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     enum { CHUNK = 1 << 18 };
     unsigned char *buf = malloc(CHUNK);
     bool ok = ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
     if (!ok) rt_fail(err, "%s: cannot start SHA-256 (out of memory?)", path);
     int r = 0;
-    while (ok && (r = gzread(f, buf, CHUNK)) > 0)
+    int64_t total = 0;
+    while (ok && (r = gzread(f, buf, CHUNK)) > 0) {
+        total += r;
+        if (max_bytes > 0 && total > max_bytes) {
+            ok = rt_fail(err, "%s: content longer than the %lld bytes it should have",
+                         path, (long long)max_bytes);
+            break;
+        }
         ok = EVP_DigestUpdate(ctx, buf, (size_t)r) == 1;
+    }
     if (ok && r < 0) {
         /* zlib caught a damaged archive: bad data, a CRC or length mismatch
          * in the trailer, or a stream that ends early. */
@@ -32,6 +51,7 @@ bool rt_sha256_content(const char *path, char hex[65], rt_error *err)
         const char *msg = gzerror(f, &zerr);
         size_t plen = strlen(path);   /* zlib prefixes the path: drop it */
         if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0) msg += plen + 2;
+        if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ">: ")) msg = strstr(msg, ">: ") + 3;
         ok = rt_fail(err, "%s: damaged gzip stream: %s", path,
                      zerr == Z_ERRNO ? strerror(errno) : msg);
     }
@@ -71,6 +91,9 @@ void rt_download_tty_progress(void *ctx, const char *url, int64_t done, int64_t 
 typedef struct transfer {
     FILE *out;
     bool write_failed;
+    bool too_big;                 /* more than opts->max_bytes arrived */
+    bool cancelled;               /* opts->cancelled said stop */
+    int64_t received;
     const rt_download_opts *opts;
     const char *url;
     int64_t last;
@@ -82,6 +105,11 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 {
     transfer *t = arg;
     size_t n = size * nmemb;
+    t->received += (int64_t)n;
+    if (t->opts->max_bytes > 0 && t->received > t->opts->max_bytes) {
+        t->too_big = true;
+        return 0;
+    }
     if (fwrite(data, 1, n, t->out) != n) {
         t->write_failed = true;
         return 0;   /* makes libcurl stop with CURLE_WRITE_ERROR */
@@ -94,6 +122,13 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 {
     (void)ultotal, (void)ulnow;
     transfer *t = arg;
+    /* libcurl calls this about once a second even while no data flows, so
+     * an interrupt stops a stalled transfer too. */
+    if (t->opts->cancelled && t->opts->cancelled(t->opts->cancel_ctx)) {
+        t->cancelled = true;
+        return 1;   /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    if (!t->opts->progress) return 0;
     int64_t step = dltotal > 0 ? dltotal / 100 : 0;
     if (step < (1 << 18)) step = 1 << 18;
     bool finished = dltotal > 0 && dlnow >= dltotal;
@@ -106,7 +141,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 
 /* Fetches url into the open file out; on failure writes the reason. */
 static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
-                  char *reason, size_t rlen)
+                  char *reason, size_t rlen, bool *interrupted)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -114,7 +149,7 @@ static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
         return false;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    transfer t = { out, false, opts, url, 0 };
+    transfer t = { out, false, false, false, 0, opts, url, 0 };
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -124,25 +159,40 @@ static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
     curl_easy_setopt(c, CURLOPT_USERAGENT, "mlp/1 (+libcurl)");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
                      opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 15L);
-    /* No overall timeout (a slow link may need minutes for MNIST); a stall
-     * of stall_timeout_s under 1 byte/s aborts instead. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                     opts->stall_timeout_s > 0 ? opts->stall_timeout_s : 30L);
+    /* A mirror slower than low_speed_bytes/s for stall_timeout_s is given
+     * up on (a trickle of a few bytes a second would otherwise take days),
+     * and no transfer outlives timeout_s. */
+    long low = opts->low_speed_bytes > 0 ? opts->low_speed_bytes : RT_DOWNLOAD_LOW_SPEED;
+    long stall = opts->stall_timeout_s > 0 ? opts->stall_timeout_s : RT_DOWNLOAD_STALL_S;
+    long total = opts->timeout_s > 0 ? opts->timeout_s : RT_DOWNLOAD_TIMEOUT_S;
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, low);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, total);
+    if (opts->max_bytes > 0)
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts->max_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    if (opts->progress) {
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    }
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK && fflush(out) != 0) t.write_failed = true;
-    if (t.write_failed)
+    if (t.cancelled)
+        snprintf(reason, rlen, "interrupted");
+    else if (t.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        snprintf(reason, rlen, "larger than the %lld bytes the file can be",
+                 (long long)opts->max_bytes);
+    else if (rc == CURLE_OPERATION_TIMEDOUT && strstr(errbuf, "too slow") != NULL)
+        snprintf(reason, rlen, "too slow: under %ld bytes/s for %ld s", low, stall);
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(reason, rlen, "timed out after %ld s (%s)", total,
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    else if (t.write_failed)
         snprintf(reason, rlen, "cannot write the temporary file: %s", strerror(errno));
     else if (rc != CURLE_OK)
         snprintf(reason, rlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     curl_easy_cleanup(c);
+    if (t.cancelled && interrupted) *interrupted = true;
     return rc == CURLE_OK && !t.write_failed;
 }
 
@@ -168,41 +218,30 @@ bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
 
     /* The temporary file sits next to dest (same file system, so rename is
      * atomic) and starts with '.', so a half-written file never has the name
-     * a search looks for. */
-    const char *slash = strrchr(dest, '/');
-    size_t dlen = slash ? (size_t)(slash - dest) + 1 : 0;
-    size_t tlen = strlen(dest) + 16;
-    char *tmp = malloc(tlen);
-    if (!tmp) return rt_fail(err, "%s: out of memory", dest);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        free(tmp);
+     * a search looks for (rt_file.h). Temporaries of a process that was
+     * killed are removed first. */
+    rt_atomic_clean_stale(dest);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return rt_fail(err, "%s: cannot initialise libcurl", dest);
-    }
 
     char tried[2048] = "";
-    bool done = false;
-    for (int u = 0; u < nurls && !done; u++) {
+    bool done = false, interrupted = false;
+    for (int u = 0; u < nurls && !done && !interrupted; u++) {
         char reason[640] = "";   /* holds an rt_error message or a curl one */
-        snprintf(tmp, tlen, "%.*s.%s.XXXXXX", (int)dlen, dest, dest + dlen);
-        int fd = mkstemp(tmp);
-        FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
-        if (!out) {
-            int e = errno;
-            if (fd >= 0) { close(fd); unlink(tmp); }
-            free(tmp);
+        rt_atomic_file af;
+        rt_error e;
+        if (!rt_atomic_open(&af, dest, &e)) {
             curl_global_cleanup();
-            return rt_fail(err, "%s: cannot create a temporary file next to it: %s",
-                           dest, strerror(e));
+            return rt_fail(err, "%s", e.msg);
         }
-        bool ok = fetch(urls[u], out, opts, reason, sizeof reason);
-        if (fclose(out) != 0 && ok) {
+        bool ok = fetch(urls[u], af.f, opts, reason, sizeof reason, &interrupted);
+        if (ok && fflush(af.f) != 0) {
             snprintf(reason, sizeof reason, "cannot write the temporary file: %s",
                      strerror(errno));
             ok = false;
         }
         char got[65];
-        rt_error e;
-        if (ok && !rt_sha256_content(tmp, got, &e)) {
+        if (ok && !rt_sha256_content_max(af.tmp, opts->content_bytes, got, &e)) {
             /* e names the temporary file, which is about to vanish: keep
              * only zlib's part of the message. */
             const char *colon = strstr(e.msg, ": ");
@@ -214,18 +253,18 @@ bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
                      got, sha256_hex);
             ok = false;
         }
-        if (ok && rename(tmp, dest) != 0) {
-            snprintf(reason, sizeof reason, "cannot rename into place: %s", strerror(errno));
+        if (ok && !rt_atomic_commit(&af, &e)) {
+            snprintf(reason, sizeof reason, "%s", e.msg);
             ok = false;
         }
         if (!ok) {
-            unlink(tmp);
+            rt_atomic_abort(&af);   /* no-op after a failed commit */
             note_attempt(tried, sizeof tried, urls[u], reason);
         }
         done = ok;
     }
-    free(tmp);
     curl_global_cleanup();
+    if (interrupted) return rt_fail(err, "%s: download interrupted", dest);
     if (!done) return rt_fail(err, "%s: tried: %s", dest, tried);
     return true;
 }

@@ -21,6 +21,12 @@
  * of a plain one. A truncated or corrupted archive fails either zlib's
  * checks or the digest.
  *
+ * A transfer is bounded: a mirror that trickles (under low_speed_bytes/s for
+ * stall_timeout_s), one that takes longer than timeout_s in all, or one that
+ * sends more than max_bytes (what the file can be) is given up on, and a
+ * cancel callback (Ctrl-C) stops it within a second. Temporaries left by a
+ * killed process are cleaned up before the next download (rt_file.h).
+ *
  * No global state of ours; libcurl's global init is reference-counted by
  * libcurl itself. Progress is reported through a callback (the CLI installs
  * rt_download_tty_progress when stderr is a terminal); the downloader itself
@@ -36,11 +42,25 @@
 /* Called now and then during a transfer; total is -1 when unknown. */
 typedef void (*rt_progress_fn)(void *ctx, const char *url, int64_t done, int64_t total);
 
+/* Polled about once a second during a transfer; true stops it. */
+typedef bool (*rt_cancel_fn)(void *ctx);
+
+/* Defaults for the limits below (a zero field means the default). */
+#define RT_DOWNLOAD_LOW_SPEED 1024     /* bytes/s ... */
+#define RT_DOWNLOAD_STALL_S   30       /* ... for this long: too slow */
+#define RT_DOWNLOAD_TIMEOUT_S 1800     /* no transfer takes longer */
+
 typedef struct rt_download_opts {
     rt_progress_fn progress;   /* NULL: silent */
     void *progress_ctx;
+    rt_cancel_fn cancelled;    /* NULL: never (e.g. Ctrl-C in the CLI) */
+    void *cancel_ctx;
     long connect_timeout_s;    /* 0: 15 s */
-    long stall_timeout_s;      /* abort when under 1 byte/s this long; 0: 30 s */
+    long low_speed_bytes;      /* slower than this (bytes/s) ... */
+    long stall_timeout_s;      /* ... for this long aborts the transfer */
+    long timeout_s;            /* the whole transfer, connecting included */
+    int64_t max_bytes;         /* more bytes than this is an error; 0: no cap */
+    int64_t content_bytes;     /* the content must be this long; 0: unknown */
 } rt_download_opts;
 
 /* Downloads the first of urls[0..nurls) that yields content with SHA-256
@@ -53,6 +73,10 @@ bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
 /* SHA-256 of a file's content as gzread yields it (inflated if gzip), as 64
  * lowercase hex digits plus NUL. */
 bool rt_sha256_content(const char *path, char hex[65], rt_error *err);
+/* The same, failing once the content passes max_bytes (> 0), so a small
+ * archive that inflates without end is not read to its end. */
+bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65],
+                           rt_error *err);
 
 /* A one-line progress bar on stderr ("\r" redrawn; ctx unused). */
 void rt_download_tty_progress(void *ctx, const char *url, int64_t done, int64_t total);

@@ -65,6 +65,7 @@ typedef struct rt_idxset {
     int classes;
     const char *const *class_names;   /* `classes` entries */
     const char *const *mirrors;       /* NULL-terminated base URLs serving FILE.gz */
+    int64_t sizes[RT_IDX_NFILES];     /* bytes of each uncompressed file; 0: unknown */
 } rt_idxset;
 
 /* The built-in description of "mnist" or "fashion-mnist" (also accepted:
@@ -75,7 +76,19 @@ const rt_idxset *rt_idxset_lookup(const char *name);
  * that has them all (each as FILE.gz or FILE); when none has, downloads the
  * missing ones into dp's cache (mirrors: dp's if it has any, else the
  * set's), verifying each against set->sha256 before it is kept. Then loads
- * train and test. */
+ * train and test.
+ *
+ * Files found in the cache are mlp's own and are checked again before use:
+ * their size (the gzip trailer's for FILE.gz) against set->sizes, and their
+ * SHA-256 unless a stamp beside the file (.FILE.gz.sha256: digest, size,
+ * mtime and inode at the last check) says this very file was verified. A
+ * cached file that fails is deleted and downloaded again. Files on the rest
+ * of the path are the user's and are used as they are.
+ *
+ * When no root has the set but one holds something in its place that
+ * cannot be used (a FIFO, a directory, a dangling link, an unreadable file
+ * or folder), that is an error saying what was found; nothing is
+ * downloaded behind it. */
 bool rt_idxset_load(const rt_idxset *set, const rt_datapath *dp,
                     rt_dataset *train, rt_dataset *test, rt_error *err);
 

@@ -21,8 +21,8 @@ bool rt_fit_check(const rt_model *m, const rt_dataset *ds, const char *what, rt_
         return rt_fail(err, "%s has %lld features per example but the model's input takes %d",
                        what, (long long)ds->features, rt_model_in(m));
     if (ds->classes > 0 && ds->classes != rt_model_out(m))
-        return rt_fail(err, "%s has %d classes but the model's last layer has %d units",
-                       what, ds->classes, rt_model_out(m));
+        return rt_fail(err, "%s has %d classes but the model's last layer has %d unit%s",
+                       what, ds->classes, rt_model_out(m), rt_model_out(m) == 1 ? "" : "s");
     if (!ds->labels)
         return rt_fail(err, "%s has no labels to train on", what);
     if (ds->n == 0)

@@ -5,8 +5,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include "atomic_file.h"
+#include <unistd.h>
+#include "rt_file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c stores floats as they lie in memory: little-endian hosts only"
@@ -48,7 +48,7 @@ bool rt_st_write(const char *path, const rt_st_tensor *tensors, int n, const rt_
     if (!text) return rt_fail(err, "%s: out of memory", path);
     size_t len = strlen(text), padded = (len + 7) / 8 * 8;
 
-    rt_atomic a;
+    rt_atomic_file a;
     if (!rt_atomic_open(&a, path, err)) {
         free(text);
         return false;
@@ -80,25 +80,27 @@ void rt_st_free(rt_st_file *f)
     *f = (rt_st_file){ 0 };
 }
 
-/* The whole file, if it is a regular file of a sane size. */
+/* The whole file, if it is a regular file (rt_open_regular: never blocks
+ * on a FIFO or reads a device forever). */
 static unsigned char *slurp(const char *path, size_t *size, rt_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_fail(err, "%s: cannot open: %s", path, strerror(errno)), NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return rt_fail(err, "%s: not a regular file", path), NULL;
-    }
-    unsigned char *buf = malloc((size_t)st.st_size + 1);
+    int64_t len;
+    int fd = rt_open_regular(path, &len, err);
+    if (fd < 0) return NULL;
+    unsigned char *buf = malloc((size_t)len + 1);
     if (!buf) {
-        fclose(f);
-        return rt_fail(err, "%s: out of memory reading %lld bytes", path, (long long)st.st_size),
-               NULL;
+        close(fd);
+        return rt_fail(err, "%s: out of memory reading %lld bytes", path, (long long)len), NULL;
     }
-    size_t got = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    if (got != (size_t)st.st_size) {
+    size_t got = 0;
+    while (got < (size_t)len) {
+        ssize_t r = read(fd, buf + got, (size_t)len - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != (size_t)len) {
         free(buf);
         return rt_fail(err, "%s: read error", path), NULL;
     }

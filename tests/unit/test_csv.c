@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "csv.h"
 
@@ -68,15 +69,84 @@ Test(csv, integer_labels_are_class_indices)
     rt_dataset_free(&ds);
 }
 
-Test(csv, negative_or_fractional_labels_are_names)
+Test(csv, negative_or_fractional_labels_are_names_when_asked)
 {
     rt_dataset ds;
     rt_error err;
-    cr_assert(load("x,y\n1,-1\n2,1\n3,-1\n", "y", &ds, &err), "%s", err.msg);
+    write_csv("x,y\n1,-1\n2,1\n3,-1\n");
+    cr_assert(rt_csv_load_labels(path, "y", RT_CSV_LABELS_NAMES, &ds, &err), "%s", err.msg);
     cr_expect_eq(ds.classes, 2);
     cr_expect_str_eq(ds.class_names[0], "-1");
     cr_expect_eq(ds.labels[2], 0);
     rt_dataset_free(&ds);
+    /* Without the mode, -1 next to 1 is an error, not a silent renaming. */
+    cr_assert_not(rt_csv_load(path, "y", &ds, &err));
+    cr_expect(strstr(err.msg, ":3: label '1' is a class index, but the label on line 2 "
+                     "('-1') is a name; pass labels=\"names\""), "%s", err.msg);
+}
+
+Test(csv, one_stray_label_is_an_error_naming_its_row)
+{
+    /* Before: "1" and "2" silently became classes 0 and 1 of three names. */
+    rt_dataset ds;
+    rt_error err;
+    cr_assert_not(load("x,y\n1,1\n2,2\n\n3,n/a\n4,1\n", "y", &ds, &err));
+    cr_expect(strstr(err.msg, ":5: label 'n/a' is not a class index (a whole number "
+                     "0..65535), but the label on line 2 ('1') is one"), "%s", err.msg);
+    cr_expect_null(ds.labels);
+    /* Index mode names the row too. */
+    write_csv("x,y\n1,1\n2,70000\n");
+    cr_assert_not(rt_csv_load_labels(path, "y", RT_CSV_LABELS_INDEX, &ds, &err));
+    cr_expect(strstr(err.msg, ":3: label '70000' is not a class index"), "%s", err.msg);
+    /* Names mode: "1" is class 0 because it comes first, as asked. */
+    write_csv("x,y\n1,1\n2,0\n3,1\n");
+    cr_assert(rt_csv_load_labels(path, "y", RT_CSV_LABELS_NAMES, &ds, &err), "%s", err.msg);
+    cr_expect_eq(ds.labels[0], 0);
+    cr_expect_eq(ds.labels[1], 1);
+    cr_expect_str_eq(ds.class_names[0], "1");
+    rt_dataset_free(&ds);
+}
+
+Test(csv, float32_max_accepted_hex_refused)
+{
+    rt_dataset ds;
+    rt_error err;
+    cr_assert(load("a,b\n3.4028235e38,-3.4028235e38\n", NULL, &ds, &err), "%s", err.msg);
+    cr_expect_eq(ds.x_f32[0], 0x1.fffffep127f);
+    cr_expect_eq(ds.x_f32[1], -0x1.fffffep127f);
+    rt_dataset_free(&ds);
+    /* The first value that rounds past FLT_MAX (halfway to 2^128). */
+    cr_assert_not(load("a\n3.40282357e38\n", NULL, &ds, &err));
+    cr_expect(strstr(err.msg, "not a finite float32: '3.40282357e38'"), "%s", err.msg);
+    cr_assert_not(load("a,b\n1,0x10\n", NULL, &ds, &err));
+    cr_expect(strstr(err.msg, ":2: column 'b': not a decimal number: '0x10'"), "%s", err.msg);
+    cr_assert_not(load("a\n0x1p3\n", NULL, &ds, &err));
+    cr_expect(strstr(err.msg, "not a decimal number"), "%s", err.msg);
+    cr_assert(load("a,b,c,d\n.5,5.,+1e-3,-0E+2\n", NULL, &ds, &err), "%s", err.msg);
+    cr_expect_float_eq(ds.x_f32[0], 0.5f, 0);
+    cr_expect_float_eq(ds.x_f32[1], 5.0f, 0);
+    cr_expect_float_eq(ds.x_f32[2], 0.001f, 0);
+    rt_dataset_free(&ds);
+}
+
+Test(csv, only_regular_files)
+{
+    rt_dataset ds;
+    rt_error err;
+    char fifo[64];
+    strcpy(fifo, "/tmp/mlp-csv-fifo-XXXXXX");
+    cr_assert_not_null(mkdtemp(fifo));
+    strcat(fifo, "/f");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    /* Before the fix: blocked forever in open(). */
+    cr_assert_not(rt_csv_load(fifo, NULL, &ds, &err));
+    cr_expect(strstr(err.msg, "is a FIFO (named pipe), not a regular file"), "%s", err.msg);
+    unlink(fifo);
+    *strrchr(fifo, '/') = '\0';
+    rmdir(fifo);
+    /* Before the fix: read until memory ran out. */
+    cr_assert_not(rt_csv_load("/dev/zero", NULL, &ds, &err));
+    cr_expect_str_eq(err.msg, "/dev/zero is a character device, not a regular file");
 }
 
 Test(csv, no_label_column)

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
@@ -21,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "download.h"
@@ -243,7 +246,7 @@ static rt_idxset tiny_set(void)
 {
     rt_idxset s = { "tiny", { files[0], files[1], files[2], files[3] },
                     { digest[0], digest[1], digest[2], digest[3] },
-                    10, digits, NULL };
+                    10, digits, NULL, { 0 } };
     return s;
 }
 
@@ -277,6 +280,9 @@ static int check_cache(void)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' && len > 7 && strcmp(e->d_name + len - 7, ".sha256") == 0)
+            continue;   /* a verification stamp (idx.h), not a temporary */
         cr_expect_neq(e->d_name[0], '.', "temporary file left behind: %s", e->d_name);
         bool known = false;
         for (int k = 0; k < RT_IDX_NFILES; k++) {
@@ -455,7 +461,7 @@ Test(download, direct_download_with_progress)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/good/tr-im.gz", srv.port);
     const char *urls[1] = { url };
     progress_log log = { 0 };
-    rt_download_opts opts = { record_progress, &log, 0, 0 };
+    rt_download_opts opts = { .progress = record_progress, .progress_ctx = &log };
     rt_error err;
     cr_assert(rt_download_verified(urls, 1, dest, digest[0], &opts, &err), "%s", err.msg);
     cr_expect_geq(log.calls, 1);
@@ -480,4 +486,161 @@ Test(download, bad_digest_argument)
     snprintf(dest, sizeof dest, "%s/y", tmpdir);
     cr_assert_not(rt_download_verified(urls, 1, dest, "abc", NULL, &err));
     cr_expect(strstr(err.msg, "SHA-256"), "%s", err.msg);
+}
+
+/* ---- the cache is re-verified; unusable copies are explained (issue 11) --------------- */
+
+/* Loads the tiny set with the cache as a search root, as rt_datapath_from_env
+ * sets it up; returns whether it loaded (err says why not). */
+static bool load_with_cache(const rt_idxset *set, const char *mirrors, rt_error *err)
+{
+    rt_datapath dp = test_path(mirrors);
+    rt_error e;
+    cr_assert(rt_datapath_add(&dp, cache, &e));
+    rt_dataset tr, te;
+    bool ok = rt_idxset_load(set, &dp, &tr, &te, err);
+    if (ok) {
+        expect_fixture(&tr, &te);
+        rt_dataset_free(&tr);
+        rt_dataset_free(&te);
+    }
+    rt_datapath_free(&dp);
+    return ok;
+}
+
+static rt_idxset sized_set(void)
+{
+    rt_idxset s = tiny_set();
+    for (int k = 0; k < RT_IDX_NFILES; k++) s.sizes[k] = (int64_t)raw[k].len;
+    return s;
+}
+
+static void write_file(const char *path, const blob *b)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b->data, 1, b->len, f), b->len);
+    fclose(f);
+}
+
+static int requests(void) { return __atomic_load_n(&srv.requests, __ATOMIC_SEQ_CST); }
+
+Test(download, cached_file_replaced_by_another_valid_one_is_fetched_again)
+{
+    rt_idxset set = sized_set();
+    rt_error err;
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    cr_expect_eq(requests(), 4);
+    /* Same size, valid gzip and IDX, different labels: before, it loaded. */
+    char p[256];
+    snprintf(p, sizeof p, "%s/tiny/tr-lb.gz", cache);
+    write_file(p, &bad_gz[1]);
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    cr_expect_eq(requests(), 5, "only the replaced file is fetched again");
+    cr_expect_eq(check_cache(), 4);
+    /* Third time: the stamps vouch for every file; no request. */
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    cr_expect_eq(requests(), 5);
+}
+
+Test(download, truncated_cached_file_is_fetched_again)
+{
+    rt_idxset set = sized_set();
+    rt_error err;
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    char p[256];
+    snprintf(p, sizeof p, "%s/tiny/tr-im.gz", cache);
+    cr_assert_eq(truncate(p, (off_t)good_gz[0].len / 2), 0);
+    /* Before: "truncated gzip stream" on every run, never fetched again. */
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    cr_expect_eq(requests(), 5);
+    cr_expect_eq(check_cache(), 4);
+}
+
+Test(download, bad_cached_file_and_no_network_says_both)
+{
+    rt_idxset set = sized_set();
+    rt_error err;
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    char p[256];
+    snprintf(p, sizeof p, "%s/tiny/te-lb.gz", cache);
+    write_file(p, &bad_gz[3]);
+    cr_assert_not(load_with_cache(&set, "http://127.0.0.1:%P/missing/", &err));
+    cr_expect(strstr(err.msg, "tiny: the cached copy was bad (") &&
+              strstr(err.msg, "te-lb.gz has SHA-256") &&
+              strstr(err.msg, "could not be downloaded again"), "%s", err.msg);
+}
+
+/* The tiny set's files, good, in root/tiny. */
+static void put_set(const char *root)
+{
+    char dir[256], p[300];
+    snprintf(dir, sizeof dir, "%s/tiny", root);
+    rt_error err;
+    cr_assert(rt_datapath_mkdirs(dir, &err), "%s", err.msg);
+    for (int k = 0; k < RT_IDX_NFILES; k++) {
+        snprintf(p, sizeof p, "%s/%s.gz", dir, files[k]);
+        write_file(p, &good_gz[k]);
+    }
+}
+
+/* Loads with emptyroot first on the path after `spoil` changed one file of
+ * the set there; expects an error naming `what` and no download. */
+static void expect_unusable(const char *file, int how, const char *what)
+{
+    put_set(emptyroot);
+    char p[300];
+    snprintf(p, sizeof p, "%s/tiny/%s.gz", emptyroot, file);
+    unlink(p);
+    if (how == 0) cr_assert_eq(mkfifo(p, 0600), 0);
+    if (how == 1) cr_assert_eq(mkdir(p, 0700), 0);
+    if (how == 2) cr_assert_eq(symlink("/nonexistent/x.gz", p), 0);
+    rt_idxset set = tiny_set();
+    rt_error err;
+    cr_assert_not(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err));
+    cr_expect(strstr(err.msg, "tiny: found on the data path but not usable (nothing was "
+                              "downloaded): ") && strstr(err.msg, p) && strstr(err.msg, what),
+              "%s", err.msg);
+    cr_expect_eq(requests(), 0, "downloaded behind the user's back");
+}
+
+Test(download, fifo_in_the_set_is_explained_not_downloaded_around)
+{
+    expect_unusable("tr-lb", 0, "is a FIFO (named pipe), not a regular file");
+}
+
+Test(download, directory_in_the_set_is_explained)
+{
+    expect_unusable("te-im", 1, "is a directory");
+}
+
+Test(download, dangling_link_in_the_set_is_explained)
+{
+    expect_unusable("tr-im", 2, "is a dangling symbolic link");
+}
+
+Test(download, stale_temporaries_are_removed)
+{
+    /* A download killed by SIGTERM leaves .FILE.gz.tmp.PID.N behind. */
+    char dir[256], dead[320], old[320], live[320];
+    snprintf(dir, sizeof dir, "%s/tiny", cache);
+    rt_error err;
+    cr_assert(rt_datapath_mkdirs(dir, &err));
+    /* A pid that cannot exist (above the kernel's PID_MAX_LIMIT of 2^22). */
+    snprintf(dead, sizeof dead, "%s/.tr-im.gz.tmp.%d.1", dir, (1 << 22) + 5);
+    snprintf(old, sizeof old, "%s/.tr-lb.gz.tmp.%d.2", dir, (int)getpid());
+    snprintf(live, sizeof live, "%s/.te-im.gz.tmp.%d.3", dir, (int)getpid());
+    FILE *f;
+    cr_assert_not_null(f = fopen(dead, "w")); fclose(f);
+    cr_assert_not_null(f = fopen(old, "w")); fclose(f);
+    cr_assert_not_null(f = fopen(live, "w")); fclose(f);
+    struct timespec two_days_ago[2] = { { time(NULL) - 2 * 86400, 0 }, { time(NULL) - 2 * 86400, 0 } };
+    cr_assert_eq(utimensat(AT_FDCWD, old, two_days_ago, 0), 0);
+    rt_idxset set = tiny_set();
+    cr_assert(load_with_cache(&set, "http://127.0.0.1:%P/good/", &err), "%s", err.msg);
+    cr_expect_neq(access(dead, F_OK), 0, "temporary of a dead process kept");
+    cr_expect_neq(access(old, F_OK), 0, "day-old temporary kept");
+    cr_expect_eq(access(live, F_OK), 0, "a running download's temporary was removed");
+    unlink(live);
+    cr_expect_eq(check_cache(), 4);
 }
