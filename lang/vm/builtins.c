@@ -88,7 +88,7 @@ static bool bi_list(mlp_vm *vm, Value *a, int n, Value *out) {
     case MLP_T_RANGE: {
         ObjRange *r = AS_RANGE(v);
         double len = range_len(r);
-        if (len > 1e9) return mlp_raise(vm, "list: range too long (%g elements)", len);
+        if (len > LIST_MAX) list_too_long(vm, len);
         l = list_new(vm, (uint32_t)len);
         for (uint32_t i = 0; i < (uint32_t)len; i++) l->items[i] = mlp_number(r->start + i * r->step);
         l->count = (uint32_t)len;

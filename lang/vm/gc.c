@@ -16,26 +16,63 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vm.h"
 
 #define GC_MIN_HEAP (1u << 20)
 
+/* Memory the system could still give us (MemAvailable), or the physical
+ * memory where that cannot be read. Consulted only for big requests. */
+static size_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb = 0;
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f))
+            found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
+        fclose(f);
+        if (found) return kb > SIZE_MAX / 1024 ? SIZE_MAX : (size_t)kb * 1024;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psize > 0 && (unsigned long long)pages < SIZE_MAX / (unsigned long long)psize)
+        return (size_t)pages * (size_t)psize;
+    return SIZE_MAX;
+}
+
+_Noreturn static void out_of_memory(mlp_vm *vm, size_t size) {
+    if (size >= ((size_t)1 << 30))
+        vm_throw(vm, "out of memory (asked for %.1f GB)", (double)size / 1e9);
+    vm_throw(vm, "out of memory (asked for %zu bytes)", size);
+}
+
 void *gc_alloc(mlp_vm *vm, void *p, size_t old, size_t new_size) {
+    if (new_size == 0) {
+        vm->bytes -= old;
+        free(p);
+        return NULL;
+    }
+    /* A single request larger than the memory the machine has free would
+     * be granted by an overcommitting kernel and then end the process when
+     * touched (the OOM killer): refuse it now, as an error the script can
+     * be told about. */
+    if (new_size > old && new_size - old >= vm->big_alloc && new_size - old > mem_available())
+        out_of_memory(vm, new_size);
     vm->bytes += new_size;
     vm->bytes -= old;
     if (new_size > old && vm->gc_paused == 0 && (vm->stress || vm->bytes > vm->next_gc))
         gc_collect(vm);
-    if (new_size == 0) {
-        free(p);
-        return NULL;
-    }
     void *q = realloc(p, new_size);
+    if (!q && vm->gc_paused == 0) {
+        /* free what can be freed and try once more */
+        gc_collect(vm);
+        q = realloc(p, new_size);
+    }
     if (!q) {
-        /* Out of memory is not a user mistake we can recover from in the
-         * middle of an instruction. */
-        fprintf(stderr, "mlp: out of memory (%zu bytes)\n", new_size);
-        abort();
+        vm->bytes -= new_size;
+        vm->bytes += old;
+        out_of_memory(vm, new_size);
     }
     return q;
 }

@@ -45,6 +45,7 @@ bool vm_error(mlp_vm *vm, const char *fmt, ...) {
     va_end(ap);
     vm->err_pending = true;
     vm->err_located = false;
+    vm->err_compile = false;
     return false;
 }
 
@@ -56,6 +57,36 @@ bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
     vm->err_pending = true;
     vm->err_located = false;
     return false;
+}
+
+void vm_guard_enter(mlp_vm *vm, VmGuard *g) {
+    g->prev = vm->guard;
+    g->nroots = vm->nroots;
+    g->gc_paused = vm->gc_paused;
+    g->nest = vm->nest;
+    vm->guard = g;
+}
+
+void vm_guard_leave(mlp_vm *vm, VmGuard *g) { vm->guard = g->prev; }
+
+void vm_guard_caught(mlp_vm *vm, VmGuard *g) {
+    vm->nroots = g->nroots;
+    vm->gc_paused = g->gc_paused;
+    vm->nest = g->nest;
+    vm->guard = g->prev;
+}
+
+_Noreturn void vm_throw(mlp_vm *vm, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
+    va_end(ap);
+    vm->err_pending = true;
+    vm->err_located = false;
+    vm->err_compile = false;
+    if (vm->guard) longjmp(vm->guard->jb, 1);
+    fprintf(stderr, "mlp: error: %s\n", vm->err_msg);
+    exit(70);
 }
 
 static void frame_loc(Frame *f, int *line, int *col) {
@@ -96,6 +127,7 @@ void vm_locate_error(mlp_vm *vm) {
 
 void vm_clear_error(mlp_vm *vm) {
     vm->err_pending = false;
+    vm->err_compile = false;
     vm->err_located = false;
     vm->err_msg[0] = '\0';
     free(vm->err_report);
@@ -289,13 +321,14 @@ static CallResult call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames) {
 
 /* ---- operators ---- */
 
-static bool num_index(mlp_vm *vm, Value idx, uint32_t len, const char *what, int64_t *out) {
+/* len is a double: a range's length may pass 2^32 (exact to 2^53). */
+static bool num_index(mlp_vm *vm, Value idx, double len, const char *what, int64_t *out) {
     if (!IS_NUM(idx)) return vm_error(vm, "%s index must be a number, not %s", what, type_name(idx));
     double d = idx.as.n;
     if (d != floor(d)) return vm_error(vm, "%s index must be an integer, got %g", what, d);
     if (d < 0) d += len;
     if (d < 0 || d >= len)
-        return vm_error(vm, "%s index %g out of range (length %u)", what, idx.as.n, len);
+        return vm_error(vm, "%s index %.0f out of range (length %.0f)", what, idx.as.n, len);
     *out = (int64_t)d;
     return true;
 }
@@ -323,7 +356,7 @@ static bool get_index(mlp_vm *vm, Value *slot) {
     }
     case MLP_T_STRING: {
         ObjString *s = AS_STRING(o);
-        uint32_t n = (uint32_t)utf8_count(STR_CHARS(s), s->len);
+        double n = (double)utf8_count(STR_CHARS(s), s->len);
         if (!num_index(vm, idx, n, "string", &i)) return false;
         size_t a = cp_offset(s, i);
         size_t l = (size_t)utf8_len((unsigned char)STR_CHARS(s)[a]);
@@ -343,7 +376,7 @@ static bool get_index(mlp_vm *vm, Value *slot) {
     }
     case MLP_T_RANGE: {
         ObjRange *r = AS_RANGE(o);
-        if (!num_index(vm, idx, (uint32_t)range_len(r), "range", &i)) return false;
+        if (!num_index(vm, idx, range_len(r), "range", &i)) return false;
         slot[0] = mlp_number(r->start + (double)i * r->step);
         return true;
     }
@@ -443,6 +476,7 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
     }
     if (op == OP_ADD && a.type == MLP_T_LIST && b.type == MLP_T_LIST) {
         ObjList *x = AS_LIST(a), *y = AS_LIST(b);
+        if ((double)x->count + y->count > LIST_MAX) list_too_long(vm, (double)x->count + y->count);
         ObjList *r = list_new(vm, x->count + y->count);
         if (x->count) memcpy(r->items, x->items, sizeof(Value) * x->count);
         if (y->count) memcpy(r->items + x->count, y->items, sizeof(Value) * y->count);
@@ -457,7 +491,7 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         if (k != floor(k) || k < 0)
             return vm_error(vm, "list * n needs a non-negative integer n, got %g", k);
         double total = k * x->count;
-        if (total > 1e9) return vm_error(vm, "list * %g is too large", k);
+        if (total > LIST_MAX) list_too_long(vm, total);
         ObjList *r = list_new(vm, (uint32_t)total);
         for (uint32_t i = 0; x->count && i < (uint32_t)k; i++)
             memcpy(r->items + (size_t)i * x->count, x->items, sizeof(Value) * x->count);
@@ -484,7 +518,7 @@ static bool compare(mlp_vm *vm, Opcode op, Value a, Value b, bool *res) {
     }
     if (a.type == MLP_T_STRING && b.type == MLP_T_STRING) {
         ObjString *x = AS_STRING(a), *y = AS_STRING(b);
-        uint32_t n = x->len < y->len ? x->len : y->len;
+        size_t n = x->len < y->len ? x->len : y->len;
         c = memcmp(STR_CHARS(x), STR_CHARS(y), n);
         if (c == 0) c = x->len < y->len ? -1 : x->len > y->len;
         switch (op) {
@@ -1102,8 +1136,21 @@ bool vm_call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames, Value *resul
     if (vm->nest >= VM_NEST_MAX) return vm_error(vm, "stack overflow (too deep native re-entry)");
     Value *callee = vm->sp - argc - nkw - 1;
     int stop = vm->nframes;
+    VmGuard g;
+    vm_guard_enter(vm, &g);
+    if (setjmp(g.jb)) {
+        /* vm_throw from an allocation: the innermost frame's ip was synced
+         * before the instruction that allocated, so the report points at it */
+        vm_guard_caught(vm, &g);
+        vm_locate_error(vm);
+        close_upvals(vm, callee);
+        vm->nframes = stop;
+        vm->sp = callee;
+        return false;
+    }
     CallResult r = call_value(vm, argc, nkw, kwnames);
     if (r == CALL_ERR) {
+        vm_guard_leave(vm, &g);
         vm->sp = callee;
         return false;
     }
@@ -1112,10 +1159,12 @@ bool vm_call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames, Value *resul
         bool ok = execute(vm, stop);
         vm->nest--;
         if (!ok) {
+            vm_guard_leave(vm, &g);
             vm->sp = callee;
             return false;
         }
     }
+    vm_guard_leave(vm, &g);
     *result = *callee;
     vm->sp = callee;
     return true;

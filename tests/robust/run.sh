@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# tests/robust/run.sh MLP — what golden files cannot set up (issue 11):
+# resource limits, special files as scripts and modules, a full stdout,
+# bad environment variables. Each case runs a command and checks its exit
+# status and a fragment of its stderr (and stdout where given).
+# Exit status 1 on any failure.
+set -u
+MLP=${1:?usage: tests/robust/run.sh path/to/mlp}
+MLP=$(cd "$(dirname "$MLP")" && pwd)/$(basename "$MLP")
+cd "$(dirname "$0")/../.." || exit 2
+TMP=$(mktemp -d /tmp/mlp-robust-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fails=0 passes=0
+
+# check NAME WANT_RC WANT_STDERR_FRAGMENT [WANT_STDOUT] -- run in $TMP/out, $TMP/err, $TMP/rc
+check() {
+    local name=$1 rc=$2 frag=$3 out=${4-}
+    local got_rc
+    got_rc=$(cat "$TMP/rc")
+    if [ "$got_rc" != "$rc" ] || ! grep -qF -- "$frag" "$TMP/err" ||
+       { [ -n "$out" ] && [ "$(cat "$TMP/out")" != "$out" ]; }; then
+        echo "FAIL $name: exit $got_rc (want $rc), stderr:"
+        sed 's/^/    /' "$TMP/err" | head -20
+        [ -n "$out" ] && { echo "  stdout (want '$out'):"; sed 's/^/    /' "$TMP/out" | head -5; }
+        fails=$((fails + 1))
+    else
+        passes=$((passes + 1))
+    fi
+}
+# run CMD... : stdout, stderr and status to $TMP/{out,err,rc}
+run() { "$@" >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
+# limited KB CMD... : run under `ulimit -v KB` (ASan reserves terabytes of
+# address space, so these cases are skipped in a sanitizer build)
+limited() { local kb=$1; shift; (ulimit -v "$kb" && exec "$@") >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
+asan=0
+if nm -an "$MLP" 2>/dev/null | grep -q __asan_init; then asan=1; fi
+
+# ---- out of memory: a located runtime error, never a signal ----
+if [ $asan = 0 ]; then
+    limited 1000000 "$MLP" -e 'let a = [0]*1e8'
+    check "oom: [0]*1e8" 70 "<-e>:1:12: error: out of memory"
+    limited 1000000 "$MLP" -e 'let a = list(range(1e8))'
+    check "oom: list(range(1e8))" 70 "<-e>:1:13: error: out of memory"
+    limited 1000000 "$MLP" -e $'let a = []\nwhile true { push(a, 1) }'
+    check "oom: push loop" 70 "<-e>:2:18: error: out of memory"
+    limited 1000000 "$MLP" -e $'let s = "abcdefgh"\nwhile true { s = s + s }'
+    check "oom: string doubling" 70 "<-e>:2:20: error: out of memory"
+fi
+run "$MLP" -e 'let a = [0]*1e10'
+check "list * n past the length field" 70 "error: list too long (10000000000 elements; a list holds at most 4294967295)"
+# a single request larger than the machine's free memory is refused up
+# front (not granted by overcommit and then killed): 64 GB, where less is free
+avail=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null)
+if [ $asan = 0 ] && [ -n "$avail" ] && [ "$avail" -lt 60000000 ]; then
+    run "$MLP" -e 'let a = [0]*4e9'
+    check "list * n larger than memory" 70 "<-e>:1:12: error: out of memory (asked for 64.0 GB)"
+fi
+
+# ---- modules and scripts that are not regular files ----
+ln -s /dev/zero "$TMP/zero.mlp"
+run "$MLP" -e "import \"$TMP/zero\""
+check "import a symlink to /dev/zero" 70 "cannot read $TMP/zero.mlp: not a regular file"
+mkdir "$TMP/dir.mlp"
+run "$MLP" -e "import \"$TMP/dir\""
+check "import a directory" 70 "cannot read $TMP/dir.mlp: is a directory"
+
+if [ $fails -ne 0 ]; then
+    echo "tests/robust: $passes passed, $fails failed"
+    exit 1
+fi
+echo "tests/robust: $passes passed"
