@@ -460,7 +460,12 @@ mlp_value mlp_tostring(mlp_vm *vm, mlp_value v) {
     if (v.type == MLP_T_STRING) return v;
     StrBuf b = {0};
     mlp_push_root(vm, v);
-    value_to_sb(vm, &b, v, false, 0);
+    if (!value_to_sb(vm, &b, v, false)) {
+        free(b.p);
+        mlp_pop_root(vm);
+        if (vm->guard) longjmp(vm->guard->jb, 1); /* raise the pending error */
+        return mlp_nil();
+    }
     mlp_value s = mlp_string(vm, b.p ? b.p : "", b.n);
     mlp_pop_root(vm);
     free(b.p);

@@ -30,11 +30,15 @@ static bool want_int(mlp_vm *vm, const char *fn, const char *param, Value v, dou
 static bool bi_print(mlp_vm *vm, Value *a, int n, Value *out) {
     ObjList *args = AS_LIST(a[0]);
     StrBuf b = {0};
-    for (uint32_t i = 0; i < args->count; i++) {
-        if (i) value_to_sb(vm, &b, a[1], false, 0);
-        value_to_sb(vm, &b, args->items[i], false, 0);
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < args->count; i++) {
+        if (i) ok = value_to_sb(vm, &b, a[1], false);
+        ok = ok && value_to_sb(vm, &b, args->items[i], false);
     }
-    value_to_sb(vm, &b, a[2], false, 0);
+    if (!ok || !value_to_sb(vm, &b, a[2], false)) {
+        free(b.p);
+        return false;
+    }
     if (b.n) mlp_write(vm, b.p, b.n);
     free(b.p);
     return true;

@@ -601,7 +601,7 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
     sb_addc(&b, "          [");
     for (Value *v = f->base - 1; v < sp; v++) {
         if (v > f->base - 1) sb_addc(&b, ", ");
-        value_to_sb(vm, &b, *v, true, 60);
+        if (!value_to_sb(vm, &b, *v, true)) vm_clear_error(vm);
     }
     sb_addc(&b, "]\n");
     disasm_instr(&b, f->cl->proto, (int)(ip - f->cl->proto->code));
@@ -832,8 +832,26 @@ L_TRACE:
         NEXT;
     }
     CASE(NOT) { sp[-1] = mlp_bool(!mlp_truthy(sp[-1])); NEXT; }
-    CASE(EQ) { sp[-2] = mlp_bool(values_equal(sp[-2], sp[-1], 0)); sp--; NEXT; }
-    CASE(NE) { sp[-2] = mlp_bool(!values_equal(sp[-2], sp[-1], 0)); sp--; NEXT; }
+    CASE(EQ) {
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
+        sp[-2] = mlp_bool(r);
+        sp--;
+        NEXT;
+    }
+    CASE(NE) {
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
+        sp[-2] = mlp_bool(!r);
+        sp--;
+        NEXT;
+    }
 #define CMP(NAME, OPER)                                         \
     CASE(NAME) {                                                \
         Value a = sp[-2], b = sp[-1];                           \
@@ -889,14 +907,23 @@ L_TRACE:
 #undef CJUMP
     CASE(JUMP_IF_NOT_EQ) {
         uint16_t off = READ_U16();
-        bool r = values_equal(sp[-2], sp[-1], 0);
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
         sp -= 2;
         if (!r) ip += off;
         NEXT;
     }
     CASE(JUMP_IF_NOT_NE) {
         uint16_t off = READ_U16();
-        bool r = !values_equal(sp[-2], sp[-1], 0);
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
+        r = !r;
         sp -= 2;
         if (!r) ip += off;
         NEXT;
@@ -1028,7 +1055,11 @@ L_TRACE:
         int n = READ_U8();
         SYNC();
         StrBuf b = {0};
-        for (int i = 0; i < n; i++) value_to_sb(vm, &b, sp[i - n], false, 0);
+        for (int i = 0; i < n; i++)
+            if (!value_to_sb(vm, &b, sp[i - n], false)) {
+                free(b.p);
+                goto error;
+            }
         ObjString *s = str_new(vm, b.p ? b.p : "", b.n);
         free(b.p);
         sp -= n;
@@ -1105,7 +1136,10 @@ L_TRACE:
         if (v.type != MLP_T_NIL) {
             SYNC();
             StrBuf b = {0};
-            value_to_sb(vm, &b, v, true, 0);
+            if (!value_to_sb(vm, &b, v, true)) {
+                free(b.p);
+                goto error;
+            }
             sb_add(&b, "\n", 1);
             mlp_write(vm, b.p, b.n);
             free(b.p);
