@@ -165,6 +165,44 @@ MATH1(log, log(x))
 MATH1(floor, floor(x))
 #undef MATH1
 
+/* x rounded to d decimal digits (d < 0: to tens, hundreds...): the double
+ * nearest the decimal result, as Python's round gives it. The decimal
+ * result is taken from x's exact value (its full expansion, which %f gives
+ * exactly), so 2.675 (really 2.67499999999999982236431605997495353221893310546875)
+ * rounds to 2.67, and an exact tie rounds half away from zero as round(x)
+ * does. strtod then gives the nearest double. */
+static double round_digits(double x, int d) {
+    if (!isfinite(x) || x == 0) return x;
+    /* 309 integer digits, the point, 1074 fraction digits at most */
+    static const int FRAC = 1074;
+    char buf[1500];
+    int n = snprintf(buf, sizeof buf, "%.*f", FRAC, fabs(x));
+    if (n < 0 || (size_t)n >= sizeof buf) return x;
+    char *dot = strchr(buf, '.');
+    int ilen = (int)(dot - buf);
+    memmove(dot, dot + 1, (size_t)FRAC + 1); /* digits only: ilen + FRAC */
+    int keep = ilen + d;                     /* digits kept */
+    if (keep >= ilen + FRAC) return x;
+    if (keep < 0) return copysign(0.0, x);
+    bool up = buf[keep] >= '5';
+    for (int i = keep; i < ilen; i++) buf[i] = '0'; /* d < 0: zeros up to the point */
+    char out[1600];
+    int o = 0;
+    int carry = up;
+    for (int i = keep - 1; i >= 0 && carry; i--) {
+        if (buf[i] == '9') buf[i] = '0';
+        else buf[i]++, carry = 0;
+    }
+    if (carry) out[o++] = '1';
+    int end = keep > ilen ? keep : ilen;
+    for (int i = 0; i < end; i++) {
+        if (i == ilen) out[o++] = '.';
+        out[o++] = buf[i];
+    }
+    out[o] = '\0';
+    return copysign(strtod(out, NULL), x);
+}
+
 static bool bi_round(mlp_vm *vm, Value *a, int n, Value *out) {
     double x = 0, d = 0;
     if (!want_num(vm, "round", "x", a[0], &x)) return false;
@@ -173,10 +211,8 @@ static bool bi_round(mlp_vm *vm, Value *a, int n, Value *out) {
         return true;
     }
     if (!want_int(vm, "round", "digits", a[1], &d)) return false;
-    if (d < -300 || d > 300) return mlp_raise(vm, "round: argument 'digits' out of range: %g", d);
-    double s = pow(10, d);
-    double r = round(x * s) / s;
-    *out = mlp_number(isfinite(r) ? r : x);
+    if (d < -400 || d > 400) return mlp_raise(vm, "round: argument 'digits' out of range: %g", d);
+    *out = mlp_number(round_digits(x, (int)d));
     return true;
 }
 
@@ -187,7 +223,9 @@ static bool bi_format(mlp_vm *vm, Value *a, int n, Value *out) {
     if (d < 0 || d > 100)
         return mlp_raise(vm, "format: argument 'digits' must be between 0 and 100, got %g", d);
     char buf[512];
-    int len = snprintf(buf, sizeof buf, "%.*f", (int)d, x);
+    int len;
+    if (!isfinite(x)) len = fmt_number(x, buf); /* nan, inf, -inf as str() writes them */
+    else len = snprintf(buf, sizeof buf, "%.*f", (int)d, x);
     if (len < 0 || (size_t)len >= sizeof buf) return mlp_raise(vm, "format: number too large");
     *out = mlp_string(vm, buf, (size_t)len);
     return true;

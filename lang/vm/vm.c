@@ -16,6 +16,7 @@
  * stack slots, hence GC roots). A native may call back into the VM
  * (mlp_call): that runs a nested loop until the frame it pushed returns.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,11 +39,21 @@
 
 /* ---- errors ---- */
 
+/* A NaN's sign is meaningless and printf writes it ("-nan" for 0/0 on
+ * x86): messages say "nan", as str() does. Rewrites the word -nan. */
+static void plain_nan(char *m) {
+    for (char *p = strstr(m, "-nan"); p; p = strstr(p + 1, "-nan")) {
+        bool word = (p == m || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[4]);
+        if (word) memmove(p, p + 1, strlen(p + 1) + 1);
+    }
+}
+
 bool vm_error(mlp_vm *vm, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
     va_end(ap);
+    plain_nan(vm->err_msg);
     vm->err_pending = true;
     vm->err_located = false;
     vm->err_compile = false;
@@ -54,6 +65,7 @@ bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
     va_end(ap);
+    plain_nan(vm->err_msg);
     vm->err_pending = true;
     vm->err_located = false;
     return false;
