@@ -13,8 +13,10 @@
  *   --help, --version
  *
  * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
- * 70 runtime error, 74 I/O error (cannot read a file).
+ * 70 runtime error, 74 I/O error (cannot read the script, cannot write
+ * standard output).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,8 @@ static const char usage[] =
     "  --help        show this help\n"
     "  --version     show the version\n"
     "\n"
-    "exit status: 0 ok, 64 usage, 65 compile error, 70 runtime error, 74 cannot read a file\n";
+    "exit status: 0 ok, 64 usage, 65 compile error, 70 runtime error,\n"
+    "             74 cannot read the script or write standard output\n";
 
 /* The one piece of process state: where Ctrl-C goes. A signal handler has
  * no other way to find the interpreter. */
@@ -65,6 +68,8 @@ static int exit_code(mlp_status st) {
     return EXIT_RUNTIME;
 }
 
+/* NULL with errno set on a read error: a directory (EISDIR) must not run
+ * as an empty script. */
 static char *read_stream(FILE *f, size_t *len) {
     size_t cap = 65536, n = 0;
     char *p = (char *)malloc(cap);
@@ -76,13 +81,34 @@ static char *read_stream(FILE *f, size_t *len) {
             char *q = (char *)realloc(p, cap *= 2);
             if (!q) {
                 free(p);
+                errno = ENOMEM;
                 return NULL;
             }
             p = q;
         }
     }
+    if (ferror(f)) {
+        int e = errno;
+        free(p);
+        errno = e;
+        return NULL;
+    }
     *len = n;
     return p;
+}
+
+/* Output that could not be written (a full disk, /dev/full) is lost data:
+ * say so and exit 74 unless the run already failed otherwise. The error
+ * indicator of stdout is sticky, so this also sees a flush that failed
+ * earlier in the run. */
+static int check_stdout(int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno) fprintf(stderr, "mlp: cannot write standard output: %s\n", strerror(errno));
+        else fprintf(stderr, "mlp: cannot write standard output\n");
+        return rc == EXIT_OK ? EXIT_IO : rc;
+    }
+    return rc;
 }
 
 /* What a REPL session (lang/repl.c) makes afresh at its start and on
@@ -188,26 +214,27 @@ int main(int argc, char **argv) {
         name = file;
         FILE *f = fopen(file, "rb");
         if (!f) {
-            fprintf(stderr, "mlp: cannot read '%s'\n", file);
+            fprintf(stderr, "mlp: cannot read '%s': %s\n", file, strerror(errno));
             mlp_vm_free(vm);
             return EXIT_IO;
         }
         src = read_stream(f, &len);
+        int e = errno;
         fclose(f);
+        errno = e;
     } else {
         name = "<stdin>";
         src = read_stream(stdin, &len);
     }
     if (!code && !src) {
-        fprintf(stderr, "mlp: cannot read '%s'\n", name);
+        fprintf(stderr, "mlp: cannot read '%s': %s\n", name, strerror(errno));
         mlp_vm_free(vm);
         return EXIT_IO;
     }
     const char *text = code ? code : src;
     mlp_status st = disasm ? mlp_disasm_source(vm, name, text, len)
                            : mlp_run_source(vm, name, text, len);
-    rc = exit_code(st);
-    fflush(stdout);
+    rc = check_stdout(exit_code(st));
     interrupt_target = NULL;
     free(src);
     mlp_vm_free(vm);

@@ -17,7 +17,7 @@ check() {
     local name=$1 rc=$2 frag=$3 out=${4-}
     local got_rc
     got_rc=$(cat "$TMP/rc")
-    if [ "$got_rc" != "$rc" ] || ! grep -qF -- "$frag" "$TMP/err" ||
+    if [ "$got_rc" != "$rc" ] || { [ -n "$frag" ] && ! grep -qF -- "$frag" "$TMP/err"; } ||
        { [ -n "$out" ] && [ "$(cat "$TMP/out")" != "$out" ]; }; then
         echo "FAIL $name: exit $got_rc (want $rc), stderr:"
         sed 's/^/    /' "$TMP/err" | head -20
@@ -63,6 +63,30 @@ check "import a symlink to /dev/zero" 70 "cannot read $TMP/zero.mlp: not a regul
 mkdir "$TMP/dir.mlp"
 run "$MLP" -e "import \"$TMP/dir\""
 check "import a directory" 70 "cannot read $TMP/dir.mlp: is a directory"
+
+# ---- a directory as the script: an I/O error, not an empty script ----
+run "$MLP" "$TMP"
+check "directory as the script" 74 "mlp: cannot read '$TMP': Is a directory"
+run "$MLP" - <"$TMP"
+check "directory on stdin (-)" 74 "mlp: cannot read '<stdin>': Is a directory"
+run "$MLP" <"$TMP"
+check "directory on stdin" 74 "mlp: cannot read '<stdin>': Is a directory"
+run "$MLP" --disasm "$TMP"
+check "directory to --disasm" 74 "mlp: cannot read '$TMP': Is a directory"
+# a pipe is a fine script
+run "$MLP" <(echo 'print(5)')
+check "script from a pipe" 0 "" 5
+
+# ---- standard output that cannot be written: 74, with a message ----
+if [ -w /dev/full ]; then
+    "$MLP" -e 'print(1)' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "print to /dev/full" 74 "mlp: cannot write standard output: No space left on device"
+    "$MLP" -e $'for i in range(100000) { print(i) }' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "much output to /dev/full" 74 "mlp: cannot write standard output"
+    "$MLP" -e 'print(1)
+error("boom")' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "a runtime error keeps its status" 70 "mlp: cannot write standard output"
+fi
 
 if [ $fails -ne 0 ]; then
     echo "tests/robust: $passes passed, $fails failed"
