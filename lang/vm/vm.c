@@ -706,6 +706,9 @@ L_TRACE:
             for (uint32_t i = 0; i < ns->names->count; i++)
                 if ((uint16_t)ns->names->entries[i].val.as.n == g) {
                     ObjString *n = ns->names->entries[i].key;
+                    /* in the REPL a name no entry defined yet is just
+                     * undefined: nothing promises a later definition */
+                    if (vm->repl) THROW("undefined variable '%.*s'", (int)n->len, STR_CHARS(n));
                     THROW("undefined variable '%.*s' (used before its definition)", (int)n->len,
                           STR_CHARS(n));
                 }
