@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "parallel.h"
 #include "mlp.h"
 #include "mlp_stdlib.h"
@@ -111,6 +112,34 @@ static int check_stdout(int rc) {
     return rc;
 }
 
+/* The settings read from the environment by the layers below (which fall
+ * back to their defaults on a value they cannot use) are checked here
+ * first, so a typo is an error rather than silently ignored: a usage error
+ * (64), as a bad MLP_JOBS or -j is. */
+static bool check_env(void) {
+    const char *t = getenv("MLP_THREADS");
+    if (t && *t) {
+        char *end;
+        errno = 0;
+        long n = strtol(t, &end, 10);
+        if (errno || *end || n < 1) {
+            fprintf(stderr, "mlp: MLP_THREADS must be a positive whole number of threads, got '%s'\n",
+                    t);
+            return false;
+        }
+    }
+    const char *s = getenv("MLP_SIMD");
+    rt_simd level;
+    if (s && *s && !rt_simd_parse(s, &level)) {
+        fprintf(stderr, "mlp: MLP_SIMD must be one of");
+        for (int i = 0; i < RT_SIMD_COUNT; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", rt_simd_name((rt_simd)i));
+        fprintf(stderr, ", got '%s'\n", s);
+        return false;
+    }
+    return true;
+}
+
 /* What a REPL session (lang/repl.c) makes afresh at its start and on
  * :reset: an interpreter with the stdlib and an empty `args`. */
 static mlp_vm *open_session_vm(const mlp_config *cfg, void *ud) {
@@ -175,6 +204,7 @@ int main(int argc, char **argv) {
             break;
         }
     }
+    if (!check_env()) return EXIT_USAGE;
     if (repl || (!code && !file && !disasm && isatty(0)))
         return repl_run(open_session_vm, NULL, trace,
                         file && strcmp(file, "-") != 0 ? file : NULL);

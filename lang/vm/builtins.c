@@ -27,8 +27,18 @@ static bool want_int(mlp_vm *vm, const char *fn, const char *param, Value v, dou
     return true;
 }
 
+/* sep and end: a string, or nil for the default (as Python's None). */
+static bool print_text(mlp_vm *vm, const char *param, const char *dflt, Value *v) {
+    if (v->type == MLP_T_NIL) *v = mlp_string_cstr(vm, dflt);
+    else if (v->type != MLP_T_STRING)
+        return mlp_raise(vm, "print: argument '%s' must be a string or nil, got %s", param,
+                         type_name(*v));
+    return true;
+}
+
 static bool bi_print(mlp_vm *vm, Value *a, int n, Value *out) {
     ObjList *args = AS_LIST(a[0]);
+    if (!print_text(vm, "sep", " ", &a[1]) || !print_text(vm, "end", "\n", &a[2])) return false;
     StrBuf b = {0};
     bool ok = true;
     for (uint32_t i = 0; ok && i < args->count; i++) {

@@ -88,6 +88,25 @@ error("boom")' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
     check "a runtime error keeps its status" 70 "mlp: cannot write standard output"
 fi
 
+# ---- settings from the environment: a bad value is a usage error ----
+for v in abc 0 -2 1.5 ""x; do
+    MLP_THREADS=$v run "$MLP" -e 'print(1)'
+    check "MLP_THREADS=$v" 64 "mlp: MLP_THREADS must be a positive whole number of threads, got '$v'"
+done
+MLP_THREADS=abc run "$MLP" --repl </dev/null
+check "MLP_THREADS=abc (REPL)" 64 "MLP_THREADS must be"
+MLP_SIMD=sse run "$MLP" -e 'print(1)'
+check "MLP_SIMD=sse" 64 "mlp: MLP_SIMD must be one of scalar, avx2, avx512, got 'sse'"
+MLP_SIMD=scalar run "$MLP" -e 'print(1)'
+check "MLP_SIMD=scalar" 0 "" 1
+# threads are capped at 4 per core this process may use (and 256)
+cores=$(nproc)
+cap=$((cores * 4 > 256 ? 256 : cores * 4))
+MLP_THREADS=100000 run "$MLP" -e 'print(threads())'
+check "MLP_THREADS=100000 is capped" 0 "" "$cap"
+MLP_THREADS=1 run "$MLP" -e 'print(threads())'
+check "MLP_THREADS=1" 0 "" 1
+
 if [ $fails -ne 0 ]; then
     echo "tests/robust: $passes passed, $fails failed"
     exit 1
