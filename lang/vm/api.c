@@ -36,6 +36,7 @@ mlp_vm *mlp_vm_new(const mlp_config *cfg) {
     vm->stress = stress && stress[0] == '1';
     vm->next_gc = 1u << 20;
     vm->big_alloc = (size_t)256 << 20;
+    vm->reserve = malloc(VM_RESERVE);
     vm->gc_paused++;
     vm->builtins = ns_new(vm, str_new(vm, "<builtins>", 10));
     vm->main_ns = ns_new(vm, str_new(vm, "<script>", 8));
@@ -54,6 +55,7 @@ void mlp_vm_free(mlp_vm *vm) {
     gc_free_all(vm);
     free(vm->stack);
     free(vm->err_report);
+    free(vm->reserve);
     free(vm);
 }
 

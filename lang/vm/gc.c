@@ -59,17 +59,19 @@ void *gc_alloc(mlp_vm *vm, void *p, size_t old, size_t new_size) {
      * be told about. */
     if (new_size > old && new_size - old >= vm->big_alloc && new_size - old > mem_available())
         out_of_memory(vm, new_size);
+    if (new_size > old && vm->gc_paused == 0 &&
+        (vm->stress || vm->bytes + (new_size - old) > vm->next_gc))
+        gc_collect(vm); /* may throw (out of memory for its gray stack) */
     vm->bytes += new_size;
     vm->bytes -= old;
-    if (new_size > old && vm->gc_paused == 0 && (vm->stress || vm->bytes > vm->next_gc))
-        gc_collect(vm);
+    if (!vm->reserve) vm->reserve = malloc(VM_RESERVE); /* given back by an earlier failure */
     void *q = realloc(p, new_size);
-    if (!q && vm->gc_paused == 0) {
-        /* free what can be freed and try once more */
-        gc_collect(vm);
-        q = realloc(p, new_size);
-    }
     if (!q) {
+        /* Give back the reserve, so that the error report has room. (No
+         * collection to retry: one ran when the heap passed twice its live
+         * size, and its gray stack would eat the reserve.) */
+        free(vm->reserve);
+        vm->reserve = NULL;
         vm->bytes -= new_size;
         vm->bytes += old;
         out_of_memory(vm, new_size);
@@ -90,13 +92,25 @@ void gc_mark_obj(mlp_vm *vm, Obj *o) {
     if (!o || o->marked) return;
     o->marked = true;
     if (vm->ngray == vm->graycap) {
-        vm->graycap = vm->graycap ? vm->graycap * 2 : 256;
-        Obj **g = (Obj **)realloc(vm->gray, sizeof(Obj *) * vm->graycap);
+        size_t nc = vm->graycap ? vm->graycap * 2 : 256;
+        Obj **g = (Obj **)realloc(vm->gray, sizeof(Obj *) * nc);
         if (!g) {
-            fprintf(stderr, "mlp: out of memory in the collector\n");
-            abort();
+            free(vm->reserve);
+            vm->reserve = NULL;
+            g = (Obj **)realloc(vm->gray, sizeof(Obj *) * nc);
+        }
+        if (!g) {
+            /* Abandon this collection: unmark everything (a marked object
+             * would be skipped by the next one), give back the gray stack
+             * and report the error from the allocation that collected. */
+            for (Obj *x = vm->objects; x; x = x->next) x->marked = false;
+            free(vm->gray);
+            vm->gray = NULL;
+            vm->ngray = vm->graycap = 0;
+            vm_throw(vm, "out of memory (while collecting garbage)");
         }
         vm->gray = g;
+        vm->graycap = nc;
     }
     vm->gray[vm->ngray++] = o;
 }

@@ -33,6 +33,7 @@ void sb_add(StrBuf *b, const char *s, size_t n) {
         size_t nc = b->cap ? b->cap * 2 : 64;
         while (nc < b->n + n + 1) nc *= 2;
         char *p = (char *)realloc(b->p, nc);
+        if (!p && b->vm) vm_throw(b->vm, "out of memory (asked for %zu bytes of text)", nc);
         if (!p) abort();
         b->p = p;
         b->cap = nc;
@@ -241,6 +242,7 @@ static int to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, bool cycles) {
 
 /* Iterative, so any nesting up to MLP_MAX_VALUE_DEPTH prints in full. */
 bool value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote) {
+    if (!b->vm) b->vm = vm;
     if (!is_container(v)) {
         scalar_to_sb(vm, b, v, quote);
         return true;

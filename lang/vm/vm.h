@@ -29,6 +29,9 @@
 #define VM_FRAMES_MAX 8000
 #define VM_NEST_MAX 180 /* nested run loops (natives calling back) */
 #define VM_ROOTS_MAX 256
+/* Memory held back so that reporting "out of memory" (the collector's gray
+ * stack, the located message and traceback) never itself runs out. */
+#define VM_RESERVE (1u << 20)
 
 /* A guard: where a runtime error raised deep inside an allocation (out of
  * memory, a list grown past its length field), where no error can be
@@ -88,6 +91,7 @@ struct mlp_vm {
     size_t err_report_len;
 
     VmGuard *guard;             /* innermost, or NULL */
+    void *reserve;              /* VM_RESERVE bytes freed when memory runs out */
     size_t big_alloc;           /* requests from this size on are checked against free memory */
 
     volatile sig_atomic_t interrupted;
@@ -139,6 +143,7 @@ int fmt_number(double x, char *buf);
 typedef struct StrBuf {
     char *p;
     size_t n, cap;
+    mlp_vm *vm; /* set: running out of memory raises a runtime error (else aborts) */
 } StrBuf;
 void sb_add(StrBuf *b, const char *s, size_t n);
 void sb_addc(StrBuf *b, const char *s);

@@ -45,6 +45,27 @@ if [ $asan = 0 ]; then
     check "oom: push loop" 70 "<-e>:2:18: error: out of memory"
     limited 1000000 "$MLP" -e $'let s = "abcdefgh"\nwhile true { s = s + s }'
     check "oom: string doubling" 70 "<-e>:2:20: error: out of memory"
+    # memory exhausted by many small objects: the report still has room
+    limited 1000000 "$MLP" -e $'let r = {}\nfor i in range(1e8) { r[str(i)] = [i, "x"] }'
+    check "oom: a record of small lists" 70 "error: out of memory"
+    limited 1000000 "$MLP" -e $'let a = []\nfor i in range(1e8) { push(a, {k: i}) }'
+    check "oom: a list of small records" 70 "<-e>:2:"
+    limited 600000 "$MLP" -e $'let a = list(range(3e7))\nlet s = str(a)'
+    check "oom: str of a long list" 70 "<-e>:2:12: error: out of memory"
+    # a sweep point that runs out of memory fails alone
+    # (where the point's error goes and the final status are the sweep's
+    # business: only that the point failed and the next one ran)
+    limited 1000000 "$MLP" -e $'let t = sweep n in [10, 1e8, 20] {\n  report(len=len([0] * n))\n}\nprint("last", t.rows[2].len)'
+    if [ "$(tail -n 1 "$TMP/out")" = "last 20" ] && cat "$TMP/out" "$TMP/err" | grep -q "out of memory" &&
+       [ "$(cat "$TMP/rc")" -lt 128 ]; then
+        passes=$((passes + 1))
+    else
+        echo "FAIL oom: in a sweep point: exit $(cat "$TMP/rc")"; cat "$TMP/out" "$TMP/err" | head; fails=$((fails + 1))
+    fi
+    # the REPL goes on after it
+    printf 'let a = [0]*1e8\nlet b = [1, 2]\nb\n' >"$TMP/in"
+    limited 1000000 "$MLP" --repl <"$TMP/in"
+    check "oom: the REPL goes on" 70 "<repl>:1:12: error: out of memory" "[1, 2]"
 fi
 run "$MLP" -e 'let a = [0]*1e10'
 check "list * n past the length field" 70 "error: list too long (10000000000 elements; a list holds at most 4294967295)"
