@@ -502,7 +502,7 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         double k = IS_NUM(a) ? a.as.n : b.as.n;
         if (k != floor(k) || k < 0)
             return vm_error(vm, "list * n needs a non-negative integer n, got %g", k);
-        double total = k * x->count;
+        double total = x->count ? k * x->count : 0; /* [] * inf is [] */
         if (total > LIST_MAX) list_too_long(vm, total);
         ObjList *r = list_new(vm, (uint32_t)total);
         for (uint32_t i = 0; x->count && i < (uint32_t)k; i++)
