@@ -206,8 +206,8 @@ int main(int argc, char **argv) {
     }
     if (!check_env()) return EXIT_USAGE;
     if (repl || (!code && !file && !disasm && isatty(0)))
-        return repl_run(open_session_vm, NULL, trace,
-                        file && strcmp(file, "-") != 0 ? file : NULL);
+        return check_stdout(repl_run(open_session_vm, NULL, trace,
+                                     file && strcmp(file, "-") != 0 ? file : NULL));
     mlp_config cfg = {0};
     cfg.trace = trace;
     mlp_vm *vm = mlp_vm_new(&cfg);

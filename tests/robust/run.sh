@@ -94,6 +94,9 @@ run "$MLP" <"$TMP"
 check "directory on stdin" 74 "mlp: cannot read '<stdin>': Is a directory"
 run "$MLP" --disasm "$TMP"
 check "directory to --disasm" 74 "mlp: cannot read '$TMP': Is a directory"
+# stdout closed
+"$MLP" -e 'print(1)' >&- 2>"$TMP/err"; echo $? >"$TMP/rc"
+check "stdout closed" 74 "mlp: cannot write standard output: Bad file descriptor"
 # a pipe is a fine script
 run "$MLP" <(echo 'print(5)')
 check "script from a pipe" 0 "" 5
@@ -107,6 +110,8 @@ if [ -w /dev/full ]; then
     "$MLP" -e 'print(1)
 error("boom")' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
     check "a runtime error keeps its status" 70 "mlp: cannot write standard output"
+    echo '1 + 2' | "$MLP" --repl >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "--repl to /dev/full" 74 "mlp: cannot write standard output"
 fi
 
 # ---- settings from the environment: a bad value is a usage error ----
