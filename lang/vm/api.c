@@ -190,7 +190,7 @@ mlp_status mlp_check_source(mlp_vm *vm, const char *name, const char *src, size_
     ObjNamespace *ns = ns_new(vm, str_new(vm, "<check>", 7));
     vm->gc_paused--;
     mlp_push_root(vm, obj_val(MLP_T_HANDLE, ns));
-    compile_source(vm, name, src, len, ns, o, &st);
+    compile_guarded(vm, name, src, len, ns, o, &st);
     mlp_pop_root(vm);
     return st;
 }
@@ -206,7 +206,7 @@ static void disasm_all(StrBuf *b, ObjProto *p) {
 mlp_status mlp_disasm_source(mlp_vm *vm, const char *name, const char *src, size_t len) {
     mlp_status st;
     CompileOpts o = {false, false};
-    ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, o, &st);
+    ObjProto *p = compile_guarded(vm, name, src, len, vm->main_ns, o, &st);
     if (!p) return st;
     StrBuf b = {0};
     disasm_all(&b, p);
