@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cpu.h"
@@ -72,6 +73,14 @@ static int exit_code(mlp_status st) {
 /* NULL with errno set on a read error: a directory (EISDIR) must not run
  * as an empty script. */
 static char *read_stream(FILE *f, size_t *len) {
+    /* a device other than a terminal (/dev/zero, a disk) would never end
+     * or make no sense as a script: regular files, pipes and terminals */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+        !isatty(fileno(f))) {
+        errno = ENODEV;
+        return NULL;
+    }
     size_t cap = 65536, n = 0;
     char *p = (char *)malloc(cap);
     if (!p) return NULL;
@@ -257,7 +266,8 @@ int main(int argc, char **argv) {
         src = read_stream(stdin, &len);
     }
     if (!code && !src) {
-        fprintf(stderr, "mlp: cannot read '%s': %s\n", name, strerror(errno));
+        fprintf(stderr, "mlp: cannot read '%s': %s\n", name,
+                errno == ENODEV ? "a device is not a script" : strerror(errno));
         mlp_vm_free(vm);
         return EXIT_IO;
     }

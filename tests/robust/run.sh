@@ -94,6 +94,11 @@ run "$MLP" <"$TMP"
 check "directory on stdin" 74 "mlp: cannot read '<stdin>': Is a directory"
 run "$MLP" --disasm "$TMP"
 check "directory to --disasm" 74 "mlp: cannot read '$TMP': Is a directory"
+# a device is not a script (it would be read until memory runs out)
+run "$MLP" "$TMP/zero.mlp"
+check "a symlink to /dev/zero as the script" 74 "mlp: cannot read '$TMP/zero.mlp': a device is not a script"
+run "$MLP" - </dev/zero
+check "/dev/zero on stdin" 74 "mlp: cannot read '<stdin>': a device is not a script"
 # stdout closed
 "$MLP" -e 'print(1)' >&- 2>"$TMP/err"; echo $? >"$TMP/rc"
 check "stdout closed" 74 "mlp: cannot write standard output: Bad file descriptor"
