@@ -214,9 +214,13 @@ int main(int argc, char **argv) {
         }
     }
     if (!check_env()) return EXIT_USAGE;
-    if (repl || (!code && !file && !disasm && isatty(0)))
-        return check_stdout(repl_run(open_session_vm, NULL, trace,
-                                     file && strcmp(file, "-") != 0 ? file : NULL));
+    if (repl || (!code && !file && !disasm && isatty(0))) {
+        int st = repl_run(open_session_vm, NULL, trace, file && strcmp(file, "-") != 0 ? file : NULL);
+        /* On a terminal a write cut short by Ctrl-C (the REPL's handler
+         * does not restart calls) is no lost data: check only output to
+         * files and pipes. */
+        return isatty(STDOUT_FILENO) ? st : check_stdout(st);
+    }
     mlp_config cfg = {0};
     cfg.trace = trace;
     mlp_vm *vm = mlp_vm_new(&cfg);

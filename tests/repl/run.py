@@ -505,6 +505,21 @@ def ctrl_c_in_history_search_keeps_the_session(ctx):
     s.prompt()
     check(s.line("kept_value + 1").strip() == "43", "still alive after two Ctrl-C",
           s.text()[-300:])
+    # Ctrl-C after the first key of a two-key sequence (Esc, as Meta)
+    s.send("2 *")
+    s.expect(r"2 \*")
+    s.send("\x1b")
+    s.send("\x03")
+    s.prompt()
+    check(s.line("kept_value - 2").strip() == "40", "still alive after Esc, Ctrl-C",
+          s.text()[-300:])
+    # Ctrl-R, no match typed, then Ctrl-C on an empty search
+    s.send("\x12")
+    s.expect("bck:")
+    s.send("\x03")
+    s.prompt()
+    check(s.line("kept_value * 2").strip() == "84", "still alive after an empty search",
+          s.text()[-300:])
     s.send("\x04")
     check(s.wait() == 0, "Ctrl-D exits with status 0", s.status)
 
