@@ -68,6 +68,7 @@ bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
     plain_nan(vm->err_msg);
     vm->err_pending = true;
     vm->err_located = false;
+    vm->err_compile = false;
     return false;
 }
 
@@ -339,8 +340,12 @@ static bool num_index(mlp_vm *vm, Value idx, double len, const char *what, int64
     double d = idx.as.n;
     if (d != floor(d)) return vm_error(vm, "%s index must be an integer, got %g", what, d);
     if (d < 0) d += len;
-    if (d < 0 || d >= len)
-        return vm_error(vm, "%s index %.0f out of range (length %.0f)", what, idx.as.n, len);
+    if (d < 0 || d >= len) {
+        char a[32], b[32];
+        fmt_number(idx.as.n, a);
+        fmt_number(len, b);
+        return vm_error(vm, "%s index %s out of range (length %s)", what, a, b);
+    }
     *out = (int64_t)d;
     return true;
 }
