@@ -12,6 +12,12 @@
  * root stack, the builtin and main namespaces, the module cache and the
  * registered natives. Marking is iterative through a gray stack (allocated
  * with plain realloc, outside the accounting: it is the collector's scratch).
+ *
+ * Running out of memory is a runtime error, not an abort: a failed request
+ * (or one larger than the memory the machine has available) raises "out of
+ * memory" through vm_throw, which unwinds to the innermost guard (vm.h) and
+ * is reported at the instruction that asked. A reserve of VM_RESERVE bytes
+ * is given back first, so that the report itself has room.
  */
 #include <stdio.h>
 #include <stdlib.h>
