@@ -390,7 +390,7 @@ Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
         ObjProto *p = compile_source(vm, fname, text, len, ns, o, &cst);
         if (!p) {
             m->loading = false;
-            vm_error(vm, "cannot import \"%s\": it has syntax errors", nm);
+            vm_error(vm, "cannot import \"%s\": it has compile errors", nm);
             vm->err_compile = true; /* the run ends as a compile error (65) */
             goto done;
         }
