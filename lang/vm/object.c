@@ -161,7 +161,9 @@ ObjList *list_new(mlp_vm *vm, uint32_t cap) {
 }
 
 _Noreturn void list_too_long(mlp_vm *vm, double n) {
-    vm_throw(vm, "list too long (%.0f elements; a list holds at most %u)", n, (unsigned)LIST_MAX);
+    char num[32];
+    fmt_number(n, num);
+    vm_throw(vm, "list too long (%s elements; a list holds at most %u)", num, (unsigned)LIST_MAX);
 }
 
 void list_push(mlp_vm *vm, ObjList *l, Value v) {
