@@ -233,9 +233,10 @@ void rec_set(mlp_vm *vm, ObjRecord *r, ObjString *key, Value v) {
         r->entries[e].val = v;
         return;
     }
-    /* entry numbers are int32_t in the index */
-    if (r->count >= INT32_MAX)
-        vm_throw(vm, "record too large (a record holds at most %d fields)", INT32_MAX);
+    /* entry numbers are int32_t and the index has twice as many uint32_t
+     * slots: 2^30 fields keep both in range */
+    if (r->count >= (1u << 30))
+        vm_throw(vm, "record too large (a record holds at most %u fields)", 1u << 30);
     /* The caller roots r; key and v must survive the growth below. */
     mlp_push_root(vm, obj_val(MLP_T_STRING, key));
     mlp_push_root(vm, v);
