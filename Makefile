@@ -196,6 +196,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	python3 tests/persist/resume.py --mlp $(MLP)
 	python3 tests/report/run.py --mlp $(MLP)
 	python3 tests/data/hostile.py --mlp $(MLP)
+	bash tests/robust/run.sh $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

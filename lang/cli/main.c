@@ -13,14 +13,18 @@
  *   --help, --version
  *
  * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
- * 70 runtime error, 74 I/O error (cannot read a file).
+ * 70 runtime error, 74 I/O error (cannot read the script, cannot write
+ * standard output).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "parallel.h"
 #include "mlp.h"
 #include "mlp_stdlib.h"
@@ -43,7 +47,8 @@ static const char usage[] =
     "  --help        show this help\n"
     "  --version     show the version\n"
     "\n"
-    "exit status: 0 ok, 64 usage, 65 compile error, 70 runtime error, 74 cannot read a file\n";
+    "exit status: 0 ok, 64 usage, 65 compile error, 70 runtime error,\n"
+    "             74 cannot read the script or write standard output\n";
 
 /* The one piece of process state: where Ctrl-C goes. A signal handler has
  * no other way to find the interpreter. */
@@ -65,7 +70,17 @@ static int exit_code(mlp_status st) {
     return EXIT_RUNTIME;
 }
 
+/* NULL with errno set on a read error: a directory (EISDIR) must not run
+ * as an empty script. */
 static char *read_stream(FILE *f, size_t *len) {
+    /* a device other than a terminal (/dev/zero, a disk) would never end
+     * or make no sense as a script: regular files, pipes and terminals */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+        !isatty(fileno(f))) {
+        errno = ENODEV;
+        return NULL;
+    }
     size_t cap = 65536, n = 0;
     char *p = (char *)malloc(cap);
     if (!p) return NULL;
@@ -76,13 +91,62 @@ static char *read_stream(FILE *f, size_t *len) {
             char *q = (char *)realloc(p, cap *= 2);
             if (!q) {
                 free(p);
+                errno = ENOMEM;
                 return NULL;
             }
             p = q;
         }
     }
+    if (ferror(f)) {
+        int e = errno;
+        free(p);
+        errno = e;
+        return NULL;
+    }
     *len = n;
     return p;
+}
+
+/* Output that could not be written (a full disk, /dev/full) is lost data:
+ * say so and exit 74 unless the run already failed otherwise. The error
+ * indicator of stdout is sticky, so this also sees a flush that failed
+ * earlier in the run. */
+static int check_stdout(int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno) fprintf(stderr, "mlp: cannot write standard output: %s\n", strerror(errno));
+        else fprintf(stderr, "mlp: cannot write standard output\n");
+        return rc == EXIT_OK ? EXIT_IO : rc;
+    }
+    return rc;
+}
+
+/* The settings read from the environment by the layers below (which fall
+ * back to their defaults on a value they cannot use) are checked here
+ * first, so a typo is an error rather than silently ignored: a usage error
+ * (64), as a bad MLP_JOBS or -j is. */
+static bool check_env(void) {
+    const char *t = getenv("MLP_THREADS");
+    if (t && *t) {
+        char *end;
+        errno = 0;
+        long n = strtol(t, &end, 10);
+        if (errno || *end || n < 1) {
+            fprintf(stderr, "mlp: MLP_THREADS must be a positive whole number of threads, got '%s'\n",
+                    t);
+            return false;
+        }
+    }
+    const char *s = getenv("MLP_SIMD");
+    rt_simd level;
+    if (s && *s && !rt_simd_parse(s, &level)) {
+        fprintf(stderr, "mlp: MLP_SIMD must be one of");
+        for (int i = 0; i < RT_SIMD_COUNT; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", rt_simd_name((rt_simd)i));
+        fprintf(stderr, ", got '%s'\n", s);
+        return false;
+    }
+    return true;
 }
 
 /* What a REPL session (lang/repl.c) makes afresh at its start and on
@@ -149,9 +213,14 @@ int main(int argc, char **argv) {
             break;
         }
     }
-    if (repl || (!code && !file && !disasm && isatty(0)))
-        return repl_run(open_session_vm, NULL, trace,
-                        file && strcmp(file, "-") != 0 ? file : NULL);
+    if (!check_env()) return EXIT_USAGE;
+    if (repl || (!code && !file && !disasm && isatty(0))) {
+        int st = repl_run(open_session_vm, NULL, trace, file && strcmp(file, "-") != 0 ? file : NULL);
+        /* On a terminal a write cut short by Ctrl-C (the REPL's handler
+         * does not restart calls) is no lost data: check only output to
+         * files and pipes. */
+        return isatty(STDOUT_FILENO) ? st : check_stdout(st);
+    }
     mlp_config cfg = {0};
     cfg.trace = trace;
     mlp_vm *vm = mlp_vm_new(&cfg);
@@ -188,18 +257,21 @@ int main(int argc, char **argv) {
         name = file;
         FILE *f = fopen(file, "rb");
         if (!f) {
-            fprintf(stderr, "mlp: cannot read '%s'\n", file);
+            fprintf(stderr, "mlp: cannot read '%s': %s\n", file, strerror(errno));
             mlp_vm_free(vm);
             return EXIT_IO;
         }
         src = read_stream(f, &len);
+        int e = errno;
         fclose(f);
+        errno = e;
     } else {
         name = "<stdin>";
         src = read_stream(stdin, &len);
     }
     if (!code && !src) {
-        fprintf(stderr, "mlp: cannot read '%s'\n", name);
+        fprintf(stderr, "mlp: cannot read '%s': %s\n", name,
+                errno == ENODEV ? "a device is not a script" : strerror(errno));
         mlp_vm_free(vm);
         return EXIT_IO;
     }
@@ -211,7 +283,7 @@ int main(int argc, char **argv) {
     if (rc == EXIT_OK && !disasm && mlp_sweeps_failed(vm)) rc = EXIT_RUNTIME;
     int status;
     if (mlp_exit_requested(vm, &status)) rc = status;
-    fflush(stdout);
+    rc = check_stdout(rc);
     interrupt_target = NULL;
     free(src);
     mlp_vm_free(vm);

@@ -17,7 +17,13 @@
 
 #include "repl.h"
 
-enum { EXIT_RUNTIME = 70, HISTORY_SIZE = 1000 };
+enum { EXIT_COMPILE = 65, EXIT_RUNTIME = 70, EXIT_IO = 74, HISTORY_SIZE = 1000 };
+
+static int entry_status(mlp_status st) {
+    return st == MLP_COMPILE_ERROR || st == MLP_INCOMPLETE ? EXIT_COMPILE
+           : st == MLP_IO_ERROR                            ? EXIT_IO
+                                                           : EXIT_RUNTIME;
+}
 
 /* ---- Ctrl-C ------------------------------------------------------------
  * A signal handler can reach nothing but process state, so these two
@@ -189,7 +195,10 @@ static LineStatus read_line(Repl *r, char **buf, size_t *cap, size_t *len) {
         quiet_terminal();
         text = el_gets(r->el, &count);
         if (!text) {
-            if (count < 0 && sigint_seen) return LINE_CANCELLED;
+            /* Ctrl-C wherever libedit was (editing, an incremental
+             * search, a completion question) abandons the line only; a
+             * search reports it as end of input with count 0 */
+            if (sigint_seen) return LINE_CANCELLED;
             return LINE_EOF;
         }
         n = (size_t)count;
@@ -304,16 +313,29 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
         open_editor(&r);
         printf("mlp %s: :help lists the commands, Ctrl-D leaves\n", MLP_VERSION);
     }
+    /* Off a terminal a session is a script fed to the REPL: its exit
+     * status is that of the first entry that failed (65 compile, 70
+     * runtime, 74 the preloaded file unreadable), as a script's would be;
+     * the entries after it still run. On a terminal errors are part of
+     * the conversation and the status is 0. */
+    int status = 0;
     if (preload) {
         repl_begin_run(&r);
-        mlp_run_file(r.vm, preload);
+        mlp_status st = mlp_run_file(r.vm, preload);
         repl_end_run(&r);
+        if (st != MLP_OK) status = entry_status(st);
     }
     Entry entry = {0};
-    int status = 0; /* exit(code) in an entry (or the preloaded script) ends the session with code */
+    /* exit(code) in an entry (or the preloaded script) ends the session
+     * with code, on a terminal too */
+    bool exited = false;
     char *line = NULL;
     size_t cap = 0, len = 0;
-    if (preload && mlp_exit_requested(r.vm, &status)) r.quit = true;
+    int code;
+    if (preload && mlp_exit_requested(r.vm, &code)) {
+        status = code;
+        r.quit = exited = true;
+    }
     while (!r.quit) {
         r.continuing = entry.n > 0;
         LineStatus ls = read_line(&r, &line, &cap, &len);
@@ -349,7 +371,19 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
             }
             entry.n = 0;
         }
-        if (mlp_exit_requested(r.vm, &status)) break;
+        if (mlp_exit_requested(r.vm, &code)) {
+            status = code;
+            exited = true;
+            break;
+        }
+        if (st != MLP_OK && st != MLP_INCOMPLETE && status == 0) status = entry_status(st);
+    }
+    if (!exited && entry.n > 0 && !r.tty) {
+        /* input ended inside an entry: say so (the parser's own message,
+         * with its position) instead of dropping it */
+        mlp_check_source(r.vm, "<repl>", entry.p, entry.n);
+        fprintf(stderr, "mlp: the input ended inside an unfinished entry\n");
+        if (status == 0) status = EXIT_COMPILE;
     }
     free(entry.p);
     free(line);
@@ -358,5 +392,5 @@ int repl_run(repl_open_fn open, void *ud, bool trace, const char *preload) {
     sigaction(SIGINT, &old, NULL);
     mlp_vm_free(r.vm);
     fflush(stdout);
-    return status;
+    return exited || !r.tty ? status : 0;
 }

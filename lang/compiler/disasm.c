@@ -19,7 +19,7 @@ static void constant(StrBuf *b, ObjProto *p, int k) {
         else sb_addc(b, "<fn>");
         return;
     }
-    value_to_sb(NULL, b, v, true, 0);
+    value_to_sb(NULL, b, v, true);
 }
 
 int disasm_instr(StrBuf *b, ObjProto *p, int off) {

@@ -6,9 +6,11 @@
  * errors were printed by the compiler as found; a runtime error is printed
  * here, once, with its traceback, and cleared.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builtins.h"
 #include "compile.h"
@@ -34,6 +36,8 @@ mlp_vm *mlp_vm_new(const mlp_config *cfg) {
     const char *stress = getenv("MLP_GC_STRESS");
     vm->stress = stress && stress[0] == '1';
     vm->next_gc = 1u << 20;
+    vm->big_alloc = (size_t)256 << 20;
+    vm->reserve = malloc(VM_RESERVE);
     vm->gc_paused++;
     vm->builtins = ns_new(vm, str_new(vm, "<builtins>", 10));
     vm->main_ns = ns_new(vm, str_new(vm, "<script>", 8));
@@ -52,6 +56,7 @@ void mlp_vm_free(mlp_vm *vm) {
     gc_free_all(vm);
     free(vm->stack);
     free(vm->err_report);
+    free(vm->reserve);
     free(vm);
 }
 
@@ -81,18 +86,61 @@ void mlp_write(mlp_vm *vm, const char *s, size_t n) {
 
 /* ---- running code ---- */
 
+/* compile_source under a guard: running out of memory while compiling is a
+ * runtime error (70), reported without a location. */
+static ObjProto *compile_guarded(mlp_vm *vm, const char *name, const char *src, size_t len,
+                                 ObjNamespace *ns, CompileOpts opts, mlp_status *st) {
+    VmGuard g;
+    vm_guard_enter(vm, &g);
+    if (setjmp(g.jb)) {
+        vm_guard_caught(vm, &g);
+        vm_print_error(vm);
+        *st = MLP_RUNTIME_ERROR;
+        return NULL;
+    }
+    ObjProto *p = compile_source(vm, name, src, len, ns, opts, st);
+    vm_guard_leave(vm, &g);
+    return p;
+}
+
+/* The main script is a module too, while it runs: a script that imports
+ * itself (directly or through others) meets an import cycle instead of
+ * running a second copy of itself. */
+static ObjModule *register_script(mlp_vm *vm, const char *name) {
+    if (name[0] == '<' || strcmp(name, "-") == 0) return NULL;
+    char *real = realpath(name, NULL);
+    if (!real) return NULL;
+    StrBuf key = {0};
+    sb_printf(&key, "file:%s", real);
+    free(real);
+    ObjModule *m = NULL;
+    if (rec_find_c(vm->modules, key.p, key.n) < 0) {
+        vm->gc_paused++;
+        m = module_new(vm, vm->main_ns);
+        m->loading = true;
+        rec_set(vm, vm->modules, str_new(vm, key.p, key.n), obj_val(MLP_T_MODULE, m));
+        vm->gc_paused--;
+    }
+    free(key.p);
+    return m;
+}
+
 static mlp_status run(mlp_vm *vm, const char *name, const char *src, size_t len,
                       CompileOpts opts) {
     mlp_status st;
     vm->interrupted = 0;
     vm->exiting = false; /* a new run: an earlier exit() is the host's to have seen */
-    ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, opts, &st);
+    ObjProto *p = compile_guarded(vm, name, src, len, vm->main_ns, opts, &st);
     if (!p) return st;
+    ObjModule *self = register_script(vm, name);
     Value result;
-    if (!vm_run_proto(vm, p, &result)) {
+    bool ok = vm_run_proto(vm, p, &result);
+    if (self) self->loading = false;
+    if (!ok) {
+        bool compile = vm->err_compile;
         vm_print_error(vm);
         vm->interrupted = 0;
-        return MLP_RUNTIME_ERROR;
+        return compile ? MLP_COMPILE_ERROR : MLP_RUNTIME_ERROR;
     }
     return MLP_OK;
 }
@@ -102,18 +150,29 @@ mlp_status mlp_run_source(mlp_vm *vm, const char *name, const char *src, size_t 
     return run(vm, name, src, len, o);
 }
 
-/* Reads a whole file into malloc'd memory. */
+/* Reads a whole regular file into malloc'd memory. NULL with errno set
+ * (EISDIR / EINVAL for a directory, device or FIFO, which would read as
+ * empty, block or never end). */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        fclose(f);
+        errno = e;
+        return NULL;
+    }
     StrBuf b = {0};
     char tmp[65536];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) sb_add(&b, tmp, n);
     bool bad = ferror(f);
+    int e = errno;
     fclose(f);
     if (bad) {
         free(b.p);
+        errno = e;
         return NULL;
     }
     if (!b.p) sb_add(&b, "", 0);
@@ -121,12 +180,16 @@ static char *read_file(const char *path, size_t *len) {
     return b.p;
 }
 
+static const char *read_error(int e) {
+    return e == EISDIR ? "is a directory" : e == EINVAL ? "not a regular file" : strerror(e);
+}
+
 mlp_status mlp_run_file(mlp_vm *vm, const char *path) {
     size_t len;
     char *src = read_file(path, &len);
     if (!src) {
         char msg[600];
-        int n = snprintf(msg, sizeof msg, "mlp: cannot read '%s'\n", path);
+        int n = snprintf(msg, sizeof msg, "mlp: cannot read '%s': %s\n", path, read_error(errno));
         err_write(vm, msg, (size_t)n);
         return MLP_IO_ERROR;
     }
@@ -143,7 +206,7 @@ mlp_status mlp_check_source(mlp_vm *vm, const char *name, const char *src, size_
     ObjNamespace *ns = ns_new(vm, str_new(vm, "<check>", 7));
     vm->gc_paused--;
     mlp_push_root(vm, obj_val(MLP_T_HANDLE, ns));
-    compile_source(vm, name, src, len, ns, o, &st);
+    compile_guarded(vm, name, src, len, ns, o, &st);
     mlp_pop_root(vm);
     return st;
 }
@@ -159,7 +222,7 @@ static void disasm_all(StrBuf *b, ObjProto *p) {
 mlp_status mlp_disasm_source(mlp_vm *vm, const char *name, const char *src, size_t len) {
     mlp_status st;
     CompileOpts o = {false, false};
-    ObjProto *p = compile_source(vm, name, src, len, vm->main_ns, o, &st);
+    ObjProto *p = compile_guarded(vm, name, src, len, vm->main_ns, o, &st);
     if (!p) return st;
     StrBuf b = {0};
     disasm_all(&b, p);
@@ -319,11 +382,26 @@ Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
     normalize_path(path.p);
     path.n = strlen(path.p);
     size_t len = 0;
-    char *src = read_file(path.p, &len);
-    const char *text = src;
+    char *src = NULL;
+    const char *text = NULL;
     StrBuf key = {0};
-    if (src) {
-        sb_printf(&key, "file:%s", path.p);
+    struct stat st;
+    if (stat(path.p, &st) == 0) {
+        /* A module is its file: "util", "./util" and a symlink to it are
+         * one module, loaded once (the key is the resolved path). */
+        char *real = realpath(path.p, NULL);
+        sb_printf(&key, "file:%s", real ? real : path.p);
+        free(real);
+        if (rec_find_c(vm->modules, key.p, key.n) < 0) {
+            text = src = read_file(path.p, &len);
+            if (!src) {
+                vm_error(vm, "cannot import \"%s\": cannot read %s: %s", nm, path.p,
+                         read_error(errno));
+                free(path.p);
+                free(key.p);
+                return mlp_nil();
+            }
+        }
     } else {
         /* 2. the embedded stdlib */
         for (int t = 0; t < vm->nmodtabs && !text; t++)
@@ -360,12 +438,13 @@ Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
         rec_set(vm, vm->modules, str_new(vm, key.p, key.n), obj_val(MLP_T_MODULE, m));
         vm->gc_paused--;
         const char *fname = src ? path.p : key.p + 4;
-        mlp_status st;
         CompileOpts o = {false, false};
-        ObjProto *p = compile_source(vm, fname, text, len, ns, o, &st);
+        mlp_status cst;
+        ObjProto *p = compile_source(vm, fname, text, len, ns, o, &cst);
         if (!p) {
             m->loading = false;
-            vm_error(vm, "cannot import \"%s\": it has syntax errors", nm);
+            vm_error(vm, "cannot import \"%s\": it has compile errors", nm);
+            vm->err_compile = true; /* the run ends as a compile error (65) */
             goto done;
         }
         Value r;
@@ -436,7 +515,12 @@ mlp_value mlp_tostring(mlp_vm *vm, mlp_value v) {
     if (v.type == MLP_T_STRING) return v;
     StrBuf b = {0};
     mlp_push_root(vm, v);
-    value_to_sb(vm, &b, v, false, 0);
+    if (!value_to_sb(vm, &b, v, false)) {
+        free(b.p);
+        mlp_pop_root(vm);
+        if (vm->guard) longjmp(vm->guard->jb, 1); /* raise the pending error */
+        return mlp_nil();
+    }
     mlp_value s = mlp_string(vm, b.p ? b.p : "", b.n);
     mlp_pop_root(vm);
     free(b.p);

@@ -30,34 +30,48 @@ static bool want_int(mlp_vm *vm, const char *fn, const char *param, Value v, dou
 
 /* One argument of print: with digits (>= 0), a number that is not whole
  * as format(x, digits) and a handle through its class's `format`. */
-static void print_arg(mlp_vm *vm, StrBuf *b, Value v, int digits) {
+static bool print_arg(mlp_vm *vm, StrBuf *b, Value v, int digits) {
     if (digits >= 0 && v.type == MLP_T_NUMBER && isfinite(v.as.n) && v.as.n != floor(v.as.n)) {
         sb_printf(b, "%.*f", digits, v.as.n);
-        return;
+        return true;
     }
     if (digits >= 0 && v.type == MLP_T_HANDLE && AS_HANDLE(v)->cls->format) {
         Value s = AS_HANDLE(v)->cls->format(vm, AS_HANDLE(v)->data, digits);
         if (s.type == MLP_T_STRING) {
             sb_add(b, STR_CHARS(AS_STRING(s)), AS_STRING(s)->len);
-            return;
+            return true;
         }
     }
-    value_to_sb(vm, b, v, false, 0);
+    return value_to_sb(vm, b, v, false);
+}
+
+/* sep and end: a string, or nil for the default (as Python's None). */
+static bool print_text(mlp_vm *vm, const char *param, const char *dflt, Value *v) {
+    if (v->type == MLP_T_NIL) *v = mlp_string_cstr(vm, dflt);
+    else if (v->type != MLP_T_STRING)
+        return mlp_raise(vm, "print: argument '%s' must be a string or nil, got %s", param,
+                         type_name(*v));
+    return true;
 }
 
 static bool bi_print(mlp_vm *vm, Value *a, int n, Value *out) {
     ObjList *args = AS_LIST(a[0]);
+    if (!print_text(vm, "sep", " ", &a[1]) || !print_text(vm, "end", "\n", &a[2])) return false;
     StrBuf b = {0};
     double d = -1;
     if (a[3].type != MLP_T_NIL && !want_int(vm, "print", "digits", a[3], &d)) return false;
     if (d < 0 || d > 17) {
         if (a[3].type != MLP_T_NIL) return mlp_raise(vm, "print: digits must be 0 to 17, got %g", d);
     }
-    for (uint32_t i = 0; i < args->count; i++) {
-        if (i) value_to_sb(vm, &b, a[1], false, 0);
-        print_arg(vm, &b, args->items[i], (int)d);
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < args->count; i++) {
+        if (i) ok = value_to_sb(vm, &b, a[1], false);
+        ok = ok && print_arg(vm, &b, args->items[i], (int)d);
     }
-    value_to_sb(vm, &b, a[2], false, 0);
+    if (!ok || !value_to_sb(vm, &b, a[2], false)) {
+        free(b.p);
+        return false;
+    }
     if (b.n) mlp_write(vm, b.p, b.n);
     free(b.p);
     return true;
@@ -119,7 +133,7 @@ static bool bi_list(mlp_vm *vm, Value *a, int n, Value *out) {
     case MLP_T_RANGE: {
         ObjRange *r = AS_RANGE(v);
         double len = range_len(r);
-        if (len > 1e9) return mlp_raise(vm, "list: range too long (%g elements)", len);
+        if (len > LIST_MAX) list_too_long(vm, len);
         l = list_new(vm, (uint32_t)len);
         for (uint32_t i = 0; i < (uint32_t)len; i++) l->items[i] = mlp_number(r->start + i * r->step);
         l->count = (uint32_t)len;
@@ -203,6 +217,44 @@ MATH1(log, log(x))
 MATH1(floor, floor(x))
 #undef MATH1
 
+/* x rounded to d decimal digits (d < 0: to tens, hundreds...): the double
+ * nearest the decimal result, as Python's round gives it. The decimal
+ * result is taken from x's exact value (its full expansion, which %f gives
+ * exactly), so 2.675 (really 2.67499999999999982236431605997495353221893310546875)
+ * rounds to 2.67, and an exact tie rounds half away from zero as round(x)
+ * does. strtod then gives the nearest double. */
+static double round_digits(double x, int d) {
+    if (!isfinite(x) || x == 0) return x;
+    /* 309 integer digits, the point, 1074 fraction digits at most */
+    static const int FRAC = 1074;
+    char buf[1500];
+    int n = snprintf(buf, sizeof buf, "%.*f", FRAC, fabs(x));
+    if (n < 0 || (size_t)n >= sizeof buf) return x;
+    char *dot = strchr(buf, '.');
+    int ilen = (int)(dot - buf);
+    memmove(dot, dot + 1, (size_t)FRAC + 1); /* digits only: ilen + FRAC */
+    int keep = ilen + d;                     /* digits kept */
+    if (keep >= ilen + FRAC) return x;
+    if (keep < 0) return copysign(0.0, x);
+    bool up = buf[keep] >= '5';
+    for (int i = keep; i < ilen; i++) buf[i] = '0'; /* d < 0: zeros up to the point */
+    char out[1600];
+    int o = 0;
+    int carry = up;
+    for (int i = keep - 1; i >= 0 && carry; i--) {
+        if (buf[i] == '9') buf[i] = '0';
+        else buf[i]++, carry = 0;
+    }
+    if (carry) out[o++] = '1';
+    int end = keep > ilen ? keep : ilen;
+    for (int i = 0; i < end; i++) {
+        if (i == ilen) out[o++] = '.';
+        out[o++] = buf[i];
+    }
+    out[o] = '\0';
+    return copysign(strtod(out, NULL), x);
+}
+
 static bool bi_round(mlp_vm *vm, Value *a, int n, Value *out) {
     double x = 0, d = 0;
     if (!want_num(vm, "round", "x", a[0], &x)) return false;
@@ -211,10 +263,8 @@ static bool bi_round(mlp_vm *vm, Value *a, int n, Value *out) {
         return true;
     }
     if (!want_int(vm, "round", "digits", a[1], &d)) return false;
-    if (d < -300 || d > 300) return mlp_raise(vm, "round: argument 'digits' out of range: %g", d);
-    double s = pow(10, d);
-    double r = round(x * s) / s;
-    *out = mlp_number(isfinite(r) ? r : x);
+    if (d < -400 || d > 400) return mlp_raise(vm, "round: argument 'digits' out of range: %g", d);
+    *out = mlp_number(round_digits(x, (int)d));
     return true;
 }
 
@@ -225,7 +275,9 @@ static bool bi_format(mlp_vm *vm, Value *a, int n, Value *out) {
     if (d < 0 || d > 100)
         return mlp_raise(vm, "format: argument 'digits' must be between 0 and 100, got %g", d);
     char buf[512];
-    int len = snprintf(buf, sizeof buf, "%.*f", (int)d, x);
+    int len;
+    if (!isfinite(x)) len = fmt_number(x, buf); /* nan, inf, -inf as str() writes them */
+    else len = snprintf(buf, sizeof buf, "%.*f", (int)d, x);
     if (len < 0 || (size_t)len >= sizeof buf) return mlp_raise(vm, "format: number too large");
     *out = mlp_string(vm, buf, (size_t)len);
     return true;

@@ -12,10 +12,17 @@
  * root stack, the builtin and main namespaces, the module cache and the
  * registered natives. Marking is iterative through a gray stack (allocated
  * with plain realloc, outside the accounting: it is the collector's scratch).
+ *
+ * Running out of memory is a runtime error, not an abort: a failed request
+ * (or one larger than the memory the machine has available) raises "out of
+ * memory" through vm_throw, which unwinds to the innermost guard (vm.h) and
+ * is reported at the instruction that asked. A reserve of VM_RESERVE bytes
+ * is given back first, so that the report itself has room.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc.h"
 #include "value.h"
@@ -23,21 +30,59 @@
 
 #define GC_MIN_HEAP (1u << 20)
 
+/* Memory the system could still give us (MemAvailable), or the physical
+ * memory where that cannot be read. Consulted only for big requests. */
+static size_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb = 0;
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f))
+            found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
+        fclose(f);
+        if (found) return kb > SIZE_MAX / 1024 ? SIZE_MAX : (size_t)kb * 1024;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psize > 0 && (unsigned long long)pages < SIZE_MAX / (unsigned long long)psize)
+        return (size_t)pages * (size_t)psize;
+    return SIZE_MAX;
+}
+
+_Noreturn static void out_of_memory(mlp_vm *vm, size_t size) {
+    if (size >= ((size_t)1 << 30))
+        vm_throw(vm, "out of memory (asked for %.1f GB)", (double)size / 1e9);
+    vm_throw(vm, "out of memory (asked for %zu bytes)", size);
+}
+
 void *gc_alloc(mlp_vm *vm, void *p, size_t old, size_t new_size) {
-    vm->bytes += new_size;
-    vm->bytes -= old;
-    if (new_size > old && vm->gc_paused == 0 && (vm->stress || vm->bytes > vm->next_gc))
-        gc_collect(vm);
     if (new_size == 0) {
+        vm->bytes -= old;
         free(p);
         return NULL;
     }
+    /* A single request larger than the memory the machine has free would
+     * be granted by an overcommitting kernel and then end the process when
+     * touched (the OOM killer): refuse it now, as an error the script can
+     * be told about. */
+    if (new_size > old && new_size - old >= vm->big_alloc && new_size - old > mem_available())
+        out_of_memory(vm, new_size);
+    if (new_size > old && vm->gc_paused == 0 &&
+        (vm->stress || vm->bytes + (new_size - old) > vm->next_gc))
+        gc_collect(vm); /* may throw (out of memory for its gray stack) */
+    vm->bytes += new_size;
+    vm->bytes -= old;
+    if (!vm->reserve) vm->reserve = malloc(VM_RESERVE); /* given back by an earlier failure */
     void *q = realloc(p, new_size);
     if (!q) {
-        /* Out of memory is not a user mistake we can recover from in the
-         * middle of an instruction. */
-        fprintf(stderr, "mlp: out of memory (%zu bytes)\n", new_size);
-        abort();
+        /* Give back the reserve, so that the error report has room. (No
+         * collection to retry: one ran when the heap passed twice its live
+         * size, and its gray stack would eat the reserve.) */
+        free(vm->reserve);
+        vm->reserve = NULL;
+        vm->bytes -= new_size;
+        vm->bytes += old;
+        out_of_memory(vm, new_size);
     }
     return q;
 }
@@ -55,13 +100,25 @@ void gc_mark_obj(mlp_vm *vm, Obj *o) {
     if (!o || o->marked) return;
     o->marked = true;
     if (vm->ngray == vm->graycap) {
-        vm->graycap = vm->graycap ? vm->graycap * 2 : 256;
-        Obj **g = (Obj **)realloc(vm->gray, sizeof(Obj *) * vm->graycap);
+        size_t nc = vm->graycap ? vm->graycap * 2 : 256;
+        Obj **g = (Obj **)realloc(vm->gray, sizeof(Obj *) * nc);
         if (!g) {
-            fprintf(stderr, "mlp: out of memory in the collector\n");
-            abort();
+            free(vm->reserve);
+            vm->reserve = NULL;
+            g = (Obj **)realloc(vm->gray, sizeof(Obj *) * nc);
+        }
+        if (!g) {
+            /* Abandon this collection: unmark everything (a marked object
+             * would be skipped by the next one), give back the gray stack
+             * and report the error from the allocation that collected. */
+            for (Obj *x = vm->objects; x; x = x->next) x->marked = false;
+            free(vm->gray);
+            vm->gray = NULL;
+            vm->ngray = vm->graycap = 0;
+            vm_throw(vm, "out of memory (while collecting garbage)");
         }
         vm->gray = g;
+        vm->graycap = nc;
     }
     vm->gray[vm->ngray++] = o;
 }

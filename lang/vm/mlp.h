@@ -155,9 +155,21 @@ size_t mlp_record_len(mlp_value rec);
 /* The i-th entry in insertion order (i < mlp_record_len). */
 void mlp_record_entry(mlp_value rec, size_t i, mlp_value *key, mlp_value *val);
 
-/* The text `str(v)` gives, as a new string value. */
+/* How deep values may nest: a list or record counts 1 plus the deepest of
+ * its elements (scalars 0), so [[1]] is 2 deep. `==`, str()/print/save and
+ * the transport of values between -j worker processes all handle any value
+ * up to this depth in full (iteratively, never on the C stack) and fail
+ * past it with the runtime error "value nested too deeply (more than 10000
+ * levels)". One rule everywhere, so serial and -j runs agree. */
+#define MLP_MAX_VALUE_DEPTH 10000
+
+/* The text `str(v)` gives, as a new string value. A value nested past
+ * MLP_MAX_VALUE_DEPTH raises the runtime error (unwinding the native that
+ * asked, as any runtime error does); outside a running program it returns
+ * nil with the error pending. */
 mlp_value mlp_tostring(mlp_vm *vm, mlp_value v);
-/* `==` of the language. */
+/* `==` of the language. Values nested past MLP_MAX_VALUE_DEPTH compare
+ * unequal here (the language's == raises the error instead). */
 bool mlp_equal(mlp_value a, mlp_value b);
 
 /* ---- natives -------------------------------------------------------------- */

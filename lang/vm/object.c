@@ -11,6 +11,7 @@
 
 #include "object.h"
 #include "gc.h"
+#include "value.h"
 #include "vm.h"
 
 /* ---- strings ---- */
@@ -38,7 +39,7 @@ ObjString *str_new(mlp_vm *vm, const char *s, size_t len) {
     ObjString *str = (ObjString *)gc_new_obj(vm, sizeof(ObjString), MLP_T_STRING);
     mlp_pop_root(vm);
     str->buf = b;
-    str->len = (uint32_t)len;
+    str->len = len;
     str->hashed = false;
     str->hash = 0;
     return str;
@@ -60,7 +61,7 @@ ObjString *str_concat(mlp_vm *vm, ObjString *a, ObjString *b) {
         buf->data[n] = '\0';
         ObjString *s = (ObjString *)gc_new_obj(vm, sizeof(ObjString), MLP_T_STRING);
         s->buf = a->buf; /* a is still rooted by the caller, so is its buffer */
-        s->len = (uint32_t)n;
+        s->len = n;
         s->hashed = false;
         return s;
     }
@@ -73,7 +74,7 @@ ObjString *str_concat(mlp_vm *vm, ObjString *a, ObjString *b) {
     ObjString *s = (ObjString *)gc_new_obj(vm, sizeof(ObjString), MLP_T_STRING);
     mlp_pop_root(vm);
     s->buf = nb;
-    s->len = (uint32_t)n;
+    s->len = n;
     s->hashed = false;
     return s;
 }
@@ -100,7 +101,7 @@ uint32_t str_hash(ObjString *s) {
         /* FNV-1a */
         uint32_t h = 2166136261u;
         const unsigned char *p = (const unsigned char *)STR_CHARS(s);
-        for (uint32_t i = 0; i < s->len; i++) {
+        for (size_t i = 0; i < s->len; i++) {
             h ^= p[i];
             h *= 16777619u;
         }
@@ -161,9 +162,16 @@ ObjList *list_new(mlp_vm *vm, uint32_t cap) {
     return l;
 }
 
+_Noreturn void list_too_long(mlp_vm *vm, double n) {
+    char num[32];
+    fmt_number(n, num);
+    vm_throw(vm, "list too long (%s elements; a list holds at most %u)", num, (unsigned)LIST_MAX);
+}
+
 void list_push(mlp_vm *vm, ObjList *l, Value v) {
     if (l->count == l->cap) {
-        uint32_t nc = l->cap < 8 ? 8 : l->cap * 2;
+        if (l->count == LIST_MAX) list_too_long(vm, (double)LIST_MAX + 1);
+        uint32_t nc = l->cap < 8 ? 8 : l->cap > LIST_MAX / 2 ? LIST_MAX : l->cap * 2;
         /* v may be unreachable otherwise while we grow */
         mlp_push_root(vm, v);
         l->items = GC_GROW(vm, Value, l->items, l->cap, nc);
@@ -227,6 +235,10 @@ void rec_set(mlp_vm *vm, ObjRecord *r, ObjString *key, Value v) {
         r->entries[e].val = v;
         return;
     }
+    /* entry numbers are int32_t and the index has twice as many uint32_t
+     * slots: 2^30 fields keep both in range */
+    if (r->count >= (1u << 30))
+        vm_throw(vm, "record too large (a record holds at most %u fields)", 1u << 30);
     /* The caller roots r; key and v must survive the growth below. */
     mlp_push_root(vm, obj_val(MLP_T_STRING, key));
     mlp_push_root(vm, v);

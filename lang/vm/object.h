@@ -52,7 +52,7 @@ typedef struct ObjStrBuf {
 
 typedef struct ObjString {
     Obj obj;
-    uint32_t len;
+    size_t len;       /* bytes; strings may pass 4 GiB */
     uint32_t hash;
     bool hashed;
     ObjStrBuf *buf;
@@ -204,6 +204,10 @@ size_t utf8_count(const char *s, size_t len);
 /* Byte length of the UTF-8 sequence starting with byte c (1 for invalid). */
 int utf8_len(unsigned char c);
 
+/* Lists hold at most LIST_MAX elements (the width of count); a longer
+ * list is the runtime error list_too_long raises. */
+#define LIST_MAX UINT32_MAX
+_Noreturn void list_too_long(mlp_vm *vm, double n);
 ObjList *list_new(mlp_vm *vm, uint32_t cap);
 void list_push(mlp_vm *vm, ObjList *l, Value v);
 

@@ -15,7 +15,11 @@ bool vm_contains(mlp_vm *vm, Value x, Value container, bool *res) {
     case MLP_T_LIST: {
         ObjList *l = AS_LIST(container);
         *res = false;
-        for (uint32_t i = 0; i < l->count && !*res; i++) *res = values_equal(x, l->items[i], 0);
+        for (uint32_t i = 0; i < l->count && !*res; i++) {
+            int eq = values_equal(vm, x, l->items[i]);
+            if (eq < 0) return false;   /* nested too deeply: the error is raised */
+            *res = eq == 1;
+        }
         return true;
     }
     case MLP_T_RECORD:

@@ -34,6 +34,7 @@ void sb_add(StrBuf *b, const char *s, size_t n) {
         size_t nc = b->cap ? b->cap * 2 : 64;
         while (nc < b->n + n + 1) nc *= 2;
         char *p = (char *)realloc(b->p, nc);
+        if (!p && b->vm) vm_throw(b->vm, "out of memory (asked for %zu bytes of text)", nc);
         if (!p) abort();
         b->p = p;
         b->cap = nc;
@@ -93,8 +94,49 @@ static bool is_ident(const char *s, size_t n) {
     return true;
 }
 
-/* depth guards self-containing lists and records. */
-void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth) {
+static bool is_container(Value v) { return v.type == MLP_T_LIST || v.type == MLP_T_RECORD; }
+
+static uint32_t container_count(Value v) {
+    return v.type == MLP_T_LIST ? AS_LIST(v)->count : AS_RECORD(v)->count;
+}
+
+/* The explicit stack of the walks below: one entry per open container, so
+ * nesting costs heap, never C stack. Up to MLP_MAX_VALUE_DEPTH entries. */
+typedef struct WalkEntry {
+    Value a, b;   /* b: the other side, for equality */
+    uint32_t i;   /* next element */
+} WalkEntry;
+
+typedef struct Walk {
+    WalkEntry *e;
+    int n, cap;
+} Walk;
+
+static bool walk_push(mlp_vm *vm, Walk *w, Value a, Value b) {
+    if (w->n == MLP_MAX_VALUE_DEPTH) {
+        if (vm) vm_error(vm, "value nested too deeply (more than %d levels)", MLP_MAX_VALUE_DEPTH);
+        return false;
+    }
+    if (w->n == w->cap) {
+        int nc = w->cap ? w->cap * 4 : 16;
+        if (nc > MLP_MAX_VALUE_DEPTH) nc = MLP_MAX_VALUE_DEPTH;
+        WalkEntry *p = (WalkEntry *)realloc(w->e, sizeof(WalkEntry) * (size_t)nc);
+        if (!p) {
+            if (vm) vm_error(vm, "out of memory");
+            return false;
+        }
+        w->e = p;
+        w->cap = nc;
+    }
+    w->e[w->n].a = a;
+    w->e[w->n].b = b;
+    w->e[w->n].i = 0;
+    w->n++;
+    return true;
+}
+
+/* str() of a value that is not a list or record. */
+static void scalar_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote) {
     char num[32];
     switch (v.type) {
     case MLP_T_NIL: sb_addc(b, "nil"); return;
@@ -104,38 +146,6 @@ void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth) {
         ObjString *s = AS_STRING(v);
         if (quote) quote_string(b, STR_CHARS(s), s->len);
         else sb_add(b, STR_CHARS(s), s->len);
-        return;
-    }
-    case MLP_T_LIST: {
-        ObjList *l = AS_LIST(v);
-        if (depth > 64) {
-            sb_addc(b, "[...]");
-            return;
-        }
-        sb_addc(b, "[");
-        for (uint32_t i = 0; i < l->count; i++) {
-            if (i) sb_addc(b, ", ");
-            value_to_sb(vm, b, l->items[i], true, depth + 1);
-        }
-        sb_addc(b, "]");
-        return;
-    }
-    case MLP_T_RECORD: {
-        ObjRecord *r = AS_RECORD(v);
-        if (depth > 64) {
-            sb_addc(b, "{...}");
-            return;
-        }
-        sb_addc(b, "{");
-        for (uint32_t i = 0; i < r->count; i++) {
-            if (i) sb_addc(b, ", ");
-            ObjString *k = r->entries[i].key;
-            if (is_ident(STR_CHARS(k), k->len)) sb_add(b, STR_CHARS(k), k->len);
-            else quote_string(b, STR_CHARS(k), k->len);
-            sb_addc(b, ": ");
-            value_to_sb(vm, b, r->entries[i].val, true, depth + 1);
-        }
-        sb_addc(b, "}");
         return;
     }
     case MLP_T_RANGE: {
@@ -174,38 +184,151 @@ void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth) {
     }
 }
 
-bool values_equal(Value a, Value b, int depth) {
-    if (a.type != b.type) return false;
+static void open_container(StrBuf *b, Value v) { sb_addc(b, v.type == MLP_T_LIST ? "[" : "{"); }
+
+/* One pass of value_to_sb: 1 done, 0 deeper than MLP_MAX_VALUE_DEPTH (no
+ * error raised), -1 out of memory (raised). With `cycles`, a container met
+ * again inside itself prints as [...] / {...}, as Python does; that check
+ * costs O(depth) per container, so it only runs when a first pass without
+ * it went too deep (a cycle always does). */
+static int to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, bool cycles) {
+    Walk w = {0};
+    if (!walk_push(vm, &w, v, v)) return -1;
+    open_container(b, v);
+    int r = 1;
+    while (w.n > 0) {
+        WalkEntry *top = &w.e[w.n - 1];
+        Value c = top->a;
+        if (top->i >= container_count(c)) {
+            sb_addc(b, c.type == MLP_T_LIST ? "]" : "}");
+            w.n--;
+            continue;
+        }
+        uint32_t i = top->i++;
+        if (i) sb_addc(b, ", ");
+        Value x;
+        if (c.type == MLP_T_LIST) {
+            x = AS_LIST(c)->items[i];
+        } else {
+            RecEntry *e = &AS_RECORD(c)->entries[i];
+            ObjString *k = e->key;
+            if (is_ident(STR_CHARS(k), k->len)) sb_add(b, STR_CHARS(k), k->len);
+            else quote_string(b, STR_CHARS(k), k->len);
+            sb_addc(b, ": ");
+            x = e->val;
+        }
+        if (!is_container(x)) {
+            scalar_to_sb(vm, b, x, true);
+            continue;
+        }
+        bool cycle = false;
+        for (int j = 0; cycles && j < w.n && !cycle; j++) cycle = w.e[j].a.as.o == x.as.o;
+        if (cycle) {
+            sb_addc(b, x.type == MLP_T_LIST ? "[...]" : "{...}");
+            continue;
+        }
+        if (w.n == MLP_MAX_VALUE_DEPTH) {
+            r = 0;
+            break;
+        }
+        if (!walk_push(vm, &w, x, x)) {
+            r = -1;
+            break;
+        }
+        open_container(b, x);
+    }
+    free(w.e);
+    return r;
+}
+
+/* Iterative, so any nesting up to MLP_MAX_VALUE_DEPTH prints in full. */
+bool value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote) {
+    if (!b->vm) b->vm = vm;
+    if (!is_container(v)) {
+        scalar_to_sb(vm, b, v, quote);
+        return true;
+    }
+    size_t start = b->n;
+    int r = to_sb(vm, b, v, quote, false);
+    if (r == 0) {
+        b->n = start;
+        r = to_sb(vm, b, v, quote, true);
+    }
+    if (r == 0) {
+        if (vm) vm_error(vm, "value nested too deeply (more than %d levels)", MLP_MAX_VALUE_DEPTH);
+        if (b->p) b->p[start] = '\0';
+        b->n = start;
+    }
+    return r == 1;
+}
+
+static bool scalar_equal(Value a, Value b) {
     switch (a.type) {
     case MLP_T_NIL: return true;
     case MLP_T_BOOL: return a.as.b == b.as.b;
     case MLP_T_NUMBER: return a.as.n == b.as.n;
     case MLP_T_STRING: return str_eq(AS_STRING(a), AS_STRING(b));
-    case MLP_T_LIST: {
-        ObjList *x = AS_LIST(a), *y = AS_LIST(b);
-        if (x == y) return true;
-        if (x->count != y->count || depth > 64) return false;
-        for (uint32_t i = 0; i < x->count; i++)
-            if (!values_equal(x->items[i], y->items[i], depth + 1)) return false;
-        return true;
-    }
-    case MLP_T_RECORD: {
-        ObjRecord *x = AS_RECORD(a), *y = AS_RECORD(b);
-        if (x == y) return true;
-        if (x->count != y->count || depth > 64) return false;
-        for (uint32_t i = 0; i < x->count; i++) {
-            int32_t e = rec_find(y, x->entries[i].key);
-            if (e < 0 || !values_equal(x->entries[i].val, y->entries[e].val, depth + 1))
-                return false;
-        }
-        return true;
-    }
     case MLP_T_RANGE: {
         ObjRange *x = AS_RANGE(a), *y = AS_RANGE(b);
         return x->start == y->start && x->stop == y->stop && x->step == y->step;
     }
     default: return a.as.o == b.as.o;
     }
+}
+
+/* Iterative, depth-first, stopping at the first difference. */
+int values_equal(mlp_vm *vm, Value a, Value b) {
+    if (a.type != b.type) return 0;
+    if (!is_container(a)) return scalar_equal(a, b);
+    if (a.as.o == b.as.o) return 1;
+    if (container_count(a) != container_count(b)) return 0;
+    Walk w = {0};
+    int r = 1;
+    if (!walk_push(vm, &w, a, b)) return -1;
+    while (w.n > 0) {
+        WalkEntry *top = &w.e[w.n - 1];
+        if (top->i >= container_count(top->a)) {
+            w.n--;
+            continue;
+        }
+        uint32_t i = top->i++;
+        Value x, y;
+        if (top->a.type == MLP_T_LIST) {
+            x = AS_LIST(top->a)->items[i];
+            y = AS_LIST(top->b)->items[i];
+        } else {
+            RecEntry *e = &AS_RECORD(top->a)->entries[i];
+            int32_t k = rec_find(AS_RECORD(top->b), e->key);
+            if (k < 0) {
+                r = 0;
+                break;
+            }
+            x = e->val;
+            y = AS_RECORD(top->b)->entries[k].val;
+        }
+        if (x.type != y.type) {
+            r = 0;
+            break;
+        }
+        if (!is_container(x)) {
+            if (!scalar_equal(x, y)) {
+                r = 0;
+                break;
+            }
+            continue;
+        }
+        if (x.as.o == y.as.o) continue;
+        if (container_count(x) != container_count(y)) {
+            r = 0;
+            break;
+        }
+        if (!walk_push(vm, &w, x, y)) {
+            r = -1;
+            break;
+        }
+    }
+    free(w.e);
+    return r;
 }
 
 const char *type_name(Value v) {
@@ -221,4 +344,4 @@ const char *type_name(Value v) {
 }
 
 const char *mlp_type_name(mlp_value v) { return type_name(v); }
-bool mlp_equal(mlp_value a, mlp_value b) { return values_equal(a, b, 0); }
+bool mlp_equal(mlp_value a, mlp_value b) { return values_equal(NULL, a, b) == 1; }

@@ -15,13 +15,18 @@ int fmt_number(double x, char *buf);
 typedef struct StrBuf {
     char *p;
     size_t n, cap;
+    mlp_vm *vm; /* set: running out of memory raises a runtime error (else aborts) */
 } StrBuf;
 void sb_add(StrBuf *b, const char *s, size_t n);
 void sb_addc(StrBuf *b, const char *s);
 void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends str(v) (quote: strings quoted, as inside containers). */
-void value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, int depth);
-bool values_equal(Value a, Value b, int depth);
+/* false: v nests more than MLP_MAX_VALUE_DEPTH levels (error raised when vm
+ * is not NULL; b holds a partial text the caller discards). */
+bool value_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote);
+/* `==`: 1 equal, 0 not, -1 the walk went past MLP_MAX_VALUE_DEPTH levels
+ * (error raised when vm is not NULL). */
+int values_equal(mlp_vm *vm, Value a, Value b);
 const char *type_name(Value v);
 
 #endif

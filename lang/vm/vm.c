@@ -16,6 +16,7 @@
  * stack slots, hence GC roots). A native may call back into the VM
  * (mlp_call): that runs a nested loop until the frame it pushed returns.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,14 +40,55 @@
 
 /* ---- errors ---- */
 
+/* A NaN's sign is meaningless and printf writes it ("-nan" for 0/0 on
+ * x86): messages say "nan", as str() does. Rewrites the word -nan. */
+static void plain_nan(char *m) {
+    for (char *p = strstr(m, "-nan"); p; p = strstr(p + 1, "-nan")) {
+        bool word = (p == m || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[4]);
+        if (word) memmove(p, p + 1, strlen(p + 1) + 1);
+    }
+}
+
 bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
+    va_end(ap);
+    plain_nan(vm->err_msg);
+    vm->err_pending = true;
+    vm->err_located = false;
+    vm->err_compile = false;
+    return false;
+}
+
+void vm_guard_enter(mlp_vm *vm, VmGuard *g) {
+    g->prev = vm->guard;
+    g->nroots = vm->nroots;
+    g->gc_paused = vm->gc_paused;
+    g->nest = vm->nest;
+    vm->guard = g;
+}
+
+void vm_guard_leave(mlp_vm *vm, VmGuard *g) { vm->guard = g->prev; }
+
+void vm_guard_caught(mlp_vm *vm, VmGuard *g) {
+    vm->nroots = g->nroots;
+    vm->gc_paused = g->gc_paused;
+    vm->nest = g->nest;
+    vm->guard = g->prev;
+}
+
+_Noreturn void vm_throw(mlp_vm *vm, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
     va_end(ap);
     vm->err_pending = true;
     vm->err_located = false;
-    return false;
+    vm->err_compile = false;
+    if (vm->guard) longjmp(vm->guard->jb, 1);
+    fprintf(stderr, "mlp: error: %s\n", vm->err_msg);
+    exit(70);
 }
 
 static void frame_loc(Frame *f, int *line, int *col) {
@@ -87,6 +129,7 @@ void vm_locate_error(mlp_vm *vm) {
 
 void vm_clear_error(mlp_vm *vm) {
     vm->err_pending = false;
+    vm->err_compile = false;
     vm->err_located = false;
     vm->err_msg[0] = '\0';
     free(vm->err_report);
@@ -292,13 +335,18 @@ static CallResult call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames) {
 
 /* ---- operators ---- */
 
-static bool num_index(mlp_vm *vm, Value idx, uint32_t len, const char *what, int64_t *out) {
+/* len is a double: a range's length may pass 2^32 (exact to 2^53). */
+static bool num_index(mlp_vm *vm, Value idx, double len, const char *what, int64_t *out) {
     if (!IS_NUM(idx)) return vm_error(vm, "%s index must be a number, not %s", what, type_name(idx));
     double d = idx.as.n;
     if (d != floor(d)) return vm_error(vm, "%s index must be an integer, got %g", what, d);
     if (d < 0) d += len;
-    if (d < 0 || d >= len)
-        return vm_error(vm, "%s index %g out of range (length %u)", what, idx.as.n, len);
+    if (d < 0 || d >= len) {
+        char a[32], b[32];
+        fmt_number(idx.as.n, a);
+        fmt_number(len, b);
+        return vm_error(vm, "%s index %s out of range (length %s)", what, a, b);
+    }
     *out = (int64_t)d;
     return true;
 }
@@ -326,7 +374,7 @@ static bool get_index(mlp_vm *vm, Value *slot) {
     }
     case MLP_T_STRING: {
         ObjString *s = AS_STRING(o);
-        uint32_t n = (uint32_t)utf8_count(STR_CHARS(s), s->len);
+        double n = (double)utf8_count(STR_CHARS(s), s->len);
         if (!num_index(vm, idx, n, "string", &i)) return false;
         size_t a = cp_offset(s, i);
         size_t l = (size_t)utf8_len((unsigned char)STR_CHARS(s)[a]);
@@ -346,7 +394,7 @@ static bool get_index(mlp_vm *vm, Value *slot) {
     }
     case MLP_T_RANGE: {
         ObjRange *r = AS_RANGE(o);
-        if (!num_index(vm, idx, (uint32_t)range_len(r), "range", &i)) return false;
+        if (!num_index(vm, idx, range_len(r), "range", &i)) return false;
         slot[0] = mlp_number(r->start + (double)i * r->step);
         return true;
     }
@@ -458,6 +506,7 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
     }
     if (op == OP_ADD && a.type == MLP_T_LIST && b.type == MLP_T_LIST) {
         ObjList *x = AS_LIST(a), *y = AS_LIST(b);
+        if ((double)x->count + y->count > LIST_MAX) list_too_long(vm, (double)x->count + y->count);
         ObjList *r = list_new(vm, x->count + y->count);
         if (x->count) memcpy(r->items, x->items, sizeof(Value) * x->count);
         if (y->count) memcpy(r->items + x->count, y->items, sizeof(Value) * y->count);
@@ -471,8 +520,8 @@ static bool arith_slow(mlp_vm *vm, Opcode op, Value *slot) {
         double k = IS_NUM(a) ? a.as.n : b.as.n;
         if (k != floor(k) || k < 0)
             return vm_error(vm, "list * n needs a non-negative integer n, got %g", k);
-        double total = k * x->count;
-        if (total > 1e9) return vm_error(vm, "list * %g is too large", k);
+        double total = x->count ? k * x->count : 0; /* [] * inf is [] */
+        if (total > LIST_MAX) list_too_long(vm, total);
         ObjList *r = list_new(vm, (uint32_t)total);
         for (uint32_t i = 0; x->count && i < (uint32_t)k; i++)
             memcpy(r->items + (size_t)i * x->count, x->items, sizeof(Value) * x->count);
@@ -525,7 +574,7 @@ static bool compare(mlp_vm *vm, Opcode op, Value a, Value b, bool *res) {
     }
     if (a.type == MLP_T_STRING && b.type == MLP_T_STRING) {
         ObjString *x = AS_STRING(a), *y = AS_STRING(b);
-        uint32_t n = x->len < y->len ? x->len : y->len;
+        size_t n = x->len < y->len ? x->len : y->len;
         c = memcmp(STR_CHARS(x), STR_CHARS(y), n);
         if (c == 0) c = x->len < y->len ? -1 : x->len > y->len;
         switch (op) {
@@ -627,7 +676,7 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
     sb_addc(&b, "          [");
     for (Value *v = f->base - 1; v < sp; v++) {
         if (v > f->base - 1) sb_addc(&b, ", ");
-        value_to_sb(vm, &b, *v, true, 60);
+        if (!value_to_sb(vm, &b, *v, true)) vm_clear_error(vm);
     }
     sb_addc(&b, "]\n");
     disasm_instr(&b, f->cl->proto, (int)(ip - f->cl->proto->code));
@@ -727,6 +776,9 @@ L_TRACE:
             for (uint32_t i = 0; i < ns->names->count; i++)
                 if ((uint16_t)ns->names->entries[i].val.as.n == g) {
                     ObjString *n = ns->names->entries[i].key;
+                    /* in the REPL a name no entry defined yet is just
+                     * undefined: nothing promises a later definition */
+                    if (vm->repl) THROW("undefined variable '%.*s'", (int)n->len, STR_CHARS(n));
                     THROW("undefined variable '%.*s' (used before its definition)", (int)n->len,
                           STR_CHARS(n));
                 }
@@ -872,8 +924,26 @@ L_TRACE:
         NEXT;
     }
     CASE(NOT) { sp[-1] = mlp_bool(!mlp_truthy(sp[-1])); NEXT; }
-    CASE(EQ) { sp[-2] = mlp_bool(values_equal(sp[-2], sp[-1], 0)); sp--; NEXT; }
-    CASE(NE) { sp[-2] = mlp_bool(!values_equal(sp[-2], sp[-1], 0)); sp--; NEXT; }
+    CASE(EQ) {
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
+        sp[-2] = mlp_bool(r);
+        sp--;
+        NEXT;
+    }
+    CASE(NE) {
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
+        sp[-2] = mlp_bool(!r);
+        sp--;
+        NEXT;
+    }
 #define CMP(NAME, OPER)                                         \
     CASE(NAME) {                                                \
         Value a = sp[-2], b = sp[-1];                           \
@@ -934,14 +1004,23 @@ L_TRACE:
 #undef CJUMP
     CASE(JUMP_IF_NOT_EQ) {
         uint16_t off = READ_U16();
-        bool r = values_equal(sp[-2], sp[-1], 0);
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
         sp -= 2;
         if (!r) ip += off;
         NEXT;
     }
     CASE(JUMP_IF_NOT_NE) {
         uint16_t off = READ_U16();
-        bool r = !values_equal(sp[-2], sp[-1], 0);
+        int r = values_equal(vm, sp[-2], sp[-1]);
+        if (r < 0) {
+            SYNC();
+            goto error;
+        }
+        r = !r;
         sp -= 2;
         if (!r) ip += off;
         NEXT;
@@ -1079,7 +1158,11 @@ L_TRACE:
         int n = READ_U8();
         SYNC();
         StrBuf b = {0};
-        for (int i = 0; i < n; i++) value_to_sb(vm, &b, sp[i - n], false, 0);
+        for (int i = 0; i < n; i++)
+            if (!value_to_sb(vm, &b, sp[i - n], false)) {
+                free(b.p);
+                goto error;
+            }
         ObjString *s = str_new(vm, b.p ? b.p : "", b.n);
         free(b.p);
         sp -= n;
@@ -1156,7 +1239,10 @@ L_TRACE:
         if (v.type != MLP_T_NIL) {
             SYNC();
             StrBuf b = {0};
-            value_to_sb(vm, &b, v, true, 0);
+            if (!value_to_sb(vm, &b, v, true)) {
+                free(b.p);
+                goto error;
+            }
             sb_add(&b, "\n", 1);
             mlp_write(vm, b.p, b.n);
             free(b.p);
@@ -1204,8 +1290,21 @@ bool vm_call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames, Value *resul
     if (vm->nest >= VM_NEST_MAX) return vm_error(vm, "stack overflow (too deep native re-entry)");
     Value *callee = vm->sp - argc - nkw - 1;
     int stop = vm->nframes;
+    VmGuard g;
+    vm_guard_enter(vm, &g);
+    if (setjmp(g.jb)) {
+        /* vm_throw from an allocation: the innermost frame's ip was synced
+         * before the instruction that allocated, so the report points at it */
+        vm_guard_caught(vm, &g);
+        vm_locate_error(vm);
+        close_upvals(vm, callee);
+        vm->nframes = stop;
+        vm->sp = callee;
+        return false;
+    }
     CallResult r = call_value(vm, argc, nkw, kwnames);
     if (r == CALL_ERR) {
+        vm_guard_leave(vm, &g);
         vm->sp = callee;
         return false;
     }
@@ -1214,10 +1313,12 @@ bool vm_call_value(mlp_vm *vm, int argc, int nkw, ObjList *kwnames, Value *resul
         bool ok = execute(vm, stop);
         vm->nest--;
         if (!ok) {
+            vm_guard_leave(vm, &g);
             vm->sp = callee;
             return false;
         }
     }
+    vm_guard_leave(vm, &g);
     *result = *callee;
     vm->sp = callee;
     return true;

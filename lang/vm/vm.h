@@ -20,6 +20,7 @@
 #ifndef MLP_VM_H
 #define MLP_VM_H
 
+#include <setjmp.h>
 #include <signal.h>
 
 #include "object.h"
@@ -28,6 +29,24 @@
 #define VM_FRAMES_MAX 8000
 #define VM_NEST_MAX 180 /* nested run loops (natives calling back) */
 #define VM_ROOTS_MAX 256
+/* Memory held back so that reporting "out of memory" (the collector's gray
+ * stack, the located message and traceback) never itself runs out. */
+#define VM_RESERVE (1u << 20)
+
+/* A guard: where a runtime error raised deep inside an allocation (out of
+ * memory, a list grown past its length field), where no error can be
+ * returned, unwinds to. vm_call_value installs one around every run of
+ * code, the entry points one around compiling; vm_throw longjmps to the
+ * innermost, which restores the counters below, unwinds its frames and
+ * returns the error like any other. C code between the guard and the
+ * throw (a native half way through its work) is abandoned: what it had
+ * malloc'd outside the collector is lost, which is acceptable on the way
+ * to reporting an error. */
+typedef struct VmGuard {
+    jmp_buf jb;
+    struct VmGuard *prev;
+    int nroots, gc_paused, nest;
+} VmGuard;
 
 typedef struct Frame {
     ObjClosure *cl;
@@ -66,17 +85,31 @@ struct mlp_vm {
     /* error state */
     bool err_pending;
     bool err_located;
+    bool err_compile;           /* the error is an imported module's compile errors */
     char err_msg[1024];
     char *err_report;           /* located report, malloc'd */
     size_t err_report_len;
     bool exiting;               /* the pending error is exit(exit_code): unwind, print nothing */
     int exit_code;
 
+    VmGuard *guard;             /* innermost, or NULL */
+    void *reserve;              /* VM_RESERVE bytes freed when memory runs out */
+    size_t big_alloc;           /* requests from this size on are checked against free memory */
+
     volatile sig_atomic_t interrupted;
     Value host;                 /* the host's state: a handle (mlp_set_host), a GC root */
     const struct mlp_ew_lib *ewise; /* elementwise expressions (compiler/ewise.h) */
     bool repl;
 };
+
+/* Raises a located runtime error from anywhere under a guard (never
+ * returns). Without a guard (host code outside any run) the message is
+ * written to stderr and the process exits with 70. */
+_Noreturn void vm_throw(mlp_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_guard_enter(mlp_vm *vm, VmGuard *g);
+void vm_guard_leave(mlp_vm *vm, VmGuard *g);
+/* After setjmp(g->jb) returned nonzero: restores the counters and pops g. */
+void vm_guard_caught(mlp_vm *vm, VmGuard *g);
 
 /* Runs closure cl (already on the stack at callee position with its args
  * bound) to completion; false on a runtime error (pending, located). */

@@ -63,6 +63,8 @@
 #define RT_POOL_PAUSE_SPINS 256
 /* Upper bound on MLP_THREADS, a guard against typos like 1000000. */
 #define RT_POOL_MAX_THREADS 256
+/* MLP_THREADS gives at most this many threads per CPU the process may use. */
+#define RT_POOL_THREADS_PER_CPU 4
 /* Tasks per published job (the width of the word's count and index
  * fields); a larger run is published as several jobs in turn. */
 #define RT_POOL_JOB_TASKS 0xffff
@@ -192,23 +194,29 @@ static void *worker_main(void *arg)
 }
 
 /* MLP_THREADS if it is a positive integer, else the CPUs this process may
- * run on (which respects taskset/cgroup limits, unlike the core count). */
+ * run on (which respects taskset/cgroup limits, unlike the core count).
+ * MLP_THREADS is capped at RT_POOL_THREADS_PER_CPU threads per such CPU:
+ * beyond that threads only wait for each other (results never depend on
+ * the count, so the cap changes speed alone). */
 static int default_threads(void)
 {
+    int cpus = 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 1)
+        cpus = CPU_COUNT(&set);
+    if (cpus > RT_POOL_MAX_THREADS) cpus = RT_POOL_MAX_THREADS;
     const char *s = getenv("MLP_THREADS");
     if (s && *s) {
         char *end;
         errno = 0;
         long v = strtol(s, &end, 10);
-        if (!errno && *end == '\0' && v >= 1)
-            return v > RT_POOL_MAX_THREADS ? RT_POOL_MAX_THREADS : (int)v;
+        if (!errno && *end == '\0' && v >= 1) {
+            long cap = (long)cpus * RT_POOL_THREADS_PER_CPU;
+            if (cap > RT_POOL_MAX_THREADS) cap = RT_POOL_MAX_THREADS;
+            return (int)(v > cap ? cap : v);
+        }
     }
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n >= 1) return n > RT_POOL_MAX_THREADS ? RT_POOL_MAX_THREADS : n;
-    }
-    return 1;
+    return cpus;
 }
 
 rt_pool *rt_pool_create(int nthreads)

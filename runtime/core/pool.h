@@ -13,7 +13,8 @@
 typedef struct rt_pool rt_pool;
 typedef void (*rt_task_fn)(void *ctx, int task);
 
-/* nthreads <= 0: read MLP_THREADS, else use the available cores. */
+/* nthreads <= 0: read MLP_THREADS (capped at 4 per available core), else use
+ * the available cores. */
 rt_pool *rt_pool_create(int nthreads);
 void rt_pool_destroy(rt_pool *pool);
 int rt_pool_threads(const rt_pool *pool);

@@ -588,6 +588,85 @@ def ctrl_c_at_the_prompt_and_ctrl_d(ctx):
 
 
 @test
+def ctrl_c_in_history_search_keeps_the_session(ctx):
+    """Ctrl-R (incremental history search) then Ctrl-C abandons the search
+    and the line, never the session (issue 11: it used to end it with 0)."""
+    s = ctx.session()
+    s.prompt()
+    s.line("let kept_value = 41 + 1")
+    s.send("\x12")            # Ctrl-R
+    s.expect("bck:")          # libedit shows its search prompt
+    s.send("kept")
+    s.expect("kept")
+    s.send("\x03")            # Ctrl-C during the search
+    s.prompt()
+    check(s.line("kept_value").strip() == "42", "the session and its globals survive",
+          s.text()[-300:])
+    # Ctrl-C after typing half a line, then again on an empty line
+    s.send("1 +")
+    s.expect(r"1 \+")
+    s.send("\x03")
+    s.prompt()
+    s.send("\x03")
+    s.prompt()
+    check(s.line("kept_value + 1").strip() == "43", "still alive after two Ctrl-C",
+          s.text()[-300:])
+    # Ctrl-C after the first key of a two-key sequence (Esc, as Meta)
+    s.send("2 *")
+    s.expect(r"2 \*")
+    s.send("\x1b")
+    s.send("\x03")
+    s.prompt()
+    check(s.line("kept_value - 2").strip() == "40", "still alive after Esc, Ctrl-C",
+          s.text()[-300:])
+    # Ctrl-R, no match typed, then Ctrl-C on an empty search
+    s.send("\x12")
+    s.expect("bck:")
+    s.send("\x03")
+    s.prompt()
+    check(s.line("kept_value * 2").strip() == "84", "still alive after an empty search",
+          s.text()[-300:])
+    s.send("\x04")
+    check(s.wait() == 0, "Ctrl-D exits with status 0", s.status)
+
+
+@test
+def undefined_name_message(ctx):
+    """An undefined name in the REPL is 'undefined', not 'used before its
+    definition' (nothing defines it later in a REPL)."""
+    s = ctx.session()
+    s.prompt()
+    out = s.line("no_such_name + 1")
+    check("undefined variable 'no_such_name'" in out, "names the variable", out)
+    check("before its definition" not in out, "does not claim a later definition", out)
+
+
+@test
+def repl_off_a_terminal_fails_like_a_script(ctx):
+    """`mlp --repl < file`: the status of the first failed entry (65 / 70),
+    later entries still run; input that ends inside an entry is reported."""
+    def run(inp):
+        return subprocess.run([ctx.mlp, "--repl"], input=inp, capture_output=True,
+                              timeout=TIMEOUT, env=ctx.env())
+    r = run(b"error(\"boom\")\nprint(2)\nlet = 3\n")
+    check(r.returncode == 70, "a runtime error first: 70", (r.returncode, r.stderr))
+    check(r.stdout == b"2\n", "the entries after it run", r.stdout)
+    r = run(b"let = 3\nerror(\"boom\")\n")
+    check(r.returncode == 65, "a syntax error first: 65", (r.returncode, r.stderr))
+    r = run(b"no_such_name\n")
+    err = r.stderr.decode()
+    check(r.returncode == 70 and "undefined variable 'no_such_name'" in err
+          and "before its definition" not in err, "an undefined name", err)
+    r = run(b"print(1)\nlet xs = [1,\n2,\n")
+    err = r.stderr.decode()
+    check(r.returncode == 65, "an unfinished entry at the end: 65", (r.returncode, err))
+    check(r.stdout == b"1\n" and "error" in err and "unfinished entry" in err,
+          "an unfinished entry is reported, not dropped", (r.stdout, err))
+    r = run(b"1 + 2\n")
+    check(r.returncode == 0 and r.stdout == b"3\n", "no errors: 0", (r.returncode, r.stdout))
+
+
+@test
 def not_a_terminal(ctx):
     """Piped stdin: `mlp` runs it as a script; `mlp --repl` runs it as a
     session. Neither prints prompts or colours."""

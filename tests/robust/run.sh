@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tests/robust/run.sh MLP — what golden files cannot set up (issue 11):
+# resource limits, special files as scripts and modules, a full stdout,
+# bad environment variables. Each case runs a command and checks its exit
+# status and a fragment of its stderr (and stdout where given).
+# Exit status 1 on any failure.
+set -u
+MLP=${1:?usage: tests/robust/run.sh path/to/mlp}
+MLP=$(cd "$(dirname "$MLP")" && pwd)/$(basename "$MLP")
+cd "$(dirname "$0")/../.." || exit 2
+TMP=$(mktemp -d /tmp/mlp-robust-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fails=0 passes=0
+
+# check NAME WANT_RC WANT_STDERR_FRAGMENT [WANT_STDOUT] -- run in $TMP/out, $TMP/err, $TMP/rc
+check() {
+    local name=$1 rc=$2 frag=$3 out=${4-}
+    local got_rc
+    got_rc=$(cat "$TMP/rc")
+    if [ "$got_rc" != "$rc" ] || { [ -n "$frag" ] && ! grep -qF -- "$frag" "$TMP/err"; } ||
+       { [ -n "$out" ] && [ "$(cat "$TMP/out")" != "$out" ]; }; then
+        echo "FAIL $name: exit $got_rc (want $rc), stderr:"
+        sed 's/^/    /' "$TMP/err" | head -20
+        [ -n "$out" ] && { echo "  stdout (want '$out'):"; sed 's/^/    /' "$TMP/out" | head -5; }
+        fails=$((fails + 1))
+    else
+        passes=$((passes + 1))
+    fi
+}
+# run CMD... : stdout, stderr and status to $TMP/{out,err,rc}
+run() { "$@" >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
+# limited KB CMD... : run under `ulimit -v KB` (ASan reserves terabytes of
+# address space, so these cases are skipped in a sanitizer build)
+limited() { local kb=$1; shift; (ulimit -v "$kb" && exec "$@") >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
+asan=0
+if nm -an "$MLP" 2>/dev/null | grep -q __asan_init; then asan=1; fi
+
+# ---- out of memory: a located runtime error, never a signal ----
+if [ $asan = 0 ]; then
+    limited 1000000 "$MLP" -e 'let a = [0]*1e8'
+    check "oom: [0]*1e8" 70 "<-e>:1:12: error: out of memory"
+    limited 1000000 "$MLP" -e 'let a = list(range(1e8))'
+    check "oom: list(range(1e8))" 70 "<-e>:1:13: error: out of memory"
+    limited 1000000 "$MLP" -e $'let a = []\nwhile true { push(a, 1) }'
+    check "oom: push loop" 70 "<-e>:2:18: error: out of memory"
+    limited 1000000 "$MLP" -e $'let s = "abcdefgh"\nwhile true { s = s + s }'
+    check "oom: string doubling" 70 "<-e>:2:20: error: out of memory"
+    # memory exhausted by many small objects: the report still has room
+    limited 1000000 "$MLP" -e $'let r = {}\nfor i in range(1e8) { r[str(i)] = [i, "x"] }'
+    check "oom: a record of small lists" 70 "error: out of memory"
+    limited 1000000 "$MLP" -e $'let a = []\nfor i in range(1e8) { push(a, {k: i}) }'
+    check "oom: a list of small records" 70 "<-e>:2:"
+    limited 600000 "$MLP" -e $'let a = list(range(3e7))\nlet s = str(a)'
+    check "oom: str of a long list" 70 "<-e>:2:12: error: out of memory"
+    # a sweep point that runs out of memory fails alone
+    # (where the point's error goes and the final status are the sweep's
+    # business: only that the point failed and the next one ran)
+    limited 1000000 "$MLP" -e $'let t = sweep n in [10, 1e8, 20] {\n  report(len=len([0] * n))\n}\nprint("last", t.rows[2].len)'
+    if [ "$(tail -n 1 "$TMP/out")" = "last 20" ] && cat "$TMP/out" "$TMP/err" | grep -q "out of memory" &&
+       [ "$(cat "$TMP/rc")" -lt 128 ]; then
+        passes=$((passes + 1))
+    else
+        echo "FAIL oom: in a sweep point: exit $(cat "$TMP/rc")"; cat "$TMP/out" "$TMP/err" | head; fails=$((fails + 1))
+    fi
+    # the REPL goes on after it
+    printf 'let a = [0]*1e8\nlet b = [1, 2]\nb\n' >"$TMP/in"
+    limited 1000000 "$MLP" --repl <"$TMP/in"
+    check "oom: the REPL goes on" 70 "<repl>:1:12: error: out of memory" "[1, 2]"
+fi
+run "$MLP" -e 'let a = [0]*1e10'
+check "list * n past the length field" 70 "error: list too long (10000000000 elements; a list holds at most 4294967295)"
+# a single request larger than the machine's free memory is refused up
+# front (not granted by overcommit and then killed): 64 GB, where less is free
+avail=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null)
+if [ $asan = 0 ] && [ -n "$avail" ] && [ "$avail" -lt 60000000 ]; then
+    run "$MLP" -e 'let a = [0]*4e9'
+    check "list * n larger than memory" 70 "<-e>:1:12: error: out of memory (asked for 64.0 GB)"
+fi
+
+# ---- modules and scripts that are not regular files ----
+ln -s /dev/zero "$TMP/zero.mlp"
+run "$MLP" -e "import \"$TMP/zero\""
+check "import a symlink to /dev/zero" 70 "cannot read $TMP/zero.mlp: not a regular file"
+mkdir "$TMP/dir.mlp"
+run "$MLP" -e "import \"$TMP/dir\""
+check "import a directory" 70 "cannot read $TMP/dir.mlp: is a directory"
+
+# ---- a directory as the script: an I/O error, not an empty script ----
+run "$MLP" "$TMP"
+check "directory as the script" 74 "mlp: cannot read '$TMP': Is a directory"
+run "$MLP" - <"$TMP"
+check "directory on stdin (-)" 74 "mlp: cannot read '<stdin>': Is a directory"
+run "$MLP" <"$TMP"
+check "directory on stdin" 74 "mlp: cannot read '<stdin>': Is a directory"
+run "$MLP" --disasm "$TMP"
+check "directory to --disasm" 74 "mlp: cannot read '$TMP': Is a directory"
+# a device is not a script (it would be read until memory runs out)
+run "$MLP" "$TMP/zero.mlp"
+check "a symlink to /dev/zero as the script" 74 "mlp: cannot read '$TMP/zero.mlp': a device is not a script"
+run "$MLP" - </dev/zero
+check "/dev/zero on stdin" 74 "mlp: cannot read '<stdin>': a device is not a script"
+# stdout closed
+"$MLP" -e 'print(1)' >&- 2>"$TMP/err"; echo $? >"$TMP/rc"
+check "stdout closed" 74 "mlp: cannot write standard output: Bad file descriptor"
+# a pipe is a fine script
+run "$MLP" <(echo 'print(5)')
+check "script from a pipe" 0 "" 5
+
+# ---- standard output that cannot be written: 74, with a message ----
+if [ -w /dev/full ]; then
+    "$MLP" -e 'print(1)' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "print to /dev/full" 74 "mlp: cannot write standard output: No space left on device"
+    "$MLP" -e $'for i in range(100000) { print(i) }' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "much output to /dev/full" 74 "mlp: cannot write standard output"
+    "$MLP" -e 'print(1)
+error("boom")' >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "a runtime error keeps its status" 70 "mlp: cannot write standard output"
+    echo '1 + 2' | "$MLP" --repl >/dev/full 2>"$TMP/err"; echo $? >"$TMP/rc"
+    check "--repl to /dev/full" 74 "mlp: cannot write standard output"
+fi
+
+# ---- settings from the environment: a bad value is a usage error ----
+for v in abc 0 -2 1.5 ""x; do
+    MLP_THREADS=$v run "$MLP" -e 'print(1)'
+    check "MLP_THREADS=$v" 64 "mlp: MLP_THREADS must be a positive whole number of threads, got '$v'"
+done
+MLP_THREADS=abc run "$MLP" --repl </dev/null
+check "MLP_THREADS=abc (REPL)" 64 "MLP_THREADS must be"
+MLP_SIMD=sse run "$MLP" -e 'print(1)'
+check "MLP_SIMD=sse" 64 "mlp: MLP_SIMD must be one of scalar, avx2, avx512, got 'sse'"
+MLP_SIMD=scalar run "$MLP" -e 'print(1)'
+check "MLP_SIMD=scalar" 0 "" 1
+# threads are capped at 4 per core this process may use (and 256)
+cores=$(nproc)
+cap=$((cores * 4 > 256 ? 256 : cores * 4))
+MLP_THREADS=100000 run "$MLP" -e 'print(threads())'
+check "MLP_THREADS=100000 is capped" 0 "" "$cap"
+MLP_THREADS=1 run "$MLP" -e 'print(threads())'
+check "MLP_THREADS=1" 0 "" 1
+
+if [ $fails -ne 0 ]; then
+    echo "tests/robust: $passes passed, $fails failed"
+    exit 1
+fi
+echo "tests/robust: $passes passed"
