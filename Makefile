@@ -179,6 +179,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
 	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
 	bash tests/par/run.sh $(MLP)
+	python3 tests/stress/run.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

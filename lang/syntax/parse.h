@@ -31,6 +31,8 @@ typedef struct ParseCtx {
     int depth;
     int last_tok;              /* last token returned (newline suppression) */
     int line, col;             /* position of the next character */
+    size_t pos;                /* its offset in src */
+    size_t else_at;            /* offset of an `else` the newlines before it join to */
     char *sbuf;                /* string literal being scanned */
     size_t slen, scap;
     int str_line, str_col;     /* where the current string part began */

