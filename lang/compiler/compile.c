@@ -94,7 +94,12 @@ const signed char op_stack_effect[OP_COUNT] = {
 static void error_at(Compiler *c, Span s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void error_at(Compiler *c, Span s, const char *fmt, ...) {
     c->nerrors++;
-    if (c->opts.quiet) return;
+    if (c->opts.quiet || c->nerrors > ERR_MAX + 1) return;
+    if (c->nerrors == ERR_MAX + 1) {
+        err_print(c->vm, c->src->name, NULL, 0, s.line, s.col,
+                  "too many errors (stopping after " ERR_MAX_TEXT ")");
+        return;
+    }
     char msg[512];
     va_list ap;
     va_start(ap, fmt);

@@ -51,6 +51,15 @@ case("else_after_100k_blank_lines",
 case("record_key_model_1mb_spaces", "let r = {model" + " " * MB + ": 1}\nprint(r.model)\n", out="1\n")
 case("spaces_1mb_in_call", "print(str(" + " " * MB + "1))\n", out="1\n")
 
+# ---- error output is bounded ---------------------------------------------
+case("too_many_compile_errors",
+     "let y = 1\nf(" + ", ".join("a%d" % i for i in range(3000)) + ")\n", exit=65,
+     err_re=[r".*:2:\d+: error: too many errors \(stopping after 20\)"], max_err_lines=61)
+case("too_many_syntax_errors", "let = 1\n" * 3000, exit=65,
+     err=["{file}:21:5: error: too many errors (stopping after 20)"], max_err_lines=61)
+case("record_1mb_errors", "let r = {" + ", ".join("a%d: u" % i for i in range(120000)) + "}\n",
+     exit=65, max_err_lines=61, limit=20)
+
 
 def run(mlp, c, how, tmp):
     path = os.path.join(tmp, c["name"] + ".mlp")
@@ -81,6 +90,7 @@ def run(mlp, c, how, tmp):
     lines = err.splitlines()
     i = 0
     for want in c["err"]:
+        want = want.replace("{file}", path if how == "file" else "<stdin>")
         while i < len(lines) and lines[i].rstrip() != want.rstrip():
             i += 1
         if i == len(lines):
