@@ -29,6 +29,7 @@
 
 #define MAX_LOCALS 250
 #define MAX_UPVALS 250
+#define MAX_CONSTS 65535
 
 typedef struct Local {
     const char *name;
@@ -59,6 +60,9 @@ typedef struct FnComp {
     bool model;             /* expression statements append to `layers` */
     int layers_slot;
     bool toplevel;
+    uint32_t *khash;        /* constant index + 1 by hash (add_const) */
+    uint32_t kcap, nkeyed;
+    bool too_many_consts;   /* reported once */
 } FnComp;
 
 typedef struct Compiler {
@@ -74,6 +78,7 @@ typedef struct Compiler {
 static void compile_expr(Compiler *c, Ast *n);
 static void compile_stmt(Compiler *c, Ast *n);
 static void compile_block(Compiler *c, Ast *n);
+static void compile_chain(Compiler *c, Ast *n);
 
 const char *const op_names[OP_COUNT] = {
 #define OP(name, n, eff, doc) #name,
@@ -154,17 +159,56 @@ static void emit_op2(Compiler *c, Opcode op, int a) {
     emit_u16(c, a);
 }
 
-static int add_const(Compiler *c, Value v) {
-    ObjProto *p = c->fn->p;
-    for (uint32_t i = 0; i < p->nconsts; i++) {
-        Value k = p->consts[i];
-        if (k.type != v.type) continue;
-        if (v.type == MLP_T_NUMBER && k.as.n == v.as.n && (1 / k.as.n == 1 / v.as.n)) return (int)i;
-        if (v.type == MLP_T_STRING && str_eq(AS_STRING(k), AS_STRING(v))) return (int)i;
+/* The constants of a function are deduplicated through an open-addressing
+ * hash of their indexes (numbers by bits, so 0 and -0 stay apart and NaN
+ * never matches; strings by content), so adding one is O(1), not a search
+ * of all the others. */
+static bool const_key(Value v, uint32_t *h) {
+    if (v.type == MLP_T_NUMBER) {
+        uint64_t bits;
+        memcpy(&bits, &v.as.n, sizeof bits);
+        bits *= 0x9E3779B97F4A7C15ull;
+        *h = (uint32_t)(bits >> 32);
+        return v.as.n == v.as.n;
     }
-    if (p->nconsts >= 65535) {
-        Span s = {c->cur_line, c->cur_col, 0, 0};
-        error_at(c, s, "too many constants in one function");
+    if (v.type == MLP_T_STRING) {
+        *h = str_hash(AS_STRING(v));
+        return true;
+    }
+    return false; /* functions, keyword-name lists: never shared */
+}
+
+static bool const_same(Value k, Value v) {
+    if (k.type != v.type) return false;
+    if (v.type == MLP_T_NUMBER) return k.as.n == v.as.n && (1 / k.as.n == 1 / v.as.n);
+    return str_eq(AS_STRING(k), AS_STRING(v));
+}
+
+static void khash_put(FnComp *f, uint32_t h, uint32_t index) {
+    uint32_t mask = f->kcap - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask)
+        if (f->khash[i] == 0) {
+            f->khash[i] = index + 1;
+            return;
+        }
+}
+
+static int add_const(Compiler *c, Value v) {
+    FnComp *f = c->fn;
+    ObjProto *p = f->p;
+    uint32_t h = 0;
+    bool keyed = const_key(v, &h);
+    if (keyed && f->kcap) {
+        uint32_t mask = f->kcap - 1;
+        for (uint32_t i = h & mask; f->khash[i]; i = (i + 1) & mask)
+            if (const_same(p->consts[f->khash[i] - 1], v)) return (int)(f->khash[i] - 1);
+    }
+    if (p->nconsts >= MAX_CONSTS) {
+        if (!f->too_many_consts) {
+            Span s = {c->cur_line, c->cur_col, 0, 0};
+            error_at(c, s, "too many constants in one function (at most %d)", MAX_CONSTS);
+        }
+        f->too_many_consts = true;
         return 0;
     }
     if (p->nconsts == p->constcap) {
@@ -173,6 +217,24 @@ static int add_const(Compiler *c, Value v) {
         p->constcap = nc;
     }
     p->consts[p->nconsts] = v;
+    if (keyed) {
+        if (2 * (f->nkeyed + 1) > f->kcap) { /* keep the table at most half full */
+            uint32_t old = f->kcap;
+            uint32_t *ot = f->khash;
+            f->kcap = old ? old * 2 : 64;
+            f->khash = (uint32_t *)calloc(f->kcap, sizeof(uint32_t));
+            if (!f->khash) abort();
+            for (uint32_t i = 0; i < old; i++)
+                if (ot[i]) {
+                    uint32_t hh = 0;
+                    const_key(p->consts[ot[i] - 1], &hh);
+                    khash_put(f, hh, ot[i] - 1);
+                }
+            free(ot);
+        }
+        khash_put(f, h, p->nconsts);
+        f->nkeyed++;
+    }
     return (int)p->nconsts++;
 }
 
@@ -409,6 +471,7 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     f.p->max_stack = f.maxdepth + 8;
     f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
     if (f.p->nupvals) memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
+    free(f.khash);
     c->fn = f.enclosing;
     emit_op2(c, OP_CLOSURE, k);
 }
@@ -490,6 +553,52 @@ static void compile_sweep(Compiler *c, Ast *n) {
     emit_byte(c, 4);
 }
 
+/* One operator of a chain, its left operand already on the stack. */
+static void compile_operator(Compiler *c, Ast *n) {
+    if (n->kind != AST_BINARY) {
+        at(c, n);
+        int j = emit_jump(c, n->kind == AST_AND ? OP_AND : OP_OR);
+        compile_expr(c, n->b);
+        patch_jump(c, j);
+        return;
+    }
+    if (n->op == '+' && is_num(n->b)) {
+        at(c, n);
+        emit_op2(c, OP_ADD_K, add_const(c, mlp_number(n->b->num)));
+        return;
+    }
+    if (n->op == '-' && is_num(n->b)) {
+        at(c, n);
+        emit_op2(c, OP_ADD_K, add_const(c, mlp_number(-n->b->num)));
+        return;
+    }
+    compile_expr(c, n->b);
+    at(c, n);
+    emit_op(c, binary_op(n->op));
+}
+
+/* A binary operator, `and` or `or`, with the chain of them down its left
+ * operands (`1 + 2 + 3 + ...` nests to the left): compiled with a loop over
+ * that chain, so its length costs no C stack (parse.h, PARSE_MAX_DEPTH). */
+static void compile_chain(Compiler *c, Ast *n) {
+    Ast *one[16], **spine = one;
+    int count = 0, cap = 16;
+    for (Ast *m = n; m->kind == AST_BINARY || m->kind == AST_AND || m->kind == AST_OR; m = m->a) {
+        if (count == cap) {
+            cap *= 2;
+            Ast **g = (Ast **)malloc(sizeof(Ast *) * (size_t)cap);
+            if (!g) abort();
+            memcpy(g, spine, sizeof(Ast *) * (size_t)count);
+            if (spine != one) free(spine);
+            spine = g;
+        }
+        spine[count++] = m;
+    }
+    compile_expr(c, spine[count - 1]->a);
+    for (int i = count - 1; i >= 0; i--) compile_operator(c, spine[i]);
+    if (spine != one) free(spine);
+}
+
 static void compile_expr(Compiler *c, Ast *n) {
     at(c, n);
     switch (n->kind) {
@@ -551,30 +660,8 @@ static void compile_expr(Compiler *c, Ast *n) {
         emit_op(c, n->op == '-' ? OP_NEG : OP_NOT);
         break;
     case AST_BINARY:
-        compile_expr(c, n->a);
-        if (n->op == '+' && is_num(n->b)) {
-            at(c, n);
-            emit_op2(c, OP_ADD_K, add_const(c, mlp_number(n->b->num)));
-            break;
-        }
-        if (n->op == '-' && is_num(n->b)) {
-            at(c, n);
-            emit_op2(c, OP_ADD_K, add_const(c, mlp_number(-n->b->num)));
-            break;
-        }
-        compile_expr(c, n->b);
-        at(c, n);
-        emit_op(c, binary_op(n->op));
-        break;
     case AST_AND:
-    case AST_OR: {
-        compile_expr(c, n->a);
-        at(c, n);
-        int j = emit_jump(c, n->kind == AST_AND ? OP_AND : OP_OR);
-        compile_expr(c, n->b);
-        patch_jump(c, j);
-        break;
-    }
+    case AST_OR: compile_chain(c, n); break;
     case AST_CALL: compile_call(c, n); break;
     case AST_INDEX:
         compile_expr(c, n->a);
@@ -951,6 +1038,7 @@ ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
     }
     emit_op(&c, OP_RETURN_NIL);
     f.p->max_stack = f.maxdepth + 8;
+    free(f.khash);
     vm->gc_paused--;
     if (nerrors) *nerrors = c.nerrors;
     return c.nerrors ? NULL : f.p;

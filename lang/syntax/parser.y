@@ -31,6 +31,9 @@ typedef struct StrTok { char *s; size_t len; } StrTok;
 #include <stdlib.h>
 #include <string.h>
 
+/* enough for PARSE_MAX_DEPTH levels of any construct (parse.h) */
+#define YYMAXDEPTH PARSE_STACK_MAX
+
 int yylex(YYSTYPE *lvalp, YYLTYPE *llocp, void *scanner);
 static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg);
 
@@ -399,5 +402,7 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg)
     /* An error at the very end of input means the chunk is unfinished. The
      * end of input is where the lexer stands after the last token. */
     if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
+    if (strcmp(msg, "memory exhausted") == 0) /* the parser's stack is full */
+        msg = "expression too deeply nested (limit " PARSE_MAX_DEPTH_TEXT ")";
     parse_error(ctx, loc->first_line, loc->first_column, "%s", msg);
 }

@@ -51,6 +51,30 @@ case("else_after_100k_blank_lines",
 case("record_key_model_1mb_spaces", "let r = {model" + " " * MB + ": 1}\nprint(r.model)\n", out="1\n")
 case("spaces_1mb_in_call", "print(str(" + " " * MB + "1))\n", out="1\n")
 
+# ---- long flat chains compile with a loop; real nesting has one limit -----
+N = 50000
+case("sum_50k_terms", "print(" + "+".join(["1"] * N) + ")\n", out="%d\n" % N, how=("file", "stdin"))
+case("sub_chain_50k", "let x = 1\nprint(" + "-".join(["x"] * N) + ")\n", out="%d\n" % (1 - (N - 1)))
+case("and_50k_terms", "print(" + " and ".join(["true"] * N) + ")\n", out="true\n")
+case("or_50k_terms", "print(" + " or ".join(["false"] * N) + ")\n", out="false\n")
+case("list_plus_50k", "print(" + "+".join(["[]"] * N) + "+[1])\n", out="[1]\n")
+case("string_plus_50k", "print(len(" + "+".join(['"ab"'] * N) + "))\n", out="%d\n" % (2 * N))
+case("sum_1m_terms", "let s = " + "+".join(["1"] * 1000000) + "\nprint(s)\n", out="1000000\n")
+DEEP = "expression too deeply nested (limit 1000)"
+case("parens_1001", "print(" + "(" * 1000 + "1" + ")" * 1000 + ")\n", exit=65,
+     err=["{file}:1:1006: error: " + DEEP])
+case("parens_999_ok", "print(" + "(" * 999 + "1" + ")" * 999 + ")\n", out="1\n")
+case("unary_5000", "print(" + "-" * 5000 + "1)\n", exit=65,
+     err_re=[r".*:1:\d+: error: " + re.escape(DEEP)])
+case("pow_right_5000", "print(" + "1**" * 5000 + "1)\n", exit=65,
+     err_re=[r".*:1:\d+: error: " + re.escape(DEEP)])
+case("calls_50k", "print(" + "str(" * N + "1" + ")" * N + ")\n", exit=65,
+     err=["{file}:1:4006: error: " + DEEP])
+case("not_50k", "print(" + "not " * N + "true)\n", exit=65,
+     err_re=[r".*:1:\d+: error: " + re.escape(DEEP)])
+case("else_if_50k", "let x = 0\n" + "if x == 1 { print(1) } else " * N + "{ print(0) }\n", exit=65,
+     err_re=[r".*:\d+:\d+: error: " + re.escape(DEEP)])
+
 # ---- error output is bounded ---------------------------------------------
 case("too_many_compile_errors",
      "let y = 1\nf(" + ", ".join("a%d" % i for i in range(3000)) + ")\n", exit=65,
