@@ -27,9 +27,9 @@
 #include "opcodes.h"
 #include "parse.h"
 
-#define MAX_LOCALS 250
+#define MAX_LOCALS 65535  /* a slot is a WIDE operand at most (two bytes) */
 #define MAX_UPVALS 250
-#define MAX_CONSTS 65535
+#define MAX_CONSTS 16777215 /* far beyond realistic; a WIDE operand holds 4 bytes */
 
 typedef struct Local {
     const char *name;
@@ -51,8 +51,8 @@ typedef struct Loop {
 typedef struct FnComp {
     struct FnComp *enclosing;
     ObjProto *p;
-    Local locals[MAX_LOCALS + 1];
-    int nlocals;
+    Local *locals;          /* grown by add_local */
+    int nlocals, lcap;
     int scope_depth;
     UpvalDesc upvals[MAX_UPVALS + 1];
     int depth, maxdepth;
@@ -63,6 +63,12 @@ typedef struct FnComp {
     uint32_t *khash;        /* constant index + 1 by hash (add_const) */
     uint32_t kcap, nkeyed;
     bool too_many_consts;   /* reported once */
+    bool too_many_locals;   /* reported once */
+    /* Forward jumps are emitted before their distance is known: two-byte
+     * offsets at first; when one does not fit, the function is compiled
+     * again with every forward jump WIDE (four bytes). */
+    bool wide_jumps;
+    bool jump_overflow;
 } FnComp;
 
 typedef struct Compiler {
@@ -72,6 +78,7 @@ typedef struct Compiler {
     FnComp *fn;
     CompileOpts opts;
     int nerrors;
+    int shown;              /* errors printed (a recompiled function repeats its errors) */
     int cur_line, cur_col;
 } Compiler;
 
@@ -81,17 +88,37 @@ static void compile_block(Compiler *c, Ast *n);
 static void compile_chain(Compiler *c, Ast *n);
 
 const char *const op_names[OP_COUNT] = {
-#define OP(name, n, eff, doc) #name,
+#define OP(name, kind, eff, doc) #name,
     OPCODES(OP)
 #undef OP
 };
+const unsigned char opk_count[] = {
+#define X(kind, count, w1, w2) count,
+    OPERAND_KINDS(X)
+#undef X
+};
+const unsigned char opk_width[][2] = {
+#define X(kind, count, w1, w2) {w1, w2},
+    OPERAND_KINDS(X)
+#undef X
+};
+const unsigned char op_kind[OP_COUNT] = {
+#define OP(name, kind, eff, doc) OPK_##kind,
+    OPCODES(OP)
+#undef OP
+};
+enum {
+#define X(kind, count, w1, w2) OPK_BYTES_##kind = w1 + w2,
+    OPERAND_KINDS(X)
+#undef X
+};
 const unsigned char op_operand_bytes[OP_COUNT] = {
-#define OP(name, n, eff, doc) n,
+#define OP(name, kind, eff, doc) OPK_BYTES_##kind,
     OPCODES(OP)
 #undef OP
 };
 const signed char op_stack_effect[OP_COUNT] = {
-#define OP(name, n, eff, doc) eff,
+#define OP(name, kind, eff, doc) eff,
     OPCODES(OP)
 #undef OP
 };
@@ -99,6 +126,8 @@ const signed char op_stack_effect[OP_COUNT] = {
 static void error_at(Compiler *c, Span s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void error_at(Compiler *c, Span s, const char *fmt, ...) {
     c->nerrors++;
+    if (c->nerrors <= c->shown) return; /* printed in the first attempt (WIDE retry) */
+    c->shown = c->nerrors;
     if (c->opts.quiet || c->nerrors > ERR_MAX + 1) return;
     if (c->nerrors == ERR_MAX + 1) {
         err_print(c->vm, c->src->name, NULL, 0, s.line, s.col,
@@ -146,18 +175,26 @@ static void emit_op_eff(Compiler *c, Opcode op, int effect) {
     adjust(c, op_stack_effect[op] == OP_VAR ? effect : op_stack_effect[op]);
 }
 static void emit_op(Compiler *c, Opcode op) { emit_op_eff(c, op, 0); }
-static void emit_u16(Compiler *c, int v) {
-    emit_byte(c, (uint8_t)(v & 0xFF));
-    emit_byte(c, (uint8_t)((v >> 8) & 0xFF));
+/* Emits op and its operands (as many as its kind has), with the WIDE
+ * prefix when one does not fit its narrow width, or when `wide`. Returns
+ * the offset of the last operand (a jump's, to patch). */
+static int emit_ins(Compiler *c, Opcode op, int effect, uint32_t a, uint32_t b, bool wide) {
+    int kind = op_kind[op], n = opk_count[kind];
+    uint32_t v[2] = {a, b};
+    for (int i = 0; i < n; i++)
+        if (v[i] >> (8 * opk_width[kind][i])) wide = true;
+    if (wide) emit_op(c, OP_WIDE);
+    emit_op_eff(c, op, effect);
+    int last = 0;
+    for (int i = 0; i < n; i++) {
+        last = (int)c->fn->p->count;
+        for (int j = 0; j < opk_width[kind][i] * (wide ? 2 : 1); j++)
+            emit_byte(c, (uint8_t)(v[i] >> (8 * j)));
+    }
+    return last;
 }
-static void emit_op1(Compiler *c, Opcode op, int a) {
-    emit_op(c, op);
-    emit_byte(c, (uint8_t)a);
-}
-static void emit_op2(Compiler *c, Opcode op, int a) {
-    emit_op(c, op);
-    emit_u16(c, a);
-}
+static void emit_op1(Compiler *c, Opcode op, int a) { emit_ins(c, op, 0, (uint32_t)a, 0, false); }
+static void emit_op2(Compiler *c, Opcode op, int a) { emit_ins(c, op, 0, (uint32_t)a, 0, false); }
 
 /* The constants of a function are deduplicated through an open-addressing
  * hash of their indexes (numbers by bits, so 0 and -0 stay apart and NaN
@@ -242,30 +279,31 @@ static int str_const(Compiler *c, const char *s, size_t len) {
     return add_const(c, obj_val(MLP_T_STRING, str_new(c->vm, s, len)));
 }
 
-static int emit_jump(Compiler *c, Opcode op) {
-    emit_op(c, op);
-    emit_u16(c, 0xFFFF);
-    return (int)c->fn->p->count - 2;
-}
+/* A forward jump to patch: the offset of its operand, JUMP_WIDE set when
+ * that operand is four bytes. */
+#define JUMP_WIDE (1 << 30)
 
-static void patch_jump(Compiler *c, int at_) {
-    int dist = (int)c->fn->p->count - at_ - 2;
-    if (dist > 65535) {
-        Span s = {c->cur_line, c->cur_col, 0, 0};
-        error_at(c, s, "function body too large to jump over");
-    }
-    c->fn->p->code[at_] = (uint8_t)(dist & 0xFF);
-    c->fn->p->code[at_ + 1] = (uint8_t)((dist >> 8) & 0xFF);
+/* Emits a forward jump (slot: the first operand of FOR_NEXT/ARG_DEFAULT). */
+static int emit_fwd(Compiler *c, Opcode op, int effect, uint32_t slot) {
+    bool has_slot = opk_count[op_kind[op]] == 2;
+    bool wide = c->fn->wide_jumps || (has_slot && slot > 255);
+    int at_ = has_slot ? emit_ins(c, op, effect, slot, 0, wide) : emit_ins(c, op, effect, 0, 0, wide);
+    return wide ? at_ | JUMP_WIDE : at_;
+}
+static int emit_jump(Compiler *c, Opcode op) { return emit_fwd(c, op, 0, 0); }
+
+static void patch_jump(Compiler *c, int handle) {
+    int at_ = handle & ~JUMP_WIDE, width = handle & JUMP_WIDE ? 4 : 2;
+    uint32_t dist = c->fn->p->count - (uint32_t)at_ - (uint32_t)width;
+    if (width == 2 && dist > 0xFFFF) c->fn->jump_overflow = true; /* compiled again, WIDE */
+    for (int j = 0; j < width; j++) c->fn->p->code[at_ + j] = (uint8_t)(dist >> (8 * j));
 }
 
 static void emit_loop(Compiler *c, int start) {
-    emit_op(c, OP_LOOP);
-    int dist = (int)c->fn->p->count - start + 2;
-    if (dist > 65535) {
-        Span s = {c->cur_line, c->cur_col, 0, 0};
-        error_at(c, s, "loop body too large");
-    }
-    emit_u16(c, dist);
+    /* the distance back from the end of this instruction to `start` */
+    uint32_t dist = c->fn->p->count + 3 - (uint32_t)start;
+    if (dist > 0xFFFF) dist = c->fn->p->count + 6 - (uint32_t)start; /* WIDE LOOP: 2 + 4 */
+    emit_ins(c, OP_LOOP, 0, dist, 0, dist > 0xFFFF);
 }
 
 /* ---- scopes and variables ---- */
@@ -273,8 +311,15 @@ static void emit_loop(Compiler *c, int start) {
 static int add_local(Compiler *c, Span s, const char *name, size_t len) {
     FnComp *f = c->fn;
     if (f->nlocals >= MAX_LOCALS) {
-        error_at(c, s, "too many local variables in one function (at most %d)", MAX_LOCALS);
+        if (!f->too_many_locals)
+            error_at(c, s, "too many local variables in one function (at most %d)", MAX_LOCALS);
+        f->too_many_locals = true;
         return f->nlocals - 1;
+    }
+    if (f->nlocals == f->lcap) {
+        f->lcap = f->lcap ? f->lcap * 2 : 64;
+        f->locals = (Local *)realloc(f->locals, sizeof(Local) * (size_t)f->lcap);
+        if (!f->locals) abort();
     }
     Local *l = &f->locals[f->nlocals];
     l->name = name;
@@ -293,7 +338,7 @@ static void pop_locals_above(Compiler *c, int depth) {
     int pending = 0;
     for (int i = f->nlocals - 1; i >= 0 && f->locals[i].depth > depth; i--) {
         if (f->locals[i].captured) {
-            if (pending) emit_op_eff(c, OP_POPN, -pending), emit_byte(c, (uint8_t)pending);
+            if (pending) emit_ins(c, OP_POPN, -pending, (uint32_t)pending, 0, false);
             pending = 0;
             emit_op(c, OP_CLOSE_UPVAL);
         } else {
@@ -301,7 +346,7 @@ static void pop_locals_above(Compiler *c, int depth) {
         }
     }
     if (pending == 1) emit_op(c, OP_POP);
-    else if (pending) emit_op_eff(c, OP_POPN, -pending), emit_byte(c, (uint8_t)pending);
+    else if (pending) emit_ins(c, OP_POPN, -pending, (uint32_t)pending, 0, false);
 }
 
 static void end_scope(Compiler *c) {
@@ -403,6 +448,28 @@ static void define_var(Compiler *c, Span s, const char *name, size_t len) {
 
 /* ---- functions ---- */
 
+/* Starts compiling f's body again, every forward jump WIDE: one of them
+ * did not fit two bytes. Errors the first attempt printed are counted again
+ * but not printed twice (error_at). */
+static void restart_wide(Compiler *c, FnComp *f, int nerrors) {
+    ObjProto *p = f->p;
+    p->count = 0;
+    p->nconsts = 0;
+    p->nupvals = 0;
+    p->sig.star = -1;
+    p->simple = true;
+    if (f->kcap) memset(f->khash, 0, sizeof(uint32_t) * f->kcap);
+    f->nkeyed = 0;
+    f->nlocals = 0;
+    f->scope_depth = 0;
+    f->depth = f->maxdepth = 0;
+    f->loop = NULL;
+    f->too_many_consts = f->too_many_locals = false;
+    f->wide_jumps = true;
+    f->jump_overflow = false;
+    c->nerrors = nerrors;
+}
+
 static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, Ast *body,
                              bool model) {
     mlp_vm *vm = c->vm;
@@ -419,6 +486,8 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     sig->n = nparams;
     sig->names = GC_ALLOC(vm, ObjString *, nparams);
     sig->has_default = GC_ALLOC(vm, bool, nparams);
+    int nerrors = c->nerrors;
+again:
     for (int i = 0; i < nparams; i++) {
         Ast *p = params[i];
         for (int j = 0; j < i; j++)
@@ -441,9 +510,7 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
         Ast *p = params[i];
         if (!p->a) continue;
         at(c, p->a);
-        emit_op1(c, OP_ARG_DEFAULT, i);
-        emit_u16(c, 0xFFFF);
-        int j = (int)f.p->count - 2;
+        int j = emit_fwd(c, OP_ARG_DEFAULT, 0, (uint32_t)i);
         compile_expr(c, p->a);
         emit_op1(c, OP_SET_LOCAL, i);
         patch_jump(c, j);
@@ -468,10 +535,15 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     } else {
         emit_op(c, OP_RETURN_NIL);
     }
+    if (f.jump_overflow && !f.wide_jumps) {
+        restart_wide(c, &f, nerrors);
+        goto again;
+    }
     f.p->max_stack = f.maxdepth + 8;
     f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
     if (f.p->nupvals) memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
     free(f.khash);
+    free(f.locals);
     c->fn = f.enclosing;
     emit_op2(c, OP_CLOSURE, k);
 }
@@ -512,9 +584,7 @@ static void compile_call(Compiler *c, Ast *n) {
         if (n->list[i]->kind == AST_KWARG)
             list_push(c->vm, names, obj_val(MLP_T_STRING, str_new(c->vm, n->list[i]->str,
                                                                    n->list[i]->len)));
-    emit_op_eff(c, OP_CALL_KW, -(npos + nkw));
-    emit_byte(c, (uint8_t)npos);
-    emit_u16(c, k);
+    emit_ins(c, OP_CALL_KW, -(npos + nkw), (uint32_t)npos, (uint32_t)k, false);
 }
 
 static Opcode binary_op(int op) {
@@ -724,9 +794,7 @@ static void compile_assign(Compiler *c, Ast *n) {
             int src = resolve_local(c->fn, n->b->str, n->b->len);
             if (d >= 0 && src >= 0) {
                 at(c, n);
-                emit_op(c, OP_ADD_LOCAL);
-                emit_byte(c, (uint8_t)d);
-                emit_byte(c, (uint8_t)src);
+                emit_ins(c, OP_ADD_LOCAL, 0, (uint32_t)d, (uint32_t)src, false);
                 break;
             }
         }
@@ -836,9 +904,7 @@ static void compile_for(Compiler *c, Ast *n) {
     l.start = (int)c->fn->p->count;
     l.is_for = true;
     c->fn->loop = &l;
-    emit_op1(c, OP_FOR_NEXT, s);
-    emit_u16(c, 0xFFFF);
-    int exit = (int)c->fn->p->count - 2;
+    int exit = emit_fwd(c, OP_FOR_NEXT, 0, (uint32_t)s);
     compile_block(c, n->b);
     patch_loop(c, &l, 1);
     at(c, n);
@@ -1025,6 +1091,7 @@ ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
     f.toplevel = true;
     c.fn = &f;
     predeclare(&c, root);
+again:;
     int last = root->n - 1;
     for (int i = 0; i < root->n; i++) {
         Ast *n = root->list[i];
@@ -1037,8 +1104,13 @@ ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
         }
     }
     emit_op(&c, OP_RETURN_NIL);
+    if (f.jump_overflow && !f.wide_jumps) {
+        restart_wide(&c, &f, 0);
+        goto again;
+    }
     f.p->max_stack = f.maxdepth + 8;
     free(f.khash);
+    free(f.locals);
     vm->gc_paused--;
     if (nerrors) *nerrors = c.nerrors;
     return c.nerrors ? NULL : f.p;

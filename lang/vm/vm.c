@@ -575,8 +575,12 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
     free(b.p);
 }
 
-#define READ_U8() (*ip++)
-#define READ_U16() (ip += 2, (uint16_t)(ip[-2] | (ip[-1] << 8)))
+/* Operands. After a WIDE prefix (`wide` set until the next dispatch) each
+ * is twice as wide: one byte becomes two, two become four. */
+#define RAW_U16() (ip += 2, (uint32_t)(ip[-2] | (ip[-1] << 8)))
+#define RAW_U32() (ip += 4, (uint32_t)ip[-4] | ((uint32_t)ip[-3] << 8) | ((uint32_t)ip[-2] << 16) | ((uint32_t)ip[-1] << 24))
+#define READ_U8() (wide ? RAW_U16() : (uint32_t)*ip++)
+#define READ_U16() (wide ? RAW_U32() : RAW_U16())
 #define SYNC() (vm->sp = sp, frame->ip = ip)
 #define LOAD_FRAME()                                  \
     do {                                              \
@@ -600,10 +604,10 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
 
 #if VM_COMPUTED_GOTO
 #define CASE(name) L_##name:
-#define NEXT goto *dispatch[*ip++]
+#define NEXT do { wide = false; goto *dispatch[*ip++]; } while (0)
 #else
 #define CASE(name) case OP_##name:
-#define NEXT continue
+#define NEXT do { wide = false; continue; } while (0)
 #endif
 
 /* Runs until the frame count drops back to `stop`. */
@@ -612,15 +616,16 @@ static bool execute(mlp_vm *vm, int stop) {
     uint8_t *ip;
     Value *base, *consts, *globals;
     Value *sp = vm->sp;
+    bool wide = false;
     LOAD_FRAME();
 #if VM_COMPUTED_GOTO
     static const void *const labels[OP_COUNT] = {
-#define OP(name, n, eff, doc) &&L_##name,
+#define OP(name, kind, eff, doc) &&L_##name,
         OPCODES(OP)
 #undef OP
     };
     static const void *const traced[OP_COUNT] = {
-#define OP(name, n, eff, doc) &&L_TRACE,
+#define OP(name, kind, eff, doc) &&L_TRACE,
         OPCODES(OP)
 #undef OP
     };
@@ -633,7 +638,7 @@ L_TRACE:
     goto *labels[*ip++];
 #else
     for (;;) {
-        if (vm->cfg.trace) {
+        if (vm->cfg.trace && !wide) {
             SYNC();
             trace_instr(vm, frame, ip, sp);
         }
@@ -653,12 +658,12 @@ L_TRACE:
     CASE(GET_UPVAL) { *sp++ = *frame->cl->upvals[READ_U8()]->loc; NEXT; }
     CASE(SET_UPVAL) { *frame->cl->upvals[READ_U8()]->loc = *--sp; NEXT; }
     CASE(GET_GLOBAL) {
-        uint16_t g = READ_U16();
+        uint32_t g = READ_U16();
         Value v = globals[g];
         if (IS_UNDEF(v)) {
             ObjNamespace *ns = frame->cl->proto->ns;
             for (uint32_t i = 0; i < ns->names->count; i++)
-                if ((uint16_t)ns->names->entries[i].val.as.n == g) {
+                if ((uint32_t)ns->names->entries[i].val.as.n == g) {
                     ObjString *n = ns->names->entries[i].key;
                     THROW("undefined variable '%.*s' (used before its definition)", (int)n->len,
                           STR_CHARS(n));
@@ -669,11 +674,11 @@ L_TRACE:
         NEXT;
     }
     CASE(SET_GLOBAL) {
-        uint16_t g = READ_U16();
+        uint32_t g = READ_U16();
         if (IS_UNDEF(globals[g])) {
             ObjNamespace *ns = frame->cl->proto->ns;
             for (uint32_t i = 0; i < ns->names->count; i++)
-                if ((uint16_t)ns->names->entries[i].val.as.n == g) {
+                if ((uint32_t)ns->names->entries[i].val.as.n == g) {
                     ObjString *n = ns->names->entries[i].key;
                     THROW("assignment to '%.*s' before its definition", (int)n->len, STR_CHARS(n));
                 }
@@ -683,7 +688,7 @@ L_TRACE:
     }
     CASE(DEF_GLOBAL) { globals[READ_U16()] = *--sp; NEXT; }
     CASE(GET_BUILTIN) {
-        uint16_t g = READ_U16();
+        uint32_t g = READ_U16();
         *sp++ = vm->builtins->values[g];
         if (IS_UNDEF(sp[-1])) THROW("undefined builtin");
         NEXT;
@@ -778,8 +783,8 @@ L_TRACE:
         THROW("cannot apply '+' to %s and number", type_name(sp[-1]));
     }
     CASE(ADD_LOCAL) {
-        Value *d = base + ip[0], *src = base + ip[1];
-        ip += 2;
+        Value *d = base + READ_U8();
+        Value *src = base + READ_U8();
         if (IS_NUM(*d) && IS_NUM(*src)) {
             d->as.n += src->as.n;
             NEXT;
@@ -816,30 +821,30 @@ L_TRACE:
     CMP(GE, >=)
 #undef CMP
     CASE(JUMP) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         ip += off;
         NEXT;
     }
     CASE(JUMP_IF_FALSE) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (!mlp_truthy(*--sp)) ip += off;
         NEXT;
     }
     CASE(AND) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (!mlp_truthy(sp[-1])) ip += off;
         else sp--;
         NEXT;
     }
     CASE(OR) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (mlp_truthy(sp[-1])) ip += off;
         else sp--;
         NEXT;
     }
 #define CJUMP(NAME, OPER)                                       \
     CASE(JUMP_IF_NOT_##NAME) {                                  \
-        uint16_t off = READ_U16();                              \
+        uint32_t off = READ_U16();                              \
         Value a = sp[-2], b = sp[-1];                           \
         bool r;                                                 \
         if (IS_NUM(a) && IS_NUM(b)) r = a.as.n OPER b.as.n;     \
@@ -854,21 +859,21 @@ L_TRACE:
     CJUMP(GE, >=)
 #undef CJUMP
     CASE(JUMP_IF_NOT_EQ) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         bool r = values_equal(sp[-2], sp[-1], 0);
         sp -= 2;
         if (!r) ip += off;
         NEXT;
     }
     CASE(JUMP_IF_NOT_NE) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         bool r = !values_equal(sp[-2], sp[-1], 0);
         sp -= 2;
         if (!r) ip += off;
         NEXT;
     }
     CASE(LOOP) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         ip -= off;
         if (vm->interrupted) THROW("interrupted");
         NEXT;
@@ -1008,7 +1013,7 @@ L_TRACE:
     }
     CASE(FOR_NEXT) {
         Value *s = base + READ_U8();
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         switch (s[0].type) {
         case MLP_T_RANGE: {
             ObjRange *r = AS_RANGE(s[0]);
@@ -1051,7 +1056,7 @@ L_TRACE:
     }
     CASE(ARG_DEFAULT) {
         int s = READ_U8();
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (!IS_UNDEF(base[s])) ip += off;
         NEXT;
     }
@@ -1065,6 +1070,15 @@ L_TRACE:
         LOAD_FRAME();
         *sp++ = m;
         NEXT;
+    }
+    CASE(WIDE) {
+        /* the next instruction reads its operands twice as wide */
+        wide = true;
+#if VM_COMPUTED_GOTO
+        goto *labels[*ip++];
+#else
+        continue;
+#endif
     }
     CASE(ECHO) {
         Value v = sp[-1];
