@@ -372,7 +372,7 @@ static int add_upval(Compiler *c, FnComp *f, Span s, int index, bool is_local) {
         error_at(c, s, "too many captured variables in one function");
         return 0;
     }
-    f->upvals[p->nupvals].index = (uint8_t)index;
+    f->upvals[p->nupvals].index = (uint16_t)index;
     f->upvals[p->nupvals].is_local = is_local;
     return p->nupvals++;
 }

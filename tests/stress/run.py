@@ -75,6 +75,35 @@ case("not_50k", "print(" + "not " * N + "true)\n", exit=65,
 case("else_if_50k", "let x = 0\n" + "if x == 1 { print(1) } else " * N + "{ print(0) }\n", exit=65,
      err_re=[r".*:\d+:\d+: error: " + re.escape(DEEP)])
 
+# ---- operands: no realistic script reaches a limit ------------------------
+def lines(fmt, n):
+    return "".join(fmt.format(i=i) for i in range(n))
+
+case("consts_100k_toplevel", "let x = 0\n" + lines("x = x + {i}\n", 100000) + "print(x)\n",
+     out="%d\n" % sum(range(100000)))
+case("consts_100k_in_function", "fn f() {\n let x = 0\n" + lines(" x = x + {i}.5\n", 100000) +
+     " return x\n}\nprint(f())\n", out="%d\n" % (sum(range(100000)) + 50000))
+case("globals_100k", lines("let g{i} = {i}\n", 100000) + "print(g99999 + g70000)\n",
+     out="169999\n")
+case("loop_body_40k_statements", "let x = 0\nlet i = 0\nwhile i < 3 {\n" + "  x += 1\n" * 40000 +
+     "  i += 1\n}\nprint(x)\n", out="120000\n")
+case("for_body_40k_statements", "let x = 0\nfor i in range(2) {\n" + "  x += i\n" * 40000 +
+     "  if i == 5 { break }\n}\nprint(x)\n", out="40000\n")
+case("if_body_40k_statements", "let x = 0\nif x == 0 {\n" + "  x += 1\n" * 40000 +
+     "} else {\n  x = -1\n}\nprint(x)\n", out="40000\n")
+case("function_40k_statements", "fn f(a, b = 2) {\n  let x = a + b\n" + "  x += 1\n" * 40000 +
+     "  return x\n}\nprint(f(1))\n", out="40003\n")
+case("and_jump_over_40k", "let t = true\nprint(false and [" + "t, " * 40000 + "t][0])\n",
+     out="false\n")
+case("locals_1000", "fn f() {\n" + lines("  let l{i} = {i}\n", 1000) +
+     "  let s = 0\n  for k in range(3) { s += l999 + k }\n  let g = fn() { return l998 + l300 }\n"
+     "  return s + g()\n}\nprint(f())\n", out="%d\n" % (3 * 999 + 3 + 998 + 300))
+case("locals_70000", "fn f() {\n" + lines("  let l{i} = 1\n", 70000) + "}\nf()\n", exit=65,
+     err_re=[r".*:65537:\d+: error: too many local variables in one function \(at most 65535\)"],
+     max_err_lines=3)
+case("script_10mb", lines("let v{i} = {i} * 2 + {i} % 7\n", 370000) + "print(v369999)\n",
+     out="%d\n" % (369999 * 2 + 369999 % 7), limit=30)
+
 # ---- error output is bounded ---------------------------------------------
 case("too_many_compile_errors",
      "let y = 1\nf(" + ", ".join("a%d" % i for i in range(3000)) + ")\n", exit=65,
