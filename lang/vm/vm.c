@@ -67,6 +67,8 @@ static void frame_loc(Frame *f, int *line, int *col) {
     *col = p->count ? p->cols[off] : 0;
 }
 
+#define TRACE_KEEP 20
+
 void vm_locate_error(mlp_vm *vm) {
     if (!vm->err_pending || vm->err_located) return;
     vm->err_located = true;
@@ -74,6 +76,10 @@ void vm_locate_error(mlp_vm *vm) {
     if (vm->nframes == 0) {
         sb_printf(&b, "error: %s\n", vm->err_msg);
     } else {
+        /* A run of identical frames (the same function at the same place:
+         * deep recursion) is shown once and counted; of very many different
+         * frames, the innermost and outermost TRACE_KEEP are shown. */
+        int shown = 0, skipped = 0;
         for (int i = vm->nframes - 1; i >= 0; i--) {
             Frame *f = &vm->frames[i];
             ObjProto *p = f->cl->proto;
@@ -83,11 +89,30 @@ void vm_locate_error(mlp_vm *vm) {
                 err_format(&b, p->source->name, p->source->text, p->source->len, line, col,
                            vm->err_msg);
             }
+            int same = 0;
+            while (i - same - 1 >= 0) {
+                Frame *g = &vm->frames[i - same - 1];
+                int l2, c2;
+                frame_loc(g, &l2, &c2);
+                if (g->cl->proto != p || l2 != line || c2 != col) break;
+                same++;
+            }
+            if (shown >= TRACE_KEEP && i - same >= TRACE_KEEP) { /* in the middle: counted */
+                skipped += same + 1;
+                i -= same;
+                continue;
+            }
+            if (skipped) sb_printf(&b, "  ... %d more frames\n", skipped);
+            skipped = 0;
             if (p->name) sb_printf(&b, "  at %.*s (%s:%d:%d)\n", (int)p->name->len,
                                    STR_CHARS(p->name), p->source->name, line, col);
             else sb_printf(&b, "  at %s (%s:%d:%d)\n", p->is_script ? "<script>" : "<fn>",
                            p->source->name, line, col);
+            if (same) sb_printf(&b, "  ... the same frame %d more time%s\n", same, same == 1 ? "" : "s");
+            shown++;
+            i -= same;
         }
+        if (skipped) sb_printf(&b, "  ... %d more frames\n", skipped);
     }
     free(vm->err_report);
     vm->err_report = b.p;
