@@ -40,6 +40,7 @@ typedef struct ParseCtx {
 
     /* lexer state */
     char nest[PARSE_MAX_NEST]; /* '(' '[' '{' or 'i' (inside "{...}") */
+    int interp_line[PARSE_MAX_NEST], interp_col[PARSE_MAX_NEST]; /* where each 'i' opened */
     int depth;
     int last_tok;              /* last token returned (newline suppression) */
     int line, col;             /* position of the next character */

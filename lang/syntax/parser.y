@@ -255,13 +255,15 @@ string
     | interp STRING                 { $$ = $1; if ($2.len) ast_push($$, strlit(sp(@2), $2)); else free($2.s); }
     ;
 
+/* `}` closing an interpolation is a token, so an error inside it is found
+ * there, in the string, and not at whatever follows the string. */
 interp
-    : INTERP expr                   {
+    : INTERP expr '}'               {
                                         $$ = ast_new(AST_INTERP, sp(@1));
                                         if ($1.len) ast_push($$, strlit(sp(@1), $1)); else free($1.s);
                                         ast_push($$, $2);
                                     }
-    | interp INTERP expr            {
+    | interp INTERP expr '}'        {
                                         $$ = $1;
                                         if ($2.len) ast_push($$, strlit(sp(@2), $2)); else free($2.s);
                                         ast_push($$, $3);
