@@ -958,6 +958,12 @@ static bool valid_ident(const char *s, size_t n) {
     return true;
 }
 
+/* Is `__model` the stdlib's (not one a script defined to see the layers)? */
+static bool model_builtin(Compiler *c) {
+    if (ns_find(c->ns, "__model", 7) >= 0 || resolve_local(c->fn, "__model", 7) >= 0) return false;
+    return ns_find(c->vm->builtins, "__layer", 7) >= 0;
+}
+
 static void compile_stmt(Compiler *c, Ast *n) {
     at(c, n);
     switch (n->kind) {
@@ -968,7 +974,18 @@ static void compile_stmt(Compiler *c, Ast *n) {
         break;
     case AST_ASSIGN: compile_assign(c, n); break;
     case AST_EXPR:
-        if (c->fn->model) {
+        if (c->fn->model && model_builtin(c)) {
+            /* __layer(name, layers, value): checked here, so an error about
+             * this layer points at it, not at the end of the body */
+            emit_get_var(c, n->span, "__layer", 7);
+            emit_op2(c, OP_CONST, add_const(c, obj_val(MLP_T_STRING, c->fn->p->name)));
+            emit_op1(c, OP_GET_LOCAL, c->fn->layers_slot);
+            compile_expr(c, n->a);
+            at(c, n);
+            emit_op_eff(c, OP_CALL, -3);
+            emit_byte(c, 3);
+            emit_op(c, OP_POP);
+        } else if (c->fn->model) { /* a script's own __model sees the plain list */
             emit_op1(c, OP_GET_LOCAL, c->fn->layers_slot);
             compile_expr(c, n->a);
             at(c, n);
