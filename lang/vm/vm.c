@@ -629,10 +629,10 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
 
 #if VM_COMPUTED_GOTO
 #define CASE(name) L_##name:
-#define NEXT do { wide = false; goto *dispatch[*ip++]; } while (0)
+#define NEXT do { wide = 0; goto *dispatch[*ip++]; } while (0)
 #else
 #define CASE(name) case OP_##name:
-#define NEXT do { wide = false; continue; } while (0)
+#define NEXT continue /* the loop's top clears `wide` */
 #endif
 
 /* Runs until the frame count drops back to `stop`. */
@@ -641,7 +641,7 @@ static bool execute(mlp_vm *vm, int stop) {
     uint8_t *ip;
     Value *base, *consts, *globals;
     Value *sp = vm->sp;
-    bool wide = false;
+    int wide = 0; /* 1 while the instruction after a WIDE runs (see READ_U8) */
     LOAD_FRAME();
 #if VM_COMPUTED_GOTO
     static const void *const labels[OP_COUNT] = {
@@ -663,6 +663,7 @@ L_TRACE:
     goto *labels[*ip++];
 #else
     for (;;) {
+        if (wide) wide--; /* WIDE sets 2: 1 for the next instruction, then 0 */
         if (vm->cfg.trace && !wide) {
             SYNC();
             trace_instr(vm, frame, ip, sp);
@@ -1098,10 +1099,11 @@ L_TRACE:
     }
     CASE(WIDE) {
         /* the next instruction reads its operands twice as wide */
-        wide = true;
 #if VM_COMPUTED_GOTO
+        wide = 1;
         goto *labels[*ip++];
 #else
+        wide = 2;
         continue;
 #endif
     }
