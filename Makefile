@@ -11,6 +11,7 @@
 #   make bench-quick  every benchmark once at tiny sizes (part of make test)
 #   make fuzz     fuzz the parser + compiler with libFuzzer (FUZZ_SECONDS=600)
 #   make fuzz-data  fuzz the data loaders (IDX, gzip, CSV) the same way
+#   make fuzz-run fuzz the whole interpreter (parse, compile, run) the same way
 #
 # Release objects live in build/, sanitizer objects in build/asan/; generated
 # Flex/Bison output and the embedded stdlib live in $(OUT)/gen and are never
@@ -197,6 +198,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	python3 tests/report/run.py --mlp $(MLP)
 	python3 tests/data/hostile.py --mlp $(MLP)
 	bash tests/robust/run.sh $(MLP)
+	python3 tests/stress/run.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
@@ -231,26 +233,46 @@ bench-quick: $(MLP) $(PLUGIN) build/.deps-bench
 	    { echo "bench failed: $$r (BENCH_QUICK=1)" >&2; exit 1; }; done
 
 FUZZ_SECONDS ?= 600
+FUZZ_MAX_LEN ?= 65536
 FUZZ_BIN := build/fuzz/fuzz-parse
-$(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) lang/syntax/lexer.l lang/syntax/parser.y build/.deps-build build/.deps-test
+FUZZ_RUN_BIN := build/fuzz/fuzz-run
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
+	  $(subst $(OUT)/gen,build/asan/gen,$(STD_INC)) $(CAIRO_CFLAGS) -Wno-unused-function -Wno-sign-compare
+build/fuzz/.gen: lang/syntax/lexer.l lang/syntax/parser.y $(STD_MLP) build/.deps-build build/.deps-test
 	$(MAKE) --no-print-directory MODE=asan build/asan/gen/parser.c build/asan/gen/lexer.c build/asan/gen/stdlib_mlp.inc
-	@mkdir -p build/fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
-	  $(subst $(OUT)/gen,build/asan/gen,$(STD_INC)) -Wno-unused-function -Wno-sign-compare \
-	  tests/fuzz/fuzz_parse.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
-	  -Iruntime/report $(CAIRO_CFLAGS) $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
+	@mkdir -p build/fuzz && touch $@
+$(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) build/fuzz/.gen
+	$(FUZZ_CC) tests/fuzz/fuzz_parse.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
+	  $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
+$(FUZZ_RUN_BIN): tests/fuzz/fuzz_run.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) build/fuzz/.gen
+	$(FUZZ_CC) tests/fuzz/fuzz_run.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
+	  $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
 
-fuzz: $(FUZZ_BIN)
+# the corpus: every test and example, plus large generated inputs
+# (tests/fuzz/gen_corpus.py) that small mutations would take long to reach
+fuzz-corpus:
 	@mkdir -p build/fuzz/corpus
 	cp -n $$(find tests/lang -name "*.mlp") examples/*.mlp build/fuzz/corpus/ 2>/dev/null || true
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
+	python3 tests/fuzz/gen_corpus.py build/fuzz/corpus
+
+fuzz: $(FUZZ_BIN) fuzz-corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=20 build/fuzz/corpus
+
+# runs programs too: in a scratch directory (fuzzed programs may import or
+# save files relative to it), with a CPU limit per input (fuzz_run.c)
+fuzz-run: $(FUZZ_RUN_BIN) fuzz-corpus
+	@mkdir -p build/fuzz/run-corpus build/fuzz/scratch
+	cp -n build/fuzz/corpus/* build/fuzz/run-corpus/ 2>/dev/null || true
+	cd build/fuzz/scratch && ASAN_OPTIONS=allocator_may_return_null=1 \
+	  ../fuzz-run -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) \
+	  -malloc_limit_mb=512 -rss_limit_mb=1536 -timeout=10 ../run-corpus
 
 # The data loaders (IDX plain and gzip, CSV) from bytes: tests/fuzz/fuzz_data.c.
 FUZZ_DATA_BIN := build/fuzz/fuzz-data
 $(FUZZ_DATA_BIN): tests/fuzz/fuzz_data.c $(RT_SRC) build/.deps-build build/.deps-test
 	@mkdir -p build/fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
-	  $(RT_INC) -Wno-unused-function -Wno-sign-compare \
+	  $(RT_INC) $(CAIRO_CFLAGS) -Wno-unused-function -Wno-sign-compare \
 	  tests/fuzz/fuzz_data.c $(RT_SRC) $(LDLIBS) -pthread -o $@
 
 fuzz-data: $(FUZZ_DATA_BIN)
@@ -262,4 +284,4 @@ fuzz-data: $(FUZZ_DATA_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test asan valgrind bench bench-quick fuzz fuzz-data clean deps docs
+.PHONY: all run check test asan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs

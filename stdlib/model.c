@@ -101,6 +101,35 @@ bool std_model_build(mlp_vm *vm, std_model *m, int64_t features)
     return true;
 }
 
+/* __layer(name, layers, v): one expression statement of a `model` body.
+ * Checks v where the body says it (so an error points at that line) and
+ * appends it to layers; nil (a print() in the body) is left out. */
+static bool n_layer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    const char *name;
+    if (!std_str_arg(vm, "model", "name", a[0], &name)) return false;
+    if (!mlp_is_list(a[1])) return mlp_raise(vm, "model %s: expected a list of layers", name);
+    *out = mlp_nil();
+    mlp_value v = a[2], own;
+    /* a script that defines its own __model (to see what a body produces)
+     * gets every value as it is */
+    if (mlp_get_global(vm, "__model", &own) && mlp_typeof(own) != MLP_T_NATIVE) {
+        mlp_list_push(vm, a[1], v);
+        return true;
+    }
+    if (mlp_is_nil(v)) return true;
+    size_t k = mlp_list_len(a[1]);
+    const std_layer *l = mlp_handle_data(v, &std_layer_class);
+    if (!l) {
+        mlp_value s = mlp_tostring(vm, v);
+        return mlp_raise(vm, "model %s: layer %zu is %s %s, not a layer (dense, batchnorm, "
+                         "dropout, flatten)", name, k + 1, mlp_type_name(v), mlp_cstr(s));
+    }
+    if (k > 0 && l->input) return mlp_raise(vm, "model %s: only the first layer takes input=", name);
+    mlp_list_push(vm, a[1], v);
+    return true;
+}
+
 /* __model(name, layers): what `model NAME(...) { ... }` returns. */
 static bool n_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
@@ -180,6 +209,8 @@ static bool n_summary(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 }
 
 static const mlp_native natives[] = {
+    { "__layer", "name, layers, layer", n_layer,
+      "__layer(name, layers, layer): checks and adds one layer of a `model` body" },
     { "__model", "name, layers", n_model,
       "__model(name, layers): builds a model (what a `model` declaration returns)" },
     { "summary", "m", n_summary,

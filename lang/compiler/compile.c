@@ -28,8 +28,9 @@
 #include "opcodes.h"
 #include "parse.h"
 
-#define MAX_LOCALS 250
+#define MAX_LOCALS 65535  /* a slot is a WIDE operand at most (two bytes) */
 #define MAX_UPVALS 250
+#define MAX_CONSTS 16777215 /* far beyond realistic; a WIDE operand holds 4 bytes */
 
 typedef struct Local {
     const char *name;
@@ -51,13 +52,22 @@ typedef struct Loop {
 typedef struct FnComp {
     struct FnComp *enclosing;
     ObjProto *p;
-    Local locals[MAX_LOCALS + 1];
-    int nlocals;
+    Local *locals;          /* grown by add_local */
+    int nlocals, lcap;
     int scope_depth;
     UpvalDesc upvals[MAX_UPVALS + 1];
     int depth, maxdepth;
     Loop *loop;
     bool toplevel;
+    uint32_t *khash;        /* constant index + 1 by hash (add_const) */
+    uint32_t kcap, nkeyed;
+    bool too_many_consts;   /* reported once */
+    bool too_many_locals;   /* reported once */
+    /* Forward jumps are emitted before their distance is known: two-byte
+     * offsets at first; when one does not fit, the function is compiled
+     * again with every forward jump WIDE (four bytes). */
+    bool wide_jumps;
+    bool jump_overflow;
 } FnComp;
 
 typedef struct Compiler {
@@ -67,25 +77,47 @@ typedef struct Compiler {
     FnComp *fn;
     CompileOpts opts;
     int nerrors;
+    int shown;              /* errors printed (a recompiled function repeats its errors) */
     int cur_line, cur_col;
 } Compiler;
 
 static void compile_expr(Compiler *c, Ast *n);
 static void compile_stmt(Compiler *c, Ast *n);
 static void compile_block(Compiler *c, Ast *n);
+static void compile_chain(Compiler *c, Ast *n);
 
 const char *const op_names[OP_COUNT] = {
-#define OP(name, n, eff, doc) #name,
+#define OP(name, kind, eff, doc) #name,
     OPCODES(OP)
 #undef OP
 };
+const unsigned char opk_count[] = {
+#define X(kind, count, w1, w2) count,
+    OPERAND_KINDS(X)
+#undef X
+};
+const unsigned char opk_width[][2] = {
+#define X(kind, count, w1, w2) {w1, w2},
+    OPERAND_KINDS(X)
+#undef X
+};
+const unsigned char op_kind[OP_COUNT] = {
+#define OP(name, kind, eff, doc) OPK_##kind,
+    OPCODES(OP)
+#undef OP
+};
+enum {
+#define X(kind, count, w1, w2) OPK_BYTES_##kind = w1 + w2,
+    OPERAND_KINDS(X)
+#undef X
+};
 const unsigned char op_operand_bytes[OP_COUNT] = {
-#define OP(name, n, eff, doc) n,
+#define OP(name, kind, eff, doc) OPK_BYTES_##kind,
     OPCODES(OP)
 #undef OP
 };
 const signed char op_stack_effect[OP_COUNT] = {
-#define OP(name, n, eff, doc) eff,
+#define OP(name, kind, eff, doc) eff,
     OPCODES(OP)
 #undef OP
 };
@@ -93,7 +125,14 @@ const signed char op_stack_effect[OP_COUNT] = {
 static void error_at(Compiler *c, Span s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void error_at(Compiler *c, Span s, const char *fmt, ...) {
     c->nerrors++;
-    if (c->opts.quiet) return;
+    if (c->nerrors <= c->shown) return; /* printed in the first attempt (WIDE retry) */
+    c->shown = c->nerrors;
+    if (c->opts.quiet || c->nerrors > ERR_MAX + 1) return;
+    if (c->nerrors == ERR_MAX + 1) {
+        err_print(c->vm, c->src->name, NULL, 0, s.line, s.col,
+                  "too many errors (stopping after " ERR_MAX_TEXT ")");
+        return;
+    }
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -135,30 +174,77 @@ static void emit_op_eff(Compiler *c, Opcode op, int effect) {
     adjust(c, op_stack_effect[op] == OP_VAR ? effect : op_stack_effect[op]);
 }
 static void emit_op(Compiler *c, Opcode op) { emit_op_eff(c, op, 0); }
-static void emit_u16(Compiler *c, int v) {
-    emit_byte(c, (uint8_t)(v & 0xFF));
-    emit_byte(c, (uint8_t)((v >> 8) & 0xFF));
+/* Emits op and its operands (as many as its kind has), with the WIDE
+ * prefix when one does not fit its narrow width, or when `wide`. Returns
+ * the offset of the last operand (a jump's, to patch). */
+static int emit_ins(Compiler *c, Opcode op, int effect, uint32_t a, uint32_t b, bool wide) {
+    int kind = op_kind[op], n = opk_count[kind];
+    uint32_t v[2] = {a, b};
+    for (int i = 0; i < n; i++)
+        if (v[i] >> (8 * opk_width[kind][i])) wide = true;
+    if (wide) emit_op(c, OP_WIDE);
+    emit_op_eff(c, op, effect);
+    int last = 0;
+    for (int i = 0; i < n; i++) {
+        last = (int)c->fn->p->count;
+        for (int j = 0; j < opk_width[kind][i] * (wide ? 2 : 1); j++)
+            emit_byte(c, (uint8_t)(v[i] >> (8 * j)));
+    }
+    return last;
 }
-static void emit_op1(Compiler *c, Opcode op, int a) {
-    emit_op(c, op);
-    emit_byte(c, (uint8_t)a);
+static void emit_op1(Compiler *c, Opcode op, int a) { emit_ins(c, op, 0, (uint32_t)a, 0, false); }
+static void emit_op2(Compiler *c, Opcode op, int a) { emit_ins(c, op, 0, (uint32_t)a, 0, false); }
+
+/* The constants of a function are deduplicated through an open-addressing
+ * hash of their indexes (numbers by bits, so 0 and -0 stay apart and NaN
+ * never matches; strings by content), so adding one is O(1), not a search
+ * of all the others. */
+static bool const_key(Value v, uint32_t *h) {
+    if (v.type == MLP_T_NUMBER) {
+        uint64_t bits;
+        memcpy(&bits, &v.as.n, sizeof bits);
+        bits *= 0x9E3779B97F4A7C15ull;
+        *h = (uint32_t)(bits >> 32);
+        return v.as.n == v.as.n;
+    }
+    if (v.type == MLP_T_STRING) {
+        *h = str_hash(AS_STRING(v));
+        return true;
+    }
+    return false; /* functions, keyword-name lists: never shared */
 }
-static void emit_op2(Compiler *c, Opcode op, int a) {
-    emit_op(c, op);
-    emit_u16(c, a);
+
+static bool const_same(Value k, Value v) {
+    if (k.type != v.type) return false;
+    if (v.type == MLP_T_NUMBER) return k.as.n == v.as.n && (1 / k.as.n == 1 / v.as.n);
+    return str_eq(AS_STRING(k), AS_STRING(v));
+}
+
+static void khash_put(FnComp *f, uint32_t h, uint32_t index) {
+    uint32_t mask = f->kcap - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask)
+        if (f->khash[i] == 0) {
+            f->khash[i] = index + 1;
+            return;
+        }
 }
 
 static int add_const(Compiler *c, Value v) {
-    ObjProto *p = c->fn->p;
-    for (uint32_t i = 0; i < p->nconsts; i++) {
-        Value k = p->consts[i];
-        if (k.type != v.type) continue;
-        if (v.type == MLP_T_NUMBER && k.as.n == v.as.n && (1 / k.as.n == 1 / v.as.n)) return (int)i;
-        if (v.type == MLP_T_STRING && str_eq(AS_STRING(k), AS_STRING(v))) return (int)i;
+    FnComp *f = c->fn;
+    ObjProto *p = f->p;
+    uint32_t h = 0;
+    bool keyed = const_key(v, &h);
+    if (keyed && f->kcap) {
+        uint32_t mask = f->kcap - 1;
+        for (uint32_t i = h & mask; f->khash[i]; i = (i + 1) & mask)
+            if (const_same(p->consts[f->khash[i] - 1], v)) return (int)(f->khash[i] - 1);
     }
-    if (p->nconsts >= 65535) {
-        Span s = {c->cur_line, c->cur_col, 0, 0};
-        error_at(c, s, "too many constants in one function");
+    if (p->nconsts >= MAX_CONSTS) {
+        if (!f->too_many_consts) {
+            Span s = {c->cur_line, c->cur_col, 0, 0};
+            error_at(c, s, "too many constants in one function (at most %d)", MAX_CONSTS);
+        }
+        f->too_many_consts = true;
         return 0;
     }
     if (p->nconsts == p->constcap) {
@@ -167,6 +253,24 @@ static int add_const(Compiler *c, Value v) {
         p->constcap = nc;
     }
     p->consts[p->nconsts] = v;
+    if (keyed) {
+        if (2 * (f->nkeyed + 1) > f->kcap) { /* keep the table at most half full */
+            uint32_t old = f->kcap;
+            uint32_t *ot = f->khash;
+            f->kcap = old ? old * 2 : 64;
+            f->khash = (uint32_t *)calloc(f->kcap, sizeof(uint32_t));
+            if (!f->khash) abort();
+            for (uint32_t i = 0; i < old; i++)
+                if (ot[i]) {
+                    uint32_t hh = 0;
+                    const_key(p->consts[ot[i] - 1], &hh);
+                    khash_put(f, hh, ot[i] - 1);
+                }
+            free(ot);
+        }
+        khash_put(f, h, p->nconsts);
+        f->nkeyed++;
+    }
     return (int)p->nconsts++;
 }
 
@@ -174,30 +278,31 @@ static int str_const(Compiler *c, const char *s, size_t len) {
     return add_const(c, obj_val(MLP_T_STRING, str_new(c->vm, s, len)));
 }
 
-static int emit_jump(Compiler *c, Opcode op) {
-    emit_op(c, op);
-    emit_u16(c, 0xFFFF);
-    return (int)c->fn->p->count - 2;
-}
+/* A forward jump to patch: the offset of its operand, JUMP_WIDE set when
+ * that operand is four bytes. */
+#define JUMP_WIDE (1 << 30)
 
-static void patch_jump(Compiler *c, int at_) {
-    int dist = (int)c->fn->p->count - at_ - 2;
-    if (dist > 65535) {
-        Span s = {c->cur_line, c->cur_col, 0, 0};
-        error_at(c, s, "function body too large to jump over");
-    }
-    c->fn->p->code[at_] = (uint8_t)(dist & 0xFF);
-    c->fn->p->code[at_ + 1] = (uint8_t)((dist >> 8) & 0xFF);
+/* Emits a forward jump (slot: the first operand of FOR_NEXT/ARG_DEFAULT). */
+static int emit_fwd(Compiler *c, Opcode op, int effect, uint32_t slot) {
+    bool has_slot = opk_count[op_kind[op]] == 2;
+    bool wide = c->fn->wide_jumps || (has_slot && slot > 255);
+    int at_ = has_slot ? emit_ins(c, op, effect, slot, 0, wide) : emit_ins(c, op, effect, 0, 0, wide);
+    return wide ? at_ | JUMP_WIDE : at_;
+}
+static int emit_jump(Compiler *c, Opcode op) { return emit_fwd(c, op, 0, 0); }
+
+static void patch_jump(Compiler *c, int handle) {
+    int at_ = handle & ~JUMP_WIDE, width = handle & JUMP_WIDE ? 4 : 2;
+    uint32_t dist = c->fn->p->count - (uint32_t)at_ - (uint32_t)width;
+    if (width == 2 && dist > 0xFFFF) c->fn->jump_overflow = true; /* compiled again, WIDE */
+    for (int j = 0; j < width; j++) c->fn->p->code[at_ + j] = (uint8_t)(dist >> (8 * j));
 }
 
 static void emit_loop(Compiler *c, int start) {
-    emit_op(c, OP_LOOP);
-    int dist = (int)c->fn->p->count - start + 2;
-    if (dist > 65535) {
-        Span s = {c->cur_line, c->cur_col, 0, 0};
-        error_at(c, s, "loop body too large");
-    }
-    emit_u16(c, dist);
+    /* the distance back from the end of this instruction to `start` */
+    uint32_t dist = c->fn->p->count + 3 - (uint32_t)start;
+    if (dist > 0xFFFF) dist = c->fn->p->count + 6 - (uint32_t)start; /* WIDE LOOP: 2 + 4 */
+    emit_ins(c, OP_LOOP, 0, dist, 0, dist > 0xFFFF);
 }
 
 /* ---- scopes and variables ---- */
@@ -205,8 +310,15 @@ static void emit_loop(Compiler *c, int start) {
 static int add_local(Compiler *c, Span s, const char *name, size_t len) {
     FnComp *f = c->fn;
     if (f->nlocals >= MAX_LOCALS) {
-        error_at(c, s, "too many local variables in one function (at most %d)", MAX_LOCALS);
+        if (!f->too_many_locals)
+            error_at(c, s, "too many local variables in one function (at most %d)", MAX_LOCALS);
+        f->too_many_locals = true;
         return f->nlocals - 1;
+    }
+    if (f->nlocals == f->lcap) {
+        f->lcap = f->lcap ? f->lcap * 2 : 64;
+        f->locals = (Local *)realloc(f->locals, sizeof(Local) * (size_t)f->lcap);
+        if (!f->locals) abort();
     }
     Local *l = &f->locals[f->nlocals];
     l->name = name;
@@ -225,7 +337,7 @@ static void pop_locals_above(Compiler *c, int depth) {
     int pending = 0;
     for (int i = f->nlocals - 1; i >= 0 && f->locals[i].depth > depth; i--) {
         if (f->locals[i].captured) {
-            if (pending) emit_op_eff(c, OP_POPN, -pending), emit_byte(c, (uint8_t)pending);
+            if (pending) emit_ins(c, OP_POPN, -pending, (uint32_t)pending, 0, false);
             pending = 0;
             emit_op(c, OP_CLOSE_UPVAL);
         } else {
@@ -233,7 +345,7 @@ static void pop_locals_above(Compiler *c, int depth) {
         }
     }
     if (pending == 1) emit_op(c, OP_POP);
-    else if (pending) emit_op_eff(c, OP_POPN, -pending), emit_byte(c, (uint8_t)pending);
+    else if (pending) emit_ins(c, OP_POPN, -pending, (uint32_t)pending, 0, false);
 }
 
 static void end_scope(Compiler *c) {
@@ -259,7 +371,7 @@ static int add_upval(Compiler *c, FnComp *f, Span s, int index, bool is_local) {
         error_at(c, s, "too many captured variables in one function");
         return 0;
     }
-    f->upvals[p->nupvals].index = (uint8_t)index;
+    f->upvals[p->nupvals].index = (uint16_t)index;
     f->upvals[p->nupvals].is_local = is_local;
     return p->nupvals++;
 }
@@ -341,6 +453,28 @@ static void define_var(Compiler *c, Span s, const char *name, size_t len) {
 
 /* ---- functions ---- */
 
+/* Starts compiling f's body again, every forward jump WIDE: one of them
+ * did not fit two bytes. Errors the first attempt printed are counted again
+ * but not printed twice (error_at). */
+static void restart_wide(Compiler *c, FnComp *f, int nerrors) {
+    ObjProto *p = f->p;
+    p->count = 0;
+    p->nconsts = 0;
+    p->nupvals = 0;
+    p->sig.star = -1;
+    p->simple = true;
+    if (f->kcap) memset(f->khash, 0, sizeof(uint32_t) * f->kcap);
+    f->nkeyed = 0;
+    f->nlocals = 0;
+    f->scope_depth = 0;
+    f->depth = f->maxdepth = 0;
+    f->loop = NULL;
+    f->too_many_consts = f->too_many_locals = false;
+    f->wide_jumps = true;
+    f->jump_overflow = false;
+    c->nerrors = nerrors;
+}
+
 static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, Ast *body) {
     mlp_vm *vm = c->vm;
     FnComp f;
@@ -355,6 +489,8 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     sig->n = nparams;
     sig->names = GC_ALLOC(vm, ObjString *, nparams);
     sig->has_default = GC_ALLOC(vm, bool, nparams);
+    int nerrors = c->nerrors;
+again:
     for (int i = 0; i < nparams; i++) {
         Ast *p = params[i];
         for (int j = 0; j < i; j++)
@@ -377,9 +513,7 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
         Ast *p = params[i];
         if (!p->a) continue;
         at(c, p->a);
-        emit_op1(c, OP_ARG_DEFAULT, i);
-        emit_u16(c, 0xFFFF);
-        int j = (int)f.p->count - 2;
+        int j = emit_fwd(c, OP_ARG_DEFAULT, 0, (uint32_t)i);
         compile_expr(c, p->a);
         emit_op1(c, OP_SET_LOCAL, i);
         patch_jump(c, j);
@@ -389,9 +523,15 @@ static void compile_function(Compiler *c, Ast *fn, Ast **params, int nparams, As
     c->cur_line = end.line;
     c->cur_col = end.col;
     emit_op(c, OP_RETURN_NIL);
+    if (f.jump_overflow && !f.wide_jumps) {
+        restart_wide(c, &f, nerrors);
+        goto again;
+    }
     f.p->max_stack = f.maxdepth + 8;
     f.p->upvals = GC_ALLOC(vm, UpvalDesc, f.p->nupvals);
     if (f.p->nupvals) memcpy(f.p->upvals, f.upvals, sizeof(UpvalDesc) * (size_t)f.p->nupvals);
+    free(f.khash);
+    free(f.locals);
     c->fn = f.enclosing;
     emit_op2(c, OP_CLOSURE, k);
 }
@@ -432,9 +572,7 @@ static void compile_call(Compiler *c, Ast *n) {
         if (n->list[i]->kind == AST_KWARG)
             list_push(c->vm, names, obj_val(MLP_T_STRING, str_new(c->vm, n->list[i]->str,
                                                                    n->list[i]->len)));
-    emit_op_eff(c, OP_CALL_KW, -(npos + nkw));
-    emit_byte(c, (uint8_t)npos);
-    emit_u16(c, k);
+    emit_ins(c, OP_CALL_KW, -(npos + nkw), (uint32_t)npos, (uint32_t)k, false);
 }
 
 static Opcode binary_op(int op) {
@@ -452,6 +590,57 @@ static Opcode binary_op(int op) {
     case '>': return OP_GT;
     default: return OP_GE;
     }
+}
+
+/* One operator of a chain, its left operand already on the stack. */
+static void compile_operator(Compiler *c, Ast *n) {
+    if (n->kind != AST_BINARY) {
+        at(c, n);
+        int j = emit_jump(c, n->kind == AST_AND ? OP_AND : OP_OR);
+        compile_expr(c, n->b);
+        patch_jump(c, j);
+        return;
+    }
+    if (n->op == '+' && is_num(n->b)) {
+        at(c, n);
+        emit_op2(c, OP_ADD_K, add_const(c, mlp_number(n->b->num)));
+        return;
+    }
+    if (n->op == '-' && is_num(n->b)) {
+        at(c, n);
+        emit_op2(c, OP_ADD_K, add_const(c, mlp_number(-n->b->num)));
+        return;
+    }
+    compile_expr(c, n->b);
+    at(c, n);
+    if (n->op == 'i' || n->op == 'I') { /* in, not in */
+        emit_op(c, OP_IN);
+        if (n->op == 'I') emit_op(c, OP_NOT);
+        return;
+    }
+    emit_op(c, binary_op(n->op));
+}
+
+/* A binary operator, `and` or `or`, with the chain of them down its left
+ * operands (`1 + 2 + 3 + ...` nests to the left): compiled with a loop over
+ * that chain, so its length costs no C stack (parse.h, PARSE_MAX_DEPTH). */
+static void compile_chain(Compiler *c, Ast *n) {
+    Ast *one[16], **spine = one;
+    int count = 0, cap = 16;
+    for (Ast *m = n; m->kind == AST_BINARY || m->kind == AST_AND || m->kind == AST_OR; m = m->a) {
+        if (count == cap) {
+            cap *= 2;
+            Ast **g = (Ast **)malloc(sizeof(Ast *) * (size_t)cap);
+            if (!g) abort();
+            memcpy(g, spine, sizeof(Ast *) * (size_t)count);
+            if (spine != one) free(spine);
+            spine = g;
+        }
+        spine[count++] = m;
+    }
+    compile_expr(c, spine[count - 1]->a);
+    for (int i = count - 1; i >= 0; i--) compile_operator(c, spine[i]);
+    if (spine != one) free(spine);
 }
 
 static void compile_expr(Compiler *c, Ast *n) {
@@ -515,35 +704,8 @@ static void compile_expr(Compiler *c, Ast *n) {
         emit_op(c, n->op == '-' ? OP_NEG : OP_NOT);
         break;
     case AST_BINARY:
-        compile_expr(c, n->a);
-        if (n->op == '+' && is_num(n->b)) {
-            at(c, n);
-            emit_op2(c, OP_ADD_K, add_const(c, mlp_number(n->b->num)));
-            break;
-        }
-        if (n->op == '-' && is_num(n->b)) {
-            at(c, n);
-            emit_op2(c, OP_ADD_K, add_const(c, mlp_number(-n->b->num)));
-            break;
-        }
-        compile_expr(c, n->b);
-        at(c, n);
-        if (n->op == 'i' || n->op == 'I') { /* in, not in */
-            emit_op(c, OP_IN);
-            if (n->op == 'I') emit_op(c, OP_NOT);
-            break;
-        }
-        emit_op(c, binary_op(n->op));
-        break;
     case AST_AND:
-    case AST_OR: {
-        compile_expr(c, n->a);
-        at(c, n);
-        int j = emit_jump(c, n->kind == AST_AND ? OP_AND : OP_OR);
-        compile_expr(c, n->b);
-        patch_jump(c, j);
-        break;
-    }
+    case AST_OR: compile_chain(c, n); break;
     case AST_CALL: compile_call(c, n); break;
     case AST_INDEX:
         compile_expr(c, n->a);
@@ -609,9 +771,7 @@ static void compile_assign(Compiler *c, Ast *n) {
             int src = resolve_local(c->fn, n->b->str, n->b->len);
             if (d >= 0 && src >= 0) {
                 at(c, n);
-                emit_op(c, OP_ADD_LOCAL);
-                emit_byte(c, (uint8_t)d);
-                emit_byte(c, (uint8_t)src);
+                emit_ins(c, OP_ADD_LOCAL, 0, (uint32_t)d, (uint32_t)src, false);
                 break;
             }
         }
@@ -721,9 +881,7 @@ static void compile_for(Compiler *c, Ast *n) {
     l.start = (int)c->fn->p->count;
     l.is_for = true;
     c->fn->loop = &l;
-    emit_op1(c, OP_FOR_NEXT, s);
-    emit_u16(c, 0xFFFF);
-    int exit = (int)c->fn->p->count - 2;
+    int exit = emit_fwd(c, OP_FOR_NEXT, 0, (uint32_t)s);
     compile_block(c, n->b);
     patch_loop(c, &l, 1);
     at(c, n);
@@ -834,12 +992,6 @@ static void compile_stmt(Compiler *c, Ast *n) {
         at(c, n);
         emit_op(c, OP_POP);
         break;
-    case AST_APPEND:            /* a statement: append b to the list a */
-        compile_expr(c, n->a);
-        compile_expr(c, n->b);
-        at(c, n);
-        emit_op(c, OP_APPEND);
-        emit_op(c, OP_POP);
         break;
     case AST_IF: compile_if(c, n); break;
     case AST_WHILE: compile_while(c, n); break;
@@ -966,6 +1118,7 @@ ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
     f.toplevel = true;
     c.fn = &f;
     predeclare(&c, root);
+again:;
     int last = root->n - 1;
     for (int i = 0; i < root->n; i++) {
         Ast *n = root->list[i];
@@ -978,7 +1131,13 @@ ObjProto *compile_chunk(mlp_vm *vm, Ast *root, ObjSource *src, ObjNamespace *ns,
         }
     }
     emit_op(&c, OP_RETURN_NIL);
+    if (f.jump_overflow && !f.wide_jumps) {
+        restart_wide(&c, &f, 0);
+        goto again;
+    }
     f.p->max_stack = f.maxdepth + 8;
+    free(f.khash);
+    free(f.locals);
     vm->gc_paused--;
     if (nerrors) *nerrors = c.nerrors;
     return c.nerrors ? NULL : f.p;

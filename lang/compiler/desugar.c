@@ -46,27 +46,32 @@ static Ast *name_node(Span s, const char *name) { return ast_str(AST_NAME, s, na
 
 /* Every expression statement of the statements in block b (and in the
  * blocks of its if/while/for, not in nested functions or sweeps, which are
- * expressions) becomes `append (layers), e`. */
-static void append_layers(Ast *b)
+ * expressions) becomes `__layer("NAME", (layers), e)`. */
+static void append_layers(Ast *b, Ast *f)
 {
     if (!b) return;
     if (b->kind == AST_IF) {
-        append_layers(b->b);
-        append_layers(b->c);
+        append_layers(b->b, f);
+        append_layers(b->c, f);
         return;
     }
     if (b->kind != AST_BLOCK) return;
     for (int i = 0; i < b->n; i++) {
         Ast *s = b->list[i];
         switch (s->kind) {
-        case AST_EXPR:
-            s->kind = AST_APPEND;
-            s->b = s->a;
-            s->a = name_node(s->span, LAYERS);
+        case AST_EXPR: {
+            /* __layer("NAME", (layers), e) at e: an error about this layer
+             * points at it, not at the end of the body */
+            Ast *call = native_call(s->a->span, "__layer");
+            ast_push(call, ast_str(AST_STR, s->a->span, f->str, f->len));
+            ast_push(call, name_node(s->a->span, LAYERS));
+            ast_push(call, s->a);
+            s->a = call;
             break;
-        case AST_IF: append_layers(s); break;
+        }
+        case AST_IF: append_layers(s, f); break;
         case AST_WHILE:
-        case AST_FOR: append_layers(s->b); break;
+        case AST_FOR: append_layers(s->b, f); break;
         default: break;
         }
     }
@@ -75,7 +80,7 @@ static void append_layers(Ast *b)
 void desugar_model(Ast *n)
 {
     Ast *f = n->a, *body = f->a;
-    append_layers(body);
+    append_layers(body, f);
     /* let (layers) = [] first */
     Ast *let = ast_str(AST_LET, body->span, LAYERS, strlen(LAYERS));
     let->a = ast_new(AST_LIST, body->span);

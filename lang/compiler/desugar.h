@@ -14,9 +14,10 @@
  *     == fn NAME(params) { let (layers) = []; stmts'; return __model("NAME", (layers)) }
  *        where stmts' is stmts with every expression statement `e` directly
  *        in the body (also inside its if/while/for blocks, not inside
- *        nested functions or sweeps) turned into `append (layers), e`
- *        (AST_APPEND). `(layers)` cannot be written in source, so the
- *        hidden list never clashes with a user's name.
+ *        nested functions or sweeps) turned into `__layer("NAME", (layers), e)`:
+ *        the stdlib checks e where it is written (so an error about a layer
+ *        points at it) and appends it. `(layers)` cannot be written in
+ *        source, so the hidden list never clashes with a user's name.
  *   sweep a in A, b in B { body }
  *     == __sweep(["a", "b"], [A, B], false, fn(a, b) { body })      (grid)
  *   sweep [a, b] in P { body }

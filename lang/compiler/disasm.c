@@ -2,7 +2,8 @@
  * disasm.c — bytecode listings for `mlp --disasm`, the tracer and tests.
  *
  * One line per instruction: offset, line:col, name, operands, and for
- * constant operands the constant itself, for jumps the target offset.
+ * constant operands the constant itself, for jumps the target offset. How
+ * to show the operands comes from the opcode's operand kind alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,53 +23,62 @@ static void constant(StrBuf *b, ObjProto *p, int k) {
     value_to_sb(NULL, b, v, true);
 }
 
+static void global_name(StrBuf *b, ObjNamespace *ns, uint32_t g) {
+    for (uint32_t i = 0; i < ns->names->count; i++)
+        if ((uint32_t)ns->names->entries[i].val.as.n == g) {
+            ObjString *s = ns->names->entries[i].key;
+            sb_printf(b, "  ; %.*s", (int)s->len, STR_CHARS(s));
+        }
+}
+
+/* Every instruction is printed from its operand kind (opcodes.h). */
 int disasm_instr(StrBuf *b, ObjProto *p, int off) {
     uint8_t op = p->code[off];
     sb_printf(b, "%04d %4d:%-3d ", off, p->lines[off], p->cols[off]);
-    if (op >= OP_COUNT) {
+    int at_ = off + 1, scale = 1;
+    if (op == OP_WIDE && off + 1 < (int)p->count) {
+        op = p->code[off + 1];
+        at_++;
+        scale = 2;
+    }
+    if (op >= OP_COUNT || (scale == 2 && op == OP_WIDE)) {
         sb_printf(b, "??? %d\n", op);
-        return off + 1;
+        return at_;
     }
-    sb_printf(b, "%-15s", op_names[op]);
-    const uint8_t *a = p->code + off + 1;
-    int next = off + 1 + op_operand_bytes[op];
-    switch (op) {
-    case OP_CONST: case OP_ADD_K: case OP_GET_FIELD: case OP_SET_FIELD: case OP_CLOSURE:
-    case OP_IMPORT: {
-        int k = a[0] | (a[1] << 8);
-        sb_printf(b, " %d  ; ", k);
-        constant(b, p, k);
-        break;
+    if (scale == 2) {
+        char name[32];
+        snprintf(name, sizeof name, "WIDE %s", op_names[op]);
+        sb_printf(b, "%-15s", name);
+    } else {
+        sb_printf(b, "%-15s", op_names[op]);
     }
-    case OP_JUMP: case OP_JUMP_IF_FALSE: case OP_AND: case OP_OR: case OP_JUMP_IF_NOT_LT:
-    case OP_JUMP_IF_NOT_LE: case OP_JUMP_IF_NOT_GT: case OP_JUMP_IF_NOT_GE:
-    case OP_JUMP_IF_NOT_EQ: case OP_JUMP_IF_NOT_NE:
-        sb_printf(b, " -> %d", next + (a[0] | (a[1] << 8)));
-        break;
-    case OP_LOOP: sb_printf(b, " -> %d", next - (a[0] | (a[1] << 8))); break;
-    case OP_FOR_NEXT: case OP_ARG_DEFAULT:
-        sb_printf(b, " %d -> %d", a[0], next + (a[1] | (a[2] << 8)));
-        break;
-    case OP_CALL_KW: {
-        int k = a[1] | (a[2] << 8);
-        sb_printf(b, " %d %d  ; ", a[0], k);
-        constant(b, p, k);
-        break;
+    int kind = op_kind[op];
+    uint32_t v[2] = {0, 0};
+    for (int i = 0; i < opk_count[kind]; i++) {
+        int w = opk_width[kind][i] * scale;
+        for (int j = 0; j < w && at_ < (int)p->count; j++) v[i] |= (uint32_t)p->code[at_++] << (8 * j);
     }
-    case OP_GET_GLOBAL: case OP_SET_GLOBAL: case OP_DEF_GLOBAL: case OP_GET_BUILTIN: {
-        int g = a[0] | (a[1] << 8);
-        ObjNamespace *ns = op == OP_GET_BUILTIN ? NULL : p->ns;
-        sb_printf(b, " %d", g);
-        if (ns)
-            for (uint32_t i = 0; i < ns->names->count; i++)
-                if ((int)ns->names->entries[i].val.as.n == g) {
-                    ObjString *s = ns->names->entries[i].key;
-                    sb_printf(b, "  ; %.*s", (int)s->len, STR_CHARS(s));
-                }
+    int next = at_;
+    switch ((OperandKind)kind) {
+    case OPK_NONE: break;
+    case OPK_N: sb_printf(b, " %u", v[0]); break;
+    case OPK_NN: sb_printf(b, " %u %u", v[0], v[1]); break;
+    case OPK_K:
+        sb_printf(b, " %u  ; ", v[0]);
+        constant(b, p, (int)v[0]);
         break;
-    }
-    default:
-        for (int i = 0; i < op_operand_bytes[op]; i++) sb_printf(b, " %d", a[i]);
+    case OPK_G:
+        sb_printf(b, " %u", v[0]);
+        if (p->ns) global_name(b, p->ns, v[0]);
+        break;
+    case OPK_B: sb_printf(b, " %u", v[0]); break;
+    case OPK_J: sb_printf(b, " -> %ld", (long)next + (long)v[0]); break;
+    case OPK_L: sb_printf(b, " -> %ld", (long)next - (long)v[0]); break;
+    case OPK_NJ: sb_printf(b, " %u -> %ld", v[0], (long)next + (long)v[1]); break;
+    case OPK_NK:
+        sb_printf(b, " %u %u  ; ", v[0], v[1]);
+        constant(b, p, (int)v[1]);
+        break;
     }
     sb_addc(b, "\n");
     return next;

@@ -43,15 +43,20 @@ Ast *ast_push(Ast *n, Ast *child) {
     return n;
 }
 
+/* Iterative along `a`, the child a left-leaning chain (`1 + 1 + ...`,
+ * `x.f.g`) nests through, so a flat chain of any length frees in constant
+ * C stack; other nesting is bounded by PARSE_MAX_DEPTH (parse.h). */
 void ast_free(Ast *n) {
-    if (!n) return;
-    ast_free(n->a);
-    ast_free(n->b);
-    ast_free(n->c);
-    for (int i = 0; i < n->n; i++) ast_free(n->list[i]);
-    free(n->list);
-    free(n->str);
-    free(n);
+    while (n) {
+        Ast *next = n->a;
+        ast_free(n->b);
+        ast_free(n->c);
+        for (int i = 0; i < n->n; i++) ast_free(n->list[i]);
+        free(n->list);
+        free(n->str);
+        free(n);
+        n = next;
+    }
 }
 
 const char *ast_kind_name(AstKind k) {

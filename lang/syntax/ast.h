@@ -47,7 +47,6 @@ typedef struct Span {
     X(LET, "let")                  /* str = name, a = value */                    \
     X(ASSIGN, "assign")            /* op ('=' or token of +=...), a = target, b = value */ \
     X(EXPR, "expr")                /* a */                                        \
-    X(APPEND, "append")            /* a = list, b = value: a statement appending b to a (desugared model bodies) */ \
     X(IF, "if")                    /* a = cond, b = then BLOCK, c = else (BLOCK/IF) or NULL */ \
     X(WHILE, "while")              /* a = cond, b = BLOCK */                      \
     X(FOR, "for")                  /* str = variable, a = iterable, b = BLOCK */  \

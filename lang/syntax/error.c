@@ -30,6 +30,17 @@ static bool wide(unsigned cp) {
            (cp >= 0x20000 && cp <= 0x3FFFD);
 }
 
+/* Byte offset of code point `n` (0-based) of the line s[i..e), or e. */
+static size_t cp_offset(const char *src, size_t i, size_t e, int n) {
+    while (n > 0 && i < e) {
+        int adv;
+        decode((const unsigned char *)src + i, e - i, &adv);
+        i += (size_t)adv;
+        n--;
+    }
+    return i;
+}
+
 void err_format(StrBuf *b, const char *file, const char *src, size_t len, int line, int col,
                 const char *msg) {
     sb_printf(b, "%s:%d:%d: error: %s\n", file, line, col, msg);
@@ -48,10 +59,32 @@ void err_format(StrBuf *b, const char *file, const char *src, size_t len, int li
         sb_addc(b, "    \n    ^\n");
         return;
     }
-    sb_addc(b, "    ");
+    if (i == 0 && e2 >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) i = 3; /* a BOM is skipped */
+    /* A long line is shown as a window around the caret, "..." marking
+     * what is cut off, so one error never prints a megabyte. */
+    int ncp = 0;
+    for (size_t p = i; p < e2 && ncp <= ERR_LINE_MAX; ncp++) {
+        int adv;
+        decode((const unsigned char *)src + p, e2 - p, &adv);
+        p += (size_t)adv;
+    }
+    int first = 1; /* column of the first code point shown */
+    bool cut_left = false, cut_right = false;
+    if (ncp > ERR_LINE_MAX) {
+        first = col - ERR_LINE_MAX / 2;
+        if (first < 1) first = 1;
+        cut_left = first > 1;
+        size_t from = cp_offset(src, i, e2, first - 1);
+        size_t to = cp_offset(src, from, e2, ERR_LINE_MAX - 6);
+        cut_right = to < e2;
+        i = from;
+        e2 = to;
+    }
+    sb_addc(b, cut_left ? "    ..." : "    ");
     sb_add(b, src + i, e2 - i);
-    sb_addc(b, "\n    ");
-    int c = 1;
+    sb_addc(b, cut_right ? "...\n    " : "\n    ");
+    if (cut_left) sb_addc(b, "   ");
+    int c = first;
     size_t p = i;
     while (c < col && p < e2) {
         int adv;

@@ -10,7 +10,12 @@
  * Lines and columns are 1-based; a column counts code points, so a caret
  * under Korean text lands under the right character. The caret line copies
  * the tabs of the source line (so it lines up however tabs are shown) and
- * puts two spaces under East Asian wide characters.
+ * puts two spaces under East Asian wide characters. A line longer than
+ * ERR_LINE_MAX code points is shown as a window of that width around the
+ * caret, "..." marking each cut end.
+ *
+ * One chunk reports at most ERR_MAX errors; the next one is reported as
+ * "too many errors" (first line only) and the rest are not printed.
  */
 #ifndef MLP_ERROR_H
 #define MLP_ERROR_H
@@ -18,6 +23,10 @@
 #include <stddef.h>
 
 #include "value.h"
+
+#define ERR_MAX 20
+#define ERR_MAX_TEXT "20"
+#define ERR_LINE_MAX 120
 
 /* Appends the three-line report to b (src may be NULL: then only the
  * first line). */

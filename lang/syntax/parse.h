@@ -20,6 +20,18 @@
 
 #define PARSE_MAX_NEST 256
 
+/* How deeply constructs may nest: parentheses, calls, operands on the right
+ * of an operator, unary operators, blocks, `else if` chains. The left
+ * operand of a chain of binary operators (`1 + 2 + 3 + ...`, `a and b and
+ * ...`) does not count: the compiler walks such chains with a loop, so they
+ * may be as long as memory allows. Everything that recurses over the tree
+ * can rely on this bound; deeper input is the error "expression too deeply
+ * nested (limit 1000)", whether the parser's stack (PARSE_STACK_MAX) or the
+ * check after parsing finds it. */
+#define PARSE_MAX_DEPTH 1000
+#define PARSE_MAX_DEPTH_TEXT "1000"
+#define PARSE_STACK_MAX (10 * PARSE_MAX_DEPTH + 1000)
+
 typedef struct ParseCtx {
     mlp_vm *vm;
     const char *name, *src;
@@ -28,9 +40,12 @@ typedef struct ParseCtx {
 
     /* lexer state */
     char nest[PARSE_MAX_NEST]; /* '(' '[' '{' or 'i' (inside "{...}") */
+    int interp_line[PARSE_MAX_NEST], interp_col[PARSE_MAX_NEST]; /* where each 'i' opened */
     int depth;
     int last_tok;              /* last token returned (newline suppression) */
     int line, col;             /* position of the next character */
+    size_t pos;                /* its offset in src */
+    size_t else_at;            /* offset of an `else` the newlines before it join to */
     char *sbuf;                /* string literal being scanned */
     size_t slen, scap;
     int str_line, str_col;     /* where the current string part began */

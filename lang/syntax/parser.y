@@ -31,6 +31,9 @@ typedef struct StrTok { char *s; size_t len; } StrTok;
 #include <stdlib.h>
 #include <string.h>
 
+/* enough for PARSE_MAX_DEPTH levels of any construct (parse.h) */
+#define YYMAXDEPTH PARSE_STACK_MAX
+
 int yylex(YYSTYPE *lvalp, YYLTYPE *llocp, void *scanner);
 static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg);
 
@@ -361,13 +364,15 @@ string
     | interp STRING                 { $$ = $1; if ($2.len) ast_push($$, strlit(sp(@2), $2)); else free($2.s); }
     ;
 
+/* `}` closing an interpolation is a token, so an error inside it is found
+ * there, in the string, and not at whatever follows the string. */
 interp
-    : INTERP expr                   {
+    : INTERP expr '}'               {
                                         $$ = ast_new(AST_INTERP, sp(@1));
                                         if ($1.len) ast_push($$, strlit(sp(@1), $1)); else free($1.s);
                                         ast_push($$, $2);
                                     }
-    | interp INTERP expr            {
+    | interp INTERP expr '}'        {
                                         $$ = $1;
                                         if ($2.len) ast_push($$, strlit(sp(@2), $2)); else free($2.s);
                                         ast_push($$, $3);
@@ -530,6 +535,8 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg)
     /* An error at the very end of input means the chunk is unfinished. The
      * end of input is where the lexer stands after the last token. */
     if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
+    if (strcmp(msg, "memory exhausted") == 0) /* the parser's stack is full */
+        msg = "expression too deeply nested (limit " PARSE_MAX_DEPTH_TEXT ")";
     /* the two kinds of '{' (LBLOCK) read the same to a person */
     char buf[512];
     size_t k = 0;

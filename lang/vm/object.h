@@ -112,7 +112,7 @@ typedef struct Signature {
 
 typedef struct UpvalDesc {
     uint8_t is_local;
-    uint8_t index;
+    uint16_t index;  /* a local slot or an enclosing upvalue */
 } UpvalDesc;
 
 typedef struct ObjProto {

@@ -100,6 +100,8 @@ static void frame_loc(Frame *f, int *line, int *col) {
     *col = p->count ? p->cols[off] : 0;
 }
 
+#define TRACE_KEEP 20
+
 void vm_locate_error(mlp_vm *vm) {
     if (!vm->err_pending || vm->err_located) return;
     vm->err_located = true;
@@ -107,6 +109,10 @@ void vm_locate_error(mlp_vm *vm) {
     if (vm->nframes == 0) {
         sb_printf(&b, "error: %s\n", vm->err_msg);
     } else {
+        /* A run of identical frames (the same function at the same place:
+         * deep recursion) is shown once and counted; of very many different
+         * frames, the innermost and outermost TRACE_KEEP are shown. */
+        int shown = 0, skipped = 0;
         for (int i = vm->nframes - 1; i >= 0; i--) {
             Frame *f = &vm->frames[i];
             ObjProto *p = f->cl->proto;
@@ -116,11 +122,30 @@ void vm_locate_error(mlp_vm *vm) {
                 err_format(&b, p->source->name, p->source->text, p->source->len, line, col,
                            vm->err_msg);
             }
+            int same = 0;
+            while (i - same - 1 >= 0) {
+                Frame *g = &vm->frames[i - same - 1];
+                int l2, c2;
+                frame_loc(g, &l2, &c2);
+                if (g->cl->proto != p || l2 != line || c2 != col) break;
+                same++;
+            }
+            if (shown >= TRACE_KEEP && i - same >= TRACE_KEEP) { /* in the middle: counted */
+                skipped += same + 1;
+                i -= same;
+                continue;
+            }
+            if (skipped) sb_printf(&b, "  ... %d more frames\n", skipped);
+            skipped = 0;
             if (p->name) sb_printf(&b, "  at %.*s (%s:%d:%d)\n", (int)p->name->len,
                                    STR_CHARS(p->name), p->source->name, line, col);
             else sb_printf(&b, "  at %s (%s:%d:%d)\n", p->is_script ? "<script>" : "<fn>",
                            p->source->name, line, col);
+            if (same) sb_printf(&b, "  ... the same frame %d more time%s\n", same, same == 1 ? "" : "s");
+            shown++;
+            i -= same;
         }
+        if (skipped) sb_printf(&b, "  ... %d more frames\n", skipped);
     }
     free(vm->err_report);
     vm->err_report = b.p;
@@ -684,8 +709,12 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
     free(b.p);
 }
 
-#define READ_U8() (*ip++)
-#define READ_U16() (ip += 2, (uint16_t)(ip[-2] | (ip[-1] << 8)))
+/* Operands. After a WIDE prefix (`wide` set until the next dispatch) each
+ * is twice as wide: one byte becomes two, two become four. */
+#define RAW_U16() (ip += 2, (uint32_t)(ip[-2] | (ip[-1] << 8)))
+#define RAW_U32() (ip += 4, (uint32_t)ip[-4] | ((uint32_t)ip[-3] << 8) | ((uint32_t)ip[-2] << 16) | ((uint32_t)ip[-1] << 24))
+#define READ_U8() (wide ? RAW_U16() : (uint32_t)*ip++)
+#define READ_U16() (wide ? RAW_U32() : RAW_U16())
 /* The loop keeps sp and ip in C locals. The collector finds its roots
  * through vm->sp (every slot below it is live) and an error is located
  * through frame->ip, so SYNC writes both back before anything that may
@@ -714,10 +743,10 @@ static void trace_instr(mlp_vm *vm, Frame *f, uint8_t *ip, Value *sp) {
 
 #if VM_COMPUTED_GOTO
 #define CASE(name) L_##name:
-#define NEXT goto *dispatch[*ip++]
+#define NEXT do { wide = 0; goto *dispatch[*ip++]; } while (0)
 #else
 #define CASE(name) case OP_##name:
-#define NEXT continue
+#define NEXT continue /* the loop's top clears `wide` */
 #endif
 
 /* Runs until the frame count drops back to `stop`. */
@@ -726,15 +755,16 @@ static bool execute(mlp_vm *vm, int stop) {
     uint8_t *ip;
     Value *base, *consts, *globals;
     Value *sp = vm->sp;
+    int wide = 0; /* 1 while the instruction after a WIDE runs (see READ_U8) */
     LOAD_FRAME();
 #if VM_COMPUTED_GOTO
     static const void *const labels[OP_COUNT] = {
-#define OP(name, n, eff, doc) &&L_##name,
+#define OP(name, kind, eff, doc) &&L_##name,
         OPCODES(OP)
 #undef OP
     };
     static const void *const traced[OP_COUNT] = {
-#define OP(name, n, eff, doc) &&L_TRACE,
+#define OP(name, kind, eff, doc) &&L_TRACE,
         OPCODES(OP)
 #undef OP
     };
@@ -749,7 +779,8 @@ L_TRACE:
     goto *labels[*ip++];
 #else
     for (;;) {
-        if (vm->cfg.trace) {
+        if (wide) wide--; /* WIDE sets 2: 1 for the next instruction, then 0 */
+        if (vm->cfg.trace && !wide) {
             SYNC();
             trace_instr(vm, frame, ip, sp);
         }
@@ -769,12 +800,12 @@ L_TRACE:
     CASE(GET_UPVAL) { *sp++ = *frame->cl->upvals[READ_U8()]->loc; NEXT; }
     CASE(SET_UPVAL) { *frame->cl->upvals[READ_U8()]->loc = *--sp; NEXT; }
     CASE(GET_GLOBAL) {
-        uint16_t g = READ_U16();
+        uint32_t g = READ_U16();
         Value v = globals[g];
         if (IS_UNDEF(v)) {
             ObjNamespace *ns = frame->cl->proto->ns;
             for (uint32_t i = 0; i < ns->names->count; i++)
-                if ((uint16_t)ns->names->entries[i].val.as.n == g) {
+                if ((uint32_t)ns->names->entries[i].val.as.n == g) {
                     ObjString *n = ns->names->entries[i].key;
                     /* in the REPL a name no entry defined yet is just
                      * undefined: nothing promises a later definition */
@@ -788,11 +819,11 @@ L_TRACE:
         NEXT;
     }
     CASE(SET_GLOBAL) {
-        uint16_t g = READ_U16();
+        uint32_t g = READ_U16();
         if (IS_UNDEF(globals[g])) {
             ObjNamespace *ns = frame->cl->proto->ns;
             for (uint32_t i = 0; i < ns->names->count; i++)
-                if ((uint16_t)ns->names->entries[i].val.as.n == g) {
+                if ((uint32_t)ns->names->entries[i].val.as.n == g) {
                     ObjString *n = ns->names->entries[i].key;
                     THROW("assignment to '%.*s' before its definition", (int)n->len, STR_CHARS(n));
                 }
@@ -802,7 +833,7 @@ L_TRACE:
     }
     CASE(DEF_GLOBAL) { globals[READ_U16()] = *--sp; NEXT; }
     CASE(GET_BUILTIN) {
-        uint16_t g = READ_U16();
+        uint32_t g = READ_U16();
         *sp++ = vm->builtins->values[g];
         if (IS_UNDEF(sp[-1])) THROW("undefined builtin");
         NEXT;
@@ -904,8 +935,8 @@ L_TRACE:
         THROW("cannot apply '+' to %s and number", type_name(sp[-1]));
     }
     CASE(ADD_LOCAL) {
-        Value *d = base + ip[0], *src = base + ip[1];
-        ip += 2;
+        Value *d = base + READ_U8();
+        Value *src = base + READ_U8();
         if (IS_NUM(*d) && IS_NUM(*src)) {
             d->as.n += src->as.n;
             NEXT;
@@ -965,30 +996,30 @@ L_TRACE:
      * interrupt: every unbounded run passes through one of them, and the
      * straight-line instructions stay free of the test. */
     CASE(JUMP) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         ip += off;
         NEXT;
     }
     CASE(JUMP_IF_FALSE) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (!mlp_truthy(*--sp)) ip += off;
         NEXT;
     }
     CASE(AND) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (!mlp_truthy(sp[-1])) ip += off;
         else sp--;
         NEXT;
     }
     CASE(OR) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (mlp_truthy(sp[-1])) ip += off;
         else sp--;
         NEXT;
     }
 #define CJUMP(NAME, OPER)                                       \
     CASE(JUMP_IF_NOT_##NAME) {                                  \
-        uint16_t off = READ_U16();                              \
+        uint32_t off = READ_U16();                              \
         Value a = sp[-2], b = sp[-1];                           \
         bool r;                                                 \
         if (IS_NUM(a) && IS_NUM(b)) r = a.as.n OPER b.as.n;     \
@@ -1003,7 +1034,7 @@ L_TRACE:
     CJUMP(GE, >=)
 #undef CJUMP
     CASE(JUMP_IF_NOT_EQ) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         int r = values_equal(vm, sp[-2], sp[-1]);
         if (r < 0) {
             SYNC();
@@ -1014,7 +1045,7 @@ L_TRACE:
         NEXT;
     }
     CASE(JUMP_IF_NOT_NE) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         int r = values_equal(vm, sp[-2], sp[-1]);
         if (r < 0) {
             SYNC();
@@ -1026,7 +1057,7 @@ L_TRACE:
         NEXT;
     }
     CASE(LOOP) {
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         ip -= off;
         if (vm->interrupted) THROW("interrupted");
         NEXT;
@@ -1176,7 +1207,7 @@ L_TRACE:
     }
     CASE(FOR_NEXT) {
         Value *s = base + READ_U8();
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         switch (s[0].type) {
         case MLP_T_RANGE: {
             ObjRange *r = AS_RANGE(s[0]);
@@ -1219,7 +1250,7 @@ L_TRACE:
     }
     CASE(ARG_DEFAULT) {
         int s = READ_U8();
-        uint16_t off = READ_U16();
+        uint32_t off = READ_U16();
         if (!IS_UNDEF(base[s])) ip += off;
         NEXT;
     }
@@ -1233,6 +1264,16 @@ L_TRACE:
         LOAD_FRAME();
         *sp++ = m;
         NEXT;
+    }
+    CASE(WIDE) {
+        /* the next instruction reads its operands twice as wide */
+#if VM_COMPUTED_GOTO
+        wide = 1;
+        goto *labels[*ip++];
+#else
+        wide = 2;
+        continue;
+#endif
     }
     CASE(ECHO) {
         Value v = sp[-1];

@@ -14,8 +14,10 @@
  * reports go to a callback that discards them: the fuzzer prints megabytes
  * of syntax errors otherwise, and only their absence of crashes matters.
  *
- * Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined),
- * with a corpus seeded from the .mlp files under tests/lang and examples.
+ * Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined,
+ * -max_len=65536),
+ * with a corpus seeded from every tests/lang script, the examples and
+ * the large inputs of tests/fuzz/gen_corpus.py.
  */
 #include <stddef.h>
 #include <stdint.h>

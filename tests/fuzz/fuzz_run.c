@@ -16,8 +16,7 @@
  * MLP_GC_STRESS=1 in the environment makes every allocation collect, which
  * is the setting that finds missing GC roots.
  *
- * Not built by the Makefile; build it next to fuzz-parse with the same
- * command line (see tests/fuzz/README.md).
+ * Built and run by `make fuzz-run` (see tests/fuzz/README.md).
  */
 #include <signal.h>
 #include <stddef.h>

@@ -64,6 +64,63 @@ Test(lang_compile, keyword_calls_name_their_keywords) {
     cr_expect(strstr(d, "CALL_KW         1 2  ; [\"end\"]") != NULL, "%s", d);
 }
 
+/* The whole listing (disasm() keeps the first 8 KB), to be freed. */
+static char *disasm_all(const char *src) {
+    tl_capture c;
+    mlp_vm *vm = tl_vm(&c);
+    cr_assert_eq(mlp_disasm_source(vm, "t.mlp", src, strlen(src)), MLP_OK, "%.500s", c.err);
+    char *out = strdup(c.out);
+    mlp_vm_free(vm);
+    tl_reset(&c);
+    free(c.out);
+    free(c.err);
+    return out;
+}
+
+/* head, then `line` n times with each "#" replaced by the line's number,
+ * then tail. */
+static char *repeat(const char *line, int n, const char *head, const char *tail) {
+    size_t cap = strlen(head) + strlen(tail) + (size_t)n * (strlen(line) * 8 + 1) + 1, len = 0;
+    char *s = malloc(cap);
+    len += (size_t)snprintf(s + len, cap - len, "%s", head);
+    for (int i = 0; i < n; i++)
+        for (const char *p = line; *p; p++) {
+            if (*p == '#') len += (size_t)snprintf(s + len, cap - len, "%d", i);
+            else s[len++] = *p;
+        }
+    snprintf(s + len, cap - len, "%s", tail);
+    return s;
+}
+
+/* Operands that do not fit get the WIDE prefix; the listing shows it on
+ * the instruction it widens. */
+Test(lang_compile, wide_local_slots) {
+    char *src = repeat("  let l# = #\n", 300, "fn f() {\n", "  return l299\n}\n");
+    char *d = disasm_all(src);
+    cr_expect(strstr(d, "WIDE GET_LOCAL  299\n") != NULL, "%.2000s", d);
+    cr_expect(strstr(d, "GET_LOCAL       0") == NULL, "only l299 is read");
+    free(d);
+    free(src);
+}
+
+Test(lang_compile, wide_constants) {
+    char *src = repeat("x = x + #.5 + #\n", 40000, "let x = 0\n", "");
+    char *d = disasm_all(src);
+    cr_expect(strstr(d, "ADD_K           65535  ; ") != NULL, "the last narrow constant");
+    cr_expect(strstr(d, "WIDE ADD_K      65536  ; ") != NULL, "the first wide one");
+    free(d);
+    free(src);
+}
+
+Test(lang_compile, long_loops_jump_wide) {
+    char *src = repeat("  x += # + #\n", 12000, "let x = 0\nwhile x < 1 {\n", "}\n");
+    char *d = disasm_all(src);
+    cr_expect(strstr(d, "WIDE JUMP_IF_NOT_LT -> ") != NULL, "the exit jumps over the body");
+    cr_expect(strstr(d, "WIDE LOOP       -> 6\n") != NULL, "the loop jumps back to its test");
+    free(d);
+    free(src);
+}
+
 /* A closure-heavy program under MLP_GC_STRESS: every allocation collects. */
 Test(lang_gc, stress_closures_lists_records_strings) {
     setenv("MLP_GC_STRESS", "1", 1);

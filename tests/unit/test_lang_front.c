@@ -68,11 +68,13 @@ Test(lang_lexer, utf8_columns_count_code_points) {
                      "str(한국)@1:1 '+'@1:6 name(x)@1:8 \"newline\"@1:14 name(y)@2:1 ");
 }
 
+/* The `}` that closes an interpolation is a token of its own (so a syntax
+ * error inside the braces is found there). */
 Test(lang_lexer, interpolation_with_nested_strings_and_braces) {
     cr_expect_str_eq(lex_all("\"a {f(\"x\")} b {{k: 1}.k} c\""),
-                     "interp(a )@1:1 name(f)@1:5 '('@1:6 str(x)@1:7 ')'@1:10 "
+                     "interp(a )@1:1 name(f)@1:5 '('@1:6 str(x)@1:7 ')'@1:10 '}'@1:11 "
                      "interp( b )@1:12 '{'@1:16 name(k)@1:17 ':'@1:18 num(1)@1:20 '}'@1:21 '.'@1:22 "
-                     "name(k)@1:23 str( c)@1:25 ");
+                     "name(k)@1:23 '}'@1:24 str( c)@1:25 ");
     cr_expect_str_eq(lex_all("\"\\u{AC00}\\n\\{\""), "str(가\n{)@1:1 ");
 }
 

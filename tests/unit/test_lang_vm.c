@@ -121,6 +121,7 @@ Test(lang_vm, wrong_arguments_name_function_and_parameter) {
 
 Test(lang_vm, model_and_sweep_desugar) {
     RUNS("fn __model(name, layers) { return name + \":\" + str(layers) }\n"
+         "fn __layer(name, layers, v) { push(layers, v) }\n"
          "fn dense(n) { return n }\n"
          "model net(k) {\n  dense(1)\n  for i in range(k) { dense(10 + i) }\n  if k > 1 { dense(99) }\n}\n"
          "print(net(2))\n"
