@@ -274,7 +274,10 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
         std_activation act = {s->act, {0}, s->custom};
         memcpy(act.params, s->act_params, sizeof act.params);
         activation_text(&act, atext, sizeof atext);
-        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units, atext);
+        int k = snprintf(buf, sizeof buf, "dense(%d, %s", s->units, atext);
+        if (s->l1 != 0) k += snprintf(buf + k, sizeof buf - (size_t)k, ", l1=%s", std_float_text(s->l1, n1));
+        if (s->l2 != 0) k += snprintf(buf + k, sizeof buf - (size_t)k, ", l2=%s", std_float_text(s->l2, n2));
+        snprintf(buf + k, sizeof buf - (size_t)k, ")");
         break;
     }
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
@@ -360,7 +363,15 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     int ndims = 0, dims[RT_MAX_DIMS];
     if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
+    double l1, l2;
+    if (!std_num_arg(vm, "dense", "l1", a[4], &l1) || !std_num_arg(vm, "dense", "l2", a[5], &l2))
+        return false;
+    if (!(l1 >= 0 && isfinite(l1)) || !(l2 >= 0 && isfinite(l2)))
+        return mlp_raise(vm, "dense: %s must be 0 (none) or positive, got %g",
+                         !(l1 >= 0 && isfinite(l1)) ? "l1" : "l2", !(l1 >= 0 && isfinite(l1)) ? l1 : l2);
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
+    s.l1 = (float)l1;
+    s.l2 = (float)l2;
     memcpy(s.act_params, act->params, sizeof s.act_params);
     s.custom = act->custom;
     return layer_value(vm, s, ndims ? shape_size(ndims, dims) : 0, out);
@@ -390,8 +401,9 @@ static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 static const mlp_native natives[] = {
     { "flatten", "input=nil", n_flatten,
       "flatten(input=[28, 28]): flattens each example; input gives the shape of one example" },
-    { "dense", "units, act=nil, init=\"glorot_uniform\", input=nil", n_dense,
-      "dense(units, act=linear, init=\"glorot_uniform\"): a fully connected layer" },
+    { "dense", "units, act=nil, init=\"glorot_uniform\", input=nil, l1=0, l2=0", n_dense,
+      "dense(units, act=linear, init=\"glorot_uniform\", l1=0, l2=0): a fully connected layer; "
+      "l1, l2 penalise its kernel (added to the loss)" },
     { "batchnorm", "momentum=0.99, eps=0.001", n_batchnorm,
       "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults)" },
     { "dropout", "rate", n_dropout, "dropout(rate): inverted dropout while training" },

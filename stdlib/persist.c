@@ -73,6 +73,8 @@ static char *specs_json(mlp_vm *vm, const char *fn, const std_model *m)
                     json_object_set_new(o, pn, real(s->act_params[k]));
             }
             json_object_set_new(o, "init", json_string(rt_init_name(s->init)));
+            if (s->l1 != 0) json_object_set_new(o, "l1", real(s->l1));
+            if (s->l2 != 0) json_object_set_new(o, "l2", real(s->l2));
             break;
         case RT_LAYER_BATCHNORM:
             json_object_set_new(o, "momentum", real(s->momentum));
@@ -201,6 +203,11 @@ static bool spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t
             json_t *v = pn ? json_object_get(o, pn) : NULL;
             if (json_is_number(v)) s->act_params[k] = (float)json_number_value(v);
         }
+        json_t *l1 = json_object_get(o, "l1"), *l2 = json_object_get(o, "l2");
+        if (json_is_number(l1)) s->l1 = (float)json_number_value(l1);
+        if (json_is_number(l2)) s->l2 = (float)json_number_value(l2);
+        if (!(s->l1 >= 0) || !(s->l2 >= 0))
+            return snprintf(err, size, "layer %d (dense): l1 and l2 must be 0 or more", i + 1), false;
     } else if (strcmp(kind, "batchnorm") == 0) {
         *s = rt_spec_batchnorm((float)json_number_value(json_object_get(o, "momentum")),
                                (float)json_number_value(json_object_get(o, "eps")));

@@ -18,15 +18,16 @@
 #include <time.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#include "control.h"
 #include "fit.h"
 #include "std.h"
 
 /* ---- histories ------------------------------------------------------------ */
 
 /* One column per metric, in this order. */
-enum { H_LOSS, H_ACC, H_VAL_LOSS, H_VAL_ACC, H_SECONDS, H_COUNT };
+enum { H_LOSS, H_ACC, H_VAL_LOSS, H_VAL_ACC, H_SECONDS, H_LR, H_COUNT };
 static const char *const history_names[H_COUNT] = {
-    "loss", "acc", "val_loss", "val_acc", "seconds",
+    "loss", "acc", "val_loss", "val_acc", "seconds", "lr",
 };
 
 typedef struct std_history {
@@ -52,7 +53,7 @@ static bool history_push(std_history *h, const rt_epoch_stats *s)
         }
         h->cap = cap;
     }
-    const double row[H_COUNT] = { s->loss, s->acc, s->val_loss, s->val_acc, s->seconds };
+    const double row[H_COUNT] = { s->loss, s->acc, s->val_loss, s->val_acc, s->seconds, s->lr };
     for (int c = 0; c < H_COUNT; c++) h->col[c][h->n] = row[c];
     h->n++;
     return true;
@@ -77,7 +78,7 @@ static bool history_get(mlp_vm *vm, mlp_value self, void *data, const char *fiel
         }
     if (strcmp(field, "epochs") == 0) { *out = mlp_number(h->n); return true; }
     return mlp_raise(vm, "history has no field '%s' (loss, acc, val_loss, val_acc, seconds, "
-                     "epochs)", field);
+                     "lr, epochs)", field);
 }
 
 /* The last epoch, as Keras prints it. */
@@ -98,7 +99,7 @@ static mlp_value history_tostring(mlp_vm *vm, void *data)
 
 const mlp_class std_history_class = {
     .name = "history", .free = history_free, .get = history_get,
-    .tostring = history_tostring, .fields = "loss, acc, val_loss, val_acc, seconds, epochs",
+    .tostring = history_tostring, .fields = "loss, acc, val_loss, val_acc, seconds, lr, epochs",
 };
 
 /* ---- progress ------------------------------------------------------------- */
@@ -116,8 +117,9 @@ typedef struct fit_run {
     const char *ckpt;
     long every, offset;
     std_ckpt ck;
-    char config[512];
+    char config[1024];
     bool ckpt_failed;
+    std_control ctl;          /* lr=, early_stopping=, on_epoch= (control.h) */
 } fit_run;
 
 static double now(void)
@@ -184,8 +186,11 @@ static void on_epoch_checkpointed(void *ud, const rt_epoch_stats *s)
     fit_run *r = ud;
     rt_epoch_stats t = *s;
     t.epoch += (int)r->offset;
+    double lr;
+    if (rt_optim_get(r->model->opt, "lr", &lr)) t.lr = lr;
     on_epoch(ud, &t);
-    if (!r->ckpt || r->ckpt_failed) return;
+    std_control_epoch_end(r->vm, &r->ctl, r->model->m, &t);
+    if (r->ctl.failed || !r->ckpt || r->ckpt_failed) return;
     rt_epoch_stats *grown = realloc(r->ck.stats, (size_t)(r->ck.done + 1) * sizeof *grown);
     if (!grown) {
         r->oom = r->ckpt_failed = true;
@@ -193,8 +198,37 @@ static void on_epoch_checkpointed(void *ud, const rt_epoch_stats *s)
     }
     r->ck.stats = grown;
     r->ck.stats[r->ck.done++] = t;
-    if (t.epoch % r->every == 0 || t.epoch == r->epochs)
+    if (t.epoch % r->every == 0 || t.epoch == r->epochs || r->ctl.stopped)
         r->ckpt_failed = !std_ckpt_save(r->vm, r->ckpt, r->model, r->config, &r->ck);
+}
+
+/* Before each epoch: the schedule's rate (epochs counted over the whole
+ * training with this optimizer), or the end of the fit when early stopping
+ * or the callback asked for it. */
+static bool on_epoch_begin(void *ud, int epoch)
+{
+    fit_run *r = ud;
+    if (r->ctl.stopped || r->ctl.failed) return false;
+    double lr = std_control_lr(&r->ctl, r->model->epochs_run + r->offset + epoch - 1);
+    if (!isnan(lr)) rt_optim_set(r->model->opt, "lr", lr);
+    return true;
+}
+
+/* weight_decay=, clipnorm=, clipvalue=, global_clipnorm= (model.h). */
+static bool grad_rules_arg(mlp_vm *vm, const mlp_value *a, rt_grad_rules *g)
+{
+    static const char *const names[] = { "weight_decay", "clipnorm", "clipvalue",
+                                         "global_clipnorm" };
+    double *dst[] = { &g->weight_decay, &g->clipnorm, &g->clipvalue, &g->global_clipnorm };
+    for (int i = 0; i < 4; i++) {
+        if (!std_num_arg(vm, "fit", names[i], a[i], dst[i])) return false;
+        if (!(*dst[i] >= 0 && isfinite(*dst[i])))
+            return mlp_raise(vm, "fit: %s must be 0 (off) or positive, got %g", names[i], *dst[i]);
+    }
+    if (g->clipnorm > 0 && g->global_clipnorm > 0)
+        return mlp_raise(vm, "fit: give clipnorm (each tensor) or global_clipnorm (all tensors "
+                         "together), not both");
+    return true;
 }
 
 /* ---- natives -------------------------------------------------------------- */
@@ -249,6 +283,11 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *val = NULL;
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
+    rt_grad_rules rules;
+    std_control ctl;
+    if (!grad_rules_arg(vm, a + 12, &rules) ||
+        !std_control_init(vm, &ctl, a[11], a[16], a[17], val != NULL))
+        return false;
 
     const char *ckpt = NULL, *resume = NULL;
     long every = 1;
@@ -284,21 +323,54 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         m->shuffle_seed = shuffle_seed;
         m->epochs_run = 0;
     }
+    if (rules.weight_decay > 0 && !rt_optim_get(m->opt, "lr", &(double){ 0 })) {
+        std_control_free(&ctl);
+        return mlp_raise(vm, "fit: weight_decay needs an optimizer with an lr, %s has none",
+                         rt_optim_name(m->opt));
+    }
     fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
-                    .tty = host->tty, .model = m, .ckpt = ckpt, .every = every };
+                    .tty = host->tty, .model = m, .ckpt = ckpt, .every = every, .ctl = ctl };
+    run.ck.ctl = &run.ctl;
     std_ckpt_config(run.config, sizeof run.config, m->opt, train, epochs, batch, loss);
+    {
+        char extra[512];
+        size_t k = strlen(run.config);
+        std_control_describe(&run.ctl, extra, sizeof extra);
+        snprintf(run.config + k, sizeof run.config - k, "%s", extra);
+        if (rules.weight_decay > 0 || rules.clipnorm > 0 || rules.clipvalue > 0 ||
+            rules.global_clipnorm > 0) {
+            k = strlen(run.config);
+            snprintf(run.config + k, sizeof run.config - k, " rules=%.9g/%.9g/%.9g/%.9g",
+                     rules.weight_decay, rules.clipnorm, rules.clipvalue, rules.global_clipnorm);
+        }
+    }
+    bool replay_ok = true;
     if (resume) {
-        if (!std_ckpt_load(vm, resume, m, run.config, &run.ck)) return false;
-        for (long e = 0; e < run.ck.done; e++) on_epoch(&run, &run.ck.stats[e]);
+        if (!std_ckpt_load(vm, resume, m, run.config, &run.ck)) {
+            std_control_free(&run.ctl);
+            return false;
+        }
+        for (long e = 0; e < run.ck.done && replay_ok; e++) {
+            rt_epoch_stats t = run.ck.stats[e];
+            on_epoch(&run, &t);
+            replay_ok = std_control_replay(vm, &run.ctl, &t);
+        }
         run.offset = run.ck.done;
     }
     rt_fit_config cfg = { .epochs = (int)(epochs - run.offset), .batch = (int)batch,
                           .loss = loss, .shuffle_seed = m->shuffle_seed,
                           .first_epoch = m->epochs_run + run.offset, .validation = val,
-                          .on_batch = on_batch, .on_epoch = on_epoch_checkpointed, .ud = &run };
-    rt_fit_status st = cfg.epochs > 0 ? rt_fit(m->m, m->opt, train, &cfg, &err) : RT_FIT_DONE;
+                          .on_batch = on_batch, .on_epoch = on_epoch_checkpointed,
+                          .on_epoch_begin = on_epoch_begin, .ud = &run };
+    rt_model_set_grad_rules(m->m, &rules);
+    rt_fit_status st = cfg.epochs > 0 && replay_ok && !run.ctl.stopped
+                       ? rt_fit(m->m, m->opt, train, &cfg, &err) : RT_FIT_DONE;
+    rt_model_set_grad_rules(m->m, NULL);
     m->epochs_run += h->n;
     free(run.ck.stats);
+    if (st == RT_FIT_DONE && replay_ok && !run.ctl.failed) std_control_finish(&run.ctl, m->m);
+    std_control_free(&run.ctl);
+    if (!replay_ok || run.ctl.failed) return false;   /* the callback's error is pending */
     if (st == RT_FIT_STOPPED && verbose && host->tty) say(vm, "\n");
     if (run.oom) return mlp_raise(vm, "fit: out of memory");
     if (run.ckpt_failed) return false;   /* the checkpoint's error is pending */
@@ -371,11 +443,13 @@ done:
 
 static const mlp_native natives[] = {
     { "fit", "m, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1, "
-             "checkpoint=nil, every=1, resume=nil",
+             "checkpoint=nil, every=1, resume=nil, lr=nil, weight_decay=0, clipnorm=0, "
+             "clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil",
       n_fit, "fit(model, data, optimizer=Adam, loss=crossentropy, epochs=1, batch=32, "
-      "validation=nil, verbose=1, checkpoint=nil, every=1, resume=nil): trains, going on from "
-      "the model's last fit unless another optimizer is given; returns a history (loss, acc, "
-      "val_loss, val_acc, seconds per epoch)" },
+      "validation=nil, verbose=1, checkpoint=nil, every=1, resume=nil, lr=nil, weight_decay=0, "
+      "clipnorm=0, clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil): trains, "
+      "going on from the model's last fit unless another optimizer is given; returns a history "
+      "(loss, acc, val_loss, val_acc, seconds, lr per epoch)" },
     { "evaluate", "m, data, loss=nil, batch=100", n_evaluate,
       "evaluate(model, data): {loss, acc} in inference mode" },
     { "predict", "m, x", n_predict,

@@ -112,6 +112,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         goto done;
 
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
+        if (cfg->on_epoch_begin && !cfg->on_epoch_begin(cfg->ud, epoch)) break;
         double t0 = now_seconds();
         rt_dataset_epoch_order(cfg->shuffle_seed, cfg->first_epoch + epoch - 1, b.idx, train->n);
         double loss_sum = 0, correct_sum = 0;
@@ -141,7 +142,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         }
         rt_epoch_stats s = { .epoch = epoch, .loss = loss_sum / (double)seen,
                              .acc = correct_sum / (double)seen,
-                             .val_loss = NAN, .val_acc = NAN };
+                             .val_loss = NAN, .val_acc = NAN, .lr = NAN };
         if (cfg->validation &&
             !evaluate_with(m, cfg->validation, cfg->loss, batch, &b, &s.val_loss, &s.val_acc, err))
             goto done;

@@ -90,6 +90,7 @@ typedef struct rt_layer_spec {
     float act_params[RT_ACT_MAX_PARAMS];  /* dense: activation parameters (NaN: the default) */
     const rt_act_custom *custom;   /* dense: a user-defined activation instead of act (borrowed) */
     rt_init init;                  /* dense kernel */
+    float l1, l2;                  /* dense: kernel penalties l1 sum|w| + l2 sum w^2 (0: none) */
     float momentum, eps;           /* batchnorm */
     float rate;                    /* dropout */
 } rt_layer_spec;
