@@ -203,8 +203,9 @@ bool std_control_init(mlp_vm *vm, std_control *c, mlp_value lr, mlp_value es, ml
     *c = (std_control){ .callback = mlp_nil(), .es_best = INFINITY };
     if (mlp_is_number(lr)) {
         c->sched.s = (rt_schedule){ .kind = RT_SCHED_CONSTANT, .lr = mlp_as_number(lr) };
-        rt_error err;
-        if (!rt_schedule_check(&c->sched.s, &err)) return mlp_raise(vm, "fit: %s", err.msg);
+        if (!(c->sched.s.lr > 0 && isfinite(c->sched.s.lr)))
+            return mlp_raise(vm, "fit: lr must be a positive number or a schedule, got %g",
+                             c->sched.s.lr);
         c->has_sched = true;
     } else if (!mlp_is_nil(lr)) {
         const std_schedule *s = mlp_handle_data(lr, &std_schedule_class);
