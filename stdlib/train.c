@@ -88,11 +88,14 @@ static mlp_value history_tostring(mlp_vm *vm, void *data)
     char buf[256];
     if (h->n == 0) return mlp_string_cstr(vm, "<history: no epochs>");
     int i = h->n - 1;
-    int k = snprintf(buf, sizeof buf, "<history: %d epoch%s - loss: %.4f - acc: %.4f", h->n,
-                     h->n == 1 ? "" : "s", h->col[H_LOSS][i], h->col[H_ACC][i]);
+    int k = snprintf(buf, sizeof buf, "<history: %d epoch%s - loss: %.4f", h->n,
+                     h->n == 1 ? "" : "s", h->col[H_LOSS][i]);
+    if (!isnan(h->col[H_ACC][i]))
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - acc: %.4f", h->col[H_ACC][i]);
     if (!isnan(h->col[H_VAL_LOSS][i]))
-        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
-                      h->col[H_VAL_LOSS][i], h->col[H_VAL_ACC][i]);
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_loss: %.4f", h->col[H_VAL_LOSS][i]);
+    if (!isnan(h->col[H_VAL_ACC][i]))
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_acc: %.4f", h->col[H_VAL_ACC][i]);
     snprintf(buf + k, sizeof buf - (size_t)k, ">");
     return mlp_string_cstr(vm, buf);
 }
@@ -167,13 +170,15 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
     int k;
     if (r->tty)
         k = snprintf(line, sizeof line, "\rEpoch %d/%d  [==============================] %.1fs "
-                     "- loss: %.4f - acc: %.4f", s->epoch, r->epochs, s->seconds, s->loss, s->acc);
+                     "- loss: %.4f", s->epoch, r->epochs, s->seconds, s->loss);
     else
-        k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f - acc: %.4f", s->epoch,
-                     r->epochs, s->loss, s->acc);
+        k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f", s->epoch, r->epochs, s->loss);
+    if (!isnan(s->acc))   /* NaN: regression, no accuracy */
+        k += snprintf(line + k, sizeof line - (size_t)k, " - acc: %.4f", s->acc);
     if (!isnan(s->val_loss))
-        k += snprintf(line + k, sizeof line - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
-                      s->val_loss, s->val_acc);
+        k += snprintf(line + k, sizeof line - (size_t)k, " - val_loss: %.4f", s->val_loss);
+    if (!isnan(s->val_acc))
+        k += snprintf(line + k, sizeof line - (size_t)k, " - val_acc: %.4f", s->val_acc);
     snprintf(line + k, sizeof line - (size_t)k, "%s\n", r->tty ? "\033[K" : "");
     say(r->vm, line);
 }
@@ -252,6 +257,16 @@ static const rt_dataset *data_arg(mlp_vm *vm, const char *fn, const char *arg, m
     return &d->ds;
 }
 
+/* The loss a fit or evaluate without loss= uses: mse for real-valued
+ * targets, binary_crossentropy for two classes into one unit, else
+ * crossentropy. */
+static rt_loss default_loss(const std_model *m, const rt_dataset *ds)
+{
+    if (ds->targets) return RT_LOSS_MSE;
+    if (ds->classes == 2 && m->m && rt_model_out(m->m) == 1) return RT_LOSS_BINARY_CROSSENTROPY;
+    return RT_LOSS_CROSSENTROPY;
+}
+
 static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
 {
     *out = RT_LOSS_CROSSENTROPY;
@@ -259,7 +274,7 @@ static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
     rt_loss *l = mlp_handle_data(v, &std_loss_class);
     if (l) { *out = *l; return true; }
     if (mlp_is_string(v) && rt_loss_from_name(mlp_cstr(v), out)) return true;
-    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse), got %s",
+    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse, mae), got %s",
                      fn, mlp_type_name(v));
 }
 
@@ -283,6 +298,7 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *val = NULL;
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
+    if (mlp_is_nil(a[3])) loss = default_loss(m, train);
     rt_grad_rules rules;
     std_control ctl;
     if (!grad_rules_arg(vm, a + 12, &rules) ||
@@ -392,6 +408,7 @@ static bool n_evaluate(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_int_arg(vm, "evaluate", "batch", a[3], 1, 1L << 24, &batch) ||
         !std_model_build(vm, m, ds->features))
         return false;
+    if (mlp_is_nil(a[2])) loss = default_loss(m, ds);
     double l, acc;
     rt_error err;
     if (!rt_evaluate(m->m, ds, loss, (int)batch, &l, &acc, &err))

@@ -15,15 +15,26 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Two classes into one output unit: the target is the label, 0 or 1. */
+static bool binary(const rt_model *m, const rt_dataset *ds)
+{
+    return !ds->targets && ds->classes == 2 && rt_model_out(m) == 1;
+}
+
 bool rt_fit_check(const rt_model *m, const rt_dataset *ds, const char *what, rt_error *err)
 {
     if (ds->features != rt_model_in(m))
         return rt_fail(err, "%s has %lld features per example but the model's input takes %d",
                        what, (long long)ds->features, rt_model_in(m));
-    if (ds->classes > 0 && ds->classes != rt_model_out(m))
-        return rt_fail(err, "%s has %d classes but the model's last layer has %d units",
-                       what, ds->classes, rt_model_out(m));
-    if (!ds->labels)
+    if (ds->targets && ds->outputs != rt_model_out(m))
+        return rt_fail(err, "%s has %d target%s per example but the model's last layer has %d "
+                       "units", what, ds->outputs, ds->outputs == 1 ? "" : "s", rt_model_out(m));
+    if (ds->classes > 0 && ds->classes != rt_model_out(m) && !binary(m, ds))
+        return rt_fail(err, "%s has %d classes but the model's last layer has %d units%s",
+                       what, ds->classes, rt_model_out(m),
+                       ds->classes == 2 ? " (a single unit, e.g. dense(1, sigmoid), takes 2 classes "
+                                          "as 0/1)" : "");
+    if (!ds->labels && !ds->targets)
         return rt_fail(err, "%s has no labels to train on", what);
     if (ds->n == 0)
         return rt_fail(err, "%s is empty", what);
@@ -36,6 +47,8 @@ typedef struct batch_buf {
     float *x, *y;
 } batch_buf;
 
+/* classes: the widest target row (the model's outputs, or a data set's
+ * one-hot width when wider: binary sets are gathered one-hot, then folded) */
 static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features, int classes,
                         rt_error *err)
 {
@@ -62,9 +75,17 @@ static const float *gather(rt_model *m, const rt_dataset *ds, const int64_t *idx
                            batch_buf *b)
 {
     rt_rowsparse *sp = ds->x_u8 ? rt_model_sparse_input(m) : NULL;
-    if (sp && rt_dataset_gather_sparse(ds, idx, n, sp, b->y)) return NULL;
-    rt_dataset_gather(ds, idx, n, b->x, b->y);
-    return b->x;
+    const float *x = b->x;
+    if (sp && rt_dataset_gather_sparse(ds, idx, n, sp, b->y)) x = NULL;
+    else rt_dataset_gather(ds, idx, n, b->x, b->y);
+    if (binary(m, ds))   /* one-hot [n x 2] -> the label [n x 1], in place */
+        for (int i = 0; i < n; i++) b->y[i] = b->y[2 * i + 1];
+    return x;
+}
+
+static int y_width(const rt_model *m, const rt_dataset *ds)
+{
+    return ds->classes > rt_model_out(m) ? ds->classes : rt_model_out(m);
 }
 
 static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
@@ -81,7 +102,7 @@ static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int b
         acc_sum += a * n;
     }
     *mean_loss = loss_sum / (double)ds->n;
-    *accuracy = acc_sum / (double)ds->n;
+    *accuracy = ds->targets ? NAN : acc_sum / (double)ds->n;   /* no classes, no accuracy */
     return true;
 }
 
@@ -90,7 +111,7 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
 {
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
-    bool ok = batch_alloc(&b, batch, batch, ds->features, rt_model_out(m), err) &&
+    bool ok = batch_alloc(&b, batch, batch, ds->features, y_width(m, ds), err) &&
               evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
@@ -103,7 +124,9 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
     if (cfg->validation && !rt_fit_check(m, cfg->validation, "the validation data", err))
         return RT_FIT_FAILED;
     const int batch = cfg->batch;
-    const int classes = rt_model_out(m);
+    int classes = y_width(m, train);
+    if (cfg->validation && y_width(m, cfg->validation) > classes)
+        classes = y_width(m, cfg->validation);
     const int nbatches = (int)((train->n + batch - 1) / batch);
     batch_buf b = {0};
     rt_fit_status status = RT_FIT_FAILED;
@@ -141,7 +164,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             }
         }
         rt_epoch_stats s = { .epoch = epoch, .loss = loss_sum / (double)seen,
-                             .acc = correct_sum / (double)seen,
+                             .acc = train->targets ? NAN : correct_sum / (double)seen,
                              .val_loss = NAN, .val_acc = NAN, .lr = NAN };
         if (cfg->validation &&
             !evaluate_with(m, cfg->validation, cfg->loss, batch, &b, &s.val_loss, &s.val_acc, err))
