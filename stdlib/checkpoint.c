@@ -71,9 +71,10 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
         json_array_append_new(rngs, rng_json(&rt_model_layer(m->m, i)->rng));
     for (long e = 0; e < c->done; e++) {
         const rt_epoch_stats *s = &c->stats[e];
-        json_array_append_new(hist, json_pack("[o,o,o,o,o,o]", hexd(s->loss), hexd(s->acc),
-                                              hexd(s->val_loss), hexd(s->val_acc),
-                                              hexd(s->seconds), hexd(s->lr)));
+        json_t *row = json_pack("[o,o,o,o,o,o]", hexd(s->loss), hexd(s->acc), hexd(s->val_loss),
+                                hexd(s->val_acc), hexd(s->seconds), hexd(s->lr));
+        for (int x = 0; x < 16; x++) json_array_append_new(row, hexd(s->extra[x]));  /* metrics */
+        json_array_append_new(hist, row);
     }
     const std_control *ctl = c->ctl;
     if (ctl)
@@ -223,13 +224,15 @@ bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *confi
     }
     for (long e = 0; e < c->done; e++) {
         json_t *row = json_array_get(hist, (size_t)e);
-        c->stats[e] = (rt_epoch_stats){ (int)e + 1, get_d(json_array_get(row, 0)),
-                                        get_d(json_array_get(row, 1)),
-                                        get_d(json_array_get(row, 2)),
-                                        get_d(json_array_get(row, 3)),
-                                        get_d(json_array_get(row, 4)),
-                                        json_array_size(row) > 5 ? get_d(json_array_get(row, 5))
-                                                                 : NAN };
+        rt_epoch_stats *t = &c->stats[e];
+        *t = (rt_epoch_stats){ .epoch = (int)e + 1, .loss = get_d(json_array_get(row, 0)),
+                               .acc = get_d(json_array_get(row, 1)),
+                               .val_loss = get_d(json_array_get(row, 2)),
+                               .val_acc = get_d(json_array_get(row, 3)),
+                               .seconds = get_d(json_array_get(row, 4)), .lr = NAN };
+        if (json_array_size(row) > 5) t->lr = get_d(json_array_get(row, 5));
+        for (int x = 0; x < 16 && 6 + x < (int)json_array_size(row); x++)
+            t->extra[x] = get_d(json_array_get(row, 6 + (size_t)x));
     }
     if (c->ctl && !control_from(vm, path, c->ctl, json_object_get(st, "control"), &f, m))
         goto done;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "checkpoint.h"
 #include "control.h"
+#include "metrics.h"
 #include "fit.h"
 #include "std.h"
 
@@ -30,15 +31,20 @@ static const char *const history_names[H_COUNT] = {
     "loss", "acc", "val_loss", "val_acc", "seconds", "lr",
 };
 
+/* metrics= adds columns after these: each metric, then val_ of each */
 typedef struct std_history {
     int n, cap;
     double *col[H_COUNT];
+    int nextra;                            /* 2 * the number of metrics */
+    char extra_names[2 * STD_MAX_METRICS][32];
+    double *xcol[2 * STD_MAX_METRICS];
 } std_history;
 
 static void history_free(void *data)
 {
     std_history *h = data;
     for (int c = 0; c < H_COUNT; c++) free(h->col[c]);
+    for (int c = 0; c < h->nextra; c++) free(h->xcol[c]);
     free(h);
 }
 
@@ -51,8 +57,14 @@ static bool history_push(std_history *h, const rt_epoch_stats *s)
             if (!p) return false;
             h->col[c] = p;
         }
+        for (int c = 0; c < h->nextra; c++) {
+            double *p = realloc(h->xcol[c], (size_t)cap * sizeof *p);
+            if (!p) return false;
+            h->xcol[c] = p;
+        }
         h->cap = cap;
     }
+    for (int c = 0; c < h->nextra; c++) h->xcol[c][h->n] = s->extra[c];
     const double row[H_COUNT] = { s->loss, s->acc, s->val_loss, s->val_acc, s->seconds, s->lr };
     for (int c = 0; c < H_COUNT; c++) h->col[c][h->n] = row[c];
     h->n++;
@@ -74,6 +86,11 @@ static bool history_get(mlp_vm *vm, mlp_value self, void *data, const char *fiel
     for (int c = 0; c < H_COUNT; c++)
         if (strcmp(field, history_names[c]) == 0) {
             *out = number_list(vm, h->col[c], h->n);
+            return true;
+        }
+    for (int c = 0; c < h->nextra; c++)
+        if (strcmp(field, h->extra_names[c]) == 0) {
+            *out = number_list(vm, h->xcol[c], h->n);
             return true;
         }
     if (strcmp(field, "epochs") == 0) { *out = mlp_number(h->n); return true; }
@@ -123,6 +140,8 @@ typedef struct fit_run {
     char config[1024];
     bool ckpt_failed;
     std_control ctl;          /* lr=, early_stopping=, on_epoch= (control.h) */
+    std_metrics ms;           /* metrics= */
+    const rt_dataset *train, *val;
 } fit_run;
 
 static double now(void)
@@ -166,7 +185,7 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
     fit_run *r = ud;
     if (!history_push(r->history, s)) r->oom = true;
     if (r->verbose == 0 || (r->verbose == 1 && !r->tty)) return;
-    char line[256];
+    char line[1024];
     int k;
     if (r->tty)
         k = snprintf(line, sizeof line, "\rEpoch %d/%d  [==============================] %.1fs "
@@ -175,10 +194,17 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
         k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f", s->epoch, r->epochs, s->loss);
     if (!isnan(s->acc))   /* NaN: regression, no accuracy */
         k += snprintf(line + k, sizeof line - (size_t)k, " - acc: %.4f", s->acc);
+    int nm = r->history->nextra / 2;
+    for (int i = 0; i < nm; i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, " - %s: %.4f",
+                      r->history->extra_names[i], s->extra[i]);
     if (!isnan(s->val_loss))
         k += snprintf(line + k, sizeof line - (size_t)k, " - val_loss: %.4f", s->val_loss);
     if (!isnan(s->val_acc))
         k += snprintf(line + k, sizeof line - (size_t)k, " - val_acc: %.4f", s->val_acc);
+    for (int i = nm; i < 2 * nm && !isnan(s->val_loss); i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, " - %s: %.4f",
+                      r->history->extra_names[i], s->extra[i]);
     snprintf(line + k, sizeof line - (size_t)k, "%s\n", r->tty ? "\033[K" : "");
     say(r->vm, line);
 }
@@ -193,6 +219,14 @@ static void on_epoch_checkpointed(void *ud, const rt_epoch_stats *s)
     t.epoch += (int)r->offset;
     double lr;
     if (rt_optim_get(r->model->opt, "lr", &lr)) t.lr = lr;
+    for (int i = 0; i < r->ms.n; i++) t.extra[r->ms.n + i] = NAN;
+    if (r->ms.n && !r->ctl.failed &&
+        (!std_metrics_measure(r->vm, "fit", &r->ms, r->model->m, r->train, t.extra) ||
+         (r->val && !std_metrics_measure(r->vm, "fit", &r->ms, r->model->m, r->val,
+                                         t.extra + r->ms.n)))) {
+        r->ctl.failed = true;   /* the error is pending; the fit ends */
+        return;
+    }
     on_epoch(ud, &t);
     std_control_epoch_end(r->vm, &r->ctl, r->model->m, &t);
     if (r->ctl.failed || !r->ckpt || r->ckpt_failed) return;
@@ -299,9 +333,13 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
     if (mlp_is_nil(a[3])) loss = default_loss(m, train);
+    if (loss == RT_LOSS_CROSSENTROPY && rt_model_out(m->m) == 1)
+        return mlp_raise(vm, "fit: crossentropy needs one output unit per class; a single unit "
+                         "takes binary_crossentropy (with dense(1, sigmoid)) or mse");
     rt_grad_rules rules;
     std_control ctl;
-    if (!grad_rules_arg(vm, a + 12, &rules) ||
+    std_metrics ms;
+    if (!std_metrics_arg(vm, "fit", a[18], &ms) || !grad_rules_arg(vm, a + 12, &rules) ||
         !std_control_init(vm, &ctl, a[11], a[16], a[17], val != NULL))
         return false;
 
@@ -322,6 +360,11 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!h) return mlp_raise(vm, "out of memory");
     *out = mlp_handle(vm, &std_history_class, h);
     m->history = *out;
+    h->nextra = 2 * ms.n;
+    for (int i = 0; i < ms.n; i++) {
+        snprintf(h->extra_names[i], sizeof h->extra_names[i], "%s", ms.names[i]);
+        snprintf(h->extra_names[ms.n + i], sizeof h->extra_names[i], "val_%s", ms.names[i]);
+    }
 
     /* Training goes on from the last fit (optimizer state, data order)
      * unless another optimizer is given: then it starts afresh. The seed is
@@ -345,7 +388,8 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
                          rt_optim_name(m->opt));
     }
     fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
-                    .tty = host->tty, .model = m, .ckpt = ckpt, .every = every, .ctl = ctl };
+                    .tty = host->tty, .model = m, .ckpt = ckpt, .every = every, .ctl = ctl,
+                    .ms = ms, .train = train, .val = val };
     run.ck.ctl = &run.ctl;
     std_ckpt_config(run.config, sizeof run.config, m->opt, train, epochs, batch, loss);
     {
@@ -413,9 +457,17 @@ static bool n_evaluate(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     rt_error err;
     if (!rt_evaluate(m->m, ds, loss, (int)batch, &l, &acc, &err))
         return mlp_raise(vm, "evaluate: %s", err.msg);
+    std_metrics ms;
+    double vals[STD_MAX_METRICS];
+    if (!std_metrics_arg(vm, "evaluate", a[4], &ms) ||
+        !std_metrics_measure(vm, "evaluate", &ms, m->m, ds, vals))
+        return false;
     *out = mlp_record_new(vm);
+    mlp_push_root(vm, *out);
     mlp_record_set(vm, *out, "loss", mlp_number(l));
-    mlp_record_set(vm, *out, "acc", mlp_number(acc));
+    if (!ds->targets) mlp_record_set(vm, *out, "acc", mlp_number(acc));
+    for (int i = 0; i < ms.n; i++) mlp_record_set(vm, *out, ms.names[i], mlp_number(vals[i]));
+    mlp_pop_root(vm);
     return true;
 }
 
@@ -461,14 +513,16 @@ done:
 static const mlp_native natives[] = {
     { "fit", "m, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1, "
              "checkpoint=nil, every=1, resume=nil, lr=nil, weight_decay=0, clipnorm=0, "
-             "clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil",
+             "clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil, metrics=nil",
       n_fit, "fit(model, data, optimizer=Adam, loss=crossentropy, epochs=1, batch=32, "
       "validation=nil, verbose=1, checkpoint=nil, every=1, resume=nil, lr=nil, weight_decay=0, "
-      "clipnorm=0, clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil): trains, "
+      "clipnorm=0, clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil, "
+      "metrics=nil): trains, "
       "going on from the model's last fit unless another optimizer is given; returns a history "
       "(loss, acc, val_loss, val_acc, seconds, lr per epoch)" },
-    { "evaluate", "m, data, loss=nil, batch=100", n_evaluate,
-      "evaluate(model, data): {loss, acc} in inference mode" },
+    { "evaluate", "m, data, loss=nil, batch=100, metrics=nil", n_evaluate,
+      "evaluate(model, data, metrics=nil): {loss, acc, and each metric} in inference mode (no acc "
+      "for real-valued targets)" },
     { "predict", "m, x", n_predict,
       "predict(model, x): the model's outputs (a tensor) for a dataset, data.x or a list of rows" },
 };

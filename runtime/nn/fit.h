@@ -35,6 +35,7 @@ typedef struct rt_epoch_stats {
     double val_loss, val_acc;   /* NaN without validation data */
     double seconds;             /* wall time of the epoch, validation included */
     double lr;                  /* the caller's to fill (rt_fit leaves NaN) */
+    double extra[16];           /* the caller's (further metrics); rt_fit leaves 0 */
 } rt_epoch_stats;
 
 typedef struct rt_fit_config {
