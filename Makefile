@@ -183,6 +183,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	bash tests/par/run.sh $(MLP)
 	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
 	python3 tests/persist/resume.py --mlp $(MLP)
+	/usr/bin/python3 tests/persist/torch_dialect.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

@@ -252,6 +252,11 @@ mlp_value std_short_text(mlp_vm *vm, mlp_value v)
  * makes `Adam` mean PyTorch's Adam for the rest of the script. */
 bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect)
 {
+    /* `crossentropy` is the dialect's: PyTorch's has no probability clip */
+    rt_loss *ce = malloc(sizeof *ce);
+    if (!ce) return mlp_raise(vm, "out of memory");
+    *ce = dialect == RT_DIALECT_TORCH ? RT_LOSS_TORCH_CROSSENTROPY : RT_LOSS_CROSSENTROPY;
+    mlp_set_global(vm, "crossentropy", mlp_handle(vm, &std_loss_class, ce));
     for (int i = 0; i < rt_optim_count(); i++) {
         if (!rt_optim_table_has(i, dialect)) continue;   /* keeps its other dialect's value */
         rt_error err;
@@ -282,8 +287,8 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
     }
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
     case RT_LAYER_BATCHNORM:
-        snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s)", std_float_text(s->momentum, n1),
-                 std_float_text(s->eps, n2));
+        snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s%s)", std_float_text(s->momentum, n1),
+                 std_float_text(s->eps, n2), s->torch ? ", dialect=\"torch\"" : "");
         break;
     default: snprintf(buf, sizeof buf, "%s()", rt_layer_kind_name(s->kind)); break;
     }
@@ -350,9 +355,10 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         return mlp_raise(vm, "dense: activation must be an activation (relu, sigmoid, ...), "
                          "got %s %s", mlp_type_name(a[1]), mlp_cstr(s));
     }
-    const char *iname;
+    const char *iname = std_host_of(vm)->dialect == RT_DIALECT_TORCH ? "torch_linear"
+                                                                      : "glorot_uniform";
     rt_init init;
-    if (!std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
+    if (!mlp_is_nil(a[2]) && !std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
     if (!rt_init_from_name(iname, &init)) {
         char known[128] = "";
         for (int i = 0; i < RT_INIT_COUNT; i++) {
@@ -377,16 +383,29 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return layer_value(vm, s, ndims ? shape_size(ndims, dims) : 0, out);
 }
 
+/* batchnorm(momentum=, eps=, dialect=): Keras's semantics and defaults
+ * (0.99, 0.001), or under the torch dialect PyTorch's BatchNorm1d (0.1,
+ * 1e-5; momentum weighs the new batch; unbiased moving variance). */
 static bool n_batchnorm(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    double momentum, eps;
-    if (!std_num_arg(vm, "batchnorm", "momentum", a[0], &momentum) ||
-        !std_num_arg(vm, "batchnorm", "eps", a[1], &eps))
+    rt_dialect d = std_host_of(vm)->dialect;
+    if (!mlp_is_nil(a[2])) {
+        const char *name;
+        if (!std_str_arg(vm, "batchnorm", "dialect", a[2], &name)) return false;
+        if (strcmp(name, "keras") == 0) d = RT_DIALECT_KERAS;
+        else if (strcmp(name, "torch") == 0) d = RT_DIALECT_TORCH;
+        else return mlp_raise(vm, "batchnorm: unknown dialect '%s' (use \"keras\" or \"torch\")", name);
+    }
+    bool torch = d == RT_DIALECT_TORCH;
+    double momentum = torch ? 0.1 : 0.99, eps = torch ? 1e-5 : 0.001;
+    if ((!mlp_is_nil(a[0]) && !std_num_arg(vm, "batchnorm", "momentum", a[0], &momentum)) ||
+        (!mlp_is_nil(a[1]) && !std_num_arg(vm, "batchnorm", "eps", a[1], &eps)))
         return false;
     if (!(momentum >= 0 && momentum <= 1))
         return mlp_raise(vm, "batchnorm: momentum must be in [0, 1], got %g", momentum);
     if (!(eps > 0)) return mlp_raise(vm, "batchnorm: eps must be positive, got %g", eps);
-    return layer_value(vm, rt_spec_batchnorm((float)momentum, (float)eps), 0, out);
+    return layer_value(vm, torch ? rt_spec_batchnorm_torch((float)momentum, (float)eps)
+                                 : rt_spec_batchnorm((float)momentum, (float)eps), 0, out);
 }
 
 static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
@@ -401,11 +420,12 @@ static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 static const mlp_native natives[] = {
     { "flatten", "input=nil", n_flatten,
       "flatten(input=[28, 28]): flattens each example; input gives the shape of one example" },
-    { "dense", "units, act=nil, init=\"glorot_uniform\", input=nil, l1=0, l2=0", n_dense,
-      "dense(units, act=linear, init=\"glorot_uniform\", l1=0, l2=0): a fully connected layer; "
-      "l1, l2 penalise its kernel (added to the loss)" },
-    { "batchnorm", "momentum=0.99, eps=0.001", n_batchnorm,
-      "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults)" },
+    { "dense", "units, act=nil, init=nil, input=nil, l1=0, l2=0", n_dense,
+      "dense(units, act=linear, init=\"glorot_uniform\" (torch dialect: \"torch_linear\"), l1=0, "
+      "l2=0): a fully connected layer; l1, l2 penalise its kernel (added to the loss)" },
+    { "batchnorm", "momentum=nil, eps=nil, dialect=nil", n_batchnorm,
+      "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults; torch dialect: "
+      "momentum=0.1, eps=1e-05 with PyTorch's meaning)" },
     { "dropout", "rate", n_dropout, "dropout(rate): inverted dropout while training" },
 };
 

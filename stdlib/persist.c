@@ -79,6 +79,7 @@ static char *specs_json(mlp_vm *vm, const char *fn, const std_model *m)
         case RT_LAYER_BATCHNORM:
             json_object_set_new(o, "momentum", real(s->momentum));
             json_object_set_new(o, "eps", real(s->eps));
+            if (s->torch) json_object_set_new(o, "torch", json_true());
             break;
         case RT_LAYER_DROPOUT:
             json_object_set_new(o, "rate", real(s->rate));
@@ -211,6 +212,7 @@ static bool spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t
     } else if (strcmp(kind, "batchnorm") == 0) {
         *s = rt_spec_batchnorm((float)json_number_value(json_object_get(o, "momentum")),
                                (float)json_number_value(json_object_get(o, "eps")));
+        s->torch = json_is_true(json_object_get(o, "torch"));
     } else if (strcmp(kind, "dropout") == 0) {
         *s = rt_spec_dropout((float)json_number_value(json_object_get(o, "rate")));
     } else {

@@ -294,11 +294,12 @@ static const rt_dataset *data_arg(mlp_vm *vm, const char *fn, const char *arg, m
 /* The loss a fit or evaluate without loss= uses: mse for real-valued
  * targets, binary_crossentropy for two classes into one unit, else
  * crossentropy. */
-static rt_loss default_loss(const std_model *m, const rt_dataset *ds)
+static rt_loss default_loss(mlp_vm *vm, const std_model *m, const rt_dataset *ds)
 {
     if (ds->targets) return RT_LOSS_MSE;
     if (ds->classes == 2 && m->m && rt_model_out(m->m) == 1) return RT_LOSS_BINARY_CROSSENTROPY;
-    return RT_LOSS_CROSSENTROPY;
+    return std_host_of(vm)->dialect == RT_DIALECT_TORCH ? RT_LOSS_TORCH_CROSSENTROPY
+                                                        : RT_LOSS_CROSSENTROPY;
 }
 
 static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
@@ -308,7 +309,7 @@ static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
     rt_loss *l = mlp_handle_data(v, &std_loss_class);
     if (l) { *out = *l; return true; }
     if (mlp_is_string(v) && rt_loss_from_name(mlp_cstr(v), out)) return true;
-    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse, mae), got %s",
+    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse, mae, torch_crossentropy), got %s",
                      fn, mlp_type_name(v));
 }
 
@@ -332,8 +333,9 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *val = NULL;
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
-    if (mlp_is_nil(a[3])) loss = default_loss(m, train);
-    if (loss == RT_LOSS_CROSSENTROPY && rt_model_out(m->m) == 1)
+    if (mlp_is_nil(a[3])) loss = default_loss(vm, m, train);
+    if ((loss == RT_LOSS_CROSSENTROPY || loss == RT_LOSS_TORCH_CROSSENTROPY) &&
+        rt_model_out(m->m) == 1)
         return mlp_raise(vm, "fit: crossentropy needs one output unit per class; a single unit "
                          "takes binary_crossentropy (with dense(1, sigmoid)) or mse");
     rt_grad_rules rules;
@@ -452,7 +454,7 @@ static bool n_evaluate(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_int_arg(vm, "evaluate", "batch", a[3], 1, 1L << 24, &batch) ||
         !std_model_build(vm, m, ds->features))
         return false;
-    if (mlp_is_nil(a[2])) loss = default_loss(m, ds);
+    if (mlp_is_nil(a[2])) loss = default_loss(vm, m, ds);
     double l, acc;
     rt_error err;
     if (!rt_evaluate(m->m, ds, loss, (int)batch, &l, &acc, &err))

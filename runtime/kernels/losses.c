@@ -31,6 +31,24 @@ static double crossentropy(const float *p, const float *y, int n, int c, float *
     return total / n;
 }
 
+static double torch_crossentropy(const float *p, const float *y, int n, int c, float *grad)
+{
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        float row = 0.0f;
+        for (int j = 0; j < c; j++) {
+            long at = (long)i * c + j;
+            if (y[at] != 0.0f) row -= y[at] * rt_logf(p[at]);
+        }
+        total += row;
+    }
+    if (grad) {
+        float fn = (float)n;
+        for (long k = 0; k < (long)n * c; k++) grad[k] = (p[k] - y[k]) / fn;
+    }
+    return total / n;
+}
+
 static double binary_crossentropy(const float *p, const float *y, int n, int c, float *grad)
 {
     double total = 0.0;

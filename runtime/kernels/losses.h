@@ -17,6 +17,8 @@
  *   mse                  L = mean over all n c values of (p - y)^2
  *                        grad = dL/dp = 2 (p - y) / (n c) (not fused: the
  *                        caller runs it through the activation's backward)
+ *   torch_crossentropy   crossentropy as PyTorch's F.cross_entropy: the
+ *                        same, without the clip (-y log p; p = 0 gives inf)
  *   mae                  L = mean over all n c values of |p - y|
  *                        grad = dL/dp = sign(p - y) / (n c) (not fused;
  *                        sign(0) = 0, as Keras's gradient of abs)
@@ -41,6 +43,7 @@
     X(CROSSENTROPY,         "crossentropy",        crossentropy,        RT_ACT_SOFTMAX) \
     X(BINARY_CROSSENTROPY,  "binary_crossentropy", binary_crossentropy, RT_ACT_SIGMOID) \
     X(MSE,                  "mse",                 mse,                 RT_ACT_COUNT) \
+    X(TORCH_CROSSENTROPY,   "torch_crossentropy",  torch_crossentropy,  RT_ACT_SOFTMAX) \
     X(MAE,                  "mae",                 mae,                 RT_ACT_COUNT)
 
 typedef enum {
