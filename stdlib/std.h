@@ -94,6 +94,10 @@ typedef struct std_model {
     mlp_value opt_value;
     uint64_t shuffle_seed;
     long epochs_run;
+    /* The loss of the last fit + 1 (0: none), which a fit without loss=
+     * goes on with. A loaded model (persist.c) gets the loss and, as
+     * opt_value with opt NULL, the optimizer it was saved with. */
+    int loss_plus1;
 } std_model;
 
 typedef struct std_dataset { rt_dataset ds; } std_dataset;

@@ -320,7 +320,7 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *train = m ? data_arg(vm, "fit", "data", a[1]) : NULL;
     if (!train) return false;
     mlp_value opt_given = a[2];
-    if (mlp_is_nil(a[2])) a[2] = m->opt ? m->opt_value : mlp_nil();
+    if (mlp_is_nil(a[2])) a[2] = m->opt_value;   /* nil before the first fit or load */
     if (mlp_is_nil(a[2])) mlp_get_global(vm, "Adam", &a[2]);
     rt_optim *proto = std_optimizer_value(vm, "fit", "optimizer", a[2]);
     rt_loss loss;
@@ -333,7 +333,8 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *val = NULL;
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
-    if (mlp_is_nil(a[3])) loss = default_loss(vm, m, train);
+    if (mlp_is_nil(a[3])) loss = m->loss_plus1 ? (rt_loss)(m->loss_plus1 - 1) : default_loss(vm, m, train);
+    m->loss_plus1 = (int)loss + 1;
     if ((loss == RT_LOSS_CROSSENTROPY || loss == RT_LOSS_TORCH_CROSSENTROPY) &&
         rt_model_out(m->m) == 1)
         return mlp_raise(vm, "fit: crossentropy needs one output unit per class; a single unit "
@@ -454,7 +455,8 @@ static bool n_evaluate(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_int_arg(vm, "evaluate", "batch", a[3], 1, 1L << 24, &batch) ||
         !std_model_build(vm, m, ds->features))
         return false;
-    if (mlp_is_nil(a[2])) loss = default_loss(vm, m, ds);
+    if (mlp_is_nil(a[2]))
+        loss = m->loss_plus1 ? (rt_loss)(m->loss_plus1 - 1) : default_loss(vm, m, ds);
     double l, acc;
     rt_error err;
     if (!rt_evaluate(m->m, ds, loss, (int)batch, &l, &acc, &err))
