@@ -385,10 +385,10 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         m->shuffle_seed = shuffle_seed;
         m->epochs_run = 0;
     }
-    if (rules.weight_decay > 0 && !rt_optim_get(m->opt, "lr", &(double){ 0 })) {
+    if ((rules.weight_decay > 0 || ctl.has_sched) && !rt_optim_get(m->opt, "lr", &(double){ 0 })) {
         std_control_free(&ctl);
-        return mlp_raise(vm, "fit: weight_decay needs an optimizer with an lr, %s has none",
-                         rt_optim_name(m->opt));
+        return mlp_raise(vm, "fit: %s needs an optimizer with an lr, %s has none",
+                         ctl.has_sched ? "lr=" : "weight_decay", rt_optim_name(m->opt));
     }
     fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
                     .tty = host->tty, .model = m, .ckpt = ckpt, .every = every, .ctl = ctl,
