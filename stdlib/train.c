@@ -161,8 +161,11 @@ static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
     bar[30] = 0;
     double t = now() - r->epoch_start;
-    snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] ETA: %.1fs - loss: %.4f - acc: %.4f\033[K",
-             epoch, r->epochs, batch, nbatches, bar, t * (nbatches - batch) / batch, loss, acc);
+    int k = snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] ETA: %.1fs - loss: %.4f",
+                     epoch, r->epochs, batch, nbatches, bar, t * (nbatches - batch) / batch, loss);
+    if (!(r->train && r->train->targets))   /* regression: no accuracy */
+        k += snprintf(line + k, sizeof line - (size_t)k, " - acc: %.4f", acc);
+    snprintf(line + k, sizeof line - (size_t)k, "\033[K");
     say(r->vm, line);
 }
 
