@@ -199,6 +199,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	python3 tests/data/hostile.py --mlp $(MLP)
 	bash tests/robust/run.sh $(MLP)
 	python3 tests/stress/run.py --mlp $(MLP)
+	/usr/bin/python3 tests/persist/torch_dialect.py --mlp $(MLP)
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check

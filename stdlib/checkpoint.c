@@ -2,6 +2,7 @@
 #include "checkpoint.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,10 +71,18 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
         json_array_append_new(rngs, rng_json(&rt_model_layer(m->m, i)->rng));
     for (long e = 0; e < c->done; e++) {
         const rt_epoch_stats *s = &c->stats[e];
-        json_array_append_new(hist, json_pack("[o,o,o,o,o]", hexd(s->loss), hexd(s->acc),
-                                              hexd(s->val_loss), hexd(s->val_acc),
-                                              hexd(s->seconds)));
+        json_t *row = json_pack("[o,o,o,o,o,o]", hexd(s->loss), hexd(s->acc), hexd(s->val_loss),
+                                hexd(s->val_acc), hexd(s->seconds), hexd(s->lr));
+        for (int x = 0; x < 16; x++) json_array_append_new(row, hexd(s->extra[x]));  /* metrics */
+        json_array_append_new(hist, row);
     }
+    const std_control *ctl = c->ctl;
+    if (ctl)
+        json_object_set_new(st, "control",
+                            json_pack("[o,o,I,o,I,I,b]", hexd(ctl->sst.lr), hexd(ctl->sst.best),
+                                      (json_int_t)ctl->sst.wait, hexd(ctl->es_best),
+                                      (json_int_t)ctl->es_wait, (json_int_t)ctl->es_best_epoch,
+                                      ctl->stopped));
     json_object_set_new(st, "accs", accs);
     json_object_set_new(st, "rngs", rngs);
     json_object_set_new(st, "history", hist);
@@ -93,7 +102,8 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
     rt_st_tensor *w;
     int nw = std_weight_tensors(m, &w);
     int ns = rt_optim_nstate(m->opt);
-    rt_st_tensor *all = nw >= 0 ? calloc((size_t)(nw + ns) + 1, sizeof *all) : NULL;
+    bool best = ctl && ctl->best;
+    rt_st_tensor *all = nw >= 0 ? calloc((size_t)(nw + ns) + 2, sizeof *all) : NULL;
     char (*names)[32] = calloc((size_t)ns + 1, sizeof *names);
     rt_error err = { { 0 } };
     bool ok = all && names;
@@ -108,7 +118,10 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
             t->ndim = 1;
             t->shape[0] = size;
         }
-        ok = rt_st_write(path, all, nw + ns, meta, 7, &err);
+        if (best)
+            all[nw + ns] = (rt_st_tensor){ .name = "optimizer.best_weights", .data = ctl->best,
+                                           .ndim = 1, .shape = { ctl->nbest } };
+        ok = rt_st_write(path, all, nw + ns + best, meta, 7, &err);
     } else {
         snprintf(err.msg, sizeof err.msg, "out of memory");
     }
@@ -121,9 +134,37 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
     return ok ? true : mlp_raise(vm, "fit: checkpoint %s", err.msg);
 }
 
+/* The control state saved with the checkpoint; the fit's own settings
+ * (which the configuration check has compared) stay as given. */
+static bool control_from(mlp_vm *vm, const char *path, std_control *ctl, json_t *a,
+                         const rt_st_file *f, std_model *m)
+{
+    if (!json_is_array(a) || json_array_size(a) != 7)
+        return mlp_raise(vm, "fit: resume: %s: the saved training control is missing", path);
+    ctl->sst.lr = get_d(json_array_get(a, 0));
+    ctl->sst.best = get_d(json_array_get(a, 1));
+    ctl->sst.wait = (long)json_integer_value(json_array_get(a, 2));
+    ctl->es_best = get_d(json_array_get(a, 3));
+    ctl->es_wait = (long)json_integer_value(json_array_get(a, 4));
+    ctl->es_best_epoch = (long)json_integer_value(json_array_get(a, 5));
+    ctl->stopped = json_is_true(json_array_get(a, 6));
+    const rt_st_tensor *t = rt_st_find(f, "optimizer.best_weights");
+    if (!t || !ctl->es_restore) return true;
+    rt_param *p;
+    long total = 0;
+    for (int i = 0, np = rt_model_params(m->m, &p); i < np; i++) total += p[i].size;
+    if (t->ndim != 1 || t->shape[0] != total)
+        return mlp_raise(vm, "fit: resume: %s: the saved best weights do not match the model", path);
+    ctl->best = malloc((size_t)total * sizeof *ctl->best + 1);
+    if (!ctl->best) return mlp_raise(vm, "fit: resume: out of memory");
+    memcpy(ctl->best, t->data, (size_t)total * sizeof *ctl->best);
+    ctl->nbest = total;
+    return true;
+}
+
 bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *config, std_ckpt *c)
 {
-    *c = (std_ckpt){ 0 };
+    *c = (std_ckpt){ .ctl = c->ctl };
     rt_st_file f;
     rt_error err;
     if (!rt_st_read(path, &f, &err)) return mlp_raise(vm, "fit: resume: %s", err.msg);
@@ -183,12 +224,18 @@ bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *confi
     }
     for (long e = 0; e < c->done; e++) {
         json_t *row = json_array_get(hist, (size_t)e);
-        c->stats[e] = (rt_epoch_stats){ (int)e + 1, get_d(json_array_get(row, 0)),
-                                        get_d(json_array_get(row, 1)),
-                                        get_d(json_array_get(row, 2)),
-                                        get_d(json_array_get(row, 3)),
-                                        get_d(json_array_get(row, 4)) };
+        rt_epoch_stats *t = &c->stats[e];
+        *t = (rt_epoch_stats){ .epoch = (int)e + 1, .loss = get_d(json_array_get(row, 0)),
+                               .acc = get_d(json_array_get(row, 1)),
+                               .val_loss = get_d(json_array_get(row, 2)),
+                               .val_acc = get_d(json_array_get(row, 3)),
+                               .seconds = get_d(json_array_get(row, 4)), .lr = NAN };
+        if (json_array_size(row) > 5) t->lr = get_d(json_array_get(row, 5));
+        for (int x = 0; x < 16 && 6 + x < (int)json_array_size(row); x++)
+            t->extra[x] = get_d(json_array_get(row, 6 + (size_t)x));
     }
+    if (c->ctl && !control_from(vm, path, c->ctl, json_object_get(st, "control"), &f, m))
+        goto done;
     ok = true;
 done:
     json_decref(st);

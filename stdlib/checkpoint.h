@@ -16,12 +16,19 @@
 #ifndef MLP_CHECKPOINT_H
 #define MLP_CHECKPOINT_H
 
+#include "control.h"
 #include "fit.h"
 #include "std.h"
 
+/* The fit's control state (control.h) goes in "ckpt.state" too: the
+ * plateau schedule's rate, best and wait, early stopping's best, wait and
+ * best epoch, whether the fit was stopped; early stopping's best weights
+ * are one flat tensor "optimizer.best_weights" (under "optimizer." so that
+ * load_model, which reads the model's weights, passes over it). */
 typedef struct std_ckpt {
     long done;                 /* epochs of this fit completed */
     rt_epoch_stats *stats;     /* their statistics [done] (malloc'd) */
+    std_control *ctl;          /* borrowed; may be NULL */
 } std_ckpt;
 
 /* The fit's configuration as text, to refuse resuming a different fit. */

@@ -58,7 +58,7 @@ static mlp_value tensor_shape(mlp_vm *vm, const std_tensor *t)
         for (int i = 0; i < ds->ndim; i++) mlp_list_push(vm, s, mlp_number(ds->dims[i]));
     } else if (t->kind == TENSOR_Y) {
         mlp_list_push(vm, s, mlp_number((double)ds->n));
-        mlp_list_push(vm, s, mlp_number(ds->classes));
+        mlp_list_push(vm, s, mlp_number(ds->targets ? ds->outputs : ds->classes));
     } else {
         if (!t->vector) mlp_list_push(vm, s, mlp_number((double)t->rows));
         mlp_list_push(vm, s, mlp_number((double)t->cols));
@@ -82,7 +82,7 @@ static mlp_value tensor_tostring(mlp_vm *vm, void *p)
     char buf[160];
     snprintf(buf, sizeof buf, "<tensor %s%s>", mlp_cstr(s),
              t->kind == TENSOR_X && tensor_dataset(t)->x_u8 ? " of bytes scaled to [0, 1]"
-             : t->kind == TENSOR_Y ? " one-hot" : "");
+             : t->kind == TENSOR_Y && !tensor_dataset(t)->targets ? " one-hot" : "");
     mlp_pop_root(vm);
     return mlp_string_cstr(vm, buf);
 }
@@ -98,11 +98,13 @@ static bool tensor_floats(mlp_vm *vm, void *p, mlp_floats *out)
         return true;
     }
     const rt_dataset *ds = tensor_dataset(t);
-    int64_t cols = t->kind == TENSOR_Y ? ds->classes : ds->features, len = ds->n * cols;
+    int64_t cols = t->kind == TENSOR_Y ? (ds->targets ? ds->outputs : ds->classes) : ds->features,
+            len = ds->n * cols;
     float *c = malloc((size_t)(len ? len : 1) * sizeof *c);
     if (!c) return mlp_raise(vm, "out of memory copying a %lld-value tensor", (long long)len);
     for (int64_t i = 0; i < len; i++)
-        c[i] = t->kind == TENSOR_Y ? (float)(ds->labels && ds->labels[i / cols] == i % cols)
+        c[i] = t->kind == TENSOR_Y && ds->targets ? ds->targets[i]
+             : t->kind == TENSOR_Y ? (float)(ds->labels && ds->labels[i / cols] == i % cols)
              : ds->x_u8 ? ds->x_u8[i] * ds->x_scale : ds->x_f32[i];
     *out = (mlp_floats){ c, len, true };
     return true;
@@ -201,9 +203,14 @@ static mlp_value dataset_tostring(mlp_vm *vm, void *p)
     char buf[200], shape[64] = "";
     for (int i = 0, k = 0; i < ds->ndim; i++)
         k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", ds->dims[i]);
-    snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s]%s, %d class%s>", (long long)ds->n,
-             ds->n == 1 ? "" : "s", shape, ds->x_u8 ? " bytes" : "", ds->classes,
-             ds->classes == 1 ? "" : "es");
+    if (ds->targets)
+        snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s], %d target%s>",
+                 (long long)ds->n, ds->n == 1 ? "" : "s", shape, ds->outputs,
+                 ds->outputs == 1 ? "" : "s");
+    else
+        snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s]%s, %d class%s>", (long long)ds->n,
+                 ds->n == 1 ? "" : "s", shape, ds->x_u8 ? " bytes" : "", ds->classes,
+                 ds->classes == 1 ? "" : "es");
     return mlp_string_cstr(vm, buf);
 }
 
@@ -366,11 +373,16 @@ static bool n_fashion_mnist(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 
 static bool n_load_csv(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    const char *path, *label = NULL, *labels = "auto";
+    const char *path, *label = NULL, *labels = "auto", *task;
     if (!std_str_arg(vm, "load_csv", "path", a[0], &path) ||
         (!mlp_is_nil(a[1]) && !std_str_arg(vm, "load_csv", "label", a[1], &label)) ||
-        (!mlp_is_nil(a[2]) && !std_str_arg(vm, "load_csv", "labels", a[2], &labels)))
+        (!mlp_is_nil(a[2]) && !std_str_arg(vm, "load_csv", "labels", a[2], &labels)) ||
+        !std_str_arg(vm, "load_csv", "task", a[3], &task))
         return false;
+    bool regression = strcmp(task, "regression") == 0;
+    if (!regression && strcmp(task, "classification") != 0)
+        return mlp_raise(vm, "load_csv: task must be \"classification\" or \"regression\", got \"%s\"",
+                         task);
     static const char *const modes[] = { "auto", "index", "names" };
     int mode = -1;
     for (int i = 0; i < 3; i++)
@@ -380,11 +392,15 @@ static bool n_load_csv(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
                          "got \"%s\"", labels);
     if (mode != 0 && !label)
         return mlp_raise(vm, "load_csv: labels=\"%s\" needs label= (the label column)", labels);
+    if (mode != 0 && regression)
+        return mlp_raise(vm, "load_csv: labels= is for classes; task=\"regression\" reads real-valued "
+                         "targets");
     _Static_assert(RT_CSV_LABELS_AUTO == 0 && RT_CSV_LABELS_INDEX == 1 &&
                    RT_CSV_LABELS_NAMES == 2, "modes[] follows rt_csv_labels");
     rt_dataset ds = {0};
     rt_error err;
-    if (!rt_csv_load_labels(path, label, (rt_csv_labels)mode, &ds, &err))
+    if (!(regression ? rt_csv_load_regression(path, label, &ds, &err)
+                     : rt_csv_load_labels(path, label, (rt_csv_labels)mode, &ds, &err)))
         return mlp_raise(vm, "load_csv: %s", err.msg);
     *out = std_dataset_value(vm, &ds);
     return !mlp_is_nil(*out);
@@ -414,6 +430,29 @@ static bool synth(mlp_vm *vm, const char *kind, mlp_value *a, mlp_value *out)
     rt_error err;
     if (!rt_synth(kind, size, (int)classes, noise, (uint64_t)seed, &ds, &err))
         return raise_rt(vm, kind, NULL, &err);
+    *out = std_dataset_value(vm, &ds);
+    return !mlp_is_nil(*out);
+}
+
+/* sine(n, noise, seed): the regression set (synth.h). */
+static bool n_sine(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    long size, seed;
+    double noise;
+    if (!std_int_arg(vm, "sine", "n", a[0], 1, 1L << 28, &size) ||
+        !std_num_arg(vm, "sine", "noise", a[1], &noise))
+        return false;
+    if (!(noise >= 0)) return mlp_raise(vm, "sine: noise must be 0 or more, got %g", noise);
+    if (mlp_is_nil(a[2])) {   /* as the other synthetic sets */
+        rt_rng *r = &std_host_of(vm)->rnd.shuffle;
+        seed = (long)(rt_rng_u32(r) >> 1);
+    } else if (!std_int_arg(vm, "sine", "seed", a[2], 0, __LONG_MAX__, &seed)) {
+        return false;
+    }
+    rt_dataset ds = {0};
+    rt_error err;
+    if (!rt_synth_sine(size, noise, (uint64_t)seed, &ds, &err))
+        return mlp_raise(vm, "sine: %s", err.msg);
     *out = std_dataset_value(vm, &ds);
     return !mlp_is_nil(*out);
 }
@@ -806,7 +845,8 @@ static bool n_tolist(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!t) return mlp_raise(vm, "tolist: x must be a tensor, got %s", mlp_type_name(a[0]));
     const rt_dataset *ds = tensor_dataset(t);
     int64_t rows = t->kind == TENSOR_FLOAT ? t->rows : ds->n;
-    int64_t cols = t->kind == TENSOR_FLOAT ? t->cols : t->kind == TENSOR_Y ? ds->classes : ds->features;
+    int64_t cols = t->kind == TENSOR_FLOAT ? t->cols
+                   : t->kind == TENSOR_Y ? (ds->targets ? ds->outputs : ds->classes) : ds->features;
     if (rows * cols > 10000000)
         return mlp_raise(vm, "tolist: %lld values are too many for a list", (long long)(rows * cols));
     *out = mlp_list_new(vm);
@@ -820,6 +860,7 @@ static bool n_tolist(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         for (int64_t c = 0; c < cols; c++) {
             double x;
             if (t->kind == TENSOR_FLOAT) x = t->data[r * cols + c];
+            else if (t->kind == TENSOR_Y && ds->targets) x = ds->targets[r * cols + c];
             else if (t->kind == TENSOR_Y) x = ds->labels && ds->labels[r] == c;
             else x = ds->x_u8 ? ds->x_u8[r * cols + c] * ds->x_scale : ds->x_f32[r * cols + c];
             mlp_list_push(vm, row, mlp_number(x));
@@ -834,9 +875,12 @@ static const mlp_native natives[] = {
       "mnist(): {train, test, classes}: 60,000 / 10,000 handwritten digits, x in [0, 1]" },
     { "fashion_mnist", "", n_fashion_mnist,
       "fashion_mnist(): {train, test, classes}: 60,000 / 10,000 clothing images" },
-    { "load_csv", "path, label=nil, labels=nil", n_load_csv,
-      "load_csv(path, label=\"col\", labels=\"auto\"|\"index\"|\"names\"): a dataset from a "
-      "CSV file with a header row" },
+    { "sine", "n=200, noise=0.1, seed=nil", n_sine,
+      "sine(n, noise, seed): regression data, x in [-3, 3), target sin(x) + noise" },
+    { "load_csv", "path, label=nil, labels=nil, task=\"classification\"", n_load_csv,
+      "load_csv(path, label=\"col\", labels=\"auto\"|\"index\"|\"names\", task=\"classification\"): "
+      "a dataset from a CSV file with a header row; task=\"regression\" reads the label column "
+      "as real-valued targets" },
     { "blobs", SYNTH_PARAMS, n_blobs, "blobs(n, classes, noise, seed): Gaussian clusters" },
     { "spirals", SYNTH_PARAMS, n_spirals, "spirals(n, classes, noise, seed): interleaved spirals" },
     { "moons", SYNTH_PARAMS, n_moons, "moons(n, classes, noise, seed): two half-moons" },

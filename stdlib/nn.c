@@ -255,6 +255,11 @@ mlp_value std_short_text(mlp_vm *vm, mlp_value v)
  * makes `Adam` mean PyTorch's Adam for the rest of the script. */
 bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect)
 {
+    /* `crossentropy` is the dialect's: PyTorch's has no probability clip */
+    rt_loss *ce = malloc(sizeof *ce);
+    if (!ce) return mlp_raise(vm, "out of memory");
+    *ce = dialect == RT_DIALECT_TORCH ? RT_LOSS_TORCH_CROSSENTROPY : RT_LOSS_CROSSENTROPY;
+    mlp_set_global(vm, "crossentropy", mlp_handle(vm, &std_loss_class, ce));
     for (int i = 0; i < rt_optim_count(); i++) {
         if (!rt_optim_table_has(i, dialect)) continue;   /* keeps its other dialect's value */
         rt_error err;
@@ -277,13 +282,16 @@ static mlp_value layer_tostring(mlp_vm *vm, void *data)
         std_activation act = {s->act, {0}, s->custom};
         memcpy(act.params, s->act_params, sizeof act.params);
         activation_text(&act, atext, sizeof atext);
-        snprintf(buf, sizeof buf, "dense(%d, %s)", s->units, atext);
+        int k = snprintf(buf, sizeof buf, "dense(%d, %s", s->units, atext);
+        if (s->l1 != 0) k += snprintf(buf + k, sizeof buf - (size_t)k, ", l1=%s", std_float_text(s->l1, n1));
+        if (s->l2 != 0) k += snprintf(buf + k, sizeof buf - (size_t)k, ", l2=%s", std_float_text(s->l2, n2));
+        snprintf(buf + k, sizeof buf - (size_t)k, ")");
         break;
     }
     case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
     case RT_LAYER_BATCHNORM:
-        snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s)", std_float_text(s->momentum, n1),
-                 std_float_text(s->eps, n2));
+        snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s%s)", std_float_text(s->momentum, n1),
+                 std_float_text(s->eps, n2), s->torch ? ", dialect=\"torch\"" : "");
         break;
     default: snprintf(buf, sizeof buf, "%s()", rt_layer_kind_name(s->kind)); break;
     }
@@ -363,9 +371,10 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         return mlp_raise(vm, "dense: activation must be an activation (relu, sigmoid, ...), "
                          "got %s %s", mlp_type_name(a[1]), mlp_cstr(s));
     }
-    const char *iname;
+    const char *iname = std_host_of(vm)->dialect == RT_DIALECT_TORCH ? "torch_linear"
+                                                                      : "glorot_uniform";
     rt_init init;
-    if (!std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
+    if (!mlp_is_nil(a[2]) && !std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
     if (!rt_init_from_name(iname, &init)) {
         char known[128] = "";
         for (int i = 0; i < RT_INIT_COUNT; i++) {
@@ -376,7 +385,15 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     int ndims = 0, dims[RT_MAX_DIMS];
     if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
+    double l1, l2;
+    if (!std_num_arg(vm, "dense", "l1", a[4], &l1) || !std_num_arg(vm, "dense", "l2", a[5], &l2))
+        return false;
+    if (!(l1 >= 0 && isfinite(l1)) || !(l2 >= 0 && isfinite(l2)))
+        return mlp_raise(vm, "dense: %s must be 0 (none) or positive, got %g",
+                         !(l1 >= 0 && isfinite(l1)) ? "l1" : "l2", !(l1 >= 0 && isfinite(l1)) ? l1 : l2);
     rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
+    s.l1 = (float)l1;
+    s.l2 = (float)l2;
     memcpy(s.act_params, act->params, sizeof s.act_params);
     s.custom = act->custom;
     int size = ndims ? shape_size(vm, "dense", ndims, dims) : 0;
@@ -384,16 +401,29 @@ static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return layer_value(vm, s, size, out);
 }
 
+/* batchnorm(momentum=, eps=, dialect=): Keras's semantics and defaults
+ * (0.99, 0.001), or under the torch dialect PyTorch's BatchNorm1d (0.1,
+ * 1e-5; momentum weighs the new batch; unbiased moving variance). */
 static bool n_batchnorm(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
-    double momentum, eps;
-    if (!std_num_arg(vm, "batchnorm", "momentum", a[0], &momentum) ||
-        !std_num_arg(vm, "batchnorm", "eps", a[1], &eps))
+    rt_dialect d = std_host_of(vm)->dialect;
+    if (!mlp_is_nil(a[2])) {
+        const char *name;
+        if (!std_str_arg(vm, "batchnorm", "dialect", a[2], &name)) return false;
+        if (strcmp(name, "keras") == 0) d = RT_DIALECT_KERAS;
+        else if (strcmp(name, "torch") == 0) d = RT_DIALECT_TORCH;
+        else return mlp_raise(vm, "batchnorm: unknown dialect '%s' (use \"keras\" or \"torch\")", name);
+    }
+    bool torch = d == RT_DIALECT_TORCH;
+    double momentum = torch ? 0.1 : 0.99, eps = torch ? 1e-5 : 0.001;
+    if ((!mlp_is_nil(a[0]) && !std_num_arg(vm, "batchnorm", "momentum", a[0], &momentum)) ||
+        (!mlp_is_nil(a[1]) && !std_num_arg(vm, "batchnorm", "eps", a[1], &eps)))
         return false;
     if (!(momentum >= 0 && momentum <= 1))
         return mlp_raise(vm, "batchnorm: momentum must be in [0, 1], got %g", momentum);
     if (!(eps > 0)) return mlp_raise(vm, "batchnorm: eps must be positive, got %g", eps);
-    return layer_value(vm, rt_spec_batchnorm((float)momentum, (float)eps), 0, out);
+    return layer_value(vm, torch ? rt_spec_batchnorm_torch((float)momentum, (float)eps)
+                                 : rt_spec_batchnorm((float)momentum, (float)eps), 0, out);
 }
 
 static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
@@ -408,10 +438,12 @@ static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 static const mlp_native natives[] = {
     { "flatten", "input=nil", n_flatten,
       "flatten(input=[28, 28]): flattens each example; input gives the shape of one example" },
-    { "dense", "units, act=nil, init=\"glorot_uniform\", input=nil", n_dense,
-      "dense(units, act=linear, init=\"glorot_uniform\"): a fully connected layer" },
-    { "batchnorm", "momentum=0.99, eps=0.001", n_batchnorm,
-      "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults)" },
+    { "dense", "units, act=nil, init=nil, input=nil, l1=0, l2=0", n_dense,
+      "dense(units, act=linear, init=\"glorot_uniform\" (torch dialect: \"torch_linear\"), l1=0, "
+      "l2=0): a fully connected layer; l1, l2 penalise its kernel (added to the loss)" },
+    { "batchnorm", "momentum=nil, eps=nil, dialect=nil", n_batchnorm,
+      "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults; torch dialect: "
+      "momentum=0.1, eps=1e-05 with PyTorch's meaning)" },
     { "dropout", "rate", n_dropout, "dropout(rate): inverted dropout while training" },
 };
 

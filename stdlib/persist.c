@@ -73,10 +73,13 @@ static char *specs_json(mlp_vm *vm, const char *fn, const std_model *m)
                     json_object_set_new(o, pn, real(s->act_params[k]));
             }
             json_object_set_new(o, "init", json_string(rt_init_name(s->init)));
+            if (s->l1 != 0) json_object_set_new(o, "l1", real(s->l1));
+            if (s->l2 != 0) json_object_set_new(o, "l2", real(s->l2));
             break;
         case RT_LAYER_BATCHNORM:
             json_object_set_new(o, "momentum", real(s->momentum));
             json_object_set_new(o, "eps", real(s->eps));
+            if (s->torch) json_object_set_new(o, "torch", json_true());
             break;
         case RT_LAYER_DROPOUT:
             json_object_set_new(o, "rate", real(s->rate));
@@ -141,6 +144,63 @@ bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4]
 }
 
 /* save_model(m, path) */
+/* "mlp.training": the optimizer (name, dialect, every hyperparameter) and
+ * the loss the model last trained with, so that a loaded model trains on
+ * with them. NULL when it never trained, or with a user-defined optimizer
+ * (which a file cannot hold). malloc'd. */
+static char *training_json(std_model *m)
+{
+    const rt_optim *o = mlp_handle_data(m->opt_value, &std_optimizer_class);
+    if (!o || rt_optim_custom_def(o)) return NULL;
+    json_t *opt = json_pack("{s:s,s:s}", "name", rt_optim_name(o), "dialect",
+                            rt_dialect_name(rt_optim_dialect(o)));
+    for (int i = 0; opt && i < rt_optim_nhypers(o); i++)
+        json_object_set_new(opt, rt_optim_hyper_name(o, i), json_real(rt_optim_hyper_value(o, i)));
+    json_t *t = json_pack("{s:o}", "optimizer", opt);
+    if (t && m->loss_plus1)
+        json_object_set_new(t, "loss", json_string(rt_loss_name((rt_loss)(m->loss_plus1 - 1))));
+    char *text = t ? json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(t);
+    return text;
+}
+
+/* The optimizer value and loss of "mlp.training" into m; false + message. */
+static bool training_from(mlp_vm *vm, const char *text, std_model *m, char *err, size_t size)
+{
+    json_t *t = json_loads(text, 0, NULL), *opt = json_object_get(t, "optimizer");
+    const char *name = json_string_value(json_object_get(opt, "name"));
+    const char *dialect = json_string_value(json_object_get(opt, "dialect"));
+    const char *loss = json_string_value(json_object_get(t, "loss"));
+    rt_error e;
+    rt_optim *o = name ? rt_optim_create(name, dialect, &e) : NULL;
+    bool ok = o != NULL;
+    if (!name) snprintf(err, size, "training configuration: no optimizer name");
+    else if (!o) snprintf(err, size, "training configuration: %.200s", e.msg);
+    const char *key;
+    json_t *v;
+    json_object_foreach(opt, key, v) {
+        if (!ok || strcmp(key, "name") == 0 || strcmp(key, "dialect") == 0) continue;
+        if (!json_is_number(v) || !rt_optim_set(o, key, json_number_value(v))) {
+            snprintf(err, size, "training configuration: %s has no hyperparameter '%s'",
+                     rt_optim_name(o), key);
+            ok = false;
+        }
+    }
+    rt_loss l;
+    if (ok && loss && !rt_loss_from_name(loss, &l)) {
+        snprintf(err, size, "training configuration: unknown loss '%s'", loss);
+        ok = false;
+    }
+    if (ok) {
+        m->opt_value = mlp_handle(vm, &std_optimizer_class, o);   /* owns o */
+        if (loss) m->loss_plus1 = (int)l + 1;
+    } else {
+        rt_optim_free(o);
+    }
+    json_decref(t);
+    return ok;
+}
+
 static bool n_save_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     std_model *m = mlp_handle_data(a[0], &std_model_class);
@@ -148,13 +208,16 @@ static bool n_save_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!m) return mlp_raise(vm, "save_model: m must be a model, got %s", mlp_type_name(a[0]));
     if (!std_str_arg(vm, "save_model", "path", a[1], &path)) return false;
     if (!std_model_build(vm, m, 0)) return false;
-    rt_st_meta meta[5] = { { "format", "mlp" } };
+    rt_st_meta meta[6] = { { "format", "mlp" } };
     char *owned[2];
     if (!std_model_meta(vm, "save_model", m, meta + 1, owned)) return false;
+    char *training = training_json(m);
+    if (training) meta[5] = (rt_st_meta){ "mlp.training", training };
     rt_st_tensor *ts;
     int k = std_weight_tensors(m, &ts);
     rt_error err = { { 0 } };
-    bool ok = k >= 0 && rt_st_write(path, ts, k, meta, 5, &err);
+    bool ok = k >= 0 && rt_st_write(path, ts, k, meta, training ? 6 : 5, &err);
+    free(training);
     if (k < 0) snprintf(err.msg, sizeof err.msg, "out of memory");
     if (k >= 0) free(ts);
     free(owned[0]);
@@ -201,9 +264,15 @@ static bool spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t
             json_t *v = pn ? json_object_get(o, pn) : NULL;
             if (json_is_number(v)) s->act_params[k] = (float)json_number_value(v);
         }
+        json_t *l1 = json_object_get(o, "l1"), *l2 = json_object_get(o, "l2");
+        if (json_is_number(l1)) s->l1 = (float)json_number_value(l1);
+        if (json_is_number(l2)) s->l2 = (float)json_number_value(l2);
+        if (!(s->l1 >= 0) || !(s->l2 >= 0))
+            return snprintf(err, size, "layer %d (dense): l1 and l2 must be 0 or more", i + 1), false;
     } else if (strcmp(kind, "batchnorm") == 0) {
         *s = rt_spec_batchnorm((float)json_number_value(json_object_get(o, "momentum")),
                                (float)json_number_value(json_object_get(o, "eps")));
+        s->torch = json_is_true(json_object_get(o, "torch"));
     } else if (strcmp(kind, "dropout") == 0) {
         *s = rt_spec_dropout((float)json_number_value(json_object_get(o, "rate")));
     } else {
@@ -311,6 +380,14 @@ static bool n_load_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     std_random *r = &std_host_of(vm)->rnd;
     m->rng = rt_rng_derive(&r->init, r->models++);
     m->in_features = (int)in;
+    const char *training = rt_st_meta_get(&f, "mlp.training");
+    mlp_push_root(vm, *out);   /* the optimizer value made below may collect */
+    bool tok = !training || training_from(vm, training, m, msg, sizeof msg);
+    mlp_pop_root(vm);
+    if (!tok) {
+        rt_st_free(&f);
+        return mlp_raise(vm, "load_model: %s: %s", path, msg);
+    }
     /* a checkpoint (train.c) loads as its model: its optimizer state is skipped */
     ok = std_model_build(vm, m, 0) &&
          std_weights_from_file(vm, "load_model", path, m, &f, "optimizer.");

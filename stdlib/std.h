@@ -103,17 +103,27 @@ typedef struct std_model {
     mlp_value opt_value;
     uint64_t shuffle_seed;
     long epochs_run;
+    /* The loss of the last fit + 1 (0: none), which a fit without loss=
+     * goes on with. A loaded model (persist.c) gets the loss and, as
+     * opt_value with opt NULL, the optimizer it was saved with. */
+    int loss_plus1;
 } std_model;
 
 typedef struct std_dataset { rt_dataset ds; } std_dataset;
 
 /* A fit's history: one column per metric, n epochs (train.c). Columns in
  * this order; val_* are NaN without validation data. */
-enum { STD_H_LOSS, STD_H_ACC, STD_H_VAL_LOSS, STD_H_VAL_ACC, STD_H_SECONDS, STD_H_COUNT };
+enum { STD_H_LOSS, STD_H_ACC, STD_H_VAL_LOSS, STD_H_VAL_ACC, STD_H_SECONDS, STD_H_LR, STD_H_COUNT };
 extern const char *const std_history_names[STD_H_COUNT];
+/* fit(metrics=[...]) adds columns after these: each metric, then val_ of
+ * each (train.c); they stay in the process that ran the fit. */
+enum { STD_MAX_METRICS = 8 };
 typedef struct std_history {
     int n, cap;
     double *col[STD_H_COUNT];
+    int nextra;                            /* 2 * the number of metrics */
+    char extra_names[2 * STD_MAX_METRICS][32];
+    double *xcol[2 * STD_MAX_METRICS];
 } std_history;
 /* A new history handle holding a copy of n epochs of the columns. */
 mlp_value std_history_value(mlp_vm *vm, int n, double *const col[STD_H_COUNT]);

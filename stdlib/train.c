@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#include "control.h"
+#include "metrics.h"
 #include "fit.h"
 #include "parallel.h"
 #include "std.h"
@@ -29,9 +31,10 @@
 
 /* One column per metric, in std.h's order. */
 enum { H_LOSS = STD_H_LOSS, H_ACC = STD_H_ACC, H_VAL_LOSS = STD_H_VAL_LOSS,
-       H_VAL_ACC = STD_H_VAL_ACC, H_SECONDS = STD_H_SECONDS, H_COUNT = STD_H_COUNT };
+       H_VAL_ACC = STD_H_VAL_ACC, H_SECONDS = STD_H_SECONDS, H_LR = STD_H_LR,
+       H_COUNT = STD_H_COUNT };
 const char *const std_history_names[H_COUNT] = {
-    "loss", "acc", "val_loss", "val_acc", "seconds",
+    "loss", "acc", "val_loss", "val_acc", "seconds", "lr",
 };
 #define history_names std_history_names
 
@@ -39,6 +42,7 @@ static void history_free(void *data)
 {
     std_history *h = data;
     for (int c = 0; c < H_COUNT; c++) free(h->col[c]);
+    for (int c = 0; c < h->nextra; c++) free(h->xcol[c]);
     free(h);
 }
 
@@ -51,9 +55,15 @@ static bool history_push(std_history *h, const rt_epoch_stats *s)
             if (!p) return false;
             h->col[c] = p;
         }
+        for (int c = 0; c < h->nextra; c++) {
+            double *p = realloc(h->xcol[c], (size_t)cap * sizeof *p);
+            if (!p) return false;
+            h->xcol[c] = p;
+        }
         h->cap = cap;
     }
-    const double row[H_COUNT] = { s->loss, s->acc, s->val_loss, s->val_acc, s->seconds };
+    for (int c = 0; c < h->nextra; c++) h->xcol[c][h->n] = s->extra[c];
+    const double row[H_COUNT] = { s->loss, s->acc, s->val_loss, s->val_acc, s->seconds, s->lr };
     for (int c = 0; c < H_COUNT; c++) h->col[c][h->n] = row[c];
     h->n++;
     return true;
@@ -76,9 +86,14 @@ static bool history_get(mlp_vm *vm, mlp_value self, void *data, const char *fiel
             *out = number_list(vm, h->col[c], h->n);
             return true;
         }
+    for (int c = 0; c < h->nextra; c++)
+        if (strcmp(field, h->extra_names[c]) == 0) {
+            *out = number_list(vm, h->xcol[c], h->n);
+            return true;
+        }
     if (strcmp(field, "epochs") == 0) { *out = mlp_number(h->n); return true; }
     return mlp_raise(vm, "history has no field '%s' (loss, acc, val_loss, val_acc, seconds, "
-                     "epochs)", field);
+                     "lr, epochs)", field);
 }
 
 /* The last epoch, as Keras prints it. */
@@ -88,11 +103,14 @@ static mlp_value history_tostring(mlp_vm *vm, void *data)
     char buf[256];
     if (h->n == 0) return mlp_string_cstr(vm, "<history: no epochs>");
     int i = h->n - 1;
-    int k = snprintf(buf, sizeof buf, "<history: %d epoch%s - loss: %.4f - acc: %.4f", h->n,
-                     h->n == 1 ? "" : "s", h->col[H_LOSS][i], h->col[H_ACC][i]);
+    int k = snprintf(buf, sizeof buf, "<history: %d epoch%s - loss: %.4f", h->n,
+                     h->n == 1 ? "" : "s", h->col[H_LOSS][i]);
+    if (!isnan(h->col[H_ACC][i]))
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - acc: %.4f", h->col[H_ACC][i]);
     if (!isnan(h->col[H_VAL_LOSS][i]))
-        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
-                      h->col[H_VAL_LOSS][i], h->col[H_VAL_ACC][i]);
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_loss: %.4f", h->col[H_VAL_LOSS][i]);
+    if (!isnan(h->col[H_VAL_ACC][i]))
+        k += snprintf(buf + k, sizeof buf - (size_t)k, " - val_acc: %.4f", h->col[H_VAL_ACC][i]);
     snprintf(buf + k, sizeof buf - (size_t)k, ">");
     return mlp_string_cstr(vm, buf);
 }
@@ -116,7 +134,7 @@ mlp_value std_history_value(mlp_vm *vm, int n, double *const col[STD_H_COUNT])
 
 const mlp_class std_history_class = {
     .name = "history", .free = history_free, .get = history_get,
-    .tostring = history_tostring, .fields = "loss, acc, val_loss, val_acc, seconds, epochs",
+    .tostring = history_tostring, .fields = "loss, acc, val_loss, val_acc, seconds, lr, epochs",
 };
 
 /* ---- progress ------------------------------------------------------------- */
@@ -134,8 +152,11 @@ typedef struct fit_run {
     const char *ckpt;
     long every, offset;
     std_ckpt ck;
-    char config[512];
+    char config[1024];
     bool ckpt_failed;
+    std_control ctl;          /* lr=, early_stopping=, on_epoch= (control.h) */
+    std_metrics ms;           /* metrics= */
+    const rt_dataset *train, *val;
 } fit_run;
 
 static double now(void)
@@ -155,8 +176,11 @@ static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
     bar[30] = 0;
     double t = now() - r->epoch_start;
-    snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] ETA: %.1fs - loss: %.4f - acc: %.4f\033[K",
-             epoch, r->epochs, batch, nbatches, bar, t * (nbatches - batch) / batch, loss, acc);
+    int k = snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] ETA: %.1fs - loss: %.4f",
+                     epoch, r->epochs, batch, nbatches, bar, t * (nbatches - batch) / batch, loss);
+    if (!(r->train && r->train->targets))   /* regression: no accuracy */
+        k += snprintf(line + k, sizeof line - (size_t)k, " - acc: %.4f", acc);
+    snprintf(line + k, sizeof line - (size_t)k, "\033[K");
     say(r->vm, line);
 }
 
@@ -188,17 +212,26 @@ static void on_epoch(void *ud, const rt_epoch_stats *s)
         fflush(stderr);
     }
     if (r->verbose == 0 || (r->verbose == 1 && !r->tty)) return;
-    char line[256];
+    char line[1024];
     int k;
     if (r->tty)
         k = snprintf(line, sizeof line, "\rEpoch %d/%d  [==============================] %.1fs "
-                     "- loss: %.4f - acc: %.4f", s->epoch, r->epochs, s->seconds, s->loss, s->acc);
+                     "- loss: %.4f", s->epoch, r->epochs, s->seconds, s->loss);
     else
-        k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f - acc: %.4f", s->epoch,
-                     r->epochs, s->loss, s->acc);
+        k = snprintf(line, sizeof line, "Epoch %d/%d - loss: %.4f", s->epoch, r->epochs, s->loss);
+    if (!isnan(s->acc))   /* NaN: regression, no accuracy */
+        k += snprintf(line + k, sizeof line - (size_t)k, " - acc: %.4f", s->acc);
+    int nm = r->history->nextra / 2;
+    for (int i = 0; i < nm; i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, " - %s: %.4f",
+                      r->history->extra_names[i], s->extra[i]);
     if (!isnan(s->val_loss))
-        k += snprintf(line + k, sizeof line - (size_t)k, " - val_loss: %.4f - val_acc: %.4f",
-                      s->val_loss, s->val_acc);
+        k += snprintf(line + k, sizeof line - (size_t)k, " - val_loss: %.4f", s->val_loss);
+    if (!isnan(s->val_acc))
+        k += snprintf(line + k, sizeof line - (size_t)k, " - val_acc: %.4f", s->val_acc);
+    for (int i = nm; i < 2 * nm && !isnan(s->val_loss); i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, " - %s: %.4f",
+                      r->history->extra_names[i], s->extra[i]);
     snprintf(line + k, sizeof line - (size_t)k, "%s\n", r->tty ? "\033[K" : "");
     say(r->vm, line);
 }
@@ -211,8 +244,19 @@ static void on_epoch_checkpointed(void *ud, const rt_epoch_stats *s)
     fit_run *r = ud;
     rt_epoch_stats t = *s;
     t.epoch += (int)r->offset;
+    double lr;
+    if (rt_optim_get(r->model->opt, "lr", &lr)) t.lr = lr;
+    for (int i = 0; i < r->ms.n; i++) t.extra[r->ms.n + i] = NAN;
+    if (r->ms.n && !r->ctl.failed &&
+        (!std_metrics_measure(r->vm, "fit", &r->ms, r->model->m, r->train, t.extra) ||
+         (r->val && !std_metrics_measure(r->vm, "fit", &r->ms, r->model->m, r->val,
+                                         t.extra + r->ms.n)))) {
+        r->ctl.failed = true;   /* the error is pending; the fit ends */
+        return;
+    }
     on_epoch(ud, &t);
-    if (!r->ckpt || r->ckpt_failed) return;
+    std_control_epoch_end(r->vm, &r->ctl, r->model->m, &t);
+    if (r->ctl.failed || !r->ckpt || r->ckpt_failed) return;
     rt_epoch_stats *grown = realloc(r->ck.stats, (size_t)(r->ck.done + 1) * sizeof *grown);
     if (!grown) {
         r->oom = r->ckpt_failed = true;
@@ -220,8 +264,37 @@ static void on_epoch_checkpointed(void *ud, const rt_epoch_stats *s)
     }
     r->ck.stats = grown;
     r->ck.stats[r->ck.done++] = t;
-    if (t.epoch % r->every == 0 || t.epoch == r->epochs)
+    if (t.epoch % r->every == 0 || t.epoch == r->epochs || r->ctl.stopped)
         r->ckpt_failed = !std_ckpt_save(r->vm, r->ckpt, r->model, r->config, &r->ck);
+}
+
+/* Before each epoch: the schedule's rate (epochs counted over the whole
+ * training with this optimizer), or the end of the fit when early stopping
+ * or the callback asked for it. */
+static bool on_epoch_begin(void *ud, int epoch)
+{
+    fit_run *r = ud;
+    if (r->ctl.stopped || r->ctl.failed) return false;
+    double lr = std_control_lr(&r->ctl, r->model->epochs_run + r->offset + epoch - 1);
+    if (!isnan(lr)) rt_optim_set(r->model->opt, "lr", lr);
+    return true;
+}
+
+/* weight_decay=, clipnorm=, clipvalue=, global_clipnorm= (model.h). */
+static bool grad_rules_arg(mlp_vm *vm, const mlp_value *a, rt_grad_rules *g)
+{
+    static const char *const names[] = { "weight_decay", "clipnorm", "clipvalue",
+                                         "global_clipnorm" };
+    double *dst[] = { &g->weight_decay, &g->clipnorm, &g->clipvalue, &g->global_clipnorm };
+    for (int i = 0; i < 4; i++) {
+        if (!std_num_arg(vm, "fit", names[i], a[i], dst[i])) return false;
+        if (!(*dst[i] >= 0 && isfinite(*dst[i])))
+            return mlp_raise(vm, "fit: %s must be 0 (off) or positive, got %g", names[i], *dst[i]);
+    }
+    if (g->clipnorm > 0 && g->global_clipnorm > 0)
+        return mlp_raise(vm, "fit: give clipnorm (each tensor) or global_clipnorm (all tensors "
+                         "together), not both");
+    return true;
 }
 
 /* ---- natives -------------------------------------------------------------- */
@@ -245,6 +318,17 @@ static const rt_dataset *data_arg(mlp_vm *vm, const char *fn, const char *arg, m
     return &d->ds;
 }
 
+/* The loss a fit or evaluate without loss= uses: mse for real-valued
+ * targets, binary_crossentropy for two classes into one unit, else
+ * crossentropy. */
+static rt_loss default_loss(mlp_vm *vm, const std_model *m, const rt_dataset *ds)
+{
+    if (ds->targets) return RT_LOSS_MSE;
+    if (ds->classes == 2 && m->m && rt_model_out(m->m) == 1) return RT_LOSS_BINARY_CROSSENTROPY;
+    return std_host_of(vm)->dialect == RT_DIALECT_TORCH ? RT_LOSS_TORCH_CROSSENTROPY
+                                                        : RT_LOSS_CROSSENTROPY;
+}
+
 static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
 {
     *out = RT_LOSS_CROSSENTROPY;
@@ -252,7 +336,7 @@ static bool loss_arg(mlp_vm *vm, const char *fn, mlp_value v, rt_loss *out)
     rt_loss *l = mlp_handle_data(v, &std_loss_class);
     if (l) { *out = *l; return true; }
     if (mlp_is_string(v) && rt_loss_from_name(mlp_cstr(v), out)) return true;
-    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse), got %s",
+    return mlp_raise(vm, "%s: loss must be a loss (crossentropy, binary_crossentropy, mse, mae, torch_crossentropy), got %s",
                      fn, mlp_type_name(v));
 }
 
@@ -263,7 +347,7 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *train = m ? data_arg(vm, "fit", "data", a[1]) : NULL;
     if (!train) return false;
     mlp_value opt_given = a[2];
-    if (mlp_is_nil(a[2])) a[2] = m->opt ? m->opt_value : mlp_nil();
+    if (mlp_is_nil(a[2])) a[2] = m->opt_value;   /* nil before the first fit or load */
     if (mlp_is_nil(a[2])) mlp_get_global(vm, "Adam", &a[2]);
     rt_optim *proto = std_optimizer_value(vm, "fit", "optimizer", a[2]);
     rt_loss loss;
@@ -276,6 +360,18 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const rt_dataset *val = NULL;
     if (!mlp_is_nil(a[6]) && !(val = data_arg(vm, "fit", "validation", a[6]))) return false;
     if (!std_model_build(vm, m, train->features)) return false;
+    if (mlp_is_nil(a[3])) loss = m->loss_plus1 ? (rt_loss)(m->loss_plus1 - 1) : default_loss(vm, m, train);
+    m->loss_plus1 = (int)loss + 1;
+    if ((loss == RT_LOSS_CROSSENTROPY || loss == RT_LOSS_TORCH_CROSSENTROPY) &&
+        rt_model_out(m->m) == 1)
+        return mlp_raise(vm, "fit: crossentropy needs one output unit per class; a single unit "
+                         "takes binary_crossentropy (with dense(1, sigmoid)) or mse");
+    rt_grad_rules rules;
+    std_control ctl;
+    std_metrics ms;
+    if (!std_metrics_arg(vm, "fit", a[18], &ms) || !grad_rules_arg(vm, a + 12, &rules) ||
+        !std_control_init(vm, &ctl, a[11], a[16], a[17], val != NULL))
+        return false;
 
     const char *ckpt = NULL, *resume = NULL;
     long every = 1;
@@ -294,6 +390,11 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!h) return mlp_raise(vm, "out of memory");
     *out = mlp_handle(vm, &std_history_class, h);
     m->history = *out;
+    h->nextra = 2 * ms.n;
+    for (int i = 0; i < ms.n; i++) {
+        snprintf(h->extra_names[i], sizeof h->extra_names[i], "%s", ms.names[i]);
+        snprintf(h->extra_names[ms.n + i], sizeof h->extra_names[i], "val_%s", ms.names[i]);
+    }
 
     /* Training goes on from the last fit (optimizer state, data order)
      * unless another optimizer is given: then it starts afresh. The seed is
@@ -311,22 +412,56 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         m->shuffle_seed = shuffle_seed;
         m->epochs_run = 0;
     }
+    if ((rules.weight_decay > 0 || ctl.has_sched) && !rt_optim_get(m->opt, "lr", &(double){ 0 })) {
+        std_control_free(&ctl);
+        return mlp_raise(vm, "fit: %s needs an optimizer with an lr, %s has none",
+                         ctl.has_sched ? "lr=" : "weight_decay", rt_optim_name(m->opt));
+    }
     fit_run run = { .vm = vm, .history = h, .epochs = (int)epochs, .verbose = (int)verbose,
                     .tty = host->tty, .epoch_lines = host->epoch_lines && !par_silent(vm),
-                    .model = m, .ckpt = ckpt, .every = every };
+                    .model = m, .ckpt = ckpt, .every = every, .ctl = ctl,
+                    .ms = ms, .train = train, .val = val };
+    run.ck.ctl = &run.ctl;
     std_ckpt_config(run.config, sizeof run.config, m->opt, train, epochs, batch, loss);
+    {
+        char extra[512];
+        size_t k = strlen(run.config);
+        std_control_describe(&run.ctl, extra, sizeof extra);
+        snprintf(run.config + k, sizeof run.config - k, "%s", extra);
+        if (rules.weight_decay > 0 || rules.clipnorm > 0 || rules.clipvalue > 0 ||
+            rules.global_clipnorm > 0) {
+            k = strlen(run.config);
+            snprintf(run.config + k, sizeof run.config - k, " rules=%.9g/%.9g/%.9g/%.9g",
+                     rules.weight_decay, rules.clipnorm, rules.clipvalue, rules.global_clipnorm);
+        }
+    }
+    bool replay_ok = true;
     if (resume) {
-        if (!std_ckpt_load(vm, resume, m, run.config, &run.ck)) return false;
-        for (long e = 0; e < run.ck.done; e++) on_epoch(&run, &run.ck.stats[e]);
+        if (!std_ckpt_load(vm, resume, m, run.config, &run.ck)) {
+            std_control_free(&run.ctl);
+            return false;
+        }
+        for (long e = 0; e < run.ck.done && replay_ok; e++) {
+            rt_epoch_stats t = run.ck.stats[e];
+            on_epoch(&run, &t);
+            replay_ok = std_control_replay(vm, &run.ctl, &t);
+        }
         run.offset = run.ck.done;
     }
     rt_fit_config cfg = { .epochs = (int)(epochs - run.offset), .batch = (int)batch,
                           .loss = loss, .shuffle_seed = m->shuffle_seed,
                           .first_epoch = m->epochs_run + run.offset, .validation = val,
-                          .on_batch = on_batch, .on_epoch = on_epoch_checkpointed, .ud = &run };
-    rt_fit_status st = cfg.epochs > 0 ? rt_fit(m->m, m->opt, train, &cfg, &err) : RT_FIT_DONE;
+                          .on_batch = on_batch, .on_epoch = on_epoch_checkpointed,
+                          .on_epoch_begin = on_epoch_begin, .ud = &run };
+    rt_model_set_grad_rules(m->m, &rules);
+    rt_fit_status st = cfg.epochs > 0 && replay_ok && !run.ctl.stopped
+                       ? rt_fit(m->m, m->opt, train, &cfg, &err) : RT_FIT_DONE;
+    rt_model_set_grad_rules(m->m, NULL);
     m->epochs_run += h->n;
     free(run.ck.stats);
+    if (st == RT_FIT_DONE && replay_ok && !run.ctl.failed) std_control_finish(&run.ctl, m->m);
+    std_control_free(&run.ctl);
+    if (!replay_ok || run.ctl.failed) return false;   /* the callback's error is pending */
     if (st == RT_FIT_STOPPED && verbose && host->tty) say(vm, "\n");
     if (run.oom) return mlp_raise(vm, "fit: out of memory");
     if (run.ckpt_failed) return false;   /* the checkpoint's error is pending */
@@ -348,13 +483,23 @@ static bool n_evaluate(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_int_arg(vm, "evaluate", "batch", a[3], 1, 1L << 24, &batch) ||
         !std_model_build(vm, m, ds->features))
         return false;
+    if (mlp_is_nil(a[2]))
+        loss = m->loss_plus1 ? (rt_loss)(m->loss_plus1 - 1) : default_loss(vm, m, ds);
     double l, acc;
     rt_error err;
     if (!rt_evaluate(m->m, ds, loss, (int)batch, &l, &acc, &err))
         return mlp_raise(vm, "evaluate: %s", err.msg);
+    std_metrics ms;
+    double vals[STD_MAX_METRICS];
+    if (!std_metrics_arg(vm, "evaluate", a[4], &ms) ||
+        !std_metrics_measure(vm, "evaluate", &ms, m->m, ds, vals))
+        return false;
     *out = mlp_record_new(vm);
+    mlp_push_root(vm, *out);
     mlp_record_set(vm, *out, "loss", mlp_number(l));
-    mlp_record_set(vm, *out, "acc", mlp_number(acc));
+    if (!ds->targets) mlp_record_set(vm, *out, "acc", mlp_number(acc));
+    for (int i = 0; i < ms.n; i++) mlp_record_set(vm, *out, ms.names[i], mlp_number(vals[i]));
+    mlp_pop_root(vm);
     return true;
 }
 
@@ -399,13 +544,17 @@ done:
 
 static const mlp_native natives[] = {
     { "fit", "m, data, optimizer=nil, loss=nil, epochs=1, batch=32, validation=nil, verbose=1, "
-             "checkpoint=nil, every=1, resume=nil",
+             "checkpoint=nil, every=1, resume=nil, lr=nil, weight_decay=0, clipnorm=0, "
+             "clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil, metrics=nil",
       n_fit, "fit(model, data, optimizer=Adam, loss=crossentropy, epochs=1, batch=32, "
-      "validation=nil, verbose=1, checkpoint=nil, every=1, resume=nil): trains, going on from "
-      "the model's last fit unless another optimizer is given; returns a history (loss, acc, "
-      "val_loss, val_acc, seconds per epoch)" },
-    { "evaluate", "m, data, loss=nil, batch=100", n_evaluate,
-      "evaluate(model, data): {loss, acc} in inference mode" },
+      "validation=nil, verbose=1, checkpoint=nil, every=1, resume=nil, lr=nil, weight_decay=0, "
+      "clipnorm=0, clipvalue=0, global_clipnorm=0, early_stopping=nil, on_epoch=nil, "
+      "metrics=nil): trains, "
+      "going on from the model's last fit unless another optimizer is given; returns a history "
+      "(loss, acc, val_loss, val_acc, seconds, lr per epoch)" },
+    { "evaluate", "m, data, loss=nil, batch=100, metrics=nil", n_evaluate,
+      "evaluate(model, data, metrics=nil): {loss, acc, and each metric} in inference mode (no acc "
+      "for real-valued targets)" },
     { "predict", "m, x", n_predict,
       "predict(model, x): the model's outputs (a tensor) for a dataset, data.x or a list of rows" },
 };

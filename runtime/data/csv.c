@@ -341,13 +341,28 @@ static bool finish_labels(loader *L, rt_csv_labels mode, rt_dataset *ds, rt_erro
     return rt_dataset_set_class_names(ds, (const char *const *)m->names, err);
 }
 
-bool rt_csv_load(const char *path, const char *label_column, rt_dataset *out, rt_error *err)
+/* Regression: the label column's strings as numbers, the targets. */
+static bool finish_targets(loader *L, rt_dataset *ds, const char *column, rt_error *err)
 {
-    return rt_csv_load_labels(path, label_column, RT_CSV_LABELS_AUTO, out, err);
+    ds->classes = 0;
+    free(ds->labels);
+    ds->labels = NULL;
+    if (!rt_dataset_alloc_targets(ds, 1, err)) return false;
+    for (int64_t i = 0; i < ds->n; i++) {
+        const char *s = L->labels.names[L->lab[i]];
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || *end != '\0' || !isfinite(v) || fabs(v) > 3.4028234663852886e38)
+            return rt_fail(err, "%s: data row %lld: column '%s': a regression target must be a "
+                           "finite number, got '%s'", L->path, (long long)i + 1, column, s);
+        ds->targets[i] = (float)v;
+    }
+    return true;
 }
 
-bool rt_csv_load_labels(const char *path, const char *label_column, rt_csv_labels mode,
-                        rt_dataset *out, rt_error *err)
+/* The loader behind rt_csv_load_labels and rt_csv_load_regression. */
+static bool load(const char *path, const char *label_column, bool regression,
+                 rt_csv_labels mode, rt_dataset *out, rt_error *err)
 {
     memset(out, 0, sizeof *out);
     char *text = slurp(path, err);
@@ -379,11 +394,34 @@ bool rt_csv_load_labels(const char *path, const char *label_column, rt_csv_label
             free(out->x_f32);         /* take the parsed rows instead of copying */
             out->x_f32 = L.x;
             L.x = NULL;
-            if (L.label_col >= 0) ok = finish_labels(&L, mode, out, err);
+            if (L.label_col >= 0)
+                ok = regression ? finish_targets(&L, out, label_column, err)
+                                : finish_labels(&L, mode, out, err);
             if (!ok) rt_dataset_free(out);
         }
     }
     loader_free(&L);
     free(text);
     return ok;
+}
+
+bool rt_csv_load_labels(const char *path, const char *label_column, rt_csv_labels mode,
+                        rt_dataset *out, rt_error *err)
+{
+    return load(path, label_column, false, mode, out, err);
+}
+
+bool rt_csv_load(const char *path, const char *label_column, rt_dataset *out, rt_error *err)
+{
+    return rt_csv_load_labels(path, label_column, RT_CSV_LABELS_AUTO, out, err);
+}
+
+bool rt_csv_load_regression(const char *path, const char *label_column, rt_dataset *out,
+                            rt_error *err)
+{
+    if (!label_column) {
+        memset(out, 0, sizeof *out);
+        return rt_fail(err, "%s: regression needs the target column (label=)", path);
+    }
+    return load(path, label_column, true, RT_CSV_LABELS_AUTO, out, err);
 }

@@ -45,5 +45,10 @@ bool rt_csv_load_labels(const char *path, const char *label_column, rt_csv_label
 /* rt_csv_load_labels in AUTO mode. */
 bool rt_csv_load(const char *path, const char *label_column, rt_dataset *out,
                  rt_error *err);
+/* The same, but the label column holds real numbers: one float32 target
+ * per example (rt_dataset.targets), no classes. A target that is not a
+ * finite number is an error naming the data row and the column. */
+bool rt_csv_load_regression(const char *path, const char *label_column, rt_dataset *out,
+                            rt_error *err);
 
 #endif

@@ -160,11 +160,21 @@ void rt_dataset_free(rt_dataset *ds)
     free(ds->x_u8);
     free(ds->x_f32);
     free(ds->labels);
+    free(ds->targets);
     if (ds->class_names) {
         for (int c = 0; c < ds->classes; c++) free(ds->class_names[c]);
         free(ds->class_names);
     }
     memset(ds, 0, sizeof *ds);
+}
+
+bool rt_dataset_alloc_targets(rt_dataset *ds, int outputs, rt_error *err)
+{
+    if (outputs < 1) return rt_fail(err, "dataset: targets need at least one output");
+    ds->targets = calloc((size_t)(ds->n ? ds->n : 1) * (size_t)outputs, sizeof *ds->targets);
+    if (!ds->targets) return rt_fail(err, "dataset: out of memory for targets");
+    ds->outputs = outputs;
+    return true;
 }
 
 /* ---- batches -------------------------------------------------------------- */
@@ -214,10 +224,15 @@ static void scale_rows_avx2(const rt_dataset *ds, const int64_t *idx, int64_t co
 }
 #endif
 
-/* The one-hot rows of a batch's labels (when asked and labelled). */
+/* The one-hot rows of a batch's labels (when asked and labelled), or its
+ * target rows. */
 static void gather_onehot(const rt_dataset *ds, const int64_t *idx, int64_t count, float *y_onehot)
 {
-    if (y_onehot && ds->labels && ds->classes > 0) {
+    if (y_onehot && ds->targets) {
+        for (int64_t r = 0; r < count; r++)
+            memcpy(y_onehot + r * ds->outputs, ds->targets + idx[r] * ds->outputs,
+                   (size_t)ds->outputs * sizeof *y_onehot);
+    } else if (y_onehot && ds->labels && ds->classes > 0) {
         memset(y_onehot, 0, (size_t)count * (size_t)ds->classes * sizeof *y_onehot);
         for (int64_t r = 0; r < count; r++)
             y_onehot[r * ds->classes + ds->labels[idx[r]]] = 1.0f;
@@ -275,6 +290,14 @@ static bool copy_range(const rt_dataset *ds, int64_t from, int64_t count,
         memcpy(out->x_f32, ds->x_f32 + (size_t)from * f, (size_t)count * f * sizeof(float));
     if (ds->labels)
         memcpy(out->labels, ds->labels + from, (size_t)count * sizeof(int32_t));
+    if (ds->targets) {
+        if (!rt_dataset_alloc_targets(out, ds->outputs, err)) {
+            rt_dataset_free(out);
+            return false;
+        }
+        memcpy(out->targets, ds->targets + from * ds->outputs,
+               (size_t)count * (size_t)ds->outputs * sizeof(float));
+    }
     if (!rt_dataset_set_class_names(out, (const char *const *)ds->class_names, err)) {
         rt_dataset_free(out);
         return false;
@@ -322,8 +345,10 @@ bool rt_dataset_shuffle(rt_dataset *ds, uint64_t seed, rt_error *err)
     int64_t *perm = malloc((size_t)ds->n * sizeof *perm);
     unsigned char *nx = rt_examples_alloc((size_t)ds->n * row, false);
     int32_t *nl = ds->labels ? malloc((size_t)ds->n * sizeof *nl) : NULL;
-    if (!perm || !nx || (ds->labels && !nl)) {
-        free(perm); free(nx); free(nl);
+    size_t trow = (size_t)ds->outputs * sizeof(float);
+    float *nt = ds->targets ? malloc((size_t)ds->n * trow) : NULL;
+    if (!perm || !nx || (ds->labels && !nl) || (ds->targets && !nt)) {
+        free(perm); free(nx); free(nl); free(nt);
         return rt_fail(err, "shuffle: out of memory for %lld examples", (long long)ds->n);
     }
     rt_drng g = rt_drng_seed(seed);
@@ -333,7 +358,9 @@ bool rt_dataset_shuffle(rt_dataset *ds, uint64_t seed, rt_error *err)
     for (int64_t i = 0; i < ds->n; i++) {
         memcpy(nx + (size_t)i * row, ox + (size_t)perm[i] * row, row);
         if (nl) nl[i] = ds->labels[perm[i]];
+        if (nt) memcpy((char *)nt + (size_t)i * trow, (const char *)ds->targets + (size_t)perm[i] * trow, trow);
     }
+    if (nt) { free(ds->targets); ds->targets = nt; }
     if (ds->x_u8) { free(ds->x_u8); ds->x_u8 = nx; }
     else          { free(ds->x_f32); ds->x_f32 = (float *)nx; }
     if (nl) { free(ds->labels); ds->labels = nl; }

@@ -13,7 +13,10 @@
  *                  normalised).
  *
  * labels[i] is the class of example i, in [0, classes); classes is 0 and
- * labels NULL for a set without labels. class_names, when not NULL, holds
+ * labels NULL for a set without labels. A regression set has real-valued
+ * targets instead: targets[i * outputs + j] (float32), classes 0, labels
+ * NULL; batches get its rows as they are where a classification set gets
+ * one-hot rows. class_names, when not NULL, holds
  * `classes` strings ("0".."9" for digits, "Sandal" ... for Fashion-MNIST,
  * the CSV label strings in order of first appearance).
  *
@@ -51,7 +54,13 @@ typedef struct rt_dataset {
     int classes;                      /* labels in [0, classes); 0: no labels */
     int32_t *labels;                  /* class per example, or NULL */
     char **class_names;               /* `classes` names, or NULL */
+    int outputs;                      /* regression: targets per example ... */
+    float *targets;                   /* ... [n x outputs], or NULL */
 } rt_dataset;
+
+/* Gives ds (which has no labels) room for `outputs` targets per example,
+ * zero-filled. */
+bool rt_dataset_alloc_targets(rt_dataset *ds, int outputs, rt_error *err);
 
 /* ---- the data generator (splitmix64) ---------------------------------- */
 

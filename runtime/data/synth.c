@@ -197,3 +197,23 @@ bool rt_synth(const char *kind, int64_t n, int classes, double noise,
     }
     return true;
 }
+
+bool rt_synth_sine(int64_t n, double noise, uint64_t seed, rt_dataset *out, rt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (n < 1) return rt_fail(err, "n must be at least 1, got %lld", (long long)n);
+    if (noise < 0) noise = 0.1;
+    int dims[1] = { 1 };
+    if (!rt_dataset_alloc(out, n, 1, dims, false, 1.0f, 0, err)) return false;
+    if (!rt_dataset_alloc_targets(out, 1, err)) {
+        rt_dataset_free(out);
+        return false;
+    }
+    rt_drng g = rt_drng_seed(seed);
+    for (int64_t i = 0; i < n; i++) {
+        double x = 6.0 * rt_drng_uniform(&g) - 3.0;
+        out->x_f32[i] = (float)x;
+        out->targets[i] = (float)(rt_synth_sin(x) + noise * normal(&g));
+    }
+    return true;
+}

@@ -45,6 +45,10 @@
 bool rt_synth(const char *kind, int64_t n, int classes, double noise,
               uint64_t seed, rt_dataset *out, rt_error *err);
 
+/* A regression set: n points x uniform in [-3, 3) and the target
+ * sin(x) + noise * N(0, 1) (noise < 0: 0.1), one feature, one target. */
+bool rt_synth_sine(int64_t n, double noise, uint64_t seed, rt_dataset *out, rt_error *err);
+
 /* The kinds, for listings and documentation: name and one-line summary of
  * kind i, or false when i is past the end. */
 bool rt_synth_kind(int i, const char **name, const char **doc);

@@ -31,6 +31,24 @@ static double crossentropy(const float *p, const float *y, int n, int c, float *
     return total / n;
 }
 
+static double torch_crossentropy(const float *p, const float *y, int n, int c, float *grad)
+{
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        float row = 0.0f;
+        for (int j = 0; j < c; j++) {
+            long at = (long)i * c + j;
+            if (y[at] != 0.0f) row -= y[at] * rt_logf(p[at]);
+        }
+        total += row;
+    }
+    if (grad) {
+        float fn = (float)n;
+        for (long k = 0; k < (long)n * c; k++) grad[k] = (p[k] - y[k]) / fn;
+    }
+    return total / n;
+}
+
 static double binary_crossentropy(const float *p, const float *y, int n, int c, float *grad)
 {
     double total = 0.0;
@@ -61,6 +79,24 @@ static double mse(const float *p, const float *y, int n, int c, float *grad)
     return total / (double)size;
 }
 
+static double mae(const float *p, const float *y, int n, int c, float *grad)
+{
+    double total = 0.0;
+    long size = (long)n * c;
+    for (long k = 0; k < size; k++) {
+        float d = p[k] - y[k];
+        total += (double)(d < 0.0f ? -d : d);
+    }
+    if (grad) {
+        float fs = (float)size;
+        for (long k = 0; k < size; k++) {
+            float d = p[k] - y[k];
+            grad[k] = (float)((d > 0.0f) - (d < 0.0f)) / fs;
+        }
+    }
+    return total / (double)size;
+}
+
 static const struct { const char *name; rt_act fused; loss_fn fn; } table[RT_LOSS_COUNT] = {
 #define RT_LOSS_ROW(tag, nm, fn, act) [RT_LOSS_##tag] = {nm, act, fn},
     RT_LOSSES(RT_LOSS_ROW)
@@ -76,6 +112,7 @@ bool rt_loss_from_name(const char *name, rt_loss *out)
         {"categorical_crossentropy", RT_LOSS_CROSSENTROPY},
         {"bce", RT_LOSS_BINARY_CROSSENTROPY},
         {"mean_squared_error", RT_LOSS_MSE},
+        {"mean_absolute_error", RT_LOSS_MAE},
     };
     if (!name) return false;
     for (int i = 0; i < RT_LOSS_COUNT; i++)

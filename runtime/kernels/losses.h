@@ -17,6 +17,11 @@
  *   mse                  L = mean over all n c values of (p - y)^2
  *                        grad = dL/dp = 2 (p - y) / (n c) (not fused: the
  *                        caller runs it through the activation's backward)
+ *   torch_crossentropy   crossentropy as PyTorch's F.cross_entropy: the
+ *                        same, without the clip (-y log p; p = 0 gives inf)
+ *   mae                  L = mean over all n c values of |p - y|
+ *                        grad = dL/dp = sign(p - y) / (n c) (not fused;
+ *                        sign(0) = 0, as Keras's gradient of abs)
  *
  * The clipping (Keras's epsilon 1e-7) affects only the value; the fused
  * gradients are those of the unclipped loss, as Keras's are in practice.
@@ -37,7 +42,9 @@
 #define RT_LOSSES(X) \
     X(CROSSENTROPY,         "crossentropy",        crossentropy,        RT_ACT_SOFTMAX) \
     X(BINARY_CROSSENTROPY,  "binary_crossentropy", binary_crossentropy, RT_ACT_SIGMOID) \
-    X(MSE,                  "mse",                 mse,                 RT_ACT_COUNT)
+    X(MSE,                  "mse",                 mse,                 RT_ACT_COUNT) \
+    X(TORCH_CROSSENTROPY,   "torch_crossentropy",  torch_crossentropy,  RT_ACT_SOFTMAX) \
+    X(MAE,                  "mae",                 mae,                 RT_ACT_COUNT)
 
 typedef enum {
 #define RT_LOSS_ENUM(tag, name, fn, act) RT_LOSS_##tag,
@@ -49,7 +56,8 @@ typedef enum {
 #define RT_CLIP_EPS 1e-7f
 
 const char *rt_loss_name(rt_loss loss);
-/* Also accepts "categorical_crossentropy", "bce", "mean_squared_error". */
+/* Also accepts "categorical_crossentropy", "bce", "mean_squared_error",
+ * "mean_absolute_error". */
 bool rt_loss_from_name(const char *name, rt_loss *out);
 /* The output activation whose gradient the loss fuses (RT_ACT_COUNT: none). */
 rt_act rt_loss_fused_act(rt_loss loss);

@@ -15,15 +15,27 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Two classes into one output unit: the target is the label, 0 or 1. */
+static bool binary(const rt_model *m, const rt_dataset *ds)
+{
+    return !ds->targets && ds->classes == 2 && rt_model_out(m) == 1;
+}
+
 bool rt_fit_check(const rt_model *m, const rt_dataset *ds, const char *what, rt_error *err)
 {
     if (ds->features != rt_model_in(m))
         return rt_fail(err, "%s has %lld features per example but the model's input takes %d",
                        what, (long long)ds->features, rt_model_in(m));
-    if (ds->classes > 0 && ds->classes != rt_model_out(m))
-        return rt_fail(err, "%s has %d classes but the model's last layer has %d unit%s",
-                       what, ds->classes, rt_model_out(m), rt_model_out(m) == 1 ? "" : "s");
-    if (!ds->labels)
+    if (ds->targets && ds->outputs != rt_model_out(m))
+        return rt_fail(err, "%s has %d target%s per example but the model's last layer has %d "
+                       "unit%s", what, ds->outputs, ds->outputs == 1 ? "" : "s", rt_model_out(m),
+                       rt_model_out(m) == 1 ? "" : "s");
+    if (ds->classes > 0 && ds->classes != rt_model_out(m) && !binary(m, ds))
+        return rt_fail(err, "%s has %d classes but the model's last layer has %d unit%s%s",
+                       what, ds->classes, rt_model_out(m), rt_model_out(m) == 1 ? "" : "s",
+                       ds->classes == 2 ? " (a single unit, e.g. dense(1, sigmoid), takes 2 classes "
+                                          "as 0/1)" : "");
+    if (!ds->labels && !ds->targets)
         return rt_fail(err, "%s has no labels to train on", what);
     if (ds->n == 0)
         return rt_fail(err, "%s is empty", what);
@@ -36,6 +48,8 @@ typedef struct batch_buf {
     float *x, *y;
 } batch_buf;
 
+/* classes: the widest target row (the model's outputs, or a data set's
+ * one-hot width when wider: binary sets are gathered one-hot, then folded) */
 static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features, int classes,
                         rt_error *err)
 {
@@ -60,12 +74,20 @@ static void batch_free(batch_buf *b)
 static const float *gather(rt_model *m, const rt_dataset *ds, const int64_t *idx, int n,
                            batch_buf *b)
 {
+    const float *x = b->x;
     if (ds->x_u8 && rt_model_input_u8(m, ds->x_u8, idx, n, ds->x_scale)) {
         rt_dataset_gather_labels(ds, idx, n, b->y);
-        return NULL;
+        x = NULL;
+    } else {
+        rt_dataset_gather(ds, idx, n, b->x, b->y);
     }
-    rt_dataset_gather(ds, idx, n, b->x, b->y);
-    return b->x;
+    if (binary(m, ds))   /* one-hot [n x 2] -> the label [n x 1], in place */
+        for (int i = 0; i < n; i++) b->y[i] = b->y[2 * i + 1];
+    return x;
+}
+static int y_width(const rt_model *m, const rt_dataset *ds)
+{
+    return ds->classes > rt_model_out(m) ? ds->classes : rt_model_out(m);
 }
 
 static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
@@ -82,7 +104,7 @@ static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int b
         acc_sum += a * n;
     }
     *mean_loss = loss_sum / (double)ds->n;
-    *accuracy = acc_sum / (double)ds->n;
+    *accuracy = ds->targets ? NAN : acc_sum / (double)ds->n;   /* no classes, no accuracy */
     return true;
 }
 
@@ -91,7 +113,7 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
 {
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
-    bool ok = batch_alloc(&b, batch, batch, ds->features, rt_model_out(m), err) &&
+    bool ok = batch_alloc(&b, batch, batch, ds->features, y_width(m, ds), err) &&
               evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
@@ -104,7 +126,9 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
     if (cfg->validation && !rt_fit_check(m, cfg->validation, "the validation data", err))
         return RT_FIT_FAILED;
     const int batch = cfg->batch;
-    const int classes = rt_model_out(m);
+    int classes = y_width(m, train);
+    if (cfg->validation && y_width(m, cfg->validation) > classes)
+        classes = y_width(m, cfg->validation);
     const int nbatches = (int)((train->n + batch - 1) / batch);
     batch_buf b = {0};
     rt_fit_status status = RT_FIT_FAILED;
@@ -113,6 +137,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         goto done;
 
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
+        if (cfg->on_epoch_begin && !cfg->on_epoch_begin(cfg->ud, epoch)) break;
         double t0 = now_seconds();
         rt_dataset_epoch_order(cfg->shuffle_seed, cfg->first_epoch + epoch - 1, b.idx, train->n);
         double loss_sum = 0, correct_sum = 0;
@@ -141,8 +166,8 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             }
         }
         rt_epoch_stats s = { .epoch = epoch, .loss = loss_sum / (double)seen,
-                             .acc = correct_sum / (double)seen,
-                             .val_loss = NAN, .val_acc = NAN };
+                             .acc = train->targets ? NAN : correct_sum / (double)seen,
+                             .val_loss = NAN, .val_acc = NAN, .lr = NAN };
         if (cfg->validation &&
             !evaluate_with(m, cfg->validation, cfg->loss, batch, &b, &s.val_loss, &s.val_acc, err))
             goto done;

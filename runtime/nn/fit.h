@@ -34,6 +34,8 @@ typedef struct rt_epoch_stats {
     double loss, acc;           /* running means over the epoch's batches */
     double val_loss, val_acc;   /* NaN without validation data */
     double seconds;             /* wall time of the epoch, validation included */
+    double lr;                  /* the caller's to fill (rt_fit leaves NaN) */
+    double extra[16];           /* the caller's (further metrics); rt_fit leaves 0 */
 } rt_epoch_stats;
 
 typedef struct rt_fit_config {
@@ -48,6 +50,9 @@ typedef struct rt_fit_config {
     /* after each step: batch is 1-based, of nbatches; false stops the run */
     bool (*on_batch)(void *ud, int epoch, int batch, int nbatches, double loss, double acc);
     void (*on_epoch)(void *ud, const rt_epoch_stats *s);
+    /* before each epoch (may be NULL): false ends the run there, done (early
+     * stopping); a learning-rate schedule sets the epoch's rate here */
+    bool (*on_epoch_begin)(void *ud, int epoch);
     void *ud;
 } rt_fit_config;
 

@@ -54,6 +54,13 @@ rt_layer_spec rt_spec_dense(int units, rt_act act, rt_init init)
     return s;
 }
 
+rt_layer_spec rt_spec_batchnorm_torch(float momentum, float eps)
+{
+    rt_layer_spec s = rt_spec_batchnorm(momentum, eps);
+    s.torch = true;
+    return s;
+}
+
 rt_layer_spec rt_spec_batchnorm(float momentum, float eps)
 {
     return (rt_layer_spec){.kind = RT_LAYER_BATCHNORM, .momentum = momentum, .eps = eps};
@@ -392,6 +399,15 @@ static void dense_init(rt_layer *l, rt_rng *rng)
         for (long i = 0; i < k->size; i++) k->w[i] = sd * rt_rng_truncated_normal(rng);
         break;
     }
+    case RT_INIT_TORCH_LINEAR: {
+        /* kaiming_uniform(a = sqrt 5): gain sqrt(2 / (1 + 5)), bound
+         * gain sqrt(3 / fan_in) = 1 / sqrt(fan_in); the bias likewise */
+        float lim = (float)(1.0 / sqrt(fan_in));
+        for (long i = 0; i < k->size; i++) k->w[i] = rt_rng_uniform_range(rng, -lim, lim);
+        for (int j = 0; j < l->out; j++)
+            l->params[DENSE_BIAS].w[j] = rt_rng_uniform_range(rng, -lim, lim);
+        return;
+    }
     case RT_INIT_ZEROS:
     case RT_INIT_COUNT:
         memset(k->w, 0, (size_t)k->size * sizeof(float));
@@ -523,8 +539,14 @@ static const float *batchnorm_forward(rt_layer *l, const float *x, int n, bool t
         bn_stats_scalar(x, n, d, d8, mean, inv);
         for (int j = 0; j < d; j++) {
             float var = inv[j] / (float)n;
-            mm[j] = mm[j] * mom + mean[j] * (1.0f - mom);
-            mv[j] = mv[j] * mom + var * (1.0f - mom);
+            if (l->spec.torch) {   /* PyTorch: momentum weighs the batch; unbiased variance */
+                float uvar = n > 1 ? inv[j] / (float)(n - 1) : var;
+                mm[j] = (1.0f - mom) * mm[j] + mom * mean[j];
+                mv[j] = (1.0f - mom) * mv[j] + mom * uvar;
+            } else {
+                mm[j] = mm[j] * mom + mean[j] * (1.0f - mom);
+                mv[j] = mv[j] * mom + var * (1.0f - mom);
+            }
             inv[j] = 1.0f / sqrtf(var + eps);
         }
     } else {

@@ -29,10 +29,16 @@
  * glorot_uniform by default (U(-l, l), l = sqrt(6 / (in + out))), he_uniform
  * (l = sqrt(6 / in)), he_normal (truncated normal, stddev
  * sqrt(2 / in) / 0.8796, as Keras's VarianceScaling), zeros; bias zeros;
- * z = x W + b. Batchnorm: gamma 1, beta 0, moving mean 0, moving variance
+ * torch_linear is PyTorch's nn.Linear default (kaiming_uniform with
+ * a = sqrt 5, which is U(-1/sqrt(in), 1/sqrt(in)), and the bias drawn from
+ * the same range after the kernel); z = x W + b. Batchnorm: gamma 1, beta 0, moving mean 0, moving variance
  * 1; training normalises with the batch mean and biased batch variance
  * and updates moving = moving * momentum + batch * (1 - momentum);
- * inference uses the moving statistics. Dropout is inverted (kept units
+ * inference uses the moving statistics. With spec.torch (PyTorch's
+ * BatchNorm1d), momentum is the weight of the new batch instead,
+ * moving = (1 - momentum) * moving + momentum * batch, and the moving
+ * variance takes the unbiased batch variance (times n / (n - 1)); the
+ * normalisation itself is the same. Dropout is inverted (kept units
  * scaled by 1/(1 - rate)) with its mask drawn from the layer's own RNG
  * stream; inference passes the input through.
  *
@@ -74,7 +80,8 @@ typedef enum {
     X(GLOROT_UNIFORM, "glorot_uniform") \
     X(HE_UNIFORM,     "he_uniform") \
     X(HE_NORMAL,      "he_normal") \
-    X(ZEROS,          "zeros")
+    X(ZEROS,          "zeros") \
+    X(TORCH_LINEAR,   "torch_linear")
 
 typedef enum {
 #define RT_INIT_ENUM(tag, name) RT_INIT_##tag,
@@ -91,13 +98,16 @@ typedef struct rt_layer_spec {
     float act_params[RT_ACT_MAX_PARAMS];  /* dense: activation parameters (NaN: the default) */
     const rt_act_custom *custom;   /* dense: a user-defined activation instead of act (borrowed) */
     rt_init init;                  /* dense kernel */
+    float l1, l2;                  /* dense: kernel penalties l1 sum|w| + l2 sum w^2 (0: none) */
     float momentum, eps;           /* batchnorm */
+    bool torch;                    /* batchnorm: PyTorch's BatchNorm1d (see below) */
     float rate;                    /* dropout */
 } rt_layer_spec;
 
 rt_layer_spec rt_spec_flatten(int ndims, const int *dims);
 rt_layer_spec rt_spec_dense(int units, rt_act act, rt_init init);
 rt_layer_spec rt_spec_batchnorm(float momentum, float eps);   /* Keras: 0.99, 1e-3 */
+rt_layer_spec rt_spec_batchnorm_torch(float momentum, float eps);   /* PyTorch: 0.1, 1e-5 */
 rt_layer_spec rt_spec_dropout(float rate);
 
 const char *rt_layer_kind_name(rt_layer_kind kind);

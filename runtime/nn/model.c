@@ -1,6 +1,7 @@
 /*
  * model.c — layer list, training step, inference (see model.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "model.h"
@@ -19,6 +20,8 @@ struct rt_model {
     int cap;                 /* rows the buffers hold */
     float *grad;             /* [cap x out]: dL/d(last output) */
     float *probs;            /* [cap x out]: softmax/sigmoid of linear outputs */
+    rt_grad_rules rules;     /* gradient rules before each step (model.h) */
+    bool penalised;          /* some dense layer has l1 or l2 */
 };
 
 rt_model *rt_model_create(const rt_layer_spec *specs, int nspecs, int in_features,
@@ -51,6 +54,8 @@ rt_model *rt_model_create(const rt_layer_spec *specs, int nspecs, int in_feature
             return NULL;
         }
         width = m->layers[i].out;
+        if (specs[i].kind == RT_LAYER_DENSE && (specs[i].l1 != 0 || specs[i].l2 != 0))
+            m->penalised = true;
         m->nparams += m->layers[i].nparams;
         for (int p = 0; p < m->layers[i].nparams; p++)
             if (m->layers[i].params[p].trainable && i < m->first_trainable) m->first_trainable = i;
@@ -203,6 +208,100 @@ static bool check_batch(const char *who, int n, rt_error *err)
     return n > 0 ? true : rt_fail(err, "%s: batch must have at least one row, got %d", who, n);
 }
 
+void rt_model_set_grad_rules(rt_model *m, const rt_grad_rules *rules)
+{
+    m->rules = rules ? *rules : (rt_grad_rules){ 0 };
+}
+
+/* The dense layers' kernel penalties: l1 sum|w| + l2 sum w^2 in double,
+ * elements in order. */
+double rt_model_penalty(const rt_model *m)
+{
+    double total = 0.0;
+    for (int i = 0; m->penalised && i < m->nlayers; i++) {
+        const rt_layer *l = &m->layers[i];
+        if (l->spec.kind != RT_LAYER_DENSE || (l->spec.l1 == 0 && l->spec.l2 == 0)) continue;
+        const rt_param *k = &l->params[0];
+        double s1 = 0.0, s2 = 0.0;
+        for (long j = 0; j < k->size; j++) {
+            s1 += fabs((double)k->w[j]);
+            s2 += (double)k->w[j] * k->w[j];
+        }
+        total += (double)l->spec.l1 * s1 + (double)l->spec.l2 * s2;
+    }
+    return total;
+}
+
+/* g += l1 sign(w) + 2 l2 w on the penalised kernels (sign(0) = 0). */
+static void penalty_grads(rt_model *m)
+{
+    for (int i = 0; m->penalised && i < m->nlayers; i++) {
+        rt_layer *l = &m->layers[i];
+        if (l->spec.kind != RT_LAYER_DENSE || (l->spec.l1 == 0 && l->spec.l2 == 0)) continue;
+        rt_param *k = &l->params[0];
+        const float c1 = l->spec.l1, c2 = 2.0f * l->spec.l2;
+        for (long j = 0; j < k->size; j++) {
+            float w = k->w[j];
+            float sg = (float)((w > 0.0f) - (w < 0.0f));
+            k->g[j] += c1 * sg + c2 * w;
+        }
+    }
+}
+
+static double sum_squares(const float *g, long n)
+{
+    double s = 0.0;
+    for (long j = 0; j < n; j++) s += (double)g[j] * g[j];
+    return s;
+}
+
+static void scale(float *g, long n, float by)
+{
+    for (long j = 0; j < n; j++) g[j] *= by;
+}
+
+/* Steps 2-5 of the gradient rules (model.h). */
+static bool apply_rules(rt_model *m, rt_optim *opt, rt_error *err)
+{
+    const rt_grad_rules *r = &m->rules;
+    for (int p = 0; r->clipnorm > 0 && p < m->nparams; p++) {
+        rt_param *q = &m->params[p];
+        if (!q->trainable) continue;
+        double norm = sqrt(sum_squares(q->g, q->size));
+        if (norm > r->clipnorm) scale(q->g, q->size, (float)(r->clipnorm / norm));
+    }
+    if (r->global_clipnorm > 0) {
+        double s = 0.0;
+        for (int p = 0; p < m->nparams; p++)
+            if (m->params[p].trainable) s += sum_squares(m->params[p].g, m->params[p].size);
+        double norm = sqrt(s);
+        if (norm > r->global_clipnorm)
+            for (int p = 0; p < m->nparams; p++)
+                if (m->params[p].trainable)
+                    scale(m->params[p].g, m->params[p].size, (float)(r->global_clipnorm / norm));
+    }
+    if (r->clipvalue > 0) {
+        const float v = (float)r->clipvalue;
+        for (int p = 0; p < m->nparams; p++) {
+            rt_param *q = &m->params[p];
+            for (long j = 0; q->trainable && j < q->size; j++)
+                q->g[j] = q->g[j] > v ? v : q->g[j] < -v ? -v : q->g[j];
+        }
+    }
+    if (r->weight_decay > 0 && opt) {
+        double lr;
+        if (!rt_optim_get(opt, "lr", &lr))
+            return rt_fail(err, "weight_decay needs an optimizer with an lr, %s has none",
+                           rt_optim_name(opt));
+        const float c = (float)(lr * r->weight_decay);
+        for (int p = 0; p < m->nparams; p++) {
+            rt_param *q = &m->params[p];
+            for (long j = 0; q->trainable && j < q->size; j++) q->w[j] -= c * q->w[j];
+        }
+    }
+    return true;
+}
+
 bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float *y, int n,
                          rt_loss loss, double *loss_out, double *correct, rt_error *err)
 {
@@ -212,6 +311,7 @@ bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float
         return false;
     const float *p = loss_input(m, &lk, forward(m, x, n, true), n);
     double value = rt_loss_eval(loss, p, y, n, m->out, m->grad);
+    if (m->penalised) value += rt_model_penalty(m);
     if (loss_out) *loss_out = value;
     if (correct) *correct = rt_loss_correct(loss, p, y, n, m->out);
     rt_layer *last = &m->layers[m->nlayers - 1];
@@ -220,6 +320,8 @@ bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float
     for (int i = m->nlayers - 1; i >= 0 && i >= m->first_trainable; i--)
         d = rt_layer_backward(&m->layers[i], d, n, i > m->first_trainable, m->pool);
     last->skip_act_grad = false;
+    penalty_grads(m);
+    if (!apply_rules(m, opt, err)) return false;
     return opt ? rt_optim_step(opt, m->params, m->nparams, err) : true;
 }
 
@@ -260,7 +362,7 @@ bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_lo
         total += rt_loss_eval(loss, p, yk, k, m->out, NULL) * k;
         correct += rt_loss_correct(loss, p, yk, k, m->out);
     }
-    if (mean_loss) *mean_loss = total / n;
+    if (mean_loss) *mean_loss = m->penalised ? total / n + rt_model_penalty(m) : total / n;
     if (accuracy) *accuracy = correct / n;
     return true;
 }

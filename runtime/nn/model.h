@@ -82,6 +82,27 @@ bool rt_model_reserve(rt_model *m, int n, rt_error *err);
 bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float *y, int n,
                          rt_loss loss, double *loss_out, double *correct, rt_error *err);
 
+/* What happens to the gradients between the backward pass and the
+ * optimizer's step, in this order (Keras's optimizer arguments, 2.11 on):
+ *   1. kernel penalties of dense layers (spec.l1, spec.l2; Keras's
+ *      regularizers): g += l1 sign(w) + 2 l2 w, and the step's reported
+ *      loss (and rt_model_evaluate's) includes l1 sum|w| + l2 sum w^2,
+ *      measured on the weights the forward pass used;
+ *   2. clipnorm: each trainable tensor's g scaled to norm <= clipnorm;
+ *   3. global_clipnorm: every g scaled by clipnorm / max(norm, clipnorm),
+ *      the norm taken over all trainable tensors together;
+ *   4. clipvalue: each element clipped to [-clipvalue, clipvalue];
+ *   5. weight_decay (decoupled, any optimizer): w -= lr wd w with the
+ *      optimizer's current lr, before its step.
+ * 0 turns a rule off; all start off. Norms are summed in double, tensors
+ * and elements in order: the same bits on any thread count. */
+typedef struct rt_grad_rules {
+    double clipnorm, global_clipnorm, clipvalue, weight_decay;
+} rt_grad_rules;
+void rt_model_set_grad_rules(rt_model *m, const rt_grad_rules *rules);
+/* The kernel penalties' current value (0 without l1/l2). */
+double rt_model_penalty(const rt_model *m);
+
 /* Byte input. Rows idx[0..n) of the byte matrix base [.. x input width],
  * each byte b standing for (float)b * scale, become the input of the next
  * rt_model_train_step or rt_model_evaluate, called with x = NULL for these

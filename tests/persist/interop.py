@@ -178,6 +178,15 @@ print(tolist(predict(m, %s)))'''
             "extra tensor": (list(w.items()) + [("dense_9.kernel", np.zeros((1, 1), np.float32))],
                              meta, "'dense_9.kernel' belongs to no layer"),
             "no metadata": (list(w.items()), None, "no model description"),
+            "unknown optimizer": (list(w.items()), dict(meta, **{"mlp.training": json.dumps(
+                {"optimizer": {"name": "Adamm", "dialect": "keras"}, "loss": "mse"})}),
+                "training configuration: unknown optimizer 'Adamm'"),
+            "unknown hyperparameter": (list(w.items()), dict(meta, **{"mlp.training": json.dumps(
+                {"optimizer": {"name": "Adam", "dialect": "keras", "beta3": 0.5}})}),
+                "training configuration: Adam has no hyperparameter 'beta3'"),
+            "unknown loss": (list(w.items()), dict(meta, **{"mlp.training": json.dumps(
+                {"optimizer": {"name": "SGD", "dialect": "torch", "lr": 0.5}, "loss": "hinge"})}),
+                "training configuration: unknown loss 'hinge'"),
         }
         for name, (ts, m, msg) in variants.items():
             write_st(os.path.join(d, "bad.safetensors"), ts, m)

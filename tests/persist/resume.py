@@ -38,6 +38,32 @@ print(h.loss, h.acc)
 save_model(m, "final.safetensors")
 '''
 
+# schedule state (reduce_on_plateau's rate and wait), early stopping's best
+# value, wait and best weights, and the callback's replay cross the kill
+CONTROL = '''seed(11)
+let data = spirals(n=6000, classes=3, noise=0.1)
+let val = spirals(n=600, classes=3, noise=0.1)
+model net() {
+    dense(64, relu, input=[2], l2=0.0001)
+    dropout(0.1)
+    dense(64, relu)
+    batchnorm()
+    dense(3, softmax)
+}
+let m = net()
+let h = fit(m, data, optimizer=Adam(lr=0.01), epochs=EPOCHS, batch=32, verbose=2, validation=val,
+            lr=reduce_on_plateau(0.02, factor=0.5, patience=1), clipnorm=1, weight_decay=0.001,
+            early_stopping={monitor: "val_loss", patience: 4, restore_best: true},
+            on_epoch=fn(e, logs) {
+                print("epoch", e, "lr", logs.lr)
+                if e == 10 { return "stop" }
+            },
+            checkpoint="run.ckpt", every=1, resume=true)
+print(h.loss, h.lr)
+print(evaluate(m, val))
+save_model(m, "final.safetensors")
+'''
+
 SWEEP = '''seed(11)
 let data = spirals(n=3000, classes=3, noise=0.1)
 model net(act) {
@@ -117,6 +143,29 @@ def main():
             got = open(os.path.join(d, "final.safetensors"), "rb").read() \
                 if os.path.exists(os.path.join(d, "final.safetensors")) else b""
             check(got == wfile, "%s, resumed: the same weights, bit for bit" % name)
+
+    # the same with a schedule, early stopping, clipping, decay and a callback
+    script = CONTROL.replace("EPOCHS", str(epochs))
+    with tempfile.TemporaryDirectory() as ref, tempfile.TemporaryDirectory() as d:
+        open(os.path.join(ref, "s.mlp"), "w").write(script)
+        want = run(mlp, ["s.mlp"], ref)
+        lines = want.stdout.count("Epoch ")
+        check(want.returncode == 0 and 5 <= lines <= 10 and
+              len(set(l.split()[-1] for l in want.stdout.splitlines() if l.startswith("epoch "))) > 1,
+              "control: uninterrupted run stops by itself (%d epochs) and the rate changes" % lines)
+        wfile = open(os.path.join(ref, "final.safetensors"), "rb").read()
+        reached, first, r = stopped_then_resumed(mlp, [], script, d, signal.SIGKILL, ["run.ckpt"], 3)
+        check(reached and first != 0, "control: SIGKILL stopped the run after a checkpoint")
+        check(r.returncode == 0 and r.stdout == want.stdout,
+              "control, resumed: the same stdout as the run that never stopped")
+        got = open(os.path.join(d, "final.safetensors"), "rb").read() \
+            if os.path.exists(os.path.join(d, "final.safetensors")) else b""
+        check(got == wfile, "control, resumed: the same weights (the best epoch's), bit for bit")
+        r = run(mlp, ["s.mlp"], d)
+        check(r.returncode == 0 and r.stdout == want.stdout,
+              "control, run again after it stopped early: replays, trains no further")
+        got = open(os.path.join(d, "final.safetensors"), "rb").read()
+        check(got == wfile, "control, run again: the same weights")
 
     # the same under -j 2: both points checkpoint, the whole run is killed, rerun with -j 2
     script = SWEEP.replace("EPOCHS", str(epochs))
