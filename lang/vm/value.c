@@ -186,14 +186,60 @@ static void scalar_to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote) {
 
 static void open_container(StrBuf *b, Value v) { sb_addc(b, v.type == MLP_T_LIST ? "[" : "{"); }
 
+/* The containers on the walk's path, as a set: open addressing with
+ * linear probing and backward-shift deletion, so asking whether a
+ * container is its own ancestor costs O(1), not O(depth). */
+typedef struct PathSet { const void **k; size_t cap; } PathSet;
+
+static size_t path_slot(const PathSet *s, const void *p) {
+    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+}
+
+static bool path_has(const PathSet *s, const void *p) {
+    for (size_t i = path_slot(s, p); s->k[i]; i = (i + 1) & (s->cap - 1))
+        if (s->k[i] == p) return true;
+    return false;
+}
+
+static void path_add(PathSet *s, const void *p) {
+    size_t i = path_slot(s, p);
+    while (s->k[i]) i = (i + 1) & (s->cap - 1);
+    s->k[i] = p;
+}
+
+static void path_del(PathSet *s, const void *p) {
+    size_t i = path_slot(s, p);
+    while (s->k[i] != p) i = (i + 1) & (s->cap - 1);
+    /* shift later entries of the same run back over the hole */
+    for (size_t j = (i + 1) & (s->cap - 1); s->k[j]; j = (j + 1) & (s->cap - 1)) {
+        size_t h = path_slot(s, s->k[j]);
+        if (((j - h) & (s->cap - 1)) >= ((j - i) & (s->cap - 1))) {
+            s->k[i] = s->k[j];
+            i = j;
+        }
+    }
+    s->k[i] = NULL;
+}
+
 /* One pass of value_to_sb: 1 done, 0 deeper than MLP_MAX_VALUE_DEPTH (no
  * error raised), -1 out of memory (raised). With `cycles`, a container met
- * again inside itself prints as [...] / {...}, as Python does; that check
- * costs O(depth) per container, so it only runs when a first pass without
- * it went too deep (a cycle always does). */
+ * again inside itself prints as [...] / {...}, as Python does; the path
+ * is kept as a set for that (PathSet), which only this second pass needs:
+ * it runs when a first pass without it went too deep (a cycle always does). */
 static int to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, bool cycles) {
     Walk w = {0};
-    if (!walk_push(vm, &w, v, v)) return -1;
+    PathSet path = {0};
+    if (cycles) {
+        /* a power of two at least 4x the longest path: short probe runs */
+        for (path.cap = 1; path.cap < 4 * (size_t)MLP_MAX_VALUE_DEPTH; path.cap <<= 1) {}
+        path.k = (const void **)calloc(path.cap, sizeof *path.k);
+        if (!path.k) return vm ? (vm_error(vm, "out of memory"), -1) : -1;
+        path_add(&path, v.as.o);
+    }
+    if (!walk_push(vm, &w, v, v)) {
+        free(path.k);
+        return -1;
+    }
     open_container(b, v);
     int r = 1;
     while (w.n > 0) {
@@ -201,6 +247,7 @@ static int to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, bool cycles) {
         Value c = top->a;
         if (top->i >= container_count(c)) {
             sb_addc(b, c.type == MLP_T_LIST ? "]" : "}");
+            if (cycles) path_del(&path, c.as.o);
             w.n--;
             continue;
         }
@@ -221,9 +268,7 @@ static int to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, bool cycles) {
             scalar_to_sb(vm, b, x, true);
             continue;
         }
-        bool cycle = false;
-        for (int j = 0; cycles && j < w.n && !cycle; j++) cycle = w.e[j].a.as.o == x.as.o;
-        if (cycle) {
+        if (cycles && path_has(&path, x.as.o)) {
             sb_addc(b, x.type == MLP_T_LIST ? "[...]" : "{...}");
             continue;
         }
@@ -235,9 +280,11 @@ static int to_sb(mlp_vm *vm, StrBuf *b, Value v, bool quote, bool cycles) {
             r = -1;
             break;
         }
+        if (cycles) path_add(&path, x.as.o);
         open_container(b, x);
     }
     free(w.e);
+    free(path.k);
     return r;
 }
 
