@@ -47,7 +47,7 @@ GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-co
 # ---- Debian packages ----------------------------------------------------
 # Installed when missing, so a fresh machine needs only `make run`/`make test`.
 DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev \
-             libjansson-dev libcairo2-dev
+             libjansson-dev libcairo2-dev pkg-config
 DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 python3-numpy dataset-fashion-mnist \
              openmpi-bin libopenmpi-dev chromium
 DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas-dev
