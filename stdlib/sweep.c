@@ -44,7 +44,38 @@ static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, ml
     std_table *t = p;
     if (strcmp(field, "rows") == 0) *out = t->rows;
     else if (strcmp(field, "columns") == 0) *out = t->columns;
-    else return mlp_raise(vm, "results table has no field '%s' (rows, columns)", field);
+    else if (strcmp(field, "column") == 0) {   /* r.column("x"): stats.c's __column */
+        std_method *m = malloc(sizeof *m);
+        if (!m) return mlp_raise(vm, "out of memory");
+        m->self = self;
+        m->fn = mlp_nil();
+        *out = mlp_handle(vm, &std_method_class, m);
+        mlp_get_global(vm, "__column", &m->fn);
+    }
+    else return mlp_raise(vm, "results table has no field '%s' (rows, columns, column)", field);
+    return true;
+}
+
+/* len(r), r[i] (from the end when negative), for row in r: the rows. */
+static bool table_len(mlp_vm *vm, void *p, int64_t *out)
+{
+    *out = (int64_t)mlp_list_len(((std_table *)p)->rows);
+    return true;
+}
+
+static bool table_index(mlp_vm *vm, mlp_value self, void *p, mlp_value i, mlp_value *out)
+{
+    std_table *t = p;
+    size_t n = mlp_list_len(t->rows);
+    double x = mlp_as_number(i);
+    if (!mlp_is_number(i) || x != floor(x))
+        return mlp_raise(vm, "results table index must be a whole number, got %s",
+                         mlp_cstr(mlp_tostring(vm, i)));
+    if (x < 0) x += (double)n;
+    if (x < 0 || x >= (double)n)
+        return mlp_raise(vm, "results table index %s out of range (%zu rows)",
+                         mlp_cstr(mlp_tostring(vm, i)), n);
+    *out = mlp_list_get(t->rows, (size_t)x);
     return true;
 }
 
@@ -70,6 +101,8 @@ static mlp_value cell_text(mlp_vm *vm, mlp_value row, mlp_value col, int digits)
     mlp_value v;
     if (!mlp_record_get(row, mlp_cstr(col), &v) || mlp_is_nil(v)) return mlp_string_cstr(vm, "-");
     if (mlp_is_string(v)) return v;
+    mlp_value st = std_stat_cell(vm, v, digits);
+    if (!mlp_is_nil(st)) return st;
     if (mlp_is_number(v) && digits >= 0) {
         char buf[48];
         std_number_text(mlp_as_number(v), digits, buf);
@@ -133,17 +166,19 @@ static mlp_value table_text(mlp_vm *vm, std_table *tb, int digits)
          * decimals, or whole when every one of the column is whole. */
         bool whole = true;
         for (size_t r = 0; r < nrows; r++) {
-            mlp_value v;
+            mlp_value v = mlp_nil();
             if (mlp_record_get(mlp_list_get(tb->rows, r), mlp_cstr(col), &v) && mlp_is_number(v) &&
                 !(mlp_as_number(v) == floor(mlp_as_number(v)) && fabs(mlp_as_number(v)) < 1e16))
                 whole = false;
+            else if (mlp_handle_data(v, &std_stat_class)) whole = false;   /* a summary's */
         }
         dig[c] = c < tb->naxes ? -1 : whole ? 0 : digits;
         w[c] = width(mlp_cstr(col));
         numeric[c] = nrows > 0;
         for (size_t r = 0; r < nrows; r++) {
             mlp_value row = mlp_list_get(tb->rows, r), v;
-            if (mlp_record_get(row, mlp_cstr(col), &v) && !mlp_is_number(v) && !mlp_is_nil(v))
+            if (mlp_record_get(row, mlp_cstr(col), &v) && !mlp_is_number(v) && !mlp_is_nil(v) &&
+                !mlp_handle_data(v, &std_stat_class))
                 numeric[c] = false;   /* a missing value ("-") keeps numbers right-aligned */
             mlp_value s = cell_text(vm, row, col, dig[c]);
             if (width(mlp_cstr(s)) > w[c]) w[c] = width(mlp_cstr(s));
@@ -190,7 +225,8 @@ static mlp_value table_format(mlp_vm *vm, void *p, int digits) { return table_te
 
 const mlp_class std_table_class = {
     .name = "results", .free = free, .mark = table_mark, .get = table_get,
-    .tostring = table_tostring, .fields = "rows, columns", .format = table_format,
+    .tostring = table_tostring, .fields = "rows, columns, column", .format = table_format,
+    .len = table_len, .index = table_index,
 };
 
 /* ---- __sweep and report ------------------------------------------------------ */
@@ -211,6 +247,7 @@ typedef struct sweep_ctx {
     mlp_value names, axes, body;
     bool listed;
     size_t k, npoints;
+    size_t repeat;      /* repeat N: N seeds a configuration (0: no clause) */
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
@@ -221,6 +258,10 @@ typedef struct sweep_ctx {
  * False with the message in err when a listed point is malformed. */
 static bool point_values(const sweep_ctx *c, size_t i, mlp_value *vals, char err[160])
 {
+    if (c->repeat) {   /* repeats innermost: the seed is the last value */
+        vals[c->k] = mlp_number((double)(c->start.seed + i % c->repeat));
+        i /= c->repeat;
+    }
     if (c->listed) {
         mlp_value p = mlp_list_get(mlp_list_get(c->axes, 0), i);
         if (c->k == 1 && !mlp_is_list(p)) { vals[0] = p; return true; }
@@ -271,6 +312,7 @@ static mlp_value base_record(mlp_vm *vm, const sweep_ctx *c, const mlp_value *va
     mlp_push_root(vm, base);
     for (size_t j = 0; j < c->k; j++)
         mlp_record_set(vm, base, mlp_cstr(mlp_list_get(c->names, j)), vals[j]);
+    if (c->repeat) mlp_record_set(vm, base, "seed", vals[c->k]);
     mlp_pop_root(vm);
     return base;
 }
@@ -292,6 +334,11 @@ static void say_failed(mlp_vm *vm, const sweep_ctx *c, size_t i, const mlp_value
         par_put(&b, "=", 1);
         par_put(&b, mlp_cstr(s), mlp_strlen(s));
     }
+    if (c->repeat) {
+        char sd[48];
+        snprintf(sd, sizeof sd, ", seed=%.0f", mlp_as_number(vals[c->k]));
+        par_put(&b, sd, strlen(sd));
+    }
     par_put(&b, plain ? "): error: " : "): ", plain ? 10 : 3);
     par_put(&b, what, n);
     if (plain || !n || what[n - 1] != '\n') par_put(&b, "\n", 1);
@@ -310,6 +357,7 @@ static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *fai
     mlp_value res;
     h->sweep_depth++;
     h->rnd = c->start;
+    if (c->repeat) std_random_seed(&h->rnd, (uint64_t)mlp_as_number(vals[c->k]));
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
     double t0 = par_now();
@@ -702,7 +750,7 @@ static void decode_entries(mlp_vm *vm, reader *r, mlp_value rec, const mlp_value
 static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
 {
     sweep_ctx *c = ctx;
-    mlp_value vals[16], msg, report;
+    mlp_value vals[17], msg, report;
     char err[160];
     if (!point_values(c, i, vals, err)) {
         par_put(res, "E", 1);
@@ -723,6 +771,11 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         par_put(sum, mlp_cstr(mlp_list_get(c->names, j)), mlp_strlen(mlp_list_get(c->names, j)));
         par_put(sum, "=", 1);
         par_put(sum, mlp_cstr(s), mlp_strlen(s));
+    }
+    if (c->repeat) {
+        char sd[48];
+        snprintf(sd, sizeof sd, " seed=%.0f", mlp_as_number(vals[c->k]));
+        par_put(sum, sd, strlen(sd));
     }
     par_put(sum, " ->", 3);
     if (failed) {
@@ -756,7 +809,7 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
 {
     sweep_ctx *c = ctx;
     std_host *h = std_host_of(vm);
-    mlp_value vals[16];
+    mlp_value vals[17];
     char err[160];
     bool have_vals = point_values(c, i, vals, err);
     fflush(stdout);   /* what the point printed comes before its error */
@@ -819,39 +872,115 @@ static bool axis_list(mlp_vm *vm, const sweep_ctx *c, size_t j)
     return true;
 }
 
+/* The clauses after the variables ({repeat: 5, sample: 30} or nil):
+ * checked, into c (repeat) and *sample (0: a grid or listed points). */
+static bool sweep_clauses(mlp_vm *vm, sweep_ctx *c, mlp_value clauses, long *sample)
+{
+    *sample = 0;
+    for (size_t i = 0; mlp_is_record(clauses) && i < mlp_record_len(clauses); i++) {
+        mlp_value key, val;
+        mlp_record_entry(clauses, i, &key, &val);
+        const char *name = mlp_cstr(key);
+        long n;
+        if (strcmp(name, "repeat") == 0) {
+            if (!std_int_arg(vm, "sweep", "repeat", val, 1, 100000, &n)) return false;
+            c->repeat = (size_t)n;
+        } else if (strcmp(name, "sample") == 0) {
+            if (c->listed) return mlp_raise(vm, "sweep: sample draws the values of `a in A` "
+                                            "variables, not of listed points");
+            if (!std_int_arg(vm, "sweep", "sample", val, 1, 1000000, &n)) return false;
+            *sample = n;
+        } else {
+            return mlp_raise(vm, "sweep: unknown clause '%s' (repeat N, sample N)", name);
+        }
+    }
+    return true;
+}
+
+/* sample N: N points drawn from the script's seed, one after the other,
+ * each variable in order (a list: one of its values, equally likely; a
+ * distribution: a draw from it), into a list of listed points. */
+static bool draw_points(mlp_vm *vm, sweep_ctx *c, long n, mlp_value *points)
+{
+    rt_rng r;
+    rt_rng_init(&r, c->start.seed, STD_STREAM_SAMPLE);
+    *points = mlp_list_new(vm);
+    mlp_push_root(vm, *points);
+    bool ok = true;
+    for (long i = 0; i < n && ok; i++) {
+        mlp_value p = mlp_list_new(vm);
+        mlp_list_push(vm, *points, p);
+        for (size_t j = 0; j < c->k && ok; j++) {
+            mlp_value v;
+            ok = std_draw(vm, mlp_list_get(c->axes, j), &r, &v);
+            if (ok) mlp_list_push(vm, p, v);
+        }
+    }
+    mlp_pop_root(vm);
+    return ok;
+}
+
 static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     sweep_ctx c = { .names = a[0], .axes = a[1], .listed = mlp_truthy(a[2]), .body = a[3] };
     size_t npoints = 1;
+    long sample;
+    std_host *h = std_host_of(vm);
+    c.start = h->rnd;
     c.k = mlp_list_len(c.names);
     if (c.k == 0 || c.k > 16) return mlp_raise(vm, "sweep: 1 to 16 variables");
-    if (std_host_of(vm)->sweep_depth >= SWEEP_MAX_DEPTH)
+    if (h->sweep_depth >= SWEEP_MAX_DEPTH)
         return mlp_raise(vm, "stack overflow (sweeps nested more than %d deep)", SWEEP_MAX_DEPTH);
+    if (!sweep_clauses(vm, &c, a[4], &sample)) return false;
     for (size_t j = 0; j < mlp_list_len(c.axes); j++) {
+        mlp_value axis = mlp_list_get(c.axes, j);
+        if (mlp_handle_data(axis, &std_dist_class)) {
+            if (!sample)
+                return mlp_raise(vm, "sweep: '%s' takes values from a distribution (%s): "
+                                 "add `sample N` to draw N points",
+                                 mlp_cstr(mlp_list_get(c.names, j)), mlp_cstr(mlp_tostring(vm, axis)));
+            continue;
+        }
         if (!axis_list(vm, &c, j)) return false;
-        npoints *= mlp_list_len(mlp_list_get(c.axes, j));
+        if (sample && mlp_list_len(mlp_list_get(c.axes, j)) == 0)
+            return mlp_raise(vm, "sweep: sample: '%s' has no values to draw from",
+                             mlp_cstr(mlp_list_get(c.names, j)));
     }
+    mlp_value drawn = mlp_nil();
+    if (sample) {   /* from here on, listed points */
+        if (!draw_points(vm, &c, sample, &drawn)) return false;
+        mlp_push_root(vm, drawn);
+        c.axes = mlp_list_new(vm);
+        mlp_list_push(vm, c.axes, drawn);
+        mlp_pop_root(vm);
+        c.listed = true;
+    }
+    mlp_push_root(vm, c.axes);
+    for (size_t j = 0; j < mlp_list_len(c.axes); j++) npoints *= mlp_list_len(mlp_list_get(c.axes, j));
+    if (c.repeat) npoints *= c.repeat;
     c.npoints = npoints;
     std_table *t = malloc(sizeof *t);
-    if (!t) return mlp_raise(vm, "out of memory");
+    if (!t) { mlp_pop_root(vm); return mlp_raise(vm, "out of memory"); }
     t->columns = t->rows = t->seconds = mlp_nil();
-    t->naxes = c.k;
+    t->naxes = c.k + (c.repeat ? 1 : 0);
     *out = mlp_handle(vm, &std_table_class, t);
+    mlp_push_root(vm, *out);
     t->columns = mlp_list_new(vm);
     t->rows = mlp_list_new(vm);
     t->seconds = mlp_list_new(vm);
     for (size_t j = 0; j < c.k; j++) mlp_list_push(vm, t->columns, mlp_list_get(c.names, j));
+    if (c.repeat) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "seed"));
     c.t = t;
 
     /* Every point runs in a process of its own, forked from this one as
      * it is now (serially too), so no point sees what another changed and
      * nothing a point changes outlives it: only its rows come back. */
-    std_host *h = std_host_of(vm);
-    c.start = h->rnd;
     par_job job = { npoints, &c, job_run, job_take };
     bool ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
     if (c.any_failed) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "error"));
     h->rnd = c.start;
+    mlp_pop_root(vm);
+    mlp_pop_root(vm);
     return ok;
 }
 
@@ -1012,8 +1141,9 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 }
 
 static const mlp_native natives[] = {
-    { "__sweep", "names, axes, listed, body", n_sweep,
-      "__sweep(names, axes, listed, body): runs a sweep (what the `sweep` construct compiles to)" },
+    { "__sweep", "names, axes, listed, body, clauses=nil", n_sweep,
+      "__sweep(names, axes, listed, body, clauses): runs a sweep (what the `sweep` construct "
+      "compiles to)" },
     { "save", "results, path", n_save,
       "save(results, \"x.csv\", \"x.json\" or \"x.html\"): writes a sweep's results table "
       "(.html: a study report with curves; histories go whole to JSON, not to CSV)" },
