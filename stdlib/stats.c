@@ -660,6 +660,9 @@ static bool n_compare(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         if (i == 0) {
             best_name = std_row_label(vm, o, row);
             mlp_push_root(vm, best_name);
+            mlp_record_set(vm, row, "diff", mlp_nil());
+            mlp_record_set(vm, row, "p", mlp_nil());
+            mlp_record_set(vm, row, "test", mlp_nil());
             mlp_record_set(vm, row, "verdict", mlp_string_cstr(vm, "best"));
             continue;
         }

@@ -1031,6 +1031,15 @@ static bool report_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
 
 static const mlp_class report_class = { .name = "native", .call = report_call };
 
+/* point(): the values of the sweep point running now (with its seed under
+ * `repeat`), a record; nil outside a sweep. */
+static bool n_point(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    std_host *h = std_host_of(vm);
+    *out = mlp_is_record(h->report_base) ? copy_record(vm, h->report_base) : mlp_nil();
+    return true;
+}
+
 /* ---- save -------------------------------------------------------------------- */
 
 /* A CSV field: quoted when it holds a separator, a quote or a newline. */
@@ -1144,6 +1153,9 @@ static const mlp_native natives[] = {
     { "__sweep", "names, axes, listed, body, clauses=nil", n_sweep,
       "__sweep(names, axes, listed, body, clauses): runs a sweep (what the `sweep` construct "
       "compiles to)" },
+    { "point", "", n_point,
+      "point(): the values of the sweep point running now, a record (with `seed` under "
+      "`repeat N`); nil outside a sweep" },
     { "save", "results, path", n_save,
       "save(results, \"x.csv\", \"x.json\" or \"x.html\"): writes a sweep's results table "
       "(.html: a study report with curves; histories go whole to JSON, not to CSV)" },
