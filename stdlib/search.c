@@ -40,8 +40,12 @@ static mlp_value dist_tostring(mlp_vm *vm, void *p)
         free(buf);
         return out;
     }
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s(%.17g, %.17g)", dist_names[d->kind], d->lo, d->hi);
+    char buf[160];
+    mlp_value lo = mlp_tostring(vm, mlp_number(d->lo));
+    mlp_push_root(vm, lo);
+    mlp_value hi = mlp_tostring(vm, mlp_number(d->hi));
+    snprintf(buf, sizeof buf, "%s(%s, %s)", dist_names[d->kind], mlp_cstr(lo), mlp_cstr(hi));
+    mlp_pop_root(vm);
     return mlp_string_cstr(vm, buf);
 }
 

@@ -89,7 +89,7 @@ void std_number_text(double x, int digits, char buf[48])
 {
     if (digits == 0 && x == floor(x) && fabs(x) < 1e16) snprintf(buf, 48, "%.0f", x == 0 ? 0.0 : x);
     else if (!isfinite(x)) snprintf(buf, 48, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
-    else if (digits > 0 && (fabs(x) < pow(10, -digits) || fabs(x) >= 1e16))
+    else if (digits > 0 && x != 0 && (fabs(x) < pow(10, -digits) || fabs(x) >= 1e16))
         snprintf(buf, 48, "%.*e", digits - 1, x);
     else snprintf(buf, 48, "%.*f", digits, x);
 }
@@ -784,7 +784,7 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
     }
     for (size_t r = 0; !failed && r < mlp_list_len(rows); r++) {
         mlp_value row = mlp_list_get(rows, r);
-        for (size_t e = c->k; e < mlp_record_len(row); e++) {
+        for (size_t e = c->k + (c->repeat ? 1 : 0); e < mlp_record_len(row); e++) {
             mlp_value key, val;
             mlp_record_entry(row, e, &key, &val);
             /* a nested sweep's table would be its whole text, nested again */

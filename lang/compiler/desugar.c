@@ -105,7 +105,7 @@ void desugar_sweep(Ast *n)
     fn->a = n->a;
     Ast *sources = n->b;
     Ast *listed = ast_new(n->op ? AST_TRUE : AST_FALSE, n->span);
-    Ast *clauses = n->c ? n->c : ast_new(AST_NIL, n->span);   /* {repeat: 5, ...} or nil */
+    Ast *clauses = n->c;   /* {repeat: 5, ...}: a fifth argument, only when given */
     n->c = NULL;
     n->list = NULL;
     n->n = n->cap = 0;
@@ -117,7 +117,7 @@ void desugar_sweep(Ast *n)
     ast_push(n, sources);
     ast_push(n, listed);
     ast_push(n, fn);
-    ast_push(n, clauses);
+    if (clauses) ast_push(n, clauses);
 }
 
 /* ---- elementwise bodies, described for the library (ewise.h) ------------------- */
