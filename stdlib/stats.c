@@ -19,6 +19,7 @@
  * 6.4): P(|T| > t) = I_{df/(df+t^2)}(df/2, 1/2). Quantiles are found by
  * bisection on it. tests/stats checks both against independent values.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -810,6 +811,9 @@ static bool n_load_results(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!mlp_is_nil(a[1]) && !mlp_is_list(a[1]))
         return mlp_raise(vm, "load_results: axes must be a list of column names, got %s",
                          mlp_type_name(a[1]));
+    FILE *f = fopen(path, "rb");
+    if (!f) return mlp_raise(vm, "load_results: cannot read '%s': %s", path, strerror(errno));
+    fclose(f);
     mlp_value text;
     if (!mlp_call_native(vm, "read_text", 1, a, &text)) return false;
     mlp_push_root(vm, text);

@@ -73,8 +73,8 @@ static bool table_index(mlp_vm *vm, mlp_value self, void *p, mlp_value i, mlp_va
                          mlp_cstr(mlp_tostring(vm, i)));
     if (x < 0) x += (double)n;
     if (x < 0 || x >= (double)n)
-        return mlp_raise(vm, "results table index %s out of range (%zu rows)",
-                         mlp_cstr(mlp_tostring(vm, i)), n);
+        return mlp_raise(vm, "results table index %s out of range (%zu row%s)",
+                         mlp_cstr(mlp_tostring(vm, i)), n, n == 1 ? "" : "s");
     *out = mlp_list_get(t->rows, (size_t)x);
     return true;
 }
