@@ -181,6 +181,7 @@ static std_table *table_new(mlp_vm *vm, size_t naxes, mlp_value *out)
     if (!t) { mlp_raise(vm, "out of memory"); return NULL; }
     t->columns = t->rows = t->seconds = mlp_nil();
     t->naxes = naxes;
+    t->spent = t->full = NAN;
     *out = mlp_handle(vm, &std_table_class, t);
     mlp_push_root(vm, *out);
     t->columns = mlp_list_new(vm);

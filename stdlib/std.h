@@ -66,6 +66,8 @@ typedef struct std_host {
     mlp_value kernels;     /* ext.c: a list of handles owning user kernels, or nil */
     bool sweep_failed;     /* a point of some sweep failed: the script exits 70 */
     int sweep_depth;       /* sweep points this process runs inside (0: none) */
+    bool extend_epochs;    /* a halving point: fit may resume a checkpoint of the
+                              same fit with fewer epochs (checkpoint.c) */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);
@@ -206,6 +208,7 @@ typedef struct std_table {
     mlp_value columns, rows;
     size_t naxes;          /* the first naxes columns are the sweep's variables */
     mlp_value seconds;     /* per row, its point's wall time (number), or nil */
+    double spent, full;    /* halving: the resource spent, and a full grid's (else NaN) */
 } std_table;
 /* The text of a number in a printed table: `digits` decimals (0: whole),
  * scientific below 10^-digits. */

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "parallel.h"
 #include "rt_file.h"
 #include "std.h"
@@ -44,6 +46,10 @@ static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, ml
     std_table *t = p;
     if (strcmp(field, "rows") == 0) *out = t->rows;
     else if (strcmp(field, "columns") == 0) *out = t->columns;
+    else if (strcmp(field, "spent") == 0 || strcmp(field, "full") == 0) {
+        double v = field[0] == 's' ? t->spent : t->full;
+        *out = isnan(v) ? mlp_nil() : mlp_number(v);
+    }
     else if (strcmp(field, "column") == 0) {   /* r.column("x"): stats.c's __column */
         std_method *m = malloc(sizeof *m);
         if (!m) return mlp_raise(vm, "out of memory");
@@ -52,7 +58,7 @@ static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, ml
         *out = mlp_handle(vm, &std_method_class, m);
         mlp_get_global(vm, "__column", &m->fn);
     }
-    else return mlp_raise(vm, "results table has no field '%s' (rows, columns, column)", field);
+    else return mlp_raise(vm, "results table has no field '%s' (rows, columns, column, spent, full)", field);
     return true;
 }
 
@@ -225,7 +231,7 @@ static mlp_value table_format(mlp_vm *vm, void *p, int digits) { return table_te
 
 const mlp_class std_table_class = {
     .name = "results", .free = free, .mark = table_mark, .get = table_get,
-    .tostring = table_tostring, .fields = "rows, columns, column", .format = table_format,
+    .tostring = table_tostring, .fields = "rows, columns, column, spent, full", .format = table_format,
     .len = table_len, .index = table_index,
 };
 
@@ -248,6 +254,13 @@ typedef struct sweep_ctx {
     bool listed;
     size_t k, npoints;
     size_t repeat;      /* repeat N: N seeds a configuration (0: no clause) */
+    /* halving(...): the rung running now runs the points map[0..npoints)
+     * with `budget` of the resource (a variable after the sweep's own) */
+    const char *resource;   /* NULL: no halving */
+    double budget;
+    int rung;
+    size_t *map, *rowat;    /* rowat[i]: the table row point map[i]'s rows start at */
+    char ckdir[1024];       /* where the points' checkpoints go */
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
@@ -261,6 +274,10 @@ static bool point_values(const sweep_ctx *c, size_t i, mlp_value *vals, char err
     if (c->repeat) {   /* repeats innermost: the seed is the last value */
         vals[c->k] = mlp_number((double)(c->start.seed + i % c->repeat));
         i /= c->repeat;
+    }
+    if (c->resource) {   /* a rung of halving: its points and budget */
+        i = c->map[i];
+        vals[c->k] = mlp_number(c->budget);
     }
     if (c->listed) {
         mlp_value p = mlp_list_get(mlp_list_get(c->axes, 0), i);
@@ -313,6 +330,7 @@ static mlp_value base_record(mlp_vm *vm, const sweep_ctx *c, const mlp_value *va
     for (size_t j = 0; j < c->k; j++)
         mlp_record_set(vm, base, mlp_cstr(mlp_list_get(c->names, j)), vals[j]);
     if (c->repeat) mlp_record_set(vm, base, "seed", vals[c->k]);
+    if (c->resource) mlp_record_set(vm, base, c->resource, vals[c->k]);
     mlp_pop_root(vm);
     return base;
 }
@@ -334,9 +352,10 @@ static void say_failed(mlp_vm *vm, const sweep_ctx *c, size_t i, const mlp_value
         par_put(&b, "=", 1);
         par_put(&b, mlp_cstr(s), mlp_strlen(s));
     }
-    if (c->repeat) {
-        char sd[48];
-        snprintf(sd, sizeof sd, ", seed=%.0f", mlp_as_number(vals[c->k]));
+    if (c->repeat || c->resource) {
+        char sd[128];
+        snprintf(sd, sizeof sd, ", %s=%.0f", c->repeat ? "seed" : c->resource,
+                 mlp_as_number(vals[c->k]));
         par_put(&b, sd, strlen(sd));
     }
     par_put(&b, plain ? "): error: " : "): ", plain ? 10 : 3);
@@ -350,7 +369,10 @@ static void say_failed(mlp_vm *vm, const sweep_ctx *c, size_t i, const mlp_value
  * point that fails has one row, its axis values (what it reported before
  * failing is dropped), and its error message in *msg and the located
  * report in *report. False when interrupted. */
-static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *failed,
+/* The checkpoint path of the halving point running in this process ("": none). */
+static char point_ckpt[1100];
+
+static bool run_point(mlp_vm *vm, sweep_ctx *c, size_t i, const mlp_value *vals, bool *failed,
                       mlp_value *msg, mlp_value *report)
 {
     std_host *h = std_host_of(vm);
@@ -358,10 +380,17 @@ static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *fai
     h->sweep_depth++;
     h->rnd = c->start;
     if (c->repeat) std_random_seed(&h->rnd, (uint64_t)mlp_as_number(vals[c->k]));
+    point_ckpt[0] = 0;
+    if (c->resource) {   /* this point's checkpoint; a fit may resume it for more epochs */
+        snprintf(point_ckpt, sizeof point_ckpt, "%s/point-%zu.ckpt", c->ckdir, c->map[i]);
+        if (c->rung == 0) remove(point_ckpt);   /* none from another run */
+        h->extend_epochs = true;
+    }
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
     double t0 = par_now();
-    bool point_ok = mlp_pcall_report(vm, c->body, (int)c->k, vals, mlp_nil(), &res, report);
+    bool point_ok = mlp_pcall_report(vm, c->body, (int)c->k + (c->resource ? 1 : 0), vals,
+                                     mlp_nil(), &res, report);
     c->seconds = par_now() - t0;
     *failed = !point_ok;
     *msg = res;
@@ -668,6 +697,7 @@ static mlp_value decode_one(mlp_vm *vm, reader *r, const mlp_value *vals, size_t
         *box = true;
         t->columns = t->rows = t->seconds = mlp_nil();
         t->naxes = 0;   /* a nested table travels as its columns and rows */
+        t->spent = t->full = NAN;
         return mlp_handle(vm, &std_table_class, t);
     }
     default: break;
@@ -759,7 +789,7 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         return true;
     }
     bool failed;
-    if (!run_point(vm, c, vals, &failed, &msg, &report)) return false;
+    if (!run_point(vm, c, i, vals, &failed, &msg, &report)) return false;
     mlp_push_root(vm, msg);   /* the texts below allocate */
     mlp_push_root(vm, report);
     encode_rows(vm, c, vals, failed, msg, report, res);
@@ -772,9 +802,10 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         par_put(sum, "=", 1);
         par_put(sum, mlp_cstr(s), mlp_strlen(s));
     }
-    if (c->repeat) {
-        char sd[48];
-        snprintf(sd, sizeof sd, " seed=%.0f", mlp_as_number(vals[c->k]));
+    if (c->repeat || c->resource) {
+        char sd[128];
+        snprintf(sd, sizeof sd, " %s=%.0f", c->repeat ? "seed" : c->resource,
+                 mlp_as_number(vals[c->k]));
         par_put(sum, sd, strlen(sd));
     }
     par_put(sum, " ->", 3);
@@ -784,7 +815,7 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
     }
     for (size_t r = 0; !failed && r < mlp_list_len(rows); r++) {
         mlp_value row = mlp_list_get(rows, r);
-        for (size_t e = c->k + (c->repeat ? 1 : 0); e < mlp_record_len(row); e++) {
+        for (size_t e = c->k + (c->repeat || c->resource ? 1 : 0); e < mlp_record_len(row); e++) {
             mlp_value key, val;
             mlp_record_entry(row, e, &key, &val);
             /* a nested sweep's table would be its whole text, nested again */
@@ -812,6 +843,7 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
     mlp_value vals[17];
     char err[160];
     bool have_vals = point_values(c, i, vals, err);
+    if (c->rowat) c->rowat[i] = mlp_list_len(c->t->rows);
     fflush(stdout);   /* what the point printed comes before its error */
     if (died) {
         if (!have_vals) return mlp_raise(vm, "%s", err);
@@ -872,9 +904,167 @@ static bool axis_list(mlp_vm *vm, const sweep_ctx *c, size_t j)
     return true;
 }
 
+/* ---- successive halving ---------------------------------------------------------- */
+
+/* halving(resource="epochs", min=1, max=27, eta=3, metric="val_acc",
+ * lower=false, dir=nil): synchronous rungs. Rung 0 runs every point with
+ * `min` of the resource, each later rung the best 1/eta of the one before
+ * (at least one) with eta times as much (the last with `max`); the
+ * resource is a variable of the body (the compiler adds the parameter,
+ * desugar.c). A point's fit resumes its checkpoint, point().checkpoint,
+ * for the epochs it has not had (fit(..., checkpoint=point().checkpoint,
+ * resume=true)); checkpoints live in `dir` (default: a folder of the
+ * temporary directory named from the script, its seed and the parent
+ * process, the same on every MPI rank of one machine). */
+typedef struct halving {
+    double min, max, eta;
+    const char *metric;
+    bool lower;
+} halving;
+
+static bool halving_clause(mlp_vm *vm, sweep_ctx *c, mlp_value v, halving *hv)
+{
+    *hv = (halving){ 1, NAN, 3, "val_acc", false };
+    mlp_value dir = mlp_nil();
+    bool named = false;
+    if (!mlp_is_record(v))
+        return mlp_raise(vm, "sweep: halving takes keyword arguments: halving(max=27, eta=3, "
+                         "metric=\"val_acc\")");
+    for (size_t i = 0; i < mlp_record_len(v); i++) {
+        mlp_value key, val;
+        long n;
+        mlp_record_entry(v, i, &key, &val);
+        const char *k = mlp_cstr(key);
+        if (strcmp(k, "(param)") == 0) named = true;
+        else if (strcmp(k, "resource") == 0) {
+            if (!std_str_arg(vm, "halving", "resource", val, &c->resource)) return false;
+        } else if (strcmp(k, "min") == 0 || strcmp(k, "max") == 0) {
+            if (!std_int_arg(vm, "halving", k, val, 1, 1L << 30, &n)) return false;
+            *(k[1] == 'i' ? &hv->min : &hv->max) = (double)n;
+        } else if (strcmp(k, "eta") == 0) {
+            if (!std_int_arg(vm, "halving", "eta", val, 2, 1000, &n)) return false;
+            hv->eta = (double)n;
+        } else if (strcmp(k, "metric") == 0) {
+            if (!std_str_arg(vm, "halving", "metric", val, &hv->metric)) return false;
+        } else if (strcmp(k, "lower") == 0) {
+            hv->lower = mlp_truthy(val);
+        } else if (strcmp(k, "dir") == 0) {
+            dir = val;
+        } else {
+            return mlp_raise(vm, "halving: unknown argument '%s' (resource, min, max, eta, "
+                             "metric, lower, dir)", k);
+        }
+    }
+    if (!named || !c->resource)
+        return mlp_raise(vm, "halving: resource= must be a name in quotes, written in the "
+                         "clause (the body's variable for the budget)");
+    if (isnan(hv->max)) return mlp_raise(vm, "halving: give the largest budget: max=N");
+    if (hv->min > hv->max)
+        return mlp_raise(vm, "halving: min (%g) must be at most max (%g)", hv->min, hv->max);
+    for (size_t j = 0; j < mlp_list_len(c->names); j++)
+        if (strcmp(mlp_cstr(mlp_list_get(c->names, j)), c->resource) == 0)
+            return mlp_raise(vm, "halving: '%s' is already a variable of this sweep", c->resource);
+    if (!mlp_is_nil(dir)) {
+        const char *d;
+        if (!std_str_arg(vm, "halving", "dir", dir, &d)) return false;
+        snprintf(c->ckdir, sizeof c->ckdir, "%s", d);
+    } else {
+        /* the same name in every process of one run: the script's text,
+         * its seed, and the process that started it (mpirun, or the shell) */
+        const char *name = "", *text = "";
+        size_t len = 0;
+        mlp_main_source(vm, &name, &text, &len);
+        uint64_t hsh = 1469598103934665603ULL ^ c->start.seed;
+        for (size_t i = 0; i < len; i++) hsh = (hsh ^ (unsigned char)text[i]) * 1099511628211ULL;
+        const char *tmp = getenv("TMPDIR");
+        snprintf(c->ckdir, sizeof c->ckdir, "%s/mlp-halving-%ld-%016llx",
+                 tmp && *tmp ? tmp : "/tmp", (long)getppid(), (unsigned long long)hsh);
+    }
+    if (mkdir(c->ckdir, 0700) != 0 && errno != EEXIST)
+        return mlp_raise(vm, "halving: cannot make the folder '%s': %s", c->ckdir, strerror(errno));
+    return true;
+}
+
+/* The metric of the point whose rows start at table row r (NaN when it failed). */
+static double point_metric(sweep_ctx *c, size_t r, const char *metric)
+{
+    if (r >= mlp_list_len(c->t->rows)) return NAN;
+    mlp_value row = mlp_list_get(c->t->rows, r), v, e;
+    if (mlp_record_get(row, "error", &e) && !mlp_is_nil(e)) return NAN;
+    if (!mlp_record_get(row, metric, &v) || !mlp_is_number(v)) return NAN;
+    return mlp_as_number(v);
+}
+
+static bool run_halving(mlp_vm *vm, sweep_ctx *c, const halving *hv, size_t npoints)
+{
+    size_t *sel = malloc((npoints + 1) * sizeof *sel), *rowat = malloc((npoints + 1) * sizeof *rowat);
+    double *score = malloc((npoints + 1) * sizeof *score);
+    bool ok = sel && rowat && score;
+    if (!ok) mlp_raise(vm, "out of memory");
+    size_t nsel = npoints;
+    for (size_t i = 0; ok && i < npoints; i++) sel[i] = i;
+    double budget = hv->min, prev = 0, spent = 0;
+    c->map = sel;
+    c->rowat = rowat;
+    for (c->rung = 0; ok; c->rung++) {
+        c->budget = budget;
+        c->npoints = nsel;
+        par_job job = { nsel, c, job_run, job_take };
+        ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
+        if (!ok) break;
+        spent += (double)nsel * (budget - prev);
+        if (budget >= hv->max) break;
+        /* the best 1/eta go on (at least one); equal scores in point order */
+        for (size_t i = 0; i < nsel; i++) {
+            score[i] = point_metric(c, rowat[i], hv->metric);
+            if (c->rung == 0 && isnan(score[i]) && !c->any_failed &&
+                !mlp_record_get(mlp_list_get(c->t->rows, rowat[i]), hv->metric, &(mlp_value){0})) {
+                ok = mlp_raise(vm, "halving: point %zu did not report '%s' (metric=)",
+                               sel[i] + 1, hv->metric);
+                break;
+            }
+        }
+        if (!ok) break;
+        for (size_t i = 1; i < nsel; i++)   /* stable insertion sort, NaN last */
+            for (size_t j = i; j > 0; j--) {
+                double x = score[j], y = score[j - 1];
+                if (isnan(x) || !(isnan(y) || (hv->lower ? x < y : x > y))) break;
+                double ts = score[j]; score[j] = score[j - 1]; score[j - 1] = ts;
+                size_t tp = sel[j]; sel[j] = sel[j - 1]; sel[j - 1] = tp;
+            }
+        size_t keep = (size_t)((double)nsel / hv->eta);
+        nsel = keep ? keep : 1;
+        for (size_t i = 1; i < nsel; i++)   /* the kept ones in point order */
+            for (size_t j = i; j > 0 && sel[j] < sel[j - 1]; j--) {
+                size_t tp = sel[j]; sel[j] = sel[j - 1]; sel[j - 1] = tp;
+            }
+        prev = budget;
+        budget = budget * hv->eta < hv->max ? budget * hv->eta : hv->max;
+    }
+    c->t->spent = spent;
+    c->t->full = (double)npoints * hv->max;
+    /* the checkpoints are this run's alone */
+    if (!par_silent(vm)) {
+        for (size_t i = 0; i < npoints; i++) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/point-%zu.ckpt", c->ckdir, i);
+            remove(path);
+        }
+        rmdir(c->ckdir);
+    }
+    c->map = c->rowat = NULL;
+    free(sel);
+    free(rowat);
+    free(score);
+    return ok;
+}
+
 /* The clauses after the variables ({repeat: 5, sample: 30} or nil):
  * checked, into c (repeat) and *sample (0: a grid or listed points). */
-static bool sweep_clauses(mlp_vm *vm, sweep_ctx *c, mlp_value clauses, long *sample)
+static bool halving_clause(mlp_vm *vm, sweep_ctx *c, mlp_value v, halving *hv);
+
+static bool sweep_clauses(mlp_vm *vm, sweep_ctx *c, mlp_value clauses, long *sample,
+                          halving *hv)
 {
     *sample = 0;
     for (size_t i = 0; mlp_is_record(clauses) && i < mlp_record_len(clauses); i++) {
@@ -890,10 +1080,17 @@ static bool sweep_clauses(mlp_vm *vm, sweep_ctx *c, mlp_value clauses, long *sam
                                             "variables, not of listed points");
             if (!std_int_arg(vm, "sweep", "sample", val, 1, 1000000, &n)) return false;
             *sample = n;
+        } else if (strcmp(name, "halving") == 0) {
+            if (!halving_clause(vm, c, val, hv)) return false;
         } else {
-            return mlp_raise(vm, "sweep: unknown clause '%s' (repeat N, sample N)", name);
+            return mlp_raise(vm, "sweep: unknown clause '%s' (repeat N, sample N, "
+                             "halving(...))", name);
         }
     }
+    if (c->repeat && c->resource)
+        return mlp_raise(vm, "sweep: halving with repeat: not supported (halving keeps "
+                         "points, repeat seeds them: sweep the seeds of the best points "
+                         "afterwards)");
     return true;
 }
 
@@ -931,7 +1128,8 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (c.k == 0 || c.k > 16) return mlp_raise(vm, "sweep: 1 to 16 variables");
     if (h->sweep_depth >= SWEEP_MAX_DEPTH)
         return mlp_raise(vm, "stack overflow (sweeps nested more than %d deep)", SWEEP_MAX_DEPTH);
-    if (!sweep_clauses(vm, &c, a[4], &sample)) return false;
+    halving hv = { 0 };
+    if (!sweep_clauses(vm, &c, a[4], &sample, &hv)) return false;
     for (size_t j = 0; j < mlp_list_len(c.axes); j++) {
         mlp_value axis = mlp_list_get(c.axes, j);
         if (mlp_handle_data(axis, &std_dist_class)) {
@@ -962,7 +1160,8 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     std_table *t = malloc(sizeof *t);
     if (!t) { mlp_pop_root(vm); return mlp_raise(vm, "out of memory"); }
     t->columns = t->rows = t->seconds = mlp_nil();
-    t->naxes = c.k + (c.repeat ? 1 : 0);
+    t->naxes = c.k + (c.repeat || c.resource ? 1 : 0);
+    t->spent = t->full = NAN;
     *out = mlp_handle(vm, &std_table_class, t);
     mlp_push_root(vm, *out);
     t->columns = mlp_list_new(vm);
@@ -970,13 +1169,19 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     t->seconds = mlp_list_new(vm);
     for (size_t j = 0; j < c.k; j++) mlp_list_push(vm, t->columns, mlp_list_get(c.names, j));
     if (c.repeat) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "seed"));
+    if (c.resource) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, c.resource));
     c.t = t;
 
     /* Every point runs in a process of its own, forked from this one as
      * it is now (serially too), so no point sees what another changed and
      * nothing a point changes outlives it: only its rows come back. */
-    par_job job = { npoints, &c, job_run, job_take };
-    bool ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
+    bool ok;
+    if (c.resource) {
+        ok = run_halving(vm, &c, &hv, npoints);
+    } else {
+        par_job job = { npoints, &c, job_run, job_take };
+        ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
+    }
     if (c.any_failed) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "error"));
     h->rnd = c.start;
     mlp_pop_root(vm);
@@ -1037,6 +1242,11 @@ static bool n_point(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     std_host *h = std_host_of(vm);
     *out = mlp_is_record(h->report_base) ? copy_record(vm, h->report_base) : mlp_nil();
+    if (point_ckpt[0] && mlp_is_record(*out)) {
+        mlp_push_root(vm, *out);
+        mlp_record_set(vm, *out, "checkpoint", mlp_string_cstr(vm, point_ckpt));
+        mlp_pop_root(vm);
+    }
     return true;
 }
 

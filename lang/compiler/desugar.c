@@ -107,6 +107,27 @@ void desugar_sweep(Ast *n)
     Ast *listed = ast_new(n->op ? AST_TRUE : AST_FALSE, n->span);
     Ast *clauses = n->c;   /* {repeat: 5, ...}: a fifth argument, only when given */
     n->c = NULL;
+    /* halving(resource="epochs", ...): the budget is the body's variable
+     * after the sweep's own, named by the string (default "epochs"); the
+     * hidden field "(param)" tells __sweep the parameter is there. */
+    for (int i = 0; clauses && i < clauses->n; i++) {
+        Ast *f = clauses->list[i];
+        if (strcmp(f->str, "halving") != 0 || !f->a || f->a->kind != AST_RECORD) continue;
+        Ast *res = NULL;
+        for (int j = 0; j < f->a->n; j++)
+            if (strcmp(f->a->list[j]->str, "resource") == 0) res = f->a->list[j];
+        if (!res) {
+            res = ast_str(AST_FIELDINIT, f->span, "resource", 8);
+            res->a = ast_str(AST_STR, f->span, "epochs", 6);
+            ast_push(f->a, res);
+        }
+        if (!res->a || res->a->kind != AST_STR) break;
+        ast_push(fn, ast_str(AST_PARAM, res->a->span, res->a->str, res->a->len));
+        Ast *mark = ast_str(AST_FIELDINIT, f->span, "(param)", 7);
+        mark->a = ast_new(AST_TRUE, f->span);
+        ast_push(f->a, mark);
+        break;
+    }
     n->list = NULL;
     n->n = n->cap = 0;
     n->kind = AST_CALL;
