@@ -261,6 +261,7 @@ typedef struct sweep_ctx {
     int rung;
     size_t *map, *rowat;    /* rowat[i]: the table row point map[i]'s rows start at */
     char ckdir[1024];       /* where the points' checkpoints go */
+    size_t taken;           /* points taken into the table so far (this rung) */
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
@@ -844,6 +845,7 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
     char err[160];
     bool have_vals = point_values(c, i, vals, err);
     if (c->rowat) c->rowat[i] = mlp_list_len(c->t->rows);
+    c->taken = i + 1;
     fflush(stdout);   /* what the point printed comes before its error */
     if (died) {
         if (!have_vals) return mlp_raise(vm, "%s", err);
@@ -1010,6 +1012,7 @@ static bool run_halving(mlp_vm *vm, sweep_ctx *c, const halving *hv, size_t npoi
         c->budget = budget;
         c->npoints = nsel;
         par_job job = { nsel, c, job_run, job_take };
+        c->taken = 0;
         ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
         if (!ok) break;
         spent += (double)nsel * (budget - prev);
@@ -1117,6 +1120,40 @@ static bool draw_points(mlp_vm *vm, sweep_ctx *c, long n, mlp_value *points)
     return ok;
 }
 
+/* Ctrl-C: the rows so far and every point not taken yet, marked in the
+ * `error` column, printed (stdout) before the interrupt ends the script. */
+static void say_interrupted(mlp_vm *vm, sweep_ctx *c)
+{
+    size_t done = c->taken;
+    if (c->any_failed || done < c->npoints) {
+        mlp_value err = mlp_record_new(vm);
+        mlp_push_root(vm, err);
+        mlp_record_set(vm, err, "error", mlp_nil());
+        add_columns(vm, c->t->columns, err);
+        mlp_pop_root(vm);
+    }
+    for (size_t i = c->taken; i < c->npoints; i++) {
+        mlp_value vals[17];
+        char err[160];
+        if (!point_values(c, i, vals, err)) continue;
+        mlp_value row = base_record(vm, c, vals);
+        mlp_push_root(vm, row);
+        mlp_record_set(vm, row, "error", mlp_string_cstr(vm, "unfinished (interrupted)"));
+        mlp_list_push(vm, c->t->rows, row);
+        mlp_list_push(vm, c->t->seconds, mlp_nil());
+        mlp_pop_root(vm);
+    }
+    c->any_failed = false;   /* the error column is there now, once */
+    if (par_silent(vm)) return;
+    char head[160];
+    snprintf(head, sizeof head, "sweep interrupted: %zu of %zu points finished%s\n", done,
+             c->npoints, c->resource ? " in this rung" : "");
+    mlp_write(vm, head, strlen(head));
+    mlp_value text = table_text(vm, c->t, 4);
+    mlp_write(vm, mlp_cstr(text), mlp_strlen(text));
+    mlp_write(vm, "\n", 1);
+}
+
 static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     sweep_ctx c = { .names = a[0], .axes = a[1], .listed = mlp_truthy(a[2]), .body = a[3] };
@@ -1182,6 +1219,7 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         par_job job = { npoints, &c, job_run, job_take };
         ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
     }
+    if (!ok && mlp_interrupted(vm)) say_interrupted(vm, &c);
     if (c.any_failed) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "error"));
     h->rnd = c.start;
     mlp_pop_root(vm);

@@ -142,7 +142,11 @@ rc=$?
 [ "$workers" = 2 ] && ok || bad "Ctrl-C: expected 2 workers before the interrupt, saw $workers"
 [ $rc = 70 ] && ok || bad "Ctrl-C: exit $rc, expected 70"
 grep -q interrupted "$TMP/long.err" && ok || { bad "Ctrl-C: no 'interrupted' message"; cat "$TMP/long.err"; }
-[ -s "$TMP/long.out" ] && bad "Ctrl-C: the script went on" || ok
+# stdout: the partial table (issue 17), every point unfinished, and no more
+grep -q 'not reached' "$TMP/long.out" && bad "Ctrl-C: the script went on" || ok
+[ "$(head -1 "$TMP/long.out")" = "sweep interrupted: 0 of 8 points finished" ] \
+    && [ "$(grep -c 'unfinished (interrupted)$' "$TMP/long.out")" = 8 ] && ok \
+    || { bad "Ctrl-C: no partial table"; cat "$TMP/long.out"; }
 sleep 0.2
 left=$(pgrep -f "$TMP/long.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "Ctrl-C: $left processes left behind"
@@ -159,6 +163,31 @@ rc=$?
 sleep 0.2
 left=$(pgrep -f "$TMP/long.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "Ctrl-C to the group: $left processes left behind"
+
+# Ctrl-C after some points finished: their rows, the rest marked (serially and -j 2).
+cat > "$TMP/part.mlp" <<'EOF'
+let data = blobs(n=2000, classes=3, seed=1)
+model net() { dense(64, relu); dense(3, softmax) }
+let t = sweep k in [1, 2, 3, 4, 5, 6] {
+    if k > 2 { fit(net(), data, epochs=1000, batch=8, verbose=0) }
+    report(x=k * 10)
+}
+print("not reached")
+EOF
+printf '%s\n' "sweep interrupted: 2 of 6 points finished" "k   x  error" \
+    "-  --  ------------------------" "1  10  -" "2  20  -" \
+    "3   -  unfinished (interrupted)" "4   -  unfinished (interrupted)" \
+    "5   -  unfinished (interrupted)" "6   -  unfinished (interrupted)" > "$TMP/part.want"
+for way in "" "-j 2"; do
+    "$MLP" $way "$TMP/part.mlp" > "$TMP/part.out" 2> "$TMP/part.err" &
+    pid=$!
+    sleep 1.5
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    [ $rc = 70 ] && ok || bad "Ctrl-C partial ($way): exit $rc"
+    same "$TMP/part.want" "$TMP/part.out" "Ctrl-C partial table ($way)" || cat "$TMP/part.err"
+done
 
 # ---- 5. usage ------------------------------------------------------------------
 "$MLP" -j 0 -e 'print(1)' > /dev/null 2> "$TMP/usage.err"
