@@ -15,7 +15,10 @@
 #   3. progress: one stderr line per finished point;
 #   4. Ctrl-C (SIGINT, to the parent alone and to its process group) during
 #      a -j 2 sweep: exit 70, "interrupted", and no worker left behind;
+#      and the partial table it prints (issue 17), serially and -j 2;
 #   5. usage: a bad -j, and MPI asked for where no MPI library loads.
+#   Also examples/search.mlp (random search, successive halving) gives its
+#   golden output serially, with -j 2 and under mpirun.
 #
 # MPI runs as root (CI) with Open MPI's consent variables, oversubscribed,
 # loopback only (shared memory + self). Exit status 1 on any failure.
@@ -74,6 +77,17 @@ if command -v mpirun > /dev/null; then
     run_way mpi env ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP"
 else
     bad "mpirun not found (make installs openmpi-bin)"
+fi
+
+# Random search and successive halving (issue 17): the same bytes three ways,
+# the example's golden output serially.
+"$MLP" examples/search.mlp > "$TMP/search.out" 2> /dev/null
+same examples/search.out "$TMP/search.out" "examples/search.mlp serially"
+"$MLP" -j 2 examples/search.mlp > "$TMP/search.j2" 2> /dev/null
+same examples/search.out "$TMP/search.j2" "examples/search.mlp -j 2"
+if command -v mpirun > /dev/null; then
+    ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP" examples/search.mlp > "$TMP/search.mpi" 2> /dev/null
+    same examples/search.out "$TMP/search.mpi" "examples/search.mlp under mpirun"
 fi
 
 # Points are isolated, fail and report deep values the same three ways.
