@@ -262,6 +262,10 @@ typedef struct sweep_ctx {
     size_t *map, *rowat;    /* rowat[i]: the table row point map[i]'s rows start at */
     char ckdir[1024];       /* where the points' checkpoints go */
     size_t taken;           /* points taken into the table so far (this rung) */
+    /* cache "file": finished points' results, by key (point_key) */
+    const char *cache, *body_hash;
+    struct cached *cached;
+    size_t ncached, capcached;
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
@@ -775,6 +779,118 @@ static void decode_entries(mlp_vm *vm, reader *r, mlp_value rec, const mlp_value
     }
 }
 
+/* ---- cache "file": finished points kept across runs ---------------------------- */
+
+/* One line a finished point: "mlp-sweep-cache 1 KEY LEN HEX\n", KEY the
+ * point's key (16 hex digits), HEX its result as the worker encoded it.
+ * Appended by the process that prints (rank 0) as each point is taken, so
+ * a run killed at any moment keeps every point it took. */
+typedef struct cached { uint64_t key; char *res; size_t len; } cached;
+
+/* The point's key: the body's hash, the script's random state at the
+ * sweep's start, and the point's names and values (with its seed or
+ * budget) as str() writes them. */
+static uint64_t point_key(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals)
+{
+    uint64_t h = 1469598103934665603ULL;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s %llu %llu", c->body_hash, (unsigned long long)c->start.seed,
+             (unsigned long long)c->start.models);
+    for (const char *p = buf; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    size_t nv = c->k + (c->repeat || c->resource ? 1 : 0);
+    for (size_t j = 0; j < nv; j++) {
+        mlp_value name = j < c->k ? mlp_list_get(c->names, j) : mlp_string_cstr(vm, "+");
+        mlp_value text = mlp_tostring(vm, vals[j]);
+        for (size_t i = 0; i <= mlp_strlen(name); i++)
+            h = (h ^ (unsigned char)mlp_cstr(name)[i]) * 1099511628211ULL;
+        for (size_t i = 0; i <= mlp_strlen(text); i++)
+            h = (h ^ (unsigned char)mlp_cstr(text)[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static const cached *cache_find(const sweep_ctx *c, uint64_t key)
+{
+    for (size_t i = 0; i < c->ncached; i++)
+        if (c->cached[i].key == key) return &c->cached[i];
+    return NULL;
+}
+
+static bool cache_add(sweep_ctx *c, uint64_t key, const char *res, size_t len)
+{
+    if (c->ncached == c->capcached) {
+        size_t cap = c->capcached ? c->capcached * 2 : 64;
+        cached *n = realloc(c->cached, cap * sizeof *n);
+        if (!n) return false;
+        c->cached = n;
+        c->capcached = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) return false;
+    memcpy(copy, res, len);
+    c->cached[c->ncached++] = (cached){ key, copy, len };
+    return true;
+}
+
+static void cache_free(sweep_ctx *c)
+{
+    for (size_t i = 0; i < c->ncached; i++) free(c->cached[i].res);
+    free(c->cached);
+    c->cached = NULL;
+    c->ncached = c->capcached = 0;
+}
+
+static int hexval(int ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Reads the cache file (missing: empty); a line that does not read whole
+ * (a run killed mid-line) is skipped. */
+static bool cache_load(mlp_vm *vm, sweep_ctx *c)
+{
+    FILE *f = fopen(c->cache, "rb");
+    if (!f) {
+        if (errno == ENOENT) return true;
+        return mlp_raise(vm, "sweep: cache: cannot read '%s': %s", c->cache, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        unsigned long long key;
+        size_t len;
+        int at = 0;
+        if (sscanf(line, "mlp-sweep-cache 1 %16llx %zu %n", &key, &len, &at) != 2 || at == 0 ||
+            (size_t)(n - at) < 2 * len + 1 || line[at + 2 * len] != '\n')
+            continue;
+        char *res = malloc(len + 1);
+        bool good = res != NULL;
+        for (size_t i = 0; good && i < len; i++) {
+            int hi = hexval(line[at + 2 * i]), lo = hexval(line[at + 2 * i + 1]);
+            good = hi >= 0 && lo >= 0;
+            if (good) res[i] = (char)(hi << 4 | lo);
+        }
+        if (good && !cache_find(c, key)) cache_add(c, key, res, len);
+        free(res);
+    }
+    free(line);
+    fclose(f);
+    return true;
+}
+
+/* Appends a finished point's result (not a failed one: it runs again). */
+static void cache_append(mlp_vm *vm, sweep_ctx *c, uint64_t key, const char *res, size_t len)
+{
+    if (cache_find(c, key) || !cache_add(c, key, res, len) || par_silent(vm)) return;
+    FILE *f = fopen(c->cache, "ab");
+    if (!f) return;
+    fprintf(f, "mlp-sweep-cache 1 %016llx %zu ", (unsigned long long)key, len);
+    for (size_t i = 0; i < len; i++) fprintf(f, "%02x", (unsigned char)res[i]);
+    fputc('\n', f);
+    fclose(f);
+}
+
 /* ---- the engine's two callbacks (parallel.h) ------------------------------------ */
 
 /* In a point's process: runs point i and encodes its rows and a summary line. */
@@ -790,6 +906,14 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         return true;
     }
     bool failed;
+    if (c->cache) {   /* finished in an earlier run: its result as it was */
+        const cached *hit = cache_find(c, point_key(vm, c, vals));
+        if (hit) {
+            par_put(res, hit->res, hit->len);
+            par_put(sum, "(cached)", 8);
+            return true;
+        }
+    }
     if (!run_point(vm, c, i, vals, &failed, &msg, &report)) return false;
     mlp_push_root(vm, msg);   /* the texts below allocate */
     mlp_push_root(vm, report);
@@ -864,6 +988,8 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
     reader r = { res + 1, res + len, len < 1 || res[0] != 'R' || !have_vals };
     bool failed = get_u64(&r) != 0;
     bool nested_failed = get_u64(&r) != 0;
+    if (c->cache && !r.bad && !failed && !nested_failed)
+        cache_append(vm, c, point_key(vm, c, vals), res, len);
     size_t mn = 0, rn = 0;
     const char *ms = failed ? get_str(&r, &mn) : "";
     const char *rs = failed ? get_str(&r, &rn) : "";
@@ -1085,11 +1211,19 @@ static bool sweep_clauses(mlp_vm *vm, sweep_ctx *c, mlp_value clauses, long *sam
             *sample = n;
         } else if (strcmp(name, "halving") == 0) {
             if (!halving_clause(vm, c, val, hv)) return false;
+        } else if (strcmp(name, "cache") == 0) {
+            if (!std_str_arg(vm, "sweep", "cache", val, &c->cache)) return false;
+        } else if (strcmp(name, "(body)") == 0) {
+            if (!std_str_arg(vm, "sweep", "(body)", val, &c->body_hash)) return false;
         } else {
             return mlp_raise(vm, "sweep: unknown clause '%s' (repeat N, sample N, "
-                             "halving(...))", name);
+                             "halving(...), cache \"file\")", name);
         }
     }
+    if (c->cache && !c->body_hash) return mlp_raise(vm, "sweep: cache: written as a clause only");
+    if (c->cache && c->resource)
+        return mlp_raise(vm, "sweep: cache with halving: not supported (a halving point's "
+                         "checkpoint is its cache)");
     if (c->repeat && c->resource)
         return mlp_raise(vm, "sweep: halving with repeat: not supported (halving keeps "
                          "points, repeat seeds them: sweep the seeds of the best points "
@@ -1212,14 +1346,16 @@ static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     /* Every point runs in a process of its own, forked from this one as
      * it is now (serially too), so no point sees what another changed and
      * nothing a point changes outlives it: only its rows come back. */
-    bool ok;
-    if (c.resource) {
+    bool ok = true;
+    if (c.cache && !cache_load(vm, &c)) ok = false;
+    else if (c.resource) {
         ok = run_halving(vm, &c, &hv, npoints);
     } else {
         par_job job = { npoints, &c, job_run, job_take };
         ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
     }
     if (!ok && mlp_interrupted(vm)) say_interrupted(vm, &c);
+    cache_free(&c);
     if (c.any_failed) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "error"));
     h->rnd = c.start;
     mlp_pop_root(vm);

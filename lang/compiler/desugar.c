@@ -107,6 +107,22 @@ void desugar_sweep(Ast *n)
     Ast *listed = ast_new(n->op ? AST_TRUE : AST_FALSE, n->span);
     Ast *clauses = n->c;   /* {repeat: 5, ...}: a fifth argument, only when given */
     n->c = NULL;
+    /* cache "file": the hidden field "(body)" is a hash of the body's
+     * syntax tree (not its text: comments and spacing do not count), so
+     * a cached point is reused only while the body is the same. */
+    for (int i = 0; clauses && i < clauses->n; i++) {
+        if (strcmp(clauses->list[i]->str, "cache") != 0) continue;
+        char *dump = ast_dump(fn->a);
+        unsigned long long h = 1469598103934665603ULL;
+        for (const char *p = dump; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        free(dump);
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", h);
+        Ast *f = ast_str(AST_FIELDINIT, n->span, "(body)", 6);
+        f->a = ast_str(AST_STR, n->span, hex, 16);
+        ast_push(clauses, f);
+        break;
+    }
     /* halving(resource="epochs", ...): the budget is the body's variable
      * after the sweep's own, named by the string (default "epochs"); the
      * hidden field "(param)" tells __sweep the parameter is there. */

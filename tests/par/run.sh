@@ -17,6 +17,8 @@
 #      a -j 2 sweep: exit 70, "interrupted", and no worker left behind;
 #      and the partial table it prints (issue 17), serially and -j 2;
 #   5. usage: a bad -j, and MPI asked for where no MPI library loads.
+#   6. exit(code) in a point; 7. cache "file": a sweep stopped at point 3
+#      goes on from the cache, serially, -j 2 and under mpirun.
 #   Also examples/search.mlp (random search, successive halving) gives its
 #   golden output serially, with -j 2 and under mpirun.
 #
@@ -229,6 +231,43 @@ rc=$?
 sleep 0.2
 left=$(pgrep -f "$TMP/exit.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "exit in a point: $left processes left behind"
+
+# ---- 7. cache "file": a stopped sweep goes on where it stopped (issue 17) -------
+# Run 1 stops at point 3 (exit, as a cluster's time limit would); run 2
+# takes points 1-2 from the cache (their bodies do not run again) and runs
+# the rest: its table equals an uncached run's. Serially, -j 2 and mpirun.
+cat > "$TMP/cache.mlp" <<'EOF'
+let t = sweep k in [1, 2, 3, 4, 5, 6] repeat 2 cache args[0] {
+    if len(args) > 1 and k == 3 { exit(9) }
+    print("ran {k} {point().seed}")
+    report(v=k * 100 + point().seed, l=[k, {s: "x{k}"}])
+}
+print(t)
+EOF
+sed 's/ cache args\[0\]//' "$TMP/cache.mlp" > "$TMP/nocache.mlp"
+"$MLP" "$TMP/nocache.mlp" > "$TMP/nocache.out" 2> /dev/null
+grep -v '^ran' "$TMP/nocache.out" > "$TMP/nocache.table"
+for way in serial j2 mpi; do
+    case $way in
+        serial) run=("$MLP") ;;
+        j2) run=("$MLP" -j 2) ;;
+        mpi) command -v mpirun > /dev/null || continue
+             run=(env ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP") ;;
+    esac
+    rm -f "$TMP/c.cache"
+    "${run[@]}" "$TMP/cache.mlp" "$TMP/c.cache" stop > /dev/null 2>&1
+    rc=$?
+    # (mpirun reports some rank's status: a rank > 0 stopped inside the sweep says 70)
+    { [ $rc = 9 ] || { [ $way = mpi ] && [ $rc != 0 ]; }; } && ok \
+        || bad "cache ($way): the stopped run exited $rc"
+    "${run[@]}" "$TMP/cache.mlp" "$TMP/c.cache" > "$TMP/c.out" 2> "$TMP/c.err"
+    rc=$?
+    [ $rc = 0 ] && ok || { bad "cache ($way): the second run exited $rc"; cat "$TMP/c.err"; }
+    grep -v '^ran' "$TMP/c.out" > "$TMP/c.table"
+    same "$TMP/nocache.table" "$TMP/c.table" "cache ($way): the table"
+    [ "$(grep '^ran' "$TMP/c.out" | head -1)" = "ran 3 0" ] && ! grep -q '^ran [12] ' "$TMP/c.out" \
+        && ok || { bad "cache ($way): points 1-2 ran again"; cat "$TMP/c.out"; }
+done
 
 echo "tests/par: $pass passed, $fail failed"
 [ $fail = 0 ]
