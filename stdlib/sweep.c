@@ -14,7 +14,15 @@
  * one row, with its error message in an `error` column; the error is
  * reported on stderr, located, with the point's values in front, and the
  * sweep goes on; the script then exits 70 at its end
- * (mlp_sweeps_failed). An interrupt (Ctrl-C) stops the whole sweep.
+ * (mlp_sweeps_failed). An interrupt (Ctrl-C) stops the whole sweep and
+ * prints the table so far, the points not finished marked.
+ *
+ * Clauses after the variables (a fifth argument, a record): `repeat N`
+ * (every point with seeds S..S+N-1, a `seed` column), `sample N` (N points
+ * drawn from the variables' lists and distributions, search.c, then run
+ * as listed points), `halving(...)` (synchronous successive-halving rungs,
+ * promoted points resuming their checkpoints) and `cache "file"` (points
+ * that finished in an earlier run taken from the file).
  *
  * This file supplies the two halves of a point, job_run (in the point's
  * process: run it, encode its rows) and job_take (back here, in point
