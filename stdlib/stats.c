@@ -88,6 +88,14 @@ double std_t_quantile(double p, double df)
     return (lo + hi) / 2;
 }
 
+/* rec.key = v with v rooted: the key's string may collect. */
+static void set_rooted(mlp_vm *vm, mlp_value rec, const char *key, mlp_value v)
+{
+    mlp_push_root(vm, v);
+    mlp_record_set(vm, rec, key, v);
+    mlp_pop_root(vm);
+}
+
 /* ---- stat cells ---------------------------------------------------------------- */
 
 typedef struct std_stat { double mean, sd, min, max, ci; long n; } std_stat;
@@ -513,7 +521,7 @@ static bool n_summarize(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
             const char *col = mlp_cstr(mlp_list_get(o->columns, c));
             mlp_value s;
             ok = stat_value(vm, x, group_values(t, gid, g, col, x), &s);
-            if (ok) mlp_record_set(vm, row, col, s);
+            if (ok) set_rooted(vm, row, col, s);
         }
     }
     mlp_pop_root(vm);
@@ -656,16 +664,16 @@ static bool n_compare(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         }
         long nv = group_values(t, gid, g, col, xa);
         mlp_value s;
-        if (!(ok = stat_value(vm, xa, nv, &s))) break;
         mlp_record_set(vm, row, "n", mlp_number((double)nv));
-        mlp_record_set(vm, row, col, s);
+        if (!(ok = stat_value(vm, xa, nv, &s))) break;
+        set_rooted(vm, row, col, s);
         if (i == 0) {
             best_name = std_row_label(vm, o, row);
             mlp_push_root(vm, best_name);
             mlp_record_set(vm, row, "diff", mlp_nil());
             mlp_record_set(vm, row, "p", mlp_nil());
             mlp_record_set(vm, row, "test", mlp_nil());
-            mlp_record_set(vm, row, "verdict", mlp_string_cstr(vm, "best"));
+            set_rooted(vm, row, "verdict", mlp_string_cstr(vm, "best"));
             continue;
         }
         test_result r = test_groups(t, by, gid, g, rank[0], col, xa, xb, pa, pb);
@@ -682,8 +690,8 @@ static bool n_compare(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
             snprintf(verdict, sizeof verdict, "not distinguishable from %s", bn);
         mlp_record_set(vm, row, "diff", mlp_number(r.diff));
         mlp_record_set(vm, row, "p", isnan(r.p) ? mlp_nil() : mlp_number(r.p));
-        mlp_record_set(vm, row, "test", isnan(r.p) ? mlp_nil() : mlp_string_cstr(vm, test));
-        mlp_record_set(vm, row, "verdict", mlp_string_cstr(vm, verdict));
+        set_rooted(vm, row, "test", isnan(r.p) ? mlp_nil() : mlp_string_cstr(vm, test));
+        set_rooted(vm, row, "verdict", mlp_string_cstr(vm, verdict));
     }
     if (ng > 0) mlp_pop_root(vm);   /* best_name */
     mlp_pop_root(vm);

@@ -807,10 +807,10 @@ static uint64_t point_key(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals)
     for (const char *p = buf; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     size_t nv = c->k + (c->repeat || c->resource ? 1 : 0);
     for (size_t j = 0; j < nv; j++) {
-        mlp_value name = j < c->k ? mlp_list_get(c->names, j) : mlp_string_cstr(vm, "+");
+        const char *name = j < c->k ? mlp_cstr(mlp_list_get(c->names, j)) : "+";
+        for (size_t i = 0; i <= strlen(name); i++)
+            h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
         mlp_value text = mlp_tostring(vm, vals[j]);
-        for (size_t i = 0; i <= mlp_strlen(name); i++)
-            h = (h ^ (unsigned char)mlp_cstr(name)[i]) * 1099511628211ULL;
         for (size_t i = 0; i <= mlp_strlen(text); i++)
             h = (h ^ (unsigned char)mlp_cstr(text)[i]) * 1099511628211ULL;
     }
@@ -1280,7 +1280,10 @@ static void say_interrupted(mlp_vm *vm, sweep_ctx *c)
         if (!point_values(c, i, vals, err)) continue;
         mlp_value row = base_record(vm, c, vals);
         mlp_push_root(vm, row);
-        mlp_record_set(vm, row, "error", mlp_string_cstr(vm, "unfinished (interrupted)"));
+        mlp_value why = mlp_string_cstr(vm, "unfinished (interrupted)");
+        mlp_push_root(vm, why);
+        mlp_record_set(vm, row, "error", why);
+        mlp_pop_root(vm);
         mlp_list_push(vm, c->t->rows, row);
         mlp_list_push(vm, c->t->seconds, mlp_nil());
         mlp_pop_root(vm);
@@ -1426,7 +1429,10 @@ static bool n_point(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     *out = mlp_is_record(h->report_base) ? copy_record(vm, h->report_base) : mlp_nil();
     if (point_ckpt[0] && mlp_is_record(*out)) {
         mlp_push_root(vm, *out);
-        mlp_record_set(vm, *out, "checkpoint", mlp_string_cstr(vm, point_ckpt));
+        mlp_value path = mlp_string_cstr(vm, point_ckpt);
+        mlp_push_root(vm, path);
+        mlp_record_set(vm, *out, "checkpoint", path);
+        mlp_pop_root(vm);
         mlp_pop_root(vm);
     }
     return true;
