@@ -985,7 +985,10 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
         mlp_value row = base_record(vm, c, vals);
         mlp_push_root(vm, row);
         add_columns(vm, c->t->columns, row);
-        mlp_record_set(vm, row, "error", mlp_string_cstr(vm, died));
+        mlp_value why = mlp_string_cstr(vm, died);   /* rooted: the key allocates */
+        mlp_push_root(vm, why);
+        mlp_record_set(vm, row, "error", why);
+        mlp_pop_root(vm);
         mlp_list_push(vm, c->t->rows, row);
         mlp_list_push(vm, c->t->seconds, mlp_nil());
         c->any_failed = h->sweep_failed = true;
