@@ -185,7 +185,7 @@ cat > "$TMP/part.mlp" <<'EOF'
 let data = blobs(n=2000, classes=3, seed=1)
 model net() { dense(64, relu); dense(3, softmax) }
 let t = sweep k in [1, 2, 3, 4, 5, 6] {
-    if k > 2 { fit(net(), data, epochs=1000, batch=8, verbose=0) }
+    if k > 2 { fit(net(), data, epochs=1000000, batch=8, verbose=0) }
     report(x=k * 10)
 }
 print("not reached")
