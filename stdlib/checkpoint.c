@@ -146,7 +146,8 @@ bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *confi
         mlp_raise(vm, "fit: resume: %s is not a checkpoint written by fit(checkpoint=)", path);
         goto done;
     }
-    if (strcmp(cfg, config) != 0 && !(std_host_of(vm)->extend_epochs && more_epochs(cfg, config))) {
+    if (strcmp(cfg, config) != 0 &&
+        !(std_host_of(vm)->extend_epochs && more_epochs(cfg, config))) {
         mlp_raise(vm, "fit: resume: %s was written by another fit (%s); this fit is %s", path, cfg,
                   config);
         goto done;
