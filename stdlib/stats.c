@@ -757,9 +757,14 @@ static bool parse_csv(mlp_vm *vm, const char *path, const char *s, std_table *t)
         size_t n = 0;
         bool quoted = *s == '"';
         if (quoted) {
+            long opened = line;
             s++;
             for (;;) {
-                if (!*s) { free(field); return mlp_raise(vm, "load_results: %s:%ld: unclosed quote", path, line); }
+                if (!*s) {
+                    free(field);
+                    return mlp_raise(vm, "load_results: %s:%ld: a quote opened here is never "
+                                     "closed", path, opened);
+                }
                 if (*s == '"' && s[1] == '"') { field[n++] = '"'; s += 2; continue; }
                 if (*s == '"') { s++; break; }
                 if (*s == '\n') line++;
@@ -865,7 +870,7 @@ static bool n_load_results(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         for (size_t c = 0; c < mlp_list_len(t->columns); c++)
             if (mlp_equal(mlp_list_get(t->columns, c), name)) at = c;
         if (at == mlp_list_len(t->columns)) {
-            ok = mlp_raise(vm, "load_results: %s has no column %s (axes=)", path,
+            ok = mlp_raise(vm, "load_results: %s has no column '%s' (axes=)", path,
                            mlp_cstr(mlp_tostring(vm, name)));
             break;
         }
