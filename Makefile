@@ -49,7 +49,7 @@ GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-co
 DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev libssl-dev \
              libjansson-dev libcairo2-dev pkg-config
 DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 python3-numpy dataset-fashion-mnist \
-             openmpi-bin libopenmpi-dev chromium
+             openmpi-bin libopenmpi-dev chromium python3-scipy
 DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas-dev
 
 define install_missing
@@ -195,6 +195,7 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 	bash tests/par/run.sh $(MLP)
 	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
 	python3 tests/persist/resume.py --mlp $(MLP)
+	/usr/bin/python3 tests/stats/check.py --mlp $(MLP)
 	python3 tests/report/run.py --mlp $(MLP)
 	python3 tests/data/hostile.py --mlp $(MLP)
 	bash tests/robust/run.sh $(MLP)

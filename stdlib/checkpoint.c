@@ -162,6 +162,17 @@ static bool control_from(mlp_vm *vm, const char *path, std_control *ctl, json_t 
     return true;
 }
 
+/* The same fit but for more epochs (a promoted point of a sweep's halving,
+ * sweep.c): the configurations equal after "epochs=N", and N no fewer. */
+static bool more_epochs(const char *saved, const char *config)
+{
+    char *a, *b;
+    long ns = strtol(saved + (strncmp(saved, "epochs=", 7) == 0 ? 7 : 0), &a, 10);
+    long nc = strtol(config + (strncmp(config, "epochs=", 7) == 0 ? 7 : 0), &b, 10);
+    return strncmp(saved, "epochs=", 7) == 0 && strncmp(config, "epochs=", 7) == 0 &&
+           ns <= nc && strcmp(a, b) == 0;
+}
+
 bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *config, std_ckpt *c)
 {
     *c = (std_ckpt){ .ctl = c->ctl };
@@ -176,7 +187,8 @@ bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *confi
         mlp_raise(vm, "fit: resume: %s is not a checkpoint written by fit(checkpoint=)", path);
         goto done;
     }
-    if (strcmp(cfg, config) != 0) {
+    if (strcmp(cfg, config) != 0 &&
+        !(std_host_of(vm)->extend_epochs && more_epochs(cfg, config))) {
         mlp_raise(vm, "fit: resume: %s was written by another fit (%s); this fit is %s", path, cfg,
                   config);
         goto done;

@@ -9,7 +9,8 @@
  * again). It is a safetensors file like save_model's (load_model reads it
  * as the model; its optimizer tensors are named "optimizer.state.<i>"),
  * with "format" = "mlp-checkpoint", the fit's configuration in "ckpt.fit"
- * (a resume under another configuration is refused) and the rest in
+ * (a resume under another configuration is refused, but in a point of a
+ * sweep's halving, which may resume a fit for more epochs) and the rest in
  * "ckpt.state" (JSON; doubles as C hex-float text, exact). Written
  * atomically: a kill during a write leaves the previous checkpoint.
  */

@@ -221,8 +221,6 @@ const mlp_class std_dataset_class = {
 
 /* ---- methods: d.take(100) --------------------------------------------------- */
 
-typedef struct std_method { mlp_value self, fn; } std_method;
-
 static void method_mark(mlp_vm *vm, void *p)
 {
     std_method *m = p;

@@ -66,6 +66,8 @@ typedef struct std_host {
     mlp_value kernels;     /* ext.c: a list of handles owning user kernels, or nil */
     bool sweep_failed;     /* a point of some sweep failed: the script exits 70 */
     int sweep_depth;       /* sweep points this process runs inside (0: none) */
+    bool extend_epochs;    /* a halving point: fit may resume a checkpoint of the
+                              same fit with fewer epochs (checkpoint.c) */
 } std_host;
 
 std_host *std_host_of(mlp_vm *vm);
@@ -151,6 +153,9 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
  * .x / .y views are passed as float copies (data.c). */
 mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols);
 
+/* A method value: self bound to the function fn (data.c). */
+typedef struct std_method { mlp_value self, fn; } std_method;
+
 /* ---- argument checks (errors name the function and the argument) ------- */
 
 bool std_int_arg(mlp_vm *vm, const char *fn, const char *arg, mlp_value v,
@@ -193,12 +198,27 @@ bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4]
 bool std_open_io(mlp_vm *vm);
 bool std_open_plot(mlp_vm *vm);
 
+/* ---- random search (search.c) and statistics (stats.c) ------------------ */
+
+/* The stream of `sweep ... sample N` draws, keyed by the script's seed. */
+enum { STD_STREAM_SAMPLE = 0x53414d50 };
+extern const mlp_class std_dist_class, std_stat_class;
+/* One value of a sampled variable: a list's element or a distribution's draw. */
+bool std_draw(mlp_vm *vm, mlp_value axis, rt_rng *r, mlp_value *out);
+bool std_open_search(mlp_vm *vm);
+bool std_open_stats(mlp_vm *vm);
+/* A summary's cell (a stat) as text with `digits` decimals; nil if v is none. */
+mlp_value std_stat_cell(mlp_vm *vm, mlp_value v, int digits);
+double std_t_p2(double t, double df);
+double std_t_quantile(double p, double df);
+
 /* ---- results tables (sweep.c) and what plot.c needs of them ------------ */
 
 typedef struct std_table {
     mlp_value columns, rows;
     size_t naxes;          /* the first naxes columns are the sweep's variables */
     mlp_value seconds;     /* per row, its point's wall time (number), or nil */
+    double spent, full;    /* halving: the resource spent, and a full grid's (else NaN) */
 } std_table;
 /* The text of a number in a printed table: `digits` decimals (0: whole),
  * scientific below 10^-digits. */

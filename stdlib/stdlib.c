@@ -18,7 +18,8 @@ bool mlp_stdlib_open(mlp_vm *vm)
     if (!std_open_host(vm) || !std_open_nn(vm) || !std_open_model(vm) || !std_open_train(vm) ||
         !std_open_data(vm) || !std_open_sweep(vm) || !std_open_ext(vm) || !std_open_persist(vm) ||
         !std_open_io(vm) || !std_open_plot(vm) ||
-        !std_open_control(vm) || !std_open_metrics(vm))
+        !std_open_control(vm) || !std_open_metrics(vm) ||
+        !std_open_search(vm) || !std_open_stats(vm))
         return false;
     std_open_ewise(vm);
     mlp_add_modules(vm, embedded, sizeof embedded / sizeof embedded[0] - 1);

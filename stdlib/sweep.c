@@ -14,7 +14,15 @@
  * one row, with its error message in an `error` column; the error is
  * reported on stderr, located, with the point's values in front, and the
  * sweep goes on; the script then exits 70 at its end
- * (mlp_sweeps_failed). An interrupt (Ctrl-C) stops the whole sweep.
+ * (mlp_sweeps_failed). An interrupt (Ctrl-C) stops the whole sweep and
+ * prints the table so far, the points not finished marked.
+ *
+ * Clauses after the variables (a fifth argument, a record): `repeat N`
+ * (every point with seeds S..S+N-1, a `seed` column), `sample N` (N points
+ * drawn from the variables' lists and distributions, search.c, then run
+ * as listed points), `halving(...)` (synchronous successive-halving rungs,
+ * promoted points resuming their checkpoints) and `cache "file"` (points
+ * that finished in an earlier run taken from the file).
  *
  * This file supplies the two halves of a point, job_run (in the point's
  * process: run it, encode its rows) and job_take (back here, in point
@@ -25,6 +33,8 @@
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "parallel.h"
 #include "rt_file.h"
 #include "std.h"
@@ -44,7 +54,42 @@ static bool table_get(mlp_vm *vm, mlp_value self, void *p, const char *field, ml
     std_table *t = p;
     if (strcmp(field, "rows") == 0) *out = t->rows;
     else if (strcmp(field, "columns") == 0) *out = t->columns;
-    else return mlp_raise(vm, "results table has no field '%s' (rows, columns)", field);
+    else if (strcmp(field, "spent") == 0 || strcmp(field, "full") == 0) {
+        double v = field[0] == 's' ? t->spent : t->full;
+        *out = isnan(v) ? mlp_nil() : mlp_number(v);
+    }
+    else if (strcmp(field, "column") == 0) {   /* r.column("x"): stats.c's __column */
+        std_method *m = malloc(sizeof *m);
+        if (!m) return mlp_raise(vm, "out of memory");
+        m->self = self;
+        m->fn = mlp_nil();
+        *out = mlp_handle(vm, &std_method_class, m);
+        mlp_get_global(vm, "__column", &m->fn);
+    }
+    else return mlp_raise(vm, "results table has no field '%s' (rows, columns, column, spent, full)", field);
+    return true;
+}
+
+/* len(r), r[i] (from the end when negative), for row in r: the rows. */
+static bool table_len(mlp_vm *vm, void *p, int64_t *out)
+{
+    *out = (int64_t)mlp_list_len(((std_table *)p)->rows);
+    return true;
+}
+
+static bool table_index(mlp_vm *vm, mlp_value self, void *p, mlp_value i, mlp_value *out)
+{
+    std_table *t = p;
+    size_t n = mlp_list_len(t->rows);
+    double x = mlp_as_number(i);
+    if (!mlp_is_number(i) || x != floor(x))
+        return mlp_raise(vm, "results table index must be a whole number, got %s",
+                         mlp_cstr(mlp_tostring(vm, i)));
+    if (x < 0) x += (double)n;
+    if (x < 0 || x >= (double)n)
+        return mlp_raise(vm, "results table index %s out of range (%zu row%s)",
+                         mlp_cstr(mlp_tostring(vm, i)), n, n == 1 ? "" : "s");
+    *out = mlp_list_get(t->rows, (size_t)x);
     return true;
 }
 
@@ -58,7 +103,7 @@ void std_number_text(double x, int digits, char buf[48])
 {
     if (digits == 0 && x == floor(x) && fabs(x) < 1e16) snprintf(buf, 48, "%.0f", x == 0 ? 0.0 : x);
     else if (!isfinite(x)) snprintf(buf, 48, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
-    else if (digits > 0 && (fabs(x) < pow(10, -digits) || fabs(x) >= 1e16))
+    else if (digits > 0 && x != 0 && (fabs(x) < pow(10, -digits) || fabs(x) >= 1e16))
         snprintf(buf, 48, "%.*e", digits - 1, x);
     else snprintf(buf, 48, "%.*f", digits, x);
 }
@@ -70,6 +115,8 @@ static mlp_value cell_text(mlp_vm *vm, mlp_value row, mlp_value col, int digits)
     mlp_value v;
     if (!mlp_record_get(row, mlp_cstr(col), &v) || mlp_is_nil(v)) return mlp_string_cstr(vm, "-");
     if (mlp_is_string(v)) return v;
+    mlp_value st = std_stat_cell(vm, v, digits);
+    if (!mlp_is_nil(st)) return st;
     if (mlp_is_number(v) && digits >= 0) {
         char buf[48];
         std_number_text(mlp_as_number(v), digits, buf);
@@ -133,17 +180,19 @@ static mlp_value table_text(mlp_vm *vm, std_table *tb, int digits)
          * decimals, or whole when every one of the column is whole. */
         bool whole = true;
         for (size_t r = 0; r < nrows; r++) {
-            mlp_value v;
+            mlp_value v = mlp_nil();
             if (mlp_record_get(mlp_list_get(tb->rows, r), mlp_cstr(col), &v) && mlp_is_number(v) &&
                 !(mlp_as_number(v) == floor(mlp_as_number(v)) && fabs(mlp_as_number(v)) < 1e16))
                 whole = false;
+            else if (mlp_handle_data(v, &std_stat_class)) whole = false;   /* a summary's */
         }
         dig[c] = c < tb->naxes ? -1 : whole ? 0 : digits;
         w[c] = width(mlp_cstr(col));
         numeric[c] = nrows > 0;
         for (size_t r = 0; r < nrows; r++) {
             mlp_value row = mlp_list_get(tb->rows, r), v;
-            if (mlp_record_get(row, mlp_cstr(col), &v) && !mlp_is_number(v) && !mlp_is_nil(v))
+            if (mlp_record_get(row, mlp_cstr(col), &v) && !mlp_is_number(v) && !mlp_is_nil(v) &&
+                !mlp_handle_data(v, &std_stat_class))
                 numeric[c] = false;   /* a missing value ("-") keeps numbers right-aligned */
             mlp_value s = cell_text(vm, row, col, dig[c]);
             if (width(mlp_cstr(s)) > w[c]) w[c] = width(mlp_cstr(s));
@@ -190,7 +239,8 @@ static mlp_value table_format(mlp_vm *vm, void *p, int digits) { return table_te
 
 const mlp_class std_table_class = {
     .name = "results", .free = free, .mark = table_mark, .get = table_get,
-    .tostring = table_tostring, .fields = "rows, columns", .format = table_format,
+    .tostring = table_tostring, .fields = "rows, columns, column, spent, full", .format = table_format,
+    .len = table_len, .index = table_index,
 };
 
 /* ---- __sweep and report ------------------------------------------------------ */
@@ -211,6 +261,19 @@ typedef struct sweep_ctx {
     mlp_value names, axes, body;
     bool listed;
     size_t k, npoints;
+    size_t repeat;      /* repeat N: N seeds a configuration (0: no clause) */
+    /* halving(...): the rung running now runs the points map[0..npoints)
+     * with `budget` of the resource (a variable after the sweep's own) */
+    const char *resource;   /* NULL: no halving */
+    double budget;
+    int rung;
+    size_t *map, *rowat;    /* rowat[i]: the table row point map[i]'s rows start at */
+    char ckdir[1024];       /* where the points' checkpoints go */
+    size_t taken;           /* points taken into the table so far (this rung) */
+    /* cache "file": finished points' results, by key (point_key) */
+    const char *cache, *body_hash;
+    struct cached *cached;
+    size_t ncached, capcached;
     std_table *t;
     std_random start;   /* every point starts from this random state */
     bool any_failed;
@@ -221,6 +284,14 @@ typedef struct sweep_ctx {
  * False with the message in err when a listed point is malformed. */
 static bool point_values(const sweep_ctx *c, size_t i, mlp_value *vals, char err[160])
 {
+    if (c->repeat) {   /* repeats innermost: the seed is the last value */
+        vals[c->k] = mlp_number((double)(c->start.seed + i % c->repeat));
+        i /= c->repeat;
+    }
+    if (c->resource) {   /* a rung of halving: its points and budget */
+        i = c->map[i];
+        vals[c->k] = mlp_number(c->budget);
+    }
     if (c->listed) {
         mlp_value p = mlp_list_get(mlp_list_get(c->axes, 0), i);
         if (c->k == 1 && !mlp_is_list(p)) { vals[0] = p; return true; }
@@ -271,6 +342,8 @@ static mlp_value base_record(mlp_vm *vm, const sweep_ctx *c, const mlp_value *va
     mlp_push_root(vm, base);
     for (size_t j = 0; j < c->k; j++)
         mlp_record_set(vm, base, mlp_cstr(mlp_list_get(c->names, j)), vals[j]);
+    if (c->repeat) mlp_record_set(vm, base, "seed", vals[c->k]);
+    if (c->resource) mlp_record_set(vm, base, c->resource, vals[c->k]);
     mlp_pop_root(vm);
     return base;
 }
@@ -292,6 +365,12 @@ static void say_failed(mlp_vm *vm, const sweep_ctx *c, size_t i, const mlp_value
         par_put(&b, "=", 1);
         par_put(&b, mlp_cstr(s), mlp_strlen(s));
     }
+    if (c->repeat || c->resource) {
+        char sd[128];
+        snprintf(sd, sizeof sd, ", %s=%.0f", c->repeat ? "seed" : c->resource,
+                 mlp_as_number(vals[c->k]));
+        par_put(&b, sd, strlen(sd));
+    }
     par_put(&b, plain ? "): error: " : "): ", plain ? 10 : 3);
     par_put(&b, what, n);
     if (plain || !n || what[n - 1] != '\n') par_put(&b, "\n", 1);
@@ -303,17 +382,28 @@ static void say_failed(mlp_vm *vm, const sweep_ctx *c, size_t i, const mlp_value
  * point that fails has one row, its axis values (what it reported before
  * failing is dropped), and its error message in *msg and the located
  * report in *report. False when interrupted. */
-static bool run_point(mlp_vm *vm, sweep_ctx *c, const mlp_value *vals, bool *failed,
+/* The checkpoint path of the halving point running in this process ("": none). */
+static char point_ckpt[1100];
+
+static bool run_point(mlp_vm *vm, sweep_ctx *c, size_t i, const mlp_value *vals, bool *failed,
                       mlp_value *msg, mlp_value *report)
 {
     std_host *h = std_host_of(vm);
     mlp_value res;
     h->sweep_depth++;
     h->rnd = c->start;
+    if (c->repeat) std_random_seed(&h->rnd, (uint64_t)mlp_as_number(vals[c->k]));
+    point_ckpt[0] = 0;
+    if (c->resource) {   /* this point's checkpoint; a fit may resume it for more epochs */
+        snprintf(point_ckpt, sizeof point_ckpt, "%s/point-%zu.ckpt", c->ckdir, c->map[i]);
+        if (c->rung == 0) remove(point_ckpt);   /* none from another run */
+        h->extend_epochs = true;
+    }
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
     double t0 = par_now();
-    bool point_ok = mlp_pcall_report(vm, c->body, (int)c->k, vals, mlp_nil(), &res, report);
+    bool point_ok = mlp_pcall_report(vm, c->body, (int)c->k + (c->resource ? 1 : 0), vals,
+                                     mlp_nil(), &res, report);
     c->seconds = par_now() - t0;
     *failed = !point_ok;
     *msg = res;
@@ -620,6 +710,7 @@ static mlp_value decode_one(mlp_vm *vm, reader *r, const mlp_value *vals, size_t
         *box = true;
         t->columns = t->rows = t->seconds = mlp_nil();
         t->naxes = 0;   /* a nested table travels as its columns and rows */
+        t->spent = t->full = NAN;
         return mlp_handle(vm, &std_table_class, t);
     }
     default: break;
@@ -696,13 +787,125 @@ static void decode_entries(mlp_vm *vm, reader *r, mlp_value rec, const mlp_value
     }
 }
 
+/* ---- cache "file": finished points kept across runs ---------------------------- */
+
+/* One line a finished point: "mlp-sweep-cache 1 KEY LEN HEX\n", KEY the
+ * point's key (16 hex digits), HEX its result as the worker encoded it.
+ * Appended by the process that prints (rank 0) as each point is taken, so
+ * a run killed at any moment keeps every point it took. */
+typedef struct cached { uint64_t key; char *res; size_t len; } cached;
+
+/* The point's key: the body's hash, the script's random state at the
+ * sweep's start, and the point's names and values (with its seed or
+ * budget) as str() writes them. */
+static uint64_t point_key(mlp_vm *vm, const sweep_ctx *c, const mlp_value *vals)
+{
+    uint64_t h = 1469598103934665603ULL;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s %llu %llu", c->body_hash, (unsigned long long)c->start.seed,
+             (unsigned long long)c->start.models);
+    for (const char *p = buf; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    size_t nv = c->k + (c->repeat || c->resource ? 1 : 0);
+    for (size_t j = 0; j < nv; j++) {
+        const char *name = j < c->k ? mlp_cstr(mlp_list_get(c->names, j)) : "+";
+        for (size_t i = 0; i <= strlen(name); i++)
+            h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+        mlp_value text = mlp_tostring(vm, vals[j]);
+        for (size_t i = 0; i <= mlp_strlen(text); i++)
+            h = (h ^ (unsigned char)mlp_cstr(text)[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static const cached *cache_find(const sweep_ctx *c, uint64_t key)
+{
+    for (size_t i = 0; i < c->ncached; i++)
+        if (c->cached[i].key == key) return &c->cached[i];
+    return NULL;
+}
+
+static bool cache_add(sweep_ctx *c, uint64_t key, const char *res, size_t len)
+{
+    if (c->ncached == c->capcached) {
+        size_t cap = c->capcached ? c->capcached * 2 : 64;
+        cached *n = realloc(c->cached, cap * sizeof *n);
+        if (!n) return false;
+        c->cached = n;
+        c->capcached = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) return false;
+    memcpy(copy, res, len);
+    c->cached[c->ncached++] = (cached){ key, copy, len };
+    return true;
+}
+
+static void cache_free(sweep_ctx *c)
+{
+    for (size_t i = 0; i < c->ncached; i++) free(c->cached[i].res);
+    free(c->cached);
+    c->cached = NULL;
+    c->ncached = c->capcached = 0;
+}
+
+static int hexval(int ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Reads the cache file (missing: empty); a line that does not read whole
+ * (a run killed mid-line) is skipped. */
+static bool cache_load(mlp_vm *vm, sweep_ctx *c)
+{
+    FILE *f = fopen(c->cache, "rb");
+    if (!f) {
+        if (errno == ENOENT) return true;
+        return mlp_raise(vm, "sweep: cache: cannot read '%s': %s", c->cache, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        unsigned long long key;
+        size_t len;
+        int at = 0;
+        if (sscanf(line, "mlp-sweep-cache 1 %16llx %zu %n", &key, &len, &at) != 2 || at == 0 ||
+            (size_t)(n - at) < 2 * len + 1 || line[at + 2 * len] != '\n')
+            continue;
+        char *res = malloc(len + 1);
+        bool good = res != NULL;
+        for (size_t i = 0; good && i < len; i++) {
+            int hi = hexval(line[at + 2 * i]), lo = hexval(line[at + 2 * i + 1]);
+            good = hi >= 0 && lo >= 0;
+            if (good) res[i] = (char)(hi << 4 | lo);
+        }
+        if (good && !cache_find(c, key)) cache_add(c, key, res, len);
+        free(res);
+    }
+    free(line);
+    fclose(f);
+    return true;
+}
+
+/* Appends a finished point's result (not a failed one: it runs again). */
+static void cache_append(mlp_vm *vm, sweep_ctx *c, uint64_t key, const char *res, size_t len)
+{
+    if (cache_find(c, key) || !cache_add(c, key, res, len) || par_silent(vm)) return;
+    FILE *f = fopen(c->cache, "ab");
+    if (!f) return;
+    fprintf(f, "mlp-sweep-cache 1 %016llx %zu ", (unsigned long long)key, len);
+    for (size_t i = 0; i < len; i++) fprintf(f, "%02x", (unsigned char)res[i]);
+    fputc('\n', f);
+    fclose(f);
+}
+
 /* ---- the engine's two callbacks (parallel.h) ------------------------------------ */
 
 /* In a point's process: runs point i and encodes its rows and a summary line. */
 static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
 {
     sweep_ctx *c = ctx;
-    mlp_value vals[16], msg, report;
+    mlp_value vals[17], msg, report;
     char err[160];
     if (!point_values(c, i, vals, err)) {
         par_put(res, "E", 1);
@@ -711,7 +914,15 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         return true;
     }
     bool failed;
-    if (!run_point(vm, c, vals, &failed, &msg, &report)) return false;
+    if (c->cache) {   /* finished in an earlier run: its result as it was */
+        const cached *hit = cache_find(c, point_key(vm, c, vals));
+        if (hit) {
+            par_put(res, hit->res, hit->len);
+            par_put(sum, "(cached)", 8);
+            return true;
+        }
+    }
+    if (!run_point(vm, c, i, vals, &failed, &msg, &report)) return false;
     mlp_push_root(vm, msg);   /* the texts below allocate */
     mlp_push_root(vm, report);
     encode_rows(vm, c, vals, failed, msg, report, res);
@@ -724,6 +935,12 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
         par_put(sum, "=", 1);
         par_put(sum, mlp_cstr(s), mlp_strlen(s));
     }
+    if (c->repeat || c->resource) {
+        char sd[128];
+        snprintf(sd, sizeof sd, " %s=%.0f", c->repeat ? "seed" : c->resource,
+                 mlp_as_number(vals[c->k]));
+        par_put(sum, sd, strlen(sd));
+    }
     par_put(sum, " ->", 3);
     if (failed) {
         par_put(sum, " error: ", 8);
@@ -731,7 +948,7 @@ static bool job_run(mlp_vm *vm, void *ctx, size_t i, par_buf *res, par_buf *sum)
     }
     for (size_t r = 0; !failed && r < mlp_list_len(rows); r++) {
         mlp_value row = mlp_list_get(rows, r);
-        for (size_t e = c->k; e < mlp_record_len(row); e++) {
+        for (size_t e = c->k + (c->repeat || c->resource ? 1 : 0); e < mlp_record_len(row); e++) {
             mlp_value key, val;
             mlp_record_entry(row, e, &key, &val);
             /* a nested sweep's table would be its whole text, nested again */
@@ -756,9 +973,11 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
 {
     sweep_ctx *c = ctx;
     std_host *h = std_host_of(vm);
-    mlp_value vals[16];
+    mlp_value vals[17];
     char err[160];
     bool have_vals = point_values(c, i, vals, err);
+    if (c->rowat) c->rowat[i] = mlp_list_len(c->t->rows);
+    c->taken = i + 1;
     fflush(stdout);   /* what the point printed comes before its error */
     if (died) {
         if (!have_vals) return mlp_raise(vm, "%s", err);
@@ -766,7 +985,10 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
         mlp_value row = base_record(vm, c, vals);
         mlp_push_root(vm, row);
         add_columns(vm, c->t->columns, row);
-        mlp_record_set(vm, row, "error", mlp_string_cstr(vm, died));
+        mlp_value why = mlp_string_cstr(vm, died);   /* rooted: the key allocates */
+        mlp_push_root(vm, why);
+        mlp_record_set(vm, row, "error", why);
+        mlp_pop_root(vm);
         mlp_list_push(vm, c->t->rows, row);
         mlp_list_push(vm, c->t->seconds, mlp_nil());
         c->any_failed = h->sweep_failed = true;
@@ -777,6 +999,8 @@ static bool job_take(mlp_vm *vm, void *ctx, size_t i, const char *res, size_t le
     reader r = { res + 1, res + len, len < 1 || res[0] != 'R' || !have_vals };
     bool failed = get_u64(&r) != 0;
     bool nested_failed = get_u64(&r) != 0;
+    if (c->cache && !r.bad && !failed && !nested_failed)
+        cache_append(vm, c, point_key(vm, c, vals), res, len);
     size_t mn = 0, rn = 0;
     const char *ms = failed ? get_str(&r, &mn) : "";
     const char *rs = failed ? get_str(&r, &rn) : "";
@@ -819,39 +1043,337 @@ static bool axis_list(mlp_vm *vm, const sweep_ctx *c, size_t j)
     return true;
 }
 
+/* ---- successive halving ---------------------------------------------------------- */
+
+/* halving(resource="epochs", min=1, max=27, eta=3, metric="val_acc",
+ * lower=false, dir=nil): synchronous rungs. Rung 0 runs every point with
+ * `min` of the resource, each later rung the best 1/eta of the one before
+ * (at least one) with eta times as much (the last with `max`); the
+ * resource is a variable of the body (the compiler adds the parameter,
+ * desugar.c). A point's fit resumes its checkpoint, point().checkpoint,
+ * for the epochs it has not had (fit(..., checkpoint=point().checkpoint,
+ * resume=true)); checkpoints live in `dir` (default: a folder of the
+ * temporary directory named from the script, its seed and the parent
+ * process, the same on every MPI rank of one machine). */
+typedef struct halving {
+    double min, max, eta;
+    const char *metric;
+    bool lower;
+} halving;
+
+static bool halving_clause(mlp_vm *vm, sweep_ctx *c, mlp_value v, halving *hv)
+{
+    *hv = (halving){ 1, NAN, 3, "val_acc", false };
+    mlp_value dir = mlp_nil();
+    bool named = false;
+    if (!mlp_is_record(v))
+        return mlp_raise(vm, "sweep: halving takes keyword arguments: halving(max=27, eta=3, "
+                         "metric=\"val_acc\")");
+    for (size_t i = 0; i < mlp_record_len(v); i++) {
+        mlp_value key, val;
+        long n;
+        mlp_record_entry(v, i, &key, &val);
+        const char *k = mlp_cstr(key);
+        if (strcmp(k, "(param)") == 0) named = true;
+        else if (strcmp(k, "resource") == 0) {
+            if (!std_str_arg(vm, "halving", "resource", val, &c->resource)) return false;
+        } else if (strcmp(k, "min") == 0 || strcmp(k, "max") == 0) {
+            if (!std_int_arg(vm, "halving", k, val, 1, 1L << 30, &n)) return false;
+            *(k[1] == 'i' ? &hv->min : &hv->max) = (double)n;
+        } else if (strcmp(k, "eta") == 0) {
+            if (!std_int_arg(vm, "halving", "eta", val, 2, 1000, &n)) return false;
+            hv->eta = (double)n;
+        } else if (strcmp(k, "metric") == 0) {
+            if (!std_str_arg(vm, "halving", "metric", val, &hv->metric)) return false;
+        } else if (strcmp(k, "lower") == 0) {
+            hv->lower = mlp_truthy(val);
+        } else if (strcmp(k, "dir") == 0) {
+            dir = val;
+        } else {
+            return mlp_raise(vm, "halving: unknown argument '%s' (resource, min, max, eta, "
+                             "metric, lower, dir)", k);
+        }
+    }
+    if (!named || !c->resource)
+        return mlp_raise(vm, "halving: resource= must be a name in quotes, written in the "
+                         "clause (the body's variable for the budget)");
+    if (isnan(hv->max)) return mlp_raise(vm, "halving: give the largest budget: max=N");
+    if (hv->min > hv->max)
+        return mlp_raise(vm, "halving: min (%g) must be at most max (%g)", hv->min, hv->max);
+    for (size_t j = 0; j < mlp_list_len(c->names); j++)
+        if (strcmp(mlp_cstr(mlp_list_get(c->names, j)), c->resource) == 0)
+            return mlp_raise(vm, "halving: '%s' is already a variable of this sweep", c->resource);
+    if (!mlp_is_nil(dir)) {
+        const char *d;
+        if (!std_str_arg(vm, "halving", "dir", dir, &d)) return false;
+        snprintf(c->ckdir, sizeof c->ckdir, "%s", d);
+    } else {
+        /* the same name in every process of one run: the script's text,
+         * its seed, and the process that started it (mpirun, or the shell) */
+        const char *name = "", *text = "";
+        size_t len = 0;
+        mlp_main_source(vm, &name, &text, &len);
+        uint64_t hsh = 1469598103934665603ULL ^ c->start.seed;
+        for (size_t i = 0; i < len; i++) hsh = (hsh ^ (unsigned char)text[i]) * 1099511628211ULL;
+        const char *tmp = getenv("TMPDIR");
+        snprintf(c->ckdir, sizeof c->ckdir, "%s/mlp-halving-%ld-%016llx",
+                 tmp && *tmp ? tmp : "/tmp", (long)getppid(), (unsigned long long)hsh);
+    }
+    if (mkdir(c->ckdir, 0700) != 0 && errno != EEXIST)
+        return mlp_raise(vm, "halving: cannot make the folder '%s': %s", c->ckdir, strerror(errno));
+    return true;
+}
+
+/* The metric of the point whose rows start at table row r (NaN when it failed). */
+static double point_metric(sweep_ctx *c, size_t r, const char *metric)
+{
+    if (r >= mlp_list_len(c->t->rows)) return NAN;
+    mlp_value row = mlp_list_get(c->t->rows, r), v, e;
+    if (mlp_record_get(row, "error", &e) && !mlp_is_nil(e)) return NAN;
+    if (!mlp_record_get(row, metric, &v) || !mlp_is_number(v)) return NAN;
+    return mlp_as_number(v);
+}
+
+static bool run_halving(mlp_vm *vm, sweep_ctx *c, const halving *hv, size_t npoints)
+{
+    size_t *sel = malloc((npoints + 1) * sizeof *sel), *rowat = malloc((npoints + 1) * sizeof *rowat);
+    double *score = malloc((npoints + 1) * sizeof *score);
+    bool ok = sel && rowat && score;
+    if (!ok) mlp_raise(vm, "out of memory");
+    size_t nsel = npoints;
+    for (size_t i = 0; ok && i < npoints; i++) sel[i] = i;
+    double budget = hv->min, prev = 0, spent = 0;
+    c->map = sel;
+    c->rowat = rowat;
+    for (c->rung = 0; ok; c->rung++) {
+        c->budget = budget;
+        c->npoints = nsel;
+        par_job job = { nsel, c, job_run, job_take };
+        c->taken = 0;
+        ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
+        if (!ok) break;
+        spent += (double)nsel * (budget - prev);
+        if (budget >= hv->max) break;
+        /* the best 1/eta go on (at least one); equal scores in point order */
+        for (size_t i = 0; i < nsel; i++) {
+            score[i] = point_metric(c, rowat[i], hv->metric);
+            if (c->rung == 0 && isnan(score[i]) && !c->any_failed &&
+                !mlp_record_get(mlp_list_get(c->t->rows, rowat[i]), hv->metric, &(mlp_value){0})) {
+                ok = mlp_raise(vm, "halving: point %zu did not report '%s' (metric=)",
+                               sel[i] + 1, hv->metric);
+                break;
+            }
+        }
+        if (!ok) break;
+        for (size_t i = 1; i < nsel; i++)   /* stable insertion sort, NaN last */
+            for (size_t j = i; j > 0; j--) {
+                double x = score[j], y = score[j - 1];
+                if (isnan(x) || !(isnan(y) || (hv->lower ? x < y : x > y))) break;
+                double ts = score[j]; score[j] = score[j - 1]; score[j - 1] = ts;
+                size_t tp = sel[j]; sel[j] = sel[j - 1]; sel[j - 1] = tp;
+            }
+        size_t keep = (size_t)((double)nsel / hv->eta);
+        nsel = keep ? keep : 1;
+        for (size_t i = 1; i < nsel; i++)   /* the kept ones in point order */
+            for (size_t j = i; j > 0 && sel[j] < sel[j - 1]; j--) {
+                size_t tp = sel[j]; sel[j] = sel[j - 1]; sel[j - 1] = tp;
+            }
+        prev = budget;
+        budget = budget * hv->eta < hv->max ? budget * hv->eta : hv->max;
+    }
+    c->t->spent = spent;
+    c->t->full = (double)npoints * hv->max;
+    /* the checkpoints are this run's alone */
+    if (!par_silent(vm)) {
+        for (size_t i = 0; i < npoints; i++) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/point-%zu.ckpt", c->ckdir, i);
+            remove(path);
+        }
+        rmdir(c->ckdir);
+    }
+    c->map = c->rowat = NULL;
+    free(sel);
+    free(rowat);
+    free(score);
+    return ok;
+}
+
+/* The clauses after the variables ({repeat: 5, sample: 30} or nil):
+ * checked, into c (repeat) and *sample (0: a grid or listed points). */
+static bool halving_clause(mlp_vm *vm, sweep_ctx *c, mlp_value v, halving *hv);
+
+static bool sweep_clauses(mlp_vm *vm, sweep_ctx *c, mlp_value clauses, long *sample,
+                          halving *hv)
+{
+    *sample = 0;
+    for (size_t i = 0; mlp_is_record(clauses) && i < mlp_record_len(clauses); i++) {
+        mlp_value key, val;
+        mlp_record_entry(clauses, i, &key, &val);
+        const char *name = mlp_cstr(key);
+        long n;
+        if (strcmp(name, "repeat") == 0) {
+            if (!std_int_arg(vm, "sweep", "repeat", val, 1, 100000, &n)) return false;
+            c->repeat = (size_t)n;
+        } else if (strcmp(name, "sample") == 0) {
+            if (c->listed) return mlp_raise(vm, "sweep: sample draws the values of `a in A` "
+                                            "variables, not of listed points");
+            if (!std_int_arg(vm, "sweep", "sample", val, 1, 1000000, &n)) return false;
+            *sample = n;
+        } else if (strcmp(name, "halving") == 0) {
+            if (!halving_clause(vm, c, val, hv)) return false;
+        } else if (strcmp(name, "cache") == 0) {
+            if (!std_str_arg(vm, "sweep", "cache", val, &c->cache)) return false;
+        } else if (strcmp(name, "(body)") == 0) {
+            if (!std_str_arg(vm, "sweep", "(body)", val, &c->body_hash)) return false;
+        } else {
+            return mlp_raise(vm, "sweep: unknown clause '%s' (repeat N, sample N, "
+                             "halving(...), cache \"file\")", name);
+        }
+    }
+    if (c->cache && !c->body_hash) return mlp_raise(vm, "sweep: cache: written as a clause only");
+    if (c->cache && c->resource)
+        return mlp_raise(vm, "sweep: cache with halving: not supported (a halving point's "
+                         "checkpoint is its cache)");
+    if (c->repeat && c->resource)
+        return mlp_raise(vm, "sweep: halving with repeat: not supported (halving keeps "
+                         "points, repeat seeds them: sweep the seeds of the best points "
+                         "afterwards)");
+    return true;
+}
+
+/* sample N: N points drawn from the script's seed, one after the other,
+ * each variable in order (a list: one of its values, equally likely; a
+ * distribution: a draw from it), into a list of listed points. */
+static bool draw_points(mlp_vm *vm, sweep_ctx *c, long n, mlp_value *points)
+{
+    rt_rng r;
+    rt_rng_init(&r, c->start.seed, STD_STREAM_SAMPLE);
+    *points = mlp_list_new(vm);
+    mlp_push_root(vm, *points);
+    bool ok = true;
+    for (long i = 0; i < n && ok; i++) {
+        mlp_value p = mlp_list_new(vm);
+        mlp_list_push(vm, *points, p);
+        for (size_t j = 0; j < c->k && ok; j++) {
+            mlp_value v;
+            ok = std_draw(vm, mlp_list_get(c->axes, j), &r, &v);
+            if (ok) mlp_list_push(vm, p, v);
+        }
+    }
+    mlp_pop_root(vm);
+    return ok;
+}
+
+/* Ctrl-C: the rows so far and every point not taken yet, marked in the
+ * `error` column, printed (stdout) before the interrupt ends the script. */
+static void say_interrupted(mlp_vm *vm, sweep_ctx *c)
+{
+    size_t done = c->taken;
+    if (c->any_failed || done < c->npoints) {
+        mlp_value err = mlp_record_new(vm);
+        mlp_push_root(vm, err);
+        mlp_record_set(vm, err, "error", mlp_nil());
+        add_columns(vm, c->t->columns, err);
+        mlp_pop_root(vm);
+    }
+    for (size_t i = c->taken; i < c->npoints; i++) {
+        mlp_value vals[17];
+        char err[160];
+        if (!point_values(c, i, vals, err)) continue;
+        mlp_value row = base_record(vm, c, vals);
+        mlp_push_root(vm, row);
+        mlp_value why = mlp_string_cstr(vm, "unfinished (interrupted)");
+        mlp_push_root(vm, why);
+        mlp_record_set(vm, row, "error", why);
+        mlp_pop_root(vm);
+        mlp_list_push(vm, c->t->rows, row);
+        mlp_list_push(vm, c->t->seconds, mlp_nil());
+        mlp_pop_root(vm);
+    }
+    c->any_failed = false;   /* the error column is there now, once */
+    if (par_silent(vm)) return;
+    char head[160];
+    snprintf(head, sizeof head, "sweep interrupted: %zu of %zu points finished%s\n", done,
+             c->npoints, c->resource ? " in this rung" : "");
+    mlp_write(vm, head, strlen(head));
+    mlp_value text = table_text(vm, c->t, 4);
+    mlp_write(vm, mlp_cstr(text), mlp_strlen(text));
+    mlp_write(vm, "\n", 1);
+}
+
 static bool n_sweep(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
     sweep_ctx c = { .names = a[0], .axes = a[1], .listed = mlp_truthy(a[2]), .body = a[3] };
     size_t npoints = 1;
+    long sample;
+    std_host *h = std_host_of(vm);
+    c.start = h->rnd;
     c.k = mlp_list_len(c.names);
     if (c.k == 0 || c.k > 16) return mlp_raise(vm, "sweep: 1 to 16 variables");
-    if (std_host_of(vm)->sweep_depth >= SWEEP_MAX_DEPTH)
+    if (h->sweep_depth >= SWEEP_MAX_DEPTH)
         return mlp_raise(vm, "stack overflow (sweeps nested more than %d deep)", SWEEP_MAX_DEPTH);
+    halving hv = { 0 };
+    if (!sweep_clauses(vm, &c, a[4], &sample, &hv)) return false;
     for (size_t j = 0; j < mlp_list_len(c.axes); j++) {
+        mlp_value axis = mlp_list_get(c.axes, j);
+        if (mlp_handle_data(axis, &std_dist_class)) {
+            if (!sample)
+                return mlp_raise(vm, "sweep: '%s' takes values from a distribution (%s): "
+                                 "add `sample N` to draw N points",
+                                 mlp_cstr(mlp_list_get(c.names, j)), mlp_cstr(mlp_tostring(vm, axis)));
+            continue;
+        }
         if (!axis_list(vm, &c, j)) return false;
-        npoints *= mlp_list_len(mlp_list_get(c.axes, j));
+        if (sample && mlp_list_len(mlp_list_get(c.axes, j)) == 0)
+            return mlp_raise(vm, "sweep: sample: '%s' has no values to draw from",
+                             mlp_cstr(mlp_list_get(c.names, j)));
     }
+    mlp_value drawn = mlp_nil();
+    if (sample) {   /* from here on, listed points */
+        if (!draw_points(vm, &c, sample, &drawn)) return false;
+        mlp_push_root(vm, drawn);
+        c.axes = mlp_list_new(vm);
+        mlp_list_push(vm, c.axes, drawn);
+        mlp_pop_root(vm);
+        c.listed = true;
+    }
+    mlp_push_root(vm, c.axes);
+    for (size_t j = 0; j < mlp_list_len(c.axes); j++) npoints *= mlp_list_len(mlp_list_get(c.axes, j));
+    if (c.repeat) npoints *= c.repeat;
     c.npoints = npoints;
     std_table *t = malloc(sizeof *t);
-    if (!t) return mlp_raise(vm, "out of memory");
+    if (!t) { mlp_pop_root(vm); return mlp_raise(vm, "out of memory"); }
     t->columns = t->rows = t->seconds = mlp_nil();
-    t->naxes = c.k;
+    t->naxes = c.k + (c.repeat || c.resource ? 1 : 0);
+    t->spent = t->full = NAN;
     *out = mlp_handle(vm, &std_table_class, t);
+    mlp_push_root(vm, *out);
     t->columns = mlp_list_new(vm);
     t->rows = mlp_list_new(vm);
     t->seconds = mlp_list_new(vm);
     for (size_t j = 0; j < c.k; j++) mlp_list_push(vm, t->columns, mlp_list_get(c.names, j));
+    if (c.repeat) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "seed"));
+    if (c.resource) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, c.resource));
     c.t = t;
 
     /* Every point runs in a process of its own, forked from this one as
      * it is now (serially too), so no point sees what another changed and
      * nothing a point changes outlives it: only its rows come back. */
-    std_host *h = std_host_of(vm);
-    c.start = h->rnd;
-    par_job job = { npoints, &c, job_run, job_take };
-    bool ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
+    bool ok = true;
+    if (c.cache && !cache_load(vm, &c)) ok = false;
+    else if (c.resource) {
+        ok = run_halving(vm, &c, &hv, npoints);
+    } else {
+        par_job job = { npoints, &c, job_run, job_take };
+        ok = par_enabled(vm) ? par_run(vm, &job) : par_run_serial(vm, &job);
+    }
+    if (!ok && mlp_interrupted(vm)) say_interrupted(vm, &c);
+    cache_free(&c);
     if (c.any_failed) mlp_list_push(vm, t->columns, mlp_string_cstr(vm, "error"));
     h->rnd = c.start;
+    mlp_pop_root(vm);
+    mlp_pop_root(vm);
     return ok;
 }
 
@@ -901,6 +1423,23 @@ static bool report_call(mlp_vm *vm, void *data, mlp_value *args, int nargs, mlp_
 }
 
 static const mlp_class report_class = { .name = "native", .call = report_call };
+
+/* point(): the values of the sweep point running now (with its seed under
+ * `repeat`), a record; nil outside a sweep. */
+static bool n_point(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+{
+    std_host *h = std_host_of(vm);
+    *out = mlp_is_record(h->report_base) ? copy_record(vm, h->report_base) : mlp_nil();
+    if (point_ckpt[0] && mlp_is_record(*out)) {
+        mlp_push_root(vm, *out);
+        mlp_value path = mlp_string_cstr(vm, point_ckpt);
+        mlp_push_root(vm, path);
+        mlp_record_set(vm, *out, "checkpoint", path);
+        mlp_pop_root(vm);
+        mlp_pop_root(vm);
+    }
+    return true;
+}
 
 /* ---- save -------------------------------------------------------------------- */
 
@@ -1012,8 +1551,12 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 }
 
 static const mlp_native natives[] = {
-    { "__sweep", "names, axes, listed, body", n_sweep,
-      "__sweep(names, axes, listed, body): runs a sweep (what the `sweep` construct compiles to)" },
+    { "__sweep", "names, axes, listed, body, clauses=nil", n_sweep,
+      "__sweep(names, axes, listed, body, clauses): runs a sweep (what the `sweep` construct "
+      "compiles to)" },
+    { "point", "", n_point,
+      "point(): the values of the sweep point running now, a record (with `seed` under "
+      "`repeat N`); nil outside a sweep" },
     { "save", "results, path", n_save,
       "save(results, \"x.csv\", \"x.json\" or \"x.html\"): writes a sweep's results table "
       "(.html: a study report with curves; histories go whole to JSON, not to CSV)" },

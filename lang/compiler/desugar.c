@@ -110,6 +110,45 @@ void desugar_sweep(Ast *n)
     fn->a = n->a;
     Ast *sources = n->b;
     Ast *listed = ast_new(n->op ? AST_TRUE : AST_FALSE, n->span);
+    Ast *clauses = n->c;   /* {repeat: 5, ...}: a fifth argument, only when given */
+    n->c = NULL;
+    /* cache "file": the hidden field "(body)" is a hash of the body's
+     * syntax tree (not its text: comments and spacing do not count), so
+     * a cached point is reused only while the body is the same. */
+    for (int i = 0; clauses && i < clauses->n; i++) {
+        if (strcmp(clauses->list[i]->str, "cache") != 0) continue;
+        char *dump = ast_dump(fn->a);
+        unsigned long long h = 1469598103934665603ULL;
+        for (const char *p = dump; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        free(dump);
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", h);
+        Ast *f = ast_str(AST_FIELDINIT, n->span, "(body)", 6);
+        f->a = ast_str(AST_STR, n->span, hex, 16);
+        ast_push(clauses, f);
+        break;
+    }
+    /* halving(resource="epochs", ...): the budget is the body's variable
+     * after the sweep's own, named by the string (default "epochs"); the
+     * hidden field "(param)" tells __sweep the parameter is there. */
+    for (int i = 0; clauses && i < clauses->n; i++) {
+        Ast *f = clauses->list[i];
+        if (strcmp(f->str, "halving") != 0 || !f->a || f->a->kind != AST_RECORD) continue;
+        Ast *res = NULL;
+        for (int j = 0; j < f->a->n; j++)
+            if (strcmp(f->a->list[j]->str, "resource") == 0) res = f->a->list[j];
+        if (!res) {
+            res = ast_str(AST_FIELDINIT, f->span, "resource", 8);
+            res->a = ast_str(AST_STR, f->span, "epochs", 6);
+            ast_push(f->a, res);
+        }
+        if (!res->a || res->a->kind != AST_STR) break;
+        ast_push(fn, ast_str(AST_PARAM, res->a->span, res->a->str, res->a->len));
+        Ast *mark = ast_str(AST_FIELDINIT, f->span, "(param)", 7);
+        mark->a = ast_new(AST_TRUE, f->span);
+        ast_push(f->a, mark);
+        break;
+    }
     n->list = NULL;
     n->n = n->cap = 0;
     n->kind = AST_CALL;
@@ -120,6 +159,7 @@ void desugar_sweep(Ast *n)
     ast_push(n, sources);
     ast_push(n, listed);
     ast_push(n, fn);
+    if (clauses) ast_push(n, clauses);
 }
 
 /* ---- elementwise bodies, described for the library (ewise.h) ------------------- */

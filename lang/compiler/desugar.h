@@ -22,6 +22,13 @@
  *     == __sweep(["a", "b"], [A, B], false, fn(a, b) { body })      (grid)
  *   sweep [a, b] in P { body }
  *     == __sweep(["a", "b"], [P], true, fn(a, b) { body })          (listed points)
+ *   sweep a in A repeat N sample M { body }     (either form, clauses after the variables)
+ *     == __sweep(["a"], [A], false, fn(a) { body }, {repeat: N, sample: M})
+ *        each clause `name expr` or `name(k=v, ...)` (then {k: v, ...}); __sweep
+ *        checks the names. `halving(resource="r", ...)` (default "epochs") also
+ *        appends the parameter r to the body, fn(a, r), and the field
+ *        "(param)": true; `cache "f"` adds "(body)": a hash of the body's
+ *        ast_dump (its syntax, not its text)
  *   activation NAME(x) = e
  *     == let NAME = __activation("NAME", "<e as kernel text>", "<de/dx as kernel text>")
  *   optimizer NAME(h1=d1, ...) { state s = i; let a = ...; s = ...; param -= ... }

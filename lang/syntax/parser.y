@@ -187,7 +187,7 @@ static void unpack_params(Ast *f) {
 
 %type <node> body stmts stmt block if_stmt expr postfix primary string interp
 %type <node> args arglist arg elems elist fields fieldlist field params plist param
-%type <node> sweep svars names obody ostmts ostmt cparams cplist cparam cret
+%type <node> sweep sclauses skwargs svars names obody ostmts ostmt cparams cplist cparam cret
 %type <node> pnames cvars cif
 
 %destructor { free($$.s); } <str>
@@ -499,11 +499,38 @@ cret
 
 /* sweep a in A, b in B { body }  |  sweep [a, b] in P { body } */
 sweep
-    : SWEEP svars opt_nl block      { $$ = $2; $$->a = $4; $$->span = sp(@1); }
-    | SWEEP '[' names ']' IN expr opt_nl block {
+    : SWEEP svars sclauses opt_nl block {
+                                        $$ = $2; $$->a = $5; $$->span = sp(@1); $$->c = $3;
+                                    }
+    | SWEEP '[' names ']' IN expr sclauses opt_nl block {
                                         $$ = $3; $$->span = sp(@1); $$->op = 1;
                                         $$->b = ast_push(ast_new(AST_LIST, sp(@6)), $6);
-                                        $$->a = $8;
+                                        $$->a = $9; $$->c = $7;
+                                    }
+    ;
+/* after the variables: `repeat 5`, `sample 30`, `cache "f"`, `halving(max=27, eta=3)`
+ * (a record of name: value, which __sweep checks); NULL when none */
+sclauses
+    : %empty                        { $$ = NULL; }
+    | sclauses NAME expr            {
+                                        $$ = $1 ? $1 : ast_new(AST_RECORD, sp(@2));
+                                        Ast *f = own(AST_FIELDINIT, sp(@2), $2); f->a = $3;
+                                        ast_push($$, f);
+                                    }
+    | sclauses NAME '(' skwargs opt_comma ')' {
+                                        $$ = $1 ? $1 : ast_new(AST_RECORD, sp(@2));
+                                        Ast *f = own(AST_FIELDINIT, sp(@2), $2); f->a = $4;
+                                        ast_push($$, f);
+                                    }
+    ;
+skwargs
+    : NAME '=' expr                 {
+                                        Ast *f = own(AST_FIELDINIT, sp(@1), $1); f->a = $3;
+                                        $$ = ast_push(ast_new(AST_RECORD, sp(@1)), f);
+                                    }
+    | skwargs ',' NAME '=' expr     {
+                                        Ast *f = own(AST_FIELDINIT, sp(@3), $3); f->a = $5;
+                                        $$ = ast_push($1, f);
                                     }
     ;
 svars

@@ -15,7 +15,12 @@
 #   3. progress: one stderr line per finished point;
 #   4. Ctrl-C (SIGINT, to the parent alone and to its process group) during
 #      a -j 2 sweep: exit 70, "interrupted", and no worker left behind;
+#      and the partial table it prints (issue 17), serially and -j 2;
 #   5. usage: a bad -j, and MPI asked for where no MPI library loads.
+#   6. exit(code) in a point; 7. cache "file": a sweep stopped at point 3
+#      goes on from the cache, serially, -j 2 and under mpirun.
+#   Also examples/search.mlp (random search, successive halving) gives its
+#   golden output serially, with -j 2 and under mpirun.
 #
 # MPI runs as root (CI) with Open MPI's consent variables, oversubscribed,
 # loopback only (shared memory + self). Exit status 1 on any failure.
@@ -74,6 +79,17 @@ if command -v mpirun > /dev/null; then
     run_way mpi env ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP"
 else
     bad "mpirun not found (make installs openmpi-bin)"
+fi
+
+# Random search and successive halving (issue 17): the same bytes three ways,
+# the example's golden output serially.
+"$MLP" examples/search.mlp > "$TMP/search.out" 2> /dev/null
+same examples/search.out "$TMP/search.out" "examples/search.mlp serially"
+"$MLP" -j 2 examples/search.mlp > "$TMP/search.j2" 2> /dev/null
+same examples/search.out "$TMP/search.j2" "examples/search.mlp -j 2"
+if command -v mpirun > /dev/null; then
+    ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP" examples/search.mlp > "$TMP/search.mpi" 2> /dev/null
+    same examples/search.out "$TMP/search.mpi" "examples/search.mlp under mpirun"
 fi
 
 # Points are isolated, fail and report deep values the same three ways.
@@ -142,7 +158,11 @@ rc=$?
 [ "$workers" = 2 ] && ok || bad "Ctrl-C: expected 2 workers before the interrupt, saw $workers"
 [ $rc = 70 ] && ok || bad "Ctrl-C: exit $rc, expected 70"
 grep -q interrupted "$TMP/long.err" && ok || { bad "Ctrl-C: no 'interrupted' message"; cat "$TMP/long.err"; }
-[ -s "$TMP/long.out" ] && bad "Ctrl-C: the script went on" || ok
+# stdout: the partial table (issue 17), every point unfinished, and no more
+grep -q 'not reached' "$TMP/long.out" && bad "Ctrl-C: the script went on" || ok
+[ "$(head -1 "$TMP/long.out")" = "sweep interrupted: 0 of 8 points finished" ] \
+    && [ "$(grep -c 'unfinished (interrupted)$' "$TMP/long.out")" = 8 ] && ok \
+    || { bad "Ctrl-C: no partial table"; cat "$TMP/long.out"; }
 sleep 0.2
 left=$(pgrep -f "$TMP/long.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "Ctrl-C: $left processes left behind"
@@ -159,6 +179,31 @@ rc=$?
 sleep 0.2
 left=$(pgrep -f "$TMP/long.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "Ctrl-C to the group: $left processes left behind"
+
+# Ctrl-C after some points finished: their rows, the rest marked (serially and -j 2).
+cat > "$TMP/part.mlp" <<'EOF'
+let data = blobs(n=2000, classes=3, seed=1)
+model net() { dense(64, relu); dense(3, softmax) }
+let t = sweep k in [1, 2, 3, 4, 5, 6] {
+    if k > 2 { fit(net(), data, epochs=1000000, batch=8, verbose=0) }
+    report(x=k * 10)
+}
+print("not reached")
+EOF
+printf '%s\n' "sweep interrupted: 2 of 6 points finished" "k   x  error" \
+    "-  --  ------------------------" "1  10  -" "2  20  -" \
+    "3   -  unfinished (interrupted)" "4   -  unfinished (interrupted)" \
+    "5   -  unfinished (interrupted)" "6   -  unfinished (interrupted)" > "$TMP/part.want"
+for way in "" "-j 2"; do
+    "$MLP" $way "$TMP/part.mlp" > "$TMP/part.out" 2> "$TMP/part.err" &
+    pid=$!
+    sleep 1.5
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    [ $rc = 70 ] && ok || bad "Ctrl-C partial ($way): exit $rc"
+    same "$TMP/part.want" "$TMP/part.out" "Ctrl-C partial table ($way)" || cat "$TMP/part.err"
+done
 
 # ---- 5. usage ------------------------------------------------------------------
 "$MLP" -j 0 -e 'print(1)' > /dev/null 2> "$TMP/usage.err"
@@ -186,6 +231,43 @@ rc=$?
 sleep 0.2
 left=$(pgrep -f "$TMP/exit.mlp" | wc -l)
 [ "$left" = 0 ] && ok || bad "exit in a point: $left processes left behind"
+
+# ---- 7. cache "file": a stopped sweep goes on where it stopped (issue 17) -------
+# Run 1 stops at point 3 (exit, as a cluster's time limit would); run 2
+# takes points 1-2 from the cache (their bodies do not run again) and runs
+# the rest: its table equals an uncached run's. Serially, -j 2 and mpirun.
+cat > "$TMP/cache.mlp" <<'EOF'
+let t = sweep k in [1, 2, 3, 4, 5, 6] repeat 2 cache args[0] {
+    if len(args) > 1 and k == 3 { exit(9) }
+    print("ran {k} {point().seed}")
+    report(v=k * 100 + point().seed, l=[k, {s: "x{k}"}])
+}
+print(t)
+EOF
+sed 's/ cache args\[0\]//' "$TMP/cache.mlp" > "$TMP/nocache.mlp"
+"$MLP" "$TMP/nocache.mlp" > "$TMP/nocache.out" 2> /dev/null
+grep -v '^ran' "$TMP/nocache.out" > "$TMP/nocache.table"
+for way in serial j2 mpi; do
+    case $way in
+        serial) run=("$MLP") ;;
+        j2) run=("$MLP" -j 2) ;;
+        mpi) command -v mpirun > /dev/null || continue
+             run=(env ASAN_OPTIONS="$MPI_ASAN" "${MPIRUN[@]}" "$MLP") ;;
+    esac
+    rm -f "$TMP/c.cache"
+    "${run[@]}" "$TMP/cache.mlp" "$TMP/c.cache" stop > /dev/null 2>&1
+    rc=$?
+    # (mpirun reports some rank's status: a rank > 0 stopped inside the sweep says 70)
+    { [ $rc = 9 ] || { [ $way = mpi ] && [ $rc != 0 ]; }; } && ok \
+        || bad "cache ($way): the stopped run exited $rc"
+    "${run[@]}" "$TMP/cache.mlp" "$TMP/c.cache" > "$TMP/c.out" 2> "$TMP/c.err"
+    rc=$?
+    [ $rc = 0 ] && ok || { bad "cache ($way): the second run exited $rc"; cat "$TMP/c.err"; }
+    grep -v '^ran' "$TMP/c.out" > "$TMP/c.table"
+    same "$TMP/nocache.table" "$TMP/c.table" "cache ($way): the table"
+    [ "$(grep '^ran' "$TMP/c.out" | head -1)" = "ran 3 0" ] && ! grep -q '^ran [12] ' "$TMP/c.out" \
+        && ok || { bad "cache ($way): points 1-2 ran again"; cat "$TMP/c.out"; }
+done
 
 echo "tests/par: $pass passed, $fail failed"
 [ $fail = 0 ]
