@@ -69,8 +69,9 @@ DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas
 # the cross build and its emulator (arm64 packages need the architecture
 # added to dpkg first: build/.deps-cross does that). Not libcriterion-dev:arm64:
 # it and its libnanomsg5 cannot be installed beside the amd64 ones (installing
-# it removes the native Criterion), so the aarch64 kernel tests are a plain
-# C program (tests/aarch64/kernels.c).
+# them removes the native Criterion), and Criterion cannot run under
+# qemu-user anyway (it re-executes the test binary, which needs binfmt_misc);
+# the aarch64 kernel tests are a plain C program (tests/aarch64/kernels.c).
 DEB_CROSS := crossbuild-essential-arm64 qemu-user libffi-dev:arm64 zlib1g-dev:arm64 \
              libcurl4-openssl-dev:arm64 libedit-dev:arm64 libssl-dev:arm64 libjansson-dev:arm64 \
              libcairo2-dev:arm64
