@@ -30,10 +30,12 @@
 #include "activations.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "layers.h"
 #include "losses.h"
 #include "mathf.h"
 #include "optimizers.h"
 #include "pool.h"
+#include "rng.h"
 #include "rowsparse.h"
 
 static long passed, failed;
@@ -270,6 +272,44 @@ static void activations_all(void)
         }
 }
 
+/* ---- layers: dense's bias passes, batchnorm's per-feature passes --------- */
+
+static void layer_case(rt_layer_spec spec, int in, int n, bool with_rng)
+{
+    rt_layer l;
+    rt_error err;
+    if (!rt_layer_setup(&l, &spec, in, &err) || !rt_layer_reserve(&l, n, &err)) {
+        printf("FAIL layer setup: %s\n", err.msg);
+        failed++;
+        return;
+    }
+    rt_rng rng;
+    rt_rng_init(&rng, 2, RT_STREAM_INIT);
+    rt_layer_init(&l, with_rng ? &rng : NULL);
+    for (int p = 0; p < l.nparams; p++) fill(l.params[p].w, l.params[p].size);
+    float *x = malloc((size_t)n * in * 4), *dy = malloc((size_t)n * l.out * 4);
+    fill(x, (long)n * in);
+    fill(dy, (long)n * l.out);
+    dump(rt_layer_forward(&l, x, n, true, NULL), (size_t)n * l.out * 4);
+    const float *dx = rt_layer_backward(&l, dy, n, true, NULL);
+    dump(dx, (size_t)n * in * 4);
+    for (int p = 0; p < l.nparams; p++) {
+        dump(l.params[p].w, (size_t)l.params[p].size * 4);
+        if (l.params[p].g) dump(l.params[p].g, (size_t)l.params[p].size * 4);
+    }
+    rt_layer_release(&l);
+    free(x), free(dy);
+}
+
+static void layers_all(void)
+{
+    for (int d = 1; d <= 21; d++)
+        for (int n = 1; n <= 9; n += 4) {
+            layer_case(rt_spec_dense(d, RT_ACT_RELU, RT_INIT_GLOROT_UNIFORM), 3, n, true);
+            layer_case(rt_spec_batchnorm(0.99f, 1e-3f), d, n, false);
+        }
+}
+
 /* ---- optimizers --------------------------------------------------------- */
 
 static void optimizer_case(const char *name, const char *dialect, const char *hyper, double value, long n)
@@ -332,6 +372,7 @@ int main(int argc, char **argv)
     rowsparse_all(pool);
     expf_lanes();
     activations_all();
+    layers_all();
     optimizers_all();
     rt_pool_destroy(pool);
     if (fclose(out) != 0) {
