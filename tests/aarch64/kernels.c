@@ -29,6 +29,7 @@
 #include <string.h>
 #include "activations.h"
 #include "cpu.h"
+#include "dataset.h"
 #include "gemm.h"
 #include "layers.h"
 #include "losses.h"
@@ -206,6 +207,30 @@ static void rowsparse_all(rt_pool *pool)
     rowsparse_case(pool, 37, 100, 10);
 }
 
+/* ---- a batch of bytes gathered as floats ------------------------------------- */
+
+static void gather_all(void)
+{
+    for (int f = 1; f <= 40; f++) {
+        rt_dataset ds = {0};
+        rt_error err;
+        if (!rt_dataset_alloc(&ds, 12, 1, (int[]){f}, true, 1.0f / 255.0f, 3, &err)) {
+            printf("FAIL dataset: %s\n", err.msg);
+            failed++;
+            return;
+        }
+        for (long k = 0; k < 12L * f; k++) ds.x_u8[k] = (uint8_t)(lcg() >> 24);
+        for (int i = 0; i < 12; i++) ds.labels[i] = i % 3;
+        int64_t idx[7] = {11, 3, 3, 0, 7, 5, 1};
+        float x[7 * 40], y[7 * 3];
+        rt_dataset_gather(&ds, idx, 7, x, y);
+        for (int k = 0; k < 7 * f; k++)
+            check(x[k] == (float)ds.x_u8[idx[k / f] * f + k % f] * (1.0f / 255.0f), "gather", f, k, 0, 0);
+        dump(x, (size_t)7 * f * 4);
+        rt_dataset_free(&ds);
+    }
+}
+
 /* ---- e^x vector bodies ----------------------------------------------------- */
 
 static void expf_lanes(void)
@@ -371,6 +396,7 @@ int main(int argc, char **argv)
     gemm_all(pool);
     rowsparse_all(pool);
     expf_lanes();
+    gather_all();
     activations_all();
     layers_all();
     optimizers_all();
