@@ -10,6 +10,12 @@
  * -ffp-contract=off) the body uses vmulq_f32 then vaddq_f32 (or vsubq,
  * vdivq, vsqrtq: all correctly rounded per lane), never vfmaq. Vectors run
  * across independent elements only, so no sum changes its order.
+ *
+ * The bodies that live beside their AVX2 ones instead, in #if
+ * defined(__aarch64__) blocks: e^x (rt_expf4_neon, mathf.h), relu, sigmoid,
+ * linear and softmax's e^x (activations.c), the dense bias and batchnorm
+ * passes (runtime/nn/layers.c) and the byte batch gather
+ * (runtime/data/dataset.c). tests/aarch64/kernels.c checks them all.
  */
 #ifndef MLP_NEON_H
 #define MLP_NEON_H
