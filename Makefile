@@ -12,6 +12,9 @@
 #   make fuzz     fuzz the parser + compiler with libFuzzer (FUZZ_SECONDS=600)
 #   make fuzz-data  fuzz the data loaders (IDX, gzip, CSV) the same way
 #   make fuzz-run fuzz the whole interpreter (parse, compile, run) the same way
+#   make CROSS=aarch64  cross-build build/aarch64/mlp (and its unit tests)
+#   make test-aarch64   that build's unit and golden tests under qemu-aarch64,
+#                 NEON and scalar, 1 and 2 threads (part of make test)
 #
 # Release objects live in build/, sanitizer objects in build/asan/; generated
 # Flex/Bison output and the embedded stdlib live in $(OUT)/gen and are never
@@ -32,6 +35,19 @@ OPT      := -O2 -g
 endif
 
 CC       ?= cc
+PKG_CONFIG := pkg-config
+DEPS_BUILD := build/.deps-build
+# Cross build for aarch64 (Debian's cross gcc and arm64 multiarch libraries,
+# installed by build/.deps-cross); run under qemu-aarch64 by test-aarch64.
+CROSS ?=
+ifeq ($(CROSS),aarch64)
+OUT        := build/aarch64
+CC         := aarch64-linux-gnu-gcc
+PKG_CONFIG := aarch64-linux-gnu-pkg-config
+DEPS_BUILD += build/.deps-cross
+else ifneq ($(CROSS),)
+$(error CROSS=$(CROSS): the one cross target is aarch64)
+endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wno-unused-parameter
 # Determinism: no implicit FMA contraction, no fast-math, ever.
@@ -40,8 +56,8 @@ LDFLAGS  := $(filter -fsanitize%,$(OPT)) -pthread
 LDLIBS    = -lffi -ledit -lcurl -lcrypto -ljansson -lz $(CAIRO_LIBS) -lm
 # cairo (charts as PNG/SVG/PDF): asked of pkg-config when a recipe runs,
 # after build/.deps-build has installed it
-CAIRO_CFLAGS = $(shell pkg-config --cflags cairo)
-CAIRO_LIBS   = $(shell pkg-config --libs cairo)
+CAIRO_CFLAGS = $(shell $(PKG_CONFIG) --cflags cairo)
+CAIRO_LIBS   = $(shell $(PKG_CONFIG) --libs cairo)
 GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function
 
 # ---- Debian packages ----------------------------------------------------
@@ -51,6 +67,15 @@ DEB_BUILD := flex bison libffi-dev zlib1g-dev libcurl4-openssl-dev libedit-dev l
 DEB_TEST  := libcriterion-dev valgrind clang libclang-rt-14-dev python3 python3-numpy dataset-fashion-mnist \
              openmpi-bin libopenmpi-dev chromium python3-scipy
 DEB_BENCH := lua5.4 python3-numpy python3-torch libopenblas0-pthread libopenblas-dev
+# the cross build and its emulator (arm64 packages need the architecture
+# added to dpkg first: build/.deps-cross does that). Not libcriterion-dev:arm64:
+# it and its libnanomsg5 cannot be installed beside the amd64 ones (installing
+# them removes the native Criterion), and Criterion cannot run under
+# qemu-user anyway (it re-executes the test binary, which needs binfmt_misc);
+# the aarch64 kernel tests are a plain C program (tests/aarch64/kernels.c).
+DEB_CROSS := crossbuild-essential-arm64 qemu-user libffi-dev:arm64 zlib1g-dev:arm64 \
+             libcurl4-openssl-dev:arm64 libedit-dev:arm64 libssl-dev:arm64 libjansson-dev:arm64 \
+             libcairo2-dev:arm64
 
 define install_missing
 	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -74,6 +99,11 @@ build/.deps-build: Makefile
 build/.deps-test: Makefile
 	$(call install_missing,$(DEB_TEST))
 	$(call stamp,$(DEB_TEST))
+build/.deps-cross: Makefile
+	@dpkg --print-foreign-architectures | grep -qx arm64 || \
+	  { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; $$sudo dpkg --add-architecture arm64; }
+	$(call install_missing,$(DEB_CROSS))
+	$(call stamp,$(DEB_CROSS))
 build/.deps-bench: Makefile
 	$(call install_missing,$(DEB_BENCH))
 	$(call stamp,$(DEB_BENCH))
@@ -130,22 +160,25 @@ UNIT      := $(OUT)/unit-tests
 # The FFI example's C plugin (examples/ffi.mlp loads it from this path, in
 # every build mode: a plain shared library needs no sanitizers).
 PLUGIN    := build/examples/ffi/libplugin.so
+ifneq ($(CROSS),)
+PLUGIN    := $(OUT)/examples/ffi/libplugin.so
+endif
 
 all: $(MLP) $(PLUGIN)
 
-$(PLUGIN): examples/ffi/plugin.c build/.deps-build
+$(PLUGIN): examples/ffi/plugin.c $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 $(WARN) -ffp-contract=off -fPIC -shared $< -o $@ -lm
 
 # Every object depends on the install step of the packages whose headers it
 # may include (a normal prerequisite, so installing always comes first).
-$(OUT)/obj/%.o: %.c build/.deps-build
+$(OUT)/obj/%.o: %.c $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
 $(UNIT_OBJ): build/.deps-test
 
-$(OUT)/obj/gen/%.o: $(OUT)/gen/%.c build/.deps-build
+$(OUT)/obj/gen/%.o: $(OUT)/gen/%.c $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(GEN_CFLAGS) $(INC) -c $< -o $@
 
@@ -171,6 +204,13 @@ $(OUT)/gen/stdlib_mlp.inc: $(STD_MLP) Makefile
 $(call obj,$(LANG_SRC) $(CLI_SRC) $(STD_SRC) $(UNIT_SRC)): $(OUT)/gen/parser.h $(OUT)/gen/lexer.h $(OUT)/gen/stdlib_mlp.inc
 
 $(MLP): $(CLI_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Every kernel's output on many shapes and tails, written to a file
+# (tests/aarch64/kernels.c): the paths and machines must write the same bytes.
+KCHECK    := $(OUT)/kernel-check
+$(call obj,tests/aarch64/kernels.c): INC := $(RT_INC)
+$(KCHECK): $(call obj,tests/aarch64/kernels.c) $(RT_OBJ)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(UNIT): $(filter-out $(call obj,lang/cli/main.c),$(CLI_OBJ)) $(UNIT_OBJ) $(LIB_OBJ) build/.deps-test
@@ -204,12 +244,21 @@ check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
 
 test: check
 	$(MAKE) --no-print-directory MODE=asan check
+	$(MAKE) --no-print-directory test-aarch64
 	$(MAKE) --no-print-directory valgrind
 	$(MAKE) --no-print-directory bench-quick
 	python3 tests/build/install_order.py
 
 asan:
 	$(MAKE) --no-print-directory MODE=asan check
+
+# The aarch64 build under qemu-aarch64 (tests/aarch64/run.sh): unit tests
+# and the golden suites, every output byte as on x86-64, at MLP_SIMD=neon
+# and scalar, with 1 and 2 kernel threads.
+test-aarch64: $(MLP) $(KCHECK) $(PLUGIN) | build/.deps-test
+	$(MAKE) --no-print-directory CROSS=aarch64 build/aarch64/mlp build/aarch64/kernel-check \
+	  build/aarch64/examples/ffi/libplugin.so
+	bash tests/aarch64/run.sh
 
 valgrind: $(MLP) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn tests/ext
@@ -286,4 +335,4 @@ fuzz-data: $(FUZZ_DATA_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test asan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs
+.PHONY: all run check test test-aarch64 asan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs

@@ -38,6 +38,9 @@ static rt_simd probe(void)
     if (avx512f && (xcr0 & 0xe0) == 0xe0) return RT_SIMD_AVX512;
     return RT_SIMD_AVX2;
 }
+#elif defined(__aarch64__)
+/* Advanced SIMD is a mandatory part of ARMv8-A: every aarch64 Linux has it. */
+static rt_simd probe(void) { return RT_SIMD_NEON; }
 #else
 static rt_simd probe(void) { return RT_SIMD_SCALAR; }
 #endif
@@ -55,13 +58,23 @@ _Static_assert(sizeof simd_names / sizeof simd_names[0] == RT_SIMD_COUNT,
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static rt_simd detected, selected;
 
+/* Whether a machine whose best level is `best` can run `level`: scalar
+ * always; the x86 levels up to the best one; neon only on aarch64. */
+static bool has_level(rt_simd best, rt_simd level)
+{
+    if (level < 0 || level >= RT_SIMD_COUNT) return false;
+    if (level == RT_SIMD_NEON || best == RT_SIMD_NEON)
+        return level == RT_SIMD_SCALAR || level == best;
+    return level <= best;
+}
+
 static void init_levels(void)
 {
     detected = probe();
     selected = detected;
     rt_simd forced;
     const char *env = getenv("MLP_SIMD");
-    if (env && rt_simd_parse(env, &forced) && forced < detected) selected = forced;
+    if (env && rt_simd_parse(env, &forced) && has_level(detected, forced)) selected = forced;
 }
 
 rt_simd rt_cpu_detect(void)
@@ -76,7 +89,7 @@ rt_simd rt_cpu_simd(void)
     return selected;
 }
 
-bool rt_cpu_has(rt_simd level) { return level >= 0 && level <= rt_cpu_detect(); }
+bool rt_cpu_has(rt_simd level) { return has_level(rt_cpu_detect(), level); }
 
 const char *rt_simd_name(rt_simd level)
 {

@@ -76,4 +76,48 @@ static inline __m256 rt_expf8_avx2(__m256 x)
 }
 #endif
 
+/* rt_expf4_neon(x): the same for four lanes on aarch64 (the same separate
+ * multiplies and adds: vmulq_f32 then vaddq_f32, never vfmaq_f32). vcvtq
+ * saturates and turns NaN into 0 where x86 gives INT_MIN, so NaN lanes
+ * are sent to rt_expf explicitly. */
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+static inline float32x4_t rt_expf4_neon(float32x4_t x)
+{
+    const float32x4_t shifter = vdupq_n_f32(12582912.0f);
+    float32x4_t kf = vsubq_f32(vaddq_f32(vmulq_f32(x, vdupq_n_f32(1.4426950409e+00f)), shifter),
+                               shifter);
+    int32x4_t k = vcvtq_s32_f32(kf);
+    float32x4_t r = vsubq_f32(vsubq_f32(x, vmulq_f32(kf, vdupq_n_f32(6.9313812256e-01f))),
+                              vmulq_f32(kf, vdupq_n_f32(9.0580006145e-06f)));
+#define RT_EXPF4_STEP(c) p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(c))
+    float32x4_t p = vdupq_n_f32(1.0f / 5040.0f);
+    RT_EXPF4_STEP(1.0f / 720.0f);
+    RT_EXPF4_STEP(1.0f / 120.0f);
+    RT_EXPF4_STEP(1.0f / 24.0f);
+    RT_EXPF4_STEP(1.0f / 6.0f);
+    RT_EXPF4_STEP(0.5f);
+#undef RT_EXPF4_STEP
+    p = vaddq_f32(vmulq_f32(vmulq_f32(p, r), r), r);
+    p = vaddq_f32(p, vdupq_n_f32(1.0f));
+    float32x4_t scale = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(k, vdupq_n_s32(127)), 23));
+    float32x4_t y = vmulq_f32(p, scale);
+    /* k outside [-126, 127], or x NaN */
+    uint32x4_t bad = vorrq_u32(vorrq_u32(vcltq_s32(k, vdupq_n_s32(-126)), vcgtq_s32(k, vdupq_n_s32(127))),
+                               vmvnq_u32(vceqq_f32(x, x)));
+    if (vmaxvq_u32(bad)) {
+        float xs[4], ys[4];
+        uint32_t m[4];
+        vst1q_f32(xs, x);
+        vst1q_f32(ys, y);
+        vst1q_u32(m, bad);
+        for (int i = 0; i < 4; i++)
+            if (m[i]) ys[i] = rt_expf(xs[i]);
+        y = vld1q_f32(ys);
+    }
+    return y;
+}
+#endif
+
 #endif

@@ -68,6 +68,37 @@
     }
 #else
 #define ACT_X86 0
+#endif
+
+#if defined(__aarch64__)
+#define ACT_NEON 1
+/* The same on aarch64, four at a time (NAME_f4, NAME_d4 below), when
+ * rt_cpu_simd() is neon: the vector pair does what the scalar pair does,
+ * operation for operation (dy * f' rounds the product once, like the
+ * scalar loop), so every element gets the same bits. */
+#define ELEMENTWISE_SIMD(NAME)                                                     \
+    static void NAME##_fwd(const float *z, float *y, int rows, int cols, const float *a) \
+    {                                                                              \
+        long n = (long)rows * cols, i = 0;                                         \
+        if (rt_cpu_simd() == RT_SIMD_NEON && NAME##_vec_ok(a))                     \
+            for (; i + 4 <= n; i += 4) vst1q_f32(y + i, NAME##_f4(vld1q_f32(z + i), a)); \
+        for (; i < n; i++) y[i] = NAME##_f(z[i], a);                               \
+    }                                                                              \
+    static void NAME##_bwd(const float *z, const float *y, const float *dy,        \
+                           float *dz, int rows, int cols, const float *a)          \
+    {                                                                              \
+        long n = (long)rows * cols, i = 0;                                         \
+        if (rt_cpu_simd() == RT_SIMD_NEON && NAME##_vec_ok(a))                     \
+            for (; i + 4 <= n; i += 4)                                             \
+                vst1q_f32(dz + i, vmulq_f32(vld1q_f32(dy + i),                     \
+                          NAME##_d4(vld1q_f32(z + i), vld1q_f32(y + i), a)));      \
+        for (; i < n; i++) dz[i] = dy[i] * NAME##_d(z[i], y[i], a);                \
+    }
+#else
+#define ACT_NEON 0
+#endif
+
+#if !ACT_X86 && !ACT_NEON
 #define ELEMENTWISE_SIMD(NAME) ELEMENTWISE(NAME)
 #endif
 
@@ -144,6 +175,37 @@ static inline __m256 relu_d8(__m256 z, __m256 y, const float *a)
 {
     (void)y; (void)a;
     return _mm256_and_ps(_mm256_set1_ps(1.0f), _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+#endif
+
+#if ACT_NEON
+static inline float32x4_t linear_f4(float32x4_t z, const float *a) { (void)a; return z; }
+static inline float32x4_t linear_d4(float32x4_t z, float32x4_t y, const float *a)
+{
+    (void)z; (void)y; (void)a;
+    return vdupq_n_f32(1.0f);
+}
+/* 1 / (1 + e^-z); vnegq flips the sign bit, exactly as -z does */
+static inline float32x4_t sigmoid_f4(float32x4_t z, const float *a)
+{
+    (void)a;
+    return vdivq_f32(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), rt_expf4_neon(vnegq_f32(z))));
+}
+static inline float32x4_t sigmoid_d4(float32x4_t z, float32x4_t y, const float *a)
+{
+    (void)z; (void)a;
+    return vmulq_f32(y, vsubq_f32(vdupq_n_f32(1.0f), y));
+}
+/* z > 0 ? z : +0 (NaN and -0 give +0: the compare is false, the and clears) */
+static inline float32x4_t relu_f4(float32x4_t z, const float *a)
+{
+    (void)a;
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(z), vcgtzq_f32(z)));
+}
+static inline float32x4_t relu_d4(float32x4_t z, float32x4_t y, const float *a)
+{
+    (void)y; (void)a;
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(vdupq_n_f32(1.0f)), vcgtzq_f32(z)));
 }
 #endif
 
@@ -250,6 +312,10 @@ static void softmax_fwd(const float *z, float *y, int rows, int cols, const floa
     long n = (long)rows * cols, i = 0;
 #if ACT_X86
     if (rt_cpu_simd() >= RT_SIMD_AVX2) i = exp_inplace_avx2(y, n);
+#endif
+#if ACT_NEON
+    if (rt_cpu_simd() == RT_SIMD_NEON)
+        for (; i + 4 <= n; i += 4) vst1q_f32(y + i, rt_expf4_neon(vld1q_f32(y + i)));
 #endif
     for (; i < n; i++) y[i] = rt_expf(y[i]);
     for (int r = 0; r < rows; r++) {

@@ -34,6 +34,7 @@
 #include <string.h>
 #include "cpu.h"
 #include "gemm.h"
+#include "neon.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -301,8 +302,19 @@ static const gemm_path gemm_paths[RT_SIMD_COUNT] = {
     [RT_SIMD_AVX2]   = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
     [RT_SIMD_AVX512] = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
 #endif
+#if defined(__aarch64__)
+    /* gemm_neon.c: vfmaq_f32 rounds like fmaf, the same chains */
+    [RT_SIMD_NEON]   = {{NEON_GEMM_MR, NEON_GEMM_NR, rt_neon_gemm_8x12},
+                        {NEON_GEMMT_MR, NEON_GEMMT_NR, rt_neon_gemm_8x4}},
+#else
+    [RT_SIMD_NEON]   = {{SC_MR, SC_NR, ukernel_scalar}, {SC_MR, SC_NR, ukernel_scalar}},
+#endif
 };
 #define GEMM_FITS(mr, nr) ((int)(mr) <= (int)GEMM_MR_MAX && (int)(nr) <= (int)GEMM_NR_MAX)
+#if defined(__aarch64__)
+_Static_assert(GEMM_FITS(NEON_GEMM_MR, NEON_GEMM_NR) && GEMM_FITS(NEON_GEMMT_MR, NEON_GEMMT_NR),
+               "neon tiles fit the scratch buffers");
+#endif
 _Static_assert(GEMM_FITS(SC_MR, SC_NR), "scalar tile fits the scratch buffers");
 #if GEMM_X86
 _Static_assert(GEMM_FITS(AVX2_MR, AVX2_NR) && GEMM_FITS(AVX2T_MR, AVX2T_NR),

@@ -149,6 +149,23 @@ static long keras_sgd_avx2(const float *k, float *w, const float *g, float *v, l
  * (the results are the same either way; the switch lets tests prove it).
  * rt_cpu_simd() reads the environment once, not on every step. */
 static bool use_avx2(void) { return rt_cpu_simd() >= RT_SIMD_AVX2; }
+#elif defined(__aarch64__)
+/* aarch64: the same hooks run the NEON bodies of optimizers_neon.c (same
+ * operations, same order, four lanes); MLP_SIMD=scalar turns them off. */
+#include "neon.h"
+static long keras_adam_avx2(const float *k, float *w, const float *g, float *m, float *v, long n)
+{
+    return rt_neon_keras_adam(k, w, g, m, v, n);
+}
+static long keras_rmsprop_avx2(const float *k, float *w, const float *g, float *ms, long n)
+{
+    return rt_neon_keras_rmsprop(k, w, g, ms, n);
+}
+static long keras_sgd_avx2(const float *k, float *w, const float *g, float *v, long n)
+{
+    return rt_neon_keras_sgd(k, w, g, v, n);
+}
+static bool use_avx2(void) { return rt_cpu_simd() == RT_SIMD_NEON; }
 #else
 static long keras_adam_avx2(const float *k, float *w, const float *g, float *m, float *v, long n)
 {

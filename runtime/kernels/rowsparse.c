@@ -24,6 +24,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include "neon.h"
 #include "rowsparse.h"
 #include "tensor.h"
 
@@ -32,6 +33,12 @@
 #define RS_X86 1
 #else
 #define RS_X86 0
+#endif
+/* aarch64: the NEON bodies are in rowsparse_neon.c */
+#if defined(__aarch64__)
+#define RS_NEON 1
+#else
+#define RS_NEON 0
 #endif
 
 /* RS_SPARE: entries past max_nnz that the packing stores may write (up to
@@ -408,6 +415,9 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
 #if RS_X86
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) return build_avx2(s, x, rows, cols);
 #endif
+#if RS_NEON
+    if (simd == RT_SIMD_NEON && rt_cpu_has(RT_SIMD_NEON)) return rt_neon_rs_build(s, x, rows, cols);
+#endif
     (void)simd;
     return build_scalar(s, x, rows, cols);
 }
@@ -420,7 +430,7 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
  * worker cost little (pool.c). */
 typedef struct rs_job {
     const rt_rowsparse *s;
-    bool avx2, trans;
+    bool avx2, neon, trans;
     const float *b, *bias;      /* B (or D) and the optional bias */
     int n, ldc, parts, chunk;   /* chunk: output rows of S^T D per task */
     float *c;
@@ -444,6 +454,12 @@ static void rs_task(void *ctx, int t)
             return;
         }
 #endif
+#if RS_NEON
+        if (g->neon) {
+            rt_neon_rs_tmm(s, g->b, g->n, g->c, p0, p1);
+            return;
+        }
+#endif
         tmm_scalar(s, g->b, g->n, g->c, p0, p1);
         return;
     }
@@ -454,6 +470,12 @@ static void rs_task(void *ctx, int t)
         return;
     }
 #endif
+#if RS_NEON
+    if (g->neon) {
+        rt_neon_rs_mm(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
+        return;
+    }
+#endif
     mm_scalar(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
 }
 
@@ -461,6 +483,7 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
 {
     if (g->n <= 0) return;
     g->avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
+    g->neon = RS_NEON && simd == RT_SIMD_NEON && rt_cpu_has(RT_SIMD_NEON);
     long work = (long)g->s->start[g->s->rows] * g->n;
     int threads = rt_pool_threads(pool);
     g->parts = work < RS_PAR_MIN || threads <= 1 ? 1 : threads * RS_TASKS_PER_THREAD;
@@ -486,6 +509,10 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
 #if RS_X86
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2))
         return build_u8_avx2(s, base, idx, rows, cols, scale);
+#endif
+#if RS_NEON
+    if (simd == RT_SIMD_NEON && rt_cpu_has(RT_SIMD_NEON))
+        return rt_neon_rs_build_u8(s, base, idx, rows, cols, scale);
 #endif
     (void)simd;
     return build_u8_scalar(s, base, idx, rows, cols, scale);

@@ -28,6 +28,12 @@
 #else
 #define LAYERS_X86 0
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#define LAYERS_NEON 1
+#else
+#define LAYERS_NEON 0
+#endif
 
 typedef struct layer_ops {
     const char *name;
@@ -117,9 +123,11 @@ static bool regrow(float **buf, long count, rt_error *err)
 
 /* ---- per-feature passes ---------------------------------------------------- */
 
-/* Features [0, d8) go to the AVX2 bodies, [d8, d) to the scalar loops. */
+/* Features [0, d8) go to the AVX2 bodies, [d8, d) to the scalar loops
+ * (on aarch64 the NEON bodies take [0, d - d % 4)). */
 static int vec_cols(int d)
 {
+    if (LAYERS_NEON) return rt_cpu_simd() == RT_SIMD_NEON ? d - d % 4 : 0;
     return LAYERS_X86 && rt_cpu_simd() >= RT_SIMD_AVX2 ? d - d % 8 : 0;
 }
 
@@ -284,6 +292,95 @@ static void bn_input_grad_avx2(const float *dy, const float *xhat, int n, int d,
     }
 }
 #define PASS(name, d8, ...) do { if (d8) name##_avx2(__VA_ARGS__); } while (0)
+#elif LAYERS_NEON
+/* The NEON bodies for features [0, d4), d4 % 4 == 0: the AVX2 bodies'
+ * operations four features at a time, rows in order, each product and sum
+ * rounded on its own (vmulq then vaddq, never vfmaq), as the scalar loops. */
+static void add_bias_neon(float *z, const float *b, int n, int d, int d4)
+{
+    for (int j = 0; j < d4; j += 4) {
+        float32x4_t bj = vld1q_f32(b + j);
+        for (int i = 0; i < n; i++) {
+            float *zi = z + (long)i * d + j;
+            vst1q_f32(zi, vaddq_f32(vld1q_f32(zi), bj));
+        }
+    }
+}
+
+static void col_sums_neon(const float *x, int n, int d, int d4, float *s)
+{
+    for (int j = 0; j < d4; j += 4) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (int i = 0; i < n; i++) acc = vaddq_f32(acc, vld1q_f32(x + (long)i * d + j));
+        vst1q_f32(s + j, acc);
+    }
+}
+
+static void bn_stats_neon(const float *x, int n, int d, int d4, float *mean, float *ss)
+{
+    float32x4_t fn = vdupq_n_f32((float)n);
+    for (int j = 0; j < d4; j += 4) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (int i = 0; i < n; i++) acc = vaddq_f32(acc, vld1q_f32(x + (long)i * d + j));
+        float32x4_t mj = vdivq_f32(acc, fn), sq = vdupq_n_f32(0.0f);
+        for (int i = 0; i < n; i++) {
+            float32x4_t c = vsubq_f32(vld1q_f32(x + (long)i * d + j), mj);
+            sq = vaddq_f32(sq, vmulq_f32(c, c));
+        }
+        vst1q_f32(mean + j, mj);
+        vst1q_f32(ss + j, sq);
+    }
+}
+
+static void bn_normalize_neon(const float *x, int n, int d, int d4, const float *mean,
+                              const float *inv, const float *gamma, const float *beta,
+                              float *xhat, float *y)
+{
+    for (int j = 0; j < d4; j += 4) {
+        float32x4_t m = vld1q_f32(mean + j), iv = vld1q_f32(inv + j);
+        float32x4_t g = vld1q_f32(gamma + j), b = vld1q_f32(beta + j);
+        for (int i = 0; i < n; i++) {
+            long at = (long)i * d + j;
+            float32x4_t h = vmulq_f32(vsubq_f32(vld1q_f32(x + at), m), iv);
+            vst1q_f32(xhat + at, h);
+            vst1q_f32(y + at, vaddq_f32(vmulq_f32(g, h), b));
+        }
+    }
+}
+
+static void bn_param_grads_neon(const float *dy, const float *xhat, int n, int d, int d4,
+                                float *dbeta, float *dgamma)
+{
+    for (int j = 0; j < d4; j += 4) {
+        float32x4_t sb = vdupq_n_f32(0.0f), sg = vdupq_n_f32(0.0f);
+        for (int i = 0; i < n; i++) {
+            long at = (long)i * d + j;
+            float32x4_t g = vld1q_f32(dy + at);
+            sb = vaddq_f32(sb, g);
+            sg = vaddq_f32(sg, vmulq_f32(g, vld1q_f32(xhat + at)));
+        }
+        vst1q_f32(dbeta + j, sb);
+        vst1q_f32(dgamma + j, sg);
+    }
+}
+
+static void bn_input_grad_neon(const float *dy, const float *xhat, int n, int d, int d4,
+                               const float *c, const float *dbeta, const float *dgamma,
+                               float *dx)
+{
+    float32x4_t fn = vdupq_n_f32((float)n);
+    for (int j = 0; j < d4; j += 4) {
+        float32x4_t cj = vld1q_f32(c + j), sb = vld1q_f32(dbeta + j);
+        float32x4_t sg = vld1q_f32(dgamma + j);
+        for (int i = 0; i < n; i++) {
+            long at = (long)i * d + j;
+            float32x4_t t = vsubq_f32(vmulq_f32(fn, vld1q_f32(dy + at)), sb);
+            t = vsubq_f32(t, vmulq_f32(vld1q_f32(xhat + at), sg));
+            vst1q_f32(dx + at, vmulq_f32(cj, t));
+        }
+    }
+}
+#define PASS(name, d8, ...) do { if (d8) name##_neon(__VA_ARGS__); } while (0)
 #else
 #define PASS(name, d8, ...) do { (void)(d8); } while (0)
 #endif

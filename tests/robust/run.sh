@@ -127,7 +127,7 @@ done
 MLP_THREADS=abc run "$MLP" --repl </dev/null
 check "MLP_THREADS=abc (REPL)" 64 "MLP_THREADS must be"
 MLP_SIMD=sse run "$MLP" -e 'print(1)'
-check "MLP_SIMD=sse" 64 "mlp: MLP_SIMD must be one of scalar, avx2, avx512, got 'sse'"
+check "MLP_SIMD=sse" 64 "mlp: MLP_SIMD must be one of scalar, avx2, avx512, neon, got 'sse'"
 MLP_SIMD=scalar run "$MLP" -e 'print(1)'
 check "MLP_SIMD=scalar" 0 "" 1
 # threads are capped at 4 per core this process may use (and 256)

@@ -218,6 +218,29 @@ Test(gemm, simd_names_round_trip)
     cr_assert(rt_cpu_simd() <= rt_cpu_detect(), "MLP_SIMD can only lower the level");
 }
 
+Test(gemm, neon_and_x86_levels_are_separate_families)
+{
+    /* scalar everywhere; neon only on aarch64, the x86 levels never there */
+#if defined(__aarch64__)
+    cr_assert(rt_cpu_detect() == RT_SIMD_NEON && rt_cpu_has(RT_SIMD_NEON));
+    cr_assert(!rt_cpu_has(RT_SIMD_AVX2) && !rt_cpu_has(RT_SIMD_AVX512));
+#else
+    cr_assert(!rt_cpu_has(RT_SIMD_NEON), "no NEON on %s", rt_simd_name(rt_cpu_detect()));
+#endif
+    rt_simd got;
+    cr_assert(rt_simd_parse("neon", &got) && got == RT_SIMD_NEON);
+    /* a level of the other family computes too, on the machine's best */
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {0.5f, -1, 2, 0.25f, 3, -0.125f};
+    float c[4], ref[4];
+    rt_gemm_ref_f32(false, false, 2, 2, 3, a, 3, b, 2, false, ref, 2);
+#if defined(__aarch64__)
+    rt_gemm_f32_simd(NULL, RT_SIMD_AVX2, false, false, 2, 2, 3, a, 3, b, 2, false, c, 2);
+#else
+    rt_gemm_f32_simd(NULL, RT_SIMD_NEON, false, false, 2, 2, 3, a, 3, b, 2, false, c, 2);
+#endif
+    cr_assert(memcmp(c, ref, sizeof c) == 0);
+}
+
 Test(gemm, unavailable_level_falls_back)
 {
     /* Asking for a level beyond the machine's must still compute, with the

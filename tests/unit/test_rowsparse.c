@@ -38,7 +38,7 @@ static void fill(float *v, long size, uint32_t *s)
     for (long k = 0; k < size; k++) v[k] = unit(s) - 0.5f;
 }
 
-static const rt_simd paths[] = {RT_SIMD_SCALAR, RT_SIMD_AVX2, RT_SIMD_AVX512};
+static const rt_simd paths[] = {RT_SIMD_SCALAR, RT_SIMD_AVX2, RT_SIMD_AVX512, RT_SIMD_NEON};
 
 static void check_products(int rows, int cols, int n, float density, uint32_t seed)
 {

@@ -61,6 +61,28 @@ Test(simd, expf8_is_rt_expf_on_every_lane)
 }
 #endif
 
+#if defined(__aarch64__)
+Test(simd, expf4_is_rt_expf_on_every_lane)
+{
+    float xs[4096 + 16];
+    uint32_t s = 1;
+    for (int i = 0; i < 4096; i++) xs[i] = uniform(&s, -110.0f, 95.0f);
+    const float special[16] = {0.0f, -0.0f, 88.37f, 88.38f, 88.7228394f, 88.73f, -87.33f, -87.34f,
+                               -103.9f, -104.0f, INFINITY, -INFINITY, NAN, 1e-30f, -1e-30f, 0.5f};
+    memcpy(xs + 4096, special, sizeof special);
+    for (int i = 0; i < 4096 + 16; i += 4) {
+        float got[4];
+        vst1q_f32(got, rt_expf4_neon(vld1q_f32(xs + i)));
+        for (int k = 0; k < 4; k++) {
+            float want = rt_expf(xs[i + k]);
+            if (isnan(want)) cr_assert(isnan(got[k]), "expf(%a) should be NaN", (double)xs[i + k]);
+            else cr_assert(memcmp(&got[k], &want, sizeof want) == 0, "expf(%a): %a vs %a",
+                           (double)xs[i + k], (double)got[k], (double)want);
+        }
+    }
+}
+#endif
+
 enum { N = 7, D = 13 };    /* 91 elements: 11 vectors and a tail of 3 */
 
 static void inputs(float *z, float *dy, uint32_t seed)
