@@ -28,7 +28,7 @@ if [ -z "$objs" ]; then
 fi
 bin=$OUT/bench-epoch
 cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -Wall -Wextra -Werror -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
-   "$here/epoch.c" $objs -lcurl -lcrypto -lz -lm -pthread -o "$bin"
+   "$here/epoch.c" $objs -lcurl -lcrypto -ljansson -lz -lm -pthread -o "$bin"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
