@@ -10,7 +10,9 @@
  * registers or uniforms (a scalar rounded to float). exec then runs the
  * vector instructions chunk by chunk; each instruction is a loop over the
  * chunk with the operand kinds resolved outside the loop, so the loops are
- * plain enough for the compiler to vectorise the arithmetic ones.
+ * plain enough for the compiler to vectorise the arithmetic ones (with the
+ * dynamic cost model, which allows the run-time alias checks; compiled once
+ * per instruction set and chosen like the built-in kernels, see exec_avx2).
  *
  * The operations are one table, EXPR_OPS: name, arity, the float kernel
  * and the double kernel, written as expressions of x (and y).

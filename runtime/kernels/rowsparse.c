@@ -163,24 +163,30 @@ static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, i
  * scattered in row order, so each column lists its rows ascending. False
  * when cstart cannot hold the columns (a reservation with fewer nonzeros
  * than columns): S^T D then goes by rows. */
-static bool build_csc(rt_rowsparse *s)
+static bool build_csc(const rt_rowsparse *s)
 {
     int cols = s->cols;
     if ((long)cols > s->max_nnz + 1) return false;
-    int32_t *cs = s->cstart;
-    const int32_t *col = s->col;
-    long nnz = s->start[s->rows];
+    /* restrict: the stores do not alias the lists read (without it the
+     * loop bound was reloaded after every store) */
+    int32_t *restrict cs = s->cstart, *restrict crow = s->crow;
+    float *restrict cval = s->cval;
+    const int32_t *restrict col = s->col, *restrict start = s->start;
+    const float *restrict val = s->val;
+    long nnz = start[s->rows];
     memset(cs, 0, (size_t)(cols + 2) * sizeof *cs);
     /* cs[p + 2] counts column p; after the prefix sum cs[p + 1] is where
      * column p starts, and the scatter advances it to where p ends */
     for (long k = 0; k < nnz; k++) cs[col[k] + 2]++;
     for (int p = 2; p <= cols + 1; p++) cs[p] += cs[p - 1];
-    for (int i = 0; i < s->rows; i++)
-        for (int32_t k = s->start[i]; k < s->start[i + 1]; k++) {
+    for (int i = 0; i < s->rows; i++) {
+        const int32_t end = start[i + 1];
+        for (int32_t k = start[i]; k < end; k++) {
             int32_t at = cs[col[k] + 1]++;
-            s->crow[at] = i;
-            s->cval[at] = s->val[k];
+            crow[at] = i;
+            cval[at] = val[k];
         }
+    }
     return true;
 }
 
@@ -809,7 +815,7 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
     if (g->trans) {
         /* the column form costs a scatter per nonzero and saves a load and
          * a store per nonzero and vector of outputs */
-        g->csc = g->avx2 && build_csc((rt_rowsparse *)g->s);
+        g->csc = g->avx2 && build_csc(g->s);
         int cols = g->s->cols > 0 ? g->s->cols : 1;
         if (g->parts > cols) g->parts = cols;
         g->chunk = (cols + g->parts - 1) / g->parts;
