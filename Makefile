@@ -273,10 +273,14 @@ docs: $(UNIT)
 # Every bench in turn; the first that fails stops the run and is named.
 # bench-quick (run by make test): each once at tiny sizes, C drivers under
 # UBSan, so a bench that can no longer run fails CI.
+# The key figures (epoch ratios, 1-vs-2 threads, the study's wall time and
+# memory), each beside its reference and target, are repeated at the end.
+BENCH_SUMMARY := $(abspath $(OUT))/bench-summary.txt
 bench: $(MLP) $(PLUGIN) build/.deps-bench
-	@for r in tests/bench/*/run.sh; do \
-	  echo "== $$r"; MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r || \
-	    { echo "bench failed: $$r" >&2; exit 1; }; done
+	@: > $(BENCH_SUMMARY); for r in tests/bench/*/run.sh; do \
+	  echo "== $$r"; BENCH_SUMMARY=$(BENCH_SUMMARY) MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r || \
+	    { echo "bench failed: $$r" >&2; exit 1; }; done; \
+	  echo "== summary (issue 18 targets)"; cat $(BENCH_SUMMARY)
 
 bench-quick: $(MLP) $(PLUGIN) build/.deps-bench
 	@for r in tests/bench/*/run.sh; do \

@@ -10,7 +10,9 @@
  * registers or uniforms (a scalar rounded to float). exec then runs the
  * vector instructions chunk by chunk; each instruction is a loop over the
  * chunk with the operand kinds resolved outside the loop, so the loops are
- * plain enough for the compiler to vectorise the arithmetic ones.
+ * plain enough for the compiler to vectorise the arithmetic ones (with the
+ * dynamic cost model, which allows the run-time alias checks; compiled once
+ * per instruction set and chosen like the built-in kernels, see exec_avx2).
  *
  * The operations are one table, EXPR_OPS (ops.h): this file reads its
  * name, arity, float kernel and double kernel columns.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cpu.h"
 #include "expr.h"
 #include "mathf.h"
 #include "ops.h"
@@ -571,7 +574,7 @@ void rt_expr_prepare(const rt_expr *e, const double *scalars, float *uniforms)
  * loops; the result (NaN) is the same either way. */
 __attribute__((optimize("no-math-errno")))
 #endif
-static inline void run_chunk(const rt_expr *e, const float *uni, float *const *arr, long off, long n,
+static inline __attribute__((always_inline)) void run_chunk(const rt_expr *e, const float *uni, float *const *arr, long off, long n,
                              float (*regs)[RT_EXPR_CHUNK])
 {
     for (int k = 0; k < e->nvcode; k++) {
@@ -591,17 +594,58 @@ static inline void run_chunk(const rt_expr *e, const float *uni, float *const *a
     }
 }
 
+/* The chunk loop, compiled once per instruction set (exec_default,
+ * exec_avx2) and chosen by MLP_SIMD as the built-in kernels are: the
+ * instructions are elementwise, and vectorising an elementwise loop
+ * (without -ffast-math, FMA contraction off) rounds each element exactly
+ * as the scalar loop does, so the paths give the same bits; the AVX2
+ * version does eight floats per instruction instead of SSE's four. */
 #if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-math-errno")))
+#define EXEC_ATTR(...) __attribute__((optimize("no-math-errno", "vect-cost-model=dynamic"), ##__VA_ARGS__))
+#else
+#define EXEC_ATTR(...) __attribute__((__VA_ARGS__))
 #endif
+#define EXEC_BODY \
+    float regs[MAX_REGS][RT_EXPR_CHUNK]; \
+    long off = 0; \
+    /* full chunks with a constant trip count (vectorisable), then the tail */ \
+    for (; off + RT_EXPR_CHUNK <= n; off += RT_EXPR_CHUNK) \
+        run_chunk(e, uniforms, arrays, off, RT_EXPR_CHUNK, regs); \
+    if (off < n) run_chunk(e, uniforms, arrays, off, n - off, regs);
+
+EXEC_ATTR(noinline)
+static void exec_default(const rt_expr *e, const float *uniforms, float *const *arrays, long n)
+{
+    EXEC_BODY
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define EXPR_AVX2 1
+EXEC_ATTR(noinline, target("avx2"))
+static void exec_avx2(const rt_expr *e, const float *uniforms, float *const *arrays, long n)
+{
+    EXEC_BODY
+}
+#else
+#define EXPR_AVX2 0
+#endif
+
+void rt_expr_exec_simd(const rt_expr *e, rt_simd simd, const float *uniforms,
+                       float *const *arrays, long n)
+{
+#if EXPR_AVX2
+    if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) {
+        exec_avx2(e, uniforms, arrays, n);
+        return;
+    }
+#endif
+    (void)simd;
+    exec_default(e, uniforms, arrays, n);
+}
+
 void rt_expr_exec(const rt_expr *e, const float *uniforms, float *const *arrays, long n)
 {
-    float regs[MAX_REGS][RT_EXPR_CHUNK];
-    long off = 0;
-    /* full chunks with a constant trip count (vectorisable), then the tail */
-    for (; off + RT_EXPR_CHUNK <= n; off += RT_EXPR_CHUNK)
-        run_chunk(e, uniforms, arrays, off, RT_EXPR_CHUNK, regs);
-    if (off < n) run_chunk(e, uniforms, arrays, off, n - off, regs);
+    rt_expr_exec_simd(e, rt_cpu_simd(), uniforms, arrays, n);
 }
 
 void rt_expr_run(const rt_expr *e, const double *scalars, float *const *arrays, long n)

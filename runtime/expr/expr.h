@@ -49,6 +49,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "cpu.h"
 #include "rt_error.h"
 
 #define RT_EXPR_CHUNK 256
@@ -73,6 +74,12 @@ void rt_expr_prepare(const rt_expr *e, const double *scalars, float *uniforms);
  * array variable that is only written may alias one that is read, e.g. an
  * in-place activation). */
 void rt_expr_exec(const rt_expr *e, const float *uniforms, float *const *arrays, long n);
+/* The same on the path `simd` (lowered to what the machine has), as the
+ * built-in kernels dispatch: rt_expr_exec uses rt_cpu_simd(). Every path
+ * gives the same bits (the instructions are elementwise); tests compare
+ * them. */
+void rt_expr_exec_simd(const rt_expr *e, rt_simd simd, const float *uniforms,
+                       float *const *arrays, long n);
 /* prepare + exec (uniforms on the stack), for callers with no per-step
  * phase; false only if the program has too many uniforms for the stack
  * buffer (never for programs rt_expr_compile accepted). */

@@ -15,9 +15,18 @@
  * Measured at the study's shape (100 x 784 batch, 19% nonzero, n = 50, one
  * core of this machine): build 20 us, S B 43 us, S^T D 74 us, against 110
  * and 114 us for the dense GEMMs. S B runs at the FMA pipes' rate (7 FMAs
- * per nonzero); S^T D at the store port's (7 stores per nonzero). A
- * transposed (CSC) copy would keep S^T D's sums in registers but costs as
- * much to build as it saves.
+ * per nonzero); S^T D by rows at the store port's (7 stores per nonzero).
+ * So S^T D now goes by columns (build_csc, tmm_csc_*): a counting sort of
+ * the nonzeros by column (a scatter per nonzero), then each output row
+ * summed in registers and stored once. On MNIST batches (issue 18, a
+ * microbenchmark of the three kernels, min of 25 epochs, AVX2): 57-60 us
+ * against 67-72 us by rows, about 40% of it the sort; callgrind, one
+ * training epoch: 306 M instructions (147 M of them the sort) against
+ * 462 M. S B interleaves two rows (twice the
+ * chains in flight: 38 -> 35 us); the AVX-512 bodies do the same with
+ * 16-wide registers and k-masked tails, at the same speed on the
+ * double-pumped Zen 4 this was measured on: S B is bound by reading W's
+ * rows from L2 (157 KB), not by the FMAs.
  *
  * The cursor array is scratch of the products: two products on one
  * rt_rowsparse must not run at the same time.
@@ -42,8 +51,9 @@
 #endif
 
 /* RS_SPARE: entries past max_nnz that the packing stores may write (up to
- * four packs of eight run before a block's count is checked). */
-enum { RS_BLOCK = 64, RS_VEC = 8, RS_SPARE = 32 };
+ * four packs of eight (AVX2) or of sixteen (AVX-512) run before a block's
+ * count is checked). */
+enum { RS_BLOCK = 64, RS_VEC = 8, RS_SPARE = 64 };
 
 bool rt_rowsparse_reserve(rt_rowsparse *s, int rows, long max_nnz, rt_error *err)
 {
@@ -53,7 +63,10 @@ bool rt_rowsparse_reserve(rt_rowsparse *s, int rows, long max_nnz, rt_error *err
     s->cursor = rt_alloc((size_t)RS_MAX_PARTS * (size_t)(rows + 1) * sizeof *s->cursor);
     s->col = rt_alloc((size_t)(max_nnz + RS_SPARE) * sizeof *s->col);
     s->val = rt_alloc((size_t)(max_nnz + RS_SPARE) * sizeof *s->val);
-    if (!s->start || !s->cursor || !s->col || !s->val) {
+    s->cstart = rt_alloc((size_t)(max_nnz + 3) * sizeof *s->cstart);
+    s->crow = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->crow);
+    s->cval = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->cval);
+    if (!s->start || !s->cursor || !s->col || !s->val || !s->cstart || !s->crow || !s->cval) {
         rt_rowsparse_release(s);
         return rt_fail(err, "out of memory for a sparse input of %ld values", max_nnz);
     }
@@ -68,6 +81,9 @@ void rt_rowsparse_release(rt_rowsparse *s)
     rt_free(s->cursor);
     rt_free(s->col);
     rt_free(s->val);
+    rt_free(s->cstart);
+    rt_free(s->crow);
+    rt_free(s->cval);
     memset(s, 0, sizeof *s);
 }
 
@@ -149,6 +165,38 @@ static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, i
             for (int j = 0; j < n; j++) cp[j] = fmaf(v, di[j], cp[j]);
         }
     }
+}
+
+/* The nonzeros by columns (s->cstart, crow, cval; see rowsparse.h), by a
+ * counting sort: counts per column, their prefix sums, then the entries
+ * scattered in row order, so each column lists its rows ascending. False
+ * when cstart cannot hold the columns (a reservation with fewer nonzeros
+ * than columns): S^T D then goes by rows. */
+static bool build_csc(const rt_rowsparse *s)
+{
+    int cols = s->cols;
+    if ((long)cols > s->max_nnz + 1) return false;
+    /* restrict: the stores do not alias the lists read (without it the
+     * loop bound was reloaded after every store) */
+    int32_t *restrict cs = s->cstart, *restrict crow = s->crow;
+    float *restrict cval = s->cval;
+    const int32_t *restrict col = s->col, *restrict start = s->start;
+    const float *restrict val = s->val;
+    long nnz = start[s->rows];
+    memset(cs, 0, (size_t)(cols + 2) * sizeof *cs);
+    /* cs[p + 2] counts column p; after the prefix sum cs[p + 1] is where
+     * column p starts, and the scatter advances it to where p ends */
+    for (long k = 0; k < nnz; k++) cs[col[k] + 2]++;
+    for (int p = 2; p <= cols + 1; p++) cs[p] += cs[p - 1];
+    for (int i = 0; i < s->rows; i++) {
+        const int32_t end = start[i + 1];
+        for (int32_t k = start[i]; k < end; k++) {
+            int32_t at = cs[col[k] + 1]++;
+            crow[at] = i;
+            cval[at] = val[k];
+        }
+    }
+    return true;
 }
 
 #if RS_X86
@@ -340,6 +388,68 @@ static inline void tmm_row_avx2(int nv, int rem, const int32_t *col, const float
     }
 }
 
+/* Two output rows at once: out_a = sum over list a of val * m[idx] (+
+ * bias), out_b likewise, each chain in its list's order exactly as
+ * mm_row_avx2 runs it. Interleaving two independent rows doubles the
+ * chains in flight: one row's nv accumulators wait on the FMA latency
+ * (4 cycles per nonzero) while the pipes could retire two FMAs a cycle.
+ * (S^T D by columns measured slower this way: its lists are shorter.) */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void rows2_avx2(int nv, __m256i tail, const int32_t *ia, const float *va,
+                              int32_t ca, const int32_t *ib, const float *vb, int32_t cb,
+                              const float *m, int n, const float *bias, float *oa, float *ob)
+{
+    __m256 acc[RS_BLOCK / RS_VEC], bcc[RS_BLOCK / RS_VEC];
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) acc[v] = bcc[v] = _mm256_setzero_ps();
+    int32_t both = ca < cb ? ca : cb, k = 0;
+    for (; k < both; k++) {
+        const __m256 a = _mm256_broadcast_ss(va + k), b = _mm256_broadcast_ss(vb + k);
+        const float *pa = m + (long)ia[k] * n, *pb = m + (long)ib[k] * n;
+#pragma GCC unroll 8
+        for (int v = 0; v < nv - 1; v++) {
+            acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(pa + RS_VEC * v), acc[v]);
+            bcc[v] = _mm256_fmadd_ps(b, _mm256_loadu_ps(pb + RS_VEC * v), bcc[v]);
+        }
+        acc[nv - 1] = _mm256_fmadd_ps(a, _mm256_maskload_ps(pa + RS_VEC * (nv - 1), tail), acc[nv - 1]);
+        bcc[nv - 1] = _mm256_fmadd_ps(b, _mm256_maskload_ps(pb + RS_VEC * (nv - 1), tail), bcc[nv - 1]);
+    }
+    for (int32_t ka = k; ka < ca; ka++) {
+        const __m256 a = _mm256_broadcast_ss(va + ka);
+        const float *pa = m + (long)ia[ka] * n;
+#pragma GCC unroll 8
+        for (int v = 0; v < nv - 1; v++)
+            acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(pa + RS_VEC * v), acc[v]);
+        acc[nv - 1] = _mm256_fmadd_ps(a, _mm256_maskload_ps(pa + RS_VEC * (nv - 1), tail), acc[nv - 1]);
+    }
+    for (int32_t kb = k; kb < cb; kb++) {
+        const __m256 b = _mm256_broadcast_ss(vb + kb);
+        const float *pb = m + (long)ib[kb] * n;
+#pragma GCC unroll 8
+        for (int v = 0; v < nv - 1; v++)
+            bcc[v] = _mm256_fmadd_ps(b, _mm256_loadu_ps(pb + RS_VEC * v), bcc[v]);
+        bcc[nv - 1] = _mm256_fmadd_ps(b, _mm256_maskload_ps(pb + RS_VEC * (nv - 1), tail), bcc[nv - 1]);
+    }
+    if (bias) {
+#pragma GCC unroll 8
+        for (int v = 0; v < nv - 1; v++) {
+            __m256 bv = _mm256_loadu_ps(bias + RS_VEC * v);
+            acc[v] = _mm256_add_ps(acc[v], bv);
+            bcc[v] = _mm256_add_ps(bcc[v], bv);
+        }
+        __m256 bv = _mm256_maskload_ps(bias + RS_VEC * (nv - 1), tail);
+        acc[nv - 1] = _mm256_add_ps(acc[nv - 1], bv);
+        bcc[nv - 1] = _mm256_add_ps(bcc[nv - 1], bv);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < nv - 1; v++) {
+        _mm256_storeu_ps(oa + RS_VEC * v, acc[v]);
+        _mm256_storeu_ps(ob + RS_VEC * v, bcc[v]);
+    }
+    _mm256_maskstore_ps(oa + RS_VEC * (nv - 1), tail, acc[nv - 1]);
+    _mm256_maskstore_ps(ob + RS_VEC * (nv - 1), tail, bcc[nv - 1]);
+}
+
 /* The instances: one per block width in vectors, selected by a switch. */
 #define RS_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
 
@@ -352,7 +462,20 @@ static void mm_avx2(const rt_rowsparse *s, const float *b, int n, const float *b
         int nv = (w + RS_VEC - 1) / RS_VEC;
         __m256i tail = lanes_below(w - RS_VEC * (nv - 1));
         const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
-        for (int i = i0; i < i1; i++) {
+        int i = i0;
+        for (; i + 1 < i1; i += 2) {
+            int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
+            int32_t k1 = s->start[i + 1], cnt1 = s->start[i + 2] - k1;
+            float *ci = c + (long)i * ldc + jb;
+            switch (nv) {
+#define RS_MM2_CASE(NV) \
+            case NV: rows2_avx2(NV, tail, s->col + k0, s->val + k0, cnt, s->col + k1, s->val + k1, \
+                                cnt1, bb, n, bias_b, ci, ci + ldc); break;
+            RS_CASES(RS_MM2_CASE)
+#undef RS_MM2_CASE
+            }
+        }
+        for (; i < i1; i++) {
             int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
             float *ci = c + (long)i * ldc + jb;
             switch (nv) {
@@ -403,6 +526,222 @@ static void tmm_avx2(const rt_rowsparse *s, const float *d, int n, float *c, int
         }
     }
 }
+
+/* S^T D by columns (CSC, build_csc): each output row p is the sum over the
+ * rows i listed for p, ascending, kept in registers and stored once, so the
+ * product runs at the FMA rate instead of the store port's (the row-wise
+ * tmm_avx2 loads and stores c once per nonzero). Same chains, same bits. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void tmm_col_avx2(int nv, __m256i tail, const int32_t *row, const float *val,
+                                int32_t cnt, const float *d, int n, float *c)
+{
+    __m256 acc[RS_BLOCK / RS_VEC];
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
+    for (int32_t k = 0; k < cnt; k++) {
+        const __m256 a = _mm256_broadcast_ss(val + k);
+        const float *dp = d + (long)row[k] * n;
+#pragma GCC unroll 8
+        for (int v = 0; v < nv - 1; v++)
+            acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(dp + RS_VEC * v), acc[v]);
+        acc[nv - 1] = _mm256_fmadd_ps(a, _mm256_maskload_ps(dp + RS_VEC * (nv - 1), tail),
+                                      acc[nv - 1]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < nv - 1; v++) _mm256_storeu_ps(c + RS_VEC * v, acc[v]);
+    _mm256_maskstore_ps(c + RS_VEC * (nv - 1), tail, acc[nv - 1]);
+}
+
+__attribute__((target("avx2,fma")))
+static void tmm_csc_avx2(const rt_rowsparse *s, const float *d, int n, float *c, int p0, int p1)
+{
+    for (int jb = 0; jb < n; jb += RS_BLOCK) {
+        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
+        int nv = (w + RS_VEC - 1) / RS_VEC;
+        __m256i tail = lanes_below(w - RS_VEC * (nv - 1));
+        const float *db = d + jb;
+        for (int p = p0; p < p1; p++) {
+            int32_t k0 = s->cstart[p], cnt = s->cstart[p + 1] - k0;
+            float *cp = c + (long)p * n + jb;
+            switch (nv) {
+#define RS_TMMC_CASE(NV) \
+            case NV: tmm_col_avx2(NV, tail, s->crow + k0, s->cval + k0, cnt, db, n, cp); break;
+            RS_CASES(RS_TMMC_CASE)
+#undef RS_TMMC_CASE
+            }
+        }
+    }
+}
+
+/* ---- AVX-512F bodies -------------------------------------------------------
+ * The same chains sixteen lanes wide: a 50-wide output row is four
+ * registers instead of seven, the block's last vector is masked with a k
+ * register (cheap, unlike vmaskmovps), and with 32 registers two rows' (or
+ * columns') accumulators fit at once, so twice the chains are in flight. */
+enum { RS_VEC16 = 16 };
+
+/* Lanes below `rem` (1..16). */
+static inline __mmask16 lanes16_below(int rem) { return (__mmask16)((1u << rem) - 1u); }
+
+/* One list into one output row, continuing the accumulators acc. */
+#define RS512_STEP(acc, v, idx, m, n, nv, tail) do { \
+        const __m512 a_ = _mm512_set1_ps(v); \
+        const float *p_ = (m) + (long)(idx) * (n); \
+        _Pragma("GCC unroll 4") \
+        for (int v_ = 0; v_ < (nv) - 1; v_++) \
+            acc[v_] = _mm512_fmadd_ps(a_, _mm512_loadu_ps(p_ + RS_VEC16 * v_), acc[v_]); \
+        acc[(nv) - 1] = _mm512_fmadd_ps(a_, _mm512_maskz_loadu_ps(tail, p_ + RS_VEC16 * ((nv) - 1)), \
+                                        acc[(nv) - 1]); \
+    } while (0)
+
+/* Two output rows: oa = sum over list a of val * m[idx] (+ bias), ob
+ * likewise, each chain in its list's order (as rows2_avx2). ob may be
+ * NULL (cb 0): one row. */
+__attribute__((target("avx512f"), always_inline))
+static inline void rows2_avx512(int nv, __mmask16 tail, const int32_t *ia, const float *va,
+                                int32_t ca, const int32_t *ib, const float *vb, int32_t cb,
+                                const float *m, int n, const float *bias, float *oa, float *ob)
+{
+    __m512 acc[RS_BLOCK / RS_VEC16], bcc[RS_BLOCK / RS_VEC16];
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) acc[v] = bcc[v] = _mm512_setzero_ps();
+    int32_t both = ca < cb ? ca : cb, k = 0;
+    for (; k < both; k++) {
+        RS512_STEP(acc, va[k], ia[k], m, n, nv, tail);
+        RS512_STEP(bcc, vb[k], ib[k], m, n, nv, tail);
+    }
+    for (int32_t ka = k; ka < ca; ka++) RS512_STEP(acc, va[ka], ia[ka], m, n, nv, tail);
+    for (int32_t kb = k; kb < cb; kb++) RS512_STEP(bcc, vb[kb], ib[kb], m, n, nv, tail);
+    if (bias) {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            __m512 bv = _mm512_maskz_loadu_ps(v == nv - 1 ? tail : (__mmask16)0xffff,
+                                              bias + RS_VEC16 * v);
+            acc[v] = _mm512_add_ps(acc[v], bv);
+            bcc[v] = _mm512_add_ps(bcc[v], bv);
+        }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(oa + RS_VEC16 * v, acc[v]);
+    _mm512_mask_storeu_ps(oa + RS_VEC16 * (nv - 1), tail, acc[nv - 1]);
+    if (!ob) return;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(ob + RS_VEC16 * v, bcc[v]);
+    _mm512_mask_storeu_ps(ob + RS_VEC16 * (nv - 1), tail, bcc[nv - 1]);
+}
+
+#define RS512_CASES(X) X(1) X(2) X(3) X(4)
+
+/* Rows [i0, i1) of S B (+ bias), two rows at a time. */
+__attribute__((target("avx512f")))
+static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float *bias,
+                      float *c, int ldc, int i0, int i1)
+{
+    for (int jb = 0; jb < n; jb += RS_BLOCK) {
+        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
+        int nv = (w + RS_VEC16 - 1) / RS_VEC16;
+        __mmask16 tail = lanes16_below(w - RS_VEC16 * (nv - 1));
+        const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
+        for (int i = i0; i < i1; i += 2) {
+            bool two = i + 1 < i1;
+            int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
+            int32_t k1 = s->start[i + 1], cnt1 = two ? s->start[i + 2] - k1 : 0;
+            float *ci = c + (long)i * ldc + jb, *ci1 = two ? ci + ldc : NULL;
+            switch (nv) {
+#define RS_MM512_CASE(NV) \
+            case NV: rows2_avx512(NV, tail, s->col + k0, s->val + k0, cnt, s->col + k1, \
+                                  s->val + k1, cnt1, bb, n, bias_b, ci, ci1); break;
+            RS512_CASES(RS_MM512_CASE)
+#undef RS_MM512_CASE
+            }
+        }
+    }
+}
+
+/* Output rows [p0, p1) of S^T D from the column form, two at a time. */
+__attribute__((target("avx512f")))
+static void tmm_csc_avx512(const rt_rowsparse *s, const float *d, int n, float *c, int p0, int p1)
+{
+    for (int jb = 0; jb < n; jb += RS_BLOCK) {
+        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
+        int nv = (w + RS_VEC16 - 1) / RS_VEC16;
+        __mmask16 tail = lanes16_below(w - RS_VEC16 * (nv - 1));
+        const float *db = d + jb;
+        for (int p = p0; p < p1; p += 2) {
+            bool two = p + 1 < p1;
+            int32_t k0 = s->cstart[p], cnt = s->cstart[p + 1] - k0;
+            int32_t k1 = s->cstart[p + 1], cnt1 = two ? s->cstart[p + 2] - k1 : 0;
+            float *cp = c + (long)p * n + jb, *cp1 = two ? cp + n : NULL;
+            switch (nv) {
+#define RS_TMM512_CASE(NV) \
+            case NV: rows2_avx512(NV, tail, s->crow + k0, s->cval + k0, cnt, s->crow + k1, \
+                                  s->cval + k1, cnt1, db, n, NULL, cp, cp1); break;
+            RS512_CASES(RS_TMM512_CASE)
+#undef RS_TMM512_CASE
+            }
+        }
+    }
+}
+
+/* build_u8_avx2 sixteen pixels per pack (a 64-byte block without ink
+ * skipped at once, as the AVX2 body skips 32): the set lanes compressed to the
+ * front of a register (vcompressps into a register, then a full store:
+ * the store form of vcompress is slow on AMD), columns likewise. Values
+ * are (float)byte * scale as everywhere. */
+__attribute__((target("avx512f")))
+static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
+                            int cols, float scale)
+{
+    long nnz = 0, max = s->max_nnz;
+    const __m512 sc = _mm512_set1_ps(scale);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int i = 0; i < rows; i++) {
+        s->start[i] = (int32_t)nnz;
+        const uint8_t *xi = base + idx[i] * cols;
+        for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
+            const char *next = (const char *)(base + idx[i + a] * cols);
+            for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+        }
+        int p = 0;
+        for (; p + 64 <= cols; p += 64) {
+            __m512i b = _mm512_loadu_si512((const void *)(xi + p));
+            unsigned m8 = _mm512_test_epi64_mask(b, b);     /* 8-byte groups with ink */
+            if (!m8) continue;
+#define RS512_GROUP(q) \
+            if (m8 >> (2 * (q)) & 3) { \
+                __m512i w = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(b, q)); \
+                __mmask16 mq = _mm512_test_epi32_mask(w, w); \
+                __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(w), sc); \
+                _mm512_storeu_ps(s->val + nnz, _mm512_maskz_compress_ps(mq, v)); \
+                _mm512_storeu_si512((void *)(s->col + nnz), \
+                                    _mm512_maskz_compress_epi32( \
+                                        mq, _mm512_add_epi32(iota, _mm512_set1_epi32(p + 16 * (q))))); \
+                nnz += __builtin_popcount(mq); \
+            }
+            RS512_GROUP(0) RS512_GROUP(1) RS512_GROUP(2) RS512_GROUP(3)
+#undef RS512_GROUP
+            if (nnz > max) return false;
+        }
+        for (; p + 16 <= cols; p += 16) {
+            __m512i w = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(xi + p)));
+            __mmask16 mq = _mm512_test_epi32_mask(w, w);
+            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(w), sc);
+            _mm512_storeu_ps(s->val + nnz, _mm512_maskz_compress_ps(mq, v));
+            _mm512_storeu_si512((void *)(s->col + nnz),
+                                _mm512_maskz_compress_epi32(mq, _mm512_add_epi32(iota, _mm512_set1_epi32(p))));
+            nnz += __builtin_popcount(mq);
+            if (nnz > max) return false;
+        }
+        for (; p < cols; p++) {
+            if (xi[p] == 0) continue;
+            if (nnz == max) return false;
+            s->col[nnz] = p;
+            s->val[nnz++] = (float)xi[p] * scale;
+        }
+    }
+    s->start[rows] = (int32_t)nnz;
+    return true;
+}
 #endif
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -430,7 +769,7 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
  * worker cost little (pool.c). */
 typedef struct rs_job {
     const rt_rowsparse *s;
-    bool avx2, neon, trans;
+    bool avx2, avx512, neon, trans, csc;  /* csc: S^T D by columns (build_csc done) */
     const float *b, *bias;      /* B (or D) and the optional bias */
     int n, ldc, parts, chunk;   /* chunk: output rows of S^T D per task */
     float *c;
@@ -449,6 +788,11 @@ static void rs_task(void *ctx, int t)
         int p0 = t * g->chunk, p1 = p0 + g->chunk < s->cols ? p0 + g->chunk : s->cols;
         if (p0 >= p1) return;
 #if RS_X86
+        if (g->csc) {
+            if (g->avx512) tmm_csc_avx512(s, g->b, g->n, g->c, p0, p1);
+            else tmm_csc_avx2(s, g->b, g->n, g->c, p0, p1);
+            return;
+        }
         if (g->avx2) {
             tmm_avx2(s, g->b, g->n, g->c, s->cursor + (long)t * (s->cap_rows + 1), p0, p1);
             return;
@@ -465,6 +809,10 @@ static void rs_task(void *ctx, int t)
     }
     int i0 = (int)((long)s->rows * t / g->parts), i1 = (int)((long)s->rows * (t + 1) / g->parts);
 #if RS_X86
+    if (g->avx512) {
+        mm_avx512(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
+        return;
+    }
     if (g->avx2) {
         mm_avx2(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
         return;
@@ -483,12 +831,16 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
 {
     if (g->n <= 0) return;
     g->avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
+    g->avx512 = RS_X86 && simd >= RT_SIMD_AVX512 && rt_cpu_has(RT_SIMD_AVX512);
     g->neon = RS_NEON && simd == RT_SIMD_NEON && rt_cpu_has(RT_SIMD_NEON);
     long work = (long)g->s->start[g->s->rows] * g->n;
     int threads = rt_pool_threads(pool);
     g->parts = work < RS_PAR_MIN || threads <= 1 ? 1 : threads * RS_TASKS_PER_THREAD;
     if (g->parts > RS_MAX_PARTS) g->parts = RS_MAX_PARTS;
     if (g->trans) {
+        /* the column form costs a scatter per nonzero and saves a load and
+         * a store per nonzero and vector of outputs */
+        g->csc = g->avx2 && build_csc(g->s);
         int cols = g->s->cols > 0 ? g->s->cols : 1;
         if (g->parts > cols) g->parts = cols;
         g->chunk = (cols + g->parts - 1) / g->parts;
@@ -507,6 +859,8 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
     s->rows = rows;
     s->cols = cols;
 #if RS_X86
+    if (simd >= RT_SIMD_AVX512 && rt_cpu_has(RT_SIMD_AVX512))
+        return build_u8_avx512(s, base, idx, rows, cols, scale);
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2))
         return build_u8_avx2(s, base, idx, rows, cols, scale);
 #endif

@@ -24,9 +24,11 @@
  * infinite weights has diverged anyway, and the training loop stops on the
  * non-finite loss that follows.
  *
- * Paths: each product has a scalar body (fmaf, the portable path) and an
- * AVX2+FMA body (vfmadd231ps rounds exactly like fmaf); both run every
- * chain in the same order, so MLP_SIMD does not change a bit. With a pool
+ * Paths: each product and the byte packing have a scalar body (fmaf, the
+ * portable path), an AVX2+FMA body and an AVX-512F body (vfmadd231ps
+ * rounds exactly like fmaf); all run every chain in the same order, so
+ * MLP_SIMD does not change a bit (test_rowsparse.c compares every path
+ * the machine has over every tail). With a pool
  * (may be NULL) of several threads, a product big enough to repay the
  * hand-off is split into a few tasks per thread, S B by rows of the batch
  * and S^T D by bands of its output rows, each element computed whole by
@@ -55,6 +57,11 @@ typedef struct rt_rowsparse {
     int32_t *start, *col;
     float *val;
     int32_t *cursor;            /* workspace: [RS_MAX_PARTS x (cap_rows + 1)] */
+    /* workspace of S^T D: the same nonzeros by columns (CSC), built by the
+     * product: column p's rows crow[cstart[p] .. cstart[p+1]) ascending,
+     * their values cval[...]; cstart holds max_nnz + 3 entries */
+    int32_t *cstart, *crow;
+    float *cval;
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */

@@ -12,3 +12,7 @@ else
 fi
 # quick VAR VALUE: in a quick run, VAR defaults to VALUE instead
 quick() { if [ "${BENCH_QUICK:-0}" = 1 ]; then eval "$1=\${$1:-$2}"; fi; }
+
+# What the runtime objects a bench driver links need (the Makefile's list):
+# the drivers link every runtime object, figures (cairo) included.
+RT_LIBS=${RT_LIBS:-"-lcurl -lcrypto -ljansson -lz $(pkg-config --libs cairo) -lm"}

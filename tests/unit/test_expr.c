@@ -178,3 +178,73 @@ Test(scratch, adam_with_overrides)
     compare("scratch.Adam(lr=0.01, beta1=0.8)", "Adam", (const char *[]){"lr", "beta1"},
             (double[]){0.01, 0.8}, 2);
 }
+
+/* ---- SIMD paths ------------------------------------------------------------------ */
+
+/* Every operation, with a uniform on either side and arrays on both, over
+ * lengths covering empty, sub-vector tails, one chunk and chunk tails, on
+ * values with NaN, infinities, signed zeros, denormals and the ordinary:
+ * the AVX2 path (where the machine has it) gives the scalar path's bits. */
+Test(expr, simd_paths_give_the_same_bits)
+{
+    static const char *const ops2[] = {"+", "-", "*", "/", "**", "<", "<=", ">", ">=", "==", "!="};
+    static const char *const fns2[] = {"max", "min"};
+    static const char *const fns1[] = {"-", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
+                                       "sign", "erf", "square"};
+    char progs[64][96];
+    int np = 0;
+    for (size_t i = 0; i < sizeof ops2 / sizeof *ops2; i++) {
+        snprintf(progs[np++], 96, "out = a %s b", ops2[i]);
+        snprintf(progs[np++], 96, "out = k %s b; a = a %s k", ops2[i], ops2[i]);
+    }
+    for (size_t i = 0; i < sizeof fns2 / sizeof *fns2; i++) {
+        snprintf(progs[np++], 96, "out = %s(a, b)", fns2[i]);
+        snprintf(progs[np++], 96, "out = %s(k, b) + %s(b, k)", fns2[i], fns2[i]);
+    }
+    for (size_t i = 0; i < sizeof fns1 / sizeof *fns1; i++)
+        snprintf(progs[np++], 96, "out = %s(a)", fns1[i]);
+    /* an optimizer-shaped program, in place */
+    snprintf(progs[np++], 96, "b = b * 0.9 + a * 0.1; out = out - k * b / (sqrt(out * out) + 1e-7)");
+    static const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 2.0f, 1e-40f, -1e-40f,
+                                    3e38f, -3e38f, 0.1f, 7.25f};
+    const int nspecial = (int)(sizeof special / sizeof *special);
+    static const long lens[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 255, 256, 257, 263, 512, 777};
+    enum { N = 777 };
+    static const char *const arrs[] = {"a", "b", "out"};
+    static const char *const scal[] = {"k"};
+    for (int p = 0; p < np; p++) {
+        rt_error err;
+        rt_expr *e = rt_expr_compile(progs[p], 3, arrs, 1, scal, &err);
+        cr_assert(e, "%s: %s", progs[p], err.msg);
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+            long n = lens[li];
+            static float in[2][3][N], res[2][3][N];
+            for (int i = 0; i < N; i++) {
+                float x = (float)sin(i * 0.37) * 3, y = (float)cos(i * 0.11) * 2;
+                if (i % 5 == 0) x = special[(i / 5) % nspecial];
+                if (i % 7 == 0) y = special[(i / 7) % nspecial];
+                if (i % 11 == 0) x = NAN;
+                if (i % 13 == 0) y = i % 2 ? INFINITY : -INFINITY;
+                if (i % 17 == 0) y = x;
+                for (int s = 0; s < 2; s++) {
+                    in[s][0][i] = x;
+                    in[s][1][i] = y;
+                    in[s][2][i] = 0.25f * (float)i;
+                }
+            }
+            for (int k = 0; k < 3; k++) {
+                double kk = k == 0 ? 0.75 : k == 1 ? -2.0 : 0.0;
+                float uni[RT_EXPR_MAX_UNIFORMS];
+                rt_expr_prepare(e, &kk, uni);
+                for (int s = 0; s < 2; s++) {
+                    memcpy(res[s], in[s], sizeof res[s]);
+                    rt_expr_exec_simd(e, s ? RT_SIMD_AVX2 : RT_SIMD_SCALAR, uni,
+                                      (float *[]){res[s][0], res[s][1], res[s][2]}, n);
+                }
+                cr_assert(memcmp(res[0], res[1], sizeof res[0]) == 0,
+                          "%s: n=%ld k=%g: the paths differ", progs[p], n, kk);
+            }
+        }
+        rt_expr_free(e);
+    }
+}

@@ -271,3 +271,53 @@ Test(rowsparse, fit_on_bytes_equals_float_steps)
     rt_model_free(b);
     rt_dataset_free(&ds);
 }
+
+/* Packing bytes: every SIMD path lists exactly the scalar path's nonzeros
+ * and values, for every width up to past two 64-byte blocks (each tail of
+ * 8, 16, 32 and 64), densities from none to full, rows picked out of order
+ * and repeated; and each gives up exactly when the scalar path does, near
+ * the capacity. */
+Test(rowsparse, byte_packing_is_the_same_on_every_path)
+{
+    enum { NIMG = 9, MAXC = 200 };
+    static uint8_t base[NIMG * MAXC];
+    const int64_t idx[] = {3, 0, 8, 8, 5, 1, 7};
+    const int rows = (int)(sizeof idx / sizeof *idx);
+    const float densities[] = {0.0f, 0.05f, 0.19f, 0.5f, 0.9f, 1.0f};
+    uint32_t seed = 11;
+    for (int cols = 1; cols <= MAXC; cols++)
+        for (size_t di = 0; di < sizeof densities / sizeof *densities; di++) {
+            for (int k = 0; k < NIMG * cols; k++)
+                base[k] = unit(&seed) < densities[di] ? (uint8_t)(lcg(&seed) % 255 + 1) : 0;
+            long total = 0;
+            for (int i = 0; i < rows; i++)
+                for (int p = 0; p < cols; p++) total += base[idx[i] * cols + p] != 0;
+            /* capacities: plenty, exactly enough, one short */
+            long caps[] = {(long)rows * cols, total, total - 1};
+            for (int ci = 0; ci < 3; ci++) {
+                if (caps[ci] < 1) continue;
+                rt_rowsparse ref = {0};
+                cr_assert(rt_rowsparse_reserve(&ref, rows, caps[ci], NULL));
+                bool ok_ref = rt_rowsparse_build_u8(&ref, RT_SIMD_SCALAR, base, idx, rows, cols,
+                                                    1.0f / 255.0f);
+                cr_assert_eq(ok_ref, total <= caps[ci]);
+                for (size_t pi = 1; pi < sizeof paths / sizeof paths[0]; pi++) {
+                    rt_rowsparse sp = {0};
+                    cr_assert(rt_rowsparse_reserve(&sp, rows, caps[ci], NULL));
+                    bool ok = rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols,
+                                                    1.0f / 255.0f);
+                    cr_assert_eq(ok, ok_ref, "%s cols=%d cap=%ld", rt_simd_name(paths[pi]), cols,
+                                 caps[ci]);
+                    if (ok) {
+                        cr_assert(memcmp(sp.start, ref.start, (size_t)(rows + 1) * sizeof *sp.start) == 0);
+                        cr_assert(memcmp(sp.col, ref.col, (size_t)total * sizeof *sp.col) == 0,
+                                  "%s cols=%d: columns differ", rt_simd_name(paths[pi]), cols);
+                        cr_assert(memcmp(sp.val, ref.val, (size_t)total * sizeof *sp.val) == 0,
+                                  "%s cols=%d: values differ", rt_simd_name(paths[pi]), cols);
+                    }
+                    rt_rowsparse_release(&sp);
+                }
+                rt_rowsparse_release(&ref);
+            }
+        }
+}

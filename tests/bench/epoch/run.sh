@@ -5,9 +5,14 @@
 # Adam+relu, RMSprop+relu. Runs are interleaved per combination so the
 # ratios compare like with like on a machine whose speed drifts.
 #
+# Then one fit (Adam + relu) with one thread and with two, interleaved
+# ROUNDS times: the 1-vs-2-thread ratio of the median epochs.
+#
 # env: OUT   build dir with obj/runtime/*/*.o (default: build)
 #      MLP_DATA_PATH  (first entry) holding mnist/*.gz (default ../shared/data)
 #      EPOCHS (default 3; the median epoch is reported)  MLP_THREADS
+#      ROUNDS (default 2)  BENCH_SUMMARY  a file the key lines are appended
+#      to (make bench prints it at the end, side by side with the targets)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -18,7 +23,10 @@ DATA=${DATA%%:*}
 REF=$root/../shared/reference
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 quick EPOCHS 1
+quick ROUNDS 1
 EPOCHS=${EPOCHS:-3}
+ROUNDS=${ROUNDS:-2}
+SUMMARY=${BENCH_SUMMARY:-/dev/null}
 
 # The runtime objects of this build; make them if the build has not yet.
 objs=$(ls "$OUT"/obj/runtime/*/*.o 2>/dev/null || true)
@@ -28,7 +36,7 @@ if [ -z "$objs" ]; then
 fi
 bin=$OUT/bench-epoch
 cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -Wall -Wextra -Werror -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
-   "$here/epoch.c" $objs -lcurl -lcrypto -lz -lm -pthread -o "$bin"
+   "$here/epoch.c" $objs $RT_LIBS -pthread -o "$bin"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -51,5 +59,28 @@ for combo in "sgd sigmoid" "adam relu" "rmsprop relu"; do
     "$(python3 -c "print($np_s/$mlp_s)")" "$(python3 -c "print($t_s/$mlp_s)")" \
     "$mlp_mb" "$(peak "$tmp/np.json")" "$(peak "$tmp/t.json")"
   grep '^FINAL' "$tmp/mlp.txt" | sed 's/^/  /'
+  printf '%-34s %8s s  numpy %8s s  %6.1fx  (target >= 7x)  %s MB vs numpy %s MB\n' \
+    "epoch $1+$2, 1 thread" "$mlp_s" "$np_s" "$(python3 -c "print($np_s/$mlp_s)")" \
+    "$mlp_mb" "$(peak "$tmp/np.json")" >> "$SUMMARY"
 done
 echo "(seconds: median training epoch; MB: peak RSS of the whole process)"
+
+# One fit on one thread against the same fit on two, interleaved; the
+# results must be the same bits (the FINAL accuracies are compared).
+t1=(); t2=()
+for r in $(seq "$ROUNDS"); do
+  for th in 1 2; do
+    "$bin" "$DATA/mnist" adam relu "$EPOCHS" "$th" > "$tmp/t$th.txt"
+    v=$(sed -n 's/.*median_train=\([0-9.]*\)s.*/\1/p' "$tmp/t$th.txt")
+    if [ "$th" = 1 ]; then t1+=("$v"); else t2+=("$v"); fi
+  done
+  a1=$(sed -n 's/.*\(eval_train_acc=[0-9.]* test_acc=[0-9.]*\).*/\1/p' "$tmp/t1.txt")
+  a2=$(sed -n 's/.*\(eval_train_acc=[0-9.]* test_acc=[0-9.]*\).*/\1/p' "$tmp/t2.txt")
+  [ "$a1" = "$a2" ] || { echo "epoch/run.sh: two threads trained differently ($a1 / $a2)" >&2; exit 1; }
+done
+med() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+m1=$(med "${t1[@]}"); m2=$(med "${t2[@]}")
+line=$(printf '%-34s %8s s  2 threads %8s s  %6.2fx  (target >= 1.5x)' "epoch adam+relu, 1 vs 2 threads" \
+       "$m1" "$m2" "$(python3 -c "print($m1/$m2)")")
+echo "$line"
+echo "$line" >> "$SUMMARY"

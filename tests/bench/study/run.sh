@@ -34,8 +34,9 @@ fi
 # wall seconds, user seconds, peak RSS in MB of one command (output to $1)
 measure() {
   local out=$1; shift
-  /usr/bin/time -f "%e %U %M" -o "$tmp/time" "$@" > "$out" 2>&1 || {
-    echo "study/run.sh: failed: $*" >&2; tail -5 "$out" >&2; exit 1; }
+  # stdout alone is compared: stderr has the progress lines and timings
+  /usr/bin/time -f "%e %U %M" -o "$tmp/time" "$@" > "$out" 2> "$out.err" || {
+    echo "study/run.sh: failed: $*" >&2; tail -5 "$out.err" >&2; exit 1; }
   read -r wall user kb < "$tmp/time"
   echo "$wall $user $((kb / 1024))"
 }
@@ -54,5 +55,10 @@ printf '%-26s %9s %9s %8s\n' "mlp (6 runs)" "$m_wall" "$m_user" "$m_mb"
 printf '%-26s %9s %9s %8s\n' "mlp -j $JOBS (6 runs)" "$j_wall" "$j_user" "$j_mb"
 printf '%-26s %9s %9s %8s\n' "torch adam+relu x6 epochs" "$t_wall" "$t_user" "$t_mb"
 python3 -c "import sys; w=float(sys.argv[1]); j=float(sys.argv[2]); t=float(sys.argv[3]); print('torch/mlp wall ratio: %.1fx serial, %.1fx with -j' % (t / w, t / j))" "$m_wall" "$j_wall" "$t_wall"
+SUMMARY=${BENCH_SUMMARY:-/dev/null}
+printf '%-34s %8s s  %4s MB   torch %s s %s MB  (target < 12 s, < 80 MB at 30 epochs)\n' \
+  "study serial, $EPOCHS epochs/run" "$m_wall" "$m_mb" "$t_wall" "$t_mb" >> "$SUMMARY"
+printf '%-34s %8s s  %4s MB   torch %s s %s MB  (target < 8 s at 30 epochs)\n' \
+  "study -j $JOBS" "$j_wall" "$j_mb" "$t_wall" "$t_mb" >> "$SUMMARY"
 echo "mlp results:"
 grep -A4 '^opt ' "$tmp/mlp.txt" | sed 's/^/  /'
