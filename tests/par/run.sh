@@ -160,8 +160,10 @@ rc=$?
 grep -q interrupted "$TMP/long.err" && ok || { bad "Ctrl-C: no 'interrupted' message"; cat "$TMP/long.err"; }
 # stdout: the partial table (issue 17), every point unfinished, and no more
 grep -q 'not reached' "$TMP/long.out" && bad "Ctrl-C: the script went on" || ok
-[ "$(head -1 "$TMP/long.out")" = "sweep interrupted: 0 of 8 points finished" ] \
-    && [ "$(grep -c 'unfinished (interrupted)$' "$TMP/long.out")" = 8 ] && ok \
+# (how many points finished before the signal depends on the machine)
+fin=$(head -1 "$TMP/long.out" | sed -n 's/^sweep interrupted: \([0-9]*\) of 8 points finished$/\1/p')
+[ -n "$fin" ] && [ "$fin" -lt 8 ] \
+    && [ "$(grep -c 'unfinished (interrupted)$' "$TMP/long.out")" = $((8 - fin)) ] && ok \
     || { bad "Ctrl-C: no partial table"; cat "$TMP/long.out"; }
 sleep 0.2
 left=$(pgrep -f "$TMP/long.mlp" | wc -l)
