@@ -261,7 +261,7 @@ test-aarch64: $(MLP) $(KCHECK) $(PLUGIN) | build/.deps-test
 	bash tests/aarch64/run.sh
 
 valgrind: $(MLP) | build/.deps-test
-	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" tests/lang tests/nn tests/ext
+	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" --skip-tag slow tests/lang tests/nn tests/ext
 
 # lang/LANGUAGE.md's optimizer and activation tables, rewritten from the
 # runtime's tables (the unit test docs/* checks they agree).
