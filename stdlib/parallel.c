@@ -202,7 +202,11 @@ __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job
     fflush(stdout);
     f.kind = ok ? PAR_RESULT : PAR_INTERRUPTED;
     int code;
-    if (!ok && mlp_exit_requested(vm, &code)) f.kind = PAR_EXIT, f.index = (uint64_t)code;
+    if (!ok && mlp_exit_requested(vm, &code)) {   /* the code travels in res */
+        f.kind = PAR_EXIT;
+        par_buf_free(&f.res);
+        par_put_u64(&f.res, (uint64_t)(int64_t)code);
+    }
     if (f.sum.oom || f.res.oom) _exit(72);
     if (!write_frame(res_fd, &f)) _exit(0);   /* the parent is gone */
     _exit(ok ? 0 : 130);
@@ -401,6 +405,17 @@ static void progress_end(progress *p)
 
 /* ---- the scheduler -------------------------------------------------------------- */
 
+/* The point's exit(code): its output, then the program's own exit. */
+static bool exit_with(mlp_vm *vm, const par_frame *f)
+{
+    uint64_t c = 0;
+    if (f->res.n >= sizeof c) memcpy(&c, f->res.s, sizeof c);
+    if (f->out.n) mlp_write(vm, f->out.s, f->out.n);
+    mlp_value ex, code = mlp_number((double)(int64_t)c), dummy;
+    return mlp_get_global(vm, "exit", &ex) ? mlp_call(vm, ex, 1, &code, mlp_nil(), &dummy)
+                                           : mlp_raise(vm, "exit(%d)", (int)(int64_t)c);
+}
+
 /* Dynamic scheduling: every slot gets a point, and each answer frees its
  * slot for the next unassigned point, so long and short points balance
  * without knowing their cost. Answers arrive in any order; output and
@@ -409,6 +424,11 @@ static void progress_end(progress *p)
 bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *results)
 {
     size_t n = job->npoints, next = 0, done = 0, emitted = 0;
+    /* exit(code) in point exit_at: the points before it finish (a serial
+     * run would have run them: their output and cache entries are kept),
+     * none after it starts, then the program stops with the code. */
+    size_t exit_at = n;
+    par_frame exit_f = {0};
     bool *have = calloc(n + 1, sizeof *have);
     if (!have) return mlp_raise(vm, "sweep: out of memory");
     progress pr = { .tty = !slots->quiet && isatty(STDERR_FILENO), .quiet = slots->quiet,
@@ -427,7 +447,7 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
     while (ok && emitted < n) {
         /* Print the finished prefix in point order, then hand it over. */
         bool wrote = false;
-        while (emitted < n && have[emitted]) {
+        while (emitted < exit_at && have[emitted]) {
             par_frame *f = &results[emitted];
             /* The bar shares the terminal with the output: off it goes. */
             if (pr.tty && !wrote) fputs("\r\033[K", stderr);
@@ -445,6 +465,10 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
             bar(&pr);
         }
         if (!ok || emitted == n) break;
+        if (emitted == exit_at) {
+            ok = exit_with(vm, &exit_f);
+            break;
+        }
         if (done == n) {   /* only when a slot vanished mid-point without an answer */
             ok = mlp_raise(vm, "sweep: a worker's answer was lost");
             break;
@@ -458,13 +482,16 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
             ok = mlp_raise(vm, "interrupted");
             break;
         }
-        if (f.kind == PAR_EXIT) { /* exit(code) in a point: the whole program stops with code */
-            mlp_value ex, code = mlp_number((double)f.index), dummy;
-            if (f.out.n) fwrite(f.out.s, 1, f.out.n, stdout);
-            par_frame_free(&f);
-            ok = mlp_get_global(vm, "exit", &ex) ? mlp_call(vm, ex, 1, &code, mlp_nil(), &dummy)
-                                                 : mlp_raise(vm, "exit(%d)", (int)mlp_as_number(code));
-            break;
+        if (f.kind == PAR_EXIT) {
+            if (f.index < exit_at) {
+                par_frame_free(&exit_f);
+                exit_f = f;
+                exit_at = (size_t)f.index;
+            } else {
+                par_frame_free(&f);
+            }
+            pr.running--;
+            continue;
         }
         if (f.index >= n || have[f.index]) {   /* not ours: ignore, keep the slot busy */
             par_frame_free(&f);
@@ -475,7 +502,7 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
         results[f.index] = f;
         have[f.index] = true;
         done++;
-        while (next < n && s >= 0) {
+        while (next < exit_at && s >= 0) {
             if (slots->give(slots->ctx, s, next)) { pr.running++; next++; break; }
             par_frame_died(&results[next], next, "worker died: could not start a worker process");
             have[next++] = true;
@@ -484,6 +511,7 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
         progress_line(&pr, &results[f.index]);
     }
     progress_end(&pr);
+    par_frame_free(&exit_f);
     free(have);
     return ok;
 }
