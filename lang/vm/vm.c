@@ -1125,7 +1125,12 @@ L_TRACE:
         close_upvals(vm, base + READ_U8());
         NEXT;
     }
+    CASE(RETURN_NIL) {
+        *sp++ = mlp_nil();
+        goto return_top;
+    }
     CASE(RETURN) {
+    return_top: {
         /* the callee sat at base[-1]: the result replaces it, and the
          * frame's slots are closed over first, since a later call reuses
          * them */
@@ -1141,17 +1146,6 @@ L_TRACE:
         LOAD_FRAME();
         NEXT;
     }
-    CASE(RETURN_NIL) {
-        close_upvals(vm, base);
-        vm->nframes--;
-        sp = base - 1;
-        *sp++ = mlp_nil();
-        if (vm->nframes == stop) {
-            vm->sp = sp;
-            return true;
-        }
-        LOAD_FRAME();
-        NEXT;
     }
     CASE(LIST) {
         int n = READ_U8();
