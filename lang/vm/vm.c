@@ -648,9 +648,17 @@ static bool get_field(mlp_vm *vm, Value *slot, ObjString *name) {
         *slot = out;
         return true;
     }
-    default:
+    default: {
+        /* "a,b".split(","): the name is a builtin function; say how to call it */
+        Value fnv;
+        if ((o.type == MLP_T_STRING || o.type == MLP_T_LIST) &&
+            mlp_get_global(vm, str_cstr(vm, name), &fnv) && fnv.type == MLP_T_NATIVE)
+            return vm_error(vm, "cannot read field '%.*s' of a %s ('%.*s' is a function: "
+                            "write %.*s(x, ...))", (int)name->len, STR_CHARS(name), type_name(o),
+                            (int)name->len, STR_CHARS(name), (int)name->len, STR_CHARS(name));
         return vm_error(vm, "cannot read field '%.*s' of a %s", (int)name->len, STR_CHARS(name),
                         type_name(o));
+    }
     }
 }
 
