@@ -229,9 +229,16 @@ bool vm_bind_args(mlp_vm *vm, const char *fname, Signature *sig, Value *args, in
                 j = i;
                 break;
             }
-        if (j < 0)
-            return vm_error(vm, "%s: unknown keyword argument '%.*s'", fname, (int)name->len,
-                            STR_CHARS(name));
+        if (j < 0) {   /* name the ones it takes: the misspelling is usually plain then */
+            char known[256] = "";
+            for (int i = 0, at = 0; i < n && at < (int)sizeof known; i++)
+                if (i != sig->star)
+                    at += snprintf(known + at, sizeof known - (size_t)at, "%s%.*s", at ? ", " : "",
+                                   (int)sig->names[i]->len, STR_CHARS(sig->names[i]));
+            return vm_error(vm, "%s: unknown keyword argument '%.*s' (%s%s)", fname,
+                            (int)name->len, STR_CHARS(name), known[0] ? "known: " : "",
+                            known[0] ? known : "it takes no arguments");
+        }
         if (!IS_UNDEF(out[j]))
             return vm_error(vm, "%s: argument '%.*s' given twice", fname, (int)name->len,
                             STR_CHARS(name));

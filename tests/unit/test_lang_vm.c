@@ -106,11 +106,12 @@ Test(lang_vm, runtime_error_report_and_traceback) {
 Test(lang_vm, wrong_arguments_name_function_and_parameter) {
     const char *cases[][2] = {
         {"fn scale(x, by=2) { return x }\nscale(by=3)", "scale: missing argument 'x'"},
-        {"fn scale(x, by=2) { return x }\nscale(1, y=3)", "scale: unknown keyword argument 'y'"},
+        {"fn scale(x, by=2) { return x }\nscale(1, y=3)", "scale: unknown keyword argument 'y' (known: x, by)"},
         {"fn scale(x, by=2) { return x }\nscale(1, x=3)", "scale: argument 'x' given twice"},
         {"fn scale(x, by=2) { return x }\nscale(1, 2, 3)", "scale: too many arguments"},
         {"sqrt(\"a\")", "sqrt: argument 'x' must be a number, got string"},
-        {"print(1, bogus=2)", "print: unknown keyword argument 'bogus'"},
+        {"print(1, bogus=2)", "print: unknown keyword argument 'bogus' (known: sep, end, digits)"},
+        {"fn f() { return 1 }\nf(a=1)", "f: unknown keyword argument 'a' (it takes no arguments)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tl_reset(&cap);
