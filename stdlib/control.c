@@ -350,18 +350,18 @@ void std_control_free(std_control *c)
 
 static const mlp_native natives[] = {
     { "step", "lr, every, gamma=0.1", n_step,
-      "step(lr, every, gamma=0.1): a schedule, lr * gamma^floor(epoch / every) (for fit's lr=)" },
+      "step(lr, every, gamma=0.1): a schedule, lr * gamma^floor(epoch / every) (for the lr of fit or an optimizer)" },
     { "exponential", "lr, rate", n_exponential,
-      "exponential(lr, rate): a schedule, lr * rate^epoch (for fit's lr=)" },
+      "exponential(lr, rate): a schedule, lr * rate^epoch (for the lr of fit or an optimizer)" },
     { "cosine", "lr, epochs, warmup=0", n_cosine,
       "cosine(lr, epochs, warmup=0): a schedule, linear warm-up then cosine decay to 0 at "
-      "`epochs` (for fit's lr=)" },
+      "`epochs` (for the lr of fit or an optimizer)" },
     { "piecewise", "pieces", n_piecewise,
-      "piecewise([[0, 0.1], [10, 0.01]]): a schedule, constant from each epoch on (for fit's lr=)" },
+      "piecewise([[0, 0.1], [10, 0.01]]): a schedule, constant from each epoch on (for the lr of fit or an optimizer)" },
     { "reduce_on_plateau", "lr, monitor=\"val_loss\", factor=0.1, patience=10, min_delta=0, "
       "min_lr=0", n_reduce_on_plateau,
       "reduce_on_plateau(lr, monitor=\"val_loss\", factor=0.1, patience=10): a schedule that "
-      "multiplies the rate by factor after patience epochs without improvement (for fit's lr=)" },
+      "multiplies the rate by factor after patience epochs without improvement (for the lr of fit or an optimizer)" },
 };
 
 bool std_open_control(mlp_vm *vm)
