@@ -10,6 +10,15 @@
 static const char *const monitors[] = { "loss", "acc", "val_loss", "val_acc" };
 enum { NMONITORS = 4 };
 
+const char *std_monitor_name(int mon) { return mon >= 0 && mon < NMONITORS ? monitors[mon] : "?"; }
+
+int std_monitor_index(const char *name)
+{
+    for (int i = 0; name && i < NMONITORS; i++)
+        if (strcmp(name, monitors[i]) == 0) return i;
+    return -1;
+}
+
 static bool monitor_arg(mlp_vm *vm, const char *fn, mlp_value v, int *out)
 {
     const char *name;
@@ -31,13 +40,19 @@ static double monitored(const rt_epoch_stats *s, int mon)
 
 /* ---- schedules as values --------------------------------------------------- */
 
+size_t std_schedule_text(const std_schedule *s, char *buf, size_t size)
+{
+    size_t k = rt_schedule_describe(&s->s, buf, size);
+    if (s->s.kind == RT_SCHED_PLATEAU && k + 2 < size)   /* name the monitor too */
+        k = k - 1 + (size_t)snprintf(buf + k - 1, size - (k - 1), ", monitor=\"%s\")",
+                                     monitors[s->monitor]);
+    return k;
+}
+
 static mlp_value schedule_tostring(mlp_vm *vm, void *data)
 {
-    const std_schedule *s = data;
     char buf[1024];
-    size_t k = rt_schedule_describe(&s->s, buf, sizeof buf);
-    if (s->s.kind == RT_SCHED_PLATEAU && k + 2 < sizeof buf)   /* name the monitor too */
-        snprintf(buf + k - 1, sizeof buf - (k - 1), ", monitor=\"%s\")", monitors[s->monitor]);
+    std_schedule_text(data, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
 }
 
@@ -74,7 +89,12 @@ const mlp_class std_schedule_class = {
     .tostring = schedule_tostring, .fields = "kind, lr",
 };
 
-static bool schedule_value(mlp_vm *vm, const std_schedule *s, mlp_value *out)
+const std_schedule *std_schedule_of(mlp_value v)
+{
+    return mlp_handle_data(v, &std_schedule_class);
+}
+
+bool std_schedule_value(mlp_vm *vm, const std_schedule *s, mlp_value *out)
 {
     rt_error err;
     if (!rt_schedule_check(&s->s, &err)) return mlp_raise(vm, "%s", err.msg);
@@ -97,7 +117,7 @@ static bool n_step(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_int_arg(vm, "step", "every", a[1], 1, 1L << 30, &s.s.every) ||
         !std_num_arg(vm, "step", "gamma", a[2], &s.s.gamma))
         return false;
-    return schedule_value(vm, &s, out);
+    return std_schedule_value(vm, &s, out);
 }
 
 static bool n_exponential(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
@@ -106,7 +126,7 @@ static bool n_exponential(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (!lr_arg(vm, "exponential", a[0], &s.s.lr) ||
         !std_num_arg(vm, "exponential", "rate", a[1], &s.s.rate))
         return false;
-    return schedule_value(vm, &s, out);
+    return std_schedule_value(vm, &s, out);
 }
 
 static bool n_cosine(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
@@ -116,7 +136,7 @@ static bool n_cosine(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_int_arg(vm, "cosine", "epochs", a[1], 1, 1L << 30, &s.s.epochs) ||
         !std_int_arg(vm, "cosine", "warmup", a[2], 0, 1L << 30, &s.s.warmup))
         return false;
-    return schedule_value(vm, &s, out);
+    return std_schedule_value(vm, &s, out);
 }
 
 /* piecewise([[0, 0.1], [10, 0.01], ...]): from each epoch on, its rate. */
@@ -137,7 +157,7 @@ static bool n_piecewise(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     s.s.npieces = (int)k;
     s.s.lr = s.s.value[0];
-    return schedule_value(vm, &s, out);
+    return std_schedule_value(vm, &s, out);
 }
 
 static bool n_reduce_on_plateau(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
@@ -150,7 +170,7 @@ static bool n_reduce_on_plateau(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         !std_num_arg(vm, fn, "min_delta", a[4], &s.s.min_delta) ||
         !std_num_arg(vm, fn, "min_lr", a[5], &s.s.min_lr))
         return false;
-    return schedule_value(vm, &s, out);
+    return std_schedule_value(vm, &s, out);
 }
 
 /* ---- a fit's control --------------------------------------------------------- */
@@ -197,8 +217,8 @@ static bool early_stopping_arg(mlp_vm *vm, std_control *c, mlp_value es, bool ha
     return needs_validation(vm, "early_stopping", c->es_monitor, has_val);
 }
 
-bool std_control_init(mlp_vm *vm, std_control *c, mlp_value lr, mlp_value es, mlp_value cb,
-                      bool has_val)
+bool std_control_init(mlp_vm *vm, std_control *c, mlp_value lr, const std_schedule *opt_sched,
+                      mlp_value es, mlp_value cb, bool has_val)
 {
     *c = (std_control){ .callback = mlp_nil(), .es_best = INFINITY };
     if (mlp_is_number(lr)) {
@@ -207,8 +227,9 @@ bool std_control_init(mlp_vm *vm, std_control *c, mlp_value lr, mlp_value es, ml
             return mlp_raise(vm, "fit: lr must be a positive number or a schedule, got %g",
                              c->sched.s.lr);
         c->has_sched = true;
-    } else if (!mlp_is_nil(lr)) {
-        const std_schedule *s = mlp_handle_data(lr, &std_schedule_class);
+    } else if (!mlp_is_nil(lr) || opt_sched) {
+        /* fit's lr= first; else the schedule the optimizer was given */
+        const std_schedule *s = mlp_is_nil(lr) ? opt_sched : mlp_handle_data(lr, &std_schedule_class);
         if (!s)
             return mlp_raise(vm, "fit: lr must be a number or a schedule (step, exponential, cosine, "
                              "piecewise, reduce_on_plateau), got %s", mlp_type_name(lr));
@@ -329,18 +350,18 @@ void std_control_free(std_control *c)
 
 static const mlp_native natives[] = {
     { "step", "lr, every, gamma=0.1", n_step,
-      "step(lr, every, gamma=0.1): a schedule, lr * gamma^floor(epoch / every) (for fit's lr=)" },
+      "step(lr, every, gamma=0.1): a schedule, lr * gamma^floor(epoch / every) (for the lr of fit or an optimizer)" },
     { "exponential", "lr, rate", n_exponential,
-      "exponential(lr, rate): a schedule, lr * rate^epoch (for fit's lr=)" },
+      "exponential(lr, rate): a schedule, lr * rate^epoch (for the lr of fit or an optimizer)" },
     { "cosine", "lr, epochs, warmup=0", n_cosine,
       "cosine(lr, epochs, warmup=0): a schedule, linear warm-up then cosine decay to 0 at "
-      "`epochs` (for fit's lr=)" },
+      "`epochs` (for the lr of fit or an optimizer)" },
     { "piecewise", "pieces", n_piecewise,
-      "piecewise([[0, 0.1], [10, 0.01]]): a schedule, constant from each epoch on (for fit's lr=)" },
+      "piecewise([[0, 0.1], [10, 0.01]]): a schedule, constant from each epoch on (for the lr of fit or an optimizer)" },
     { "reduce_on_plateau", "lr, monitor=\"val_loss\", factor=0.1, patience=10, min_delta=0, "
       "min_lr=0", n_reduce_on_plateau,
       "reduce_on_plateau(lr, monitor=\"val_loss\", factor=0.1, patience=10): a schedule that "
-      "multiplies the rate by factor after patience epochs without improvement (for fit's lr=)" },
+      "multiplies the rate by factor after patience epochs without improvement (for the lr of fit or an optimizer)" },
 };
 
 bool std_open_control(mlp_vm *vm)

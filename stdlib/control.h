@@ -8,7 +8,9 @@
  * and wait, early stopping's best value, wait and best weights, whether
  * the fit was stopped) lives in std_control; checkpoint.c saves and
  * restores it, so a resumed fit steers exactly as one that never stopped.
- * The callback value is borrowed from fit's arguments (rooted by the VM's
+ * An optimizer value may carry a schedule as its lr (nn.c,
+ * `Adam(lr=cosine(...))`); fit's lr=, when given, takes its place for
+ * that fit. The callback value is borrowed from fit's arguments (rooted by the VM's
  * stack for the call); best weights are malloc'd and freed by
  * std_control_free.
  */
@@ -29,6 +31,17 @@ typedef struct std_schedule {
     int monitor;               /* reduce_on_plateau's metric (STD_MON_*) */
 } std_schedule;
 
+/* "val_loss" for STD_MON_VAL_LOSS ...; the index of a name, or -1. */
+const char *std_monitor_name(int mon);
+int std_monitor_index(const char *name);
+
+/* The schedule behind v, or NULL when v is not a schedule. */
+const std_schedule *std_schedule_of(mlp_value v);
+/* A new schedule value holding a copy of *s (checked first); false + error. */
+bool std_schedule_value(mlp_vm *vm, const std_schedule *s, mlp_value *out);
+/* str() of a schedule: "cosine(0.001, epochs=20, warmup=0)"; the length needed. */
+size_t std_schedule_text(const std_schedule *s, char *buf, size_t size);
+
 typedef struct std_control {
     std_schedule sched;        /* lr=: kind CONSTANT with lr 0 means none given */
     bool has_sched;
@@ -48,9 +61,11 @@ typedef struct std_control {
 } std_control;
 
 /* Reads fit's lr=, early_stopping= and on_epoch= (each may be nil);
- * has_val: fit has validation data. false + mlp_raise. */
-bool std_control_init(mlp_vm *vm, std_control *c, mlp_value lr, mlp_value es, mlp_value cb,
-                      bool has_val);
+ * opt_sched: the schedule the optimizer was given as its lr (NULL: a
+ * number), which steers the fit when lr= is nil; has_val: fit has
+ * validation data. false + mlp_raise. */
+bool std_control_init(mlp_vm *vm, std_control *c, mlp_value lr, const std_schedule *opt_sched,
+                      mlp_value es, mlp_value cb, bool has_val);
 /* Text for the checkpoint configuration ("" when nothing is set). */
 void std_control_describe(const std_control *c, char *buf, size_t size);
 /* The rate of (0-based, whole-training) epoch e, or NAN without lr=. */

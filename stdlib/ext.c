@@ -14,7 +14,7 @@
  *
  * Optimizers. __optimizer compiles the update body over the arrays
  * param, grad and the states, with the hyperparameters and t as scalars;
- * the result is an ordinary optimizer value (std_optimizer_class) through
+ * the result is an ordinary optimizer value (nn.c) through
  * rt_optim_create_custom, so `fit(..., optimizer=scratch.Adam)`,
  * `scratch.Adam(lr=0.1)` and `str(opt)` work as for a built-in. The
  * definition is reference-counted by the optimizers using it.
@@ -40,11 +40,13 @@
  * Each kernel holds its own reference to the bound function (ffi_lang.h),
  * so it keeps working when the extern's name is rebound or collected.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "expr.h"
 #include "ffi_lang.h"
+#include "control.h"
 #include "std.h"
 #include "tensor.h"
 
@@ -235,6 +237,31 @@ static bool opt_step(void *ctx, const double *h, long t, rt_param *params, int n
     return true;
 }
 
+/* A declared hyperparameter's default: a number, a boolean, or for lr a
+ * learning-rate schedule (`optimizer o(lr=cosine(0.01, epochs=20))`),
+ * whose first rate becomes the default and which the value keeps. */
+static bool hyper_default(mlp_vm *vm, const char *what, const char *key, mlp_value v, double *out,
+                          const std_schedule **sched)
+{
+    const std_schedule *s = std_schedule_of(v);
+    if (s && strcmp(key, "lr") != 0)
+        return mlp_raise(vm, "%s: %s must be a number, got a schedule (a schedule can only be an "
+                         "optimizer's lr)", what, key);
+    if (s) {
+        *sched = s;
+        *out = s->s.lr;
+        return true;
+    }
+    if (mlp_is_bool(v)) {
+        *out = mlp_as_bool(v);
+        return true;
+    }
+    if (!std_num_arg(vm, what, key, v, out)) return false;
+    if (strcmp(key, "lr") == 0 && !(*out > 0 && isfinite(*out)))
+        return mlp_raise(vm, "%s: lr must be a positive number or a schedule, got %g", what, *out);
+    return true;
+}
+
 /* __optimizer(name, {hyper: default}, {state: "init"}, body text) */
 static bool n_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
 {
@@ -256,13 +283,12 @@ static bool n_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     o->ns = (int)ns;
     const char *arrays[2 + MAX_STATES] = {"param", "grad"};
     bool ok = true;
+    const std_schedule *sched = NULL;
     for (size_t i = 0; ok && i < nh; i++) {
         mlp_value k, v;
         mlp_record_entry(a[1], i, &k, &v);
         o->hnames[i] = dup_str(mlp_cstr(k));
-        if (mlp_is_bool(v)) o->hdefs[i] = mlp_as_bool(v);
-        else ok = std_num_arg(vm, name, mlp_cstr(k), v, &o->hdefs[i]);
-        ok = ok && o->hnames[i];
+        ok = hyper_default(vm, name, mlp_cstr(k), v, &o->hdefs[i], &sched) && o->hnames[i];
     }
     o->hnames[nh] = dup_str("t");
     for (size_t i = 0; ok && i < ns; i++) {
@@ -303,8 +329,8 @@ static bool n_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         opt_destroy(o);
         return mlp_raise(vm, "optimizer %s: %s", name, err.msg);
     }
-    *out = mlp_handle(vm, &std_optimizer_class, opt);
-    return true;
+    *out = std_optimizer_new(vm, opt, sched);
+    return !mlp_is_nil(*out);
 }
 
 /* ---- C kernels ------------------------------------------------------------------ */
@@ -490,6 +516,7 @@ static bool n_c_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     ffi_fn *f = c_kernel_arg(vm, what, "update function", a[2], NULL, NULL);
     if (!f) return false;
     size_t nh = mlp_record_len(a[1]);
+    const std_schedule *sched = NULL;
     if (nh > 7) return mlp_raise(vm, "%s: at most 7 hyperparameters, got %zu", what, nh);
     c_opt *o = calloc(1, sizeof *o);
     if (!o || !(o->name = dup_str(name))) {
@@ -503,8 +530,7 @@ static bool n_c_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         if (!(o->hnames[i] = dup_str(mlp_cstr(k)))) ok = mlp_raise(vm, "out of memory");
         o->nh = (int)i + 1;
         if (!ok) break;
-        if (mlp_is_bool(v)) o->hdefs[i] = mlp_as_bool(v);
-        else ok = std_num_arg(vm, what, mlp_cstr(k), v, &o->hdefs[i]);
+        ok = hyper_default(vm, what, mlp_cstr(k), v, &o->hdefs[i], &sched);
     }
     if (!ok || !c_opt_shape(vm, what, o, f)) {
         c_opt_destroy(o);
@@ -527,8 +553,8 @@ static bool n_c_optimizer(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         c_opt_destroy(o);
         return mlp_raise(vm, "%s: %s", what, err.msg);
     }
-    *out = mlp_handle(vm, &std_optimizer_class, opt);
-    return true;
+    *out = std_optimizer_new(vm, opt, sched);
+    return !mlp_is_nil(*out);
 }
 
 /* ---- registration ------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "control.h"
 #include "std.h"
 
 /* ---- activations ---------------------------------------------------------- */
@@ -126,68 +127,155 @@ const mlp_class std_loss_class = { .name = "loss", .free = free, .tostring = los
 
 /* ---- optimizers ------------------------------------------------------------ */
 
-static void optimizer_free(void *data) { rt_optim_free(data); }
+/* The handle's data (std.h): the optimizer, and the schedule given as its
+ * lr (malloc'd) or NULL. */
+typedef struct std_optimizer {
+    rt_optim *o;
+    std_schedule *sched;
+} std_optimizer;
 
-static mlp_value optimizer_value(mlp_vm *vm, rt_optim *o)
+static void optimizer_free(void *data)
 {
-    return mlp_handle(vm, &std_optimizer_class, o);
+    std_optimizer *h = data;
+    rt_optim_free(h->o);
+    free(h->sched);
+    free(h);
 }
 
-/* Applies name=value to o; "dialect" is handled by the caller. */
-static bool optimizer_set(mlp_vm *vm, rt_optim *o, const char *key, mlp_value v)
+static const mlp_class std_optimizer_class;
+
+mlp_value std_optimizer_new(mlp_vm *vm, rt_optim *o, const std_schedule *sched)
 {
+    std_optimizer *h = malloc(sizeof *h);
+    std_schedule *s = sched ? malloc(sizeof *s) : NULL;
+    if (!h || (sched && !s)) {
+        free(h);
+        free(s);
+        rt_optim_free(o);
+        mlp_raise(vm, "out of memory");
+        return mlp_nil();
+    }
+    if (s) *s = *sched;
+    *h = (std_optimizer){ o, s };
+    return mlp_handle(vm, &std_optimizer_class, h);
+}
+
+rt_optim *std_optim_of(mlp_value v)
+{
+    std_optimizer *h = mlp_handle_data(v, &std_optimizer_class);
+    return h ? h->o : NULL;
+}
+
+const std_schedule *std_optim_schedule(mlp_value v)
+{
+    std_optimizer *h = mlp_handle_data(v, &std_optimizer_class);
+    return h ? h->sched : NULL;
+}
+
+static bool no_schedule_here(mlp_vm *vm, const char *name, const char *key, mlp_value v)
+{
+    return mlp_raise(vm, "%s: %s must be a number, got a schedule (a schedule can only be an "
+                     "optimizer's lr)", name, key);
+}
+
+/* Applies name=value to h; "dialect" is handled by the caller. lr may be a
+ * schedule: the optimizer's lr becomes its first rate, and fit sets the
+ * rate of each epoch (control.h); a number there drops a schedule. */
+static bool optimizer_set(mlp_vm *vm, std_optimizer *h, const char *key, mlp_value v)
+{
+    rt_optim *o = h->o;
     const char *name = rt_optim_name(o);
+    const std_schedule *sched = std_schedule_of(v);
     double x;
-    if (mlp_is_bool(v)) x = mlp_as_bool(v);
+    if (sched && strcmp(key, "lr") != 0) return no_schedule_here(vm, name, key, v);
+    if (sched) x = sched->s.lr;
+    else if (mlp_is_bool(v)) x = mlp_as_bool(v);
     else if (!std_num_arg(vm, name, key, v, &x)) return false;
-    if (rt_optim_set(o, key, x)) return true;
+    if (!sched && strcmp(key, "lr") == 0 && !(x > 0 && isfinite(x)) && rt_optim_get(o, "lr", &(double){ 0 }))
+        return mlp_raise(vm, "%s: lr must be a positive number or a schedule, got %g", name, x);
+    if (rt_optim_set(o, key, x)) {
+        if (strcmp(key, "lr") == 0) {
+            free(h->sched);
+            h->sched = NULL;
+            if (sched && !(h->sched = malloc(sizeof *h->sched)))
+                return mlp_raise(vm, "out of memory");
+            if (sched) *h->sched = *sched;
+        }
+        return true;
+    }
     char known[256] = "";
     for (int i = 0; i < rt_optim_nhypers(o); i++) {
         if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
         strncat(known, rt_optim_hyper_name(o, i), sizeof known - strlen(known) - 1);
     }
+    if (sched) return mlp_raise(vm, "%s: has no lr to take a schedule (it has %s)", name, known);
     return mlp_raise(vm, "%s: unknown hyperparameter '%s' (it has %s)", name, key, known);
 }
 
-/* Adam(lr=0.1), Adam(0.1), opt(dialect="torch"): a new optimizer value with
- * the overrides applied; changing the dialect starts from that dialect's
- * defaults and re-applies the overrides given here. */
+/* Adam(lr=0.1), Adam(0.1), Adam(lr=cosine(0.001, epochs=20)),
+ * opt(dialect="torch"): a new optimizer value with the overrides applied
+ * (a schedule given as lr before is kept unless lr is given again);
+ * changing the dialect starts from that dialect's defaults and re-applies
+ * the overrides given here. */
 static bool optimizer_call(mlp_vm *vm, void *data, mlp_value *args, int nargs,
                            mlp_value kwargs, mlp_value *out)
 {
-    const rt_optim *base = data;
-    const char *name = rt_optim_name(base);
+    const std_optimizer *base = data;
+    const char *name = rt_optim_name(base->o);
     rt_error err;
     rt_optim *o = NULL;
+    const std_schedule *keep = base->sched;
     mlp_value d;
     if (mlp_is_record(kwargs) && mlp_record_get(kwargs, "dialect", &d)) {
         const char *dialect;
-        if (rt_optim_custom_def(base))
+        if (rt_optim_custom_def(base->o))
             return mlp_raise(vm, "%s: an optimizer written in the language has no dialect "
                              "(dialect= is for the built-in ones)", name);
         if (!std_str_arg(vm, name, "dialect", d, &dialect)) return false;
         o = rt_optim_create(name, dialect, &err);
+        keep = NULL;
     } else {
-        o = rt_optim_clone(base, &err);
+        o = rt_optim_clone(base->o, &err);
     }
     if (!o) return mlp_raise(vm, "%s: %s", name, err.msg);
-    *out = optimizer_value(vm, o);   /* owns o from here on */
+    *out = std_optimizer_new(vm, o, keep);   /* owns o from here on */
+    std_optimizer *h = mlp_handle_data(*out, &std_optimizer_class);
+    if (!h) return false;
     if (nargs > 1) return mlp_raise(vm, "%s: takes at most 1 positional argument (lr)", name);
-    if (nargs == 1 && !optimizer_set(vm, o, "lr", args[0])) return false;
+    if (nargs == 1 && !optimizer_set(vm, h, "lr", args[0])) return false;
     for (size_t i = 0; mlp_is_record(kwargs) && i < mlp_record_len(kwargs); i++) {
         mlp_value k, v;
         mlp_record_entry(kwargs, i, &k, &v);
-        if (strcmp(mlp_cstr(k), "dialect") != 0 && !optimizer_set(vm, o, mlp_cstr(k), v))
+        if (strcmp(mlp_cstr(k), "dialect") != 0 && !optimizer_set(vm, h, mlp_cstr(k), v))
             return false;
     }
     return true;
 }
 
+/* text is "Name(h1=v1, lr=v2, ...)": the same with lr=<schedule> in buf. */
+static void with_schedule(const char *text, const std_schedule *s, char *buf, size_t size)
+{
+    const char *at = strstr(text, "(lr=");
+    if (!at) at = strstr(text, ", lr=");
+    if (!at) {
+        snprintf(buf, size, "%s", text);
+        return;
+    }
+    at += *at == '(' ? 1 : 2;
+    const char *end = at + strcspn(at, ",)");
+    char sched[512];
+    std_schedule_text(s, sched, sizeof sched);
+    snprintf(buf, size, "%.*slr=%s%s", (int)(at - text), text, sched, end);
+}
+
 static mlp_value optimizer_tostring(mlp_vm *vm, void *data)
 {
-    char buf[512];   /* describe names a dialect other than keras itself */
-    rt_optim_describe(data, buf, sizeof buf);
-    return mlp_string_cstr(vm, buf);
+    const std_optimizer *h = data;
+    char buf[512], full[1024];   /* describe names a dialect other than keras itself */
+    rt_optim_describe(h->o, buf, sizeof buf);
+    if (!h->sched) return mlp_string_cstr(vm, buf);
+    with_schedule(buf, h->sched, full, sizeof full);
+    return mlp_string_cstr(vm, full);
 }
 
 static bool hyper_is_bool(const rt_optim *o, const char *name)
@@ -199,43 +287,55 @@ static bool hyper_is_bool(const rt_optim *o, const char *name)
 
 static bool optimizer_get(mlp_vm *vm, mlp_value self, void *data, const char *field, mlp_value *out)
 {
+    const std_optimizer *h = data;
     double x;
-    if (strcmp(field, "name") == 0) *out = mlp_string_cstr(vm, rt_optim_name(data));
+    if (strcmp(field, "name") == 0) *out = mlp_string_cstr(vm, rt_optim_name(h->o));
     else if (strcmp(field, "dialect") == 0)
-        *out = mlp_string_cstr(vm, rt_dialect_name(rt_optim_dialect(data)));
-    else if (rt_optim_get(data, field, &x))
-        *out = hyper_is_bool(data, field) ? mlp_bool(x != 0.0) : mlp_number(x);
-    else return mlp_raise(vm, "%s has no hyperparameter '%s'", rt_optim_name(data), field);
+        *out = mlp_string_cstr(vm, rt_dialect_name(rt_optim_dialect(h->o)));
+    else if (h->sched && strcmp(field, "lr") == 0)
+        return std_schedule_value(vm, h->sched, out);   /* the schedule as given */
+    else if (rt_optim_get(h->o, field, &x))
+        *out = hyper_is_bool(h->o, field) ? mlp_bool(x != 0.0) : mlp_number(x);
+    else return mlp_raise(vm, "%s has no hyperparameter '%s'", rt_optim_name(h->o), field);
     return true;
 }
 
-const mlp_class std_optimizer_class = {
+static const mlp_class std_optimizer_class = {
     .name = "optimizer", .free = optimizer_free, .get = optimizer_get,
     .call = optimizer_call, .tostring = optimizer_tostring, .fields = "name, dialect, lr",
 };
 
 rt_optim *std_optimizer_value(mlp_vm *vm, const char *fn, const char *arg, mlp_value v)
 {
-    rt_optim *o = mlp_handle_data(v, &std_optimizer_class);
+    rt_optim *o = std_optim_of(v);
     if (!o) mlp_raise(vm, "%s: %s must be an optimizer (e.g. Adam, SGD(lr=0.1)), got %s", fn,
                       arg, mlp_type_name(v));
     return o;
 }
 
-/* The hyperparameters that differ from the defaults, for tables. */
-static void optimizer_short(const rt_optim *o, char *buf, size_t size)
+/* The hyperparameters that differ from the defaults, for tables (a
+ * schedule given as lr always). */
+static void optimizer_short(const std_optimizer *h, char *buf, size_t size)
 {
+    const rt_optim *o = h->o;
     rt_optim *def = rt_optim_create(rt_optim_name(o), rt_dialect_name(rt_optim_dialect(o)), NULL);
     size_t n = (size_t)snprintf(buf, size, "%s", rt_optim_name(o));
     const char *sep = "(";
-    for (int i = 0; def && i < rt_optim_nhypers(o) && n < size; i++) {
+    for (int i = 0; i < rt_optim_nhypers(o) && n < size; i++) {
+        const char *hn = rt_optim_hyper_name(o, i);
         double v = rt_optim_hyper_value(o, i), d;
-        if (rt_optim_get(def, rt_optim_hyper_name(o, i), &d) && d == v) continue;
+        if (h->sched && strcmp(hn, "lr") == 0) {
+            char sched[512];
+            std_schedule_text(h->sched, sched, sizeof sched);
+            n += (size_t)snprintf(buf + n, size - n, "%slr=%s", sep, sched);
+            sep = ", ";
+            continue;
+        }
+        if (!def || (rt_optim_get(def, hn, &d) && d == v)) continue;
         if (rt_optim_hyper_is_bool(o, i))
-            n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, rt_optim_hyper_name(o, i),
-                                  v != 0.0 ? "true" : "false");
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, hn, v != 0.0 ? "true" : "false");
         else
-            n += (size_t)snprintf(buf + n, size - n, "%s%s=%.9g", sep, rt_optim_hyper_name(o, i), v);
+            n += (size_t)snprintf(buf + n, size - n, "%s%s=%.9g", sep, hn, v);
         sep = ", ";
     }
     if (*sep == ',' && n < size) snprintf(buf + n, size - n, ")");
@@ -244,10 +344,10 @@ static void optimizer_short(const rt_optim *o, char *buf, size_t size)
 
 mlp_value std_short_text(mlp_vm *vm, mlp_value v)
 {
-    rt_optim *o = mlp_handle_data(v, &std_optimizer_class);
-    if (!o) return mlp_tostring(vm, v);
-    char buf[256];
-    optimizer_short(o, buf, sizeof buf);
+    const std_optimizer *h = mlp_handle_data(v, &std_optimizer_class);
+    if (!h) return mlp_tostring(vm, v);
+    char buf[768];
+    optimizer_short(h, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
 }
 
@@ -265,7 +365,9 @@ bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect)
         rt_error err;
         rt_optim *o = rt_optim_create(rt_optim_table_name(i), rt_dialect_name(dialect), &err);
         if (!o) return mlp_raise(vm, "dialect: %s", err.msg);
-        mlp_set_global(vm, rt_optim_name(o), optimizer_value(vm, o));
+        mlp_value v = std_optimizer_new(vm, o, NULL);
+        if (mlp_is_nil(v)) return false;
+        mlp_set_global(vm, rt_optim_name(o), v);
     }
     return true;
 }

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "control.h"
 #include "std.h"
 #include "safetensors.h"
 
@@ -148,14 +149,92 @@ bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4]
  * the loss the model last trained with, so that a loaded model trains on
  * with them. NULL when it never trained, or with a user-defined optimizer
  * (which a file cannot hold). malloc'd. */
+/* A learning-rate schedule as {"kind": "step", "lr": 0.1, "every": 5,
+ * "gamma": 0.5} (each kind's own parameters, schedule.h). */
+static json_t *schedule_json(const std_schedule *sc)
+{
+    const rt_schedule *s = &sc->s;
+    json_t *j = json_pack("{s:s,s:f}", "kind", rt_schedule_name(s->kind), "lr", s->lr);
+    if (!j) return NULL;
+    switch (s->kind) {
+    case RT_SCHED_STEP:
+        json_object_set_new(j, "every", json_integer(s->every));
+        json_object_set_new(j, "gamma", json_real(s->gamma));
+        break;
+    case RT_SCHED_EXPONENTIAL: json_object_set_new(j, "rate", json_real(s->rate)); break;
+    case RT_SCHED_COSINE:
+        json_object_set_new(j, "epochs", json_integer(s->epochs));
+        json_object_set_new(j, "warmup", json_integer(s->warmup));
+        break;
+    case RT_SCHED_PIECEWISE: {
+        json_t *p = json_array();
+        for (int i = 0; i < s->npieces; i++)
+            json_array_append_new(p, json_pack("[I,f]", (json_int_t)s->at[i], s->value[i]));
+        json_object_set_new(j, "pieces", p);
+        break;
+    }
+    case RT_SCHED_PLATEAU:
+        json_object_set_new(j, "monitor", json_string(std_monitor_name(sc->monitor)));
+        json_object_set_new(j, "factor", json_real(s->factor));
+        json_object_set_new(j, "patience", json_integer(s->patience));
+        json_object_set_new(j, "min_delta", json_real(s->min_delta));
+        json_object_set_new(j, "min_lr", json_real(s->min_lr));
+        break;
+    default: break;
+    }
+    return j;
+}
+
+/* The schedule of schedule_json's form; false when it is not one. */
+static bool schedule_from_json(json_t *j, std_schedule *out)
+{
+    const char *kind = json_string_value(json_object_get(j, "kind"));
+    *out = (std_schedule){ .s = { .kind = RT_SCHED_COUNT } };
+    for (int k = 0; kind && k < RT_SCHED_COUNT; k++)
+        if (strcmp(kind, rt_schedule_name((rt_sched_kind)k)) == 0) out->s.kind = (rt_sched_kind)k;
+    rt_schedule *s = &out->s;
+    if (s->kind == RT_SCHED_COUNT || s->kind == RT_SCHED_CONSTANT) return false;
+    s->lr = json_number_value(json_object_get(j, "lr"));
+    s->every = (long)json_integer_value(json_object_get(j, "every"));
+    s->gamma = json_number_value(json_object_get(j, "gamma"));
+    s->rate = json_number_value(json_object_get(j, "rate"));
+    s->epochs = (long)json_integer_value(json_object_get(j, "epochs"));
+    s->warmup = (long)json_integer_value(json_object_get(j, "warmup"));
+    s->factor = json_number_value(json_object_get(j, "factor"));
+    s->patience = (long)json_integer_value(json_object_get(j, "patience"));
+    s->min_delta = json_number_value(json_object_get(j, "min_delta"));
+    s->min_lr = json_number_value(json_object_get(j, "min_lr"));
+    json_t *p = json_object_get(j, "pieces");
+    if (s->kind == RT_SCHED_PIECEWISE) {
+        size_t n = json_array_size(p);
+        if (n < 1 || n > RT_SCHED_MAX_PIECES) return false;
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(p, i);
+            if (!json_is_integer(json_array_get(e, 0)) || !json_is_number(json_array_get(e, 1)))
+                return false;
+            s->at[i] = (long)json_integer_value(json_array_get(e, 0));
+            s->value[i] = json_number_value(json_array_get(e, 1));
+        }
+        s->npieces = (int)n;
+        s->lr = s->value[0];
+    }
+    if (s->kind == RT_SCHED_PLATEAU &&
+        (out->monitor = std_monitor_index(json_string_value(json_object_get(j, "monitor")))) < 0)
+        return false;
+    rt_error err;
+    return rt_schedule_check(s, &err);
+}
+
 static char *training_json(std_model *m)
 {
-    const rt_optim *o = mlp_handle_data(m->opt_value, &std_optimizer_class);
+    const rt_optim *o = std_optim_of(m->opt_value);
     if (!o || rt_optim_custom_def(o)) return NULL;
     json_t *opt = json_pack("{s:s,s:s}", "name", rt_optim_name(o), "dialect",
                             rt_dialect_name(rt_optim_dialect(o)));
     for (int i = 0; opt && i < rt_optim_nhypers(o); i++)
         json_object_set_new(opt, rt_optim_hyper_name(o, i), json_real(rt_optim_hyper_value(o, i)));
+    const std_schedule *sched = std_optim_schedule(m->opt_value);
+    if (opt && sched) json_object_set_new(opt, "lr_schedule", schedule_json(sched));
     json_t *t = json_pack("{s:o}", "optimizer", opt);
     if (t && m->loss_plus1)
         json_object_set_new(t, "loss", json_string(rt_loss_name((rt_loss)(m->loss_plus1 - 1))));
@@ -178,8 +257,17 @@ static bool training_from(mlp_vm *vm, const char *text, std_model *m, char *err,
     else if (!o) snprintf(err, size, "training configuration: %.200s", e.msg);
     const char *key;
     json_t *v;
+    std_schedule sched;
+    json_t *js = json_object_get(opt, "lr_schedule");
+    if (ok && js && !schedule_from_json(js, &sched)) {
+        snprintf(err, size, "training configuration: %s's lr_schedule is not a valid schedule",
+                 rt_optim_name(o));
+        ok = false;
+    }
     json_object_foreach(opt, key, v) {
-        if (!ok || strcmp(key, "name") == 0 || strcmp(key, "dialect") == 0) continue;
+        if (!ok || strcmp(key, "name") == 0 || strcmp(key, "dialect") == 0 ||
+            strcmp(key, "lr_schedule") == 0)
+            continue;
         if (!json_is_number(v) || !rt_optim_set(o, key, json_number_value(v))) {
             snprintf(err, size, "training configuration: %s has no hyperparameter '%s'",
                      rt_optim_name(o), key);
@@ -192,7 +280,7 @@ static bool training_from(mlp_vm *vm, const char *text, std_model *m, char *err,
         ok = false;
     }
     if (ok) {
-        m->opt_value = mlp_handle(vm, &std_optimizer_class, o);   /* owns o */
+        m->opt_value = std_optimizer_new(vm, o, js ? &sched : NULL);   /* owns o */
         if (loss) m->loss_plus1 = (int)l + 1;
     } else {
         rt_optim_free(o);

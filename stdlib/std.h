@@ -40,6 +40,7 @@
 #include "pool.h"
 #include "rng.h"
 #include "safetensors.h"
+#include "schedule.h"
 
 /* ---- host state --------------------------------------------------------- */
 
@@ -75,7 +76,7 @@ void std_random_seed(std_random *r, uint64_t seed);
 
 /* ---- classes -------------------------------------------------------------- */
 
-extern const mlp_class std_activation_class, std_loss_class, std_optimizer_class,
+extern const mlp_class std_activation_class, std_loss_class,
     std_layer_class, std_model_class, std_history_class, std_dataset_class,
     std_tensor_class, std_table_class, std_method_class;
 
@@ -105,6 +106,11 @@ typedef struct std_model {
     mlp_value opt_value;
     uint64_t shuffle_seed;
     long epochs_run;
+    /* The plateau state of the optimizer's own lr schedule (Adam(lr=
+     * reduce_on_plateau(...))), which goes on from fit to fit as the
+     * optimizer's state does; valid when has_opt_sst. */
+    rt_sched_state opt_sst;
+    bool has_opt_sst;
     /* The loss of the last fit + 1 (0: none), which a fit without loss=
      * goes on with. A loaded model (persist.c) gets the loss and, as
      * opt_value with opt NULL, the optimizer it was saved with. */
@@ -134,6 +140,18 @@ mlp_value std_history_value(mlp_vm *vm, int n, double *const col[STD_H_COUNT]);
  * (0: must be known already). */
 bool std_model_build(mlp_vm *vm, std_model *m, int64_t features);
 
+/* An optimizer value (nn.c) is a handle owning the runtime optimizer,
+ * which holds its hyperparameters, and the learning-rate schedule given as
+ * its lr (`Adam(lr=cosine(0.001, epochs=20))`), or none; with a schedule,
+ * the optimizer's lr holds the schedule's first rate. The class is private
+ * to nn.c: other files go through these functions. */
+struct std_schedule;
+/* A new optimizer value owning o, with a copy of sched (may be NULL). */
+mlp_value std_optimizer_new(mlp_vm *vm, rt_optim *o, const struct std_schedule *sched);
+/* The optimizer behind v, or NULL when v is not an optimizer (no error). */
+rt_optim *std_optim_of(mlp_value v);
+/* The schedule given as v's lr, or NULL (a number, or v no optimizer). */
+const struct std_schedule *std_optim_schedule(mlp_value v);
 /* The optimizer behind a value (an optimizer handle); NULL + error. */
 rt_optim *std_optimizer_value(mlp_vm *vm, const char *fn, const char *arg, mlp_value v);
 /* Rebinds the optimizer globals (Adam, SGD, ...) to `dialect`'s rows. */

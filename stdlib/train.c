@@ -370,8 +370,10 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     std_control ctl;
     std_metrics ms;
     if (!std_metrics_arg(vm, "fit", a[18], &ms) || !grad_rules_arg(vm, a + 12, &rules) ||
-        !std_control_init(vm, &ctl, a[11], a[16], a[17], val != NULL))
+        !std_control_init(vm, &ctl, a[11], std_optim_schedule(a[2]), a[16], a[17], val != NULL))
         return false;
+    /* the optimizer's own schedule steers this fit (fit's lr= not given) */
+    bool opt_sched = mlp_is_nil(a[11]) && std_optim_schedule(a[2]) != NULL;
 
     const char *ckpt = NULL, *resume = NULL;
     long every = 1;
@@ -411,7 +413,10 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         m->opt_value = a[2];
         m->shuffle_seed = shuffle_seed;
         m->epochs_run = 0;
+        m->has_opt_sst = false;
     }
+    /* a plateau in the optimizer's lr goes on from the last fit, as its state does */
+    if (opt_sched && m->has_opt_sst) ctl.sst = m->opt_sst;
     if ((rules.weight_decay > 0 || ctl.has_sched) && !rt_optim_get(m->opt, "lr", &(double){ 0 })) {
         std_control_free(&ctl);
         return mlp_raise(vm, "fit: %s needs an optimizer with an lr, %s has none",
@@ -459,6 +464,8 @@ static bool n_fit(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     rt_model_set_grad_rules(m->m, NULL);
     m->epochs_run += h->n;
     free(run.ck.stats);
+    m->opt_sst = run.ctl.sst;
+    m->has_opt_sst = opt_sched;
     if (st == RT_FIT_DONE && replay_ok && !run.ctl.failed) std_control_finish(&run.ctl, m->m);
     std_control_free(&run.ctl);
     if (!replay_ok || run.ctl.failed) return false;   /* the callback's error is pending */

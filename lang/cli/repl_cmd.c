@@ -155,7 +155,7 @@ static void cmd_help(Repl *r, const char *arg) {
      * its doc line); other natives by their doc; any other value as it is */
     mlp_value v;
     bool found = repl_lookup(r, name, n, &v);
-    bool row = found && (mlp_handle_data(v, &std_optimizer_class) ||
+    bool row = found && (std_optim_of(v) ||
                          mlp_handle_data(v, &std_activation_class));
     const char *doc = row ? NULL : mlp_native_doc(r->vm, name);
     if (doc) {
@@ -170,7 +170,7 @@ static void cmd_help(Repl *r, const char *arg) {
          * hyperparameters, an activation its name, a model its summary) */
         mlp_value s = mlp_tostring(r->vm, v);
         printf("%s (%s): %s\n", name, mlp_type_name(v), mlp_cstr(s));
-        const rt_optim *o = mlp_handle_data(v, &std_optimizer_class);
+        const rt_optim *o = std_optim_of(v);
         if (o && rt_optim_doc(o)) printf("    %s\n", rt_optim_doc(o));
         if (o) printf("    :defaults %s shows its update rule\n", rt_optim_name(o));
         const std_activation *act = mlp_handle_data(v, &std_activation_class);

@@ -140,7 +140,7 @@ model net() {
     dense(3, softmax)
 }
 let m = net()
-fit(m, data, optimizer=Adam(lr=0.05), epochs=4, batch=20, verbose=0)
+fit(m, data, optimizer=Adam(lr=step(0.05, every=2, gamma=0.5)), epochs=4, batch=20, verbose=0)
 save_model(m, "mlp.safetensors")
 print(tolist(predict(m, %s)))'''
         x2 = rng.normal(size=(5, 2)).astype(np.float32)
@@ -154,6 +154,11 @@ print(tolist(predict(m, %s)))'''
                 np.allclose(got, want, rtol=1e-5, atol=1e-6)
             check(not np.allclose(tw["batchnorm_1.moving_mean"], 0), "trained moving statistics are saved")
         check(ok, "mlp-written model reads in numpy and predicts what mlp predicts")
+        if ok:
+            opt = json.loads(tmeta.get("mlp.training", "{}")).get("optimizer", {})
+            check(opt.get("name") == "Adam" and opt.get("lr") == 0.05 and
+                  opt.get("lr_schedule") == {"kind": "step", "lr": 0.05, "every": 2, "gamma": 0.5},
+                  "the training configuration holds the optimizer's lr schedule")
 
         # 3. bad files: a located error, exit 70
         good = open(os.path.join(d, "np.safetensors"), "rb").read()
@@ -184,6 +189,10 @@ print(tolist(predict(m, %s)))'''
             "unknown hyperparameter": (list(w.items()), dict(meta, **{"mlp.training": json.dumps(
                 {"optimizer": {"name": "Adam", "dialect": "keras", "beta3": 0.5}})}),
                 "training configuration: Adam has no hyperparameter 'beta3'"),
+            "bad lr schedule": (list(w.items()), dict(meta, **{"mlp.training": json.dumps(
+                {"optimizer": {"name": "Adam", "dialect": "keras", "lr": 0.1, "lr_schedule":
+                               {"kind": "step", "lr": 0.1, "every": 0, "gamma": 0.5}}})}),
+                "training configuration: Adam's lr_schedule is not a valid schedule"),
             "unknown loss": (list(w.items()), dict(meta, **{"mlp.training": json.dumps(
                 {"optimizer": {"name": "SGD", "dialect": "torch", "lr": 0.5}, "loss": "hinge"})}),
                 "training configuration: unknown loss 'hinge'"),

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checkpoints resume bit-identically, after SIGKILL, after Ctrl-C, and under -j.
 
+The -j case trains with a schedule as the optimizer's lr (Adam(lr=cosine(...))).
+
 A run that is stopped (killed, or interrupted with SIGINT as Ctrl-C does)
 after some checkpoints and then run again with the same script (which says
 resume=true) must print the same bytes and end with the same weights (the
@@ -73,10 +75,11 @@ model net(act) {
 }
 let r = sweep act in [relu, tanh] {
     let m = net(act)
-    let h = fit(m, data, optimizer=Adam(lr=0.01), epochs=EPOCHS, batch=32, verbose=2,
+    let h = fit(m, data, optimizer=Adam(lr=cosine(0.01, epochs=EPOCHS, warmup=2)), epochs=EPOCHS,
+                batch=32, verbose=2,
                 checkpoint="run_{act}.ckpt", every=1, resume=true)
     save_model(m, "final_{act}.safetensors")
-    report(loss=h.loss[-1])
+    report(loss=h.loss[-1], lr=h.lr[-1])
 }
 print(r)
 '''
@@ -168,6 +171,7 @@ def main():
         check(got == wfile, "control, run again: the same weights")
 
     # the same under -j 2: both points checkpoint, the whole run is killed, rerun with -j 2
+    # (their optimizer's lr is a schedule)
     script = SWEEP.replace("EPOCHS", str(epochs))
     with tempfile.TemporaryDirectory() as ref, tempfile.TemporaryDirectory() as d:
         open(os.path.join(ref, "s.mlp"), "w").write(script)

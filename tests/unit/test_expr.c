@@ -91,7 +91,7 @@ static rt_optim *scratch_optimizer(mlp_vm *vm, const char *expr)
     cr_assert_eq(mlp_run_source(vm, "t.mlp", src, strlen(src)), MLP_OK, "%s", expr);
     mlp_value v;
     cr_assert(mlp_get_global(vm, "__o", &v));
-    rt_optim *o = mlp_handle_data(v, &std_optimizer_class);
+    rt_optim *o = std_optim_of(v);
     cr_assert(o);
     rt_error err;
     rt_optim *c = rt_optim_clone(o, &err);    /* ours: independent of the GC */

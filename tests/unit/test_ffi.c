@@ -152,7 +152,7 @@ Test(ffi, c_optimizer_against_naive_adam_and_outlives_the_interpreter)
     mlp_value v;
     cr_assert(mlp_get_global(vm, "__o", &v));
     rt_error err;
-    rt_optim *opt = rt_optim_clone(mlp_handle_data(v, &std_optimizer_class), &err);
+    rt_optim *opt = rt_optim_clone(std_optim_of(v), &err);
     cr_assert(opt, "%s", err.msg);
     mlp_vm_free(vm);             /* the clone holds the kernel and its library */
 
