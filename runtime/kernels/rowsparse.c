@@ -583,35 +583,53 @@ enum { RS_VEC16 = 16 };
 /* Lanes below `rem` (1..16). */
 static inline __mmask16 lanes16_below(int rem) { return (__mmask16)((1u << rem) - 1u); }
 
-/* One list into one output row, continuing the accumulators acc. */
-#define RS512_STEP(acc, v, idx, m, n, nv, tail) do { \
+/* One list into one output row, continuing the accumulators: acc[0 ..
+ * nv - 1) are full 16-wide vectors, the block's last columns (`tail`) are
+ * in acc[nv - 1] or, when they are at most eight (half), in the 8-wide
+ * hacc. A half-width last vector is one 256-bit FMA instead of a 512-bit
+ * one (n = 50: 3.5 vector widths per nonzero instead of 4); each lane is
+ * still the one fma of its chain. */
+#define RS512_STEP(acc, hacc, v, idx, m, n, nv, half, tail, htail) do { \
         const __m512 a_ = _mm512_set1_ps(v); \
         const float *p_ = (m) + (long)(idx) * (n); \
         _Pragma("GCC unroll 4") \
         for (int v_ = 0; v_ < (nv) - 1; v_++) \
             acc[v_] = _mm512_fmadd_ps(a_, _mm512_loadu_ps(p_ + RS_VEC16 * v_), acc[v_]); \
-        acc[(nv) - 1] = _mm512_fmadd_ps(a_, _mm512_maskz_loadu_ps(tail, p_ + RS_VEC16 * ((nv) - 1)), \
-                                        acc[(nv) - 1]); \
+        if (half) \
+            hacc = _mm256_fmadd_ps(_mm512_castps512_ps256(a_), \
+                                   _mm256_maskload_ps(p_ + RS_VEC16 * ((nv) - 1), htail), hacc); \
+        else \
+            acc[(nv) - 1] = _mm512_fmadd_ps(a_, _mm512_maskz_loadu_ps(tail, p_ + RS_VEC16 * ((nv) - 1)), \
+                                            acc[(nv) - 1]); \
     } while (0)
 
 /* Two output rows: oa = sum over list a of val * m[idx] (+ bias), ob
  * likewise, each chain in its list's order (as rows2_avx2). ob may be
- * NULL (cb 0): one row. */
-__attribute__((target("avx512f"), always_inline))
-static inline void rows2_avx512(int nv, __mmask16 tail, const int32_t *ia, const float *va,
-                                int32_t ca, const int32_t *ib, const float *vb, int32_t cb,
+ * NULL (cb 0): one row. half: the last vector's `tail` lanes are at most
+ * eight (htail: the same lanes as an AVX2 mask). */
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void rows2_avx512(int nv, bool half, __mmask16 tail, __m256i htail,
+                                const int32_t *ia, const float *va, int32_t ca,
+                                const int32_t *ib, const float *vb, int32_t cb,
                                 const float *m, int n, const float *bias, float *oa, float *ob)
 {
     __m512 acc[RS_BLOCK / RS_VEC16], bcc[RS_BLOCK / RS_VEC16];
+    __m256 hacc = _mm256_setzero_ps(), hbcc = _mm256_setzero_ps();
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) acc[v] = bcc[v] = _mm512_setzero_ps();
     int32_t both = ca < cb ? ca : cb, k = 0;
     for (; k < both; k++) {
-        RS512_STEP(acc, va[k], ia[k], m, n, nv, tail);
-        RS512_STEP(bcc, vb[k], ib[k], m, n, nv, tail);
+        RS512_STEP(acc, hacc, va[k], ia[k], m, n, nv, half, tail, htail);
+        RS512_STEP(bcc, hbcc, vb[k], ib[k], m, n, nv, half, tail, htail);
     }
-    for (int32_t ka = k; ka < ca; ka++) RS512_STEP(acc, va[ka], ia[ka], m, n, nv, tail);
-    for (int32_t kb = k; kb < cb; kb++) RS512_STEP(bcc, vb[kb], ib[kb], m, n, nv, tail);
+    for (int32_t ka = k; ka < ca; ka++)
+        RS512_STEP(acc, hacc, va[ka], ia[ka], m, n, nv, half, tail, htail);
+    for (int32_t kb = k; kb < cb; kb++)
+        RS512_STEP(bcc, hbcc, vb[kb], ib[kb], m, n, nv, half, tail, htail);
+    if (half) {         /* the stores below take the last vector from acc */
+        acc[nv - 1] = _mm512_castps256_ps512(hacc);
+        bcc[nv - 1] = _mm512_castps256_ps512(hbcc);
+    }
     if (bias) {
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) {
@@ -630,27 +648,48 @@ static inline void rows2_avx512(int nv, __mmask16 tail, const int32_t *ia, const
     _mm512_mask_storeu_ps(ob + RS_VEC16 * (nv - 1), tail, bcc[nv - 1]);
 }
 
-#define RS512_CASES(X) X(1) X(2) X(3) X(4)
+/* The instances: block width in vectors x whether the last is half. */
+#define RS512_CASES(X) X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(1, 1) X(2, 1) X(3, 1) X(4, 1)
+
+/* A block of w columns: its vectors, the last one's lanes, and whether it
+ * goes 8 wide. */
+typedef struct rs512_block {
+    int nv;
+    bool half;
+    __mmask16 tail;
+    __m256i htail;
+} rs512_block;
+
+__attribute__((target("avx512f,avx2")))
+static inline rs512_block block512(int w)
+{
+    rs512_block k;
+    k.nv = (w + RS_VEC16 - 1) / RS_VEC16;
+    int rem = w - RS_VEC16 * (k.nv - 1);
+    k.half = rem <= RS_VEC;
+    k.tail = lanes16_below(rem);
+    k.htail = lanes_below(k.half ? rem : RS_VEC);
+    return k;
+}
 
 /* Rows [i0, i1) of S B (+ bias), two rows at a time. */
-__attribute__((target("avx512f")))
+__attribute__((target("avx512f,avx2,fma")))
 static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float *bias,
                       float *c, int ldc, int i0, int i1)
 {
     for (int jb = 0; jb < n; jb += RS_BLOCK) {
-        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
-        int nv = (w + RS_VEC16 - 1) / RS_VEC16;
-        __mmask16 tail = lanes16_below(w - RS_VEC16 * (nv - 1));
+        rs512_block k = block512(n - jb < RS_BLOCK ? n - jb : RS_BLOCK);
         const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
         for (int i = i0; i < i1; i += 2) {
             bool two = i + 1 < i1;
             int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
             int32_t k1 = s->start[i + 1], cnt1 = two ? s->start[i + 2] - k1 : 0;
             float *ci = c + (long)i * ldc + jb, *ci1 = two ? ci + ldc : NULL;
-            switch (nv) {
-#define RS_MM512_CASE(NV) \
-            case NV: rows2_avx512(NV, tail, s->col + k0, s->val + k0, cnt, s->col + k1, \
-                                  s->val + k1, cnt1, bb, n, bias_b, ci, ci1); break;
+            switch (k.nv * 2 + k.half) {
+#define RS_MM512_CASE(NV, H) \
+            case NV * 2 + H: rows2_avx512(NV, H, k.tail, k.htail, s->col + k0, s->val + k0, cnt, \
+                                          s->col + k1, s->val + k1, cnt1, bb, n, bias_b, ci, ci1); \
+                             break;
             RS512_CASES(RS_MM512_CASE)
 #undef RS_MM512_CASE
             }
@@ -659,23 +698,22 @@ static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float 
 }
 
 /* Output rows [p0, p1) of S^T D from the column form, two at a time. */
-__attribute__((target("avx512f")))
+__attribute__((target("avx512f,avx2,fma")))
 static void tmm_csc_avx512(const rt_rowsparse *s, const float *d, int n, float *c, int p0, int p1)
 {
     for (int jb = 0; jb < n; jb += RS_BLOCK) {
-        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
-        int nv = (w + RS_VEC16 - 1) / RS_VEC16;
-        __mmask16 tail = lanes16_below(w - RS_VEC16 * (nv - 1));
+        rs512_block k = block512(n - jb < RS_BLOCK ? n - jb : RS_BLOCK);
         const float *db = d + jb;
         for (int p = p0; p < p1; p += 2) {
             bool two = p + 1 < p1;
             int32_t k0 = s->cstart[p], cnt = s->cstart[p + 1] - k0;
             int32_t k1 = s->cstart[p + 1], cnt1 = two ? s->cstart[p + 2] - k1 : 0;
             float *cp = c + (long)p * n + jb, *cp1 = two ? cp + n : NULL;
-            switch (nv) {
-#define RS_TMM512_CASE(NV) \
-            case NV: rows2_avx512(NV, tail, s->crow + k0, s->cval + k0, cnt, s->crow + k1, \
-                                  s->cval + k1, cnt1, db, n, NULL, cp, cp1); break;
+            switch (k.nv * 2 + k.half) {
+#define RS_TMM512_CASE(NV, H) \
+            case NV * 2 + H: rows2_avx512(NV, H, k.tail, k.htail, s->crow + k0, s->cval + k0, cnt, \
+                                          s->crow + k1, s->cval + k1, cnt1, db, n, NULL, cp, cp1); \
+                             break;
             RS512_CASES(RS_TMM512_CASE)
 #undef RS_TMM512_CASE
             }

@@ -111,7 +111,8 @@ static void check_products(int rows, int cols, int n, float density, uint32_t se
 
 Test(rowsparse, products_equal_gemm_bits_for_every_tail)
 {
-    /* n from 1 to 70 covers every tail of 8 and two column blocks of 64 */
+    /* n from 1 to 70 covers every tail of 8 and of 16 (AVX-512: a last
+     * vector of at most 8 lanes goes 8 wide) and two column blocks of 64 */
     for (int n = 1; n <= 70; n++) check_products(7, 37, n, 0.3f, 100u + (uint32_t)n);
 }
 
