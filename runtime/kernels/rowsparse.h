@@ -62,6 +62,10 @@ typedef struct rt_rowsparse {
      * their values cval[...]; cstart holds max_nnz + 3 entries */
     int32_t *cstart, *crow;
     float *cval;
+    /* set by a packing that counted each column's nonzeros as it went
+     * (the x86 byte packings): cstart[p + 2] holds column p's count, and
+     * S^T D's counting sort starts from its prefix sums */
+    bool counted;
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */
@@ -89,8 +93,9 @@ void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const f
 
 /* c[cols x n] = S^T D: D is [rows x n] row-major, c row-major with stride n.
  * Each c[p][j] is the fmaf chain over the rows i with s[i][p] != 0 in
- * ascending i, from +0: the bits of rt_gemm_f32(trans_a) on the dense x. */
-void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
+ * ascending i, from +0: the bits of rt_gemm_f32(trans_a) on the dense x.
+ * Not const: the column counts a packing left (s->counted) are used up. */
+void rt_rowsparse_tmm(rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
                       float *c);
 
 #endif
