@@ -64,9 +64,8 @@ bool rt_rowsparse_reserve(rt_rowsparse *s, int rows, long max_nnz, rt_error *err
     s->col = rt_alloc((size_t)(max_nnz + RS_SPARE) * sizeof *s->col);
     s->val = rt_alloc((size_t)(max_nnz + RS_SPARE) * sizeof *s->val);
     s->cstart = rt_alloc((size_t)(max_nnz + 3) * sizeof *s->cstart);
-    s->crow = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->crow);
-    s->cval = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->cval);
-    if (!s->start || !s->cursor || !s->col || !s->val || !s->cstart || !s->crow || !s->cval) {
+    s->centry = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->centry);
+    if (!s->start || !s->cursor || !s->col || !s->val || !s->cstart || !s->centry) {
         rt_rowsparse_release(s);
         return rt_fail(err, "out of memory for a sparse input of %ld values", max_nnz);
     }
@@ -82,8 +81,7 @@ void rt_rowsparse_release(rt_rowsparse *s)
     rt_free(s->col);
     rt_free(s->val);
     rt_free(s->cstart);
-    rt_free(s->crow);
-    rt_free(s->cval);
+    rt_free(s->centry);
     memset(s, 0, sizeof *s);
 }
 
@@ -179,7 +177,7 @@ static int32_t *count_begin(rt_rowsparse *s, int cols)
     return s->cstart + 2;
 }
 
-/* The nonzeros by columns (s->cstart, crow, cval; see rowsparse.h), by a
+/* The nonzeros by columns (s->cstart, centry; see rowsparse.h), by a
  * counting sort: counts per column, their prefix sums, then the entries
  * scattered in row order, so each column lists its rows ascending. False
  * when cstart cannot hold the columns (a reservation with fewer nonzeros
@@ -190,8 +188,8 @@ static bool build_csc(const rt_rowsparse *s)
     if ((long)cols > s->max_nnz + 1) return false;
     /* restrict: the stores do not alias the lists read (without it the
      * loop bound was reloaded after every store) */
-    int32_t *restrict cs = s->cstart, *restrict crow = s->crow;
-    float *restrict cval = s->cval;
+    int32_t *restrict cs = s->cstart;
+    rt_rs_entry *restrict ce = s->centry;
     const int32_t *restrict col = s->col, *restrict start = s->start;
     const float *restrict val = s->val;
     /* cs[p + 2] counts column p (counted already if the packing did:
@@ -207,8 +205,7 @@ static bool build_csc(const rt_rowsparse *s)
         const int32_t end = start[i + 1];
         for (int32_t k = start[i]; k < end; k++) {
             int32_t at = cs[col[k] + 1]++;
-            crow[at] = i;
-            cval[at] = val[k];
+            ce[at] = (rt_rs_entry){i, val[k]};
         }
     }
     return true;
@@ -563,15 +560,15 @@ static void tmm_avx2(const rt_rowsparse *s, const float *d, int n, float *c, int
  * product runs at the FMA rate instead of the store port's (the row-wise
  * tmm_avx2 loads and stores c once per nonzero). Same chains, same bits. */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void tmm_col_avx2(int nv, __m256i tail, const int32_t *row, const float *val,
-                                int32_t cnt, const float *d, int n, float *c)
+static inline void tmm_col_avx2(int nv, __m256i tail, const rt_rs_entry *e, int32_t cnt,
+                                const float *d, int n, float *c)
 {
     __m256 acc[RS_BLOCK / RS_VEC];
 #pragma GCC unroll 8
     for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     for (int32_t k = 0; k < cnt; k++) {
-        const __m256 a = _mm256_broadcast_ss(val + k);
-        const float *dp = d + (long)row[k] * n;
+        const __m256 a = _mm256_broadcast_ss(&e[k].val);
+        const float *dp = d + (long)e[k].row * n;
 #pragma GCC unroll 8
         for (int v = 0; v < nv - 1; v++)
             acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(dp + RS_VEC * v), acc[v]);
@@ -596,7 +593,7 @@ static void tmm_csc_avx2(const rt_rowsparse *s, const float *d, int n, float *c,
             float *cp = c + (long)p * n + jb;
             switch (nv) {
 #define RS_TMMC_CASE(NV) \
-            case NV: tmm_col_avx2(NV, tail, s->crow + k0, s->cval + k0, cnt, db, n, cp); break;
+            case NV: tmm_col_avx2(NV, tail, s->centry + k0, cnt, db, n, cp); break;
             RS_CASES(RS_TMMC_CASE)
 #undef RS_TMMC_CASE
             }
@@ -679,6 +676,40 @@ static inline void rows2_avx512(int nv, bool half, __mmask16 tail, __m256i htail
     _mm512_mask_storeu_ps(ob + RS_VEC16 * (nv - 1), tail, bcc[nv - 1]);
 }
 
+/* Two output rows of S^T D from the column form: oa = sum over the
+ * entries ea of val * m[row], ob likewise (ob may be NULL, cb 0), as
+ * rows2_avx512 without the bias. */
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void cols2_avx512(int nv, bool half, __mmask16 tail, __m256i htail,
+                                const rt_rs_entry *ea, int32_t ca, const rt_rs_entry *eb,
+                                int32_t cb, const float *m, int n, float *oa, float *ob)
+{
+    __m512 acc[RS_BLOCK / RS_VEC16], bcc[RS_BLOCK / RS_VEC16];
+    __m256 hacc = _mm256_setzero_ps(), hbcc = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) acc[v] = bcc[v] = _mm512_setzero_ps();
+    int32_t both = ca < cb ? ca : cb, k = 0;
+    for (; k < both; k++) {
+        RS512_STEP(acc, hacc, ea[k].val, ea[k].row, m, n, nv, half, tail, htail);
+        RS512_STEP(bcc, hbcc, eb[k].val, eb[k].row, m, n, nv, half, tail, htail);
+    }
+    for (int32_t ka = k; ka < ca; ka++)
+        RS512_STEP(acc, hacc, ea[ka].val, ea[ka].row, m, n, nv, half, tail, htail);
+    for (int32_t kb = k; kb < cb; kb++)
+        RS512_STEP(bcc, hbcc, eb[kb].val, eb[kb].row, m, n, nv, half, tail, htail);
+    if (half) {
+        acc[nv - 1] = _mm512_castps256_ps512(hacc);
+        bcc[nv - 1] = _mm512_castps256_ps512(hbcc);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(oa + RS_VEC16 * v, acc[v]);
+    _mm512_mask_storeu_ps(oa + RS_VEC16 * (nv - 1), tail, acc[nv - 1]);
+    if (!ob) return;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(ob + RS_VEC16 * v, bcc[v]);
+    _mm512_mask_storeu_ps(ob + RS_VEC16 * (nv - 1), tail, bcc[nv - 1]);
+}
+
 /* The instances: block width in vectors x whether the last is half. */
 #define RS512_CASES(X) X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(1, 1) X(2, 1) X(3, 1) X(4, 1)
 
@@ -742,8 +773,8 @@ static void tmm_csc_avx512(const rt_rowsparse *s, const float *d, int n, float *
             float *cp = c + (long)p * n + jb, *cp1 = two ? cp + n : NULL;
             switch (k.nv * 2 + k.half) {
 #define RS_TMM512_CASE(NV, H) \
-            case NV * 2 + H: rows2_avx512(NV, H, k.tail, k.htail, s->crow + k0, s->cval + k0, cnt, \
-                                          s->crow + k1, s->cval + k1, cnt1, db, n, NULL, cp, cp1); \
+            case NV * 2 + H: cols2_avx512(NV, H, k.tail, k.htail, s->centry + k0, cnt, \
+                                          s->centry + k1, cnt1, db, n, cp, cp1); \
                              break;
             RS512_CASES(RS_TMM512_CASE)
 #undef RS_TMM512_CASE
