@@ -174,18 +174,6 @@ static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, i
     }
 }
 
-/* Where a packing counts column p's nonzeros (at [p + 2], the layout
- * build_csc's counting sort wants), zeroed; NULL when cstart cannot hold
- * the columns (build_csc then gives up anyway). Counting while packing
- * costs a vector add per 8 or 16 pixels with ink, against a load and a
- * store per nonzero in a pass of its own (a third of the sort's time). */
-static int32_t *count_begin(rt_rowsparse *s, int cols)
-{
-    if ((long)cols > s->max_nnz + 1) return NULL;
-    memset(s->cstart, 0, (size_t)(cols + 2) * sizeof *s->cstart);
-    return s->cstart + 2;
-}
-
 /* The nonzeros by columns (s->cstart, centry; see rowsparse.h), by a
  * counting sort: counts per column, their prefix sums, then the entries
  * scattered in row order, so each column lists its rows ascending. False
@@ -221,6 +209,18 @@ static bool build_csc(const rt_rowsparse *s)
 }
 
 #if RS_X86
+/* Where a packing counts column p's nonzeros (at [p + 2], the layout
+ * build_csc's counting sort wants), zeroed; NULL when cstart cannot hold
+ * the columns (build_csc then gives up anyway). Counting while packing
+ * costs a vector add per 8 or 16 pixels with ink, against a load and a
+ * store per nonzero in a pass of its own (a third of the sort's time). */
+static int32_t *count_begin(rt_rowsparse *s, int cols)
+{
+    if ((long)cols > s->max_nnz + 1) return NULL;
+    memset(s->cstart, 0, (size_t)(cols + 2) * sizeof *s->cstart);
+    return s->cstart + 2;
+}
+
 /* ---- AVX2 + FMA bodies ------------------------------------------------------ */
 
 /* Lanes below `rem` (1..8) set: the mask of a block's last vector. */
