@@ -28,6 +28,15 @@
  * double-pumped Zen 4 this was measured on: S B is bound by reading W's
  * rows from L2 (157 KB), not by the FMAs.
  *
+ * Issue 18, second round (study batches, 600 steps, AVX-512, thread CPU
+ * time): the x86 byte packings count the columns as they pack, so the
+ * sort is one scatter pass; the scatter writes one 8-byte entry (row,
+ * value) per nonzero; a last vector of at most 8 lanes goes 256 bits wide.
+ * S^T D with its sort 37.0 -> 29.6 ms, S B 21.9 -> 20.3 ms. Tried and
+ * dropped: S B in bands of B's rows (to read each band from L1): 24-27 ms
+ * for any band from 12 to 96 KB, so S B is not bound by L2; the scatter
+ * in bands of columns: no faster.
+ *
  * The cursor array is scratch of the products: two products on one
  * rt_rowsparse must not run at the same time.
  */
@@ -64,9 +73,8 @@ bool rt_rowsparse_reserve(rt_rowsparse *s, int rows, long max_nnz, rt_error *err
     s->col = rt_alloc((size_t)(max_nnz + RS_SPARE) * sizeof *s->col);
     s->val = rt_alloc((size_t)(max_nnz + RS_SPARE) * sizeof *s->val);
     s->cstart = rt_alloc((size_t)(max_nnz + 3) * sizeof *s->cstart);
-    s->crow = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->crow);
-    s->cval = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->cval);
-    if (!s->start || !s->cursor || !s->col || !s->val || !s->cstart || !s->crow || !s->cval) {
+    s->centry = rt_alloc((size_t)(max_nnz + 1) * sizeof *s->centry);
+    if (!s->start || !s->cursor || !s->col || !s->val || !s->cstart || !s->centry) {
         rt_rowsparse_release(s);
         return rt_fail(err, "out of memory for a sparse input of %ld values", max_nnz);
     }
@@ -82,8 +90,7 @@ void rt_rowsparse_release(rt_rowsparse *s)
     rt_free(s->col);
     rt_free(s->val);
     rt_free(s->cstart);
-    rt_free(s->crow);
-    rt_free(s->cval);
+    rt_free(s->centry);
     memset(s, 0, sizeof *s);
 }
 
@@ -167,7 +174,7 @@ static void tmm_scalar(const rt_rowsparse *s, const float *d, int n, float *c, i
     }
 }
 
-/* The nonzeros by columns (s->cstart, crow, cval; see rowsparse.h), by a
+/* The nonzeros by columns (s->cstart, centry; see rowsparse.h), by a
  * counting sort: counts per column, their prefix sums, then the entries
  * scattered in row order, so each column lists its rows ascending. False
  * when cstart cannot hold the columns (a reservation with fewer nonzeros
@@ -178,28 +185,42 @@ static bool build_csc(const rt_rowsparse *s)
     if ((long)cols > s->max_nnz + 1) return false;
     /* restrict: the stores do not alias the lists read (without it the
      * loop bound was reloaded after every store) */
-    int32_t *restrict cs = s->cstart, *restrict crow = s->crow;
-    float *restrict cval = s->cval;
+    int32_t *restrict cs = s->cstart;
+    rt_rs_entry *restrict ce = s->centry;
     const int32_t *restrict col = s->col, *restrict start = s->start;
     const float *restrict val = s->val;
-    long nnz = start[s->rows];
-    memset(cs, 0, (size_t)(cols + 2) * sizeof *cs);
-    /* cs[p + 2] counts column p; after the prefix sum cs[p + 1] is where
-     * column p starts, and the scatter advances it to where p ends */
-    for (long k = 0; k < nnz; k++) cs[col[k] + 2]++;
+    /* cs[p + 2] counts column p (counted already if the packing did:
+     * count_begin); after the prefix sum cs[p + 1] is where column p
+     * starts, and the scatter advances it to where p ends */
+    if (!s->counted) {
+        long nnz = start[s->rows];
+        memset(cs, 0, (size_t)(cols + 2) * sizeof *cs);
+        for (long k = 0; k < nnz; k++) cs[col[k] + 2]++;
+    }
     for (int p = 2; p <= cols + 1; p++) cs[p] += cs[p - 1];
     for (int i = 0; i < s->rows; i++) {
         const int32_t end = start[i + 1];
         for (int32_t k = start[i]; k < end; k++) {
             int32_t at = cs[col[k] + 1]++;
-            crow[at] = i;
-            cval[at] = val[k];
+            ce[at] = (rt_rs_entry){i, val[k]};
         }
     }
     return true;
 }
 
 #if RS_X86
+/* Where a packing counts column p's nonzeros (at [p + 2], the layout
+ * build_csc's counting sort wants), zeroed; NULL when cstart cannot hold
+ * the columns (build_csc then gives up anyway). Counting while packing
+ * costs a vector add per 8 or 16 pixels with ink, against a load and a
+ * store per nonzero in a pass of its own (a third of the sort's time). */
+static int32_t *count_begin(rt_rowsparse *s, int cols)
+{
+    if ((long)cols > s->max_nnz + 1) return NULL;
+    memset(s->cstart, 0, (size_t)(cols + 2) * sizeof *s->cstart);
+    return s->cstart + 2;
+}
+
 /* ---- AVX2 + FMA bodies ------------------------------------------------------ */
 
 /* Lanes below `rem` (1..8) set: the mask of a block's last vector. */
@@ -276,6 +297,15 @@ static inline long pack8(rt_rowsparse *s, long nnz, unsigned m, __m256 v, int p)
  * while this one is packed, far enough ahead to hide the memory latency. */
 enum { RS_AHEAD = 4 };
 
+/* cnt[0 .. 8) += 1 where the widened bytes w are nonzero. */
+__attribute__((target("avx2"), always_inline))
+static inline void count8(int32_t *cnt, __m256i w)
+{
+    __m256i set = _mm256_cmpgt_epi32(w, _mm256_setzero_si256());     /* -1 where ink */
+    _mm256_storeu_si256((__m256i *)cnt,
+                        _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)cnt), set));
+}
+
 __attribute__((target("avx2,bmi,bmi2")))
 static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
                           int cols, float scale)
@@ -283,6 +313,7 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
     long nnz = 0, max = s->max_nnz;
     const __m256i zero = _mm256_setzero_si256();
     const __m256 sc = _mm256_set1_ps(scale);
+    int32_t *cnt = count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
@@ -296,28 +327,34 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
             unsigned m = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, zero));
             if (!m) continue;
             __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
-            nnz = pack8(s, nnz, m & 0xff, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), sc), p);
-            nnz = pack8(s, nnz, m >> 8 & 0xff,
-                        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), sc), p + 8);
-            nnz = pack8(s, nnz, m >> 16 & 0xff, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), sc), p + 16);
-            nnz = pack8(s, nnz, m >> 24,
-                        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), sc), p + 24);
+            __m256i w[4] = {_mm256_cvtepu8_epi32(lo), _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)),
+                            _mm256_cvtepu8_epi32(hi), _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))};
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                unsigned mq = m >> (8 * q) & 0xff;
+                if (!mq) continue;
+                nnz = pack8(s, nnz, mq, _mm256_mul_ps(_mm256_cvtepi32_ps(w[q]), sc), p + 8 * q);
+                if (cnt) count8(cnt + p + 8 * q, w[q]);
+            }
             if (nnz > max) return false;
         }
         for (; p + RS_VEC <= cols; p += RS_VEC) {
             __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(xi + p)));
             unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(b, zero)));
             nnz = pack8(s, nnz, m, _mm256_mul_ps(_mm256_cvtepi32_ps(b), sc), p);
+            if (cnt) count8(cnt + p, b);
             if (nnz > max) return false;
         }
         for (; p < cols; p++) {
             if (xi[p] == 0) continue;
             if (nnz == max) return false;
+            if (cnt) cnt[p]++;
             s->col[nnz] = p;
             s->val[nnz++] = (float)xi[p] * scale;
         }
     }
     s->start[rows] = (int32_t)nnz;
+    s->counted = cnt != NULL;
     return true;
 }
 
@@ -532,15 +569,15 @@ static void tmm_avx2(const rt_rowsparse *s, const float *d, int n, float *c, int
  * product runs at the FMA rate instead of the store port's (the row-wise
  * tmm_avx2 loads and stores c once per nonzero). Same chains, same bits. */
 __attribute__((target("avx2,fma"), always_inline))
-static inline void tmm_col_avx2(int nv, __m256i tail, const int32_t *row, const float *val,
-                                int32_t cnt, const float *d, int n, float *c)
+static inline void tmm_col_avx2(int nv, __m256i tail, const rt_rs_entry *e, int32_t cnt,
+                                const float *d, int n, float *c)
 {
     __m256 acc[RS_BLOCK / RS_VEC];
 #pragma GCC unroll 8
     for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
     for (int32_t k = 0; k < cnt; k++) {
-        const __m256 a = _mm256_broadcast_ss(val + k);
-        const float *dp = d + (long)row[k] * n;
+        const __m256 a = _mm256_broadcast_ss(&e[k].val);
+        const float *dp = d + (long)e[k].row * n;
 #pragma GCC unroll 8
         for (int v = 0; v < nv - 1; v++)
             acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(dp + RS_VEC * v), acc[v]);
@@ -565,7 +602,7 @@ static void tmm_csc_avx2(const rt_rowsparse *s, const float *d, int n, float *c,
             float *cp = c + (long)p * n + jb;
             switch (nv) {
 #define RS_TMMC_CASE(NV) \
-            case NV: tmm_col_avx2(NV, tail, s->crow + k0, s->cval + k0, cnt, db, n, cp); break;
+            case NV: tmm_col_avx2(NV, tail, s->centry + k0, cnt, db, n, cp); break;
             RS_CASES(RS_TMMC_CASE)
 #undef RS_TMMC_CASE
             }
@@ -583,35 +620,53 @@ enum { RS_VEC16 = 16 };
 /* Lanes below `rem` (1..16). */
 static inline __mmask16 lanes16_below(int rem) { return (__mmask16)((1u << rem) - 1u); }
 
-/* One list into one output row, continuing the accumulators acc. */
-#define RS512_STEP(acc, v, idx, m, n, nv, tail) do { \
+/* One list into one output row, continuing the accumulators: acc[0 ..
+ * nv - 1) are full 16-wide vectors, the block's last columns (`tail`) are
+ * in acc[nv - 1] or, when they are at most eight (half), in the 8-wide
+ * hacc. A half-width last vector is one 256-bit FMA instead of a 512-bit
+ * one (n = 50: 3.5 vector widths per nonzero instead of 4); each lane is
+ * still the one fma of its chain. */
+#define RS512_STEP(acc, hacc, v, idx, m, n, nv, half, tail, htail) do { \
         const __m512 a_ = _mm512_set1_ps(v); \
         const float *p_ = (m) + (long)(idx) * (n); \
         _Pragma("GCC unroll 4") \
         for (int v_ = 0; v_ < (nv) - 1; v_++) \
             acc[v_] = _mm512_fmadd_ps(a_, _mm512_loadu_ps(p_ + RS_VEC16 * v_), acc[v_]); \
-        acc[(nv) - 1] = _mm512_fmadd_ps(a_, _mm512_maskz_loadu_ps(tail, p_ + RS_VEC16 * ((nv) - 1)), \
-                                        acc[(nv) - 1]); \
+        if (half) \
+            hacc = _mm256_fmadd_ps(_mm512_castps512_ps256(a_), \
+                                   _mm256_maskload_ps(p_ + RS_VEC16 * ((nv) - 1), htail), hacc); \
+        else \
+            acc[(nv) - 1] = _mm512_fmadd_ps(a_, _mm512_maskz_loadu_ps(tail, p_ + RS_VEC16 * ((nv) - 1)), \
+                                            acc[(nv) - 1]); \
     } while (0)
 
 /* Two output rows: oa = sum over list a of val * m[idx] (+ bias), ob
  * likewise, each chain in its list's order (as rows2_avx2). ob may be
- * NULL (cb 0): one row. */
-__attribute__((target("avx512f"), always_inline))
-static inline void rows2_avx512(int nv, __mmask16 tail, const int32_t *ia, const float *va,
-                                int32_t ca, const int32_t *ib, const float *vb, int32_t cb,
+ * NULL (cb 0): one row. half: the last vector's `tail` lanes are at most
+ * eight (htail: the same lanes as an AVX2 mask). */
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void rows2_avx512(int nv, bool half, __mmask16 tail, __m256i htail,
+                                const int32_t *ia, const float *va, int32_t ca,
+                                const int32_t *ib, const float *vb, int32_t cb,
                                 const float *m, int n, const float *bias, float *oa, float *ob)
 {
     __m512 acc[RS_BLOCK / RS_VEC16], bcc[RS_BLOCK / RS_VEC16];
+    __m256 hacc = _mm256_setzero_ps(), hbcc = _mm256_setzero_ps();
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) acc[v] = bcc[v] = _mm512_setzero_ps();
     int32_t both = ca < cb ? ca : cb, k = 0;
     for (; k < both; k++) {
-        RS512_STEP(acc, va[k], ia[k], m, n, nv, tail);
-        RS512_STEP(bcc, vb[k], ib[k], m, n, nv, tail);
+        RS512_STEP(acc, hacc, va[k], ia[k], m, n, nv, half, tail, htail);
+        RS512_STEP(bcc, hbcc, vb[k], ib[k], m, n, nv, half, tail, htail);
     }
-    for (int32_t ka = k; ka < ca; ka++) RS512_STEP(acc, va[ka], ia[ka], m, n, nv, tail);
-    for (int32_t kb = k; kb < cb; kb++) RS512_STEP(bcc, vb[kb], ib[kb], m, n, nv, tail);
+    for (int32_t ka = k; ka < ca; ka++)
+        RS512_STEP(acc, hacc, va[ka], ia[ka], m, n, nv, half, tail, htail);
+    for (int32_t kb = k; kb < cb; kb++)
+        RS512_STEP(bcc, hbcc, vb[kb], ib[kb], m, n, nv, half, tail, htail);
+    if (half) {         /* the stores below take the last vector from acc */
+        acc[nv - 1] = _mm512_castps256_ps512(hacc);
+        bcc[nv - 1] = _mm512_castps256_ps512(hbcc);
+    }
     if (bias) {
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) {
@@ -630,27 +685,82 @@ static inline void rows2_avx512(int nv, __mmask16 tail, const int32_t *ia, const
     _mm512_mask_storeu_ps(ob + RS_VEC16 * (nv - 1), tail, bcc[nv - 1]);
 }
 
-#define RS512_CASES(X) X(1) X(2) X(3) X(4)
+/* Two output rows of S^T D from the column form: oa = sum over the
+ * entries ea of val * m[row], ob likewise (ob may be NULL, cb 0), as
+ * rows2_avx512 without the bias. */
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void cols2_avx512(int nv, bool half, __mmask16 tail, __m256i htail,
+                                const rt_rs_entry *ea, int32_t ca, const rt_rs_entry *eb,
+                                int32_t cb, const float *m, int n, float *oa, float *ob)
+{
+    __m512 acc[RS_BLOCK / RS_VEC16], bcc[RS_BLOCK / RS_VEC16];
+    __m256 hacc = _mm256_setzero_ps(), hbcc = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) acc[v] = bcc[v] = _mm512_setzero_ps();
+    int32_t both = ca < cb ? ca : cb, k = 0;
+    for (; k < both; k++) {
+        RS512_STEP(acc, hacc, ea[k].val, ea[k].row, m, n, nv, half, tail, htail);
+        RS512_STEP(bcc, hbcc, eb[k].val, eb[k].row, m, n, nv, half, tail, htail);
+    }
+    for (int32_t ka = k; ka < ca; ka++)
+        RS512_STEP(acc, hacc, ea[ka].val, ea[ka].row, m, n, nv, half, tail, htail);
+    for (int32_t kb = k; kb < cb; kb++)
+        RS512_STEP(bcc, hbcc, eb[kb].val, eb[kb].row, m, n, nv, half, tail, htail);
+    if (half) {
+        acc[nv - 1] = _mm512_castps256_ps512(hacc);
+        bcc[nv - 1] = _mm512_castps256_ps512(hbcc);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(oa + RS_VEC16 * v, acc[v]);
+    _mm512_mask_storeu_ps(oa + RS_VEC16 * (nv - 1), tail, acc[nv - 1]);
+    if (!ob) return;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(ob + RS_VEC16 * v, bcc[v]);
+    _mm512_mask_storeu_ps(ob + RS_VEC16 * (nv - 1), tail, bcc[nv - 1]);
+}
+
+/* The instances: block width in vectors x whether the last is half. */
+#define RS512_CASES(X) X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(1, 1) X(2, 1) X(3, 1) X(4, 1)
+
+/* A block of w columns: its vectors, the last one's lanes, and whether it
+ * goes 8 wide. */
+typedef struct rs512_block {
+    int nv;
+    bool half;
+    __mmask16 tail;
+    __m256i htail;
+} rs512_block;
+
+__attribute__((target("avx512f,avx2")))
+static inline rs512_block block512(int w)
+{
+    rs512_block k;
+    k.nv = (w + RS_VEC16 - 1) / RS_VEC16;
+    int rem = w - RS_VEC16 * (k.nv - 1);
+    k.half = rem <= RS_VEC;
+    k.tail = lanes16_below(rem);
+    k.htail = lanes_below(k.half ? rem : RS_VEC);
+    return k;
+}
 
 /* Rows [i0, i1) of S B (+ bias), two rows at a time. */
-__attribute__((target("avx512f")))
+__attribute__((target("avx512f,avx2,fma")))
 static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float *bias,
                       float *c, int ldc, int i0, int i1)
 {
     for (int jb = 0; jb < n; jb += RS_BLOCK) {
-        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
-        int nv = (w + RS_VEC16 - 1) / RS_VEC16;
-        __mmask16 tail = lanes16_below(w - RS_VEC16 * (nv - 1));
+        rs512_block k = block512(n - jb < RS_BLOCK ? n - jb : RS_BLOCK);
         const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
         for (int i = i0; i < i1; i += 2) {
             bool two = i + 1 < i1;
             int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
             int32_t k1 = s->start[i + 1], cnt1 = two ? s->start[i + 2] - k1 : 0;
             float *ci = c + (long)i * ldc + jb, *ci1 = two ? ci + ldc : NULL;
-            switch (nv) {
-#define RS_MM512_CASE(NV) \
-            case NV: rows2_avx512(NV, tail, s->col + k0, s->val + k0, cnt, s->col + k1, \
-                                  s->val + k1, cnt1, bb, n, bias_b, ci, ci1); break;
+            switch (k.nv * 2 + k.half) {
+#define RS_MM512_CASE(NV, H) \
+            case NV * 2 + H: rows2_avx512(NV, H, k.tail, k.htail, s->col + k0, s->val + k0, cnt, \
+                                          s->col + k1, s->val + k1, cnt1, bb, n, bias_b, ci, ci1); \
+                             break;
             RS512_CASES(RS_MM512_CASE)
 #undef RS_MM512_CASE
             }
@@ -659,23 +769,22 @@ static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float 
 }
 
 /* Output rows [p0, p1) of S^T D from the column form, two at a time. */
-__attribute__((target("avx512f")))
+__attribute__((target("avx512f,avx2,fma")))
 static void tmm_csc_avx512(const rt_rowsparse *s, const float *d, int n, float *c, int p0, int p1)
 {
     for (int jb = 0; jb < n; jb += RS_BLOCK) {
-        int w = n - jb < RS_BLOCK ? n - jb : RS_BLOCK;
-        int nv = (w + RS_VEC16 - 1) / RS_VEC16;
-        __mmask16 tail = lanes16_below(w - RS_VEC16 * (nv - 1));
+        rs512_block k = block512(n - jb < RS_BLOCK ? n - jb : RS_BLOCK);
         const float *db = d + jb;
         for (int p = p0; p < p1; p += 2) {
             bool two = p + 1 < p1;
             int32_t k0 = s->cstart[p], cnt = s->cstart[p + 1] - k0;
             int32_t k1 = s->cstart[p + 1], cnt1 = two ? s->cstart[p + 2] - k1 : 0;
             float *cp = c + (long)p * n + jb, *cp1 = two ? cp + n : NULL;
-            switch (nv) {
-#define RS_TMM512_CASE(NV) \
-            case NV: rows2_avx512(NV, tail, s->crow + k0, s->cval + k0, cnt, s->crow + k1, \
-                                  s->cval + k1, cnt1, db, n, NULL, cp, cp1); break;
+            switch (k.nv * 2 + k.half) {
+#define RS_TMM512_CASE(NV, H) \
+            case NV * 2 + H: cols2_avx512(NV, H, k.tail, k.htail, s->centry + k0, cnt, \
+                                          s->centry + k1, cnt1, db, n, cp, cp1); \
+                             break;
             RS512_CASES(RS_TMM512_CASE)
 #undef RS_TMM512_CASE
             }
@@ -688,6 +797,14 @@ static void tmm_csc_avx512(const rt_rowsparse *s, const float *d, int n, float *
  * front of a register (vcompressps into a register, then a full store:
  * the store form of vcompress is slow on AMD), columns likewise. Values
  * are (float)byte * scale as everywhere. */
+/* cnt[0 .. 16) += 1 in the lanes of m. */
+__attribute__((target("avx512f"), always_inline))
+static inline void count16(int32_t *cnt, __mmask16 m, __m512i one)
+{
+    __m512i c = _mm512_loadu_si512((const void *)cnt);
+    _mm512_storeu_si512((void *)cnt, _mm512_mask_add_epi32(c, m, c, one));
+}
+
 __attribute__((target("avx512f")))
 static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
                             int cols, float scale)
@@ -695,6 +812,8 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
     long nnz = 0, max = s->max_nnz;
     const __m512 sc = _mm512_set1_ps(scale);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i one = _mm512_set1_epi32(1);
+    int32_t *cnt = count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
@@ -717,6 +836,7 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
                                     _mm512_maskz_compress_epi32( \
                                         mq, _mm512_add_epi32(iota, _mm512_set1_epi32(p + 16 * (q))))); \
                 nnz += __builtin_popcount(mq); \
+                if (cnt) count16(cnt + p + 16 * (q), mq, one); \
             }
             RS512_GROUP(0) RS512_GROUP(1) RS512_GROUP(2) RS512_GROUP(3)
 #undef RS512_GROUP
@@ -730,16 +850,19 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
             _mm512_storeu_si512((void *)(s->col + nnz),
                                 _mm512_maskz_compress_epi32(mq, _mm512_add_epi32(iota, _mm512_set1_epi32(p))));
             nnz += __builtin_popcount(mq);
+            if (cnt) count16(cnt + p, mq, one);
             if (nnz > max) return false;
         }
         for (; p < cols; p++) {
             if (xi[p] == 0) continue;
             if (nnz == max) return false;
+            if (cnt) cnt[p]++;
             s->col[nnz] = p;
             s->val[nnz++] = (float)xi[p] * scale;
         }
     }
     s->start[rows] = (int32_t)nnz;
+    s->counted = cnt != NULL;
     return true;
 }
 #endif
@@ -751,6 +874,7 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
     if (rows > s->cap_rows) return false;
     s->rows = rows;
     s->cols = cols;
+    s->counted = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) return build_avx2(s, x, rows, cols);
 #endif
@@ -858,6 +982,7 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
     if (rows > s->cap_rows) return false;
     s->rows = rows;
     s->cols = cols;
+    s->counted = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX512 && rt_cpu_has(RT_SIMD_AVX512))
         return build_u8_avx512(s, base, idx, rows, cols, scale);
@@ -879,9 +1004,10 @@ void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const f
     rs_run(&g, simd, pool);
 }
 
-void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
+void rt_rowsparse_tmm(rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
                       float *c)
 {
     rs_job g = {.s = s, .trans = true, .b = d, .n = n, .ldc = n, .c = c};
     rs_run(&g, simd, pool);
+    s->counted = false;     /* build_csc turned the counts into offsets */
 }

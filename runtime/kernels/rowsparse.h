@@ -50,6 +50,11 @@
 /* Most tasks a product is split into (one cursor array each). */
 #define RS_MAX_PARTS 8
 
+typedef struct rt_rs_entry {
+    int32_t row;
+    float val;
+} rt_rs_entry;
+
 typedef struct rt_rowsparse {
     int rows, cols;             /* the matrix last built */
     int cap_rows;               /* start[] holds cap_rows + 1 entries */
@@ -58,10 +63,16 @@ typedef struct rt_rowsparse {
     float *val;
     int32_t *cursor;            /* workspace: [RS_MAX_PARTS x (cap_rows + 1)] */
     /* workspace of S^T D: the same nonzeros by columns (CSC), built by the
-     * product: column p's rows crow[cstart[p] .. cstart[p+1]) ascending,
-     * their values cval[...]; cstart holds max_nnz + 3 entries */
-    int32_t *cstart, *crow;
-    float *cval;
+     * product: column p's entries centry[cstart[p] .. cstart[p+1]), rows
+     * ascending, each its row and value side by side (the sort scatters
+     * one 8-byte entry per nonzero, not two 4-byte ones to two arrays);
+     * cstart holds max_nnz + 3 entries */
+    int32_t *cstart;
+    rt_rs_entry *centry;
+    /* set by a packing that counted each column's nonzeros as it went
+     * (the x86 byte packings): cstart[p + 2] holds column p's count, and
+     * S^T D's counting sort starts from its prefix sums */
+    bool counted;
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */
@@ -89,8 +100,9 @@ void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const f
 
 /* c[cols x n] = S^T D: D is [rows x n] row-major, c row-major with stride n.
  * Each c[p][j] is the fmaf chain over the rows i with s[i][p] != 0 in
- * ascending i, from +0: the bits of rt_gemm_f32(trans_a) on the dense x. */
-void rt_rowsparse_tmm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
+ * ascending i, from +0: the bits of rt_gemm_f32(trans_a) on the dense x.
+ * Not const: the column counts a packing left (s->counted) are used up. */
+void rt_rowsparse_tmm(rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *d, int n,
                       float *c);
 
 #endif

@@ -127,6 +127,23 @@ Test(gemm, study_shapes_all_layouts_bitwise)
     check_shapes(study_shapes, (int)(sizeof study_shapes / sizeof *study_shapes), 0);
 }
 
+/* Every edge tile: m past one and two row tiles of 8, n past one and two
+ * column panels (16 and 32 wide on AVX-512, whose edge tiles are k-masked
+ * in place rather than run on a scratch tile), k within one chunk and
+ * across two (the second chunk loads the partial sums back), all four
+ * layouts, beta on and off, padded C (the padding must stay untouched). */
+Test(gemm, every_edge_tile_bitwise)
+{
+    static const int ks[] = {5, 260};
+    uint64_t seed = 0x243f6a8885a308d3ull;
+    for (int m = 1; m <= 17; m++)
+        for (int n = 1; n <= 70; n++)
+            for (int ki = 0; ki < 2; ki++)
+                for (int t = 0; t < 4; t++)
+                    check_case(NULL, 0, t & 1, t >> 1, (shape){m, n, ks[ki]}, 3,
+                               (m + n + t) % 2 == 0, seed++);
+}
+
 Test(gemm, k_zero_gives_beta_or_zero)
 {
     float c[6] = {1, -2, 3, -4, 5, -6}, keep[6];

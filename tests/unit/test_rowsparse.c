@@ -111,7 +111,8 @@ static void check_products(int rows, int cols, int n, float density, uint32_t se
 
 Test(rowsparse, products_equal_gemm_bits_for_every_tail)
 {
-    /* n from 1 to 70 covers every tail of 8 and two column blocks of 64 */
+    /* n from 1 to 70 covers every tail of 8 and of 16 (AVX-512: a last
+     * vector of at most 8 lanes goes 8 wide) and two column blocks of 64 */
     for (int n = 1; n <= 70; n++) check_products(7, 37, n, 0.3f, 100u + (uint32_t)n);
 }
 
@@ -318,6 +319,52 @@ Test(rowsparse, byte_packing_is_the_same_on_every_path)
                     rt_rowsparse_release(&sp);
                 }
                 rt_rowsparse_release(&ref);
+            }
+        }
+}
+
+/* The x86 byte packings count each column's nonzeros as they go, and S^T D
+ * starts its column sort from those counts: on every path, for every width
+ * up to two 64-byte blocks and densities from none to full, S^T D after a
+ * byte packing gives the dense GEMM's bits, also when run twice on one
+ * packing (the counts are used up by the first) and after a float build
+ * on the same matrix (which does not count). */
+Test(rowsparse, column_counts_from_byte_packing_give_the_gemm_bits)
+{
+    enum { NIMG = 7, MAXC = 140, N = 19 };
+    static uint8_t base[NIMG * MAXC];
+    static float x[NIMG * MAXC], d[NIMG * N], ref[MAXC * N], got[MAXC * N];
+    const int64_t idx[] = {2, 0, 6, 6, 4, 1};
+    const int rows = (int)(sizeof idx / sizeof *idx);
+    const float densities[] = {0.0f, 0.19f, 0.6f, 1.0f};
+    const float scale = 1.0f / 255.0f;
+    uint32_t seed = 23;
+    fill(d, (long)rows * N, &seed);
+    for (int cols = 1; cols <= MAXC; cols += cols < 70 ? 1 : 7)
+        for (size_t di = 0; di < sizeof densities / sizeof *densities; di++) {
+            for (int k = 0; k < NIMG * cols; k++)
+                base[k] = unit(&seed) < densities[di] ? (uint8_t)(lcg(&seed) % 255 + 1) : 0;
+            for (int i = 0; i < rows; i++)
+                for (int p = 0; p < cols; p++)
+                    x[(long)i * cols + p] = (float)base[idx[i] * cols + p] * scale;
+            rt_gemm_ref_f32(true, false, cols, N, rows, x, cols, d, N, false, ref, N);
+            size_t bytes = (size_t)cols * N * sizeof(float);
+            for (size_t pi = 0; pi < sizeof paths / sizeof paths[0]; pi++) {
+                rt_rowsparse sp = {0};
+                cr_assert(rt_rowsparse_reserve(&sp, rows, (long)rows * cols, NULL));
+                cr_assert(rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols, scale));
+                for (int again = 0; again < 2; again++) {
+                    memset(got, 0xff, bytes);
+                    rt_rowsparse_tmm(&sp, paths[pi], NULL, d, N, got);
+                    cr_assert(memcmp(got, ref, bytes) == 0, "%s cols=%d density=%g run %d",
+                              rt_simd_name(paths[pi]), cols, (double)densities[di], again);
+                }
+                cr_assert(rt_rowsparse_build(&sp, paths[pi], x, rows, cols));
+                memset(got, 0xff, bytes);
+                rt_rowsparse_tmm(&sp, paths[pi], NULL, d, N, got);
+                cr_assert(memcmp(got, ref, bytes) == 0, "%s cols=%d after a float build",
+                          rt_simd_name(paths[pi]), cols);
+                rt_rowsparse_release(&sp);
             }
         }
 }
