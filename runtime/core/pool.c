@@ -46,7 +46,9 @@
  *
  * The background job (rt_pool_spawn) lives beside the claim word in one
  * state word, `bg`: EMPTY -> POSTED (spawn) -> RUNNING (claimed by a CAS,
- * by a worker or by the joining caller) -> DONE -> EMPTY (join). Whoever
+ * by a worker or by the joining caller) -> DONE -> EMPTY (join); a job
+ * spawned `after_run` is HELD until the caller's next rt_pool_run ends,
+ * then POSTED (workers look only for POSTED; the join claims either). Whoever
  * wins the CAS runs it, so it runs once; the caller claiming it at the
  * join runs it inline rather than wait for a worker that has not begun. An
  * idle worker looks for a job of tasks first (the caller waits on those)
@@ -112,7 +114,7 @@ struct rt_pool {
     pthread_cond_t wake;
 };
 
-enum { BG_EMPTY, BG_POSTED, BG_RUNNING, BG_DONE };
+enum { BG_EMPTY, BG_HELD, BG_POSTED, BG_RUNNING, BG_DONE };
 
 /* A polite busy-wait step: tells the core we are spinning (saves power and
  * frees the sibling hyperthread where there is one). */
@@ -169,11 +171,12 @@ static bool work_waiting(rt_pool *p, uint32_t g, uint32_t seen)
     return g != seen || atomic_load(&p->bg) == BG_POSTED || atomic_load(&p->stop);
 }
 
-/* Runs the background job if it is posted and this thread claims it. */
-static void run_bg(rt_pool *p)
+/* Runs the background job if it is in state `from` (POSTED for a worker,
+ * also HELD for the joining caller) and this thread claims it. */
+static void run_bg(rt_pool *p, int from)
 {
-    int expect = BG_POSTED;
-    if (atomic_load_explicit(&p->bg, memory_order_relaxed) != BG_POSTED ||
+    int expect = from;
+    if (atomic_load_explicit(&p->bg, memory_order_relaxed) != from ||
         !atomic_compare_exchange_strong(&p->bg, &expect, BG_RUNNING))
         return;
     rt_job_fn fn = atomic_load_explicit(&p->bg_fn, memory_order_relaxed);
@@ -225,7 +228,7 @@ static void *worker_main(void *arg)
         if (atomic_load(&p->stop)) return NULL;
         if (g != seen) drain(p, g);
         seen = g;
-        run_bg(p);
+        run_bg(p, BG_POSTED);
     }
 }
 
@@ -350,10 +353,14 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
              atomic_load_explicit(&pool->done, memory_order_acquire) != n; spins++)
             backoff(spins);
     }
+    int held = BG_HELD;     /* a job spawned after_run: the workers may take it now */
+    if (atomic_load_explicit(&pool->bg, memory_order_relaxed) == BG_HELD &&
+        atomic_compare_exchange_strong(&pool->bg, &held, BG_POSTED))
+        wake_sleepers(pool);
     atomic_store_explicit(&pool->busy, 0, memory_order_release);
 }
 
-void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx)
+void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx, bool after_run)
 {
     if (!pool || pool->nthreads == 1) {
         fn(ctx);
@@ -362,14 +369,15 @@ void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx)
     rt_pool_join(pool);
     atomic_store_explicit(&pool->bg_fn, fn, memory_order_relaxed);
     atomic_store_explicit(&pool->bg_ctx, ctx, memory_order_relaxed);
-    atomic_store(&pool->bg, BG_POSTED);
-    wake_sleepers(pool);
+    atomic_store(&pool->bg, after_run ? BG_HELD : BG_POSTED);
+    if (!after_run) wake_sleepers(pool);
 }
 
 void rt_pool_join(rt_pool *pool)
 {
     if (!pool || atomic_load_explicit(&pool->bg, memory_order_acquire) == BG_EMPTY) return;
-    run_bg(pool);                       /* not started yet: run it here */
+    run_bg(pool, BG_HELD);              /* not started yet: run it here */
+    run_bg(pool, BG_POSTED);
     for (unsigned spins = 0; atomic_load_explicit(&pool->bg, memory_order_acquire) != BG_DONE;
          spins++)
         backoff(spins);

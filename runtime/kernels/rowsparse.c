@@ -751,6 +751,7 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
     if (rows > s->cap_rows) return false;
     s->rows = rows;
     s->cols = cols;
+    s->csc_ready = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) return build_avx2(s, x, rows, cols);
 #endif
@@ -840,7 +841,7 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
     if (g->trans) {
         /* the column form costs a scatter per nonzero and saves a load and
          * a store per nonzero and vector of outputs */
-        g->csc = g->avx2 && build_csc(g->s);
+        g->csc = g->avx2 && (g->s->csc_ready || build_csc(g->s));
         int cols = g->s->cols > 0 ? g->s->cols : 1;
         if (g->parts > cols) g->parts = cols;
         g->chunk = (cols + g->parts - 1) / g->parts;
@@ -858,6 +859,7 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
     if (rows > s->cap_rows) return false;
     s->rows = rows;
     s->cols = cols;
+    s->csc_ready = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX512 && rt_cpu_has(RT_SIMD_AVX512))
         return build_u8_avx512(s, base, idx, rows, cols, scale);
@@ -870,6 +872,13 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
 #endif
     (void)simd;
     return build_u8_scalar(s, base, idx, rows, cols, scale);
+}
+
+void rt_rowsparse_prepare_tmm(rt_rowsparse *s, rt_simd simd)
+{
+    /* as rs_run decides: the column form serves the x86 SIMD paths */
+    bool avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
+    s->csc_ready = avx2 && build_csc(s);
 }
 
 void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *b, int n,
