@@ -772,7 +772,8 @@ typedef struct rs_job {
     const rt_rowsparse *s;
     bool avx2, avx512, neon, trans, csc;  /* csc: S^T D by columns (build_csc done) */
     const float *b, *bias;      /* B (or D) and the optional bias */
-    int n, ldc, parts, chunk;   /* chunk: output rows of S^T D per task */
+    int n, ldc, parts;
+    int band[RS_MAX_PARTS + 1]; /* S^T D: task t makes output rows band[t] .. band[t+1] */
     float *c;
 } rs_job;
 
@@ -786,7 +787,7 @@ static void rs_task(void *ctx, int t)
     const rs_job *g = ctx;
     const rt_rowsparse *s = g->s;
     if (g->trans) {
-        int p0 = t * g->chunk, p1 = p0 + g->chunk < s->cols ? p0 + g->chunk : s->cols;
+        int p0 = g->band[t], p1 = g->band[t + 1];
         if (p0 >= p1) return;
 #if RS_X86
         if (g->csc) {
@@ -844,8 +845,23 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
         g->csc = g->avx2 && (g->s->csc_ready || build_csc(g->s));
         int cols = g->s->cols > 0 ? g->s->cols : 1;
         if (g->parts > cols) g->parts = cols;
-        g->chunk = (cols + g->parts - 1) / g->parts;
-        g->parts = (cols + g->chunk - 1) / g->chunk;
+        int chunk = (cols + g->parts - 1) / g->parts;
+        g->parts = (cols + chunk - 1) / chunk;
+        for (int t = 0; t <= g->parts; t++) g->band[t] = t * chunk < cols ? t * chunk : cols;
+        if (g->csc && g->parts > 1) {
+            /* Bands of equal work instead of equal width: an image's border
+             * pixels are mostly zero, its middle ones dense. A column costs
+             * its nonzeros plus about one for its output row's store. Which
+             * task makes an output row never changes its bits. */
+            const int32_t *cs = g->s->cstart;
+            long total = (long)cs[cols] + cols;
+            int p = 0;
+            for (int t = 1; t < g->parts; t++) {
+                long want = total * t / g->parts;
+                while (p < cols && (long)cs[p] + p < want) p++;
+                g->band[t] = p;
+            }
+        }
     } else {
         int rows = g->s->rows > 0 ? g->s->rows : 1;
         if (g->parts > rows) g->parts = rows;

@@ -17,9 +17,12 @@
  */
 #include <criterion/criterion.h>
 #include <string.h>
+#include "cpu.h"
 #include "fit.h"
+#include "gemm.h"
 #include "model.h"
 #include "pool.h"
+#include "rowsparse.h"
 
 enum { IN = 784, ROWS = 650, VROWS = 230, CLASSES = 10, EPOCHS = 2, MAXE = 4 };
 
@@ -198,4 +201,49 @@ Test(fit_threads, bytes_equal_floats_with_two_threads)
     rt_dataset_free(&bv);
     rt_dataset_free(&f);
     rt_dataset_free(&fv);
+}
+
+/* S^T D from a column form built ahead (rt_rowsparse_prepare_tmm, as the
+ * pipeline stages it) and split into bands of equal work: ink only in the
+ * middle columns, as in an image, so equal-work bands are far from equal
+ * width. Every path and thread count gives the dense GEMM chain's bits; a
+ * new build drops the staged form (the next product must not reuse it). */
+Test(fit_threads, staged_column_form_and_balanced_bands)
+{
+    enum { R = 100, C = 784, N = 50 };
+    float *x = calloc((size_t)R * C, sizeof *x), *d = malloc((size_t)R * N * sizeof *d);
+    float *ref = malloc((size_t)C * N * sizeof *ref), *got = malloc((size_t)C * N * sizeof *got);
+    float *x2 = calloc((size_t)R * C, sizeof *x2), *ref2 = malloc((size_t)C * N * sizeof *ref2);
+    cr_assert(x && d && ref && got && x2 && ref2);
+    uint32_t s = 77;
+    for (int i = 0; i < R; i++)
+        for (int p = 300; p < 480; p++)
+            if ((lcg(&s) >> 24) < 128) x[(long)i * C + p] = (float)(lcg(&s) >> 24) / 255.0f + 0.001f;
+    for (int i = 0; i < R; i++)
+        for (int p = 0; p < 40; p++) x2[(long)i * C + p] = 0.5f;   /* other columns */
+    for (long k = 0; k < (long)R * N; k++) d[k] = (float)((int)(lcg(&s) >> 20) - 2048) / 1024.0f;
+    rt_gemm_ref_f32(true, false, C, N, R, x, C, d, N, false, ref, N);
+    rt_gemm_ref_f32(true, false, C, N, R, x2, C, d, N, false, ref2, N);
+    rt_rowsparse sp = {0};
+    cr_assert(rt_rowsparse_reserve(&sp, R, (long)R * C / 2, NULL));
+    for (int simd = 0; simd < RT_SIMD_COUNT; simd++) {
+        if (!rt_cpu_has((rt_simd)simd)) continue;
+        for (int threads = 1; threads <= 4; threads++) {
+            rt_pool *pool = rt_pool_create(threads);
+            cr_assert(rt_rowsparse_build(&sp, (rt_simd)simd, x, R, C));
+            rt_rowsparse_prepare_tmm(&sp, (rt_simd)simd);
+            memset(got, 0xff, (size_t)C * N * sizeof *got);
+            rt_rowsparse_tmm(&sp, (rt_simd)simd, pool, d, N, got);
+            cr_assert(memcmp(got, ref, (size_t)C * N * sizeof *got) == 0,
+                      "staged S^T D, %s, %d threads", rt_simd_name((rt_simd)simd), threads);
+            cr_assert(rt_rowsparse_build(&sp, (rt_simd)simd, x2, R, C));
+            memset(got, 0xff, (size_t)C * N * sizeof *got);
+            rt_rowsparse_tmm(&sp, (rt_simd)simd, pool, d, N, got);
+            cr_assert(memcmp(got, ref2, (size_t)C * N * sizeof *got) == 0,
+                      "S^T D after a rebuild, %s, %d threads", rt_simd_name((rt_simd)simd), threads);
+            rt_pool_destroy(pool);
+        }
+    }
+    rt_rowsparse_release(&sp);
+    free(x); free(d); free(ref); free(got); free(x2); free(ref2);
 }
