@@ -99,6 +99,7 @@ typedef struct gather_job {
     int n, slot;
     bool training;      /* stage the backward product's column form too */
     bool staged;        /* out: the rows went to the model's staging buffer */
+    unsigned seq;       /* out: the staging's rt_model_stage_seq */
 } gather_job;
 
 /* Forms a batch: staged in the model as bytes when the data are bytes and
@@ -113,6 +114,7 @@ static void gather_run(void *ctx)
     float *y = g->b->y[g->slot];
     g->staged = ds->x_u8 && rt_model_stage_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale,
                                               g->training);
+    g->seq = rt_model_stage_seq(g->m);
     if (g->staged)
         rt_dataset_gather_labels(ds, g->idx, g->n, y);
     else
@@ -122,9 +124,12 @@ static void gather_run(void *ctx)
 }
 
 /* The inputs of a gathered batch, for the step about to run on it: NULL
- * when they are the model's (staged bytes, now made its input). */
-static const float *gather_take(const gather_job *g)
+ * when they are the model's (staged bytes, now made its input). Staged
+ * rows that something else has replaced since (a callback that evaluated
+ * the model) are gathered again first. */
+static const float *gather_take(gather_job *g)
 {
+    if (g->staged && rt_model_stage_seq(g->m) != g->seq) gather_run(g);
     if (!g->staged) return g->b->x[g->slot];
     rt_model_use_staged(g->m);
     return NULL;
@@ -179,7 +184,7 @@ static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int b
     if (!eval_start(jobs, m, ds, b, 0, batch, err)) return false;
     rt_pool_join(pool);
     for (int bi = 0; bi < nbatches; bi++) {
-        const gather_job *g = &jobs[bi & 1];
+        gather_job *g = &jobs[bi & 1];
         const float *x = gather_take(g);
         if (bi + 1 < nbatches && !eval_start(jobs, m, ds, b, bi + 1, batch, err)) return false;
         double l, a;
@@ -234,7 +239,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         train_start(jobs, m, train, &b, 0, batch);
         rt_pool_join(pool);
         for (int bi = 0; bi < nbatches; bi++) {
-            const gather_job *g = &jobs[bi & 1];
+            gather_job *g = &jobs[bi & 1];
             const float *x = gather_take(g);
             int n = g->n;
             if (bi + 1 < nbatches) train_start(jobs, m, train, &b, bi + 1, batch);

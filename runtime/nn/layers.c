@@ -545,6 +545,7 @@ bool rt_layer_stage_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int
                        bool training)
 {
     l->xs_staged = 0;
+    l->stage_seq++;
     if (l->spec.kind != RT_LAYER_DENSE || l->xs_next.max_nnz <= 0 || n > l->xs_next.cap_rows ||
         !rt_rowsparse_build_u8(&l->xs_next, rt_cpu_simd(), base, idx, n, l->in, scale))
         return false;

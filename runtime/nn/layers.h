@@ -135,6 +135,7 @@ typedef struct rt_layer {
     int xs_loaded;                  /* rows rt_layer_input_u8 put in xs for the next forward, or 0 */
     rt_rowsparse xs_next;           /* dense: the staged input (rt_layer_stage_u8) */
     int xs_staged;                  /* rows staged in xs_next, or 0 */
+    unsigned stage_seq;             /* counts rt_layer_stage_u8 calls */
 } rt_layer;
 
 /* Checks spec against the input width `in` and allocates the parameters;

@@ -172,6 +172,12 @@ void rt_model_use_staged(rt_model *m)
     if (l) rt_layer_use_staged(l);
 }
 
+unsigned rt_model_stage_seq(rt_model *m)
+{
+    rt_layer *l = first_layer(m);
+    return l ? l->stage_seq : 0;
+}
+
 rt_pool *rt_model_pool(const rt_model *m) { return m->pool; }
 
 /* x == NULL (byte input) is valid only for the n rows rt_model_input_u8

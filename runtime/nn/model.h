@@ -120,6 +120,10 @@ bool rt_model_stage_reserve(rt_model *m, rt_error *err);
 bool rt_model_stage_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale,
                        bool training);
 void rt_model_use_staged(rt_model *m);
+/* Counts rt_model_stage_u8 calls: a pipeline that staged rows and finds
+ * the count moved on before it used them (a callback evaluated the model
+ * in between) must stage them again. */
+unsigned rt_model_stage_seq(rt_model *m);
 /* The pool the model's products run on (may be NULL). */
 rt_pool *rt_model_pool(const rt_model *m);
 

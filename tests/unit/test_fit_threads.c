@@ -81,6 +81,28 @@ typedef struct result {
     double eval_loss, eval_acc;
 } result;
 
+/* An on_batch callback that evaluates the model in the middle of the fit
+ * (on its own data, through the same staging buffer the pipeline has the
+ * next batch in). */
+typedef struct meddle {
+    rt_model *m;
+    const rt_dataset *ds;
+    int calls;
+} meddle;
+
+static meddle *meddler;
+
+static bool evaluate_between(void *ud, int epoch, int batch, int nbatches, double loss, double acc)
+{
+    (void)ud; (void)epoch; (void)batch; (void)nbatches; (void)loss; (void)acc;
+    double l, a;
+    rt_error err;
+    cr_assert(rt_evaluate(meddler->m, meddler->ds, RT_LOSS_CROSSENTROPY, 100, &l, &a, &err),
+              "%s", err.msg);
+    meddler->calls++;
+    return true;
+}
+
 static result train(rt_pool *pool, const rt_dataset *train_set, const rt_dataset *val)
 {
     rt_layer_spec net[] = {
@@ -101,6 +123,10 @@ static result train(rt_pool *pool, const rt_dataset *train_set, const rt_dataset
     result r = {0};
     rt_fit_config cfg = {.epochs = EPOCHS, .batch = 100, .loss = RT_LOSS_CROSSENTROPY,
                          .shuffle_seed = 3, .validation = val, .on_epoch = note, .ud = &r.h};
+    if (meddler) {
+        meddler->m = m;
+        cfg.on_batch = evaluate_between;
+    }
     cr_assert_eq(rt_fit(m, opt, train_set, &cfg, &err), RT_FIT_DONE, "%s", err.msg);
     cr_assert_eq(r.h.epochs, EPOCHS);
     /* an evaluation with another batch size, on the training set */
@@ -246,4 +272,31 @@ Test(fit_threads, staged_column_form_and_balanced_bands)
     }
     rt_rowsparse_release(&sp);
     free(x); free(d); free(ref); free(got); free(x2); free(ref2);
+}
+
+/* A callback that evaluates the model between two steps replaces the
+ * staged next batch; the fit must notice and gather it again, training
+ * exactly as without the callback. */
+Test(fit_threads, a_callback_evaluating_the_model_between_steps)
+{
+    rt_dataset tr = {0}, val = {0}, other = {0};
+    make_set(&tr, ROWS, 11, 0, true);
+    make_set(&val, VROWS, 12, 0, true);
+    make_set(&other, 150, 13, 0, true);
+    for (int threads = 1; threads <= 2; threads++) {
+        rt_pool *pool = rt_pool_create(threads);
+        result plain = train(pool, &tr, &val);
+        meddle md = {.ds = &other};
+        meddler = &md;
+        result busy = train(pool, &tr, &val);
+        meddler = NULL;
+        cr_assert(md.calls == EPOCHS * ((ROWS + 99) / 100));
+        same(&plain, &busy, "evaluating between steps", threads);
+        free(plain.w);
+        free(busy.w);
+        rt_pool_destroy(pool);
+    }
+    rt_dataset_free(&tr);
+    rt_dataset_free(&val);
+    rt_dataset_free(&other);
 }
