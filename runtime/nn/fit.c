@@ -14,8 +14,10 @@
  * the first layer's weight gradient. The job is joined right after the step,
  * before any callback runs, so nothing else ever sees it. What a batch
  * holds does not depend on where or when it was gathered: the results are
- * the same bits with any number of threads (with one, the job just runs
- * inline when it is started).
+ * the same bits with any number of threads. With one thread each batch is
+ * gathered right before its step, straight into the first layer's input
+ * (rt_model_input_u8), as it always was: gathered ahead into a second
+ * buffer it would only crowd the step's data out of the cache.
  */
 #include <math.h>
 #include <time.h>
@@ -57,25 +59,40 @@ bool rt_fit_check(const rt_model *m, const rt_dataset *ds, const char *what, rt_
 }
 
 /* Batch buffers for one call: row indexes, and two slots of scaled inputs
- * and one-hot targets (the batch a step uses, the one gathered meanwhile). */
+ * and one-hot targets (the batch a step uses, the one gathered meanwhile).
+ * Byte data go to the model compressed, so their input slots are allocated
+ * only if a batch turns out too dense for that (rows * features floats
+ * each: a big evaluation batch would otherwise hold them for nothing). */
 typedef struct batch_buf {
     int64_t *idx;           /* the training order */
     int64_t *rows;          /* an evaluation's row numbers: two slots of a batch */
     float *x[2], *y[2];
+    int nrows;
+    int64_t features;
 } batch_buf;
 
-/* classes: the widest target row (the model's outputs, or a data set's
- * one-hot width when wider: binary sets are gathered one-hot, then folded) */
-static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features, int classes,
-                        rt_error *err)
+/* The input slot s, allocated on first use (on the caller's thread). */
+static bool batch_x(batch_buf *b, int s, rt_error *err)
 {
+    if (!b->x[s]) b->x[s] = rt_alloc((size_t)b->nrows * (size_t)b->features * sizeof(float));
+    return b->x[s] ? true : rt_fail(err, "out of memory for a batch of %d rows", b->nrows);
+}
+
+/* classes: the widest target row (the model's outputs, or a data set's
+ * one-hot width when wider: binary sets are gathered one-hot, then folded);
+ * floats: some data set is stored as floats (its input slots are needed) */
+static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features, int classes,
+                        bool floats, rt_error *err)
+{
+    b->nrows = rows;
+    b->features = features;
     b->idx = idx_n ? rt_alloc((size_t)idx_n * sizeof *b->idx) : NULL;
     b->rows = rt_alloc((size_t)rows * 2 * sizeof *b->rows);
     for (int s = 0; s < 2; s++) {
-        b->x[s] = rt_alloc((size_t)rows * (size_t)features * sizeof(float));
         b->y[s] = rt_alloc((size_t)rows * (size_t)classes * sizeof(float));
+        if (floats && !batch_x(b, s, err)) return false;
     }
-    if ((idx_n && !b->idx) || !b->rows || !b->x[0] || !b->y[0] || !b->x[1] || !b->y[1])
+    if ((idx_n && !b->idx) || !b->rows || !b->y[0] || !b->y[1])
         return rt_fail(err, "out of memory for a batch of %d rows", rows);
     return true;
 }
@@ -98,7 +115,9 @@ typedef struct gather_job {
     const int64_t *idx;
     int n, slot;
     bool training;      /* stage the backward product's column form too */
+    bool direct;        /* no pipeline: bytes straight into the model's input */
     bool staged;        /* out: the rows went to the model's staging buffer */
+    bool unslotted;     /* out: they need floats and the slot has no buffer yet */
     unsigned seq;       /* out: the staging's rt_model_stage_seq */
 } gather_job;
 
@@ -112,9 +131,14 @@ static void gather_run(void *ctx)
     gather_job *g = ctx;
     const rt_dataset *ds = g->ds;
     float *y = g->b->y[g->slot];
-    g->staged = ds->x_u8 && rt_model_stage_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale,
-                                              g->training);
+    if (g->direct)
+        g->staged = ds->x_u8 && rt_model_input_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale);
+    else
+        g->staged = ds->x_u8 && rt_model_stage_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale,
+                                                  g->training);
     g->seq = rt_model_stage_seq(g->m);
+    g->unslotted = !g->staged && !g->b->x[g->slot];
+    if (g->unslotted) return;           /* gather_take allocates, then gathers */
     if (g->staged)
         rt_dataset_gather_labels(ds, g->idx, g->n, y);
     else
@@ -123,28 +147,34 @@ static void gather_run(void *ctx)
         for (int i = 0; i < g->n; i++) y[i] = y[2 * i + 1];
 }
 
-/* The inputs of a gathered batch, for the step about to run on it: NULL
- * when they are the model's (staged bytes, now made its input). Staged
- * rows that something else has replaced since (a callback that evaluated
- * the model) are gathered again first. */
-static const float *gather_take(gather_job *g)
+/* The inputs of a gathered batch, for the step about to run on it, in *x:
+ * NULL when they are the model's (staged bytes, now made its input).
+ * Staged rows that something else has replaced since (a callback that
+ * evaluated the model) are gathered again first. False: out of memory. */
+static bool gather_take(gather_job *g, const float **x, rt_error *err)
 {
     if (g->staged && rt_model_stage_seq(g->m) != g->seq) gather_run(g);
-    if (!g->staged) return g->b->x[g->slot];
-    rt_model_use_staged(g->m);
-    return NULL;
+    if (g->unslotted) {
+        if (!batch_x(g->b, g->slot, err)) return false;
+        gather_run(g);
+    }
+    *x = g->staged ? NULL : g->b->x[g->slot];
+    if (g->staged && !g->direct) rt_model_use_staged(g->m);
+    return true;
 }
 
 /* Starts gathering batch `bi` (rows idx[0..n)) into slot bi % 2, on a
  * worker if the model's pool has one free; `after_run`: once the step's
- * first split product is done (pool.h), the workers helping with it. */
+ * first split product is done (pool.h), the workers helping with it.
+ * Without workers (one thread) it gathers at once, directly. */
 static void gather_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, batch_buf *b,
                          int bi, const int64_t *idx, int n, bool training, bool after_run)
 {
     gather_job *g = &jobs[bi & 1];
+    rt_pool *pool = rt_model_pool(m);
     *g = (gather_job){ .m = m, .ds = ds, .b = b, .idx = idx, .n = n, .slot = bi & 1,
-                       .training = training };
-    rt_pool_spawn(rt_model_pool(m), gather_run, g, after_run);
+                       .training = training, .direct = rt_pool_threads(pool) <= 1 };
+    rt_pool_spawn(pool, gather_run, g, after_run);
 }
 static int y_width(const rt_model *m, const rt_dataset *ds)
 {
@@ -160,7 +190,7 @@ static bool eval_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, batc
     int n = (int)(ds->n - start < batch ? ds->n - start : batch);
     int64_t *rows = b->rows + (long)(bi & 1) * batch;
     for (int i = 0; i < n; i++) rows[i] = start + i;
-    if (!rt_model_stage_reserve(m, err)) return false;
+    if (rt_pool_threads(rt_model_pool(m)) > 1 && !rt_model_stage_reserve(m, err)) return false;
     gather_start(jobs, m, ds, b, bi, rows, n, false, false);
     return true;
 }
@@ -181,12 +211,16 @@ static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int b
     const int nbatches = (int)((ds->n + batch - 1) / batch);
     rt_pool *pool = rt_model_pool(m);
     gather_job jobs[2];
-    if (!eval_start(jobs, m, ds, b, 0, batch, err)) return false;
+    const bool ahead = rt_pool_threads(pool) > 1;    /* else each batch right before use */
+    if (ahead && !eval_start(jobs, m, ds, b, 0, batch, err)) return false;
     rt_pool_join(pool);
     for (int bi = 0; bi < nbatches; bi++) {
         gather_job *g = &jobs[bi & 1];
-        const float *x = gather_take(g);
-        if (bi + 1 < nbatches && !eval_start(jobs, m, ds, b, bi + 1, batch, err)) return false;
+        const float *x;
+        if ((!ahead && !eval_start(jobs, m, ds, b, bi, batch, err)) || !gather_take(g, &x, err))
+            return false;
+        if (ahead && bi + 1 < nbatches && !eval_start(jobs, m, ds, b, bi + 1, batch, err))
+            return false;
         double l, a;
         bool ok = rt_model_evaluate(m, x, b->y[g->slot], g->n, loss, &l, &a, err);
         rt_pool_join(pool);
@@ -204,7 +238,7 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
 {
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
-    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), err) &&
+    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), !ds->x_u8, err) &&
               evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
@@ -224,8 +258,10 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
     batch_buf b = {0};
     rt_pool *pool = rt_model_pool(m);
     gather_job jobs[2];
+    const bool ahead = rt_pool_threads(pool) > 1;
     rt_fit_status status = RT_FIT_FAILED;
-    if (!batch_alloc(&b, train->n, batch, train->features, classes, err) ||
+    bool floats = !train->x_u8 || (cfg->validation && !cfg->validation->x_u8);
+    if (!batch_alloc(&b, train->n, batch, train->features, classes, floats, err) ||
         !rt_model_reserve(m, batch, err))
         goto done;
 
@@ -235,14 +271,18 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         rt_dataset_epoch_order(cfg->shuffle_seed, cfg->first_epoch + epoch - 1, b.idx, train->n);
         double loss_sum = 0, correct_sum = 0;
         int64_t seen = 0;
-        if (!rt_model_stage_reserve(m, err)) goto done;
-        train_start(jobs, m, train, &b, 0, batch);
-        rt_pool_join(pool);
+        if (ahead) {
+            if (!rt_model_stage_reserve(m, err)) goto done;
+            train_start(jobs, m, train, &b, 0, batch);
+            rt_pool_join(pool);
+        }
         for (int bi = 0; bi < nbatches; bi++) {
             gather_job *g = &jobs[bi & 1];
-            const float *x = gather_take(g);
+            const float *x;
+            if (!ahead) train_start(jobs, m, train, &b, bi, batch);   /* runs here */
+            if (!gather_take(g, &x, err)) goto done;
             int n = g->n;
-            if (bi + 1 < nbatches) train_start(jobs, m, train, &b, bi + 1, batch);
+            if (ahead && bi + 1 < nbatches) train_start(jobs, m, train, &b, bi + 1, batch);
             double loss, correct;
             bool ok = rt_model_train_step(m, opt, x, b.y[g->slot], n, cfg->loss, &loss, &correct,
                                           err);
