@@ -15,7 +15,7 @@
 # env: OUT   build dir with obj/runtime/*/*.o (default: build)
 #      MLP_DATA_PATH  (first entry) holding mnist/*.gz (default ../shared/data)
 #      EPOCHS (default 3; the median epoch is reported)  MLP_THREADS
-#      ROUNDS (default 2)  BENCH_SUMMARY  a file the key lines are appended
+#      ROUNDS (default 5)  BENCH_SUMMARY  a file the key lines are appended
 #      to (make bench prints it at the end, side by side with the targets)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 quick EPOCHS 1
 quick ROUNDS 1
 EPOCHS=${EPOCHS:-3}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-5}
 SUMMARY=${BENCH_SUMMARY:-/dev/null}
 
 # The runtime objects of this build; make them if the build has not yet.
