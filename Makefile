@@ -7,6 +7,7 @@
 #   make valgrind golden language tests under valgrind (leaks are errors; a
 #                 sweep point's process ends with _exit and the script's
 #                 state still allocated, so forked children are not checked)
+#   make tsan     the thread pool and what runs on it under ThreadSanitizer
 #   make bench    benchmarks against the reference systems (tests/bench/*/run.sh)
 #   make bench-quick  every benchmark once at tiny sizes (part of make test)
 #   make fuzz     fuzz the parser + compiler with libFuzzer (FUZZ_SECONDS=600)
@@ -260,6 +261,10 @@ test-aarch64: $(MLP) $(KCHECK) $(PLUGIN) | build/.deps-test
 	  build/aarch64/examples/ffi/libplugin.so
 	bash tests/aarch64/run.sh
 
+# The thread pool and the work split across it under ThreadSanitizer.
+tsan:
+	bash tests/tsan/run.sh
+
 valgrind: $(MLP) | build/.deps-test
 	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" --skip-tag slow tests/lang tests/nn tests/ext
 
@@ -339,4 +344,4 @@ fuzz-data: $(FUZZ_DATA_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test test-aarch64 asan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs
+.PHONY: all run check test test-aarch64 asan tsan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs

@@ -43,6 +43,16 @@
  * or a second thread sharing the pool) cannot use the workers; it runs its
  * tasks inline on the calling thread instead of deadlocking. Same results,
  * only less parallel.
+ *
+ * The background job (rt_pool_spawn) lives beside the claim word in one
+ * state word, `bg`: EMPTY -> POSTED (spawn) -> RUNNING (claimed by a CAS,
+ * by a worker or by the joining caller) -> DONE -> EMPTY (join); a job
+ * spawned `after_run` is HELD until the caller's next rt_pool_run ends,
+ * then POSTED (workers look only for POSTED; the join claims either). Whoever
+ * wins the CAS runs it, so it runs once; the caller claiming it at the
+ * join runs it inline rather than wait for a worker that has not begun. An
+ * idle worker looks for a job of tasks first (the caller waits on those)
+ * and then for the background job, and sleeps only when neither is there.
  */
 #include <errno.h>
 #include <limits.h>
@@ -94,9 +104,17 @@ struct rt_pool {
     atomic_int sleepers;        /* workers blocked on `wake` */
     atomic_bool stop;           /* set once, by rt_pool_destroy */
 
+    /* The background job: fn and ctx are written before bg becomes
+     * POSTED and rewritten only after the join saw it DONE. */
+    _Atomic(rt_job_fn) bg_fn;
+    _Atomic(void *) bg_ctx;
+    atomic_int bg;              /* BG_* */
+
     pthread_mutex_t lock;
     pthread_cond_t wake;
 };
+
+enum { BG_EMPTY, BG_HELD, BG_POSTED, BG_RUNNING, BG_DONE };
 
 /* A polite busy-wait step: tells the core we are spinning (saves power and
  * frees the sibling hyperthread where there is one). */
@@ -146,14 +164,34 @@ static void drain(rt_pool *p, uint32_t gen)
     }
 }
 
-/* Blocks until the generation differs from `seen` or the pool stops;
- * returns the new generation. */
+/* Something for an idle worker: a job newer than `seen`, a background job
+ * to claim, or the pool stopping. */
+static bool work_waiting(rt_pool *p, uint32_t g, uint32_t seen)
+{
+    return g != seen || atomic_load(&p->bg) == BG_POSTED || atomic_load(&p->stop);
+}
+
+/* Runs the background job if it is in state `from` (POSTED for a worker,
+ * also HELD for the joining caller) and this thread claims it. */
+static void run_bg(rt_pool *p, int from)
+{
+    int expect = from;
+    if (atomic_load_explicit(&p->bg, memory_order_relaxed) != from ||
+        !atomic_compare_exchange_strong(&p->bg, &expect, BG_RUNNING))
+        return;
+    rt_job_fn fn = atomic_load_explicit(&p->bg_fn, memory_order_relaxed);
+    void *ctx = atomic_load_explicit(&p->bg_ctx, memory_order_relaxed);
+    fn(ctx);
+    atomic_store_explicit(&p->bg, BG_DONE, memory_order_release);
+}
+
+/* Blocks until work_waiting; returns the current generation. */
 static uint32_t wait_for_job(rt_pool *p, uint32_t seen)
 {
     long deadline = 0;
     for (int spins = 0;; spins++) {
         uint32_t g = word_gen(atomic_load_explicit(&p->claim, memory_order_acquire));
-        if (g != seen || atomic_load(&p->stop)) return g;
+        if (work_waiting(p, g, seen)) return g;
         /* Briefly pause-spin, then yield on every turn: alone on its core
          * the worker still answers within a microsecond or two, but on a
          * core shared with another process (or with our own caller) it
@@ -167,14 +205,14 @@ static uint32_t wait_for_job(rt_pool *p, uint32_t seen)
             else if (t > deadline) break;
         }
     }
-    /* Sleep. sleepers++ and the re-check of the word are ordered against
+    /* Sleep. sleepers++ and the re-check of the words are ordered against
      * the caller's publication and its read of sleepers (all seq_cst), so
      * either we see the new job here or the caller sees us and signals
      * under the lock. */
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->sleepers, 1);
     uint32_t g;
-    while ((g = word_gen(atomic_load(&p->claim))) == seen && !atomic_load(&p->stop))
+    while (!work_waiting(p, g = word_gen(atomic_load(&p->claim)), seen))
         pthread_cond_wait(&p->wake, &p->lock);
     atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->lock);
@@ -188,8 +226,9 @@ static void *worker_main(void *arg)
     for (;;) {
         uint32_t g = wait_for_job(p, seen);
         if (atomic_load(&p->stop)) return NULL;
-        drain(p, g);
+        if (g != seen) drain(p, g);
         seen = g;
+        run_bg(p, BG_POSTED);
     }
 }
 
@@ -238,6 +277,9 @@ rt_pool *rt_pool_create(int nthreads)
     atomic_init(&p->busy, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, false);
+    atomic_init(&p->bg_fn, NULL);
+    atomic_init(&p->bg_ctx, NULL);
+    atomic_init(&p->bg, BG_EMPTY);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     /* If the system refuses a thread, run with the ones we got: a smaller
@@ -250,10 +292,8 @@ rt_pool *rt_pool_create(int nthreads)
     return p;
 }
 
-/* Publishes word w and wakes the sleeping workers, if any. */
-static void publish(rt_pool *p, uint64_t w)
+static void wake_sleepers(rt_pool *p)
 {
-    atomic_store(&p->claim, w);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);
@@ -261,9 +301,17 @@ static void publish(rt_pool *p, uint64_t w)
     }
 }
 
+/* Publishes word w and wakes the sleeping workers, if any. */
+static void publish(rt_pool *p, uint64_t w)
+{
+    atomic_store(&p->claim, w);
+    wake_sleepers(p);
+}
+
 void rt_pool_destroy(rt_pool *pool)
 {
     if (!pool) return;
+    rt_pool_join(pool);
     uint32_t gen = word_gen(atomic_load(&pool->claim));
     pthread_mutex_lock(&pool->lock);
     atomic_store(&pool->stop, true);
@@ -305,5 +353,33 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
              atomic_load_explicit(&pool->done, memory_order_acquire) != n; spins++)
             backoff(spins);
     }
+    int held = BG_HELD;     /* a job spawned after_run: the workers may take it now */
+    if (atomic_load_explicit(&pool->bg, memory_order_relaxed) == BG_HELD &&
+        atomic_compare_exchange_strong(&pool->bg, &held, BG_POSTED))
+        wake_sleepers(pool);
     atomic_store_explicit(&pool->busy, 0, memory_order_release);
+}
+
+void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx, bool after_run)
+{
+    if (!pool || pool->nthreads == 1) {
+        fn(ctx);
+        return;
+    }
+    rt_pool_join(pool);
+    atomic_store_explicit(&pool->bg_fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&pool->bg_ctx, ctx, memory_order_relaxed);
+    atomic_store(&pool->bg, after_run ? BG_HELD : BG_POSTED);
+    if (!after_run) wake_sleepers(pool);
+}
+
+void rt_pool_join(rt_pool *pool)
+{
+    if (!pool || atomic_load_explicit(&pool->bg, memory_order_acquire) == BG_EMPTY) return;
+    run_bg(pool, BG_HELD);              /* not started yet: run it here */
+    run_bg(pool, BG_POSTED);
+    for (unsigned spins = 0; atomic_load_explicit(&pool->bg, memory_order_acquire) != BG_DONE;
+         spins++)
+        backoff(spins);
+    atomic_store_explicit(&pool->bg, BG_EMPTY, memory_order_relaxed);
 }

@@ -10,6 +10,8 @@
 #ifndef MLP_POOL_H
 #define MLP_POOL_H
 
+#include <stdbool.h>
+
 typedef struct rt_pool rt_pool;
 typedef void (*rt_task_fn)(void *ctx, int task);
 
@@ -20,5 +22,22 @@ void rt_pool_destroy(rt_pool *pool);
 int rt_pool_threads(const rt_pool *pool);
 /* Runs fn(ctx, t) for t in [0, ntasks) and returns when all are done. */
 void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx);
+
+/* A job in the background: rt_pool_spawn hands fn(ctx) to the first idle
+ * worker and returns at once; rt_pool_join returns when it is done, running
+ * it on the calling thread if no worker has started it yet (so a busy
+ * machine never waits for a worker that has no CPU). Meanwhile the caller
+ * may rt_pool_run as usual: a worker busy with the job just does not help.
+ * With `after_run` the workers leave the job alone until the caller's next
+ * rt_pool_run has finished, so they help with that run first (a pipeline
+ * whose step starts with its biggest split product wants that).
+ * One job at a time per pool (spawn joins the previous one first), spawned
+ * and joined by the same thread; the job must not spawn. A NULL pool or a
+ * pool of one thread runs fn inside rt_pool_spawn. The job must touch
+ * nothing the caller touches until the join, which makes its results
+ * independent of where and when it ran. */
+typedef void (*rt_job_fn)(void *ctx);
+void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx, bool after_run);
+void rt_pool_join(rt_pool *pool);
 
 #endif

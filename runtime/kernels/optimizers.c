@@ -914,7 +914,50 @@ oom:
     return rt_fail(err, "%s: out of memory for optimizer state", o->row->name);
 }
 
+/* A step split across a pool: the trainable values of all parameters, in
+ * order, cut into chunks (whole blocks of STEP_BLOCK), each task updating
+ * its chunk parameter by parameter. Every value's update reads and writes
+ * that value's w, g and slots alone, so the cut changes no bit. */
+enum {
+    STEP_PAR_MIN = 16384,       /* values below which one thread is cheaper */
+    STEP_BLOCK = 64,
+    STEP_TASKS_PER_THREAD = 2,
+};
+
+typedef struct step_job {
+    const rt_optim *o;
+    const float *k;
+    rt_param *params;
+    int n;
+    long chunk, total;
+} step_job;
+
+static void step_task(void *ctx, int t)
+{
+    const step_job *j = ctx;
+    const rt_optim *o = j->o;
+    int ns = o->v->nslots;
+    long lo = (long)t * j->chunk, hi = lo + j->chunk < j->total ? lo + j->chunk : j->total;
+    long at = 0;                        /* where parameter p starts in the concatenation */
+    for (int p = 0; p < j->n && at < hi; p++) {
+        const rt_param *q = &j->params[p];
+        if (!q->trainable || q->size <= 0) continue;
+        long a = lo > at ? lo - at : 0, b = hi - at < q->size ? hi - at : q->size;
+        if (a < b) {
+            float *sl[MAX_SLOTS];
+            for (int s = 0; s < ns; s++) sl[s] = o->slots[p * ns + s] + a;
+            o->v->update(j->k, q->w + a, q->g + a, sl, b - a);
+        }
+        at += q->size;
+    }
+}
+
 bool rt_optim_step(rt_optim *o, rt_param *params, int n, rt_error *err)
+{
+    return rt_optim_step_pool(o, NULL, params, n, err);
+}
+
+bool rt_optim_step_pool(rt_optim *o, rt_pool *pool, rt_param *params, int n, rt_error *err)
 {
     if (!o->slots && !allocate_state(o, params, n, err)) return false;
     if (n != o->nparams)
@@ -930,6 +973,18 @@ bool rt_optim_step(rt_optim *o, rt_param *params, int n, rt_error *err)
     float k[MAX_COEFS] = {0};
     o->v->coef(o->h, o->t, o->acc, k);
     int ns = o->v->nslots;
+    long total = 0;
+    for (int p = 0; p < n; p++)
+        if (params[p].trainable && params[p].size > 0) total += params[p].size;
+    int threads = rt_pool_threads(pool);
+    if (threads > 1 && total >= STEP_PAR_MIN) {
+        long tasks = (long)threads * STEP_TASKS_PER_THREAD;
+        long blocks = (total + STEP_BLOCK - 1) / STEP_BLOCK;
+        step_job j = {.o = o, .k = k, .params = params, .n = n, .total = total,
+                      .chunk = (blocks + tasks - 1) / tasks * STEP_BLOCK};
+        rt_pool_run(pool, (int)((total + j.chunk - 1) / j.chunk), step_task, &j);
+        return true;
+    }
     for (int p = 0; p < n; p++)
         if (params[p].trainable && params[p].size > 0)
             o->v->update(k, params[p].w, params[p].g, o->slots + p * ns, params[p].size);

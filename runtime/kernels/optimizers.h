@@ -41,6 +41,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "pool.h"
 #include "rt_error.h"
 
 /* A trainable (or not) parameter as layers expose it: values, gradient. */
@@ -83,6 +84,12 @@ const char *rt_optim_rule(const rt_optim *opt);
 
 /* One update of every trainable parameter (non-trainable ones skipped). */
 bool rt_optim_step(rt_optim *opt, rt_param *params, int nparams, rt_error *err);
+/* The same with a built-in rule's pass split across a pool (may be NULL)
+ * when the parameters are big enough to repay it: the rules are
+ * elementwise, so the bits are the same for any thread count. A
+ * user-defined optimizer's step runs on the calling thread. */
+bool rt_optim_step_pool(rt_optim *opt, rt_pool *pool, rt_param *params, int nparams,
+                        rt_error *err);
 long rt_optim_steps(const rt_optim *opt);
 void rt_optim_reset(rt_optim *opt);
 

@@ -875,6 +875,7 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
     s->rows = rows;
     s->cols = cols;
     s->counted = false;
+    s->csc_ready = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2)) return build_avx2(s, x, rows, cols);
 #endif
@@ -895,7 +896,8 @@ typedef struct rs_job {
     const rt_rowsparse *s;
     bool avx2, avx512, neon, trans, csc;  /* csc: S^T D by columns (build_csc done) */
     const float *b, *bias;      /* B (or D) and the optional bias */
-    int n, ldc, parts, chunk;   /* chunk: output rows of S^T D per task */
+    int n, ldc, parts;
+    int band[RS_MAX_PARTS + 1]; /* S^T D: task t makes output rows band[t] .. band[t+1] */
     float *c;
 } rs_job;
 
@@ -909,7 +911,7 @@ static void rs_task(void *ctx, int t)
     const rs_job *g = ctx;
     const rt_rowsparse *s = g->s;
     if (g->trans) {
-        int p0 = t * g->chunk, p1 = p0 + g->chunk < s->cols ? p0 + g->chunk : s->cols;
+        int p0 = g->band[t], p1 = g->band[t + 1];
         if (p0 >= p1) return;
 #if RS_X86
         if (g->csc) {
@@ -964,11 +966,26 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
     if (g->trans) {
         /* the column form costs a scatter per nonzero and saves a load and
          * a store per nonzero and vector of outputs */
-        g->csc = g->avx2 && build_csc(g->s);
+        g->csc = g->avx2 && (g->s->csc_ready || build_csc(g->s));
         int cols = g->s->cols > 0 ? g->s->cols : 1;
         if (g->parts > cols) g->parts = cols;
-        g->chunk = (cols + g->parts - 1) / g->parts;
-        g->parts = (cols + g->chunk - 1) / g->chunk;
+        int chunk = (cols + g->parts - 1) / g->parts;
+        g->parts = (cols + chunk - 1) / chunk;
+        for (int t = 0; t <= g->parts; t++) g->band[t] = t * chunk < cols ? t * chunk : cols;
+        if (g->csc && g->parts > 1) {
+            /* Bands of equal work instead of equal width: an image's border
+             * pixels are mostly zero, its middle ones dense. A column costs
+             * its nonzeros plus about one for its output row's store. Which
+             * task makes an output row never changes its bits. */
+            const int32_t *cs = g->s->cstart;
+            long total = (long)cs[cols] + cols;
+            int p = 0;
+            for (int t = 1; t < g->parts; t++) {
+                long want = total * t / g->parts;
+                while (p < cols && (long)cs[p] + p < want) p++;
+                g->band[t] = p;
+            }
+        }
     } else {
         int rows = g->s->rows > 0 ? g->s->rows : 1;
         if (g->parts > rows) g->parts = rows;
@@ -983,6 +1000,7 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
     s->rows = rows;
     s->cols = cols;
     s->counted = false;
+    s->csc_ready = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX512 && rt_cpu_has(RT_SIMD_AVX512))
         return build_u8_avx512(s, base, idx, rows, cols, scale);
@@ -995,6 +1013,14 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
 #endif
     (void)simd;
     return build_u8_scalar(s, base, idx, rows, cols, scale);
+}
+
+void rt_rowsparse_prepare_tmm(rt_rowsparse *s, rt_simd simd)
+{
+    /* as rs_run decides: the column form serves the x86 SIMD paths */
+    bool avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
+    s->csc_ready = avx2 && build_csc(s);
+    if (avx2) s->counted = false;   /* build_csc turned the counts into offsets */
 }
 
 void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *b, int n,

@@ -73,6 +73,7 @@ typedef struct rt_rowsparse {
      * (the x86 byte packings): cstart[p + 2] holds column p's count, and
      * S^T D's counting sort starts from its prefix sums */
     bool counted;
+    bool csc_ready;             /* the column form holds the matrix last built */
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */
@@ -97,6 +98,12 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
  * (rounded separately, as a GEMM followed by a bias pass). */
 void rt_rowsparse_mm(const rt_rowsparse *s, rt_simd simd, rt_pool *pool, const float *b, int n,
                      const float *bias, float *c, int ldc);
+
+/* Builds now the column form rt_rowsparse_tmm would build for its first
+ * product on this matrix (where it uses one), so a pipeline can do it
+ * ahead, on another thread, while other work runs; the products then skip
+ * it. Building a new matrix into s drops it. */
+void rt_rowsparse_prepare_tmm(rt_rowsparse *s, rt_simd simd);
 
 /* c[cols x n] = S^T D: D is [rows x n] row-major, c row-major with stride n.
  * Each c[p][j] is the fmaf chain over the rows i with s[i][p] != 0 in

@@ -2,6 +2,22 @@
  * fit.c — see fit.h. The loop itself is short; the care is in keeping the
  * metrics' arithmetic in a fixed order (doubles summed batch by batch) so a
  * run prints the same digits on every machine.
+ *
+ * Batches are gathered one ahead (a pipeline of two): while the model runs
+ * a step on batch i, a pool worker gathers batch i + 1 into the other of
+ * two buffer slots (the pool's background job; its bytes compressed into
+ * the first layer's staging buffer, rt_model_stage_u8, with the column
+ * form of the backward product). A training step's first product split
+ * across the pool (the first layer's forward) comes before the job (the
+ * job is spawned `after_run`), so the worker helps with that product, then
+ * gathers while the caller goes through the small layers, then helps with
+ * the first layer's weight gradient. The job is joined right after the step,
+ * before any callback runs, so nothing else ever sees it. What a batch
+ * holds does not depend on where or when it was gathered: the results are
+ * the same bits with any number of threads. With one thread each batch is
+ * gathered right before its step, straight into the first layer's input
+ * (rt_model_input_u8), as it always was: gathered ahead into a second
+ * buffer it would only crowd the step's data out of the cache.
  */
 #include <math.h>
 #include <time.h>
@@ -42,21 +58,41 @@ bool rt_fit_check(const rt_model *m, const rt_dataset *ds, const char *what, rt_
     return true;
 }
 
-/* Batch buffers for one call: row indexes, scaled inputs, one-hot targets. */
+/* Batch buffers for one call: row indexes, and two slots of scaled inputs
+ * and one-hot targets (the batch a step uses, the one gathered meanwhile).
+ * Byte data go to the model compressed, so their input slots are allocated
+ * only if a batch turns out too dense for that (rows * features floats
+ * each: a big evaluation batch would otherwise hold them for nothing). */
 typedef struct batch_buf {
-    int64_t *idx;
-    float *x, *y;
+    int64_t *idx;           /* the training order */
+    int64_t *rows;          /* an evaluation's row numbers: two slots of a batch */
+    float *x[2], *y[2];
+    int nrows;
+    int64_t features;
 } batch_buf;
 
-/* classes: the widest target row (the model's outputs, or a data set's
- * one-hot width when wider: binary sets are gathered one-hot, then folded) */
-static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features, int classes,
-                        rt_error *err)
+/* The input slot s, allocated on first use (on the caller's thread). */
+static bool batch_x(batch_buf *b, int s, rt_error *err)
 {
-    b->idx = rt_alloc((size_t)idx_n * sizeof *b->idx);
-    b->x = rt_alloc((size_t)rows * (size_t)features * sizeof(float));
-    b->y = rt_alloc((size_t)rows * (size_t)classes * sizeof(float));
-    if (!b->idx || !b->x || !b->y)
+    if (!b->x[s]) b->x[s] = rt_alloc((size_t)b->nrows * (size_t)b->features * sizeof(float));
+    return b->x[s] ? true : rt_fail(err, "out of memory for a batch of %d rows", b->nrows);
+}
+
+/* classes: the widest target row (the model's outputs, or a data set's
+ * one-hot width when wider: binary sets are gathered one-hot, then folded);
+ * floats: some data set is stored as floats (its input slots are needed) */
+static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features, int classes,
+                        bool floats, rt_error *err)
+{
+    b->nrows = rows;
+    b->features = features;
+    b->idx = idx_n ? rt_alloc((size_t)idx_n * sizeof *b->idx) : NULL;
+    b->rows = rt_alloc((size_t)rows * 2 * sizeof *b->rows);
+    for (int s = 0; s < 2; s++) {
+        b->y[s] = rt_alloc((size_t)rows * (size_t)classes * sizeof(float));
+        if (floats && !batch_x(b, s, err)) return false;
+    }
+    if ((idx_n && !b->idx) || !b->rows || !b->y[0] || !b->y[1])
         return rt_fail(err, "out of memory for a batch of %d rows", rows);
     return true;
 }
@@ -64,44 +100,133 @@ static bool batch_alloc(batch_buf *b, int64_t idx_n, int rows, int64_t features,
 static void batch_free(batch_buf *b)
 {
     rt_free(b->idx);
-    rt_free(b->x);
-    rt_free(b->y);
+    rt_free(b->rows);
+    for (int s = 0; s < 2; s++) {
+        rt_free(b->x[s]);
+        rt_free(b->y[s]);
+    }
 }
 
-/* Forms a batch: handed to the model as bytes when the data are bytes and
- * the first layer takes them (returns NULL: see rt_model_input_u8), else as
- * floats in b->x (returned). Either way the same numbers reach the model. */
-static const float *gather(rt_model *m, const rt_dataset *ds, const int64_t *idx, int n,
-                           batch_buf *b)
+/* One batch of the pipeline: rows idx[0..n) of ds into slot `slot`. */
+typedef struct gather_job {
+    rt_model *m;
+    const rt_dataset *ds;
+    batch_buf *b;
+    const int64_t *idx;
+    int n, slot;
+    bool training;      /* stage the backward product's column form too */
+    bool direct;        /* no pipeline: bytes straight into the model's input */
+    bool staged;        /* out: the rows went to the model's staging buffer */
+    bool unslotted;     /* out: they need floats and the slot has no buffer yet */
+    unsigned seq;       /* out: the staging's rt_model_stage_seq */
+} gather_job;
+
+/* Forms a batch: staged in the model as bytes when the data are bytes and
+ * the first layer takes them (rt_model_stage_u8), else as floats in
+ * b->x[slot]; the targets in b->y[slot]. Either way the same numbers reach
+ * the model. Touches only the slot and the staging buffer: it may run on a
+ * worker while the model runs a step on the other slot. */
+static void gather_run(void *ctx)
 {
-    const float *x = b->x;
-    if (ds->x_u8 && rt_model_input_u8(m, ds->x_u8, idx, n, ds->x_scale)) {
-        rt_dataset_gather_labels(ds, idx, n, b->y);
-        x = NULL;
-    } else {
-        rt_dataset_gather(ds, idx, n, b->x, b->y);
+    gather_job *g = ctx;
+    const rt_dataset *ds = g->ds;
+    float *y = g->b->y[g->slot];
+    if (g->direct)
+        g->staged = ds->x_u8 && rt_model_input_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale);
+    else
+        g->staged = ds->x_u8 && rt_model_stage_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale,
+                                                  g->training);
+    g->seq = rt_model_stage_seq(g->m);
+    g->unslotted = !g->staged && !g->b->x[g->slot];
+    if (g->unslotted) return;           /* gather_take allocates, then gathers */
+    if (g->staged)
+        rt_dataset_gather_labels(ds, g->idx, g->n, y);
+    else
+        rt_dataset_gather(ds, g->idx, g->n, g->b->x[g->slot], y);
+    if (binary(g->m, ds))   /* one-hot [n x 2] -> the label [n x 1], in place */
+        for (int i = 0; i < g->n; i++) y[i] = y[2 * i + 1];
+}
+
+/* The inputs of a gathered batch, for the step about to run on it, in *x:
+ * NULL when they are the model's (staged bytes, now made its input).
+ * Staged rows that something else has replaced since (a callback that
+ * evaluated the model) are gathered again first. False: out of memory. */
+static bool gather_take(gather_job *g, const float **x, rt_error *err)
+{
+    if (g->staged && rt_model_stage_seq(g->m) != g->seq) gather_run(g);
+    if (g->unslotted) {
+        if (!batch_x(g->b, g->slot, err)) return false;
+        gather_run(g);
     }
-    if (binary(m, ds))   /* one-hot [n x 2] -> the label [n x 1], in place */
-        for (int i = 0; i < n; i++) b->y[i] = b->y[2 * i + 1];
-    return x;
+    *x = g->staged ? NULL : g->b->x[g->slot];
+    if (g->staged && !g->direct) rt_model_use_staged(g->m);
+    return true;
+}
+
+/* Starts gathering batch `bi` (rows idx[0..n)) into slot bi % 2, on a
+ * worker if the model's pool has one free; `after_run`: once the step's
+ * first split product is done (pool.h), the workers helping with it.
+ * Without workers (one thread) it gathers at once, directly. */
+static void gather_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, batch_buf *b,
+                         int bi, const int64_t *idx, int n, bool training, bool after_run)
+{
+    gather_job *g = &jobs[bi & 1];
+    rt_pool *pool = rt_model_pool(m);
+    *g = (gather_job){ .m = m, .ds = ds, .b = b, .idx = idx, .n = n, .slot = bi & 1,
+                       .training = training, .direct = rt_pool_threads(pool) <= 1 };
+    rt_pool_spawn(pool, gather_run, g, after_run);
 }
 static int y_width(const rt_model *m, const rt_dataset *ds)
 {
     return ds->classes > rt_model_out(m) ? ds->classes : rt_model_out(m);
 }
 
+/* Starts gathering batch bi of an evaluation (rows in order; their numbers
+ * in b->rows' slot bi % 2). */
+static bool eval_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, batch_buf *b,
+                       int bi, int batch, rt_error *err)
+{
+    int64_t start = (int64_t)bi * batch;
+    int n = (int)(ds->n - start < batch ? ds->n - start : batch);
+    int64_t *rows = b->rows + (long)(bi & 1) * batch;
+    for (int i = 0; i < n; i++) rows[i] = start + i;
+    if (rt_pool_threads(rt_model_pool(m)) > 1 && !rt_model_stage_reserve(m, err)) return false;
+    gather_start(jobs, m, ds, b, bi, rows, n, false, false);
+    return true;
+}
+
+/* Starts gathering training batch bi (its rows in the epoch's order). */
+static void train_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, batch_buf *b,
+                        int bi, int batch)
+{
+    int64_t start = (int64_t)bi * batch;
+    int n = (int)(ds->n - start < batch ? ds->n - start : batch);
+    gather_start(jobs, m, ds, b, bi, b->idx + start, n, true, true);
+}
+
 static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
                           batch_buf *b, double *mean_loss, double *accuracy, rt_error *err)
 {
     double loss_sum = 0, acc_sum = 0;
-    for (int64_t start = 0; start < ds->n; start += batch) {
-        int n = (int)(ds->n - start < batch ? ds->n - start : batch);
-        for (int i = 0; i < n; i++) b->idx[i] = start + i;
-        const float *x = gather(m, ds, b->idx, n, b);
+    const int nbatches = (int)((ds->n + batch - 1) / batch);
+    rt_pool *pool = rt_model_pool(m);
+    gather_job jobs[2];
+    const bool ahead = rt_pool_threads(pool) > 1;    /* else each batch right before use */
+    if (ahead && !eval_start(jobs, m, ds, b, 0, batch, err)) return false;
+    rt_pool_join(pool);
+    for (int bi = 0; bi < nbatches; bi++) {
+        gather_job *g = &jobs[bi & 1];
+        const float *x;
+        if ((!ahead && !eval_start(jobs, m, ds, b, bi, batch, err)) || !gather_take(g, &x, err))
+            return false;
+        if (ahead && bi + 1 < nbatches && !eval_start(jobs, m, ds, b, bi + 1, batch, err))
+            return false;
         double l, a;
-        if (!rt_model_evaluate(m, x, b->y, n, loss, &l, &a, err)) return false;
-        loss_sum += l * n;
-        acc_sum += a * n;
+        bool ok = rt_model_evaluate(m, x, b->y[g->slot], g->n, loss, &l, &a, err);
+        rt_pool_join(pool);
+        if (!ok) return false;
+        loss_sum += l * g->n;
+        acc_sum += a * g->n;
     }
     *mean_loss = loss_sum / (double)ds->n;
     *accuracy = ds->targets ? NAN : acc_sum / (double)ds->n;   /* no classes, no accuracy */
@@ -113,7 +238,7 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
 {
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
-    bool ok = batch_alloc(&b, batch, batch, ds->features, y_width(m, ds), err) &&
+    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), !ds->x_u8, err) &&
               evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
@@ -131,8 +256,12 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         classes = y_width(m, cfg->validation);
     const int nbatches = (int)((train->n + batch - 1) / batch);
     batch_buf b = {0};
+    rt_pool *pool = rt_model_pool(m);
+    gather_job jobs[2];
+    const bool ahead = rt_pool_threads(pool) > 1;
     rt_fit_status status = RT_FIT_FAILED;
-    if (!batch_alloc(&b, train->n, batch, train->features, classes, err) ||
+    bool floats = !train->x_u8 || (cfg->validation && !cfg->validation->x_u8);
+    if (!batch_alloc(&b, train->n, batch, train->features, classes, floats, err) ||
         !rt_model_reserve(m, batch, err))
         goto done;
 
@@ -142,13 +271,23 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         rt_dataset_epoch_order(cfg->shuffle_seed, cfg->first_epoch + epoch - 1, b.idx, train->n);
         double loss_sum = 0, correct_sum = 0;
         int64_t seen = 0;
+        if (ahead) {
+            if (!rt_model_stage_reserve(m, err)) goto done;
+            train_start(jobs, m, train, &b, 0, batch);
+            rt_pool_join(pool);
+        }
         for (int bi = 0; bi < nbatches; bi++) {
-            int64_t start = (int64_t)bi * batch;
-            int n = (int)(train->n - start < batch ? train->n - start : batch);
-            const float *x = gather(m, train, b.idx + start, n, &b);
+            gather_job *g = &jobs[bi & 1];
+            const float *x;
+            if (!ahead) train_start(jobs, m, train, &b, bi, batch);   /* runs here */
+            if (!gather_take(g, &x, err)) goto done;
+            int n = g->n;
+            if (ahead && bi + 1 < nbatches) train_start(jobs, m, train, &b, bi + 1, batch);
             double loss, correct;
-            if (!rt_model_train_step(m, opt, x, b.y, n, cfg->loss, &loss, &correct, err))
-                goto done;
+            bool ok = rt_model_train_step(m, opt, x, b.y[g->slot], n, cfg->loss, &loss, &correct,
+                                          err);
+            rt_pool_join(pool);
+            if (!ok) goto done;
             if (!isfinite(loss)) {
                 rt_fail(err, "the loss became %s at epoch %d, batch %d of %d "
                         "(the run diverged; try a lower learning rate)",
@@ -176,6 +315,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
     }
     status = RT_FIT_DONE;
 done:
+    rt_pool_join(pool);
     batch_free(&b);
     return status;
 }

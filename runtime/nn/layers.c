@@ -433,15 +433,26 @@ enum { SPARSE_MIN_IN = 64 };
  * on the study (2 cores shared with other work): passing the pool to its
  * products of 0.1 to 1.5 MFLOP each made training 1.8x slower in wall time
  * than one thread, the hand-offs costing more than the halved work saves;
- * wide layers (784-512: 8 MFLOP per product at batch 100) still split. The
- * sparse first-layer products follow the same rule (counting the flops they
- * really do): on an idle machine, giving the study's (about 0.75 MFLOP
- * each) to the pool made the whole study 11% slower (37.2 s against 33.5 s)
- * for 63% more CPU. */
+ * wide layers (784-512: 8 MFLOP per product at batch 100) still split.
+ * (The sparse first-layer products once followed the same rule: on an idle
+ * machine, giving the study's to the pool of that time, which woke its
+ * workers per product, made the whole study 11% slower for 63% more CPU.) */
 #define DENSE_PAR_MIN_FLOPS 4e6
 static rt_pool *pool_for(rt_pool *pool, double flops)
 {
     return flops >= DENSE_PAR_MIN_FLOPS ? pool : NULL;
+}
+/* The first layer's sparse products split from this many flops (counting
+ * the nonzeros' terms alone). The study's (batch 100 of MNIST into 50
+ * units: about 1.5 MFLOP each) split since the batch pipeline (fit.c):
+ * there a worker is awake and between jobs at every step, so a hand-off
+ * costs a cache-line transfer, not a wake-up (issue 18). Measured on the
+ * 2-core AVX-512 machine whenever both cores were free: a training step
+ * of 118 us with two threads against 176 us with one. */
+#define SPARSE_PAR_MIN_FLOPS 1e6
+static rt_pool *pool_sp(rt_pool *pool, double flops)
+{
+    return flops >= SPARSE_PAR_MIN_FLOPS ? pool : NULL;
 }
 static long sparse_max_nnz(int cap, int in) { return (long)cap * in / 2; }
 
@@ -471,6 +482,7 @@ static bool dense_reserve(rt_layer *l, int cap, rt_error *err)
     if (l->in >= SPARSE_MIN_IN &&
         !rt_rowsparse_reserve(&l->xs, cap, sparse_max_nnz(cap, l->in), err))
         return false;
+    if (l->xs_next.max_nnz > 0 && !rt_layer_stage_reserve(l, err)) return false;
     if (act) return regrow(&l->y, o, err);
     return true;
 }
@@ -525,6 +537,34 @@ bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int
 
 bool rt_layer_has_input(const rt_layer *l, int n) { return n > 0 && l->xs_loaded == n; }
 
+bool rt_layer_stage_reserve(rt_layer *l, rt_error *err)
+{
+    if (l->spec.kind != RT_LAYER_DENSE || l->xs.max_nnz <= 0) return true;
+    return rt_rowsparse_reserve(&l->xs_next, l->xs.cap_rows, l->xs.max_nnz, err);
+}
+
+bool rt_layer_stage_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training)
+{
+    l->xs_staged = 0;
+    l->stage_seq++;
+    if (l->spec.kind != RT_LAYER_DENSE || l->xs_next.max_nnz <= 0 || n > l->xs_next.cap_rows ||
+        !rt_rowsparse_build_u8(&l->xs_next, rt_cpu_simd(), base, idx, n, l->in, scale))
+        return false;
+    if (training) rt_rowsparse_prepare_tmm(&l->xs_next, rt_cpu_simd());
+    l->xs_staged = n;
+    return true;
+}
+
+void rt_layer_use_staged(rt_layer *l)
+{
+    rt_rowsparse t = l->xs;
+    l->xs = l->xs_next;
+    l->xs_next = t;
+    l->xs_loaded = l->xs_staged;
+    l->xs_staged = 0;
+}
+
 static const float *dense_forward(rt_layer *l, const float *x, int n, bool training, rt_pool *pool)
 {
     (void)training;
@@ -538,7 +578,7 @@ static const float *dense_forward(rt_layer *l, const float *x, int n, bool train
     if (x) l->xs_loaded = 0;
     l->x_sparse = !x || (in >= SPARSE_MIN_IN && rt_rowsparse_build(&l->xs, simd, x, n, in));
     if (l->x_sparse) {
-        rt_rowsparse_mm(&l->xs, simd, pool_for(pool, 2.0 * l->xs.start[n] * out), w, out, b,
+        rt_rowsparse_mm(&l->xs, simd, pool_sp(pool, 2.0 * l->xs.start[n] * out), w, out, b,
                         l->z, out);
     } else {
         rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, false, n, out, in, x, in, w, out,
@@ -569,7 +609,7 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
     }
     /* dW = x^T dz;  db = sum over rows of dz (rows in order);  dx = dz W^T */
     if (l->x_sparse)
-        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), pool_for(pool, 2.0 * l->xs.start[n] * out), dz,
+        rt_rowsparse_tmm(&l->xs, rt_cpu_simd(), pool_sp(pool, 2.0 * l->xs.start[n] * out), dz,
                          out, l->params[DENSE_KERNEL].g);
     else
         rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), true, false, in, out, n, l->x, in, dz,
@@ -786,5 +826,6 @@ void rt_layer_release(rt_layer *l)
     rt_free(l->z); rt_free(l->y); rt_free(l->dx); rt_free(l->aux);
     rt_free(l->mean); rt_free(l->inv);
     rt_rowsparse_release(&l->xs);
+    rt_rowsparse_release(&l->xs_next);
     memset(l, 0, sizeof *l);
 }

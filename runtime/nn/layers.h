@@ -133,6 +133,9 @@ typedef struct rt_layer {
     rt_rowsparse xs;                /* dense: the last input, compressed, when */
     bool x_sparse;                  /* ... it was mostly zeros (rowsparse.h) */
     int xs_loaded;                  /* rows rt_layer_input_u8 put in xs for the next forward, or 0 */
+    rt_rowsparse xs_next;           /* dense: the staged input (rt_layer_stage_u8) */
+    int xs_staged;                  /* rows staged in xs_next, or 0 */
+    unsigned stage_seq;             /* counts rt_layer_stage_u8 calls */
 } rt_layer;
 
 /* Checks spec against the input width `in` and allocates the parameters;
@@ -154,6 +157,18 @@ const float *rt_layer_forward(rt_layer *l, const float *x, int n, bool training,
 bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale);
 /* Whether the next forward may be called with x == NULL for n rows. */
 bool rt_layer_has_input(const rt_layer *l, int n);
+/* The same in two halves, for a pipeline that prepares the next batch
+ * while a step runs: rt_layer_stage_u8 compresses the rows into a second
+ * buffer (xs_next), with the column form of the backward product when
+ * `training`, and touches nothing else of the layer, so it may run on
+ * another thread during a forward or backward pass; rt_layer_use_staged
+ * then makes them the input of the next forward, as rt_layer_input_u8
+ * would have. rt_layer_stage_reserve sizes the buffer (false: out of
+ * memory); stage_u8 fails as input_u8 does. */
+bool rt_layer_stage_reserve(rt_layer *l, rt_error *err);
+bool rt_layer_stage_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training);
+void rt_layer_use_staged(rt_layer *l);
 const float *rt_layer_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool);
 void rt_layer_release(rt_layer *l);
 

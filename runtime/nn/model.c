@@ -153,6 +153,33 @@ bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int
     return l && n <= m->cap && rt_layer_input_u8(l, base, idx, n, scale);
 }
 
+bool rt_model_stage_reserve(rt_model *m, rt_error *err)
+{
+    rt_layer *l = first_layer(m);
+    return !l || rt_layer_stage_reserve(l, err);
+}
+
+bool rt_model_stage_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training)
+{
+    rt_layer *l = first_layer(m);
+    return l && n <= m->cap && rt_layer_stage_u8(l, base, idx, n, scale, training);
+}
+
+void rt_model_use_staged(rt_model *m)
+{
+    rt_layer *l = first_layer(m);
+    if (l) rt_layer_use_staged(l);
+}
+
+unsigned rt_model_stage_seq(rt_model *m)
+{
+    rt_layer *l = first_layer(m);
+    return l ? l->stage_seq : 0;
+}
+
+rt_pool *rt_model_pool(const rt_model *m) { return m->pool; }
+
 /* x == NULL (byte input) is valid only for the n rows rt_model_input_u8
  * loaded. */
 static bool check_input(rt_model *m, const float *x, int n, rt_error *err)
@@ -322,7 +349,7 @@ bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float
     last->skip_act_grad = false;
     penalty_grads(m);
     if (!apply_rules(m, opt, err)) return false;
-    return opt ? rt_optim_step(opt, m->params, m->nparams, err) : true;
+    return opt ? rt_optim_step_pool(opt, m->pool, m->params, m->nparams, err) : true;
 }
 
 /* Rows per inference chunk: the reserved capacity, or a default. */

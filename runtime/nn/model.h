@@ -111,6 +111,21 @@ double rt_model_penalty(const rt_model *m);
  * sparse path; after rt_model_reserve): the results are bit for bit those
  * of the float batch. False otherwise: pass the batch as floats. */
 bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale);
+/* The same in two halves (rt_layer_stage_u8): rt_model_stage_u8 may run on
+ * another thread while this model runs a step or an evaluation on its
+ * current input; rt_model_use_staged, once it is done, makes the staged
+ * rows the next input. rt_model_stage_reserve (on the model's thread,
+ * after rt_model_reserve) sizes the staging buffer. */
+bool rt_model_stage_reserve(rt_model *m, rt_error *err);
+bool rt_model_stage_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training);
+void rt_model_use_staged(rt_model *m);
+/* Counts rt_model_stage_u8 calls: a pipeline that staged rows and finds
+ * the count moved on before it used them (a callback evaluated the model
+ * in between) must stage them again. */
+unsigned rt_model_stage_seq(rt_model *m);
+/* The pool the model's products run on (may be NULL). */
+rt_pool *rt_model_pool(const rt_model *m);
 
 /* Inference-mode outputs for n rows into out [n x out] (any n: processed
  * in chunks of the reserved batch size). */

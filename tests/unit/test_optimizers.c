@@ -25,6 +25,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "optimizers.h"
 
@@ -470,4 +471,62 @@ Test(optimizers, lr_changes_between_steps_and_reset)
     cr_expect(rt_optim_step(o, q, 2, &err));
     cr_expect(frozen == 3.0f);
     rt_optim_free(o);
+}
+
+/* A step split across a pool (rt_optim_step_pool) gives the bits of the
+ * serial step, for every row and dialect, with parameters of awkward sizes
+ * (the split cuts through them), a non-trainable one among them, and
+ * gradients that change every step. */
+Test(optimizers, pool_split_changes_no_bit)
+{
+    enum { NP = 4, STEPS_P = 4 };
+    const long sizes[NP] = {39200, 50, 7, 20003};
+    const bool trainable[NP] = {true, true, false, true};
+    rt_pool *pools[3] = {NULL, rt_pool_create(2), rt_pool_create(3)};
+    for (int i = 0; i < rt_optim_count(); i++)
+        for (int d = 0; d < RT_DIALECT_COUNT; d++) {
+            if (!rt_optim_table_has(i, (rt_dialect)d)) continue;
+            float *w[3][NP], *g[NP];
+            rt_optim *o[3];
+            rt_param p[3][NP];
+            for (int q = 0; q < NP; q++) {
+                g[q] = malloc((size_t)sizes[q] * sizeof(float));
+                for (int v = 0; v < 3; v++) w[v][q] = malloc((size_t)sizes[q] * sizeof(float));
+            }
+            for (int v = 0; v < 3; v++) {
+                rt_error err;
+                o[v] = rt_optim_create(rt_optim_table_name(i), rt_dialect_name((rt_dialect)d), &err);
+                cr_assert(o[v], "%s", err.msg);
+                for (int q = 0; q < NP; q++) {
+                    for (long e = 0; e < sizes[q]; e++)
+                        w[v][q][e] = (float)sin(0.37 * (double)e + q) * 0.5f;
+                    p[v][q] = (rt_param){.name = "p", .w = w[v][q],
+                                         .g = trainable[q] ? g[q] : NULL, .size = sizes[q],
+                                         .ndim = 1, .shape = {(int)sizes[q]},
+                                         .trainable = trainable[q]};
+                }
+            }
+            for (int t = 0; t < STEPS_P; t++) {
+                for (int q = 0; q < NP; q++)
+                    for (long e = 0; e < sizes[q]; e++)
+                        g[q][e] = (float)cos(0.11 * (double)e * (t + 1) + q) * 0.1f;
+                for (int v = 0; v < 3; v++) {
+                    rt_error err;
+                    cr_assert(rt_optim_step_pool(o[v], pools[v], p[v], NP, &err), "%s", err.msg);
+                }
+            }
+            for (int v = 1; v < 3; v++)
+                for (int q = 0; q < NP; q++)
+                    cr_assert(memcmp(w[0][q], w[v][q], (size_t)sizes[q] * sizeof(float)) == 0,
+                              "%s/%s: parameter %d differs with %d threads",
+                              rt_optim_table_name(i), rt_dialect_name((rt_dialect)d), q,
+                              rt_pool_threads(pools[v]));
+            for (int v = 0; v < 3; v++) {
+                rt_optim_free(o[v]);
+                for (int q = 0; q < NP; q++) free(w[v][q]);
+            }
+            for (int q = 0; q < NP; q++) free(g[q]);
+        }
+    rt_pool_destroy(pools[1]);
+    rt_pool_destroy(pools[2]);
 }

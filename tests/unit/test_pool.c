@@ -4,6 +4,7 @@
  * cleanly (ASan/TSan see no leak or race).
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -192,4 +193,150 @@ Test(pool, runs_larger_than_one_published_job)
     }
     rt_pool_destroy(pool);
     free((void *)b.hits);
+}
+
+/* ---- the background job (rt_pool_spawn / rt_pool_join) ---- */
+
+typedef struct bg_ctx {
+    atomic_int runs;
+    atomic_int started;          /* set by the job as it begins */
+    pthread_t ran_on;
+    counts *c;                   /* when set, the job also checks a run's tasks */
+} bg_ctx;
+
+static void bg_job(void *ctx)
+{
+    bg_ctx *b = ctx;
+    b->ran_on = pthread_self();
+    atomic_store(&b->started, 1);
+    atomic_fetch_add(&b->runs, 1);
+}
+
+Test(pool, background_job_runs_once_per_spawn)
+{
+    for (int nt = 1; nt <= 4; nt++) {
+        rt_pool *pool = rt_pool_create(nt);
+        for (int r = 0; r < 5000; r++) {
+            bg_ctx b = {0};
+            rt_pool_spawn(pool, bg_job, &b, false);
+            if (r % 3 == 0) {           /* a run of tasks meanwhile */
+                counts *c = calloc(1, sizeof *c);
+                cr_assert(c);
+                rt_pool_run(pool, 1 + r % 7, count_task, c);
+                expect_once(c, 1 + r % 7);
+                free(c);
+            }
+            rt_pool_join(pool);
+            cr_assert(atomic_load(&b.runs) == 1, "threads %d, spawn %d ran %d times", nt, r,
+                      atomic_load(&b.runs));
+        }
+        rt_pool_join(pool);             /* nothing spawned: returns at once */
+        rt_pool_destroy(pool);
+    }
+}
+
+Test(pool, background_job_without_workers_runs_at_spawn)
+{
+    bg_ctx b = {0};
+    rt_pool_spawn(NULL, bg_job, &b, false);
+    cr_assert(atomic_load(&b.runs) == 1);
+    rt_pool_join(NULL);
+    rt_pool *pool = rt_pool_create(1);
+    rt_pool_spawn(pool, bg_job, &b, false);
+    cr_assert(atomic_load(&b.runs) == 2);
+    cr_assert(pthread_equal(b.ran_on, pthread_self()));
+    rt_pool_join(pool);
+    rt_pool_destroy(pool);
+}
+
+Test(pool, background_job_runs_on_an_idle_worker)
+{
+    /* Given time, an idle worker takes the job while the caller does
+     * nothing (5 s is far beyond any scheduling delay, even on a loaded
+     * machine); also after the workers fell asleep. */
+    rt_pool *pool = rt_pool_create(2);
+    for (int r = 0; r < 2; r++) {
+        if (r) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+        bg_ctx b = {0};
+        rt_pool_spawn(pool, bg_job, &b, false);
+        for (int i = 0; i < 5000 && !atomic_load(&b.started); i++)
+            nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+        rt_pool_join(pool);
+        cr_assert(atomic_load(&b.runs) == 1);
+        cr_assert(!pthread_equal(b.ran_on, pthread_self()), "round %d ran on the caller", r);
+    }
+    rt_pool_destroy(pool);
+}
+
+Test(pool, spawn_joins_the_previous_job_and_destroy_joins_the_last)
+{
+    rt_pool *pool = rt_pool_create(3);
+    bg_ctx a = {0}, b = {0};
+    rt_pool_spawn(pool, bg_job, &a, false);
+    rt_pool_spawn(pool, bg_job, &b, false);    /* joins a first */
+    cr_assert(atomic_load(&a.runs) == 1);
+    rt_pool_destroy(pool);              /* joins b */
+    cr_assert(atomic_load(&b.runs) == 1);
+}
+
+static void bg_run_tasks(void *ctx)
+{
+    bg_ctx *b = ctx;
+    /* A job's own rt_pool_run may find the workers owned by the caller:
+     * then it runs inline; either way each task once. */
+    rt_pool_run(b->c->pool, 40, count_task, b->c);
+    atomic_fetch_add(&b->runs, 1);
+}
+
+Test(pool, background_job_may_run_tasks)
+{
+    rt_pool *pool = rt_pool_create(3);
+    for (int r = 0; r < 500; r++) {
+        counts *c = calloc(1, sizeof *c), *d = calloc(1, sizeof *d);
+        cr_assert(c && d);
+        c->pool = pool;
+        bg_ctx b = {.c = c};
+        rt_pool_spawn(pool, bg_run_tasks, &b, false);
+        rt_pool_run(pool, 9, count_task, d);
+        rt_pool_join(pool);
+        expect_once(c, 40);
+        expect_once(d, 9);
+        cr_assert(atomic_load(&b.runs) == 1);
+        free(c);
+        free(d);
+    }
+    rt_pool_destroy(pool);
+}
+
+Test(pool, a_job_spawned_after_run_waits_for_the_next_run)
+{
+    rt_pool *pool = rt_pool_create(2);
+    for (int r = 0; r < 3; r++) {
+        bg_ctx b = {0};
+        rt_pool_spawn(pool, bg_job, &b, true);
+        /* held: no worker starts it, however long we wait */
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        cr_assert(atomic_load(&b.started) == 0, "round %d: a held job started", r);
+        if (r == 2) {                   /* never released: the join runs it here */
+            rt_pool_join(pool);
+            cr_assert(atomic_load(&b.runs) == 1);
+            cr_assert(pthread_equal(b.ran_on, pthread_self()));
+            break;
+        }
+        counts *c = calloc(1, sizeof *c);
+        cr_assert(c);
+        rt_pool_run(pool, 1 + r, count_task, c);  /* one task runs inline: no release */
+        if (r == 0) {
+            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+            cr_assert(atomic_load(&b.started) == 0, "an inline run released the job");
+            rt_pool_run(pool, 4, count_task, c);
+        }
+        for (int i = 0; i < 5000 && !atomic_load(&b.started); i++)
+            nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+        rt_pool_join(pool);
+        cr_assert(atomic_load(&b.runs) == 1);
+        cr_assert(!pthread_equal(b.ran_on, pthread_self()), "round %d ran on the caller", r);
+        free(c);
+    }
+    rt_pool_destroy(pool);
 }
