@@ -16,3 +16,8 @@ quick() { if [ "${BENCH_QUICK:-0}" = 1 ]; then eval "$1=\${$1:-$2}"; fi; }
 # What the runtime objects a bench driver links need (the Makefile's list):
 # the drivers link every runtime object, figures (cairo) included.
 RT_LIBS=${RT_LIBS:-"-lcurl -lcrypto -ljansson -lz $(pkg-config --libs cairo) -lm"}
+
+# rt_objs OUT: the runtime's objects in build dir OUT, one per source file
+# under runtime/ (not a glob of OUT: an object left there by an older tree
+# would be linked in too and clash). Run from the project's root.
+rt_objs() { local c; for c in runtime/*/*.c; do echo "$1/obj/${c%.c}.o"; done; }

@@ -24,7 +24,7 @@ done
 
 # against the runtime library as the interpreter links it (make bench builds it)
 cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -pthread -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
-   tests/bench/data/load_mnist.c "${OUT:-build}"/obj/runtime/*/*.o \
+   tests/bench/data/load_mnist.c $(rt_objs "${OUT:-build}") \
    $RT_LIBS -o "$BIN/load_mnist"
 
 # Best of REPEATS for zcat, interleaved with the loader so both see the same

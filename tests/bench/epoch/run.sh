@@ -33,11 +33,10 @@ ROUNDS=${ROUNDS:-5}
 SUMMARY=${BENCH_SUMMARY:-/dev/null}
 
 # The runtime objects of this build; make them if the build has not yet.
-objs=$(ls "$OUT"/obj/runtime/*/*.o 2>/dev/null || true)
-if [ -z "$objs" ]; then
-  make --no-print-directory $(ls runtime/*/*.c | sed "s|^|$OUT/obj/|; s|\.c\$|.o|") >/dev/null
-  objs=$(ls "$OUT"/obj/runtime/*/*.o)
-fi
+objs=$(rt_objs "$OUT")
+for o in $objs; do
+  [ -f "$o" ] || { make --no-print-directory $(rt_objs "${OUT#$root/}") >/dev/null; break; }
+done
 bin=$OUT/bench-epoch
 cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -Wall -Wextra -Werror -Iruntime/core -Iruntime/kernels -Iruntime/data -Iruntime/expr -Iruntime/nn \
    "$here/epoch.c" $objs $RT_LIBS -pthread -o "$bin"

@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 # dependencies, hence the project's library list.
 cc -std=c11 -D_GNU_SOURCE $BENCH_CFLAGS -ffp-contract=off -pthread -I"$root/runtime/core" -I"$root/runtime/kernels" \
    -I/usr/include/x86_64-linux-gnu/openblas-pthread \
-   "$here/bench_gemm.c" "$OUT"/obj/runtime/*/*.o \
+   "$here/bench_gemm.c" $(cd "$root" && rt_objs "$OUT") \
    -lopenblas $RT_LIBS -pthread -o "$tmp/bench_gemm"
 
 # OpenBLAS picks its kernel from OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at
