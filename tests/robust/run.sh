@@ -77,6 +77,61 @@ if [ $asan = 0 ] && [ -n "$avail" ] && [ "$avail" -lt 60000000 ]; then
     check "list * n larger than memory" 70 "<-e>:1:12: error: out of memory (asked for 64.0 GB)"
 fi
 
+# ---- out of memory in the front end (lexer, parser, tree): a located
+# runtime error (70) too, never an abort (issue 11) ----
+if [ $asan = 0 ]; then
+    # a 6 MB list literal of 3,000,000 elements: its tree does not fit
+    python3 -c "print('let a = [' + ','.join(['0'] * 3000000) + ']')" >"$TMP/biglist.mlp"
+    limited 200000 "$MLP" "$TMP/biglist.mlp"
+    check "oom: parsing a 6 MB list literal" 70 "biglist.mlp:1:"
+    grep -q "error: out of memory" "$TMP/err" || { echo "FAIL oom: parsing: no 'out of memory'"; fails=$((fails + 1)); }
+    rm -f "$TMP/biglist.mlp"
+fi
+# Every front-end allocation in turn made to fail (MLP_TEST_FRONT_OOM, see
+# lang/syntax/ast.h): the Nth and all later ones (the last-resort unwinding)
+# and the Nth alone (the reserve and retry). Each run either fails with
+# "out of memory" and 70 or, once N is past the allocations there are,
+# prints the right result. Allocations in the parse leak nothing when the
+# retry succeeds (",1": checked under ASan); the last resort may lose what
+# the parser's stack held, so leak checking is off for it.
+oom_script='let x = [1, 2, "abc"]
+model net() { dense(3, relu); dense(2, softmax) }
+fn f(a, [b, c]) { return {k: [i for i in a if i > b]} }
+let s = "a {x[0] + 1} b"  # a comment
+print(x, s, f([1, 5], [2, 3]), -2 ** 2)'
+oom_want='[1, 2, "abc"] a 2 b {k: [5]} -4'
+for mode in "" ",1"; do
+    failed=0 n=1 bad=0
+    while [ $n -le 2000 ]; do
+        if [ -z "$mode" ]; then leak=detect_leaks=0; else leak=detect_leaks=1; fi
+        MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM="$n$mode" ASAN_OPTIONS=$leak \
+            "$MLP" -e "$oom_script" >"$TMP/out" 2>"$TMP/err"
+        rc=$?
+        if [ $rc = 0 ] && [ "$(cat "$TMP/out")" = "$oom_want" ]; then break; fi
+        if [ $rc != 70 ] || ! grep -q "error: out of memory" "$TMP/err"; then
+            echo "FAIL oom: front-end allocation $n$mode fails: exit $rc"; head -5 "$TMP/err"; bad=1; break
+        fi
+        failed=$((failed + 1)) n=$((n + 1))
+    done
+    if [ $bad = 0 ] && [ $failed -ge 100 ] && [ $n -le 2000 ]; then passes=$((passes + 1))
+    elif [ $bad = 0 ]; then echo "FAIL oom: front-end sweep$mode: $failed failures, stopped at $n"; fails=$((fails + 1))
+    else fails=$((fails + 1)); fi
+done
+# located where the scan stood
+MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM=5 ASAN_OPTIONS=detect_leaks=0 run "$MLP" -e 'let abc = [1, 2]'
+check "oom: in the lexer, located" 70 "error: out of memory"
+grep -q '^<-e>:1:[0-9]*: error: out of memory' "$TMP/err" || { echo "FAIL oom: in the lexer: not located"; fails=$((fails + 1)); }
+# a module that runs out of memory while parsing: 70 (not a compile error)
+printf 'let v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]\n' >"$TMP/oommod.mlp"
+printf 'import "oommod"\nprint(oommod.v)\n' >"$TMP/oommain.mlp"
+(cd "$TMP" && MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM=5@oommod.mlp ASAN_OPTIONS=detect_leaks=0 \
+    "$MLP" oommain.mlp >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc")
+check "oom: parsing a module" 70 'oommain.mlp:1:8: error: cannot import "oommod": out of memory'
+# the REPL reports it and goes on with the next entry
+printf 'let a = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\nlet b = 2\nb\n' >"$TMP/in"
+MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM='20@<repl>' ASAN_OPTIONS=detect_leaks=0 run "$MLP" --repl <"$TMP/in"
+check "oom: parsing in the REPL" 70 "<repl>:1:43: error: out of memory" 2
+
 # ---- modules and scripts that are not regular files ----
 ln -s /dev/zero "$TMP/zero.mlp"
 run "$MLP" -e "import \"$TMP/zero\""
