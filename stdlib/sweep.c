@@ -1509,11 +1509,11 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
      * disk or a crash leaves the old results, never half of the new. */
     rt_atomic_file af;
     rt_error err;
-    if (!rt_atomic_open(&af, path, &err)) return mlp_raise(vm, "save: %s", err.msg);
+    if (!rt_atomic_open(&af, path, &err)) return mlp_raise_io(vm, "save: %s", err.msg);
     FILE *f = af.f;
     size_t ncols = mlp_list_len(t->columns), nrows = mlp_list_len(t->rows);
     bool *skip = calloc(ncols + 1, sizeof *skip);   /* CSV: history columns */
-    if (!skip) { fclose(f); return mlp_raise(vm, "out of memory"); }
+    if (!skip) { rt_atomic_abort(&af); return mlp_raise(vm, "out of memory"); }
     for (size_t c = 0; !json && c < ncols; c++) skip[c] = history_column(t, mlp_list_get(t->columns, c));
     if (json) fputs("[\n", f);
     for (size_t c = 0, first = 1; !json && c < ncols; c++) {
@@ -1546,7 +1546,7 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     if (json) fputs("]\n", f);
     free(skip);
-    if (!rt_atomic_commit(&af, &err)) return mlp_raise(vm, "save: %s", err.msg);
+    if (!rt_atomic_commit(&af, &err)) return mlp_raise_io(vm, "save: %s", err.msg);
     return true;
 }
 

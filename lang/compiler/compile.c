@@ -1166,6 +1166,7 @@ ObjProto *compile_source(mlp_vm *vm, const char *name, const char *src, size_t l
     ObjProto *p = compile_chunk(vm, root, s, ns, opts, &nerr);
     ast_mem_leave(&mem);
     ast_free(root);
+    if (mem.oom) vm_throw(vm, "out of memory"); /* p is the collector's */
     *status = p ? MLP_OK : MLP_COMPILE_ERROR;
     return p;
 }

@@ -16,7 +16,7 @@ static _Thread_local bool test_fail_once;
 
 void ast_mem_enter(AstMem *m) {
     m->oom = false;
-    m->reserve = m->use_jb ? malloc(AST_RESERVE) : NULL;
+    m->reserve = malloc(AST_RESERVE);
     m->outer = cur_mem;
     cur_mem = m;
     if (m->use_jb) {

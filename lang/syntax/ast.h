@@ -94,8 +94,10 @@ struct Ast {
  * unwinds through its %destructors and parse_source reports "out of
  * memory" (a runtime error, exit 70, as in the VM). Only if the retry fails
  * too is the parse abandoned at once, by longjmp to `jb` (what the parser's
- * stack held is then lost). Outside a parse, a failure calls `fail` of the
- * innermost AstMem (the compiler's: vm_throw), or aborts when there is none.
+ * stack held is then lost). Outside a parse (the compiler's AstMem) the
+ * retry lets the compiler finish, and its caller reports the failure; if
+ * the retry fails too, `fail` is called (the compiler's: vm_throw). With no
+ * AstMem at all a failure aborts.
  * With MLP_TEST_HOOKS=1, MLP_TEST_FRONT_OOM=N[,1][@NAME] makes the Nth
  * front-end allocation of the parse of chunk NAME ("<-e>" if not given)
  * fail, and every later one of the parse and of compiling it (",1": the

@@ -137,10 +137,10 @@ static mlp_status run(mlp_vm *vm, const char *name, const char *src, size_t len,
     bool ok = vm_run_proto(vm, p, &result);
     if (self) self->loading = false;
     if (!ok) {
-        bool compile = vm->err_compile;
+        bool compile = vm->err_compile, io = vm->err_io;
         vm_print_error(vm);
         vm->interrupted = 0;
-        return compile ? MLP_COMPILE_ERROR : MLP_RUNTIME_ERROR;
+        return compile ? MLP_COMPILE_ERROR : io ? MLP_IO_ERROR : MLP_RUNTIME_ERROR;
     }
     return MLP_OK;
 }
