@@ -18,7 +18,6 @@
 #include "ast.h"
 #include "mlp.h"
 
-#define PARSE_MAX_NEST 256
 
 /* How deeply constructs may nest: parentheses, calls, operands on the right
  * of an operator, unary operators, blocks, `else if` chains. The left
@@ -31,6 +30,10 @@
 #define PARSE_MAX_DEPTH 1000
 #define PARSE_MAX_DEPTH_TEXT "1000"
 #define PARSE_STACK_MAX (10 * PARSE_MAX_DEPTH + 1000)
+/* The lexer's stack of open brackets and interpolations: one more than the
+ * depth limit, so that nesting too deep is reported as such (at depth 1001)
+ * before the stack could be full. */
+#define PARSE_MAX_NEST (PARSE_MAX_DEPTH + 1)
 
 typedef struct ParseCtx {
     mlp_vm *vm;

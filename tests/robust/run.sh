@@ -34,6 +34,8 @@ run() { "$@" >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
 limited() { local kb=$1; shift; (ulimit -v "$kb" && exec "$@") >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
 asan=0
 if nm -an "$MLP" 2>/dev/null | grep -q __asan_init; then asan=1; fi
+# what fontconfig keeps for the process (plots through cairo) is not mlp's
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}print_suppressions=0:suppressions=$PWD/tests/lsan.supp"
 
 # ---- out of memory: a located runtime error, never a signal ----
 if [ $asan = 0 ]; then
