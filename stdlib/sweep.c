@@ -858,10 +858,25 @@ static int hexval(int ch)
 static bool cache_load(mlp_vm *vm, sweep_ctx *c)
 {
     FILE *f = fopen(c->cache, "rb");
-    if (!f) {
-        if (errno == ENOENT) return true;
+    if (!f && errno != ENOENT)
         return mlp_raise(vm, "sweep: cache: cannot read '%s': %s", c->cache, strerror(errno));
+    /* A cache that cannot be written (a missing folder, a directory) would
+     * silently cache nothing: an I/O error now, before any point runs. */
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return mlp_raise_io(vm, "sweep: cache: '%s' is a directory", c->cache);
     }
+    if (!par_silent(vm)) {
+        FILE *w = fopen(c->cache, "ab");
+        if (!w) {
+            int e = errno;
+            if (f) fclose(f);
+            return mlp_raise_io(vm, "sweep: cache: cannot write '%s': %s", c->cache, strerror(e));
+        }
+        fclose(w);
+    }
+    if (!f) return true;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
