@@ -301,10 +301,12 @@ FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 build/fuzz/.gen: lang/syntax/lexer.l lang/syntax/parser.y $(STD_MLP) build/.deps-build build/.deps-test
 	$(MAKE) --no-print-directory MODE=asan build/asan/gen/parser.c build/asan/gen/lexer.c build/asan/gen/stdlib_mlp.inc
 	@mkdir -p build/fuzz && touch $@
-$(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) build/fuzz/.gen
+# (one compiler run each, with no dependency files: every header counts)
+FUZZ_HDR := $(wildcard lang/*/*.h stdlib/*.h runtime/*/*.h)
+$(FUZZ_BIN): tests/fuzz/fuzz_parse.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) $(FUZZ_HDR) build/fuzz/.gen
 	$(FUZZ_CC) tests/fuzz/fuzz_parse.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
 	  $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
-$(FUZZ_RUN_BIN): tests/fuzz/fuzz_run.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) build/fuzz/.gen
+$(FUZZ_RUN_BIN): tests/fuzz/fuzz_run.c $(LANG_SRC) $(STD_SRC) $(RT_SRC) $(FUZZ_HDR) build/fuzz/.gen
 	$(FUZZ_CC) tests/fuzz/fuzz_run.c $(LANG_SRC) build/asan/gen/lexer.c build/asan/gen/parser.c \
 	  $(STD_SRC) $(RT_SRC) $(LDLIBS) -pthread -o $@
 
@@ -329,7 +331,7 @@ fuzz-run: $(FUZZ_RUN_BIN) fuzz-corpus
 
 # The data loaders (IDX plain and gzip, CSV) from bytes: tests/fuzz/fuzz_data.c.
 FUZZ_DATA_BIN := build/fuzz/fuzz-data
-$(FUZZ_DATA_BIN): tests/fuzz/fuzz_data.c $(RT_SRC) build/.deps-build build/.deps-test
+$(FUZZ_DATA_BIN): tests/fuzz/fuzz_data.c $(RT_SRC) $(wildcard runtime/*/*.h) build/.deps-build build/.deps-test
 	@mkdir -p build/fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off \
 	  $(RT_INC) $(CAIRO_CFLAGS) -Wno-unused-function -Wno-sign-compare \

@@ -105,7 +105,7 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
     bool best = ctl && ctl->best;
     rt_st_tensor *all = nw >= 0 ? calloc((size_t)(nw + ns) + 2, sizeof *all) : NULL;
     char (*names)[32] = calloc((size_t)ns + 1, sizeof *names);
-    rt_error err = { { 0 } };
+    rt_error err = { 0 };
     bool ok = all && names;
     if (ok) {
         memcpy(all, w, (size_t)nw * sizeof *all);
@@ -131,7 +131,7 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
     free(owned[0]);
     free(owned[1]);
     free(state);
-    return ok ? true : mlp_raise(vm, "fit: checkpoint %s", err.msg);
+    return ok ? true : (err.io ? mlp_raise_io : mlp_raise)(vm, "fit: checkpoint %s", err.msg);
 }
 
 /* The control state saved with the checkpoint; the fit's own settings

@@ -61,9 +61,9 @@ static bool n_write_text(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         return mlp_raise(vm, "write_text: argument 's' must be a string, got %s", mlp_type_name(a[1]));
     rt_atomic_file f;
     rt_error err;
-    if (!rt_atomic_open(&f, path, &err)) return mlp_raise(vm, "write_text: %s", err.msg);
+    if (!rt_atomic_open(&f, path, &err)) return mlp_raise_io(vm, "write_text: %s", err.msg);
     fwrite(mlp_cstr(a[1]), 1, mlp_strlen(a[1]), f.f);
-    if (!rt_atomic_commit(&f, &err)) return mlp_raise(vm, "write_text: %s", err.msg);
+    if (!rt_atomic_commit(&f, &err)) return mlp_raise_io(vm, "write_text: %s", err.msg);
     return true;
 }
 

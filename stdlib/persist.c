@@ -303,14 +303,14 @@ static bool n_save_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     if (training) meta[5] = (rt_st_meta){ "mlp.training", training };
     rt_st_tensor *ts;
     int k = std_weight_tensors(m, &ts);
-    rt_error err = { { 0 } };
+    rt_error err = { 0 };
     bool ok = k >= 0 && rt_st_write(path, ts, k, meta, training ? 6 : 5, &err);
     free(training);
     if (k < 0) snprintf(err.msg, sizeof err.msg, "out of memory");
     if (k >= 0) free(ts);
     free(owned[0]);
     free(owned[1]);
-    if (!ok) return mlp_raise(vm, "save_model: %s", err.msg);
+    if (!ok) return (err.io ? mlp_raise_io : mlp_raise)(vm, "save_model: %s", err.msg);
     (void)n;
     *out = mlp_nil();
     return true;

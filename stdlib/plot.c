@@ -16,6 +16,7 @@
  * drawn in its colour.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "cpu.h"
 #include "html.h"
 #include "parallel.h"
+#include "rt_file.h"
 #include "std.h"
 
 /* ---- options ---------------------------------------------------------------- */
@@ -185,8 +187,29 @@ static bool n_plot(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         if (par_silent(vm)) { ok = true; goto done; }   /* rank 0 writes files */
         int w = width ? (int)width : chart.npanels > 1 ? 960 : 640;
         int hh = height ? (int)height : 400;
-        if (!rt_chart_cairo(&chart, file, w, hh, err, sizeof err)) {
-            mlp_raise(vm, "plot: %s", err);
+        /* beside the old file, renamed over it once whole (rt_file.h) */
+        rt_atomic_file af;
+        rt_error fe = { 0 };
+        if (!rt_chart_cairo_ext(file)) {
+            mlp_raise(vm, "plot: the file must end in .png, .svg or .pdf, got \"%s\"", file);
+            goto done;
+        }
+        if (!rt_atomic_open(&af, file, &fe)) {
+            mlp_raise_io(vm, "plot: %s", fe.msg);
+            goto done;
+        }
+        errno = 0;
+        if (!rt_chart_cairo_to(&chart, af.f, file, w, hh, err, sizeof err)) {
+            int e = errno;
+            bool io = ferror(af.f);   /* the disk failed, not cairo */
+            rt_atomic_abort(&af);     /* the old file is kept */
+            if (io) mlp_raise_io(vm, "plot: %s: cannot write (the old file, if any, is kept): %s",
+                                 file, strerror(e ? e : EIO));
+            else mlp_raise(vm, "plot: %s", err);
+            goto done;
+        }
+        if (!rt_atomic_commit(&af, &fe)) {
+            mlp_raise_io(vm, "plot: %s", fe.msg);
             goto done;
         }
     } else {
@@ -330,10 +353,16 @@ bool std_save_html(mlp_vm *vm, const std_table *t, const char *path)
     char title[512];
     snprintf(title, sizeof title, "mlp study: %s", sname ? sname : "results");
     rt_report rep = { title, cols, nc, rows, (int)nrows, meta, 6, sname, source };
-    char err[256];
-    ok = rt_report_html(&rep, path, err, sizeof err);
+    /* beside the old file, renamed over it once whole (rt_file.h) */
+    rt_atomic_file af;
+    rt_error fe = { 0 };
+    ok = rt_atomic_open(&af, path, &fe);
+    if (ok) {
+        rt_report_html_write(&rep, af.f); /* a failed write shows in the commit */
+        ok = rt_atomic_commit(&af, &fe);
+    }
     free(source);
-    if (!ok) mlp_raise(vm, "save: %s", err);
+    if (!ok) mlp_raise_io(vm, "save: %s", fe.msg);
 done:
     mlp_pop_root(vm);
     free(cols);

@@ -858,10 +858,25 @@ static int hexval(int ch)
 static bool cache_load(mlp_vm *vm, sweep_ctx *c)
 {
     FILE *f = fopen(c->cache, "rb");
-    if (!f) {
-        if (errno == ENOENT) return true;
+    if (!f && errno != ENOENT)
         return mlp_raise(vm, "sweep: cache: cannot read '%s': %s", c->cache, strerror(errno));
+    /* A cache that cannot be written (a missing folder, a directory) would
+     * silently cache nothing: an I/O error now, before any point runs. */
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return mlp_raise_io(vm, "sweep: cache: '%s' is a directory", c->cache);
     }
+    if (!par_silent(vm)) {
+        FILE *w = fopen(c->cache, "ab");
+        if (!w) {
+            int e = errno;
+            if (f) fclose(f);
+            return mlp_raise_io(vm, "sweep: cache: cannot write '%s': %s", c->cache, strerror(e));
+        }
+        fclose(w);
+    }
+    if (!f) return true;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -1509,11 +1524,11 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
      * disk or a crash leaves the old results, never half of the new. */
     rt_atomic_file af;
     rt_error err;
-    if (!rt_atomic_open(&af, path, &err)) return mlp_raise(vm, "save: %s", err.msg);
+    if (!rt_atomic_open(&af, path, &err)) return mlp_raise_io(vm, "save: %s", err.msg);
     FILE *f = af.f;
     size_t ncols = mlp_list_len(t->columns), nrows = mlp_list_len(t->rows);
     bool *skip = calloc(ncols + 1, sizeof *skip);   /* CSV: history columns */
-    if (!skip) { fclose(f); return mlp_raise(vm, "out of memory"); }
+    if (!skip) { rt_atomic_abort(&af); return mlp_raise(vm, "out of memory"); }
     for (size_t c = 0; !json && c < ncols; c++) skip[c] = history_column(t, mlp_list_get(t->columns, c));
     if (json) fputs("[\n", f);
     for (size_t c = 0, first = 1; !json && c < ncols; c++) {
@@ -1546,7 +1561,7 @@ static bool n_save(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     }
     if (json) fputs("]\n", f);
     free(skip);
-    if (!rt_atomic_commit(&af, &err)) return mlp_raise(vm, "save: %s", err.msg);
+    if (!rt_atomic_commit(&af, &err)) return mlp_raise_io(vm, "save: %s", err.msg);
     return true;
 }
 

@@ -14,7 +14,7 @@
  *
  * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
  * 70 runtime error, 74 I/O error (cannot read the script, cannot write
- * standard output).
+ * standard output or a file the script writes).
  */
 #include <errno.h>
 #include <signal.h>
@@ -48,7 +48,7 @@ static const char usage[] =
     "  --version     show the version\n"
     "\n"
     "exit status: 0 ok, 64 usage, 65 compile error, 70 runtime error,\n"
-    "             74 cannot read the script or write standard output\n";
+    "             74 cannot read the script, write standard output or a file\n";
 
 /* The one piece of process state: where Ctrl-C goes. A signal handler has
  * no other way to find the interpreter. */

@@ -1143,20 +1143,30 @@ again:;
     return c.nerrors ? NULL : f.p;
 }
 
+static void compile_oom(void *vm) { vm_throw((mlp_vm *)vm, "out of memory"); }
+
 ObjProto *compile_source(mlp_vm *vm, const char *name, const char *src, size_t len,
                          ObjNamespace *ns, CompileOpts opts, mlp_status *status) {
     int nerr = 0;
     bool incomplete = false;
     Ast *root = parse_source(vm, name, src, len, opts.quiet, &nerr, &incomplete);
     if (!root) {
-        *status = incomplete ? MLP_INCOMPLETE : MLP_COMPILE_ERROR;
+        *status = parse_out_of_memory() ? MLP_RUNTIME_ERROR
+                  : incomplete          ? MLP_INCOMPLETE
+                                        : MLP_COMPILE_ERROR;
         return NULL;
     }
     vm->gc_paused++;
     ObjSource *s = source_new(vm, name, src, len);
     vm->gc_paused--;
+    /* the tree code's memory while compiling: out of memory is a runtime
+     * error, as for the VM's (the callers hold a guard) */
+    AstMem mem = {.fail = compile_oom, .ud = vm};
+    ast_mem_enter(&mem);
     ObjProto *p = compile_chunk(vm, root, s, ns, opts, &nerr);
+    ast_mem_leave(&mem);
     ast_free(root);
+    if (mem.oom) vm_throw(vm, "out of memory"); /* p is the collector's */
     *status = p ? MLP_OK : MLP_COMPILE_ERROR;
     return p;
 }

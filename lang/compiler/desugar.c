@@ -188,8 +188,7 @@ static void *grow(void *p, int *cap, int need, size_t size)
     if (need <= *cap) return p;
     int nc = *cap ? *cap : 16;
     while (nc < need) nc *= 2;
-    p = realloc(p, (size_t)nc * size);
-    if (!p) abort();   /* out of memory: an internal failure, as ast.c */
+    p = ast_realloc(p, (size_t)nc * size); /* never NULL (ast.h) */
     *cap = nc;
     return p;
 }

@@ -8,17 +8,79 @@
 #include "ast.h"
 #include "value.h"
 
-static void *xmalloc(size_t n) {
-    void *p = calloc(1, n);
-    if (!p) {
+static _Thread_local AstMem *cur_mem;
+static _Thread_local long test_fail_at, test_fail_count; /* MLP_TEST_FRONT_OOM */
+static _Thread_local bool test_fail_once;
+
+#define AST_RESERVE (256u << 10)
+
+void ast_mem_enter(AstMem *m) {
+    m->oom = false;
+    m->reserve = malloc(AST_RESERVE);
+    m->outer = cur_mem;
+    cur_mem = m;
+    if (m->use_jb) {
+        const char *h = getenv("MLP_TEST_HOOKS"), *at = getenv("MLP_TEST_FRONT_OOM");
+        const char *want = at && strchr(at, '@') ? strchr(at, '@') + 1 : "<-e>";
+        bool on = h && strcmp(h, "1") == 0 && at && m->name && strcmp(m->name, want) == 0;
+        test_fail_at = on ? strtol(at, NULL, 10) : 0;
+        test_fail_once = on && strncmp(at + strspn(at, "0123456789"), ",1", 2) == 0;
+        test_fail_count = 0;
+    }
+}
+
+void ast_mem_leave(AstMem *m) {
+    free(m->reserve);
+    m->reserve = NULL;
+    cur_mem = m->outer;
+}
+
+/* The test hook: whether this request is to fail. */
+static bool test_fails(void) {
+    if (test_fail_at <= 0) return false;
+    test_fail_count++;
+    return test_fail_once ? test_fail_count == test_fail_at : test_fail_count >= test_fail_at;
+}
+
+/* A request that failed: the reserve and a retry, else unwind (AstMem). */
+static void *mem_failed(void *p, size_t n) {
+    AstMem *m = cur_mem;
+    if (!m) {
         fprintf(stderr, "mlp: out of memory\n");
         abort();
     }
+    m->oom = true;
+    if (m->reserve) {
+        free(m->reserve);
+        m->reserve = NULL;
+        void *q = test_fail_once || test_fail_at <= 0 ? realloc(p, n) : NULL;
+        if (q) return q;
+    }
+    if (m->use_jb) longjmp(m->jb, 1);
+    m->fail(m->ud);
+    abort(); /* fail does not return */
+}
+
+void *ast_realloc(void *p, size_t n) {
+    if (n == 0) n = 1;
+    void *q = test_fails() ? NULL : realloc(p, n);
+    return q ? q : mem_failed(p, n);
+}
+
+void *ast_alloc(size_t n) {
+    void *p = ast_realloc(NULL, n);
+    memset(p, 0, n);
     return p;
 }
 
+char *ast_strndup(const char *s, size_t n) {
+    char *t = (char *)ast_alloc(n + 1);
+    memcpy(t, s, n);
+    return t;
+}
+
 Ast *ast_new(AstKind kind, Span span) {
-    Ast *n = (Ast *)xmalloc(sizeof(Ast));
+    Ast *n = (Ast *)ast_alloc(sizeof(Ast));
     n->kind = kind;
     n->span = span;
     return n;
@@ -26,7 +88,7 @@ Ast *ast_new(AstKind kind, Span span) {
 
 Ast *ast_str(AstKind kind, Span span, const char *s, size_t len) {
     Ast *n = ast_new(kind, span);
-    n->str = (char *)xmalloc(len + 1);
+    n->str = (char *)ast_alloc(len + 1);
     memcpy(n->str, s, len);
     n->len = len;
     return n;
@@ -35,9 +97,7 @@ Ast *ast_str(AstKind kind, Span span, const char *s, size_t len) {
 Ast *ast_push(Ast *n, Ast *child) {
     if (n->n == n->cap) {
         n->cap = n->cap ? n->cap * 2 : 4;
-        Ast **l = (Ast **)realloc(n->list, sizeof(Ast *) * (size_t)n->cap);
-        if (!l) abort();
-        n->list = l;
+        n->list = (Ast **)ast_realloc(n->list, sizeof(Ast *) * (size_t)n->cap);
     }
     n->list[n->n++] = child;
     return n;

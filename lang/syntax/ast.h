@@ -12,6 +12,7 @@
 #ifndef MLP_AST_H
 #define MLP_AST_H
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -84,6 +85,39 @@ struct Ast {
     Ast **list;
     int n, cap;
 };
+
+/* Front-end memory. Every allocation the lexer, the parser and the tree
+ * code make goes through ast_alloc/ast_realloc (freed with plain free).
+ * While a parse runs it has an AstMem (ast_mem_enter): a request that fails
+ * gives back the AstMem's reserve, is retried and marks the parse out of
+ * memory (`oom`), and the lexer then ends the input so that the parser
+ * unwinds through its %destructors and parse_source reports "out of
+ * memory" (a runtime error, exit 70, as in the VM). Only if the retry fails
+ * too is the parse abandoned at once, by longjmp to `jb` (what the parser's
+ * stack held is then lost). Outside a parse (the compiler's AstMem) the
+ * retry lets the compiler finish, and its caller reports the failure; if
+ * the retry fails too, `fail` is called (the compiler's: vm_throw). With no
+ * AstMem at all a failure aborts.
+ * With MLP_TEST_HOOKS=1, MLP_TEST_FRONT_OOM=N[,1][@NAME] makes the Nth
+ * front-end allocation of the parse of chunk NAME ("<-e>" if not given)
+ * fail, and every later one of the parse and of compiling it (",1": the
+ * Nth only, so the retry succeeds). */
+typedef struct AstMem {
+    jmp_buf jb;
+    bool use_jb;               /* parse_source's: longjmp(jb) as a last resort */
+    const char *name;          /* the chunk parsed (for the test hook) */
+    bool oom;                  /* a request failed */
+    void *reserve;
+    void (*fail)(void *ud);    /* outside a parse: must not return */
+    void *ud;
+    struct AstMem *outer;
+} AstMem;
+void ast_mem_enter(AstMem *m);
+void ast_mem_leave(AstMem *m);
+/* Zeroed memory; never NULL (see AstMem). */
+void *ast_alloc(size_t n);
+void *ast_realloc(void *p, size_t n);
+char *ast_strndup(const char *s, size_t n);
 
 Ast *ast_new(AstKind kind, Span span);
 Ast *ast_str(AstKind kind, Span span, const char *s, size_t len);

@@ -18,7 +18,6 @@
 #include "ast.h"
 #include "mlp.h"
 
-#define PARSE_MAX_NEST 256
 
 /* How deeply constructs may nest: parentheses, calls, operands on the right
  * of an operator, unary operators, blocks, `else if` chains. The left
@@ -31,6 +30,10 @@
 #define PARSE_MAX_DEPTH 1000
 #define PARSE_MAX_DEPTH_TEXT "1000"
 #define PARSE_STACK_MAX (10 * PARSE_MAX_DEPTH + 1000)
+/* The lexer's stack of open brackets and interpolations: one more than the
+ * depth limit, so that nesting too deep is reported as such (at depth 1001)
+ * before the stack could be full. */
+#define PARSE_MAX_NEST (PARSE_MAX_DEPTH + 1)
 
 typedef struct ParseCtx {
     mlp_vm *vm;
@@ -52,6 +55,8 @@ typedef struct ParseCtx {
     bool eof_in_string;
     bool lexer_reported;       /* the parser's next error is the lexer's BADCHAR */
 
+    AstMem mem;                /* the parse's memory: out of memory ends it (ast.h) */
+
     /* results */
     Ast *root;
     int nerrors;
@@ -60,9 +65,13 @@ typedef struct ParseCtx {
 
 /* Parses a whole chunk into a BLOCK. Returns NULL when there were errors
  * (reported unless quiet); *incomplete tells whether the first error was at
- * the end of the input. */
+ * the end of the input. Running out of memory is one error, "out of
+ * memory", at the point the scan reached; parse_out_of_memory() then says
+ * so (the caller's status is then a runtime error, 70, not a syntax one). */
 Ast *parse_source(mlp_vm *vm, const char *name, const char *src, size_t len, bool quiet,
                   int *nerrors, bool *incomplete);
+
+bool parse_out_of_memory(void);
 
 /* Reports a located error (and counts it). */
 void parse_error(ParseCtx *ctx, int line, int col, const char *fmt, ...)

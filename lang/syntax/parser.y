@@ -33,6 +33,9 @@ typedef struct StrTok { char *s; size_t len; } StrTok;
 
 /* enough for PARSE_MAX_DEPTH levels of any construct (parse.h) */
 #define YYMAXDEPTH PARSE_STACK_MAX
+/* the parser's stack is front-end memory too (ast.h: never NULL) */
+#define YYMALLOC ast_alloc
+#define YYFREE free
 
 int yylex(YYSTYPE *lvalp, YYLTYPE *llocp, void *scanner);
 static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg);
@@ -107,8 +110,7 @@ static Ast *for_unpack(Span s, Ast *pat, Ast *iter, Ast *body) {
 static char *pattern_text(Ast *pat, size_t *len) {
     size_t n = 3;
     for (int i = 0; i < pat->n; i++) n += pat->list[i]->len + 2;
-    char *t = malloc(n);
-    if (!t) abort();
+    char *t = ast_alloc(n);
     size_t k = 0;
     t[k++] = '[';
     for (int i = 0; i < pat->n; i++) {
@@ -562,6 +564,7 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseCtx *ctx, const char *msg)
     /* An error at the very end of input means the chunk is unfinished. The
      * end of input is where the lexer stands after the last token. */
     if (ctx->nerrors == 0 && strstr(msg, "unexpected end of file")) ctx->incomplete = true;
+    if (ctx->mem.oom) return; /* parse_source reports it */
     if (strcmp(msg, "memory exhausted") == 0) /* the parser's stack is full */
         msg = "expression too deeply nested (limit " PARSE_MAX_DEPTH_TEXT ")";
     /* the two kinds of '{' (LBLOCK) read the same to a person */

@@ -137,10 +137,10 @@ static mlp_status run(mlp_vm *vm, const char *name, const char *src, size_t len,
     bool ok = vm_run_proto(vm, p, &result);
     if (self) self->loading = false;
     if (!ok) {
-        bool compile = vm->err_compile;
+        bool compile = vm->err_compile, io = vm->err_io;
         vm_print_error(vm);
         vm->interrupted = 0;
-        return compile ? MLP_COMPILE_ERROR : MLP_RUNTIME_ERROR;
+        return compile ? MLP_COMPILE_ERROR : io ? MLP_IO_ERROR : MLP_RUNTIME_ERROR;
     }
     return MLP_OK;
 }
@@ -239,6 +239,10 @@ mlp_status mlp_eval_repl(mlp_vm *vm, const char *src, size_t len) {
     Ast *root = parse_source(vm, "<repl>", src, len, true, &nerr, &incomplete);
     if (!root) {
         if (incomplete) return MLP_INCOMPLETE;
+        if (parse_out_of_memory()) { /* say so (another try may get further) */
+            ast_free(parse_source(vm, "<repl>", src, len, false, &nerr, &incomplete));
+            return MLP_RUNTIME_ERROR;
+        }
         /* report the errors this time */
         parse_source(vm, "<repl>", src, len, false, &nerr, &incomplete);
         return MLP_COMPILE_ERROR;
@@ -443,6 +447,10 @@ Value vm_import(mlp_vm *vm, ObjString *name, ObjSource *from, bool *ok) {
         ObjProto *p = compile_source(vm, fname, text, len, ns, o, &cst);
         if (!p) {
             m->loading = false;
+            if (cst == MLP_RUNTIME_ERROR) { /* out of memory (reported) */
+                vm_error(vm, "cannot import \"%s\": out of memory", nm);
+                goto done;
+            }
             vm_error(vm, "cannot import \"%s\": it has compile errors", nm);
             vm->err_compile = true; /* the run ends as a compile error (65) */
             goto done;

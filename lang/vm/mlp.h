@@ -205,6 +205,10 @@ const char *mlp_native_params(mlp_vm *vm, const char *name);
 
 /* Formats a runtime error and returns false. */
 bool mlp_raise(mlp_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a file that could not be written (a full disk, a directory
+ * that cannot be written, a path that is a directory): still a located
+ * runtime error, but a run that ends with it exits 74 (I/O), not 70. */
+bool mlp_raise_io(mlp_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Calls a function (closure, native, callable handle) with argc positional
  * arguments and the keyword arguments of `kwargs` (a record, or nil).

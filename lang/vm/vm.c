@@ -58,6 +58,20 @@ bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
     vm->err_pending = true;
     vm->err_located = false;
     vm->err_compile = false;
+    vm->err_io = false;
+    return false;
+}
+
+bool mlp_raise_io(mlp_vm *vm, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
+    va_end(ap);
+    plain_nan(vm->err_msg);
+    vm->err_pending = true;
+    vm->err_located = false;
+    vm->err_compile = false;
+    vm->err_io = true;
     return false;
 }
 
@@ -86,6 +100,7 @@ _Noreturn void vm_throw(mlp_vm *vm, const char *fmt, ...) {
     vm->err_pending = true;
     vm->err_located = false;
     vm->err_compile = false;
+    vm->err_io = false;
     if (vm->guard) longjmp(vm->guard->jb, 1);
     fprintf(stderr, "mlp: error: %s\n", vm->err_msg);
     exit(70);
@@ -155,6 +170,7 @@ void vm_locate_error(mlp_vm *vm) {
 void vm_clear_error(mlp_vm *vm) {
     vm->err_pending = false;
     vm->err_compile = false;
+    vm->err_io = false;
     vm->err_located = false;
     vm->err_msg[0] = '\0';
     free(vm->err_report);

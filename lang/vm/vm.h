@@ -86,6 +86,7 @@ struct mlp_vm {
     bool err_pending;
     bool err_located;
     bool err_compile;           /* the error is an imported module's compile errors */
+    bool err_io;                /* the error is a failed write (mlp_raise_io): exit 74 */
     char err_msg[1024];
     char *err_report;           /* located report, malloc'd */
     size_t err_report_len;

@@ -14,11 +14,17 @@
 
 typedef struct rt_error {
     char msg[512];
+    bool io;   /* the file system failed (a write, a rename): the language
+                * reports it as an I/O error, exit 74 */
 } rt_error;
 
 /* Formats the message into err (if any) and returns false, so a failing
  * path reads `return rt_fail(err, "%s: bad magic 0x%08x", path, m);`. */
 bool rt_fail(rt_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* As rt_fail, and marks the failure as the file system's (err->io). */
+bool rt_fail_io(rt_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -67,7 +67,11 @@ bool rt_atomic_open(rt_atomic_file *af, const char *path, rt_error *err)
     mode_t mode = 0666;
     struct stat st;
     bool had = stat(path, &st) == 0;
-    if (had && S_ISDIR(st.st_mode)) return rt_fail(err, "%s is a directory", path);
+    if (had && S_ISDIR(st.st_mode)) return rt_fail_io(err, "%s is a directory", path);
+    /* a device, FIFO or socket is not replaced by a file (as root, a rename
+     * would put one in place of /dev/full) */
+    if (had && !S_ISREG(st.st_mode))
+        return rt_fail_io(err, "%s is not a regular file (a device, FIFO or socket)", path);
     if (had) mode = st.st_mode & 07777;
     size_t tlen = strlen(path) + 64;
     af->path = strdup(path);
@@ -90,7 +94,7 @@ bool rt_atomic_open(rt_atomic_file *af, const char *path, rt_error *err)
     }
     if (fd < 0) {
         rt_atomic_abort(af);
-        return rt_fail(err, "%s: cannot create a temporary file beside it: %s", path,
+        return rt_fail_io(err, "%s: cannot create a temporary file beside it: %s", path,
                        strerror(e));
     }
     if (had) (void)fchmod(fd, mode);
@@ -98,7 +102,7 @@ bool rt_atomic_open(rt_atomic_file *af, const char *path, rt_error *err)
         e = errno;
         close(fd);
         rt_atomic_abort(af);
-        return rt_fail(err, "%s: cannot write: %s", path, strerror(e));
+        return rt_fail_io(err, "%s: cannot write: %s", path, strerror(e));
     }
     return true;
 }
@@ -131,7 +135,7 @@ bool rt_atomic_commit(rt_atomic_file *af, rt_error *err)
     af->f = NULL;
     if (ok && rename(af->tmp, af->path) != 0) ok = false, e = errno, stage = "rename into place";
     if (!ok) {
-        rt_fail(err, "%s: cannot %s (the old file, if any, is kept): %s", af->path, stage,
+        rt_fail_io(err, "%s: cannot %s (the old file, if any, is kept): %s", af->path, stage,
                 strerror(e ? e : EIO));
         rt_atomic_abort(af);
         return false;

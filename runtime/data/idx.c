@@ -604,8 +604,8 @@ bool rt_idxset_load(const rt_idxset *set, const rt_datapath *dp,
         /* Train on a second thread, test here: the inflate of one gzip stream
          * cannot be split, but the two halves are independent. */
         pair_job jobs[2] = {
-            { path[RT_IDX_TRAIN_IMAGES], path[RT_IDX_TRAIN_LABELS], set->classes, train, {{0}}, false },
-            { path[RT_IDX_TEST_IMAGES], path[RT_IDX_TEST_LABELS], set->classes, test, {{0}}, false },
+            { path[RT_IDX_TRAIN_IMAGES], path[RT_IDX_TRAIN_LABELS], set->classes, train, { { 0 }, false }, false },
+            { path[RT_IDX_TEST_IMAGES], path[RT_IDX_TEST_LABELS], set->classes, test, { { 0 }, false }, false },
         };
         pthread_t th;
         bool threaded = pthread_create(&th, NULL, load_pair_thread, &jobs[0]) == 0;

@@ -11,6 +11,7 @@
  * machines with different fonts, which is why figures are tested by
  * structure, not bytes.
  */
+#include <errno.h>
 #include <cairo.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -162,12 +163,34 @@ static void draw_panel(cairo_t *cr, const rt_panel *p, const char *xlabel, doubl
 bool rt_chart_cairo(const rt_chart *c, const char *path, int width, int height, char *err,
                     size_t errlen)
 {
+    if (!rt_chart_cairo_ext(path)) return rt_chart_cairo_to(c, NULL, path, width, height, err, errlen);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return false;
+    }
+    bool ok = rt_chart_cairo_to(c, f, path, width, height, err, errlen);
+    if (fclose(f) != 0 && ok) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        ok = false;
+    }
+    return ok;
+}
+
+static cairo_status_t to_file(void *f, const unsigned char *data, unsigned int len)
+{
+    return fwrite(data, 1, len, (FILE *)f) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+bool rt_chart_cairo_to(const rt_chart *c, FILE *f, const char *path, int width, int height,
+                       char *err, size_t errlen)
+{
     const char *e = ext_of(path);
     cairo_surface_t *sf;
     if (strcmp(e, "png") == 0) sf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
-    else if (strcmp(e, "svg") == 0) sf = cairo_svg_surface_create(path, width, height);
+    else if (strcmp(e, "svg") == 0) sf = cairo_svg_surface_create_for_stream(to_file, f, width, height);
     else if (strcmp(e, "pdf") == 0) {
-        sf = cairo_pdf_surface_create(path, width, height);
+        sf = cairo_pdf_surface_create_for_stream(to_file, f, width, height);
         /* a fixed date, so the same chart gives the same file */
         if (cairo_surface_status(sf) == CAIRO_STATUS_SUCCESS)
             cairo_pdf_surface_set_metadata(sf, CAIRO_PDF_METADATA_CREATE_DATE, "2000-01-01T00:00:00");
@@ -199,7 +222,7 @@ bool rt_chart_cairo(const rt_chart *c, const char *path, int width, int height, 
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
     if (st == CAIRO_STATUS_SUCCESS && strcmp(e, "png") == 0)
-        st = cairo_surface_write_to_png(sf, path);
+        st = cairo_surface_write_to_png_stream(sf, to_file, f);
     cairo_surface_finish(sf);
     if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(sf);
     cairo_surface_destroy(sf);

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct rt_series {
     const char *label;
@@ -90,6 +91,10 @@ char *rt_chart_text(const rt_chart *c, int width, unsigned flags);
  * SVG). False with a message in err (at least 160 bytes) on failure. */
 bool rt_chart_cairo(const rt_chart *c, const char *path, int width, int height, char *err,
                     size_t errlen);
+/* The same, written to f (the caller's, say a temporary renamed into place
+ * once complete); path gives the format and the name in messages. */
+bool rt_chart_cairo_to(const rt_chart *c, FILE *f, const char *path, int width, int height,
+                       char *err, size_t errlen);
 /* True when path ends in an extension rt_chart_cairo writes. */
 bool rt_chart_cairo_ext(const char *path);
 

@@ -144,6 +144,16 @@ bool rt_report_html(const rt_report *r, const char *path, char *err, size_t errl
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return false;
     }
+    rt_report_html_write(r, f);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool rt_report_html_write(const rt_report *r, FILE *f)
+{
     fputs("<!DOCTYPE html>\n<html lang=\"en\" class=\"nojs\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
     esc(f, r->title);
     fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>", style);
@@ -220,9 +230,5 @@ bool rt_report_html(const rt_report *r, const char *path, char *err, size_t errl
         fputs("</pre>\n", f);
     }
     fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", script);
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return false;
-    }
-    return true;
+    return !ferror(f);
 }

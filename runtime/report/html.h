@@ -47,5 +47,8 @@ typedef struct rt_report {
 
 /* Writes the report to path. False with a message in err on failure. */
 bool rt_report_html(const rt_report *r, const char *path, char *err, size_t errlen);
+/* Writes the report to f (the caller's, say a temporary renamed into place
+ * once complete); false when a write to f failed. */
+bool rt_report_html_write(const rt_report *r, FILE *f);
 
 #endif

@@ -296,7 +296,7 @@ def main():
                        preexec_fn=small_files, timeout=60)
     with open(out) as f:
         kept = f.read()
-    check(p.returncode == 70 and "(the old file, if any, is kept): File too large" in p.stderr
+    check(p.returncode == 74 and "(the old file, if any, is kept): File too large" in p.stderr
           and kept == "old,results\n1,2\n"
           and [f for f in os.listdir(s.dir) if ".tmp." in f] == [],
           "save keeps the old file when the new one cannot be written",

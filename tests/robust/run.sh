@@ -9,7 +9,7 @@ MLP=${1:?usage: tests/robust/run.sh path/to/mlp}
 MLP=$(cd "$(dirname "$MLP")" && pwd)/$(basename "$MLP")
 cd "$(dirname "$0")/../.." || exit 2
 TMP=$(mktemp -d /tmp/mlp-robust-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap 'umount "$TMP/full" 2>/dev/null; rm -rf "$TMP"' EXIT
 fails=0 passes=0
 
 # check NAME WANT_RC WANT_STDERR_FRAGMENT [WANT_STDOUT] -- run in $TMP/out, $TMP/err, $TMP/rc
@@ -34,6 +34,8 @@ run() { "$@" >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
 limited() { local kb=$1; shift; (ulimit -v "$kb" && exec "$@") >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc"; }
 asan=0
 if nm -an "$MLP" 2>/dev/null | grep -q __asan_init; then asan=1; fi
+# what fontconfig keeps for the process (plots through cairo) is not mlp's
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}print_suppressions=0:suppressions=$PWD/tests/lsan.supp"
 
 # ---- out of memory: a located runtime error, never a signal ----
 if [ $asan = 0 ]; then
@@ -76,6 +78,145 @@ if [ $asan = 0 ] && [ -n "$avail" ] && [ "$avail" -lt 60000000 ]; then
     run "$MLP" -e 'let a = [0]*4e9'
     check "list * n larger than memory" 70 "<-e>:1:12: error: out of memory (asked for 64.0 GB)"
 fi
+
+# ---- out of memory in the front end (lexer, parser, tree): a located
+# runtime error (70) too, never an abort (issue 11) ----
+if [ $asan = 0 ]; then
+    # a 6 MB list literal of 3,000,000 elements: its tree does not fit
+    python3 -c "print('let a = [' + ','.join(['0'] * 3000000) + ']')" >"$TMP/biglist.mlp"
+    limited 200000 "$MLP" "$TMP/biglist.mlp"
+    check "oom: parsing a 6 MB list literal" 70 "biglist.mlp:1:"
+    grep -q "error: out of memory" "$TMP/err" || { echo "FAIL oom: parsing: no 'out of memory'"; fails=$((fails + 1)); }
+    rm -f "$TMP/biglist.mlp"
+fi
+# Every front-end allocation in turn made to fail (MLP_TEST_FRONT_OOM, see
+# lang/syntax/ast.h): the Nth and all later ones (the last-resort unwinding)
+# and the Nth alone (the reserve and retry). Each run either fails with
+# "out of memory" and 70 or, once N is past the allocations there are,
+# prints the right result. Allocations in the parse leak nothing when the
+# retry succeeds (",1": checked under ASan); the last resort may lose what
+# the parser's stack held, so leak checking is off for it.
+oom_script='let x = [1, 2, "abc"]
+model net() { dense(3, relu); dense(2, softmax) }
+fn f(a, [b, c]) { return {k: [i for i in a if i > b]} }
+let s = "a {x[0] + 1} b"  # a comment
+print(x, s, f([1, 5], [2, 3]), -2 ** 2)'
+oom_want='[1, 2, "abc"] a 2 b {k: [5]} -4'
+for mode in "" ",1"; do
+    failed=0 n=1 bad=0
+    while [ $n -le 2000 ]; do
+        if [ -z "$mode" ]; then leak=detect_leaks=0; else leak=detect_leaks=1; fi
+        MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM="$n$mode" ASAN_OPTIONS=$leak \
+            "$MLP" -e "$oom_script" >"$TMP/out" 2>"$TMP/err"
+        rc=$?
+        if [ $rc = 0 ] && [ "$(cat "$TMP/out")" = "$oom_want" ]; then break; fi
+        if [ $rc != 70 ] || ! grep -q "error: out of memory" "$TMP/err"; then
+            echo "FAIL oom: front-end allocation $n$mode fails: exit $rc"; head -5 "$TMP/err"; bad=1; break
+        fi
+        failed=$((failed + 1)) n=$((n + 1))
+    done
+    if [ $bad = 0 ] && [ $failed -ge 100 ] && [ $n -le 2000 ]; then passes=$((passes + 1))
+    elif [ $bad = 0 ]; then echo "FAIL oom: front-end sweep$mode: $failed failures, stopped at $n"; fails=$((fails + 1))
+    else fails=$((fails + 1)); fi
+done
+# located where the scan stood
+MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM=5 ASAN_OPTIONS=detect_leaks=0 run "$MLP" -e 'let abc = [1, 2]'
+check "oom: in the lexer, located" 70 "error: out of memory"
+grep -q '^<-e>:1:[0-9]*: error: out of memory' "$TMP/err" || { echo "FAIL oom: in the lexer: not located"; fails=$((fails + 1)); }
+# a module that runs out of memory while parsing: 70 (not a compile error)
+printf 'let v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]\n' >"$TMP/oommod.mlp"
+printf 'import "oommod"\nprint(oommod.v)\n' >"$TMP/oommain.mlp"
+(cd "$TMP" && MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM=5@oommod.mlp ASAN_OPTIONS=detect_leaks=0 \
+    "$MLP" oommain.mlp >"$TMP/out" 2>"$TMP/err"; echo $? >"$TMP/rc")
+check "oom: parsing a module" 70 'oommain.mlp:1:8: error: cannot import "oommod": out of memory'
+# the REPL reports it and goes on with the next entry
+printf 'let a = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\nlet b = 2\nb\n' >"$TMP/in"
+MLP_TEST_HOOKS=1 MLP_TEST_FRONT_OOM='20@<repl>' ASAN_OPTIONS=detect_leaks=0 run "$MLP" --repl <"$TMP/in"
+check "oom: parsing in the REPL" 70 "<repl>:1:43: error: out of memory" 2
+
+# ---- files that cannot be written: every writer exits 74 (I/O) with a
+# located error, atomically (the old file is kept, no temporary is left) ----
+cat >"$TMP/writes.mlp" <<'EOF'
+let kind = args[0]
+let path = args[1]
+let r = sweep a in [1, 2] { report(x=a * 1.5, name="row {a} " * 200) }
+if kind == "csv" or kind == "json" or kind == "html" { save(r, path) }
+if kind == "text" { write_text(path, "hello " * 1000) }
+model net() {
+    dense(64, relu)
+    dense(2, softmax)
+}
+let d = blobs(n=100, classes=2, seed=1)
+if kind == "model" { let m = net(); fit(m, d, epochs=1, verbose=0); save_model(m, path) }
+if kind == "plot" { let m = net(); let h = fit(m, d, epochs=2, verbose=0); plot(h, file=path) }
+if kind == "ckpt" { let m = net(); fit(m, d, epochs=1, verbose=0, checkpoint=path) }
+print("written")
+EOF
+writers="csv:out.csv json:out.json html:out.html text:out.txt model:out.safetensors
+         plot:out.svg plot:out.png plot:out.pdf ckpt:out.ckpt"
+# where the call is in writes.mlp
+call_at() { case $1 in csv|json|html) echo 4:60 ;; text) echo 5:31 ;; model) echo 11:79 ;;
+                       plot) echo 12:80 ;; ckpt) echo 13:39 ;; esac; }
+# kept NAME FILE: FILE still holds "OLD" and nothing else is in its directory
+kept() {
+    if ! echo OLD | cmp -s - "$2" || [ "$(ls -A "$(dirname "$2")" | grep -vc '^fill$')" != 1 ]; then
+        echo "FAIL $1: the old file is not intact or a temporary was left:"; ls -A "$(dirname "$2")"
+        fails=$((fails + 1))
+    else passes=$((passes + 1)); fi
+}
+for w in $writers; do
+    kind=${w%%:*} f=${w#*:}
+    at="writes.mlp:$(call_at "$kind"): error:"
+    (cd "$TMP" && run "$MLP" writes.mlp "$kind" "nodir/$f")
+    check "write $f into a missing directory" 74 "$at"
+    grep -qF "nodir/$f: cannot create a temporary file beside it: No such file or directory" "$TMP/err" ||
+        { echo "FAIL write $f into a missing directory: message"; fails=$((fails + 1)); }
+    mkdir -p "$TMP/isdir/$f"
+    (cd "$TMP" && run "$MLP" writes.mlp "$kind" "isdir/$f")
+    check "write $f where a directory is" 74 "$at"
+    grep -qF "isdir/$f is a directory" "$TMP/err" || { echo "FAIL write $f where a directory is: message"; fails=$((fails + 1)); }
+    rm -rf "$TMP/isdir"
+    # a write that fails half way (the file size limit, EFBIG: the same
+    # path as a full disk): the old file stays whole
+    mkdir -p "$TMP/lim" && echo OLD >"$TMP/lim/$f"
+    (cd "$TMP" && trap '' XFSZ && ulimit -f 1 && run "$MLP" writes.mlp "$kind" "lim/$f")
+    check "write $f past the file size limit" 74 "lim/$f: cannot write (the old file, if any, is kept): File too large"
+    grep -qF "$at" "$TMP/err" || { echo "FAIL write $f past the file size limit: not located"; fails=$((fails + 1)); }
+    kept "write $f past the file size limit" "$TMP/lim/$f"
+    rm -rf "$TMP/lim"
+done
+# a FIFO or device is not replaced by a file (as root, the rename could
+# put one in place of /dev/full: tried on a FIFO of our own, not on /dev)
+mkfifo "$TMP/fifo"
+(cd "$TMP" && run "$MLP" writes.mlp text fifo)
+check "write_text to a FIFO" 74 "writes.mlp:5:31: error: write_text: fifo is not a regular file"
+[ -p "$TMP/fifo" ] || { echo "FAIL write_text to a FIFO: replaced it"; fails=$((fails + 1)); }
+rm -f "$TMP/fifo"
+# a full disk, where a small file system can be mounted (root, not in
+# every container): ENOSPC for every writer, the old file kept
+mkdir -p "$TMP/full"
+if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
+    for w in $writers; do
+        kind=${w%%:*} f=${w#*:}
+        echo OLD >"$TMP/full/$f"
+        dd if=/dev/zero of="$TMP/full/fill" bs=1k 2>/dev/null
+        (cd "$TMP" && run "$MLP" writes.mlp "$kind" "full/$f")
+        check "write $f to a full disk" 74 "full/$f: cannot write (the old file, if any, is kept): No space left on device"
+        kept "write $f to a full disk" "$TMP/full/$f"
+        rm -f "$TMP/full/$f" "$TMP/full/fill"
+    done
+    umount "$TMP/full"
+fi
+# and each writer replaces the file when it can
+for w in $writers; do
+    kind=${w%%:*} f=${w#*:}
+    mkdir -p "$TMP/ok" && echo OLD >"$TMP/ok/$f"
+    (cd "$TMP" && run "$MLP" writes.mlp "$kind" "ok/$f")
+    check "write $f" 0 "" written
+    if echo OLD | cmp -s - "$TMP/ok/$f" || [ "$(ls -A "$TMP/ok")" != "$f" ]; then
+        echo "FAIL write $f: not replaced, or a temporary left"; fails=$((fails + 1)); fi
+    rm -rf "$TMP/ok"
+done
 
 # ---- modules and scripts that are not regular files ----
 ln -s /dev/zero "$TMP/zero.mlp"

@@ -64,6 +64,11 @@ DEEP = "expression too deeply nested (limit 1000)"
 case("parens_1001", "print(" + "(" * 1000 + "1" + ")" * 1000 + ")\n", exit=65,
      err=["{file}:1:1006: error: " + DEEP])
 case("parens_999_ok", "print(" + "(" * 999 + "1" + ")" * 999 + ")\n", out="1\n")
+# interpolations nest as deep as anything else (the lexer's stack of open
+# brackets once held 256: 300 levels were a bogus "unexpected ')'")
+case("interp_nest_300", "print(" + '"{' * 300 + "1" + '}"' * 300 + ")\n", out="1\n")
+case("interp_nest_1200", "print(" + '"{' * 1200 + "1" + '}"' * 1200 + ")\n", exit=65,
+     err=["{file}:1:2006: error: " + DEEP])
 case("unary_5000", "print(" + "-" * 5000 + "1)\n", exit=65,
      err_re=[r".*:1:\d+: error: " + re.escape(DEEP)])
 case("pow_right_5000", "print(" + "1**" * 5000 + "1)\n", exit=65,
