@@ -9,6 +9,8 @@
  *   forward   y = layer(x) for n rows, training or inference mode
  *   backward  from dL/dy: parameter gradients (overwritten, not summed)
  *             and, when asked, dL/dx
+ * and whose spec fields (the constructor's arguments, with their defaults
+ * per dialect, ranges and docs) are its list in layer_spec.h.
  * Activations are fused into dense (and are the only nonlinearity).
  *
  * Data layout: a batch is row-major [n x width], n <= the capacity the
