@@ -319,7 +319,7 @@ static void field_text(const rt_layer_spec *s, const rt_layer_field *f, char *bu
     case RT_LF_DIALECT:
         snprintf(buf, size, "\"%s\"", rt_dialect_name(v != 0 ? RT_DIALECT_TORCH : RT_DIALECT_KERAS));
         break;
-    case RT_LF_SHAPE: rt_shape_str(s->ndims, s->dims, buf, size); break;
+    case RT_LF_SHAPE: rt_shape_str(rt_layer_field_shape(s, f), buf, size); break;
     }
 }
 
@@ -365,23 +365,22 @@ static bool layer_value(mlp_vm *vm, rt_layer_spec spec, int input, mlp_value *ou
 
 /* input=[28, 28] or input=784: the shape of one example. */
 static bool input_shape(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp_value v,
-                        int *ndims, int dims[RT_MAX_DIMS])
+                        rt_shape *shape)
 {
     long d;
     if (mlp_is_number(v)) {
         if (!std_int_arg(vm, fn, f->name, v, (long)f->lo, (long)f->hi, &d)) return false;
-        *ndims = 1;
-        dims[0] = (int)d;
+        *shape = rt_shape_1d(d);
         return true;
     }
     if (!mlp_is_list(v) || mlp_list_len(v) == 0 || mlp_list_len(v) > RT_MAX_DIMS)
         return mlp_raise(vm, "%s: %s must be a list of 1 to %d sizes, e.g. %s", fn, f->name,
                          RT_MAX_DIMS, f->example);
-    *ndims = (int)mlp_list_len(v);
-    for (int i = 0; i < *ndims; i++) {
+    shape->ndim = (int)mlp_list_len(v);
+    for (int i = 0; i < shape->ndim; i++) {
         if (!std_int_arg(vm, fn, f->name, mlp_list_get(v, (size_t)i), (long)f->lo, (long)f->hi, &d))
             return false;
-        dims[i] = (int)d;
+        shape->dims[i] = d;
     }
     return true;
 }
@@ -390,17 +389,13 @@ static bool input_shape(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp
  * than the field allows (2^30 for an input, the limit of a single size).
  * Each size is at most 2^30, so four of them cannot overflow 64 bits before
  * the check. */
-static int shape_size(mlp_vm *vm, const char *fn, const rt_layer_field *f, int ndims,
-                      const int *dims)
+static int shape_size(mlp_vm *vm, const char *fn, const rt_layer_field *f, const rt_shape *shape)
 {
-    int64_t n = 1, max = (int64_t)f->hi;
-    for (int i = 0; i < ndims; i++) n *= dims[i];
+    int64_t n = rt_shape_size(shape), max = (int64_t)f->hi;
     if (n > max) {
-        char shape[96] = "";
-        for (int i = 0, k = 0; i < ndims; i++)
-            k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", dims[i]);
-        mlp_raise(vm, "%s: %s [%s] has %lld values per example; at most %lld are supported",
-                  fn, f->name, shape, (long long)n, (long long)max);
+        char text[96];
+        mlp_raise(vm, "%s: %s %s has %lld values per example; at most %lld are supported",
+                  fn, f->name, rt_shape_str(shape, text, sizeof text), (long long)n, (long long)max);
         return 0;
     }
     return (int)n;
@@ -423,7 +418,7 @@ static bool layer_dialect(mlp_vm *vm, const char *fn, const rt_layer_field *f, m
 
 /* Reads argument v of field f into s (numbers into *num, checked later). */
 static bool field_read(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp_value v,
-                       rt_layer_spec *s, double *num, int *ndims, int dims[RT_MAX_DIMS])
+                       rt_layer_spec *s, double *num, rt_shape *shape)
 {
     long k;
     switch (f->type) {
@@ -459,7 +454,7 @@ static bool field_read(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp_
         rt_layer_field_set(s, f, init);
         return true;
     }
-    case RT_LF_SHAPE: return input_shape(vm, fn, f, v, ndims, dims);
+    case RT_LF_SHAPE: return input_shape(vm, fn, f, v, shape);
     case RT_LF_DIALECT: return true;   /* read first, by layer_dialect */
     }
     return true;
@@ -479,11 +474,11 @@ static bool layer_new(mlp_vm *vm, rt_layer_kind kind, mlp_value *a, mlp_value *o
     rt_layer_spec s = rt_layer_spec_default(kind, d);
     double num[RT_LAYER_MAX_FIELDS];
     bool given[RT_LAYER_MAX_FIELDS] = {false};
-    int ndims = 0, dims[RT_MAX_DIMS];
+    rt_shape in = { 0 };
     const rt_layer_field *shape = NULL;
     for (int i = 0; i < nf; i++) {
         if (mlp_is_nil(a[i]) && field_nil_default(&fs[i])) continue;
-        if (!field_read(vm, fn, &fs[i], a[i], &s, &num[i], &ndims, dims)) return false;
+        if (!field_read(vm, fn, &fs[i], a[i], &s, &num[i], &in)) return false;
         given[i] = true;
         if (fs[i].type == RT_LF_SHAPE) shape = &fs[i];
     }
@@ -495,11 +490,8 @@ static bool layer_new(mlp_vm *vm, rt_layer_kind kind, mlp_value *a, mlp_value *o
     }
     int size = 0;
     if (shape) {
-        if (!(size = shape_size(vm, fn, shape, ndims, dims))) return false;
-        if (shape->offset >= 0) {
-            s.ndims = ndims;
-            memcpy(s.dims, dims, sizeof dims);
-        }
+        if (!(size = shape_size(vm, fn, shape, &in))) return false;
+        if (shape->offset >= 0) rt_layer_field_set_shape(&s, shape, &in);
     }
     return layer_value(vm, s, size, out);
 }

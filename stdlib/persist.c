@@ -53,7 +53,7 @@ json_t *std_spec_json(const rt_layer_spec *s)
     for (int i = 0; i < nf; i++) {
         const rt_layer_field *f = &fs[i];
         if (f->offset < 0) continue;
-        if (f->type == RT_LF_SHAPE ? s->ndims == 0
+        if (f->type == RT_LF_SHAPE ? rt_layer_field_shape(s, f)->ndim == 0
                                    : (f->flags & RT_LF_OMIT_ZERO) && rt_layer_field_get(s, f) == 0)
             continue;   /* a shape not given is unknown; zeros some fields leave out */
         switch (f->type) {
@@ -71,7 +71,8 @@ json_t *std_spec_json(const rt_layer_spec *s)
         case RT_LF_INIT: json_object_set_new(o, f->key, json_string(rt_init_name(s->init))); break;
         case RT_LF_SHAPE: {
             json_t *d = json_array();
-            for (int k = 0; k < s->ndims; k++) json_array_append_new(d, json_integer(s->dims[k]));
+            const rt_shape *shape = rt_layer_field_shape(s, f);
+            for (int k = 0; k < shape->ndim; k++) json_array_append_new(d, json_integer(shape->dims[k]));
             json_object_set_new(o, f->key, d);
             break;
         }
@@ -286,18 +287,16 @@ static bool field_from_json(json_t *o, int i, const rt_layer_field *f, rt_layer_
         return true;
     }
     case RT_LF_SHAPE: {
-        int nd = (int)json_array_size(v);
-        double n = 1;
-        if (!json_is_array(v) || nd > RT_MAX_DIMS) break;
-        for (int k = 0; k < nd; k++) {
+        rt_shape shape = { .ndim = (int)json_array_size(v) };
+        if (!json_is_array(v) || shape.ndim > RT_MAX_DIMS) break;
+        for (int k = 0; k < shape.ndim; k++) {
             json_t *d = json_array_get(v, (size_t)k);
             if (!json_is_integer(d) || !rt_layer_field_in_range(f, (double)json_integer_value(d)))
                 return snprintf(err, size, "layer %d (%s): bad %s", i + 1, kind, f->key), false;
-            s->dims[k] = (int)json_integer_value(d);
-            n *= s->dims[k];
+            shape.dims[k] = json_integer_value(d);
         }
-        if (n > f->hi) break;
-        s->ndims = nd;
+        if ((double)rt_shape_size(&shape) > f->hi) break;
+        rt_layer_field_set_shape(s, f, &shape);
         return true;
     }
     case RT_LF_DIALECT: rt_layer_field_set(s, f, json_is_true(v)); return true;

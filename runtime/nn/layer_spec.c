@@ -19,7 +19,7 @@
 #define MAX_INPUT (double)(1L << 30)
 
 static const rt_layer_field flatten_fields[] = {
-    { .name = "input", .key = "input", .type = RT_LF_SHAPE, .offset = OFF(ndims),
+    { .name = "input", .key = "input", .type = RT_LF_SHAPE, .offset = OFF(in_shape),
       .flags = RT_LF_NOPRINT, .lo = 1, .hi = MAX_INPUT, .example = "[28, 28]",
       .doc = "the shape of one example: a size or a list of 1 to 4 sizes" },
 };
@@ -150,6 +150,16 @@ void rt_layer_field_set(rt_layer_spec *s, const rt_layer_field *f, double v)
     case RT_LF_DIALECT: *(bool *)p = v != 0; break;
     case RT_LF_SHAPE: break;
     }
+}
+
+const rt_shape *rt_layer_field_shape(const rt_layer_spec *s, const rt_layer_field *f)
+{
+    return (const rt_shape *)((const char *)s + f->offset);
+}
+
+void rt_layer_field_set_shape(rt_layer_spec *s, const rt_layer_field *f, const rt_shape *v)
+{
+    *(rt_shape *)((char *)s + f->offset) = *v;
 }
 
 bool rt_layer_field_in_range(const rt_layer_field *f, double v)

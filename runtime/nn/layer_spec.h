@@ -32,8 +32,8 @@
  *   ACT      rt_act at offset, with the spec's act_params and custom (an
  *            activation value carries all three); default: an rt_act
  *   INIT     rt_init at offset; default: an rt_init
- *   SHAPE    the spec's ndims/dims; lo..hi bound each size and the
- *            product; no default (not given: unknown)
+ *   SHAPE    rt_shape at offset; lo..hi bound each size and the
+ *            product; no default (not given: ndim 0, unknown)
  *   DIALECT  bool at offset, true for torch; given as dialect="torch" and
  *            saved as "torch": true. A kind with this field takes the
  *            other fields' defaults from it (else from the script's
@@ -97,6 +97,9 @@ rt_layer_spec rt_layer_spec_default(rt_layer_kind kind, rt_dialect d);
  * offset. */
 double rt_layer_field_get(const rt_layer_spec *s, const rt_layer_field *f);
 void rt_layer_field_set(rt_layer_spec *s, const rt_layer_field *f, double v);
+/* The shape of a SHAPE field that has an offset, and setting it. */
+const rt_shape *rt_layer_field_shape(const rt_layer_spec *s, const rt_layer_field *f);
+void rt_layer_field_set_shape(rt_layer_spec *s, const rt_layer_field *f, const rt_shape *v);
 /* Whether v lies in the field's range (NaN never does). */
 bool rt_layer_field_in_range(const rt_layer_field *f, double v);
 /* Whether the field's default is the same number in every dialect. */

@@ -94,7 +94,7 @@ typedef enum {
 
 typedef struct rt_layer_spec {
     rt_layer_kind kind;
-    int ndims, dims[RT_MAX_DIMS];  /* flatten: the input shape of one sample */
+    rt_shape in_shape;             /* flatten: the input shape of one sample (ndim 0: not given) */
     int units;                     /* dense */
     rt_act act;                    /* dense */
     float act_params[RT_ACT_MAX_PARAMS];  /* dense: activation parameters (NaN: the default) */

@@ -60,9 +60,7 @@ static void set_other(rt_layer_spec *s, const rt_layer_field *f, rt_dialect d)
         break;
     case RT_LF_INIT: s->init = (rt_init)(((int)f->def[d] + 1) % RT_INIT_COUNT); break;
     case RT_LF_SHAPE:
-        s->ndims = 2;
-        s->dims[0] = 3;
-        s->dims[1] = 4;
+        rt_layer_field_set_shape(s, f, &(rt_shape){ 2, { 3, 4 } });
         break;
     case RT_LF_DIALECT: rt_layer_field_set(s, f, d != RT_DIALECT_TORCH); break;
     }
@@ -91,8 +89,8 @@ static void expect_same(const rt_layer_spec *a, const rt_layer_spec *b, const ch
         const rt_layer_field *f = &fs[i];
         if (f->offset < 0 || (printed && (f->flags & RT_LF_NOPRINT))) continue;
         if (f->type == RT_LF_SHAPE) {
-            cr_expect_eq(a->ndims, b->ndims, "%s %s.%s", how, rt_layer_kind_name(a->kind), f->name);
-            for (int k = 0; k < a->ndims; k++) cr_expect_eq(a->dims[k], b->dims[k]);
+            cr_expect(rt_shape_eq(rt_layer_field_shape(a, f), rt_layer_field_shape(b, f)), "%s %s.%s",
+                      how, rt_layer_kind_name(a->kind), f->name);
             continue;
         }
         cr_expect_eq(rt_layer_field_get(a, f), rt_layer_field_get(b, f), "%s %s.%s: %g vs %g", how,
@@ -145,7 +143,7 @@ Test(layer_spec, defaults_per_dialect)
     cr_expect(dk.act == RT_ACT_LINEAR && dt.act == RT_ACT_LINEAR && dk.l1 == 0 && dk.l2 == 0);
     cr_expect(isnan(dk.act_params[0]) && !dk.custom);
     rt_layer_spec f = rt_layer_spec_default(RT_LAYER_FLATTEN, RT_DIALECT_TORCH);
-    cr_expect(f.ndims == 0);
+    cr_expect(f.in_shape.ndim == 0);
 
     /* and the constructors use them, in the script's dialect or their own */
     mlp_vm *vm = new_vm();
