@@ -122,8 +122,7 @@ int std_weight_tensors(std_model *m, rt_st_tensor **out)
             snprintf(names + k * NAME, NAME, "%s.%s", ln, q->name);
             ts[k].name = names + k * NAME;
             ts[k].data = q->w;
-            ts[k].ndim = q->ndim;
-            for (int d = 0; d < q->ndim; d++) ts[k].shape[d] = q->shape[d];
+            ts[k].shape = q->shape;
         }
     }
     *out = ts;
@@ -319,15 +318,6 @@ bool std_spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t si
     return true;
 }
 
-static const char *shape_text(int ndim, const int64_t *shape, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < ndim && n < size; d++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", d ? ", " : "", (long long)shape[d]);
-    if (n < size) snprintf(buf + n, size - n, "]");
-    return buf;
-}
-
 bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_model *m,
                            const rt_st_file *f, const char *skip)
 {
@@ -340,16 +330,13 @@ bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_mod
             const rt_param *q = &l->params[p];
             snprintf(name, sizeof name, "%s.%s", ln, q->name);
             const rt_st_tensor *t = rt_st_find(f, name);
-            int64_t shape[2] = { q->shape[0], q->shape[1] };
             if (!t)
                 return mlp_raise(vm, "%s: %s has no tensor '%s' (the model's layers need it)", fn,
                                  path, name);
-            bool same = t->ndim == q->ndim;
-            for (int d = 0; same && d < q->ndim; d++) same = t->shape[d] == shape[d];
-            if (!same)
+            if (!rt_shape_eq(&t->shape, &q->shape))
                 return mlp_raise(vm, "%s: %s: tensor '%s' is %s, the model needs %s", fn, path,
-                                 name, shape_text(t->ndim, t->shape, got, sizeof got),
-                                 shape_text(q->ndim, shape, want, sizeof want));
+                                 name, rt_shape_str(&t->shape, got, sizeof got),
+                                 rt_shape_str(&q->shape, want, sizeof want));
             memcpy(q->w, t->data, sizeof(float) * (size_t)q->size);
             used++;
         }
@@ -457,7 +444,8 @@ bool std_model_layers(mlp_vm *vm, std_model *m, mlp_value *out)
                 return mlp_raise(vm, "model %s: out of memory", m->name);
             }
             memcpy(copy, q->w, sizeof(float) * (size_t)q->size);
-            int rows = q->ndim == 2 ? q->shape[0] : 1, cols = q->ndim == 2 ? q->shape[1] : q->shape[0];
+            int rows = q->shape.ndim == 2 ? (int)q->shape.dims[0] : 1;
+            int cols = (int)q->shape.dims[q->shape.ndim - 1];
             mlp_record_set(vm, rec, q->name, std_tensor_value(vm, copy, rows, cols));
         }
     }

@@ -100,9 +100,7 @@ static bool add_param(rt_layer *l, const char *name, int rows, int cols, bool tr
 {
     rt_param *p = &l->params[l->nparams];
     p->name = name;
-    p->ndim = rows ? 2 : 1;
-    p->shape[0] = rows ? rows : cols;
-    p->shape[1] = rows ? cols : 0;
+    p->shape = rows ? rt_shape_2d(rows, cols) : rt_shape_1d(cols);
     p->size = (long)(rows ? rows : 1) * cols;
     p->trainable = trainable;
     p->w = rt_alloc((size_t)p->size * sizeof(float));

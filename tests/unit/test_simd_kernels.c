@@ -249,7 +249,7 @@ Test(simd, keras_sgd_with_and_without_momentum)
         rt_optim *opt = rt_optim_create("SGD", NULL, &err);
         cr_assert(opt);
         cr_assert(rt_optim_set(opt, "momentum", moms[mi]));
-        rt_param prm = {.name = "w", .w = w, .g = g, .size = P, .ndim = 1, .shape = {P}, .trainable = true};
+        rt_param prm = {.name = "w", .w = w, .g = g, .size = P, .shape = {1, {P}}, .trainable = true};
         for (int step = 0; step < 3; step++) {
             cr_assert(rt_optim_step(opt, &prm, 1, &err), "%s", err.msg);
             float lr = 0.01f, m = (float)moms[mi];
