@@ -55,7 +55,7 @@ static mlp_value tensor_shape(mlp_vm *vm, const std_tensor *t)
     const rt_dataset *ds = tensor_dataset(t);
     if (t->kind == TENSOR_X) {
         mlp_list_push(vm, s, mlp_number((double)ds->n));
-        for (int i = 0; i < ds->ndim; i++) mlp_list_push(vm, s, mlp_number(ds->dims[i]));
+        for (int i = 0; i < ds->shape.ndim; i++) mlp_list_push(vm, s, mlp_number((double)ds->shape.dims[i]));
     } else if (t->kind == TENSOR_Y) {
         mlp_list_push(vm, s, mlp_number((double)ds->n));
         mlp_list_push(vm, s, mlp_number(ds->targets ? ds->outputs : ds->classes));
@@ -155,9 +155,8 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
         return mlp_raise(vm, "%s: x must be a dataset, its .x, a tensor or a list of rows, got %s",
                          fn, mlp_type_name(v));
     }
-    int dims[1] = { (int)cols };
     rt_error err;
-    if (!rt_dataset_alloc(tmp, rows, 1, dims, false, 0, 0, &err))
+    if (!rt_dataset_alloc(tmp, rows, &(rt_shape){ 1, { cols } }, false, 0, 0, &err))
         return mlp_raise(vm, "%s: %s", fn, err.msg);
     for (int64_t r = 0; r < rows; r++) {
         mlp_value row = t ? mlp_nil() : mlp_list_get(v, (size_t)r);
@@ -200,15 +199,14 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
 static mlp_value dataset_tostring(mlp_vm *vm, void *p)
 {
     const rt_dataset *ds = &((std_dataset *)p)->ds;
-    char buf[200], shape[64] = "";
-    for (int i = 0, k = 0; i < ds->ndim; i++)
-        k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", ds->dims[i]);
+    char buf[200], shape[64];
+    rt_shape_str(&ds->shape, shape, sizeof shape);
     if (ds->targets)
-        snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s], %d target%s>",
+        snprintf(buf, sizeof buf, "<dataset: %lld example%s of %s, %d target%s>",
                  (long long)ds->n, ds->n == 1 ? "" : "s", shape, ds->outputs,
                  ds->outputs == 1 ? "" : "s");
     else
-        snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s]%s, %d class%s>", (long long)ds->n,
+        snprintf(buf, sizeof buf, "<dataset: %lld example%s of %s%s, %d class%s>", (long long)ds->n,
                  ds->n == 1 ? "" : "s", shape, ds->x_u8 ? " bytes" : "", ds->classes,
                  ds->classes == 1 ? "" : "es");
     return mlp_string_cstr(vm, buf);

@@ -214,7 +214,7 @@ static void gather_all(void)
     for (int f = 1; f <= 40; f++) {
         rt_dataset ds = {0};
         rt_error err;
-        if (!rt_dataset_alloc(&ds, 12, 1, (int[]){f}, true, 1.0f / 255.0f, 3, &err)) {
+        if (!rt_dataset_alloc(&ds, 12, &(rt_shape){ 1, { f } }, true, 1.0f / 255.0f, 3, &err)) {
             printf("FAIL dataset: %s\n", err.msg);
             failed++;
             return;
