@@ -14,10 +14,12 @@
  * pointers with an rt_shape beside them (row-major, batch first, at most
  * RT_MAX_DIMS dims per sample): parameters (rt_param: [in, out] kernels,
  * [out] vectors), one example of a dataset ([28, 28]), a flatten layer's
- * input, safetensors tensors. There is no tensor handle type: the
- * reference-counted rt_tensor with views that used to be declared here was
- * used by nothing but its own test, and was removed rather than kept as a
- * second convention (issue 12).
+ * input, safetensors tensors, the stdlib's float tensors ([n] or [rows,
+ * cols]). There is no tensor handle type: the reference-counted rt_tensor
+ * with views that used to be declared here was used by nothing but its own
+ * test, and was removed rather than kept as a second convention (issue 12).
+ * (IDX files keep their own header struct, rt_idx: a count axis plus up to
+ * RT_MAX_DIMS example axes, one more than an rt_shape holds.)
  *
  * Shapes. One convention: ndim sizes, the last varying fastest, as int64_t
  * (safetensors' type, and wide enough for any product the runtime forms).
