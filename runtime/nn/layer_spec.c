@@ -6,6 +6,8 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -21,7 +23,7 @@
 static const rt_layer_field flatten_fields[] = {
     { .name = "input", .key = "input", .type = RT_LF_SHAPE, .offset = OFF(in_shape),
       .flags = RT_LF_NOPRINT, .lo = 1, .hi = MAX_INPUT, .example = "[28, 28]",
-      .doc = "the shape of one example: a size or a list of 1 to 4 sizes" },
+      .doc = "the shape of one example" },
 };
 
 static const rt_layer_field dense_fields[] = {
@@ -172,4 +174,71 @@ bool rt_layer_field_fixed_default(const rt_layer_field *f)
     for (int d = 1; d < RT_DIALECT_COUNT; d++)
         if (f->def[d] != f->def[0]) return false;
     return true;
+}
+
+/* ---- the table as Markdown ------------------------------------------------ */
+
+/* A default as the docs show it. */
+static void default_md(FILE *f, const rt_layer_field *fd, rt_dialect d)
+{
+    if (fd->flags & RT_LF_REQUIRED) { fputs("required", f); return; }
+    switch (fd->type) {
+    case RT_LF_ACT: fprintf(f, "`%s`", rt_act_get((rt_act)fd->def[d])->name); break;
+    case RT_LF_INIT: fprintf(f, "`\"%s\"`", rt_init_name((rt_init)fd->def[d])); break;
+    case RT_LF_SHAPE: fputs("not given", f); break;
+    case RT_LF_DIALECT: fputs("the script's", f); break;
+    default: fprintf(f, "%g", fd->def[d]); break;
+    }
+}
+
+/* What a field accepts, in words. */
+static void accepts_md(FILE *f, const rt_layer_field *fd)
+{
+    switch (fd->type) {
+    case RT_LF_INT: fprintf(f, "an integer in [%.0f, %.0f]", fd->lo, fd->hi); break;
+    case RT_LF_FLOAT: fputs(fd->range, f); break;
+    case RT_LF_ACT: fputs("an activation", f); break;
+    case RT_LF_INIT:
+        for (int i = 0; i < RT_INIT_COUNT; i++)
+            fprintf(f, "%s`\"%s\"`", i ? ", " : "", rt_init_name((rt_init)i));
+        break;
+    case RT_LF_SHAPE:
+        fprintf(f, "a size or a list of 1 to %d sizes, at most %.0f values in all", RT_MAX_DIMS,
+                fd->hi);
+        break;
+    case RT_LF_DIALECT: fputs("`\"keras\"`, `\"torch\"`", f); break;
+    }
+}
+
+char *rt_layer_markdown(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    fputs("| layer | argument | keras default | torch default | accepts | meaning |\n"
+          "|---|---|---|---|---|---|\n", f);
+    for (int k = 0; k < RT_LAYER_COUNT; k++) {
+        fprintf(f, "| `%s` | | | | | %s |\n", kinds[k].name, kinds[k].doc);
+        for (int i = 0; i < kinds[k].nfields; i++) {
+            const rt_layer_field *fd = &kinds[k].fields[i];
+            fprintf(f, "| | `%s` | ", fd->name);
+            default_md(f, fd, RT_DIALECT_KERAS);
+            fputs(" | ", f);
+            default_md(f, fd, RT_DIALECT_TORCH);
+            fputs(" | ", f);
+            accepts_md(f, fd);
+            fputs(" | ", f);
+            for (const char *c = fd->doc; *c; c++) {   /* '|' would end the cell */
+                if (*c == '|') fputc('\\', f);
+                fputc(*c, f);
+            }
+            fputs(" |\n", f);
+        }
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }

@@ -105,4 +105,8 @@ bool rt_layer_field_in_range(const rt_layer_field *f, double v);
 /* Whether the field's default is the same number in every dialect. */
 bool rt_layer_field_fixed_default(const rt_layer_field *f);
 
+/* The table as Markdown for lang/LANGUAGE.md (`make docs`; the unit test
+ * docs/language_md_tables compares): malloc'd, NULL when out of memory. */
+char *rt_layer_markdown(void);
+
 #endif
