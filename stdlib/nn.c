@@ -310,12 +310,12 @@ static void field_text(const rt_layer_spec *s, const rt_layer_field *f, char *bu
         else snprintf(buf, size, "%s", std_float_text((float)v, num));
         break;
     case RT_LF_ACT: {
-        std_activation act = {s->act, {0}, s->custom};
+        std_activation act = {(rt_act)v, {0}, s->custom};
         memcpy(act.params, s->act_params, sizeof act.params);
         activation_text(&act, buf, size);
         break;
     }
-    case RT_LF_INIT: snprintf(buf, size, "\"%s\"", rt_init_name(s->init)); break;
+    case RT_LF_INIT: snprintf(buf, size, "\"%s\"", rt_init_name((rt_init)v)); break;
     case RT_LF_DIALECT:
         snprintf(buf, size, "\"%s\"", rt_dialect_name(v != 0 ? RT_DIALECT_TORCH : RT_DIALECT_KERAS));
         break;

@@ -60,7 +60,7 @@ json_t *std_spec_json(const rt_layer_spec *s)
         case RT_LF_INT: json_object_set_new(o, f->key, json_integer((int)rt_layer_field_get(s, f))); break;
         case RT_LF_FLOAT: json_object_set_new(o, f->key, real((float)rt_layer_field_get(s, f))); break;
         case RT_LF_ACT: {
-            const rt_act_info *info = rt_act_get(s->act);
+            const rt_act_info *info = rt_act_get((rt_act)rt_layer_field_get(s, f));
             json_object_set_new(o, f->key, json_string(info->name));
             /* the parameters given (NaN: the activation's default) by name */
             for (int k = 0; k < RT_ACT_MAX_PARAMS; k++)
@@ -68,7 +68,9 @@ json_t *std_spec_json(const rt_layer_spec *s)
                     json_object_set_new(o, info->params[k].name, real(s->act_params[k]));
             break;
         }
-        case RT_LF_INIT: json_object_set_new(o, f->key, json_string(rt_init_name(s->init))); break;
+        case RT_LF_INIT:
+            json_object_set_new(o, f->key, json_string(rt_init_name((rt_init)rt_layer_field_get(s, f))));
+            break;
         case RT_LF_SHAPE: {
             json_t *d = json_array();
             const rt_shape *shape = rt_layer_field_shape(s, f);
