@@ -115,12 +115,11 @@ bool std_ckpt_save(mlp_vm *vm, const char *path, std_model *m, const char *confi
             t->data = rt_optim_state(m->opt, i, &size);
             snprintf(names[i], sizeof names[i], "optimizer.state.%d", i);
             t->name = names[i];
-            t->ndim = 1;
-            t->shape[0] = size;
+            t->shape = rt_shape_1d(size);
         }
         if (best)
             all[nw + ns] = (rt_st_tensor){ .name = "optimizer.best_weights", .data = ctl->best,
-                                           .ndim = 1, .shape = { ctl->nbest } };
+                                           .shape = rt_shape_1d(ctl->nbest) };
         ok = rt_st_write(path, all, nw + ns + best, meta, 7, &err);
     } else {
         snprintf(err.msg, sizeof err.msg, "out of memory");
@@ -153,7 +152,7 @@ static bool control_from(mlp_vm *vm, const char *path, std_control *ctl, json_t 
     rt_param *p;
     long total = 0;
     for (int i = 0, np = rt_model_params(m->m, &p); i < np; i++) total += p[i].size;
-    if (t->ndim != 1 || t->shape[0] != total)
+    if (!rt_shape_eq(&t->shape, &(rt_shape){ 1, { total } }))
         return mlp_raise(vm, "fit: resume: %s: the saved best weights do not match the model", path);
     ctl->best = malloc((size_t)total * sizeof *ctl->best + 1);
     if (!ctl->best) return mlp_raise(vm, "fit: resume: out of memory");
@@ -206,7 +205,7 @@ bool std_ckpt_load(mlp_vm *vm, const char *path, std_model *m, const char *confi
         float *dst = rt_optim_state(m->opt, i, &size);
         snprintf(name, sizeof name, "optimizer.state.%d", i);
         const rt_st_tensor *t = rt_st_find(&f, name);
-        if (!t || t->ndim != 1 || t->shape[0] != size) {
+        if (!t || !rt_shape_eq(&t->shape, &(rt_shape){ 1, { size } })) {
             mlp_raise(vm, "fit: resume: %s: optimizer state %d is missing or of the wrong size",
                       path, i);
             goto done;

@@ -26,11 +26,15 @@ typedef enum { TENSOR_FLOAT, TENSOR_X, TENSOR_Y } tensor_kind;
 
 typedef struct std_tensor {
     tensor_kind kind;
-    float *data;          /* TENSOR_FLOAT: [rows x cols], rt_alloc'd, owned */
-    int64_t rows, cols;
+    float *data;          /* TENSOR_FLOAT: its values, row-major, rt_alloc'd, owned */
+    rt_shape shape;       /* TENSOR_FLOAT: [n] or [rows, cols] */
     mlp_value source;     /* TENSOR_X / TENSOR_Y: the dataset handle viewed */
-    bool vector;          /* TENSOR_FLOAT of one dimension: cols values (rows is 1) */
 } std_tensor;
+
+/* A float tensor as a matrix: [n] is one row of n values. */
+static bool t_vector(const std_tensor *t) { return t->kind == TENSOR_FLOAT && t->shape.ndim == 1; }
+static int64_t t_rows(const std_tensor *t) { return t->shape.ndim == 2 ? t->shape.dims[0] : 1; }
+static int64_t t_cols(const std_tensor *t) { return t->shape.dims[t->shape.ndim - 1]; }
 
 static void tensor_free(void *p)
 {
@@ -55,13 +59,12 @@ static mlp_value tensor_shape(mlp_vm *vm, const std_tensor *t)
     const rt_dataset *ds = tensor_dataset(t);
     if (t->kind == TENSOR_X) {
         mlp_list_push(vm, s, mlp_number((double)ds->n));
-        for (int i = 0; i < ds->ndim; i++) mlp_list_push(vm, s, mlp_number(ds->dims[i]));
+        for (int i = 0; i < ds->shape.ndim; i++) mlp_list_push(vm, s, mlp_number((double)ds->shape.dims[i]));
     } else if (t->kind == TENSOR_Y) {
         mlp_list_push(vm, s, mlp_number((double)ds->n));
         mlp_list_push(vm, s, mlp_number(ds->targets ? ds->outputs : ds->classes));
     } else {
-        if (!t->vector) mlp_list_push(vm, s, mlp_number((double)t->rows));
-        mlp_list_push(vm, s, mlp_number((double)t->cols));
+        for (int i = 0; i < t->shape.ndim; i++) mlp_list_push(vm, s, mlp_number((double)t->shape.dims[i]));
     }
     mlp_pop_root(vm);
     return s;
@@ -94,7 +97,7 @@ static bool tensor_floats(mlp_vm *vm, void *p, mlp_floats *out)
 {
     const std_tensor *t = p;
     if (t->kind == TENSOR_FLOAT) {
-        *out = (mlp_floats){ t->data, t->rows * t->cols, false };
+        *out = (mlp_floats){ t->data, rt_shape_size(&t->shape), false };
         return true;
     }
     const rt_dataset *ds = tensor_dataset(t);
@@ -130,7 +133,7 @@ static mlp_value tensor_new(mlp_vm *vm, std_tensor t)
 
 mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols)
 {
-    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rows, cols, mlp_nil(), false });
+    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rt_shape_2d(rows, cols), mlp_nil() });
 }
 
 /* The rows of x for predict(): a dataset's own x (no copy) or a copy of a
@@ -143,7 +146,7 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
     int64_t rows, cols;
     if (t && t->kind == TENSOR_Y)
         return mlp_raise(vm, "%s: x must be inputs (a dataset's .x), not its labels (.y)", fn);
-    if (t) { rows = t->rows; cols = t->cols; }
+    if (t) { rows = t_rows(t); cols = t_cols(t); }
     else if (mlp_is_list(v) && mlp_list_len(v) > 0 && mlp_is_list(mlp_list_get(v, 0))) {
         rows = (int64_t)mlp_list_len(v);
         cols = (int64_t)mlp_list_len(mlp_list_get(v, 0));
@@ -155,9 +158,8 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
         return mlp_raise(vm, "%s: x must be a dataset, its .x, a tensor or a list of rows, got %s",
                          fn, mlp_type_name(v));
     }
-    int dims[1] = { (int)cols };
     rt_error err;
-    if (!rt_dataset_alloc(tmp, rows, 1, dims, false, 0, 0, &err))
+    if (!rt_dataset_alloc(tmp, rows, &(rt_shape){ 1, { cols } }, false, 0, 0, &err))
         return mlp_raise(vm, "%s: %s", fn, err.msg);
     for (int64_t r = 0; r < rows; r++) {
         mlp_value row = t ? mlp_nil() : mlp_list_get(v, (size_t)r);
@@ -200,15 +202,14 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
 static mlp_value dataset_tostring(mlp_vm *vm, void *p)
 {
     const rt_dataset *ds = &((std_dataset *)p)->ds;
-    char buf[200], shape[64] = "";
-    for (int i = 0, k = 0; i < ds->ndim; i++)
-        k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", ds->dims[i]);
+    char buf[200], shape[64];
+    rt_shape_str(&ds->shape, shape, sizeof shape);
     if (ds->targets)
-        snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s], %d target%s>",
+        snprintf(buf, sizeof buf, "<dataset: %lld example%s of %s, %d target%s>",
                  (long long)ds->n, ds->n == 1 ? "" : "s", shape, ds->outputs,
                  ds->outputs == 1 ? "" : "s");
     else
-        snprintf(buf, sizeof buf, "<dataset: %lld example%s of [%s]%s, %d class%s>", (long long)ds->n,
+        snprintf(buf, sizeof buf, "<dataset: %lld example%s of %s%s, %d class%s>", (long long)ds->n,
                  ds->n == 1 ? "" : "s", shape, ds->x_u8 ? " bytes" : "", ds->classes,
                  ds->classes == 1 ? "" : "es");
     return mlp_string_cstr(vm, buf);
@@ -246,8 +247,8 @@ static bool dataset_get(mlp_vm *vm, mlp_value self, void *p, const char *field, 
 {
     const rt_dataset *ds = &((std_dataset *)p)->ds;
     if (strcmp(field, "x") == 0 || strcmp(field, "y") == 0) {
-        *out = tensor_new(vm, (std_tensor){ field[0] == 'x' ? TENSOR_X : TENSOR_Y, NULL, 0, 0,
-                                            self, false });
+        *out = tensor_new(vm, (std_tensor){ field[0] == 'x' ? TENSOR_X : TENSOR_Y, NULL, { 0 },
+                                            self });
     } else if (strcmp(field, "n") == 0) {
         *out = mlp_number((double)ds->n);
     } else if (strcmp(field, "labels") == 0) {
@@ -566,7 +567,7 @@ static bool tensor_values(mlp_vm *vm, const std_tensor *t, float **data, int64_t
                           int64_t *cols, bool *owned)
 {
     if (t->kind == TENSOR_FLOAT) {
-        *data = t->data, *rows = t->rows, *cols = t->cols, *owned = false;
+        *data = t->data, *rows = t_rows(t), *cols = t_cols(t), *owned = false;
         return true;
     }
     const rt_dataset *ds = tensor_dataset(t);
@@ -583,14 +584,15 @@ static bool tensor_values(mlp_vm *vm, const std_tensor *t, float **data, int64_t
 
 static mlp_value tensor_of(mlp_vm *vm, float *data, int64_t rows, int64_t cols, bool vector)
 {
-    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rows, cols, mlp_nil(), vector });
+    rt_shape shape = vector ? rt_shape_1d(cols) : rt_shape_2d(rows, cols);
+    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, shape, mlp_nil() });
 }
 
 static bool tensor_len(mlp_vm *vm, void *p, int64_t *out)
 {
     const std_tensor *t = p;
     if (t->kind != TENSOR_FLOAT) *out = tensor_dataset(t)->n;
-    else *out = t->vector ? t->cols : t->rows;
+    else *out = t->shape.dims[0];
     return true;
 }
 
@@ -608,11 +610,11 @@ static bool tensor_index(mlp_vm *vm, mlp_value self, void *p, mlp_value iv, mlp_
         return mlp_raise(vm, "index %g out of range for a tensor of length %lld", mlp_as_number(iv),
                          (long long)n);
     int64_t i = (int64_t)d;
-    if (t->kind == TENSOR_FLOAT && t->vector) {
+    if (t_vector(t)) {
         *out = mlp_number(t->data[i]);
         return true;
     }
-    int64_t cols = t->kind == TENSOR_FLOAT ? t->cols
+    int64_t cols = t->kind == TENSOR_FLOAT ? t_cols(t)
                  : t->kind == TENSOR_Y ? tensor_dataset(t)->classes : tensor_dataset(t)->features;
     float *row = rt_alloc((size_t)(cols ? cols : 1) * sizeof *row);
     if (!row) return mlp_raise(vm, "out of memory");
@@ -630,7 +632,7 @@ static bool tensor_index(mlp_vm *vm, mlp_value self, void *p, mlp_value iv, mlp_
 
 static const char *shape_text(const std_tensor *t, int64_t rows, int64_t cols, char buf[64])
 {
-    if (t->kind == TENSOR_FLOAT && t->vector) snprintf(buf, 64, "[%lld]", (long long)cols);
+    if (t_vector(t)) snprintf(buf, 64, "[%lld]", (long long)cols);
     else snprintf(buf, 64, "[%lld, %lld]", (long long)rows, (long long)cols);
     return buf;
 }
@@ -655,7 +657,7 @@ static bool tensor_arith(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value
     const std_tensor *shape = ta ? ta : tb;
     int64_t rows = ta ? ra : rb, cols = ta ? ca : cb;
     bool ok = true;
-    if (ta && tb && (ra != rb || ca != cb || (ta->kind == TENSOR_FLOAT && ta->vector) != (tb->kind == TENSOR_FLOAT && tb->vector))) {
+    if (ta && tb && (ra != rb || ca != cb || t_vector(ta) != t_vector(tb))) {
         char s1[64], s2[64];
         ok = mlp_raise(vm, "tensor shapes differ: %s %c %s", shape_text(ta, ra, ca, s1), op,
                        shape_text(tb, rb, cb, s2));
@@ -672,7 +674,7 @@ static bool tensor_arith(mlp_vm *vm, int op, mlp_value a, mlp_value b, mlp_value
     if (oa) rt_free(da);
     if (ob) rt_free(db);
     if (!ok) return false;
-    *out = tensor_of(vm, r, rows, cols, shape->kind == TENSOR_FLOAT && shape->vector);
+    *out = tensor_of(vm, r, rows, cols, t_vector(shape));
     return !mlp_is_nil(*out);
 }
 
@@ -685,7 +687,7 @@ static bool tensor_reduce(mlp_vm *vm, const char *fn, reduce_kind k, mlp_value x
 {
     const std_tensor *t = mlp_handle_data(x, &std_tensor_class);
     if (!t) return mlp_raise(vm, "%s: x must be a list or a tensor, got %s", fn, mlp_type_name(x));
-    bool vector = t->kind == TENSOR_FLOAT && t->vector;
+    bool vector = t_vector(t);
     int ax = -1;
     if (!mlp_is_nil(axis)) {
         if (!mlp_is_number(axis) || (mlp_as_number(axis) != 0 && mlp_as_number(axis) != 1) ||
@@ -762,7 +764,7 @@ static bool n_tensor(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
         float *c = owned ? d : rt_alloc((size_t)(rows * cols > 0 ? rows * cols : 1) * sizeof *c);
         if (!c) return mlp_raise(vm, "out of memory");
         if (!owned) memcpy(c, d, (size_t)(rows * cols) * sizeof *c);
-        *out = tensor_of(vm, c, rows, cols, t->kind == TENSOR_FLOAT && t->vector);
+        *out = tensor_of(vm, c, rows, cols, t_vector(t));
         return !mlp_is_nil(*out);
     }
     if (!mlp_is_list(a[0]))
@@ -842,13 +844,13 @@ static bool n_tolist(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     const std_tensor *t = mlp_handle_data(a[0], &std_tensor_class);
     if (!t) return mlp_raise(vm, "tolist: x must be a tensor, got %s", mlp_type_name(a[0]));
     const rt_dataset *ds = tensor_dataset(t);
-    int64_t rows = t->kind == TENSOR_FLOAT ? t->rows : ds->n;
-    int64_t cols = t->kind == TENSOR_FLOAT ? t->cols
+    int64_t rows = t->kind == TENSOR_FLOAT ? t_rows(t) : ds->n;
+    int64_t cols = t->kind == TENSOR_FLOAT ? t_cols(t)
                    : t->kind == TENSOR_Y ? (ds->targets ? ds->outputs : ds->classes) : ds->features;
     if (rows * cols > 10000000)
         return mlp_raise(vm, "tolist: %lld values are too many for a list", (long long)(rows * cols));
     *out = mlp_list_new(vm);
-    if (t->kind == TENSOR_FLOAT && t->vector) {
+    if (t_vector(t)) {
         for (int64_t c = 0; c < cols; c++) mlp_list_push(vm, *out, mlp_number(t->data[c]));
         return true;
     }

@@ -8,9 +8,11 @@
  * `opt(lr=0.1)` on a variable holding one, `RMSprop(dialect="torch")`.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "control.h"
+#include "layer_spec.h"
 #include "std.h"
 
 /* ---- activations ---------------------------------------------------------- */
@@ -374,29 +376,80 @@ bool std_bind_optimizers(mlp_vm *vm, rt_dialect dialect)
 
 /* ---- layers ----------------------------------------------------------------- */
 
+/* Every layer kind is a native whose parameter list, argument checks,
+ * printed form and :help line come from its fields (layer_spec.h); nothing
+ * below names a kind or a field. */
+
+/* The native's default for a field is nil (then the table's default, which
+ * may depend on the dialect) unless it is one number in every dialect:
+ * "l1=0", so l1=nil is an error as any non-number is. */
+static bool field_nil_default(const rt_layer_field *f)
+{
+    if (f->flags & RT_LF_REQUIRED) return false;
+    return !((f->type == RT_LF_INT || f->type == RT_LF_FLOAT) && rt_layer_field_fixed_default(f));
+}
+
+/* The default of f in dialect d as the script would write it. */
+static const char *field_default_text(const rt_layer_field *f, rt_dialect d, char buf[32])
+{
+    switch (f->type) {
+    case RT_LF_ACT: return rt_act_get((rt_act)f->def[d])->name;
+    case RT_LF_INIT: snprintf(buf, 32, "\"%s\"", rt_init_name((rt_init)f->def[d])); return buf;
+    case RT_LF_DIALECT: return "nil";
+    default: return std_float_text((float)f->def[d], buf);
+    }
+}
+
+/* The value of field f of s, as the printed form shows it. */
+static void field_text(const rt_layer_spec *s, const rt_layer_field *f, char *buf, size_t size)
+{
+    double v = f->type == RT_LF_SHAPE ? 0 : rt_layer_field_get(s, f);
+    char num[32];
+    switch (f->type) {
+    case RT_LF_INT: snprintf(buf, size, "%d", (int)v); break;
+    case RT_LF_FLOAT:
+        if (f->flags & RT_LF_PRINT_G9) snprintf(buf, size, "%.9g", v);
+        else snprintf(buf, size, "%s", std_float_text((float)v, num));
+        break;
+    case RT_LF_ACT: {
+        std_activation act = {(rt_act)v, {0}, s->custom};
+        memcpy(act.params, s->act_params, sizeof act.params);
+        activation_text(&act, buf, size);
+        break;
+    }
+    case RT_LF_INIT: snprintf(buf, size, "\"%s\"", rt_init_name((rt_init)v)); break;
+    case RT_LF_DIALECT:
+        snprintf(buf, size, "\"%s\"", rt_dialect_name(v != 0 ? RT_DIALECT_TORCH : RT_DIALECT_KERAS));
+        break;
+    case RT_LF_SHAPE: rt_shape_str(rt_layer_field_shape(s, f), buf, size); break;
+    }
+}
+
+/* "dense(3, relu, l1=0.01)": the fields in order, positional ones as their
+ * value, zeros of the fields that omit them left out. */
+static void layer_text(const rt_layer_spec *s, char *buf, size_t size)
+{
+    int nf;
+    const rt_layer_field *fs = rt_layer_fields(s->kind, &nf);
+    char val[160];
+    size_t n = (size_t)snprintf(buf, size, "%s(", rt_layer_kind_name(s->kind));
+    const char *sep = "";
+    for (int i = 0; i < nf && n < size; i++) {
+        const rt_layer_field *f = &fs[i];
+        if (f->offset < 0 || (f->flags & RT_LF_NOPRINT)) continue;
+        if ((f->flags & RT_LF_OMIT_ZERO) && rt_layer_field_get(s, f) == 0) continue;
+        field_text(s, f, val, sizeof val);
+        if (f->flags & RT_LF_POSITIONAL) n += (size_t)snprintf(buf + n, size - n, "%s%s", sep, val);
+        else n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", sep, f->name, val);
+        sep = ", ";
+    }
+    if (n < size) snprintf(buf + n, size - n, ")");
+}
+
 static mlp_value layer_tostring(mlp_vm *vm, void *data)
 {
-    const std_layer *l = data;
-    const rt_layer_spec *s = &l->spec;
-    char buf[256], atext[160], n1[32], n2[32];
-    switch (s->kind) {
-    case RT_LAYER_DENSE: {
-        std_activation act = {s->act, {0}, s->custom};
-        memcpy(act.params, s->act_params, sizeof act.params);
-        activation_text(&act, atext, sizeof atext);
-        int k = snprintf(buf, sizeof buf, "dense(%d, %s", s->units, atext);
-        if (s->l1 != 0) k += snprintf(buf + k, sizeof buf - (size_t)k, ", l1=%s", std_float_text(s->l1, n1));
-        if (s->l2 != 0) k += snprintf(buf + k, sizeof buf - (size_t)k, ", l2=%s", std_float_text(s->l2, n2));
-        snprintf(buf + k, sizeof buf - (size_t)k, ")");
-        break;
-    }
-    case RT_LAYER_DROPOUT: snprintf(buf, sizeof buf, "dropout(%.9g)", s->rate); break;
-    case RT_LAYER_BATCHNORM:
-        snprintf(buf, sizeof buf, "batchnorm(momentum=%s, eps=%s%s)", std_float_text(s->momentum, n1),
-                 std_float_text(s->eps, n2), s->torch ? ", dialect=\"torch\"" : "");
-        break;
-    default: snprintf(buf, sizeof buf, "%s()", rt_layer_kind_name(s->kind)); break;
-    }
+    char buf[256];
+    layer_text(&((const std_layer *)data)->spec, buf, sizeof buf);
     return mlp_string_cstr(vm, buf);
 }
 
@@ -413,141 +466,199 @@ static bool layer_value(mlp_vm *vm, rt_layer_spec spec, int input, mlp_value *ou
 }
 
 /* input=[28, 28] or input=784: the shape of one example. */
-static bool input_shape(mlp_vm *vm, const char *fn, mlp_value v, int *ndims, int dims[RT_MAX_DIMS])
+static bool input_shape(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp_value v,
+                        rt_shape *shape)
 {
     long d;
     if (mlp_is_number(v)) {
-        if (!std_int_arg(vm, fn, "input", v, 1, 1L << 30, &d)) return false;
-        *ndims = 1;
-        dims[0] = (int)d;
+        if (!std_int_arg(vm, fn, f->name, v, (long)f->lo, (long)f->hi, &d)) return false;
+        *shape = rt_shape_1d(d);
         return true;
     }
     if (!mlp_is_list(v) || mlp_list_len(v) == 0 || mlp_list_len(v) > RT_MAX_DIMS)
-        return mlp_raise(vm, "%s: input must be a list of 1 to %d sizes, e.g. [28, 28]", fn,
-                         RT_MAX_DIMS);
-    *ndims = (int)mlp_list_len(v);
-    for (int i = 0; i < *ndims; i++) {
-        if (!std_int_arg(vm, fn, "input", mlp_list_get(v, (size_t)i), 1, 1L << 30, &d))
+        return mlp_raise(vm, "%s: %s must be a list of 1 to %d sizes, e.g. %s", fn, f->name,
+                         RT_MAX_DIMS, f->example);
+    shape->ndim = (int)mlp_list_len(v);
+    for (int i = 0; i < shape->ndim; i++) {
+        if (!std_int_arg(vm, fn, f->name, mlp_list_get(v, (size_t)i), (long)f->lo, (long)f->hi, &d))
             return false;
-        dims[i] = (int)d;
+        shape->dims[i] = d;
     }
     return true;
 }
 
 /* Values per example of a shape, or 0 (after raising) when there are more
- * than an input may have (2^30, the limit of a single size). Each size is
- * at most 2^30, so four of them cannot overflow 64 bits before the check. */
-static int shape_size(mlp_vm *vm, const char *fn, int ndims, const int *dims)
+ * than the field allows (2^30 for an input, the limit of a single size).
+ * Each size is at most 2^30, so four of them cannot overflow 64 bits before
+ * the check. */
+static int shape_size(mlp_vm *vm, const char *fn, const rt_layer_field *f, const rt_shape *shape)
 {
-    int64_t n = 1;
-    for (int i = 0; i < ndims; i++) n *= dims[i];
-    if (n > (INT64_C(1) << 30)) {
-        char shape[96] = "";
-        for (int i = 0, k = 0; i < ndims; i++)
-            k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%d", i ? ", " : "", dims[i]);
-        mlp_raise(vm, "%s: input [%s] has %lld values per example; at most %lld are supported",
-                  fn, shape, (long long)n, (long long)(INT64_C(1) << 30));
+    int64_t n = rt_shape_size(shape), max = (int64_t)f->hi;
+    if (n > max) {
+        char text[96];
+        mlp_raise(vm, "%s: %s %s has %lld values per example; at most %lld are supported",
+                  fn, f->name, rt_shape_str(shape, text, sizeof text), (long long)n, (long long)max);
         return 0;
     }
     return (int)n;
 }
 
-static bool n_flatten(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+/* The dialect a kind's defaults come from: its dialect= argument when it
+ * has one and it is given, else the script's. */
+static bool layer_dialect(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp_value v,
+                          rt_dialect *d)
 {
-    int ndims = 0, dims[RT_MAX_DIMS];
-    if (!mlp_is_nil(a[0]) && !input_shape(vm, "flatten", a[0], &ndims, dims)) return false;
-    int size = ndims ? shape_size(vm, "flatten", ndims, dims) : 0;
-    if (ndims && !size) return false;
-    return layer_value(vm, rt_spec_flatten(ndims, dims), size, out);
+    *d = std_host_of(vm)->dialect;
+    if (!f || mlp_is_nil(v)) return true;
+    const char *name;
+    if (!std_str_arg(vm, fn, f->name, v, &name)) return false;
+    if (strcmp(name, "keras") == 0) *d = RT_DIALECT_KERAS;
+    else if (strcmp(name, "torch") == 0) *d = RT_DIALECT_TORCH;
+    else return mlp_raise(vm, "%s: unknown %s '%s' (use \"keras\" or \"torch\")", fn, f->name, name);
+    return true;
 }
 
-static bool n_dense(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+/* Reads argument v of field f into s (numbers into *num, checked later). */
+static bool field_read(mlp_vm *vm, const char *fn, const rt_layer_field *f, mlp_value v,
+                       rt_layer_spec *s, double *num, rt_shape *shape)
 {
-    long units;
-    if (!std_int_arg(vm, "dense", "units", a[0], 1, 1L << 24, &units)) return false;
-    static const std_activation linear = { RT_ACT_LINEAR, {0.0f}, NULL };
-    const std_activation *act =
-        mlp_is_nil(a[1]) ? &linear : mlp_handle_data(a[1], &std_activation_class);
-    if (!act) {
-        mlp_value s = mlp_tostring(vm, a[1]);
-        return mlp_raise(vm, "dense: activation must be an activation (relu, sigmoid, ...), "
-                         "got %s %s", mlp_type_name(a[1]), mlp_cstr(s));
-    }
-    const char *iname = std_host_of(vm)->dialect == RT_DIALECT_TORCH ? "torch_linear"
-                                                                      : "glorot_uniform";
-    rt_init init;
-    if (!mlp_is_nil(a[2]) && !std_str_arg(vm, "dense", "init", a[2], &iname)) return false;
-    if (!rt_init_from_name(iname, &init)) {
-        char known[128] = "";
-        for (int i = 0; i < RT_INIT_COUNT; i++) {
-            if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
-            strncat(known, rt_init_name((rt_init)i), sizeof known - strlen(known) - 1);
+    long k;
+    switch (f->type) {
+    case RT_LF_INT:
+        if (!std_int_arg(vm, fn, f->name, v, (long)f->lo, (long)f->hi, &k)) return false;
+        rt_layer_field_set(s, f, (double)k);
+        return true;
+    case RT_LF_FLOAT: return std_num_arg(vm, fn, f->name, v, num);
+    case RT_LF_ACT: {
+        const std_activation *act = mlp_handle_data(v, &std_activation_class);
+        if (!act) {
+            mlp_value t = mlp_tostring(vm, v);
+            return mlp_raise(vm, "%s: activation must be an activation (relu, sigmoid, ...), "
+                             "got %s %s", fn, mlp_type_name(v), mlp_cstr(t));
         }
-        return mlp_raise(vm, "dense: unknown init '%s' (%s)", iname, known);
+        rt_layer_field_set(s, f, act->act);
+        memcpy(s->act_params, act->params, sizeof s->act_params);
+        s->custom = act->custom;
+        return true;
     }
-    int ndims = 0, dims[RT_MAX_DIMS];
-    if (!mlp_is_nil(a[3]) && !input_shape(vm, "dense", a[3], &ndims, dims)) return false;
-    double l1, l2;
-    if (!std_num_arg(vm, "dense", "l1", a[4], &l1) || !std_num_arg(vm, "dense", "l2", a[5], &l2))
-        return false;
-    if (!(l1 >= 0 && isfinite(l1)) || !(l2 >= 0 && isfinite(l2)))
-        return mlp_raise(vm, "dense: %s must be 0 (none) or positive, got %g",
-                         !(l1 >= 0 && isfinite(l1)) ? "l1" : "l2", !(l1 >= 0 && isfinite(l1)) ? l1 : l2);
-    rt_layer_spec s = rt_spec_dense((int)units, act->act, init);
-    s.l1 = (float)l1;
-    s.l2 = (float)l2;
-    memcpy(s.act_params, act->params, sizeof s.act_params);
-    s.custom = act->custom;
-    int size = ndims ? shape_size(vm, "dense", ndims, dims) : 0;
-    if (ndims && !size) return false;
+    case RT_LF_INIT: {
+        const char *name;
+        rt_init init;
+        if (!std_str_arg(vm, fn, f->name, v, &name)) return false;
+        if (!rt_init_from_name(name, &init)) {
+            char known[128] = "";
+            for (int i = 0; i < RT_INIT_COUNT; i++) {
+                if (i) strncat(known, ", ", sizeof known - strlen(known) - 1);
+                strncat(known, rt_init_name((rt_init)i), sizeof known - strlen(known) - 1);
+            }
+            return mlp_raise(vm, "%s: unknown %s '%s' (%s)", fn, f->name, name, known);
+        }
+        rt_layer_field_set(s, f, init);
+        return true;
+    }
+    case RT_LF_SHAPE: return input_shape(vm, fn, f, v, shape);
+    case RT_LF_DIALECT: return true;   /* read first, by layer_dialect */
+    }
+    return true;
+}
+
+/* A layer value of `kind` from the native's arguments a[] (one per field):
+ * the dialect first (the defaults follow it), then every field in order,
+ * then the ranges of the numbers, then the input's size. */
+static bool layer_new(mlp_vm *vm, rt_layer_kind kind, mlp_value *a, mlp_value *out)
+{
+    const char *fn = rt_layer_kind_name(kind);
+    int nf;
+    const rt_layer_field *fs = rt_layer_fields(kind, &nf);
+    const rt_layer_field *df = rt_layer_dialect_field(kind);
+    rt_dialect d;
+    if (!layer_dialect(vm, fn, df, df ? a[df - fs] : mlp_nil(), &d)) return false;
+    rt_layer_spec s = rt_layer_spec_default(kind, d);
+    double num[RT_LAYER_MAX_FIELDS];
+    bool given[RT_LAYER_MAX_FIELDS] = {false};
+    rt_shape in = { 0 };
+    const rt_layer_field *shape = NULL;
+    for (int i = 0; i < nf; i++) {
+        if (mlp_is_nil(a[i]) && field_nil_default(&fs[i])) continue;
+        if (!field_read(vm, fn, &fs[i], a[i], &s, &num[i], &in)) return false;
+        given[i] = true;
+        if (fs[i].type == RT_LF_SHAPE) shape = &fs[i];
+    }
+    for (int i = 0; i < nf; i++) {
+        if (!given[i] || fs[i].type != RT_LF_FLOAT) continue;
+        if (!rt_layer_field_in_range(&fs[i], num[i]))
+            return mlp_raise(vm, "%s: %s must be %s, got %g", fn, fs[i].name, fs[i].range, num[i]);
+        rt_layer_field_set(&s, &fs[i], num[i]);
+    }
+    int size = 0;
+    if (shape) {
+        if (!(size = shape_size(vm, fn, shape, &in))) return false;
+        if (shape->offset >= 0) rt_layer_field_set_shape(&s, shape, &in);
+    }
     return layer_value(vm, s, size, out);
 }
 
-/* batchnorm(momentum=, eps=, dialect=): Keras's semantics and defaults
- * (0.99, 0.001), or under the torch dialect PyTorch's BatchNorm1d (0.1,
- * 1e-5; momentum weighs the new batch; unbiased moving variance). */
-static bool n_batchnorm(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
+#define LAYER_NATIVE(tag, kname, fn) \
+    static bool n_##fn(mlp_vm *vm, mlp_value *a, int n, mlp_value *out) \
+    { return layer_new(vm, RT_LAYER_##tag, a, out); }
+RT_LAYER_KINDS(LAYER_NATIVE)
+#undef LAYER_NATIVE
+
+/* The natives' parameter lists and :help lines, made once from the table
+ * (mlp_register keeps pointers to them, so they live as long as the
+ * program): "dense(units, act=linear, init=\"glorot_uniform\" (torch
+ * dialect: \"torch_linear\"), l1=0, l2=0): a fully connected layer; ...".
+ * A default that depends on the dialect is shown for keras, with torch's
+ * beside it, or, in a kind with a dialect= of its own, listed at the end. */
+static mlp_native natives[RT_LAYER_COUNT];
+static char native_params[RT_LAYER_COUNT][160], native_docs[RT_LAYER_COUNT][400];
+static pthread_once_t natives_once = PTHREAD_ONCE_INIT;
+
+static void make_natives(void)
 {
-    rt_dialect d = std_host_of(vm)->dialect;
-    if (!mlp_is_nil(a[2])) {
-        const char *name;
-        if (!std_str_arg(vm, "batchnorm", "dialect", a[2], &name)) return false;
-        if (strcmp(name, "keras") == 0) d = RT_DIALECT_KERAS;
-        else if (strcmp(name, "torch") == 0) d = RT_DIALECT_TORCH;
-        else return mlp_raise(vm, "batchnorm: unknown dialect '%s' (use \"keras\" or \"torch\")", name);
+    static const mlp_native_fn fns[RT_LAYER_COUNT] = {
+#define LAYER_FN(tag, kname, fn) [RT_LAYER_##tag] = n_##fn,
+        RT_LAYER_KINDS(LAYER_FN)
+#undef LAYER_FN
+    };
+    for (int k = 0; k < RT_LAYER_COUNT; k++) {
+        int nf;
+        const rt_layer_field *fs = rt_layer_fields((rt_layer_kind)k, &nf);
+        bool own_dialect = rt_layer_dialect_field((rt_layer_kind)k) != NULL;
+        char *p = native_params[k], *doc = native_docs[k], num[32], num2[32], torch[160] = "";
+        size_t np = 0, nd, nt = 0, pz = sizeof native_params[k], dz = sizeof native_docs[k];
+        nd = (size_t)snprintf(doc, dz, "%s(", rt_layer_kind_name((rt_layer_kind)k));
+        for (int i = 0, shown = 0; i < nf; i++) {
+            const rt_layer_field *f = &fs[i];
+            const char *sep = i ? ", " : "";
+            if (f->flags & RT_LF_REQUIRED) np += (size_t)snprintf(p + np, pz - np, "%s%s", sep, f->name);
+            else np += (size_t)snprintf(p + np, pz - np, "%s%s=%s", sep, f->name,
+                                        field_nil_default(f) ? "nil" : field_default_text(f, 0, num));
+            if (f->flags & RT_LF_NODOC) continue;
+            sep = shown++ ? ", " : "";
+            if (f->flags & RT_LF_REQUIRED)
+                nd += (size_t)snprintf(doc + nd, dz - nd, "%s%s", sep, f->name);
+            else if (f->type == RT_LF_SHAPE)
+                nd += (size_t)snprintf(doc + nd, dz - nd, "%s%s=%s", sep, f->name, f->example);
+            else
+                nd += (size_t)snprintf(doc + nd, dz - nd, "%s%s=%s", sep, f->name,
+                                       field_default_text(f, RT_DIALECT_KERAS, num));
+            if (f->flags & RT_LF_REQUIRED || f->type == RT_LF_SHAPE || rt_layer_field_fixed_default(f))
+                continue;
+            field_default_text(f, RT_DIALECT_TORCH, num2);
+            if (own_dialect)
+                nt += (size_t)snprintf(torch + nt, sizeof torch - nt, "%s%s=%s", nt ? ", " : "",
+                                       f->name, num2);
+            else
+                nd += (size_t)snprintf(doc + nd, dz - nd, " (torch dialect: %s)", num2);
+        }
+        nd += (size_t)snprintf(doc + nd, dz - nd, "): %s", rt_layer_kind_doc((rt_layer_kind)k));
+        if (own_dialect)
+            snprintf(doc + nd, dz - nd, " (Keras defaults; torch dialect: %s with PyTorch's meaning)",
+                     torch);
+        natives[k] = (mlp_native){ rt_layer_kind_name((rt_layer_kind)k), p, fns[k], doc };
     }
-    bool torch = d == RT_DIALECT_TORCH;
-    double momentum = torch ? 0.1 : 0.99, eps = torch ? 1e-5 : 0.001;
-    if ((!mlp_is_nil(a[0]) && !std_num_arg(vm, "batchnorm", "momentum", a[0], &momentum)) ||
-        (!mlp_is_nil(a[1]) && !std_num_arg(vm, "batchnorm", "eps", a[1], &eps)))
-        return false;
-    if (!(momentum >= 0 && momentum <= 1))
-        return mlp_raise(vm, "batchnorm: momentum must be in [0, 1], got %g", momentum);
-    if (!(eps > 0)) return mlp_raise(vm, "batchnorm: eps must be positive, got %g", eps);
-    return layer_value(vm, torch ? rt_spec_batchnorm_torch((float)momentum, (float)eps)
-                                 : rt_spec_batchnorm((float)momentum, (float)eps), 0, out);
 }
-
-static bool n_dropout(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
-{
-    double rate;
-    if (!std_num_arg(vm, "dropout", "rate", a[0], &rate)) return false;
-    if (!(rate >= 0 && rate < 1))
-        return mlp_raise(vm, "dropout: rate must be in [0, 1), got %g", rate);
-    return layer_value(vm, rt_spec_dropout((float)rate), 0, out);
-}
-
-static const mlp_native natives[] = {
-    { "flatten", "input=nil", n_flatten,
-      "flatten(input=[28, 28]): flattens each example; input gives the shape of one example" },
-    { "dense", "units, act=nil, init=nil, input=nil, l1=0, l2=0", n_dense,
-      "dense(units, act=linear, init=\"glorot_uniform\" (torch dialect: \"torch_linear\"), l1=0, "
-      "l2=0): a fully connected layer; l1, l2 penalise its kernel (added to the loss)" },
-    { "batchnorm", "momentum=nil, eps=nil, dialect=nil", n_batchnorm,
-      "batchnorm(momentum=0.99, eps=0.001): batch normalisation (Keras defaults; torch dialect: "
-      "momentum=0.1, eps=1e-05 with PyTorch's meaning)" },
-    { "dropout", "rate", n_dropout, "dropout(rate): inverted dropout while training" },
-};
 
 /* :help lines for the activations, losses and optimizers, which are values
  * rather than natives. */
@@ -600,8 +711,8 @@ bool std_open_nn(mlp_vm *vm)
         *l = (rt_loss)i;
         mlp_set_global(vm, rt_loss_name(*l), mlp_handle(vm, &std_loss_class, l));
     }
-    if (!std_bind_optimizers(vm, RT_DIALECT_KERAS) ||
-        !mlp_register(vm, natives, sizeof natives / sizeof natives[0]))
+    pthread_once(&natives_once, make_natives);
+    if (!std_bind_optimizers(vm, RT_DIALECT_KERAS) || !mlp_register(vm, natives, RT_LAYER_COUNT))
         return false;
     describe_values(vm);
     return true;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "control.h"
+#include "layer_spec.h"
 #include "std.h"
 #include "safetensors.h"
 
@@ -41,54 +42,62 @@ static json_t *real(float x)
     return json_real(strtod(std_float_text(x, buf), NULL));
 }
 
+/* One spec as its JSON object: "kind", then every field the spec keeps,
+ * under its key (layer_spec.h), a dense layer's activation parameters
+ * after the activation; fields that omit zeros are left out when 0. */
+json_t *std_spec_json(const rt_layer_spec *s)
+{
+    int nf;
+    const rt_layer_field *fs = rt_layer_fields(s->kind, &nf);
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string(rt_layer_kind_name(s->kind)));
+    for (int i = 0; i < nf; i++) {
+        const rt_layer_field *f = &fs[i];
+        if (f->offset < 0) continue;
+        if (f->type == RT_LF_SHAPE ? rt_layer_field_shape(s, f)->ndim == 0
+                                   : (f->flags & RT_LF_OMIT_ZERO) && rt_layer_field_get(s, f) == 0)
+            continue;   /* a shape not given is unknown; zeros some fields leave out */
+        switch (f->type) {
+        case RT_LF_INT: json_object_set_new(o, f->key, json_integer((int)rt_layer_field_get(s, f))); break;
+        case RT_LF_FLOAT: json_object_set_new(o, f->key, real((float)rt_layer_field_get(s, f))); break;
+        case RT_LF_ACT: {
+            const rt_act_info *info = rt_act_get((rt_act)rt_layer_field_get(s, f));
+            json_object_set_new(o, f->key, json_string(info->name));
+            /* the parameters given (NaN: the activation's default) by name */
+            for (int k = 0; k < RT_ACT_MAX_PARAMS; k++)
+                if (info->params[k].name && !isnan(s->act_params[k]))
+                    json_object_set_new(o, info->params[k].name, real(s->act_params[k]));
+            break;
+        }
+        case RT_LF_INIT:
+            json_object_set_new(o, f->key, json_string(rt_init_name((rt_init)rt_layer_field_get(s, f))));
+            break;
+        case RT_LF_SHAPE: {
+            json_t *d = json_array();
+            const rt_shape *shape = rt_layer_field_shape(s, f);
+            for (int k = 0; k < shape->ndim; k++) json_array_append_new(d, json_integer(shape->dims[k]));
+            json_object_set_new(o, f->key, d);
+            break;
+        }
+        case RT_LF_DIALECT: json_object_set_new(o, f->key, json_true()); break;
+        }
+    }
+    return o;
+}
+
 /* The layer specs as JSON text (caller frees), or NULL + error. */
 static char *specs_json(mlp_vm *vm, const char *fn, const std_model *m)
 {
     json_t *list = json_array();
     for (int i = 0; list && i < m->nspecs; i++) {
         const rt_layer_spec *s = &m->specs[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "kind", json_string(rt_layer_kind_name(s->kind)));
-        switch (s->kind) {
-        case RT_LAYER_FLATTEN: {
-            json_t *d = json_array();
-            for (int k = 0; k < s->ndims; k++) json_array_append_new(d, json_integer(s->dims[k]));
-            json_object_set_new(o, "input", d);
-            break;
+        if (s->custom) {
+            json_decref(list);
+            mlp_raise(vm, "%s: layer %d uses the user-defined activation '%s', which a "
+                      "file cannot hold (built-in activations only)", fn, i + 1, s->custom->name);
+            return NULL;
         }
-        case RT_LAYER_DENSE:
-            if (s->custom) {
-                json_decref(o);
-                json_decref(list);
-                mlp_raise(vm, "%s: layer %d uses the user-defined activation '%s', which a "
-                          "file cannot hold (built-in activations only)", fn, i + 1,
-                          s->custom->name);
-                return NULL;
-            }
-            json_object_set_new(o, "units", json_integer(s->units));
-            json_object_set_new(o, "activation", json_string(rt_act_get(s->act)->name));
-            /* the parameters given (NaN: the activation's default) by name */
-            for (int k = 0; k < RT_ACT_MAX_PARAMS; k++) {
-                const char *pn = rt_act_get(s->act)->params[k].name;
-                if (pn && !isnan(s->act_params[k]))
-                    json_object_set_new(o, pn, real(s->act_params[k]));
-            }
-            json_object_set_new(o, "init", json_string(rt_init_name(s->init)));
-            if (s->l1 != 0) json_object_set_new(o, "l1", real(s->l1));
-            if (s->l2 != 0) json_object_set_new(o, "l2", real(s->l2));
-            break;
-        case RT_LAYER_BATCHNORM:
-            json_object_set_new(o, "momentum", real(s->momentum));
-            json_object_set_new(o, "eps", real(s->eps));
-            if (s->torch) json_object_set_new(o, "torch", json_true());
-            break;
-        case RT_LAYER_DROPOUT:
-            json_object_set_new(o, "rate", real(s->rate));
-            break;
-        default:
-            break;
-        }
-        json_array_append_new(list, o);
+        json_array_append_new(list, std_spec_json(s));
     }
     char *text = list ? json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
                       : NULL;
@@ -116,8 +125,7 @@ int std_weight_tensors(std_model *m, rt_st_tensor **out)
             snprintf(names + k * NAME, NAME, "%s.%s", ln, q->name);
             ts[k].name = names + k * NAME;
             ts[k].data = q->w;
-            ts[k].ndim = q->ndim;
-            for (int d = 0; d < q->ndim; d++) ts[k].shape[d] = q->shape[d];
+            ts[k].shape = q->shape;
         }
     }
     *out = ts;
@@ -316,66 +324,88 @@ static bool n_save_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     return true;
 }
 
-/* One spec from its JSON object; false + message in err. */
-static bool spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t size)
+/* One field of layer i's JSON object o into s; false + message in err.
+ * A missing key keeps the field's (Keras) default, or for a shape leaves
+ * it unknown (so does an empty list, which earlier versions wrote for
+ * flatten() without input= and then could not read); a required field
+ * must be there. Numbers must lie in the field's range, as the
+ * constructor checks them. */
+static bool field_from_json(json_t *o, int i, const rt_layer_field *f, rt_layer_spec *s,
+                            char *err, size_t size)
 {
-    const char *kind = json_string_value(json_object_get(o, "kind"));
-    if (!kind) return snprintf(err, size, "layer %d has no kind", i + 1), false;
-    if (strcmp(kind, "flatten") == 0) {
-        json_t *d = json_object_get(o, "input");
-        int dims[RT_MAX_DIMS], nd = (int)json_array_size(d);
-        if (!json_is_array(d) || nd < 1 || nd > RT_MAX_DIMS)
-            return snprintf(err, size, "layer %d (flatten): bad input", i + 1), false;
-        for (int k = 0; k < nd; k++) {
-            json_int_t v = json_integer_value(json_array_get(d, (size_t)k));
-            if (v < 1 || v > 1 << 24)
-                return snprintf(err, size, "layer %d (flatten): bad input", i + 1), false;
-            dims[k] = (int)v;
-        }
-        *s = rt_spec_flatten(nd, dims);
-    } else if (strcmp(kind, "dense") == 0) {
-        json_int_t units = json_integer_value(json_object_get(o, "units"));
-        const char *act = json_string_value(json_object_get(o, "activation"));
-        const char *init = json_string_value(json_object_get(o, "init"));
+    const char *kind = rt_layer_kind_name(s->kind);
+    json_t *v = json_object_get(o, f->key);
+    if (!v && !(f->flags & RT_LF_REQUIRED)) return true;
+    switch (f->type) {
+    case RT_LF_INT: {
+        json_int_t x = json_integer_value(v);
+        if (!json_is_integer(v) || !rt_layer_field_in_range(f, (double)x)) break;
+        rt_layer_field_set(s, f, (double)x);
+        return true;
+    }
+    case RT_LF_FLOAT: {
+        double x = json_number_value(v);
+        if (!json_is_number(v)) break;
+        if (!rt_layer_field_in_range(f, x))
+            return snprintf(err, size, "layer %d (%s): %s must be %s, got %g", i + 1, kind, f->key,
+                            f->range, x), false;
+        rt_layer_field_set(s, f, x);
+        return true;
+    }
+    case RT_LF_ACT: {
+        const char *name = json_string_value(v);
         rt_act a;
-        rt_init in = RT_INIT_GLOROT_UNIFORM;
-        if (units < 1 || units > 1 << 24)
-            return snprintf(err, size, "layer %d (dense): bad units", i + 1), false;
-        if (!act || !rt_act_from_name(act, &a))
-            return snprintf(err, size, "layer %d (dense): unknown activation '%s'", i + 1,
-                            act ? act : "(none)"), false;
-        if (init && !rt_init_from_name(init, &in))
-            return snprintf(err, size, "layer %d (dense): unknown init '%s'", i + 1, init), false;
-        *s = rt_spec_dense((int)units, a, in);
+        if (!name || !rt_act_from_name(name, &a))
+            return snprintf(err, size, "layer %d (%s): unknown activation '%s'", i + 1, kind,
+                            name ? name : "(none)"), false;
+        rt_layer_field_set(s, f, a);
         for (int k = 0; k < RT_ACT_MAX_PARAMS; k++) {
             const char *pn = rt_act_get(a)->params[k].name;
-            json_t *v = pn ? json_object_get(o, pn) : NULL;
-            if (json_is_number(v)) s->act_params[k] = (float)json_number_value(v);
+            json_t *p = pn ? json_object_get(o, pn) : NULL;
+            if (json_is_number(p)) s->act_params[k] = (float)json_number_value(p);
         }
-        json_t *l1 = json_object_get(o, "l1"), *l2 = json_object_get(o, "l2");
-        if (json_is_number(l1)) s->l1 = (float)json_number_value(l1);
-        if (json_is_number(l2)) s->l2 = (float)json_number_value(l2);
-        if (!(s->l1 >= 0) || !(s->l2 >= 0))
-            return snprintf(err, size, "layer %d (dense): l1 and l2 must be 0 or more", i + 1), false;
-    } else if (strcmp(kind, "batchnorm") == 0) {
-        *s = rt_spec_batchnorm((float)json_number_value(json_object_get(o, "momentum")),
-                               (float)json_number_value(json_object_get(o, "eps")));
-        s->torch = json_is_true(json_object_get(o, "torch"));
-    } else if (strcmp(kind, "dropout") == 0) {
-        *s = rt_spec_dropout((float)json_number_value(json_object_get(o, "rate")));
-    } else {
-        return snprintf(err, size, "layer %d: unknown kind '%s'", i + 1, kind), false;
+        return true;
     }
-    return true;
+    case RT_LF_INIT: {
+        const char *name = json_string_value(v);
+        rt_init init;
+        if (!name || !rt_init_from_name(name, &init))
+            return snprintf(err, size, "layer %d (%s): unknown init '%s'", i + 1, kind,
+                            name ? name : "(none)"), false;
+        rt_layer_field_set(s, f, init);
+        return true;
+    }
+    case RT_LF_SHAPE: {
+        rt_shape shape = { .ndim = (int)json_array_size(v) };
+        if (!json_is_array(v) || shape.ndim > RT_MAX_DIMS) break;
+        for (int k = 0; k < shape.ndim; k++) {
+            json_t *d = json_array_get(v, (size_t)k);
+            if (!json_is_integer(d) || !rt_layer_field_in_range(f, (double)json_integer_value(d)))
+                return snprintf(err, size, "layer %d (%s): bad %s", i + 1, kind, f->key), false;
+            shape.dims[k] = json_integer_value(d);
+        }
+        if ((double)rt_shape_size(&shape) > f->hi) break;
+        rt_layer_field_set_shape(s, f, &shape);
+        return true;
+    }
+    case RT_LF_DIALECT: rt_layer_field_set(s, f, json_is_true(v)); return true;
+    }
+    return snprintf(err, size, "layer %d (%s): bad %s", i + 1, kind, f->key), false;
 }
 
-static const char *shape_text(int ndim, const int64_t *shape, char *buf, size_t size)
+bool std_spec_from_json(json_t *o, int i, rt_layer_spec *s, char *err, size_t size)
 {
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < ndim && n < size; d++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", d ? ", " : "", (long long)shape[d]);
-    if (n < size) snprintf(buf + n, size - n, "]");
-    return buf;
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    rt_layer_kind k;
+    if (!kind) return snprintf(err, size, "layer %d has no kind", i + 1), false;
+    if (!rt_layer_kind_from_name(kind, &k))
+        return snprintf(err, size, "layer %d: unknown kind '%s'", i + 1, kind), false;
+    int nf;
+    const rt_layer_field *fs = rt_layer_fields(k, &nf);
+    *s = rt_layer_spec_default(k, RT_DIALECT_KERAS);
+    for (int j = 0; j < nf; j++)
+        if (fs[j].offset >= 0 && !field_from_json(o, i, &fs[j], s, err, size)) return false;
+    return true;
 }
 
 bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_model *m,
@@ -390,16 +420,13 @@ bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_mod
             const rt_param *q = &l->params[p];
             snprintf(name, sizeof name, "%s.%s", ln, q->name);
             const rt_st_tensor *t = rt_st_find(f, name);
-            int64_t shape[2] = { q->shape[0], q->shape[1] };
             if (!t)
                 return mlp_raise(vm, "%s: %s has no tensor '%s' (the model's layers need it)", fn,
                                  path, name);
-            bool same = t->ndim == q->ndim;
-            for (int d = 0; same && d < q->ndim; d++) same = t->shape[d] == shape[d];
-            if (!same)
+            if (!rt_shape_eq(&t->shape, &q->shape))
                 return mlp_raise(vm, "%s: %s: tensor '%s' is %s, the model needs %s", fn, path,
-                                 name, shape_text(t->ndim, t->shape, got, sizeof got),
-                                 shape_text(q->ndim, shape, want, sizeof want));
+                                 name, rt_shape_str(&t->shape, got, sizeof got),
+                                 rt_shape_str(&q->shape, want, sizeof want));
             memcpy(q->w, t->data, sizeof(float) * (size_t)q->size);
             used++;
         }
@@ -455,7 +482,7 @@ static bool n_load_model(mlp_vm *vm, mlp_value *a, int n, mlp_value *out)
     bool ok = m->name && m->specs;
     if (!ok) snprintf(msg, sizeof msg, "out of memory");
     for (size_t i = 0; ok && i < json_array_size(list); i++) {
-        ok = spec_from_json(json_array_get(list, i), (int)i, &m->specs[i], msg, sizeof msg);
+        ok = std_spec_from_json(json_array_get(list, i), (int)i, &m->specs[i], msg, sizeof msg);
         m->nspecs += ok;
     }
     json_decref(list);
@@ -507,7 +534,8 @@ bool std_model_layers(mlp_vm *vm, std_model *m, mlp_value *out)
                 return mlp_raise(vm, "model %s: out of memory", m->name);
             }
             memcpy(copy, q->w, sizeof(float) * (size_t)q->size);
-            int rows = q->ndim == 2 ? q->shape[0] : 1, cols = q->ndim == 2 ? q->shape[1] : q->shape[0];
+            int rows = q->shape.ndim == 2 ? (int)q->shape.dims[0] : 1;
+            int cols = (int)q->shape.dims[q->shape.ndim - 1];
             mlp_record_set(vm, rec, q->name, std_tensor_value(vm, copy, rows, cols));
         }
     }

@@ -213,6 +213,13 @@ bool std_weights_from_file(mlp_vm *vm, const char *fn, const char *path, std_mod
  * the strings are malloc'd into *owned (free it). false + mlp_raise. */
 bool std_model_meta(mlp_vm *vm, const char *fn, std_model *m, rt_st_meta meta[4],
                     char **owned);
+/* One layer spec as the JSON object of "mlp.layers" (a new reference; the
+ * spec must not use a user-defined activation), and back: layer i's object
+ * into *s, false + message in err. Both walk the kind's fields
+ * (layer_spec.h). */
+struct json_t;
+struct json_t *std_spec_json(const rt_layer_spec *s);
+bool std_spec_from_json(struct json_t *o, int i, rt_layer_spec *s, char *err, size_t size);
 bool std_open_io(mlp_vm *vm);
 bool std_open_plot(mlp_vm *vm);
 

@@ -44,14 +44,29 @@ size_t rt_mem_in_use(void) { return atomic_load(&mem_in_use); }
 size_t rt_mem_peak(void) { return atomic_load(&mem_peak); }
 void rt_mem_reset_peak(void) { atomic_store(&mem_peak, atomic_load(&mem_in_use)); }
 
-const char *rt_shape_str(int ndim, const int *shape, char *buf, size_t size)
+int64_t rt_shape_size(const rt_shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) n *= s->dims[i];
+    return n;
+}
+
+bool rt_shape_eq(const rt_shape *a, const rt_shape *b)
+{
+    if (a->ndim != b->ndim) return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dims[i] != b->dims[i]) return false;
+    return true;
+}
+
+const char *rt_shape_str(const rt_shape *s, char *buf, size_t size)
 {
     size_t len = 0;
     if (size == 0) return buf;
     buf[0] = '\0';
     len += (size_t)snprintf(buf + len, size - len, "[");
-    for (int i = 0; i < ndim && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? ", " : "", shape[i]);
+    for (int i = 0; i < s->ndim && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)s->dims[i]);
     if (len < size) snprintf(buf + len, size - len, "]");
     return buf;
 }

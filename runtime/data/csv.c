@@ -389,7 +389,8 @@ static bool load(const char *path, const char *label_column, bool regression,
         int nf = L.ncols - (L.label_col >= 0);
         /* Labels are counted once all rows are in: numeric or named is a
          * property of the whole column. */
-        ok = rt_dataset_alloc(out, L.rows, 1, &nf, false, 1.0f, L.label_col >= 0 ? 1 : 0, err);
+        ok = rt_dataset_alloc(out, L.rows, &(rt_shape){ 1, { nf } }, false, 1.0f,
+                              L.label_col >= 0 ? 1 : 0, err);
         if (ok) {
             free(out->x_f32);         /* take the parsed rows instead of copying */
             out->x_f32 = L.x;

@@ -18,8 +18,8 @@
  *   - AUTO: INDEX when every label is a class index, NAMES when none is;
  *     a column mixing the two is an error naming the first row that differs
  *     from the first row (one stray "n/a" must not renumber every class).
- * Every other column is a float32 feature (ndim 1, dims[0] = feature
- * count, in file order). With no label column (NULL) every column is a
+ * Every other column is a float32 feature (shape [feature count], in
+ * file order). With no label column (NULL) every column is a
  * feature and the set has no labels.
  *
  * Errors name the file and the line, as a person would want to fix them:

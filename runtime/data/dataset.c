@@ -97,22 +97,22 @@ void *rt_examples_alloc(size_t bytes, bool zeroed)
     return zeroed ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
 }
 
-bool rt_dataset_alloc(rt_dataset *ds, int64_t n, int ndim, const int *dims,
+bool rt_dataset_alloc(rt_dataset *ds, int64_t n, const rt_shape *shape,
                       bool u8, float x_scale, int classes, rt_error *err)
 {
     memset(ds, 0, sizeof *ds);
-    if (n < 0 || ndim < 1 || ndim > RT_DATASET_MAX_DIMS || classes < 0)
+    if (n < 0 || shape->ndim < 1 || shape->ndim > RT_MAX_DIMS || classes < 0)
         return rt_fail(err, "dataset: invalid shape (n %lld, %d axes, %d classes)",
-                       (long long)n, ndim, classes);
+                       (long long)n, shape->ndim, classes);
     int64_t f = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] <= 0) return rt_fail(err, "dataset: axis %d has size %d", i, dims[i]);
-        f *= dims[i];
+    for (int i = 0; i < shape->ndim; i++) {
+        if (shape->dims[i] <= 0)
+            return rt_fail(err, "dataset: axis %d has size %lld", i, (long long)shape->dims[i]);
+        f *= shape->dims[i];
         if (f > ((int64_t)1 << 40)) return rt_fail(err, "dataset: example too large");
     }
     ds->n = n;
-    ds->ndim = ndim;
-    memcpy(ds->dims, dims, (size_t)ndim * sizeof *dims);
+    ds->shape = *shape;
     ds->features = f;
     ds->classes = classes;
     size_t cells = (size_t)n * (size_t)f;
@@ -315,7 +315,7 @@ bool rt_dataset_gather_sparse(const rt_dataset *ds, const int64_t *idx, int64_t 
 static bool copy_range(const rt_dataset *ds, int64_t from, int64_t count,
                        rt_dataset *out, rt_error *err)
 {
-    if (!rt_dataset_alloc(out, count, ds->ndim, ds->dims, ds->x_u8 != NULL,
+    if (!rt_dataset_alloc(out, count, &ds->shape, ds->x_u8 != NULL,
                           ds->x_scale, ds->labels ? ds->classes : 0, err))
         return false;
     out->classes = ds->classes;

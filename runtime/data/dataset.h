@@ -2,8 +2,8 @@
  * dataset.h — a labelled set of examples held in memory, and what a training
  * loop does with it: take, split, normalise, shuffle, gather a batch.
  *
- * An rt_dataset is n examples of one shape (dims[0..ndim), at most 4 axes,
- * `features` = their product) stored row-major, example after example, in
+ * An rt_dataset is n examples of one shape (an rt_shape of 1 to RT_MAX_DIMS
+ * axes, `features` = their product) stored row-major, example after example, in
  * exactly one of two forms:
  *
  *   x_u8  != NULL: bytes, value = x_u8[i] * x_scale. Images stay like this
@@ -40,14 +40,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "rt_error.h"
-
-#define RT_DATASET_MAX_DIMS 4
+#include "tensor.h"
 
 typedef struct rt_dataset {
     int64_t n;                        /* examples */
-    int ndim;                         /* axes of one example (1..4) */
-    int dims[RT_DATASET_MAX_DIMS];    /* shape of one example, e.g. {28, 28} */
-    int64_t features;                 /* product of dims */
+    rt_shape shape;                   /* of one example, e.g. [28, 28] (1..4 axes) */
+    int64_t features;                 /* its size, rt_shape_size(&shape) */
     uint8_t *x_u8;                    /* bytes, value = x_u8 * x_scale ... */
     float x_scale;                    /* ... e.g. 1/255 for images */
     float *x_f32;                     /* ... or float features; exactly one set */
@@ -88,7 +86,7 @@ void rt_dataset_epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t 
 /* Makes an empty-featured dataset of n examples with the given shape and
  * storage (u8 with x_scale, or f32), zero-filled; labels allocated (zeros)
  * when classes > 0. For loaders and generators. */
-bool rt_dataset_alloc(rt_dataset *ds, int64_t n, int ndim, const int *dims,
+bool rt_dataset_alloc(rt_dataset *ds, int64_t n, const rt_shape *shape,
                       bool u8, float x_scale, int classes, rt_error *err);
 /* Gives the dataset a copy of `names` (classes entries). */
 bool rt_dataset_set_class_names(rt_dataset *ds, const char *const *names,

@@ -274,12 +274,9 @@ bool rt_idx_load_pair(const char *images, const char *labels, int classes,
     }
     /* The pixels move into the dataset as they are: no copy. */
     out->n = n;
-    out->ndim = im.ndim - 1;
-    out->features = 1;
-    for (int i = 1; i < im.ndim; i++) {
-        out->dims[i - 1] = (int)im.dims[i];
-        out->features *= im.dims[i];
-    }
+    out->shape.ndim = im.ndim - 1;
+    for (int i = 1; i < im.ndim; i++) out->shape.dims[i - 1] = im.dims[i];
+    out->features = rt_shape_size(&out->shape);
     out->x_u8 = im.data;
     im.data = NULL;
     out->x_scale = 1.0f / 255.0f;

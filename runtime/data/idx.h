@@ -35,8 +35,8 @@
 #include "datapath.h"
 #include "rt_error.h"
 
-/* count axis + up to RT_DATASET_MAX_DIMS example axes */
-#define RT_IDX_MAX_DIMS (RT_DATASET_MAX_DIMS + 1)
+/* count axis + up to RT_MAX_DIMS example axes */
+#define RT_IDX_MAX_DIMS (RT_MAX_DIMS + 1)
 
 typedef struct rt_idx {
     int ndim;                       /* axes, the first one counts items */

@@ -169,8 +169,7 @@ bool rt_synth(const char *kind, int64_t n, int classes, double noise,
     if (!isfinite(noise) || noise > 1e6)
         return rt_fail(err, "%s: noise must be a finite number >= 0, got %g", k->name, noise);
 
-    int dims[1] = { 2 };
-    if (!rt_dataset_alloc(out, n, 1, dims, false, 1.0f, classes, err)) return false;
+    if (!rt_dataset_alloc(out, n, &(rt_shape){ 1, { 2 } }, false, 1.0f, classes, err)) return false;
     char names[1000][12];
     const char *ptrs[1000];
     for (int c = 0; c < classes; c++) {
@@ -203,8 +202,7 @@ bool rt_synth_sine(int64_t n, double noise, uint64_t seed, rt_dataset *out, rt_e
     memset(out, 0, sizeof *out);
     if (n < 1) return rt_fail(err, "n must be at least 1, got %lld", (long long)n);
     if (noise < 0) noise = 0.1;
-    int dims[1] = { 1 };
-    if (!rt_dataset_alloc(out, n, 1, dims, false, 1.0f, 0, err)) return false;
+    if (!rt_dataset_alloc(out, n, &(rt_shape){ 1, { 1 } }, false, 1.0f, 0, err)) return false;
     if (!rt_dataset_alloc_targets(out, 1, err)) {
         rt_dataset_free(out);
         return false;

@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include "pool.h"
 #include "rt_error.h"
+#include "tensor.h"
 
 /* A trainable (or not) parameter as layers expose it: values, gradient. */
 typedef struct rt_param {
@@ -50,8 +51,7 @@ typedef struct rt_param {
     float *w;
     float *g;               /* NULL for non-trainable parameters */
     long size;
-    int ndim;
-    int shape[2];
+    rt_shape shape;         /* [in, out] for a kernel, [out] for a vector */
     bool trainable;
 } rt_param;
 

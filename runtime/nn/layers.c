@@ -48,8 +48,8 @@ typedef struct layer_ops {
 
 rt_layer_spec rt_spec_flatten(int ndims, const int *dims)
 {
-    rt_layer_spec s = {.kind = RT_LAYER_FLATTEN, .ndims = ndims};
-    for (int i = 0; i < ndims && i < RT_MAX_DIMS; i++) s.dims[i] = dims[i];
+    rt_layer_spec s = {.kind = RT_LAYER_FLATTEN, .in_shape.ndim = ndims};
+    for (int i = 0; i < ndims && i < RT_MAX_DIMS; i++) s.in_shape.dims[i] = dims[i];
     return s;
 }
 
@@ -100,9 +100,7 @@ static bool add_param(rt_layer *l, const char *name, int rows, int cols, bool tr
 {
     rt_param *p = &l->params[l->nparams];
     p->name = name;
-    p->ndim = rows ? 2 : 1;
-    p->shape[0] = rows ? rows : cols;
-    p->shape[1] = rows ? cols : 0;
+    p->shape = rows ? rt_shape_2d(rows, cols) : rt_shape_1d(cols);
     p->size = (long)(rows ? rows : 1) * cols;
     p->trainable = trainable;
     p->w = rt_alloc((size_t)p->size * sizeof(float));
@@ -390,16 +388,16 @@ static void bn_input_grad_neon(const float *dy, const float *xhat, int n, int d,
 static bool flatten_setup(rt_layer *l, rt_error *err)
 {
     long n = 1;
-    for (int i = 0; i < l->spec.ndims; i++) {
-        if (l->spec.dims[i] <= 0)
-            return rt_fail(err, "flatten: input dimension %d must be positive, got %d", i,
-                           l->spec.dims[i]);
-        n *= l->spec.dims[i];
+    for (int i = 0; i < l->spec.in_shape.ndim; i++) {
+        if (l->spec.in_shape.dims[i] <= 0)
+            return rt_fail(err, "flatten: input dimension %d must be positive, got %lld", i,
+                           (long long)l->spec.in_shape.dims[i]);
+        n *= (long)l->spec.in_shape.dims[i];
     }
-    if (l->spec.ndims > 0 && n != l->in) {
+    if (l->spec.in_shape.ndim > 0 && n != l->in) {
         char s[96];
         return rt_fail(err, "flatten: input shape %s has %ld values per sample, the data has %d",
-                       rt_shape_str(l->spec.ndims, l->spec.dims, s, sizeof s), n, l->in);
+                       rt_shape_str(&l->spec.in_shape, s, sizeof s), n, l->in);
     }
     l->out = l->in;
     return true;

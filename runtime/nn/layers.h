@@ -9,6 +9,8 @@
  *   forward   y = layer(x) for n rows, training or inference mode
  *   backward  from dL/dy: parameter gradients (overwritten, not summed)
  *             and, when asked, dL/dx
+ * and whose spec fields (the constructor's arguments, with their defaults
+ * per dialect, ranges and docs) are its list in layer_spec.h.
  * Activations are fused into dense (and are the only nonlinearity).
  *
  * Data layout: a batch is row-major [n x width], n <= the capacity the
@@ -92,7 +94,7 @@ typedef enum {
 
 typedef struct rt_layer_spec {
     rt_layer_kind kind;
-    int ndims, dims[RT_MAX_DIMS];  /* flatten: the input shape of one sample */
+    rt_shape in_shape;             /* flatten: the input shape of one sample (ndim 0: not given) */
     int units;                     /* dense */
     rt_act act;                    /* dense */
     float act_params[RT_ACT_MAX_PARAMS];  /* dense: activation parameters (NaN: the default) */

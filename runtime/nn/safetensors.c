@@ -12,13 +12,6 @@
 #error "safetensors.c stores floats as they lie in memory: little-endian hosts only"
 #endif
 
-static int64_t numel(const rt_st_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
-    return n;
-}
-
 bool rt_st_write(const char *path, const rt_st_tensor *tensors, int n, const rt_st_meta *meta,
                  int nmeta, rt_error *err)
 {
@@ -33,10 +26,10 @@ bool rt_st_write(const char *path, const rt_st_tensor *tensors, int n, const rt_
     uint64_t off = 0;
     for (int i = 0; ok && i < n; i++) {
         const rt_st_tensor *t = &tensors[i];
-        uint64_t bytes = (uint64_t)numel(t) * sizeof(float);
+        uint64_t bytes = (uint64_t)rt_shape_size(&t->shape) * sizeof(float);
         json_t *shape = json_array();
-        for (int d = 0; shape && d < t->ndim; d++)
-            json_array_append_new(shape, json_integer(t->shape[d]));
+        for (int d = 0; shape && d < t->shape.ndim; d++)
+            json_array_append_new(shape, json_integer(t->shape.dims[d]));
         json_t *e = json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
                               "data_offsets", (json_int_t)off, (json_int_t)(off + bytes));
         ok = e && json_object_set_new(head, t->name, e) == 0;
@@ -61,7 +54,7 @@ bool rt_st_write(const char *path, const rt_st_tensor *tensors, int n, const rt_
     for (size_t p = len; p < padded; p++) fputc(' ', a.f);
     free(text);
     for (int i = 0; i < n; i++)
-        fwrite(tensors[i].data, sizeof(float), (size_t)numel(&tensors[i]), a.f);
+        fwrite(tensors[i].data, sizeof(float), (size_t)rt_shape_size(&tensors[i].shape), a.f);
     return rt_atomic_commit(&a, err);
 }
 
@@ -131,15 +124,15 @@ static bool read_tensor(const char *path, const char *name, json_t *e, const uns
     if (json_array_size(shape) > RT_MAX_DIMS)
         return rt_fail(err, "%s: tensor '%s' has %zu dimensions (at most %d)", path, name,
                        json_array_size(shape), RT_MAX_DIMS);
-    t->ndim = (int)json_array_size(shape);
+    t->shape.ndim = (int)json_array_size(shape);
     uint64_t count = 1;
-    for (int d = 0; d < t->ndim; d++) {
+    for (int d = 0; d < t->shape.ndim; d++) {
         json_t *v = json_array_get(shape, (size_t)d);
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             json_integer_value(v) > (json_int_t)1 << 40)
             return rt_fail(err, "%s: tensor '%s': bad shape", path, name);
-        t->shape[d] = json_integer_value(v);
-        count *= (uint64_t)t->shape[d];
+        t->shape.dims[d] = json_integer_value(v);
+        count *= (uint64_t)t->shape.dims[d];
         if (count > (uint64_t)1 << 40) return rt_fail(err, "%s: tensor '%s': too large", path, name);
     }
     json_t *b = json_array_get(offs, 0), *en = json_array_get(offs, 1);

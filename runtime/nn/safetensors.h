@@ -31,9 +31,8 @@
 
 typedef struct rt_st_tensor {
     char *name;
-    int ndim;                    /* 0 .. RT_MAX_DIMS */
-    int64_t shape[RT_MAX_DIMS];
-    float *data;                 /* product(shape) floats */
+    rt_shape shape;              /* ndim 0 .. RT_MAX_DIMS */
+    float *data;                 /* rt_shape_size(&shape) floats */
 } rt_st_tensor;
 
 typedef struct rt_st_meta { char *key, *value; } rt_st_meta;

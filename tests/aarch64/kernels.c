@@ -214,7 +214,7 @@ static void gather_all(void)
     for (int f = 1; f <= 40; f++) {
         rt_dataset ds = {0};
         rt_error err;
-        if (!rt_dataset_alloc(&ds, 12, 1, (int[]){f}, true, 1.0f / 255.0f, 3, &err)) {
+        if (!rt_dataset_alloc(&ds, 12, &(rt_shape){ 1, { f } }, true, 1.0f / 255.0f, 3, &err)) {
             printf("FAIL dataset: %s\n", err.msg);
             failed++;
             return;
@@ -348,7 +348,7 @@ static void optimizer_case(const char *name, const char *dialect, const char *hy
     }
     float *w = malloc((size_t)n * 4), *g = malloc((size_t)n * 4);
     fill(w, n);
-    rt_param prm = {.name = "w", .w = w, .g = g, .size = n, .ndim = 1, .shape = {(int)n}, .trainable = true};
+    rt_param prm = {.name = "w", .w = w, .g = g, .size = n, .shape = {1, {n}}, .trainable = true};
     for (int step = 0; step < 4; step++) {
         fill(g, n);
         if (!rt_optim_step(o, &prm, 1, &err)) {

@@ -43,7 +43,7 @@ Test(csv, string_labels_in_order_of_appearance)
                    " 0.25 , virginica , -0\n", "species", &ds, &err), "%s", err.msg);
     cr_expect_eq(ds.n, 3);
     cr_expect_eq(ds.features, 2);
-    cr_expect_eq(ds.dims[0], 2);
+    cr_expect_eq(ds.shape.dims[0], 2);
     const float want[6] = { 1.5f, 2.0f, -3.0f, 40.0f, 0.25f, -0.0f };
     for (int i = 0; i < 6; i++) cr_expect_float_eq(ds.x_f32[i], want[i], 0);
     cr_expect_eq(ds.classes, 2);

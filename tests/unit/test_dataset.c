@@ -12,9 +12,8 @@
 static rt_dataset small_f32(void)
 {
     rt_dataset ds;
-    int dims[1] = { 3 };
     rt_error err;
-    cr_assert(rt_dataset_alloc(&ds, 4, 1, dims, false, 1.0f, 3, &err), "%s", err.msg);
+    cr_assert(rt_dataset_alloc(&ds, 4, &(rt_shape){ 1, { 3 } }, false, 1.0f, 3, &err), "%s", err.msg);
     for (int i = 0; i < 4; i++) {
         ds.x_f32[3 * i] = (float)i;
         ds.x_f32[3 * i + 1] = 10.0f * i;
@@ -29,9 +28,8 @@ static rt_dataset small_f32(void)
 static rt_dataset small_u8(void)
 {
     rt_dataset ds;
-    int dims[2] = { 2, 2 };
     rt_error err;
-    cr_assert(rt_dataset_alloc(&ds, 5, 2, dims, true, 1.0f / 255.0f, 2, &err), "%s", err.msg);
+    cr_assert(rt_dataset_alloc(&ds, 5, &(rt_shape){ 2, { 2, 2 } }, true, 1.0f / 255.0f, 2, &err), "%s", err.msg);
     for (int i = 0; i < 5; i++) {
         for (int j = 0; j < 4; j++) ds.x_u8[4 * i + j] = (uint8_t)(10 * i + j);
         ds.labels[i] = i & 1;
@@ -43,14 +41,13 @@ Test(dataset, alloc_shape_and_free_twice)
 {
     rt_dataset ds = small_u8();
     cr_expect_eq(ds.features, 4);
-    cr_expect_eq(ds.ndim, 2);
+    cr_expect_eq(ds.shape.ndim, 2);
     cr_expect_null(ds.x_f32);
     rt_dataset_free(&ds);
     rt_dataset_free(&ds);
     cr_expect_null(ds.x_u8);
     rt_error err;
-    int bad[1] = { 0 };
-    cr_expect_not(rt_dataset_alloc(&ds, 3, 1, bad, false, 1.0f, 0, &err));
+    cr_expect_not(rt_dataset_alloc(&ds, 3, &(rt_shape){ 1, { 0 } }, false, 1.0f, 0, &err));
 }
 
 Test(dataset, onehot)
@@ -111,7 +108,7 @@ Test(dataset, split)
     cr_expect_eq(a.x_u8[4], 10);
     cr_expect_eq(b.x_u8[0], 30);
     cr_expect_eq(b.labels[1], 0);
-    cr_expect_eq(b.ndim, 2);
+    cr_expect_eq(b.shape.ndim, 2);
     cr_expect_float_eq(b.x_scale, 1.0f / 255.0f, 0);
     rt_dataset_free(&a);
     rt_dataset_free(&b);

@@ -1,7 +1,8 @@
 /*
- * test_docs.c — lang/LANGUAGE.md's tables of optimizers and activations
- * are the runtime's tables: the text between each pair of markers must be
- * what rt_optim_markdown / rt_act_markdown make now, and every name in the
+ * test_docs.c — lang/LANGUAGE.md's tables of optimizers, activations and
+ * layers are the runtime's tables: the text between each pair of markers
+ * must be what rt_optim_markdown / rt_act_markdown / rt_layer_markdown
+ * make now, and every name in the
  * tables must appear in the file. `make docs` rewrites the blocks (this
  * test with MLP_UPDATE_DOCS=1) after a row is added or changed.
  */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "activations.h"
+#include "layer_spec.h"
 #include "optimizers.h"
 
 static const char *const DOC = "lang/LANGUAGE.md";
@@ -60,6 +62,7 @@ Test(docs, language_md_tables)
 {
     check_block("optimizers", rt_optim_markdown());
     check_block("activations", rt_act_markdown());
+    check_block("layers", rt_layer_markdown());
 }
 
 Test(docs, language_md_names_every_row)
@@ -73,6 +76,11 @@ Test(docs, language_md_names_every_row)
     for (int a = 0; a < RT_ACT_COUNT; a++) {
         snprintf(needle, sizeof needle, "| `%s` |", rt_act_get((rt_act)a)->name);
         cr_expect(strstr(doc, needle), "%s does not list the activation %s", DOC, rt_act_get((rt_act)a)->name);
+    }
+    for (int k = 0; k < RT_LAYER_COUNT; k++) {
+        snprintf(needle, sizeof needle, "| `%s` |", rt_layer_kind_name((rt_layer_kind)k));
+        cr_expect(strstr(doc, needle), "%s does not list the layer %s", DOC,
+                  rt_layer_kind_name((rt_layer_kind)k));
     }
     free(doc);
 }

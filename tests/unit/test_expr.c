@@ -104,7 +104,7 @@ static void train(rt_optim *o, float *w)
 {
     float g[NW];
     rt_param p[2] = {
-        {.name = "w", .w = w, .g = g, .size = NW, .ndim = 1, .shape = {NW}, .trainable = true},
+        {.name = "w", .w = w, .g = g, .size = NW, .shape = {1, {NW}}, .trainable = true},
         {.name = "frozen", .w = NULL, .g = NULL, .size = 0, .trainable = false},
     };
     for (int i = 0; i < NW; i++) w[i] = (float)(0.1 * i - 1.5);

@@ -164,7 +164,7 @@ Test(ffi, c_optimizer_against_naive_adam_and_outlives_the_interpreter)
     float w[N], g[N];
     double wr[N], gr[N], m[N] = {0}, vv[N] = {0};
     for (int i = 0; i < N; i++) wr[i] = w[i] = (float)sin(i * 1.3);
-    rt_param p = {.name = "kernel", .w = w, .g = g, .size = N, .ndim = 1, .shape = {N, 0},
+    rt_param p = {.name = "kernel", .w = w, .g = g, .size = N, .shape = {1, {N}},
                   .trainable = true};
     for (int t = 1; t <= STEPS; t++) {
         for (int i = 0; i < N; i++) g[i] = (float)(w[i] - 0.3 + 0.1 * cos(i + t)); /* a moving bowl */

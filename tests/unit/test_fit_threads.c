@@ -32,7 +32,7 @@ static uint32_t lcg(uint32_t *s) { return *s = *s * 1664525u + 1013904223u; }
 static void make_set(rt_dataset *ds, int64_t n, uint32_t seed, int64_t dense_rows, bool u8)
 {
     rt_error err;
-    cr_assert(rt_dataset_alloc(ds, n, 2, (int[]){28, 28}, true, 1.0f / 255.0f, CLASSES, &err),
+    cr_assert(rt_dataset_alloc(ds, n, &(rt_shape){ 2, { 28, 28 } }, true, 1.0f / 255.0f, CLASSES, &err),
               "%s", err.msg);
     uint32_t s = seed;
     for (int64_t i = 0; i < n; i++) {
@@ -46,7 +46,7 @@ static void make_set(rt_dataset *ds, int64_t n, uint32_t seed, int64_t dense_row
     if (u8) return;
     /* the same numbers as floats: a float set with the same labels */
     rt_dataset f = {0};
-    cr_assert(rt_dataset_alloc(&f, n, 2, (int[]){28, 28}, false, 1.0f, CLASSES, &err), "%s", err.msg);
+    cr_assert(rt_dataset_alloc(&f, n, &(rt_shape){ 2, { 28, 28 } }, false, 1.0f, CLASSES, &err), "%s", err.msg);
     int64_t *all = malloc((size_t)n * sizeof *all);
     float *y = malloc((size_t)n * CLASSES * sizeof *y);
     cr_assert(all && y);

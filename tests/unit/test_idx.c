@@ -107,9 +107,9 @@ static void check_pair(bool gz)
     rt_error err;
     cr_assert(rt_idx_load_pair(tpath("im"), tpath("lb"), 3, &ds, &err), "%s", err.msg);
     cr_expect_eq(ds.n, 3);
-    cr_expect_eq(ds.ndim, 2);
-    cr_expect_eq(ds.dims[0], 2);
-    cr_expect_eq(ds.dims[1], 3);
+    cr_expect_eq(ds.shape.ndim, 2);
+    cr_expect_eq(ds.shape.dims[0], 2);
+    cr_expect_eq(ds.shape.dims[1], 3);
     cr_expect_eq(ds.features, 6);
     cr_expect_null(ds.x_f32);
     cr_expect_eq(ds.classes, 3);
@@ -496,8 +496,8 @@ Test(mnist, real_mnist)
     cr_assert(rt_idxset_load(set, &dp, &tr, &te, &err), "%s", err.msg);
     cr_expect_eq(tr.n, 60000);
     cr_expect_eq(te.n, 10000);
-    cr_expect_eq(tr.dims[0], 28);
-    cr_expect_eq(tr.dims[1], 28);
+    cr_expect_eq(tr.shape.dims[0], 28);
+    cr_expect_eq(tr.shape.dims[1], 28);
     cr_expect_eq(tr.features, 784);
     const int first[10] = { 5, 0, 4, 1, 9, 2, 1, 3, 1, 4 };
     for (int i = 0; i < 10; i++) cr_expect_eq(tr.labels[i], first[i]);

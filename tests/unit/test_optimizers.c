@@ -37,7 +37,7 @@ static const double W0[N] = {1.0, -2.0, 0.3};
 static void run(rt_optim *o, int steps, float *w)
 {
     float g[N];
-    rt_param p = {.name = "w", .w = w, .g = g, .size = N, .ndim = 1, .shape = {N}, .trainable = true};
+    rt_param p = {.name = "w", .w = w, .g = g, .size = N, .shape = {1, {N}}, .trainable = true};
     for (int i = 0; i < N; i++) w[i] = (float)W0[i];
     for (int s = 0; s < steps; s++) {
         for (int i = 0; i < N; i++) g[i] = (float)G[s][i];
@@ -502,7 +502,7 @@ Test(optimizers, pool_split_changes_no_bit)
                         w[v][q][e] = (float)sin(0.37 * (double)e + q) * 0.5f;
                     p[v][q] = (rt_param){.name = "p", .w = w[v][q],
                                          .g = trainable[q] ? g[q] : NULL, .size = sizes[q],
-                                         .ndim = 1, .shape = {(int)sizes[q]},
+                                         .shape = rt_shape_1d(sizes[q]),
                                          .trainable = trainable[q]};
                 }
             }

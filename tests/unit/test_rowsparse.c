@@ -222,7 +222,7 @@ Test(rowsparse, fit_on_bytes_equals_float_steps)
 {
     rt_dataset ds = {0};
     rt_error err;
-    cr_assert(rt_dataset_alloc(&ds, FN, 2, (int[]){8, 10}, true, 1.0f / 255.0f, FC, &err));
+    cr_assert(rt_dataset_alloc(&ds, FN, &(rt_shape){ 2, { 8, 10 } }, true, 1.0f / 255.0f, FC, &err));
     uint32_t s = 23;
     for (long k = 0; k < (long)FN * FF; k++)
         ds.x_u8[k] = (lcg(&s) >> 24) < 200 ? 0 : (uint8_t)(lcg(&s) >> 24);

@@ -249,7 +249,7 @@ Test(simd, keras_sgd_with_and_without_momentum)
         rt_optim *opt = rt_optim_create("SGD", NULL, &err);
         cr_assert(opt);
         cr_assert(rt_optim_set(opt, "momentum", moms[mi]));
-        rt_param prm = {.name = "w", .w = w, .g = g, .size = P, .ndim = 1, .shape = {P}, .trainable = true};
+        rt_param prm = {.name = "w", .w = w, .g = g, .size = P, .shape = {1, {P}}, .trainable = true};
         for (int step = 0; step < 3; step++) {
             cr_assert(rt_optim_step(opt, &prm, 1, &err), "%s", err.msg);
             float lr = 0.01f, m = (float)moms[mi];
@@ -270,7 +270,7 @@ Test(simd, gather_sparse_equals_gather_then_build)
     enum { ROWS = 9, F = 77 };
     rt_dataset ds = {0};
     rt_error err;
-    cr_assert(rt_dataset_alloc(&ds, 20, 1, (int[]){F}, true, 1.0f / 255.0f, 3, &err), "%s", err.msg);
+    cr_assert(rt_dataset_alloc(&ds, 20, &(rt_shape){ 1, { F } }, true, 1.0f / 255.0f, 3, &err), "%s", err.msg);
     uint32_t s = 17;
     for (long k = 0; k < 20L * F; k++) ds.x_u8[k] = (lcg(&s) >> 24) < 180 ? 0 : (uint8_t)(lcg(&s) >> 24);
     for (int i = 0; i < 20; i++) ds.labels[i] = i % 3;

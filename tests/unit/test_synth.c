@@ -51,8 +51,8 @@ Test(synth, shape_and_exact_balance)
     for (int k = 0; k < 3; k++) {
         rt_dataset ds = make(kinds[k], 101, 3, -1, 1);
         cr_expect_eq(ds.n, 101);
-        cr_expect_eq(ds.ndim, 1);
-        cr_expect_eq(ds.dims[0], 2);
+        cr_expect_eq(ds.shape.ndim, 1);
+        cr_expect_eq(ds.shape.dims[0], 2);
         cr_expect_eq(ds.features, 2);
         cr_expect_eq(ds.classes, 3);
         cr_expect_str_eq(ds.class_names[2], "2");

@@ -27,6 +27,22 @@ Test(tensor, alloc_is_aligned_zeroed_and_counted)
 Test(tensor, shape_text)
 {
     char buf[32];
-    cr_expect_str_eq(rt_shape_str(3, (int[]){60000, 28, 28}, buf, sizeof buf), "[60000, 28, 28]");
-    cr_expect_str_eq(rt_shape_str(2, (int[]){3, 4}, buf, 5), "[3, ");
+    rt_shape mnist = { 3, { 60000, 28, 28 } }, small = rt_shape_2d(3, 4), none = { 0 };
+    cr_expect_str_eq(rt_shape_str(&mnist, buf, sizeof buf), "[60000, 28, 28]");
+    cr_expect_str_eq(rt_shape_str(&small, buf, 5), "[3, ");
+    cr_expect_str_eq(rt_shape_str(&none, buf, sizeof buf), "[]");
+}
+
+Test(tensor, shape_size_and_equality)
+{
+    rt_shape a = rt_shape_2d(3, 4), b = { 2, { 3, 4 } }, c = rt_shape_1d(12), none = { 0 };
+    cr_expect_eq(rt_shape_size(&a), 12);
+    cr_expect_eq(rt_shape_size(&c), 12);
+    cr_expect_eq(rt_shape_size(&none), 1);
+    rt_shape big = { 3, { 1 << 30, 1 << 30, 4 } };   /* sizes are 64-bit: 2^62 */
+    cr_expect_eq(rt_shape_size(&big), INT64_C(1) << 62);
+    cr_expect(rt_shape_eq(&a, &b));
+    cr_expect(!rt_shape_eq(&a, &c));   /* same size, other shape */
+    b.dims[1] = 5;
+    cr_expect(!rt_shape_eq(&a, &b));
 }
