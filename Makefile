@@ -279,7 +279,9 @@ test:
 # In the order make starts them: the long chains (aarch64 under qemu,
 # valgrind) early, so that the short suites fill the cores at the end.
 test-all: test-aarch64 valgrind check-asan check install-order bench-quick
-check-asan:
+# (the sanitizer build waits for the cross build: otherwise it takes the
+# cores first and the longest chain, qemu, starts last)
+check-asan: | aarch64-build
 	@$(MAKE) --no-print-directory MODE=asan check
 install-order: | build/.deps-test
 	$(call stage,$@) python3 tests/build/install_order.py

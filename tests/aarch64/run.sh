@@ -12,8 +12,8 @@
 #     aborts a child forked by a process that has started threads
 #     ("qemu_plugin_vcpu_init_hook: assertion failed"), and a sweep point
 #     is such a child when MLP_THREADS > 1 (part 3 covers 2 threads);
-#  3. one MNIST epoch of the study's first three sweep points
-#     (tests/aarch64/mnist_epoch.mlp), stdout compared byte for byte with
+#  3. one epoch on 10,000 MNIST images of the study's first three sweep
+#     points (tests/aarch64/mnist_epoch.mlp), stdout compared byte for byte with
 #     the x86-64 build's: neon with 1 thread (three points), neon and
 #     scalar with 2 (the Adam point: scalar is slow under emulation).
 # An argument runs one part alone (make test runs them side by side):
