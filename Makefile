@@ -2,7 +2,8 @@
 #
 #   make          build build/mlp (installs missing Debian packages first)
 #   make run      build, then run the study (examples/study.mlp) on MNIST
-#   make test     unit, golden, REPL, parallel and report (headless Chromium) tests; again under ASan/UBSan; golden under valgrind
+#   make test     unit, golden, REPL, parallel and report (headless Chromium) tests; again under ASan/UBSan; golden under valgrind;
+#                 the aarch64 suites; every suite a target, run side by side on every core (TEST_JOBS)
 #   make asan     build and test with AddressSanitizer + UBSan (build/asan/)
 #   make valgrind golden language tests under valgrind (leaks are errors; a
 #                 sweep point's process ends with _exit and the script's
@@ -279,9 +280,7 @@ test:
 # In the order make starts them: the long chains (aarch64 under qemu,
 # valgrind) early, so that the short suites fill the cores at the end.
 test-all: test-aarch64 valgrind check-asan check install-order bench-quick
-# (the sanitizer build waits for the cross build: otherwise it takes the
-# cores first and the longest chain, qemu, starts last)
-check-asan: | aarch64-build
+check-asan:
 	@$(MAKE) --no-print-directory MODE=asan check
 install-order: | build/.deps-test
 	$(call stage,$@) python3 tests/build/install_order.py
