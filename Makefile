@@ -280,7 +280,9 @@ test:
 # In the order make starts them: the long chains (aarch64 under qemu,
 # valgrind) early, so that the short suites fill the cores at the end.
 test-all: test-aarch64 valgrind check-asan check install-order bench-quick
-check-asan:
+# (after the installs and the plugin both builds load: the sub-make would
+# otherwise build the plugin too, at the same time)
+check-asan: $(PLUGIN) | build/.deps-build build/.deps-test
 	@$(MAKE) --no-print-directory MODE=asan check
 install-order: | build/.deps-test
 	$(call stage,$@) python3 tests/build/install_order.py
