@@ -237,7 +237,10 @@ run: $(MLP)
 # --output-sync: a suite's output comes in one piece when it ends, headed
 # "== SUITE [MODE]" and closed by its wall and CPU seconds. A failing suite
 # fails the run (make names its target; the suite names the failing test).
-TEST_JOBS ?= $(shell nproc)
+# Twice the cores: the long suites (valgrind, qemu, the sanitizer sub-make)
+# hold a job slot each for minutes, and with one slot per core the qemu parts
+# could start only after two of them ended.
+TEST_JOBS ?= $(shell echo $$(( 2 * $$(nproc) )))
 # stage NAME: what a suite's command is prefixed with (bash's `time`: the
 # seconds of the command and the children it waited for)
 stage = @echo "== $(1) [$(MODE)]"; TIMEFORMAT="== $(1) [$(MODE)] done: %1R s wall, %1U s user, %1S s sys"; time

@@ -67,7 +67,7 @@ for run in "neon 1" "scalar 1"; do
   ln -s "$PWD/$A/examples/ffi/libplugin.so" "$root/build/examples/ffi/libplugin.so"
   echo "== golden under qemu-aarch64: MLP_SIMD=$1 MLP_THREADS=$2"
   MLP_SIMD=$1 MLP_THREADS=$2 python3 "$root/tests/golden.py" --mlp "$mlp" --wrap "$QEMU" \
-    --skip-tag slow --timeout 600 --times 5 "$root/tests/lang" "$root/tests/nn" "$root/tests/ext" "$root/examples" ||
+    --skip-tag slow --timeout 1200 --times 5 "$root/tests/lang" "$root/tests/nn" "$root/tests/ext" "$root/examples" ||
     fail "golden suites under qemu, MLP_SIMD=$1 MLP_THREADS=$2"
 done
 
