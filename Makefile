@@ -2,7 +2,8 @@
 #
 #   make          build build/mlp (installs missing Debian packages first)
 #   make run      build, then run the study (examples/study.mlp) on MNIST
-#   make test     unit, golden, REPL, parallel and report (headless Chromium) tests; again under ASan/UBSan; golden under valgrind
+#   make test     unit, golden, REPL, parallel and report (headless Chromium) tests; again under ASan/UBSan; golden under valgrind;
+#                 the aarch64 suites; every suite a target, run side by side on every core (TEST_JOBS)
 #   make asan     build and test with AddressSanitizer + UBSan (build/asan/)
 #   make valgrind golden language tests under valgrind (leaks are errors; a
 #                 sweep point's process ends with _exit and the script's
@@ -78,8 +79,11 @@ DEB_CROSS := crossbuild-essential-arm64 qemu-user libffi-dev:arm64 zlib1g-dev:ar
              libcurl4-openssl-dev:arm64 libedit-dev:arm64 libssl-dev:arm64 libjansson-dev:arm64 \
              libcairo2-dev:arm64
 
+# One install at a time (make -j may reach two groups at once, and apt
+# holds a lock): flock on build/.deps.lock.
 define install_missing
-	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	@mkdir -p build; exec 9> build/.deps.lock; flock 9; \
+	missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -101,7 +105,8 @@ build/.deps-test: Makefile
 	$(call install_missing,$(DEB_TEST))
 	$(call stamp,$(DEB_TEST))
 build/.deps-cross: Makefile
-	@dpkg --print-foreign-architectures | grep -qx arm64 || \
+	@mkdir -p build; exec 9> build/.deps.lock; flock 9; \
+	dpkg --print-foreign-architectures | grep -qx arm64 || \
 	  { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; $$sudo dpkg --add-architecture arm64; }
 	$(call install_missing,$(DEB_CROSS))
 	$(call stamp,$(DEB_CROSS))
@@ -227,46 +232,87 @@ run: $(MLP)
 	$(MLP) -j $(shell nproc) examples/study.mlp
 
 # ---- tests ----------------------------------------------------------------
-# check: this build's tests; test: release then sanitizers.
-check: $(MLP) $(UNIT) $(PLUGIN) | build/.deps-test
-	$(UNIT) --jobs 2 --short-filename
-	python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) tests/lang tests/nn tests/ext examples
-	@if [ -f tests/repl/run.py ]; then python3 tests/repl/run.py --mlp $(MLP); fi
-	python3 tests/nn/lion_numpy.py --mlp $(MLP)
-	bash tests/par/run.sh $(MLP)
-	/usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
-	python3 tests/persist/resume.py --mlp $(MLP)
-	/usr/bin/python3 tests/stats/check.py --mlp $(MLP)
-	python3 tests/report/run.py --mlp $(MLP)
-	python3 tests/data/hostile.py --mlp $(MLP)
-	bash tests/robust/run.sh $(MLP)
-	python3 tests/stress/run.py --mlp $(MLP)
-	/usr/bin/python3 tests/persist/torch_dialect.py --mlp $(MLP)
+# check: this build's tests; test: release, sanitizers, aarch64, valgrind,
+# benches. Each suite is a target of its own, so `make -j` runs suites side
+# by side; `make test` does (TEST_JOBS, default every core), with
+# --output-sync: a suite's output comes in one piece when it ends, headed
+# "== SUITE [MODE]" and closed by its wall and CPU seconds. A failing suite
+# fails the run (make names its target; the suite names the failing test).
+# Twice the cores: the long suites (valgrind, qemu, the sanitizer sub-make)
+# hold a job slot each for minutes, and with one slot per core the qemu parts
+# could start only after two of them ended.
+TEST_JOBS ?= $(shell echo $$(( 2 * $$(nproc) )))
+# stage NAME: what a suite's command is prefixed with (bash's `time`: the
+# seconds of the command and the children it waited for)
+stage = @echo "== $(1) [$(MODE)]"; TIMEFORMAT="== $(1) [$(MODE)] done: %1R s wall, %1U s user, %1S s sys"; time
+VALGRIND := valgrind -q --child-silent-after-fork=yes --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 
-test: check
-	$(MAKE) --no-print-directory MODE=asan check
-	$(MAKE) --no-print-directory test-aarch64
-	$(MAKE) --no-print-directory valgrind
-	$(MAKE) --no-print-directory bench-quick
-	python3 tests/build/install_order.py
+CHECKS := check-golden check-unit check-repl check-lion check-par check-interop check-resume \
+          check-stats check-report check-hostile check-robust check-stress check-torch
+check: $(CHECKS)
+# the golden suites first: the longest, they should not start last
+check-golden: $(MLP) $(PLUGIN) | build/.deps-test
+	$(call stage,$@) python3 tests/golden.py --mlp $(MLP) $(GOLDEN_FLAGS) --times 5 tests/lang tests/nn tests/ext examples
+check-unit: $(UNIT) | build/.deps-test
+	$(call stage,$@) $(UNIT) --jobs 2 --short-filename
+check-repl: $(MLP) | build/.deps-test
+	$(call stage,$@) python3 tests/repl/run.py --mlp $(MLP)
+check-lion: $(MLP) | build/.deps-test
+	$(call stage,$@) python3 tests/nn/lion_numpy.py --mlp $(MLP)
+check-par: $(MLP) | build/.deps-test
+	$(call stage,$@) bash tests/par/run.sh $(MLP)
+check-interop: $(MLP) | build/.deps-test
+	$(call stage,$@) /usr/bin/python3 tests/persist/interop.py --mlp $(MLP)
+check-resume: $(MLP) | build/.deps-test
+	$(call stage,$@) python3 tests/persist/resume.py --mlp $(MLP)
+check-stats: $(MLP) | build/.deps-test
+	$(call stage,$@) /usr/bin/python3 tests/stats/check.py --mlp $(MLP)
+check-report: $(MLP) | build/.deps-test
+	$(call stage,$@) python3 tests/report/run.py --mlp $(MLP)
+check-hostile: $(MLP) | build/.deps-test
+	$(call stage,$@) python3 tests/data/hostile.py --mlp $(MLP)
+check-robust: $(MLP) | build/.deps-test
+	$(call stage,$@) bash tests/robust/run.sh $(MLP)
+check-stress: $(MLP) | build/.deps-test
+	$(call stage,$@) python3 tests/stress/run.py --mlp $(MLP)
+check-torch: $(MLP) | build/.deps-test
+	$(call stage,$@) /usr/bin/python3 tests/persist/torch_dialect.py --mlp $(MLP)
+
+test:
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-all
+# In the order make starts them: the long chains (aarch64 under qemu,
+# valgrind) early, so that the short suites fill the cores at the end.
+test-all: test-aarch64 valgrind check-asan check install-order bench-quick
+# (after the installs and the plugin both builds load: the sub-make would
+# otherwise build the plugin too, at the same time)
+check-asan: $(PLUGIN) | build/.deps-build build/.deps-test
+	@$(MAKE) --no-print-directory MODE=asan check
+install-order: | build/.deps-test
+	$(call stage,$@) python3 tests/build/install_order.py
 
 asan:
 	$(MAKE) --no-print-directory MODE=asan check
 
 # The aarch64 build under qemu-aarch64 (tests/aarch64/run.sh): unit tests
 # and the golden suites, every output byte as on x86-64, at MLP_SIMD=neon
-# and scalar, with 1 and 2 kernel threads.
-test-aarch64: $(MLP) $(KCHECK) $(PLUGIN) | build/.deps-test
-	$(MAKE) --no-print-directory CROSS=aarch64 build/aarch64/mlp build/aarch64/kernel-check \
+# and scalar, with 1 and 2 kernel threads; its parts are suites of their own.
+AARCH64_PARTS := kernels golden-neon golden-scalar mnist
+test-aarch64: $(addprefix aarch64-,$(AARCH64_PARTS))
+# (the cross build needs nothing of the x86-64 one: it starts first, the
+# parts then compare with build/mlp's and build/kernel-check's outputs)
+aarch64-build: | build/.deps-build build/.deps-test
+	@$(MAKE) --no-print-directory CROSS=aarch64 build/aarch64/mlp build/aarch64/kernel-check \
 	  build/aarch64/examples/ffi/libplugin.so
-	bash tests/aarch64/run.sh
+$(addprefix aarch64-,$(AARCH64_PARTS)): aarch64-%: aarch64-build $(MLP) $(KCHECK) $(PLUGIN) | build/.deps-test
+	$(call stage,$@) bash tests/aarch64/run.sh $*
 
 # The thread pool and the work split across it under ThreadSanitizer.
 tsan:
 	bash tests/tsan/run.sh
 
 valgrind: $(MLP) | build/.deps-test
-	python3 tests/golden.py --mlp $(MLP) --wrap "valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" --skip-tag slow tests/lang tests/nn tests/ext
+	$(call stage,$@) python3 tests/golden.py --mlp $(MLP) --wrap "$(VALGRIND)" --skip-tag slow --timeout 600 --times 5 tests/lang tests/nn tests/ext
 
 # lang/LANGUAGE.md's optimizer and activation tables, rewritten from the
 # runtime's tables (the unit test docs/* checks they agree).
@@ -288,7 +334,7 @@ bench: $(MLP) $(PLUGIN) build/.deps-bench
 	  echo "== summary (issue 18 targets)"; cat $(BENCH_SUMMARY)
 
 bench-quick: $(MLP) $(PLUGIN) build/.deps-bench
-	@for r in tests/bench/*/run.sh; do \
+	$(call stage,$@) for r in tests/bench/*/run.sh; do \
 	  echo "== $$r (quick)"; BENCH_QUICK=1 MLP=$(abspath $(MLP)) OUT=$(abspath $(OUT)) bash $$r >/dev/null || \
 	    { echo "bench failed: $$r (BENCH_QUICK=1)" >&2; exit 1; }; done
 
@@ -346,4 +392,5 @@ fuzz-data: $(FUZZ_DATA_BIN)
 clean:
 	rm -rf build
 
-.PHONY: all run check test test-aarch64 asan tsan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs
+.PHONY: all run check test test-all test-aarch64 asan tsan valgrind bench bench-quick fuzz fuzz-run fuzz-corpus fuzz-data clean deps docs \
+        $(CHECKS) check-asan install-order aarch64-build $(addprefix aarch64-,$(AARCH64_PARTS))

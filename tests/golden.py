@@ -71,6 +71,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_SECONDS = 120
@@ -189,25 +190,64 @@ CHILD_ENV["LSAN_OPTIONS"] = ":".join(
                   "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp")]))
 
 
-def run(cmd, timeout, stdin=None):
+def run(cmd, timeout, stdin=None, usage=None):
     """Run cmd in ROOT; returns (exit code or None on timeout, stdout, stderr).
 
     The child gets its own process group so a timeout also kills whatever a
     wrapper (valgrind) started. stdin is the given bytes, or closed so that
-    nothing waits on it."""
+    nothing waits on it. The child is reaped with wait4, so `usage` (a dict,
+    when given) receives its wall and CPU seconds (user+sys, the child and
+    the children it waited for: a wrapper's and the script's)."""
+    start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=CHILD_ENV,
                             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    try:
-        out, err = proc.communicate(input=stdin, timeout=timeout)
-        code = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        code = None
+    timed_out = threading.Event()
+
+    def kill():
+        timed_out.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    got = {}
+
+    def pump(name, f):
+        got[name] = f.read()
+        f.close()
+    readers = [threading.Thread(target=pump, args=("out", proc.stdout)),
+               threading.Thread(target=pump, args=("err", proc.stderr))]
+    for t in readers:
+        t.start()
+    if stdin is not None:
+        try:
+            proc.stdin.write(stdin)
+        except BrokenPipeError:
+            pass
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    _, status, rusage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if timed_out.is_set():
+        # whatever the wrapper started may still hold the pipes open
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for t in readers:
+        t.join()
+    timer.cancel()
+    if usage is not None:
+        usage["wall"] = time.monotonic() - start
+        usage["cpu"] = rusage.ru_utime + rusage.ru_stime
+    code = None if timed_out.is_set() else proc.returncode
     dec = lambda b: b.decode("utf-8", errors="surrogateescape")
-    return code, dec(out), dec(err)
+    return code, dec(got["out"]), dec(got["err"])
 
 
 def diff(label, expected, actual):
@@ -259,8 +299,9 @@ def describe_exit(code, timeout):
     return "exit %d" % code
 
 
-def check(rel, args):
-    """Runs one script; returns ('pass'|'fail'|'skip', message)."""
+def check(rel, args, usage=None):
+    """Runs one script; returns ('pass'|'fail'|'skip', message). `usage`
+    (a dict) receives the run's wall and CPU seconds (see run())."""
     try:
         with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
             text = f.read()
@@ -291,9 +332,9 @@ def check(rel, args):
     if is_example(rel) and spec.command is None:
         # an example's files (plot(..., file=), save) go to a fresh folder
         with tempfile.TemporaryDirectory(prefix="mlp-example-") as tmp:
-            code, out, err = run(cmd + [tmp], timeout, stdin)
+            code, out, err = run(cmd + [tmp], timeout, stdin, usage)
     else:
-        code, out, err = run(cmd, timeout, stdin)
+        code, out, err = run(cmd, timeout, stdin, usage)
     problems = []
 
     if is_example(rel):
@@ -423,6 +464,9 @@ def main():
                     help="skip scripts tagged with this (repeatable)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS)
+    ap.add_argument("--times", type=int, default=0, metavar="N",
+                    help="after the summary, the N slowest scripts (CPU and "
+                         "wall seconds) and the total; -1 for every script")
     ap.add_argument("paths", nargs="+", metavar="DIR_OR_FILE")
     args = ap.parse_args()
 
@@ -438,10 +482,12 @@ def main():
         return 2
 
     counts = {"pass": 0, "fail": 0, "skip": 0}
+    usages = {t: {} for t in tests}
     lock = threading.Lock()
+    start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         # map() yields in submission order, so the report is deterministic.
-        for rel, (status, msg) in zip(tests, pool.map(lambda t: check(t, args), tests)):
+        for rel, (status, msg) in zip(tests, pool.map(lambda t: check(t, args, usages[t]), tests)):
             with lock:
                 counts[status] += 1
                 if status == "fail":
@@ -451,11 +497,19 @@ def main():
                 elif status == "skip":
                     print("SKIP %s: %s" % (rel, msg))
                 sys.stdout.flush()
+    wall = time.monotonic() - start
 
     summary = "%d passed, %d failed" % (counts["pass"], counts["fail"])
     if counts["skip"]:
         summary += ", %d skipped" % counts["skip"]
     print(summary)
+    if args.times:
+        ran = sorted((t for t in tests if usages[t]),
+                     key=lambda t: (-usages[t]["cpu"], t))
+        print("times: %.1f s CPU in the scripts, %.1f s wall, %d jobs"
+              % (sum(usages[t]["cpu"] for t in ran), wall, args.jobs))
+        for t in ran if args.times < 0 else ran[:args.times]:
+            print("  %7.2f s CPU %7.2f s wall  %s" % (usages[t]["cpu"], usages[t]["wall"], t))
     return 1 if counts["fail"] else 0
 
 

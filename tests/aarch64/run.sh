@@ -12,11 +12,13 @@
 #     aborts a child forked by a process that has started threads
 #     ("qemu_plugin_vcpu_init_hook: assertion failed"), and a sweep point
 #     is such a child when MLP_THREADS > 1 (part 3 covers 2 threads);
-#  3. one MNIST epoch of the study's first three sweep points
-#     (tests/aarch64/mnist_epoch.mlp), stdout compared byte for byte with
+#  3. one epoch on 10,000 MNIST images of the study's first three sweep
+#     points (tests/aarch64/mnist_epoch.mlp), stdout compared byte for byte with
 #     the x86-64 build's: neon with 1 thread (three points), neon and
 #     scalar with 2 (the Adam point: scalar is slow under emulation).
-# The scripts run from build/aarch64/root, a tree of links to the sources
+# An argument runs one part alone (make test runs them side by side):
+# kernels, golden-neon, golden-scalar (part 2 at one SIMD path) or mnist.
+# The scripts run from build/aarch64/root-SIMD, a tree of links to the sources
 # whose build/examples/ffi/libplugin.so is the aarch64 plugin (the FFI
 # tests load it by that relative path).
 # QEMU_LD_PREFIX=/ : the multiarch loader and libraries (/lib/ld-linux-aarch64.so.1,
@@ -24,6 +26,11 @@
 # toolchain's loader with the multiarch libc and hang in pthread_create.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+part=${1:-all}
+case $part in all|kernels|golden-neon|golden-scalar|mnist) ;;
+  *) echo "usage: tests/aarch64/run.sh [kernels|golden-neon|golden-scalar|mnist]" >&2; exit 64 ;;
+esac
+want() { [ "$part" = all ] || [ "$part" = "$1" ]; }
 export QEMU_LD_PREFIX=/
 QEMU=qemu-aarch64
 A=build/aarch64
@@ -33,6 +40,7 @@ fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 # ---- 1. kernels ------------------------------------------------------------
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if want kernels; then
 build/kernel-check "$tmp/x86" || fail "kernel-check on x86-64 ($(uname -m))"
 MLP_SIMD=scalar build/kernel-check "$tmp/x86-scalar" || fail "kernel-check on x86-64, scalar"
 for simd in neon scalar; do
@@ -42,34 +50,39 @@ for f in x86-scalar neon scalar; do
   cmp -s "$tmp/x86" "$tmp/$f" && echo "kernel outputs: $f = x86-64 (same bytes)" ||
     fail "kernel outputs differ: $f against x86-64"
 done
+fi
 
 # (Criterion's unit tests do not run under qemu-user: Criterion re-executes
 # the test binary, which the kernel can only start through binfmt_misc.)
 
 # ---- 2. golden suites --------------------------------------------------------
-root=$A/root
-rm -rf "$root"
-mkdir -p "$root/build/examples/ffi"
-for d in tests examples lang stdlib runtime README.md; do ln -s "$PWD/$d" "$root/$d"; done
-ln -s "$PWD/$A/examples/ffi/libplugin.so" "$root/build/examples/ffi/libplugin.so"
 mlp=$PWD/$A/mlp
 for run in "neon 1" "scalar 1"; do
   set -- $run
+  want "golden-$1" || continue
+  root=$A/root-$1
+  rm -rf "$root"
+  mkdir -p "$root/build/examples/ffi"
+  for d in tests examples lang stdlib runtime README.md; do ln -s "$PWD/$d" "$root/$d"; done
+  ln -s "$PWD/$A/examples/ffi/libplugin.so" "$root/build/examples/ffi/libplugin.so"
   echo "== golden under qemu-aarch64: MLP_SIMD=$1 MLP_THREADS=$2"
   MLP_SIMD=$1 MLP_THREADS=$2 python3 "$root/tests/golden.py" --mlp "$mlp" --wrap "$QEMU" \
-    --skip-tag slow --timeout 300 "$root/tests/lang" "$root/tests/nn" "$root/tests/ext" "$root/examples" ||
+    --skip-tag slow --timeout 1200 --times 5 "$root/tests/lang" "$root/tests/nn" "$root/tests/ext" "$root/examples" ||
     fail "golden suites under qemu, MLP_SIMD=$1 MLP_THREADS=$2"
 done
 
 # ---- 3. MNIST ----------------------------------------------------------------
 mnist=
+want mnist || mnist=no
 IFS=: read -ra dirs <<< "${MLP_DATA_PATH:-}"
 for d in "${dirs[@]}"; do
   for f in "$d/mnist/train-images-idx3-ubyte" "$d/mnist/train-images-idx3-ubyte.gz"; do
-    [ -f "$f" ] && mnist=yes
+    [ -f "$f" ] && [ "$mnist" != no ] && mnist=yes
   done
 done
-if [ -z "$mnist" ]; then
+if [ "$mnist" = no ]; then
+  :
+elif [ -z "$mnist" ]; then
   echo "SKIP MNIST epochs: no mnist/ on MLP_DATA_PATH"
 else
   script=tests/aarch64/mnist_epoch.mlp
