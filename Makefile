@@ -283,7 +283,7 @@ test:
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-all
 # In the order make starts them: the long chains (aarch64 under qemu,
 # valgrind) early, so that the short suites fill the cores at the end.
-test-all: test-aarch64 valgrind check-asan check install-order bench-quick
+test-all: test-aarch64 valgrind check-asan check tsan install-order bench-quick
 # (after the installs and the plugin both builds load: the sub-make would
 # otherwise build the plugin too, at the same time)
 check-asan: $(PLUGIN) | build/.deps-build build/.deps-test
@@ -308,8 +308,8 @@ $(addprefix aarch64-,$(AARCH64_PARTS)): aarch64-%: aarch64-build $(MLP) $(KCHECK
 	$(call stage,$@) bash tests/aarch64/run.sh $*
 
 # The thread pool and the work split across it under ThreadSanitizer.
-tsan:
-	bash tests/tsan/run.sh
+tsan: | build/.deps-build
+	$(call stage,$@) bash tests/tsan/run.sh
 
 valgrind: $(MLP) | build/.deps-test
 	$(call stage,$@) python3 tests/golden.py --mlp $(MLP) --wrap "$(VALGRIND)" --skip-tag slow --timeout 600 --times 5 tests/lang tests/nn tests/ext
