@@ -133,7 +133,12 @@ static mlp_value tensor_new(mlp_vm *vm, std_tensor t)
 
 mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols)
 {
-    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, rt_shape_2d(rows, cols), mlp_nil() });
+    return std_tensor_of_shape(vm, data, rt_shape_2d(rows, cols));
+}
+
+mlp_value std_tensor_of_shape(mlp_vm *vm, float *data, rt_shape shape)
+{
+    return tensor_new(vm, (std_tensor){ TENSOR_FLOAT, data, shape, mlp_nil() });
 }
 
 /* The rows of x for predict(): a dataset's own x (no copy) or a copy of a

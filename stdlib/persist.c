@@ -534,9 +534,8 @@ bool std_model_layers(mlp_vm *vm, std_model *m, mlp_value *out)
                 return mlp_raise(vm, "model %s: out of memory", m->name);
             }
             memcpy(copy, q->w, sizeof(float) * (size_t)q->size);
-            int rows = q->shape.ndim == 2 ? (int)q->shape.dims[0] : 1;
-            int cols = (int)q->shape.dims[q->shape.ndim - 1];
-            mlp_record_set(vm, rec, q->name, std_tensor_value(vm, copy, rows, cols));
+            /* a kernel [in, out], a bias or a batchnorm vector [out]: as in the file */
+            mlp_record_set(vm, rec, q->name, std_tensor_of_shape(vm, copy, q->shape));
         }
     }
     mlp_pop_root(vm);

@@ -170,6 +170,8 @@ bool std_tensor_dataset(mlp_vm *vm, const char *fn, mlp_value v, rt_dataset *tmp
  * parameter takes them: a float tensor lends its storage, a dataset's
  * .x / .y views are passed as float copies (data.c). */
 mlp_value std_tensor_value(mlp_vm *vm, float *data, int rows, int cols);
+/* A float tensor of shape [n] or [rows, cols] owning data (from rt_alloc). */
+mlp_value std_tensor_of_shape(mlp_vm *vm, float *data, rt_shape shape);
 
 /* A method value: self bound to the function fn (data.c). */
 typedef struct std_method { mlp_value self, fn; } std_method;
