@@ -49,29 +49,31 @@ static void plain_nan(char *m) {
     }
 }
 
-bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+/* The pending error: message, not yet located; io marks it an I/O error
+ * (exit 74 rather than 70). */
+static bool raise_v(mlp_vm *vm, bool io, const char *fmt, va_list ap) {
     vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
-    va_end(ap);
     plain_nan(vm->err_msg);
     vm->err_pending = true;
     vm->err_located = false;
     vm->err_compile = false;
-    vm->err_io = false;
+    vm->err_io = io;
+    return false;
+}
+
+bool mlp_raise(mlp_vm *vm, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    raise_v(vm, false, fmt, ap);
+    va_end(ap);
     return false;
 }
 
 bool mlp_raise_io(mlp_vm *vm, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
+    raise_v(vm, true, fmt, ap);
     va_end(ap);
-    plain_nan(vm->err_msg);
-    vm->err_pending = true;
-    vm->err_located = false;
-    vm->err_compile = false;
-    vm->err_io = true;
     return false;
 }
 
