@@ -366,7 +366,7 @@ static bool serve_sweep(mlp_vm *vm, par_mpi *m, uint64_t seq, const par_job *job
         } else {
             bool given = false;
             for (int attempt = 0; attempt < 2 && !given; attempt++) {
-                if (!w.pid) par_worker_spawn(vm, job, &w, NULL, 0, threads, true);
+                if (!w.pid) par_worker_spawn(vm, job, &w, NULL, 0, threads, NULL, true);
                 given = par_worker_give(&w, (size_t)t.index);
                 if (!given) par_worker_stop(&w, true);
             }

@@ -93,12 +93,18 @@ double par_now(void)
 /* procs workers each get an equal share of the cores this process may use
  * (sched_getaffinity respects taskset and cgroups, unlike the core count),
  * so -j 2 on 2 cores runs 2 single-threaded workers, not 4 threads. */
+int par_cores(void)
+{
+    cpu_set_t set;
+    int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    return cores < 1 ? 1 : cores;
+}
+
 int par_threads_per(int procs)
 {
     const char *s = getenv("MLP_THREADS");
     if (s && *s) return 0;   /* rt_pool_create(0) reads MLP_THREADS itself */
-    cpu_set_t set;
-    int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    int cores = par_cores();
     int n = procs > 0 ? cores / procs : cores;
     return n < 1 ? 1 : n;
 }
@@ -179,14 +185,18 @@ static int capture_fd(void)
  * changed (isolation by construction). Its stdout is out_fd (the parent
  * reads it back) or, for a serial sweep (out_fd < 0), the parent's own. */
 __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job, int task_fd,
-                                                  int res_fd, int out_fd, int threads)
+                                                  int res_fd, int out_fd, int threads,
+                                                  rt_core_share *share)
 {
     /* Die with the parent rather than run on as an orphan. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     par_state *st = state_of(vm);
     if (st) st->worker = true;
     std_host *h = std_host_of(vm);
-    h->pool = rt_pool_create(threads);   /* the parent's pool has no threads here */
+    /* the parent's pool has no threads here; with a share, enough threads
+     * for every core, used as the share allows */
+    h->pool = rt_pool_create(share ? share->cores : threads);
+    if (share) rt_pool_share(h->pool, share, threads);
     if (out_fd >= 0) {
         h->tty = false;
         h->epoch_lines = false;   /* the parent reports finished points */
@@ -197,7 +207,9 @@ __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job
     if (!read_full(task_fd, &i, sizeof i)) _exit(0);
     par_frame f = { .index = i };
     double t0 = par_now();
+    if (share) atomic_fetch_add(&share->busy, 1);
     bool ok = job->run(vm, job->ctx, (size_t)i, &f.res, &f.sum);
+    if (share) atomic_fetch_sub(&share->busy, 1);   /* our cores are free for the others */
     f.seconds = par_now() - t0;
     fflush(stdout);
     f.kind = ok ? PAR_RESULT : PAR_INTERRUPTED;
@@ -213,7 +225,7 @@ __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job
 }
 
 bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker *others,
-                      int n, int threads, bool capture)
+                      int n, int threads, rt_core_share *share, bool capture)
 {
     int tp[2], rp[2], out = capture ? capture_fd() : -1;
     if (capture && out < 0) return false;
@@ -241,7 +253,7 @@ bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker 
                 close(others[k].res_fd);
                 if (others[k].out_fd >= 0) close(others[k].out_fd);
             }
-        worker_main(vm, job, tp[0], rp[1], out, threads);
+        worker_main(vm, job, tp[0], rp[1], out, threads, share);
     }
     int saved = errno;
     close(tp[0]);
@@ -523,6 +535,7 @@ typedef struct local {
     const par_job *job;
     par_worker *w;
     int n, threads;
+    rt_core_share *share;   /* shared memory: the workers' cores (NULL: fixed threads) */
     bool capture;   /* workers' stdout goes to memory (-j), or straight out (serial) */
 } local;
 
@@ -533,7 +546,7 @@ static bool local_give(void *ctx, int s, size_t i)
     /* Every point gets a fresh process, forked from the sweep's start. */
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!w->pid &&
-            !par_worker_spawn(l->vm, l->job, w, l->w, l->n, l->threads, l->capture))
+            !par_worker_spawn(l->vm, l->job, w, l->w, l->n, l->threads, l->share, l->capture))
             return false;
         if (par_worker_give(w, i)) return true;
         par_worker_stop(w, true);
@@ -579,11 +592,24 @@ static bool local_run(mlp_vm *vm, int jobs, const par_job *job, bool serial)
     if (n > 256) n = 256;
     std_host *h = std_host_of(vm);
     int threads = serial && h->pool ? rt_pool_threads(h->pool) : par_threads_per(n);
-    local l = { vm, job, calloc((size_t)n, sizeof(par_worker)), n, threads, !serial };
+    /* -j: the workers share the cores, so while fewer points than workers
+     * are left (a sweep's last ones), the idle workers' cores go to the
+     * points still running. Not when MLP_THREADS fixes the threads. */
+    rt_core_share *share = NULL;
+    if (!serial && threads > 0 && n > 1) {
+        share = mmap(NULL, sizeof *share, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (share == MAP_FAILED) share = NULL;
+        else {
+            atomic_init(&share->busy, 0);
+            share->cores = par_cores();
+        }
+    }
+    local l = { vm, job, calloc((size_t)n, sizeof(par_worker)), n, threads, share, !serial };
     par_frame *results = calloc(job->npoints, sizeof *results);
     if (!l.w || !results) {
         free(l.w);
         free(results);
+        if (share) munmap(share, sizeof *share);
         return mlp_raise(vm, "sweep: out of memory");
     }
     for (int i = 0; i < n; i++)
@@ -597,6 +623,7 @@ static bool local_run(mlp_vm *vm, int jobs, const par_job *job, bool serial)
     for (size_t i = 0; i < job->npoints; i++) par_frame_free(&results[i]);
     free(results);
     free(l.w);
+    if (share) munmap(share, sizeof *share);
     return ok;
 }
 

@@ -42,6 +42,7 @@
 
 #include <stdint.h>
 #include "mlp.h"
+#include "pool.h"
 
 /* ---- for the CLI ----------------------------------------------------------- */
 
@@ -133,10 +134,12 @@ typedef struct par_worker {
 } par_worker;
 
 /* Forks w to run one point; `others` (n of them) are closed in the child.
+ * Its kernels use `threads` threads, or with a share (in shared memory) at
+ * least `threads` and more while other workers of the share are idle.
  * capture: its stdout goes to a memory file that par_worker_take reads
  * into the frame's `out`. False + error. */
 bool par_worker_spawn(mlp_vm *vm, const par_job *job, par_worker *w, par_worker *others,
-                      int n, int threads, bool capture);
+                      int n, int threads, rt_core_share *share, bool capture);
 /* Gives point i to w; false if the worker is gone. */
 bool par_worker_give(par_worker *w, size_t i);
 /* Reads w's answer into *f (blocking). When the worker died instead, reaps
@@ -148,6 +151,8 @@ void par_worker_stop(par_worker *w, bool force);
 /* Threads for each of `procs` worker processes on this machine:
  * MLP_THREADS, else the available cores divided among them (at least 1). */
 int par_threads_per(int procs);
+/* The CPUs this process may run on (taskset and cgroups respected). */
+int par_cores(void);
 double par_now(void);
 
 /* MPI (par_mpi.c). */

@@ -53,6 +53,12 @@
  * join runs it inline rather than wait for a worker that has not begun. An
  * idle worker looks for a job of tasks first (the caller waits on those)
  * and then for the background job, and sleeps only when neither is there.
+ *
+ * A pool given a core share (rt_pool_share) sets, before each run or
+ * spawn, how many workers are enlisted: workers past that number treat
+ * new jobs as not theirs and soon sleep, so they take no CPU from the
+ * other processes of the share; with no worker enlisted the caller runs
+ * everything inline, as a pool of one thread does.
  */
 #include <errno.h>
 #include <limits.h>
@@ -88,9 +94,19 @@ static inline uint32_t word_gen(uint64_t w) { return (uint32_t)(w >> 32); }
 static inline int word_n(uint64_t w) { return (int)(w >> 16 & 0xffff); }
 static inline int word_next(uint64_t w) { return (int)(w & 0xffff); }
 
+typedef struct worker_arg {
+    struct rt_pool *pool;
+    int index;                  /* 0 .. nthreads - 2 */
+} worker_arg;
+
 struct rt_pool {
     int nthreads;               /* workers + the calling thread */
     pthread_t *workers;         /* nthreads - 1 of them */
+    worker_arg *args;
+
+    rt_core_share *share;       /* NULL: every worker, always */
+    int own;                    /* threads the share always leaves us */
+    atomic_int enlisted;        /* workers 0 .. enlisted - 1 may take work */
 
     /* The current job, written by the owner of `busy` before it publishes
      * `claim`, rewritten only once every task of the job is done. */
@@ -164,11 +180,13 @@ static void drain(rt_pool *p, uint32_t gen)
     }
 }
 
-/* Something for an idle worker: a job newer than `seen`, a background job
- * to claim, or the pool stopping. */
-static bool work_waiting(rt_pool *p, uint32_t g, uint32_t seen)
+/* Something for idle worker `me`: a job newer than `seen` or a background
+ * job to claim while it is enlisted, or the pool stopping. */
+static bool work_waiting(rt_pool *p, int me, uint32_t g, uint32_t seen)
 {
-    return g != seen || atomic_load(&p->bg) == BG_POSTED || atomic_load(&p->stop);
+    if (atomic_load(&p->stop)) return true;
+    return me < atomic_load_explicit(&p->enlisted, memory_order_relaxed) &&
+           (g != seen || atomic_load(&p->bg) == BG_POSTED);
 }
 
 /* Runs the background job if it is in state `from` (POSTED for a worker,
@@ -186,12 +204,12 @@ static void run_bg(rt_pool *p, int from)
 }
 
 /* Blocks until work_waiting; returns the current generation. */
-static uint32_t wait_for_job(rt_pool *p, uint32_t seen)
+static uint32_t wait_for_job(rt_pool *p, int me, uint32_t seen)
 {
     long deadline = 0;
     for (int spins = 0;; spins++) {
         uint32_t g = word_gen(atomic_load_explicit(&p->claim, memory_order_acquire));
-        if (work_waiting(p, g, seen)) return g;
+        if (work_waiting(p, me, g, seen)) return g;
         /* Briefly pause-spin, then yield on every turn: alone on its core
          * the worker still answers within a microsecond or two, but on a
          * core shared with another process (or with our own caller) it
@@ -212,7 +230,7 @@ static uint32_t wait_for_job(rt_pool *p, uint32_t seen)
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->sleepers, 1);
     uint32_t g;
-    while (!work_waiting(p, g = word_gen(atomic_load(&p->claim)), seen))
+    while (!work_waiting(p, me, g = word_gen(atomic_load(&p->claim)), seen))
         pthread_cond_wait(&p->wake, &p->lock);
     atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->lock);
@@ -221,10 +239,11 @@ static uint32_t wait_for_job(rt_pool *p, uint32_t seen)
 
 static void *worker_main(void *arg)
 {
-    rt_pool *p = arg;
+    const worker_arg *a = arg;
+    rt_pool *p = a->pool;
     uint32_t seen = 0;
     for (;;) {
-        uint32_t g = wait_for_job(p, seen);
+        uint32_t g = wait_for_job(p, a->index, seen);
         if (atomic_load(&p->stop)) return NULL;
         if (g != seen) drain(p, g);
         seen = g;
@@ -265,7 +284,10 @@ rt_pool *rt_pool_create(int nthreads)
     rt_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->workers = calloc((size_t)nthreads, sizeof *p->workers);
-    if (!p->workers) {
+    p->args = calloc((size_t)nthreads, sizeof *p->args);
+    if (!p->workers || !p->args) {
+        free(p->workers);
+        free(p->args);
         free(p);
         return NULL;
     }
@@ -280,13 +302,15 @@ rt_pool *rt_pool_create(int nthreads)
     atomic_init(&p->bg_fn, NULL);
     atomic_init(&p->bg_ctx, NULL);
     atomic_init(&p->bg, BG_EMPTY);
+    atomic_init(&p->enlisted, nthreads - 1);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     /* If the system refuses a thread, run with the ones we got: a smaller
      * pool computes the same results. */
     p->nthreads = 1;
     for (int i = 0; i < nthreads - 1; i++) {
-        if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) break;
+        p->args[i] = (worker_arg){p, i};
+        if (pthread_create(&p->workers[i], NULL, worker_main, &p->args[i]) != 0) break;
         p->nthreads++;
     }
     return p;
@@ -323,10 +347,33 @@ void rt_pool_destroy(rt_pool *pool)
     pthread_cond_destroy(&pool->wake);
     pthread_mutex_destroy(&pool->lock);
     free(pool->workers);
+    free(pool->args);
     free(pool);
 }
 
 int rt_pool_threads(const rt_pool *pool) { return pool ? pool->nthreads : 1; }
+
+void rt_pool_share(rt_pool *pool, rt_core_share *share, int own)
+{
+    if (!pool) return;
+    pool->share = share;
+    pool->own = own < 1 ? 1 : own;
+}
+
+/* Threads this run may use, and the workers enlisted accordingly. Called
+ * by the owner of the pool between its runs (busy is 0 or ours). */
+static int enlist(rt_pool *p)
+{
+    int n = p->nthreads;
+    if (p->share) {
+        int busy = atomic_load_explicit(&p->share->busy, memory_order_relaxed);
+        int fair = busy > 0 ? p->share->cores / busy : p->share->cores;
+        n = fair > p->own ? fair : p->own;
+        if (n > p->nthreads) n = p->nthreads;
+    }
+    atomic_store_explicit(&p->enlisted, n - 1, memory_order_relaxed);
+    return n;
+}
 
 void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
 {
@@ -335,6 +382,11 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx)
     if (!pool || pool->nthreads == 1 || ntasks == 1 ||
         !atomic_compare_exchange_strong(&pool->busy, &expect, 1)) {
         for (int t = 0; t < ntasks; t++) fn(ctx, t);
+        return;
+    }
+    if (enlist(pool) == 1) {
+        for (int t = 0; t < ntasks; t++) fn(ctx, t);
+        atomic_store_explicit(&pool->busy, 0, memory_order_release);
         return;
     }
     for (int first = 0; first < ntasks; first += RT_POOL_JOB_TASKS) {
@@ -367,6 +419,10 @@ void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx, bool after_run)
         return;
     }
     rt_pool_join(pool);
+    if (enlist(pool) == 1) {
+        fn(ctx);
+        return;
+    }
     atomic_store_explicit(&pool->bg_fn, fn, memory_order_relaxed);
     atomic_store_explicit(&pool->bg_ctx, ctx, memory_order_relaxed);
     atomic_store(&pool->bg, after_run ? BG_HELD : BG_POSTED);

@@ -10,6 +10,7 @@
 #ifndef MLP_POOL_H
 #define MLP_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 typedef struct rt_pool rt_pool;
@@ -39,5 +40,20 @@ void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx);
 typedef void (*rt_job_fn)(void *ctx);
 void rt_pool_spawn(rt_pool *pool, rt_job_fn fn, void *ctx, bool after_run);
 void rt_pool_join(rt_pool *pool);
+
+/* Cores shared by several pools, in one process or (the struct then in
+ * shared memory) in several: `busy` counts the pools at work now, `cores`
+ * the CPUs they share. A pool given a share (rt_pool_share) uses in each
+ * run or background job at most max(own, cores / busy) of its threads, so
+ * the cores of a process whose work has ended go to those still at work
+ * (mlp -j: the last points of a sweep get the idle workers' cores). The
+ * pool must have been created with enough threads to use them. Results
+ * never depend on it, as they never depend on the thread count. */
+typedef struct rt_core_share {
+    atomic_int busy;
+    int cores;
+} rt_core_share;
+/* share NULL: all the pool's threads, always (the default). own >= 1. */
+void rt_pool_share(rt_pool *pool, rt_core_share *share, int own);
 
 #endif

@@ -340,3 +340,77 @@ Test(pool, a_job_spawned_after_run_waits_for_the_next_run)
     }
     rt_pool_destroy(pool);
 }
+
+/* Tasks that record which threads ran them; task 0 waits up to wait_ms
+ * for some other task to run on another thread, so a run that may use a
+ * worker does (an enlisted worker takes a task within 5 s even on a loaded
+ * machine; within 2 ms usually, which the rounds that expect none use). */
+typedef struct where_ctx {
+    pthread_t caller;
+    int wait_ms;
+    atomic_int on_caller, elsewhere;
+} where_ctx;
+
+static void where_task(void *ctx, int t)
+{
+    where_ctx *w = ctx;
+    if (pthread_equal(pthread_self(), w->caller)) atomic_fetch_add(&w->on_caller, 1);
+    else atomic_fetch_add(&w->elsewhere, 1);
+    if (t == 0)
+        for (int i = 0; i < w->wait_ms && !atomic_load(&w->elsewhere); i++)
+            nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+}
+
+static int run_where(rt_pool *pool, int ntasks)
+{
+    where_ctx w = {.caller = pthread_self(), .wait_ms = 5000};
+    rt_pool_run(pool, ntasks, where_task, &w);
+    cr_assert(atomic_load(&w.on_caller) + atomic_load(&w.elsewhere) == ntasks);
+    return atomic_load(&w.elsewhere);
+}
+
+/* The same when no worker may take part: a short wait per round. */
+static int run_where_none(rt_pool *pool, int ntasks)
+{
+    where_ctx w = {.caller = pthread_self(), .wait_ms = 2};
+    rt_pool_run(pool, ntasks, where_task, &w);
+    cr_assert(atomic_load(&w.on_caller) + atomic_load(&w.elsewhere) == ntasks);
+    return atomic_load(&w.elsewhere);
+}
+
+Test(pool, a_core_share_lends_idle_cores_and_takes_them_back)
+{
+    /* Two processes' worth of pools on 2 cores, one thread each of their
+     * own: while both are busy this pool runs every task on its caller
+     * (the other core is the other's), once alone it uses both threads,
+     * and again only its own when the other is busy again. The background
+     * job follows the same rule. */
+    rt_core_share share = {.cores = 2};
+    atomic_init(&share.busy, 2);
+    rt_pool *pool = rt_pool_create(2);
+    rt_pool_share(pool, &share, 1);
+    for (int r = 0; r < 50; r++) cr_assert(run_where_none(pool, 8) == 0, "round %d used a worker", r);
+    bg_ctx b = {0};
+    rt_pool_spawn(pool, bg_job, &b, false);
+    cr_assert(atomic_load(&b.runs) == 1, "a job with no core to spare runs at the spawn");
+    cr_assert(pthread_equal(b.ran_on, pthread_self()));
+    rt_pool_join(pool);
+
+    atomic_store(&share.busy, 1);
+    cr_assert(run_where(pool, 8) > 0, "alone, the pool did not use its second thread");
+    bg_ctx c = {0};
+    rt_pool_spawn(pool, bg_job, &c, false);
+    for (int i = 0; i < 5000 && !atomic_load(&c.started); i++)
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    rt_pool_join(pool);
+    cr_assert(!pthread_equal(c.ran_on, pthread_self()), "alone, the job stayed on the caller");
+
+    atomic_store(&share.busy, 2);
+    for (int r = 0; r < 50; r++) cr_assert(run_where_none(pool, 8) == 0, "round %d used a worker", r);
+    /* the own part is a floor: 4 cores, 3 busy, own 2 -> still 2 threads */
+    share.cores = 4;
+    atomic_store(&share.busy, 3);
+    rt_pool_share(pool, &share, 2);
+    cr_assert(run_where(pool, 8) > 0);
+    rt_pool_destroy(pool);
+}
