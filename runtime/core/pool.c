@@ -351,7 +351,7 @@ void rt_pool_destroy(rt_pool *pool)
     free(pool);
 }
 
-int rt_pool_threads(const rt_pool *pool) { return pool ? pool->nthreads : 1; }
+int rt_pool_size(const rt_pool *pool) { return pool ? pool->nthreads : 1; }
 
 void rt_pool_share(rt_pool *pool, rt_core_share *share, int own)
 {
@@ -360,10 +360,9 @@ void rt_pool_share(rt_pool *pool, rt_core_share *share, int own)
     pool->own = own < 1 ? 1 : own;
 }
 
-/* Threads this run may use, and the workers enlisted accordingly. Called
- * by the owner of the pool between its runs (busy is 0 or ours). */
-static int enlist(rt_pool *p)
+int rt_pool_threads(const rt_pool *p)
 {
+    if (!p) return 1;
     int n = p->nthreads;
     if (p->share) {
         int busy = atomic_load_explicit(&p->share->busy, memory_order_relaxed);
@@ -371,6 +370,14 @@ static int enlist(rt_pool *p)
         n = fair > p->own ? fair : p->own;
         if (n > p->nthreads) n = p->nthreads;
     }
+    return n;
+}
+
+/* Threads this run may use, and the workers enlisted accordingly. Called
+ * by the owner of the pool between its runs (busy is 0 or ours). */
+static int enlist(rt_pool *p)
+{
+    int n = rt_pool_threads(p);
     atomic_store_explicit(&p->enlisted, n - 1, memory_order_relaxed);
     return n;
 }

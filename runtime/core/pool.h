@@ -20,7 +20,11 @@ typedef void (*rt_task_fn)(void *ctx, int task);
  * the available cores. */
 rt_pool *rt_pool_create(int nthreads);
 void rt_pool_destroy(rt_pool *pool);
+/* The threads a run may use now: all of them, or as the pool's core share
+ * (below) allows at this moment. */
 int rt_pool_threads(const rt_pool *pool);
+/* The threads the pool has, whatever its share allows now. */
+int rt_pool_size(const rt_pool *pool);
 /* Runs fn(ctx, t) for t in [0, ntasks) and returns when all are done. */
 void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx);
 

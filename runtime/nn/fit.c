@@ -173,7 +173,7 @@ static void gather_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, ba
     gather_job *g = &jobs[bi & 1];
     rt_pool *pool = rt_model_pool(m);
     *g = (gather_job){ .m = m, .ds = ds, .b = b, .idx = idx, .n = n, .slot = bi & 1,
-                       .training = training, .direct = rt_pool_threads(pool) <= 1 };
+                       .training = training, .direct = rt_pool_size(pool) <= 1 };
     rt_pool_spawn(pool, gather_run, g, after_run);
 }
 static int y_width(const rt_model *m, const rt_dataset *ds)
@@ -190,7 +190,7 @@ static bool eval_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, batc
     int n = (int)(ds->n - start < batch ? ds->n - start : batch);
     int64_t *rows = b->rows + (long)(bi & 1) * batch;
     for (int i = 0; i < n; i++) rows[i] = start + i;
-    if (rt_pool_threads(rt_model_pool(m)) > 1 && !rt_model_stage_reserve(m, err)) return false;
+    if (rt_pool_size(rt_model_pool(m)) > 1 && !rt_model_stage_reserve(m, err)) return false;
     gather_start(jobs, m, ds, b, bi, rows, n, false, false);
     return true;
 }
@@ -211,7 +211,7 @@ static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int b
     const int nbatches = (int)((ds->n + batch - 1) / batch);
     rt_pool *pool = rt_model_pool(m);
     gather_job jobs[2];
-    const bool ahead = rt_pool_threads(pool) > 1;    /* else each batch right before use */
+    const bool ahead = rt_pool_size(pool) > 1;    /* else each batch right before use */
     if (ahead && !eval_start(jobs, m, ds, b, 0, batch, err)) return false;
     rt_pool_join(pool);
     for (int bi = 0; bi < nbatches; bi++) {
@@ -258,7 +258,11 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
     batch_buf b = {0};
     rt_pool *pool = rt_model_pool(m);
     gather_job jobs[2];
-    const bool ahead = rt_pool_threads(pool) > 1;
+    /* The pipeline's shape follows the pool's size, not the threads its
+     * core share allows at the moment (which may change between batches):
+     * a batch gathered ahead goes to the staging slot, never straight into
+     * the input the current step reads. */
+    const bool ahead = rt_pool_size(pool) > 1;
     rt_fit_status status = RT_FIT_FAILED;
     bool floats = !train->x_u8 || (cfg->validation && !cfg->validation->x_u8);
     if (!batch_alloc(&b, train->n, batch, train->features, classes, floats, err) ||

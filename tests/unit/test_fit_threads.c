@@ -91,6 +91,8 @@ typedef struct meddle {
 } meddle;
 
 static meddle *meddler;
+static bool flip_mode;      /* on_batch flips a core share instead (below) */
+static bool flip_between(void *ud, int epoch, int batch, int nbatches, double loss, double acc);
 
 static bool evaluate_between(void *ud, int epoch, int batch, int nbatches, double loss, double acc)
 {
@@ -125,7 +127,7 @@ static result train(rt_pool *pool, const rt_dataset *train_set, const rt_dataset
                          .shuffle_seed = 3, .validation = val, .on_epoch = note, .ud = &r.h};
     if (meddler) {
         meddler->m = m;
-        cfg.on_batch = evaluate_between;
+        cfg.on_batch = flip_mode ? flip_between : evaluate_between;
     }
     cr_assert_eq(rt_fit(m, opt, train_set, &cfg, &err), RT_FIT_DONE, "%s", err.msg);
     cr_assert_eq(r.h.epochs, EPOCHS);
@@ -299,4 +301,44 @@ Test(fit_threads, a_callback_evaluating_the_model_between_steps)
     rt_dataset_free(&tr);
     rt_dataset_free(&val);
     rt_dataset_free(&other);
+}
+
+/* A core share that changes its mind at every batch (as under mlp -j when
+ * other workers start and end points): the pool runs some steps on one
+ * thread, with the gathering of the next batch inline, and others on two,
+ * and the fit's bits stay those of a fit without a pool. */
+static rt_core_share flip_share;
+static int flips;
+
+static bool flip_between(void *ud, int epoch, int batch, int nbatches, double loss, double acc)
+{
+    (void)ud; (void)epoch; (void)nbatches; (void)loss; (void)acc;
+    atomic_store(&flip_share.busy, batch % 3 == 0 ? 1 : 2);
+    flips++;
+    return true;
+}
+
+Test(fit_threads, a_core_share_changing_between_batches)
+{
+    rt_dataset tr = {0}, val = {0};
+    make_set(&tr, ROWS, 21, 0, true);
+    make_set(&val, VROWS, 22, 0, true);
+    result base = train(NULL, &tr, &val);
+    flip_share.cores = 2;
+    atomic_init(&flip_share.busy, 2);
+    rt_pool *pool = rt_pool_create(2);
+    rt_pool_share(pool, &flip_share, 1);
+    meddle md = {.ds = &val};
+    meddler = &md;
+    flip_mode = true;
+    result r = train(pool, &tr, &val);
+    flip_mode = false;
+    meddler = NULL;
+    cr_assert(flips == EPOCHS * ((ROWS + 99) / 100), "the share flipped %d times", flips);
+    same(&base, &r, "a changing core share", 2);
+    free(base.w);
+    free(r.w);
+    rt_pool_destroy(pool);
+    rt_dataset_free(&tr);
+    rt_dataset_free(&val);
 }

@@ -389,6 +389,7 @@ Test(pool, a_core_share_lends_idle_cores_and_takes_them_back)
     atomic_init(&share.busy, 2);
     rt_pool *pool = rt_pool_create(2);
     rt_pool_share(pool, &share, 1);
+    cr_assert(rt_pool_threads(pool) == 1 && rt_pool_size(pool) == 2);
     for (int r = 0; r < 50; r++) cr_assert(run_where_none(pool, 8) == 0, "round %d used a worker", r);
     bg_ctx b = {0};
     rt_pool_spawn(pool, bg_job, &b, false);
@@ -397,6 +398,7 @@ Test(pool, a_core_share_lends_idle_cores_and_takes_them_back)
     rt_pool_join(pool);
 
     atomic_store(&share.busy, 1);
+    cr_assert(rt_pool_threads(pool) == 2);
     cr_assert(run_where(pool, 8) > 0, "alone, the pool did not use its second thread");
     bg_ctx c = {0};
     rt_pool_spawn(pool, bg_job, &c, false);
