@@ -69,6 +69,9 @@ typedef struct rt_rowsparse {
      * cstart holds max_nnz + 3 entries */
     int32_t *cstart;
     rt_rs_entry *centry;
+    /* workspace of S^T D by columns: D's rows copied to a stride of whole
+     * 64-byte lines (cap_rows rows of up to 64 floats) */
+    float *dpad;
     /* set by a packing that counted each column's nonzeros as it went
      * (the x86 byte packings): cstart[p + 2] holds column p's count, and
      * S^T D's counting sort starts from its prefix sums */
