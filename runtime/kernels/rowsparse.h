@@ -77,6 +77,16 @@ typedef struct rt_rowsparse {
      * S^T D's counting sort starts from its prefix sums */
     bool counted;
     bool csc_ready;             /* the column form holds the matrix last built */
+    /* set by the AVX-512 byte packing of up to 128 rows (S^T D then needs
+     * no column form): bit i of rbits[w * cols + p] is set when row
+     * 64 w + i has a nonzero at column p; xb holds the packed rows' bytes
+     * (row i at xb + i * cols), a value being (float)byte * xscale as in
+     * val[]. Both arrays grow as needed (rbits_cap, xb_cap entries). */
+    bool bits;
+    float xscale;
+    uint64_t *rbits;
+    uint8_t *xb;
+    long rbits_cap, xb_cap;
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */
