@@ -1061,6 +1061,17 @@ static void rs_task(void *ctx, int t)
     mm_scalar(s, g->b, g->n, g->bias, g->c, g->ldc, i0, i1);
 }
 
+/* Column p's nonzeros, from the column form or the packing's bits. */
+static long col_count(const rs_job *g, int p)
+{
+    const rt_rowsparse *s = g->s;
+    if (g->csc) return (long)s->cstart[p + 1] - s->cstart[p];
+    long k = 0;
+    for (int w = 0; w < (s->rows + 63) / 64; w++)
+        k += __builtin_popcountll(s->rbits[(long)w * s->cols + p]);
+    return k;
+}
+
 /* S^T D by columns reads D's rows in whatever order the column lists name
  * them, four vectors per nonzero; at D's stride of n floats (n = 50: 200
  * bytes) three of those four loads straddle two cache lines. Copied first
@@ -1100,17 +1111,16 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
         int chunk = (cols + g->parts - 1) / g->parts;
         g->parts = (cols + chunk - 1) / chunk;
         for (int t = 0; t <= g->parts; t++) g->band[t] = t * chunk < cols ? t * chunk : cols;
-        if (g->csc && g->parts > 1) {
+        if ((g->csc || g->bits) && g->parts > 1) {
             /* Bands of equal work instead of equal width: an image's border
              * pixels are mostly zero, its middle ones dense. A column costs
              * its nonzeros plus about one for its output row's store. Which
              * task makes an output row never changes its bits. */
-            const int32_t *cs = g->s->cstart;
-            long total = (long)cs[cols] + cols;
+            long total = (long)g->s->start[g->s->rows] + cols, before = 0;
             int p = 0;
             for (int t = 1; t < g->parts; t++) {
                 long want = total * t / g->parts;
-                while (p < cols && (long)cs[p] + p < want) p++;
+                for (; p < cols && before < want; p++) before += col_count(g, p) + 1;
                 g->band[t] = p;
             }
         }
@@ -1146,8 +1156,11 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
 
 void rt_rowsparse_prepare_tmm(rt_rowsparse *s, rt_simd simd)
 {
-    /* as rs_run decides: the column form serves the x86 SIMD paths */
+    /* as rs_run decides: the column form serves the x86 SIMD paths, but
+     * for the AVX-512 byte packing's bits (which serve up to RS_BLOCK
+     * outputs: wider products build the column form when they run) */
     bool avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
+    if (avx2 && s->bits) return;
     s->csc_ready = avx2 && build_csc(s);
     if (avx2) s->counted = false;   /* build_csc turned the counts into offsets */
 }
