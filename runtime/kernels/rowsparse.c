@@ -335,6 +335,21 @@ static inline void count8(int32_t *cnt, __m256i w)
                         _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)cnt), set));
 }
 
+/* bits[0 .. 8) |= bit where the widened bytes w are nonzero (the rows of
+ * 8 columns, see bits_begin). */
+__attribute__((target("avx2"), always_inline))
+static inline void bits8(uint64_t *bits, __m256i w, __m256i bit)
+{
+    __m256i set = _mm256_cmpgt_epi32(w, _mm256_setzero_si256());     /* -1 where ink */
+    __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(set));
+    __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(set, 1));
+    _mm256_storeu_si256((__m256i *)bits, _mm256_or_si256(_mm256_loadu_si256((const __m256i *)bits),
+                                                         _mm256_and_si256(lo, bit)));
+    _mm256_storeu_si256((__m256i *)(bits + 4),
+                        _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(bits + 4)),
+                                        _mm256_and_si256(hi, bit)));
+}
+
 __attribute__((target("avx2,bmi,bmi2")))
 static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
                           int cols, float scale)
@@ -342,10 +357,15 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
     long nnz = 0, max = s->max_nnz;
     const __m256i zero = _mm256_setzero_si256();
     const __m256 sc = _mm256_set1_ps(scale);
-    int32_t *cnt = count_begin(s, cols);
+    /* up to 128 rows: each column's rows as bits (S^T D needs no sort),
+     * else its count */
+    uint64_t *bits = bits_begin(s, rows, cols);
+    int32_t *cnt = bits ? NULL : count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
+        uint64_t *bw = bits ? bits + (long)(i / 64) * cols : NULL;
+        const __m256i bit = _mm256_set1_epi64x((long long)(1ull << (i % 64)));
         for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
             const char *next = (const char *)(base + idx[i + a] * cols);
             for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
@@ -363,7 +383,8 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
                 unsigned mq = m >> (8 * q) & 0xff;
                 if (!mq) continue;
                 nnz = pack8(s, nnz, mq, _mm256_mul_ps(_mm256_cvtepi32_ps(w[q]), sc), p + 8 * q);
-                if (cnt) count8(cnt + p + 8 * q, w[q]);
+                if (bw) bits8(bw + p + 8 * q, w[q], bit);
+                else if (cnt) count8(cnt + p + 8 * q, w[q]);
             }
             if (nnz > max) return false;
         }
@@ -371,19 +392,24 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
             __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(xi + p)));
             unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(b, zero)));
             nnz = pack8(s, nnz, m, _mm256_mul_ps(_mm256_cvtepi32_ps(b), sc), p);
-            if (cnt) count8(cnt + p, b);
+            if (bw) bits8(bw + p, b, bit);
+            else if (cnt) count8(cnt + p, b);
             if (nnz > max) return false;
         }
         for (; p < cols; p++) {
             if (xi[p] == 0) continue;
             if (nnz == max) return false;
-            if (cnt) cnt[p]++;
+            if (bw) bw[p] |= 1ull << (i % 64);
+            else if (cnt) cnt[p]++;
             s->col[nnz] = p;
             s->val[nnz++] = (float)xi[p] * scale;
         }
+        if (bits) memcpy(s->xb + (long)i * cols, xi, (size_t)cols);
     }
     s->start[rows] = (int32_t)nnz;
     s->counted = cnt != NULL;
+    s->bits = bits != NULL;
+    s->xscale = scale;
     return true;
 }
 
@@ -637,6 +663,55 @@ static void tmm_csc_avx2(const rt_rowsparse *s, const float *d, int ldd, int n, 
 #undef RS_TMMC_CASE
             }
         }
+    }
+}
+
+/* Output rows [p0, p1) of S^T D from the byte packing's column bits, 8
+ * lanes wide (see tmm_bits_avx512). */
+__attribute__((target("avx2,fma,bmi"), always_inline))
+static inline void tmm_bits_body_avx2(int nv, __m256i tail, const rt_rowsparse *s, const float *d,
+                                      int ldd, int n, float *c, int p0, int p1)
+{
+    const int cols = s->cols, words = (s->rows + 63) / 64;
+    const float scale = s->xscale;
+    for (int p = p0; p < p1; p++) {
+        __m256 acc[RS_BLOCK / RS_VEC];
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++) acc[v] = _mm256_setzero_ps();
+        for (int w = 0; w < words; w++) {
+            uint64_t m = s->rbits[(long)w * cols + p];
+            const uint8_t *xc = s->xb + (long)64 * w * cols + p;
+            const float *dw = d + (long)64 * w * ldd;
+            while (m) {
+                const int r = __builtin_ctzll(m);
+                m &= m - 1;
+                const __m256 a = _mm256_set1_ps((float)xc[(long)r * cols] * scale);
+                const float *dp = dw + (long)r * ldd;
+#pragma GCC unroll 8
+                for (int v = 0; v < nv - 1; v++)
+                    acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(dp + RS_VEC * v), acc[v]);
+                acc[nv - 1] = _mm256_fmadd_ps(a, _mm256_maskload_ps(dp + RS_VEC * (nv - 1), tail),
+                                              acc[nv - 1]);
+            }
+        }
+        float *cp = c + (long)p * n;
+#pragma GCC unroll 8
+        for (int v = 0; v < nv - 1; v++) _mm256_storeu_ps(cp + RS_VEC * v, acc[v]);
+        _mm256_maskstore_ps(cp + RS_VEC * (nv - 1), tail, acc[nv - 1]);
+    }
+}
+
+__attribute__((target("avx2,fma,bmi")))
+static void tmm_bits_avx2(const rt_rowsparse *s, const float *d, int ldd, int n, float *c, int p0,
+                          int p1)
+{
+    int nv = (n + RS_VEC - 1) / RS_VEC;
+    __m256i tail = lanes_below(n - RS_VEC * (nv - 1));
+    switch (nv) {
+#define RS_TMMB_CASE(NV) \
+    case NV: tmm_bits_body_avx2(NV, tail, s, d, ldd, n, c, p0, p1); break;
+    RS_CASES(RS_TMMB_CASE)
+#undef RS_TMMB_CASE
     }
 }
 
@@ -1019,7 +1094,8 @@ static void rs_task(void *ctx, int t)
         if (p0 >= p1) return;
 #if RS_X86
         if (g->bits) {
-            tmm_bits_avx512(s, g->b, g->ldb, g->n, g->c, p0, p1);
+            if (g->avx512) tmm_bits_avx512(s, g->b, g->ldb, g->n, g->c, p0, p1);
+            else tmm_bits_avx2(s, g->b, g->ldb, g->n, g->c, p0, p1);
             return;
         }
         if (g->csc) {
@@ -1103,7 +1179,7 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
         /* the column form costs a scatter per nonzero and saves a load and
          * a store per nonzero and vector of outputs */
         /* the packing's bits, unless the column form was made already */
-        g->bits = g->avx512 && g->s->bits && !g->s->csc_ready && g->n <= RS_BLOCK;
+        g->bits = g->avx2 && g->s->bits && !g->s->csc_ready && g->n <= RS_BLOCK;
         g->csc = !g->bits && g->avx2 && (g->s->csc_ready || build_csc(g->s));
         if (g->csc || g->bits) pad_rows(g);
         int cols = g->s->cols > 0 ? g->s->cols : 1;
