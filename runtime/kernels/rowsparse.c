@@ -37,6 +37,43 @@
  * for any band from 12 to 96 KB, so S B is not bound by L2; the scatter
  * in bands of columns: no faster.
  *
+ * Issue 18, third round (a microbenchmark of the kernels on the study's
+ * MNIST batches, 600 steps, one core of the 2-vCPU Zen 4, min of 10
+ * epochs, us per step; A/B runs interleaved, the machine's speed drifts
+ * by up to 30% between minutes). Before: packing 19-21, column sort 15,
+ * S B 32, S^T D 31 (AVX2 path: 23, 15, 35, 33).
+ *  - S^T D by columns reads D's rows from a copy at a stride of whole
+ *    64-byte lines (pad_rows): three of the four loads per nonzero no
+ *    longer straddle two lines. S^T D 31 -> 25.5 (AVX2 33 -> 27.5).
+ *  - No column sort: the x86 byte packings of up to 128 rows mark each
+ *    column's rows as bits (bits16 / bits8: an OR where they counted
+ *    before) and keep the batch's bytes; S^T D walks each column's bits
+ *    in ascending row order, the value (float)byte * scale as in val[]
+ *    (tmm_bits_*). Packing 20.7 (same), sort 15 -> 0, S^T D 25.8 (same
+ *    as from the column form); AVX2: 24 -> 25, 15 -> 0, 33 -> 30. Sparse
+ *    work per step 97 -> 78 (AVX2 107 -> 90).
+ *  Tried and dropped:
+ *  - S^T D by rows into a band of output rows kept in L1 at a line
+ *    stride (no sort; AVX-512 k-masks for the tail): 46-50 against 40
+ *    for sort + columns at the best band (24 KB; 78 at 4 KB). Zen 4
+ *    stores 32 bytes a cycle, so a load-fma-store of 200 bytes per
+ *    nonzero is store-bound at about 7 cycles.
+ *  - Two columns side by side in tmm_bits_avx512 (as cols2_avx512):
+ *    26.2 against 25.8. A table of the 256 byte values instead of the
+ *    conversion per nonzero: 28.2 against 26.3.
+ *  - S B from a copy of W at a line stride: 30.3 without the copy's
+ *    cost, 35 with it (32.5 before): the copy costs more than the split
+ *    loads. S B with W's rows confined to L1 (a test of the bound, wrong
+ *    results): 10% faster, so S B is still not L2-bound; its inner loop
+ *    is 12 instructions per nonzero and two rows' chains; at n = 16 it
+ *    takes 17 us, at 48 (aligned rows) 32, at 64 40: it scales with the
+ *    loads' bytes.
+ *  - Packing: the batch's images cost about 10 of its 20 us (20 -> 10
+ *    when packed twice in a row); prefetching the whole next batch during
+ *    a step: -1 us in the microbenchmark, nothing clear in the epoch;
+ *    2 MB pages (the dataset already has them: dataset.c) and a
+ *    prefetch distance of 2, 8 or 12 images instead of 4: no change.
+ *
  * The cursor array is scratch of the products: two products on one
  * rt_rowsparse must not run at the same time.
  */
@@ -63,7 +100,7 @@
  * four packs of eight (AVX2) or of sixteen (AVX-512) run before a block's
  * count is checked). */
 enum { RS_BLOCK = 64, RS_VEC = 8, RS_SPARE = 64 };
-/* Most rows whose columns the AVX-512 byte packing marks as bits. */
+/* Most rows whose columns the x86 byte packings mark as bits. */
 enum { RS_BITS_MAX_ROWS = 128 };
 
 bool rt_rowsparse_reserve(rt_rowsparse *s, int rows, long max_nnz, rt_error *err)
@@ -227,7 +264,7 @@ static int32_t *count_begin(rt_rowsparse *s, int cols)
     return s->cstart + 2;
 }
 
-/* Where the AVX-512 byte packing marks each column's rows (s->rbits, see
+/* Where the x86 byte packings mark each column's rows (s->rbits, see
  * rowsparse.h), zeroed, with room for the batch's bytes in s->xb; NULL
  * (the packing then counts columns instead) for more than 128 rows or
  * when the memory cannot be had. Both grow, never shrink. */
@@ -898,7 +935,7 @@ static void tmm_csc_avx512(const rt_rowsparse *s, const float *d, int ldd, int n
     }
 }
 
-/* Output rows [p0, p1) of S^T D from the AVX-512 byte packing's marks
+/* Output rows [p0, p1) of S^T D from the x86 byte packings' marks
  * (s->bits): for each column p, the rows with a nonzero there are the set
  * bits of rbits[w cols + p], w = 0, 1, taken in ascending order, each
  * value (float)byte * scale as the packing made val[]: the terms and their
@@ -1233,7 +1270,7 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
 void rt_rowsparse_prepare_tmm(rt_rowsparse *s, rt_simd simd)
 {
     /* as rs_run decides: the column form serves the x86 SIMD paths, but
-     * for the AVX-512 byte packing's bits (which serve up to RS_BLOCK
+     * for the x86 byte packings' bits (which serve up to RS_BLOCK
      * outputs: wider products build the column form when they run) */
     bool avx2 = RS_X86 && simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2);
     if (avx2 && s->bits) return;

@@ -73,11 +73,12 @@ typedef struct rt_rowsparse {
      * 64-byte lines (cap_rows rows of up to 64 floats) */
     float *dpad;
     /* set by a packing that counted each column's nonzeros as it went
-     * (the x86 byte packings): cstart[p + 2] holds column p's count, and
-     * S^T D's counting sort starts from its prefix sums */
+     * (the x86 byte packings of over 128 rows): cstart[p + 2] holds
+     * column p's count, and S^T D's counting sort starts from its prefix
+     * sums */
     bool counted;
     bool csc_ready;             /* the column form holds the matrix last built */
-    /* set by the AVX-512 byte packing of up to 128 rows (S^T D then needs
+    /* set by the x86 byte packings of up to 128 rows (S^T D then needs
      * no column form): bit i of rbits[w * cols + p] is set when row
      * 64 w + i has a nonzero at column p; xb holds the packed rows' bytes
      * (row i at xb + i * cols), a value being (float)byte * xscale as in
