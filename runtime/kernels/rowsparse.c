@@ -983,12 +983,13 @@ static inline void tmm_bits_body(int nv, int half, __mmask16 tail, __m256i htail
         for (int w = 0; w < words; w++) {
             uint64_t m = s->rbits[(long)w * cols + p];
             const uint8_t *xc = s->xb + (long)64 * w * cols + p;
-            const float *dw = d + (long)64 * w * ldd;
+            /* D's rows are at the padded stride 16 nv (pad_rows): a shift */
+            const float *dw = d + (long)64 * w * (RS_VEC16 * nv);
             while (m) {
                 const int r = __builtin_ctzll(m);
                 m &= m - 1;
                 const float v = (float)xc[(long)r * cols] * scale;
-                RS512_STEP(acc, hacc, v, r, dw, ldd, nv, half, tail, htail);
+                RS512_STEP(acc, hacc, v, r, dw, RS_VEC16 * nv, nv, half, tail, htail);
             }
         }
         if (half) acc[nv - 1] = _mm512_castps256_ps512(hacc);
@@ -1242,7 +1243,7 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
         /* the column form costs a scatter per nonzero and saves a load and
          * a store per nonzero and vector of outputs */
         /* the packing's bits, unless the column form was made already */
-        g->bits = g->avx2 && g->s->bits && !g->s->csc_ready && g->n <= RS_BLOCK;
+        g->bits = g->avx2 && g->s->bits && g->s->dpad && !g->s->csc_ready && g->n <= RS_BLOCK;
         g->csc = !g->bits && g->avx2 && (g->s->csc_ready || build_csc(g->s));
         if (g->csc || g->bits) pad_rows(g);
         int cols = g->s->cols > 0 ? g->s->cols : 1;
