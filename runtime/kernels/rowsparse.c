@@ -402,6 +402,8 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
         uint64_t *bw = bits ? bits + (long)(i / 64) * cols : NULL;
+        /* the row's bytes for S^T D: the blocks with ink are enough */
+        uint8_t *xr = bits ? s->xb + (long)i * cols : NULL;
         const __m256i bit = _mm256_set1_epi64x((long long)(1ull << (i % 64)));
         for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
             const char *next = (const char *)(base + idx[i + a] * cols);
@@ -412,6 +414,7 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
             __m256i b = _mm256_loadu_si256((const __m256i *)(xi + p));
             unsigned m = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, zero));
             if (!m) continue;
+            if (xr) _mm256_storeu_si256((__m256i *)(xr + p), b);
             __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
             __m256i w[4] = {_mm256_cvtepu8_epi32(lo), _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)),
                             _mm256_cvtepu8_epi32(hi), _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))};
@@ -426,7 +429,9 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
             if (nnz > max) return false;
         }
         for (; p + RS_VEC <= cols; p += RS_VEC) {
-            __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(xi + p)));
+            __m128i b8 = _mm_loadl_epi64((const __m128i *)(xi + p));
+            if (xr) _mm_storel_epi64((__m128i *)(xr + p), b8);
+            __m256i b = _mm256_cvtepu8_epi32(b8);
             unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(b, zero)));
             nnz = pack8(s, nnz, m, _mm256_mul_ps(_mm256_cvtepi32_ps(b), sc), p);
             if (bw) bits8(bw + p, b, bit);
@@ -436,12 +441,15 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
         for (; p < cols; p++) {
             if (xi[p] == 0) continue;
             if (nnz == max) return false;
-            if (bw) bw[p] |= 1ull << (i % 64);
-            else if (cnt) cnt[p]++;
+            if (bw) {
+                bw[p] |= 1ull << (i % 64);
+                xr[p] = xi[p];
+            } else if (cnt) {
+                cnt[p]++;
+            }
             s->col[nnz] = p;
             s->val[nnz++] = (float)xi[p] * scale;
         }
-        if (bits) memcpy(s->xb + (long)i * cols, xi, (size_t)cols);
     }
     s->start[rows] = (int32_t)nnz;
     s->counted = cnt != NULL;
@@ -1051,6 +1059,8 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
         uint64_t *bw = bits ? bits + (long)(i / 64) * cols : NULL;
+        /* the row's bytes for S^T D: the blocks with ink are enough */
+        uint8_t *xr = bits ? s->xb + (long)i * cols : NULL;
         const __m512i bit = _mm512_set1_epi64((long long)(1ull << (i % 64)));
         for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
             const char *next = (const char *)(base + idx[i + a] * cols);
@@ -1061,6 +1071,7 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
             __m512i b = _mm512_loadu_si512((const void *)(xi + p));
             unsigned m8 = _mm512_test_epi64_mask(b, b);     /* 8-byte groups with ink */
             if (!m8) continue;
+            if (xr) _mm512_storeu_si512((void *)(xr + p), b);
 #define RS512_GROUP(q) \
             if (m8 >> (2 * (q)) & 3) { \
                 __m512i w = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(b, q)); \
@@ -1079,7 +1090,9 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
             if (nnz > max) return false;
         }
         for (; p + 16 <= cols; p += 16) {
-            __m512i w = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(xi + p)));
+            __m128i b16 = _mm_loadu_si128((const __m128i *)(xi + p));
+            if (xr) _mm_storeu_si128((__m128i *)(xr + p), b16);
+            __m512i w = _mm512_cvtepu8_epi32(b16);
             __mmask16 mq = _mm512_test_epi32_mask(w, w);
             __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(w), sc);
             _mm512_storeu_ps(s->val + nnz, _mm512_maskz_compress_ps(mq, v));
@@ -1093,12 +1106,15 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
         for (; p < cols; p++) {
             if (xi[p] == 0) continue;
             if (nnz == max) return false;
-            if (bw) bw[p] |= 1ull << (i % 64);
-            else if (cnt) cnt[p]++;
+            if (bw) {
+                bw[p] |= 1ull << (i % 64);
+                xr[p] = xi[p];
+            } else if (cnt) {
+                cnt[p]++;
+            }
             s->col[nnz] = p;
             s->val[nnz++] = (float)xi[p] * scale;
         }
-        if (bits) memcpy(s->xb + (long)i * cols, xi, (size_t)cols);
     }
     s->start[rows] = (int32_t)nnz;
     s->counted = cnt != NULL;
