@@ -360,8 +360,10 @@ static inline long pack8(rt_rowsparse *s, long nnz, unsigned m, __m256 v, int p)
  * ((float)byte * scale) and packed.
  * Images are picked at random from tens of megabytes, so each is a fresh
  * run of cache (and TLB) misses: the one RS_AHEAD rows on is prefetched
- * while this one is packed, far enough ahead to hide the memory latency. */
-enum { RS_AHEAD = 4 };
+ * while this one is packed, far enough ahead to hide the memory latency,
+ * and the one RS_FAR rows on into L2 only (more misses in flight than L1
+ * has room for: 20.7 -> 18.9 us per study batch on the Zen 4). */
+enum { RS_AHEAD = 4, RS_FAR = 8 };
 
 /* cnt[0 .. 8) += 1 where the widened bytes w are nonzero. */
 __attribute__((target("avx2"), always_inline))
@@ -408,6 +410,10 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
         for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
             const char *next = (const char *)(base + idx[i + a] * cols);
             for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+        }
+        for (int a = i == 0 ? RS_AHEAD + 1 : RS_FAR; a <= RS_FAR && i + a < rows; a++) {
+            const char *next = (const char *)(base + idx[i + a] * cols);
+            for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T2);
         }
         int p = 0;
         for (; p + 32 <= cols; p += 32) {
@@ -1065,6 +1071,10 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
         for (int a = i == 0 ? 1 : RS_AHEAD; a <= RS_AHEAD && i + a < rows; a++) {
             const char *next = (const char *)(base + idx[i + a] * cols);
             for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+        }
+        for (int a = i == 0 ? RS_AHEAD + 1 : RS_FAR; a <= RS_FAR && i + a < rows; a++) {
+            const char *next = (const char *)(base + idx[i + a] * cols);
+            for (int o = 0; o < cols; o += 64) _mm_prefetch(next + o, _MM_HINT_T2);
         }
         int p = 0;
         for (; p + 64 <= cols; p += 64) {
