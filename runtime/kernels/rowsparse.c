@@ -925,7 +925,59 @@ static inline rs512_block block512(int w)
     return k;
 }
 
-/* Rows [i0, i1) of S B (+ bias), two rows at a time. */
+/* Four output rows of S B (+ bias) side by side: out[r] = the sum over
+ * list r (ix[r], vx[r], cx[r] entries) of val * m[idx], each chain in its
+ * list's order as in rows2_avx512. Four rows' chains in flight instead of
+ * two: S B at the study's shape 30.3 -> 28.4 us. */
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void rows4_avx512(int nv, int half, __mmask16 tail, __m256i htail,
+                                const int32_t *const *ix, const float *const *vx,
+                                const int32_t *cx, const float *m, int n, const float *bias,
+                                float *const *out)
+{
+    __m512 a0[RS_BLOCK / RS_VEC16], a1[RS_BLOCK / RS_VEC16], a2[RS_BLOCK / RS_VEC16],
+        a3[RS_BLOCK / RS_VEC16];
+    __m256 h0 = _mm256_setzero_ps(), h1 = h0, h2 = h0, h3 = h0;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) a0[v] = a1[v] = a2[v] = a3[v] = _mm512_setzero_ps();
+    int32_t all = cx[0];
+    for (int r = 1; r < 4; r++) all = cx[r] < all ? cx[r] : all;
+    int32_t k = 0;
+    for (; k < all; k++) {
+        RS512_STEP(a0, h0, vx[0][k], ix[0][k], m, n, nv, half, tail, htail);
+        RS512_STEP(a1, h1, vx[1][k], ix[1][k], m, n, nv, half, tail, htail);
+        RS512_STEP(a2, h2, vx[2][k], ix[2][k], m, n, nv, half, tail, htail);
+        RS512_STEP(a3, h3, vx[3][k], ix[3][k], m, n, nv, half, tail, htail);
+    }
+    for (int32_t q = k; q < cx[0]; q++) RS512_STEP(a0, h0, vx[0][q], ix[0][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[1]; q++) RS512_STEP(a1, h1, vx[1][q], ix[1][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[2]; q++) RS512_STEP(a2, h2, vx[2][q], ix[2][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[3]; q++) RS512_STEP(a3, h3, vx[3][q], ix[3][q], m, n, nv, half, tail, htail);
+    if (half) {
+        a0[nv - 1] = _mm512_castps256_ps512(h0);
+        a1[nv - 1] = _mm512_castps256_ps512(h1);
+        a2[nv - 1] = _mm512_castps256_ps512(h2);
+        a3[nv - 1] = _mm512_castps256_ps512(h3);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        __mmask16 mk = v == nv - 1 ? tail : (__mmask16)0xffff;
+        if (bias) {
+            __m512 bv = _mm512_maskz_loadu_ps(mk, bias + RS_VEC16 * v);
+            a0[v] = _mm512_add_ps(a0[v], bv);
+            a1[v] = _mm512_add_ps(a1[v], bv);
+            a2[v] = _mm512_add_ps(a2[v], bv);
+            a3[v] = _mm512_add_ps(a3[v], bv);
+        }
+        _mm512_mask_storeu_ps(out[0] + RS_VEC16 * v, mk, a0[v]);
+        _mm512_mask_storeu_ps(out[1] + RS_VEC16 * v, mk, a1[v]);
+        _mm512_mask_storeu_ps(out[2] + RS_VEC16 * v, mk, a2[v]);
+        _mm512_mask_storeu_ps(out[3] + RS_VEC16 * v, mk, a3[v]);
+    }
+}
+
+/* Rows [i0, i1) of S B (+ bias), four rows at a time, the last one to
+ * three two at a time. */
 __attribute__((target("avx512f,avx2,fma")))
 static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float *bias,
                       float *c, int ldc, int i0, int i1)
@@ -933,7 +985,28 @@ static void mm_avx512(const rt_rowsparse *s, const float *b, int n, const float 
     for (int jb = 0; jb < n; jb += RS_BLOCK) {
         rs512_block k = block512(n - jb < RS_BLOCK ? n - jb : RS_BLOCK);
         const float *bb = b + jb, *bias_b = bias ? bias + jb : NULL;
-        for (int i = i0; i < i1; i += 2) {
+        int i = i0;
+        for (; i + 3 < i1; i += 4) {
+            const int32_t *ix[4];
+            const float *vx[4];
+            int32_t cx[4];
+            float *out[4];
+            for (int r = 0; r < 4; r++) {
+                int32_t k0 = s->start[i + r];
+                ix[r] = s->col + k0;
+                vx[r] = s->val + k0;
+                cx[r] = s->start[i + r + 1] - k0;
+                out[r] = c + (long)(i + r) * ldc + jb;
+            }
+            switch (k.nv * 8 + k.half) {
+#define RS_MM4_512_CASE(NV, H) \
+            case NV * 8 + H: rows4_avx512(NV, H, k.tail, k.htail, ix, vx, cx, bb, n, bias_b, out); \
+                             break;
+            RS512_CASES(RS_MM4_512_CASE)
+#undef RS_MM4_512_CASE
+            }
+        }
+        for (; i < i1; i += 2) {
             bool two = i + 1 < i1;
             int32_t k0 = s->start[i], cnt = s->start[i + 1] - k0;
             int32_t k1 = s->start[i + 1], cnt1 = two ? s->start[i + 2] - k1 : 0;
