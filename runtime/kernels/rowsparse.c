@@ -784,7 +784,7 @@ static inline __mmask16 lanes16_below(int rem) { return (__mmask16)((1u << rem) 
  * still the one fma of its chain. */
 /* The last columns of a row when they are at most eight: `half` is
  * rs512_half_kind(their count). Exactly 8, 4, 2 or 1 of them are one plain
- * load of that width (zero-extended to 256 bits), the others a masked one:
+ * load of that width, the others a masked one:
  * n = 50 ends in 2 columns, and a 64-bit load instead of vmaskmovps made S B
  * and S^T D 7% faster. */
 enum { RS_HALF_NO, RS_HALF_MASK, RS_HALF_8, RS_HALF_4, RS_HALF_2, RS_HALF_1 };
@@ -799,9 +799,11 @@ static inline __m256 rs512_half_load(int half, const float *q, __m256i htail)
 {
     switch (half) {
     case RS_HALF_8: return _mm256_loadu_ps(q);
-    case RS_HALF_4: return _mm256_zextps128_ps256(_mm_loadu_ps(q));
-    case RS_HALF_2: return _mm256_zextps128_ps256(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)q)));
-    case RS_HALF_1: return _mm256_zextps128_ps256(_mm_load_ss(q));
+    /* (the upper lanes: whatever the cast leaves, in fact the zeros a VEX
+     * load writes there; they are never stored) */
+    case RS_HALF_4: return _mm256_castps128_ps256(_mm_loadu_ps(q));
+    case RS_HALF_2: return _mm256_castps128_ps256(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)q)));
+    case RS_HALF_1: return _mm256_castps128_ps256(_mm_load_ss(q));
     default: return _mm256_maskload_ps(q, htail);
     }
 }
