@@ -52,6 +52,26 @@
  *    (tmm_bits_*). Packing 20.7 (same), sort 15 -> 0, S^T D 25.8 (same
  *    as from the column form); AVX2: 24 -> 25, 15 -> 0, 33 -> 30. Sparse
  *    work per step 97 -> 78 (AVX2 107 -> 90).
+ *  - AVX-512: a last vector of exactly 8, 4, 2 or 1 columns is one plain
+ *    load of that width, not vmaskmovps (n = 50 ends in 2): S B 32 -> 30,
+ *    S^T D 28.5 -> 26. tmm_bits_avx512 indexes D's padded rows by a
+ *    shift: 26.3 -> 24.9. S B four rows at a time (rows4_avx512): 30 ->
+ *    28.5.
+ *  - Packing: the image 8 rows ahead is prefetched into L2 as well (the
+ *    one 4 ahead into L1): 20.5 -> 19.3 (AVX2: no change); S^T D's bytes
+ *    are the blocks with ink stored from the register that has them, not
+ *    a copy of each row: 21.1 -> 20.4.
+ *  After: packing 18-19, S B 28.5, S^T D 25 (AVX2: 25, 35, 30): the
+ *  sparse work per step 97 -> 72 us. One training epoch, 1 thread,
+ *  interleaved with the build before (median of 3 epochs): adam+relu
+ *  0.104 -> 0.091 s, sgd+sigmoid 0.096 -> 0.085 s, rmsprop+relu 0.108 ->
+ *  0.091 s (before the last three items).
+ *  What bounds them now: S^T D runs each column's chain one nonzero at a
+ *  time (4-cycle fma latency per nonzero against 3.5 cycles of fma
+ *  throughput for n = 50) and about 20 instructions per nonzero, at 5.5
+ *  cycles per nonzero (3.3 GHz); S B at 6 cycles per nonzero with 10
+ *  instructions and 6 loads (two of its three 64-byte loads straddle
+ *  lines); the fma floor of either is 3.5 cycles (16 us).
  *  Tried and dropped:
  *  - S^T D by rows into a band of output rows kept in L1 at a line
  *    stride (no sort; AVX-512 k-masks for the tail): 46-50 against 40
@@ -59,8 +79,13 @@
  *    stores 32 bytes a cycle, so a load-fma-store of 200 bytes per
  *    nonzero is store-bound at about 7 cycles.
  *  - Two columns side by side in tmm_bits_avx512 (as cols2_avx512):
- *    26.2 against 25.8. A table of the 256 byte values instead of the
- *    conversion per nonzero: 28.2 against 26.3.
+ *    26.2 against 25.8, and 26.3 against 24.8 once D is indexed by a
+ *    shift (the extra loop exits cost more than the second chain saves).
+ *    A table of the 256 byte values instead of the conversion per
+ *    nonzero: 28.2 against 26.3.
+ *  - The plain 64-bit tail load in the AVX2 bodies (n = 50 ends in 2 of
+ *    8): S B 34.5 -> 32.7, S^T D 30.1 -> 31.0 on this AMD machine (Intel
+ *    masks loads cheaply); not worth an instance per tail there.
  *  - S B from a copy of W at a line stride: 30.3 without the copy's
  *    cost, 35 with it (32.5 before): the copy costs more than the split
  *    loads. S B with W's rows confined to L1 (a test of the bound, wrong
