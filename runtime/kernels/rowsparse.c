@@ -748,7 +748,10 @@ __attribute__((target("avx2,fma,bmi"), always_inline))
 static inline void tmm_bits_body_avx2(int nv, __m256i tail, const rt_rowsparse *s, const float *d,
                                       int ldd, int n, float *c, int p0, int p1)
 {
-    const int cols = s->cols, words = (s->rows + 63) / 64;
+    /* D's rows at the padded stride (pad_rows: n rounded up to 16), known
+     * from nv: a shift instead of a multiply per nonzero */
+    const int cols = s->cols, words = (s->rows + 63) / 64, ld = (nv + 1) / 2 * 16;
+    (void)ldd;
     const float scale = s->xscale;
     for (int p = p0; p < p1; p++) {
         __m256 acc[RS_BLOCK / RS_VEC];
@@ -757,12 +760,12 @@ static inline void tmm_bits_body_avx2(int nv, __m256i tail, const rt_rowsparse *
         for (int w = 0; w < words; w++) {
             uint64_t m = s->rbits[(long)w * cols + p];
             const uint8_t *xc = s->xb + (long)64 * w * cols + p;
-            const float *dw = d + (long)64 * w * ldd;
+            const float *dw = d + (long)64 * w * ld;
             while (m) {
                 const int r = __builtin_ctzll(m);
                 m &= m - 1;
                 const __m256 a = _mm256_set1_ps((float)xc[(long)r * cols] * scale);
-                const float *dp = dw + (long)r * ldd;
+                const float *dp = dw + (long)r * ld;
 #pragma GCC unroll 8
                 for (int v = 0; v < nv - 1; v++)
                     acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(dp + RS_VEC * v), acc[v]);
