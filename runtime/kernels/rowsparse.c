@@ -61,11 +61,12 @@
  *    one 4 ahead into L1): 20.5 -> 19.3 (AVX2: no change); S^T D's bytes
  *    are the blocks with ink stored from the register that has them, not
  *    a copy of each row: 21.1 -> 20.4.
- *  After: packing 18-19, S B 28.5, S^T D 25 (AVX2: 25, 35, 30): the
- *  sparse work per step 97 -> 72 us. One training epoch, 1 thread,
- *  interleaved with the build before (median of 3 epochs): adam+relu
- *  0.104 -> 0.091 s, sgd+sigmoid 0.096 -> 0.085 s, rmsprop+relu 0.108 ->
- *  0.091 s (before the last three items).
+ *  After: packing 18-19, S B 28.5, S^T D 25 (AVX2: 25, 34.5, 29): the
+ *  sparse work per step 97 -> 72 us (AVX2 107 -> 89). One training
+ *  epoch, 1 thread (bench-epoch, 3 epochs, interleaved with the build
+ *  before, best of 3 medians): adam+relu 0.107 -> 0.093 s, sgd+sigmoid
+ *  0.101 -> 0.086 s, rmsprop+relu 0.110 -> 0.093 s; the fastest tenth of
+ *  the steps 166 -> 141, 157 -> 134, 163 -> 138 us.
  *  What bounds them now: S^T D runs each column's chain one nonzero at a
  *  time (4-cycle fma latency per nonzero against 3.5 cycles of fma
  *  throughput for n = 50) and about 20 instructions per nonzero, at 5.5
