@@ -83,7 +83,8 @@
  *    26.2 against 25.8, and 26.3 against 24.8 once D is indexed by a
  *    shift (the extra loop exits cost more than the second chain saves).
  *    A table of the 256 byte values instead of the conversion per
- *    nonzero: 28.2 against 26.3.
+ *    nonzero (3 instructions less): 28.2 against 26.3, again 26.4
+ *    against 24.6 at the end (though 7% faster in two slow spells).
  *  - The plain 64-bit tail load in the AVX2 bodies (n = 50 ends in 2 of
  *    8): S B 34.5 -> 32.7, S^T D 30.1 -> 31.0 on this AMD machine (Intel
  *    masks loads cheaply); not worth an instance per tail there.
@@ -92,8 +93,10 @@
  *    loads. S B with W's rows confined to L1 (a test of the bound, wrong
  *    results): 10% faster, so S B is still not L2-bound; its inner loop
  *    is 12 instructions per nonzero and two rows' chains; at n = 16 it
- *    takes 17 us, at 48 (aligned rows) 32, at 64 40: it scales with the
- *    loads' bytes.
+ *    takes 17 us, at 48 (aligned rows) 32, at 64 40 (a slow spell: 39 at
+ *    n = 50): it scales with the loads' bytes.
+ *  - Packing: k-masked stores of the compressed values and columns (only
+ *    the lanes kept) instead of full ones: no faster (18.7 / 18.2).
  *  - Packing: the batch's images cost about 10 of its 20 us (20 -> 10
  *    when packed twice in a row); prefetching the whole next batch during
  *    a step: -1 us in the microbenchmark, nothing clear in the epoch;
@@ -831,7 +834,8 @@ static inline __m256 rs512_half_load(int half, const float *q, __m256i htail)
     /* (the upper lanes: whatever the cast leaves, in fact the zeros a VEX
      * load writes there; they are never stored) */
     case RS_HALF_4: return _mm256_castps128_ps256(_mm_loadu_ps(q));
-    case RS_HALF_2: return _mm256_castps128_ps256(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)q)));
+    case RS_HALF_2:
+        return _mm256_castps128_ps256(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)q)));
     case RS_HALF_1: return _mm256_castps128_ps256(_mm_load_ss(q));
     default: return _mm256_maskload_ps(q, htail);
     }
@@ -980,10 +984,14 @@ static inline void rows4_avx512(int nv, int half, __mmask16 tail, __m256i htail,
         RS512_STEP(a2, h2, vx[2][k], ix[2][k], m, n, nv, half, tail, htail);
         RS512_STEP(a3, h3, vx[3][k], ix[3][k], m, n, nv, half, tail, htail);
     }
-    for (int32_t q = k; q < cx[0]; q++) RS512_STEP(a0, h0, vx[0][q], ix[0][q], m, n, nv, half, tail, htail);
-    for (int32_t q = k; q < cx[1]; q++) RS512_STEP(a1, h1, vx[1][q], ix[1][q], m, n, nv, half, tail, htail);
-    for (int32_t q = k; q < cx[2]; q++) RS512_STEP(a2, h2, vx[2][q], ix[2][q], m, n, nv, half, tail, htail);
-    for (int32_t q = k; q < cx[3]; q++) RS512_STEP(a3, h3, vx[3][q], ix[3][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[0]; q++)
+        RS512_STEP(a0, h0, vx[0][q], ix[0][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[1]; q++)
+        RS512_STEP(a1, h1, vx[1][q], ix[1][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[2]; q++)
+        RS512_STEP(a2, h2, vx[2][q], ix[2][q], m, n, nv, half, tail, htail);
+    for (int32_t q = k; q < cx[3]; q++)
+        RS512_STEP(a3, h3, vx[3][q], ix[3][q], m, n, nv, half, tail, htail);
     if (half) {
         a0[nv - 1] = _mm512_castps256_ps512(h0);
         a1[nv - 1] = _mm512_castps256_ps512(h1);

@@ -82,7 +82,8 @@ typedef struct rt_rowsparse {
      * no column form): bit i of rbits[w * cols + p] is set when row
      * 64 w + i has a nonzero at column p; xb holds the packed rows' bytes
      * (row i at xb + i * cols; only the nonzero ones are sure to be
-     * current), a value being (float)byte * xscale as in val[]. Both arrays grow as needed (rbits_cap, xb_cap entries). */
+     * current), a value being (float)byte * xscale as in val[]. Both
+     * arrays grow as needed (rbits_cap, xb_cap entries). */
     bool bits;
     float xscale;
     uint64_t *rbits;
