@@ -98,6 +98,10 @@
  *  - In a one-thread fit, prefetching the next batch's first 8 or all 100
  *    images into L2 right after its step starts (fit.c): the steps' p10
  *    and median unchanged (168 / 180 us either way, a slow spell).
+ *  - Packing: a byte per row and group of 8 columns (one store per group
+ *    instead of ORing the row's bit into 8 or 16 words), transposed into
+ *    the bits at the end 32 rows per movemask: slower, 18.3 -> 20.5
+ *    (AVX2 25.1 -> 26.6).
  *  - Packing: k-masked stores of the compressed values and columns (only
  *    the lanes kept) instead of full ones: no faster (18.7 / 18.2).
  *  - Packing: the batch's images cost about 10 of its 20 us (20 -> 10
