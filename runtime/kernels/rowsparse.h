@@ -69,11 +69,26 @@ typedef struct rt_rowsparse {
      * cstart holds max_nnz + 3 entries */
     int32_t *cstart;
     rt_rs_entry *centry;
+    /* workspace of S^T D by columns: D's rows copied to a stride of whole
+     * 64-byte lines (cap_rows rows of up to 64 floats) */
+    float *dpad;
     /* set by a packing that counted each column's nonzeros as it went
-     * (the x86 byte packings): cstart[p + 2] holds column p's count, and
-     * S^T D's counting sort starts from its prefix sums */
+     * (the x86 byte packings of over 128 rows): cstart[p + 2] holds
+     * column p's count, and S^T D's counting sort starts from its prefix
+     * sums */
     bool counted;
     bool csc_ready;             /* the column form holds the matrix last built */
+    /* set by the x86 byte packings of up to 128 rows (S^T D then needs
+     * no column form): bit i of rbits[w * cols + p] is set when row
+     * 64 w + i has a nonzero at column p; xb holds the packed rows' bytes
+     * (row i at xb + i * cols; only the nonzero ones are sure to be
+     * current), a value being (float)byte * xscale as in val[]. Both
+     * arrays grow as needed (rbits_cap, xb_cap entries). */
+    bool bits;
+    float xscale;
+    uint64_t *rbits;
+    uint8_t *xb;
+    long rbits_cap, xb_cap;
 } rt_rowsparse;
 
 /* Room for up to `rows` rows and `max_nnz` nonzeros (grows, never shrinks). */

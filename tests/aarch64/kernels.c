@@ -190,6 +190,11 @@ static void rowsparse_case(rt_pool *pool, int rows, int cols, int n)
          rt_rowsparse_build_u8(&r, RT_SIMD_SCALAR, bytes, idx, rows, cols, scale);
     check(ok && same_sparse(&s, &r, rows), "rowsparse build_u8", rows, cols, 0, 0);
     dump(s.val, (size_t)s.start[rows] * 4);
+    /* S^T D straight after a byte packing (AVX-512: from its column bits) */
+    memset(t, 0x7f, (size_t)cols * n * 4);
+    rt_rowsparse_tmm(&s, simd, pool, d, n, t);
+    rt_rowsparse_tmm(&r, RT_SIMD_SCALAR, NULL, d, n, ts);
+    check(memcmp(t, ts, (size_t)cols * n * 4) == 0, "rowsparse S^T D after build_u8", rows, cols, n, 0);
     rt_rowsparse_release(&s);
     rt_rowsparse_release(&r);
     free(x), free(bytes), free(idx), free(b), free(d), free(bias), free(c), free(cs), free(t), free(ts);
@@ -205,6 +210,12 @@ static void rowsparse_all(rt_pool *pool)
                 rowsparse_case(NULL, rows[ri], cols, ns[ni]);
     rowsparse_case(pool, 100, 784, 50);
     rowsparse_case(pool, 37, 100, 10);
+    /* batches of more than 64 rows (two words of column bits) and of more
+     * than 128 (none) */
+    rowsparse_case(NULL, 64, 100, 50);
+    rowsparse_case(pool, 65, 90, 17);
+    rowsparse_case(NULL, 128, 70, 64);
+    rowsparse_case(pool, 129, 80, 33);
 }
 
 /* ---- a batch of bytes gathered as floats ------------------------------------- */

@@ -368,3 +368,63 @@ Test(rowsparse, column_counts_from_byte_packing_give_the_gemm_bits)
             }
         }
 }
+
+/* The AVX-512 byte packing of up to 128 rows marks each column's rows as
+ * bits (one 64-bit word per 64 rows), and S^T D sums the columns from
+ * those instead of sorting the nonzeros by column: on every path, for
+ * batches around the word boundaries and past 128 rows, widths with every
+ * tail and both sides of the 64 outputs the bits serve, 1 to 3 threads,
+ * with and without the pipeline's rt_rowsparse_prepare_tmm, run twice on
+ * one packing, S^T D gives the dense GEMM's bits. */
+Test(rowsparse, column_bits_from_byte_packing_give_the_gemm_bits)
+{
+    enum { NIMG = 140, MAXC = 130, MAXN = 70 };
+    static uint8_t base[NIMG * MAXC];
+    static float x[NIMG * MAXC], d[NIMG * MAXN], ref[MAXC * MAXN], got[MAXC * MAXN];
+    static int64_t idx[NIMG];
+    const int rowss[] = {1, 2, 63, 64, 65, 100, 127, 128, 129, 140};
+    const int colss[] = {1, 16, 17, 64, 65, 130};
+    const int ns[] = {1, 7, 8, 9, 16, 17, 24, 25, 50, 64, 65, 70};
+    const float densities[] = {0.0f, 0.19f, 0.6f, 1.0f};
+    const float scale = 1.0f / 255.0f;
+    uint32_t seed = 31;
+    rt_pool *pools[3] = {NULL, rt_pool_create(2), rt_pool_create(3)};
+    for (size_t ri = 0; ri < sizeof rowss / sizeof *rowss; ri++)
+        for (size_t ci = 0; ci < sizeof colss / sizeof *colss; ci++)
+            for (size_t di = 0; di < sizeof densities / sizeof *densities; di++) {
+                const int rows = rowss[ri], cols = colss[ci];
+                for (int k = 0; k < NIMG * cols; k++)
+                    base[k] = unit(&seed) < densities[di] ? (uint8_t)(lcg(&seed) % 255 + 1) : 0;
+                /* rows out of order, some repeated */
+                for (int i = 0; i < rows; i++) idx[i] = (int64_t)((i * 37 + 5) % NIMG);
+                for (int i = 0; i < rows; i++)
+                    for (int p = 0; p < cols; p++)
+                        x[(long)i * cols + p] = (float)base[idx[i] * cols + p] * scale;
+                for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+                    const int n = ns[ni];
+                    fill(d, (long)rows * n, &seed);
+                    rt_gemm_ref_f32(true, false, cols, n, rows, x, cols, d, n, false, ref, n);
+                    size_t bytes = (size_t)cols * n * sizeof(float);
+                    for (size_t pi = 0; pi < sizeof paths / sizeof paths[0]; pi++)
+                        for (int th = 0; th < 3; th++)
+                            for (int prep = 0; prep < 2; prep++) {
+                                rt_rowsparse sp = {0};
+                                cr_assert(rt_rowsparse_reserve(&sp, rows, (long)rows * cols, NULL));
+                                cr_assert(rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols,
+                                                                scale));
+                                if (prep) rt_rowsparse_prepare_tmm(&sp, paths[pi]);
+                                for (int again = 0; again < 2; again++) {
+                                    memset(got, 0xff, bytes);
+                                    rt_rowsparse_tmm(&sp, paths[pi], pools[th], d, n, got);
+                                    cr_assert(memcmp(got, ref, bytes) == 0,
+                                              "%s rows=%d cols=%d n=%d density=%g threads=%d prep=%d run %d",
+                                              rt_simd_name(paths[pi]), rows, cols, n,
+                                              (double)densities[di], th + 1, prep, again);
+                                }
+                                rt_rowsparse_release(&sp);
+                            }
+                }
+            }
+    rt_pool_destroy(pools[1]);
+    rt_pool_destroy(pools[2]);
+}
