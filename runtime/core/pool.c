@@ -107,6 +107,7 @@ struct rt_pool {
     rt_core_share *share;       /* NULL: every worker, always */
     int own;                    /* threads the share always leaves us */
     atomic_int enlisted;        /* workers 0 .. enlisted - 1 may take work */
+    atomic_int limit;           /* rt_pool_limit; 0: none */
 
     /* The current job, written by the owner of `busy` before it publishes
      * `claim`, rewritten only once every task of the job is done. */
@@ -303,6 +304,7 @@ rt_pool *rt_pool_create(int nthreads)
     atomic_init(&p->bg_ctx, NULL);
     atomic_init(&p->bg, BG_EMPTY);
     atomic_init(&p->enlisted, nthreads - 1);
+    atomic_init(&p->limit, 0);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     /* If the system refuses a thread, run with the ones we got: a smaller
@@ -370,7 +372,13 @@ int rt_pool_threads(const rt_pool *p)
         n = fair > p->own ? fair : p->own;
         if (n > p->nthreads) n = p->nthreads;
     }
-    return n;
+    int limit = atomic_load_explicit(&p->limit, memory_order_relaxed);
+    return limit > 0 && limit < n ? limit : n;
+}
+
+void rt_pool_limit(rt_pool *pool, int n)
+{
+    if (pool) atomic_store_explicit(&pool->limit, n > 0 ? n : 0, memory_order_relaxed);
 }
 
 /* Threads this run may use, and the workers enlisted accordingly. Called

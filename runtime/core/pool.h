@@ -25,6 +25,10 @@ void rt_pool_destroy(rt_pool *pool);
 int rt_pool_threads(const rt_pool *pool);
 /* The threads the pool has, whatever its share allows now. */
 int rt_pool_size(const rt_pool *pool);
+/* At most n threads per run from now on (n <= 0: no limit), by the same
+ * means as a core share; for a caller that measures which count is faster
+ * (the fit does: runtime/nn/thread_tuner.h). */
+void rt_pool_limit(rt_pool *pool, int n);
 /* Runs fn(ctx, t) for t in [0, ntasks) and returns when all are done. */
 void rt_pool_run(rt_pool *pool, int ntasks, rt_task_fn fn, void *ctx);
 

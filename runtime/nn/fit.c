@@ -23,6 +23,7 @@
 #include <time.h>
 #include "fit.h"
 #include "tensor.h"
+#include "thread_tuner.h"
 
 static double now_seconds(void)
 {
@@ -263,6 +264,8 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
      * a batch gathered ahead goes to the staging slot, never straight into
      * the input the current step reads. */
     const bool ahead = rt_pool_size(pool) > 1;
+    rt_thread_tuner tuner;
+    rt_tuner_begin(&tuner, pool, now_seconds());
     rt_fit_status status = RT_FIT_FAILED;
     bool floats = !train->x_u8 || (cfg->validation && !cfg->validation->x_u8);
     if (!batch_alloc(&b, train->n, batch, train->features, classes, floats, err) ||
@@ -280,6 +283,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             train_start(jobs, m, train, &b, 0, batch);
             rt_pool_join(pool);
         }
+        rt_tuner_resume(&tuner, now_seconds());
         for (int bi = 0; bi < nbatches; bi++) {
             gather_job *g = &jobs[bi & 1];
             const float *x;
@@ -291,6 +295,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             bool ok = rt_model_train_step(m, opt, x, b.y[g->slot], n, cfg->loss, &loss, &correct,
                                           err);
             rt_pool_join(pool);
+            rt_tuner_step(&tuner, now_seconds());
             if (!ok) goto done;
             if (!isfinite(loss)) {
                 rt_fail(err, "the loss became %s at epoch %d, batch %d of %d "
@@ -320,6 +325,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
     status = RT_FIT_DONE;
 done:
     rt_pool_join(pool);
+    rt_tuner_end(&tuner);
     batch_free(&b);
     return status;
 }
