@@ -55,11 +55,11 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 # Determinism: no implicit FMA contraction, no fast-math, ever.
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := $(filter -fsanitize%,$(OPT)) -pthread
-LDLIBS    = -lffi -ledit -lcurl -lcrypto -ljansson -lz $(CAIRO_LIBS) -lm
+LDLIBS    = -lffi -ledit -ljansson -lz -lm
 # cairo (charts as PNG/SVG/PDF): asked of pkg-config when a recipe runs,
-# after build/.deps-build has installed it
+# after build/.deps-build has installed it. Its headers only: cairo,
+# libcurl and libcrypto are opened at their first use (runtime/core/dynlib.h)
 CAIRO_CFLAGS = $(shell $(PKG_CONFIG) --cflags cairo)
-CAIRO_LIBS   = $(shell $(PKG_CONFIG) --libs cairo)
 GEN_CFLAGS := $(filter-out -Wmissing-prototypes -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function
 
 # ---- Debian packages ----------------------------------------------------
@@ -119,7 +119,7 @@ deps: build/.deps-build build/.deps-test
 # Four layers, each compiled with the include path of what it may see, so an
 # #include that reaches the wrong way fails to compile:
 #   runtime/  C kernels and data; core <- kernels, expr <- data <- nn;
-#             report (charts, figures, HTML) stands alone
+#             report (charts, figures, HTML) sees core only
 #   lang/     the language core (syntax, compiler, vm): knows no runtime/stdlib
 #   stdlib/   binds the language to the runtime
 #   lang/cli  the program (main, REPL): sees everything
@@ -127,7 +127,7 @@ RT_CORE_INC := -Iruntime/core
 RT_KERN_INC := $(RT_CORE_INC) -Iruntime/kernels
 RT_EXPR_INC := $(RT_CORE_INC) -Iruntime/expr
 RT_DATA_INC := $(RT_KERN_INC) -Iruntime/data
-RT_REPORT_INC = -Iruntime/report $(CAIRO_CFLAGS)
+RT_REPORT_INC = -Iruntime/report $(RT_CORE_INC) $(CAIRO_CFLAGS)
 RT_INC      := $(RT_DATA_INC) -Iruntime/expr -Iruntime/nn -Iruntime/report
 LANG_INC    := -Ilang/syntax -Ilang/compiler -Ilang/vm -I$(OUT)/gen
 STD_INC     := $(LANG_INC) $(RT_INC) -Istdlib
@@ -220,7 +220,7 @@ $(KCHECK): $(call obj,tests/aarch64/kernels.c) $(RT_OBJ)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(UNIT): $(filter-out $(call obj,lang/cli/main.c),$(CLI_OBJ)) $(UNIT_OBJ) $(LIB_OBJ) build/.deps-test
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -lcriterion -o $@
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -lcrypto -lcriterion -o $@
 
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
 

@@ -9,7 +9,16 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "download.h"
+#include "dynlib.h"
 #include "rt_file.h"
+
+/* Opened at the first download or digest (dynlib.h). */
+#define CURL_FUNCS(X) X(curl_easy_cleanup) X(curl_easy_init) X(curl_easy_perform) \
+    X(curl_easy_setopt) X(curl_easy_strerror) X(curl_global_cleanup) X(curl_global_init)
+RT_DYNLIB_DEFINE(curl, "libcurl.so.4", "libcurl (downloads)", CURL_FUNCS);
+#define CRYPTO_FUNCS(X) X(EVP_MD_CTX_new) X(EVP_DigestInit_ex) X(EVP_sha256) \
+    X(EVP_DigestUpdate) X(EVP_DigestFinal_ex) X(EVP_MD_CTX_free)
+RT_DYNLIB_DEFINE(crypto, "libcrypto.so.3", "libcrypto (SHA-256)", CRYPTO_FUNCS);
 
 /* ---- digests --------------------------------------------------------------- */
 
@@ -21,6 +30,7 @@ bool rt_sha256_content(const char *path, char hex[65], rt_error *err)
 bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65], rt_error *err)
 {
     hex[0] = '\0';
+    if (!rt_dynlib_load(&crypto_lib, err)) return false;
     int fd = rt_open_regular(path, NULL, err);
     if (fd < 0) return false;
     gzFile f = gzdopen(fd, "rb");
@@ -28,10 +38,10 @@ bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65], rt
         close(fd);
         return rt_fail(err, "%s: cannot open: out of memory", path);
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = (crypto_api.EVP_MD_CTX_new)();
     enum { CHUNK = 1 << 18 };
     unsigned char *buf = malloc(CHUNK);
-    bool ok = ctx && buf && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    bool ok = ctx && buf && (crypto_api.EVP_DigestInit_ex)(ctx, crypto_api.EVP_sha256(), NULL) == 1;
     if (!ok) rt_fail(err, "%s: cannot start SHA-256 (out of memory?)", path);
     int r = 0;
     int64_t total = 0;
@@ -42,7 +52,7 @@ bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65], rt
                          path, (long long)max_bytes);
             break;
         }
-        ok = EVP_DigestUpdate(ctx, buf, (size_t)r) == 1;
+        ok = (crypto_api.EVP_DigestUpdate)(ctx, buf, (size_t)r) == 1;
     }
     if (ok && r < 0) {
         /* zlib caught a damaged archive: bad data, a CRC or length mismatch
@@ -57,11 +67,11 @@ bool rt_sha256_content_max(const char *path, int64_t max_bytes, char hex[65], rt
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    if (ok && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+    if (ok && (crypto_api.EVP_DigestFinal_ex)(ctx, md, &mdlen) != 1)
         ok = rt_fail(err, "%s: SHA-256 failed", path);
     for (unsigned i = 0; ok && i < mdlen && i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    EVP_MD_CTX_free(ctx);
+    (crypto_api.EVP_MD_CTX_free)(ctx);
     free(buf);
     gzclose(f);
     return ok;
@@ -143,21 +153,21 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
                   char *reason, size_t rlen, bool *interrupted)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = (curl_api.curl_easy_init)();
     if (!c) {
         snprintf(reason, rlen, "cannot start libcurl");
         return false;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
     transfer t = { out, false, false, false, 0, opts, url, 0 };
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);      /* HTTP >= 400 is an error */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);         /* safe in threads */
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "mlp/1 (+libcurl)");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+    (curl_api.curl_easy_setopt)(c, CURLOPT_URL, url);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_ERRORBUFFER, errbuf);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_FOLLOWLOCATION, 1L);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_MAXREDIRS, 10L);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_FAILONERROR, 1L);      /* HTTP >= 400 is an error */
+    (curl_api.curl_easy_setopt)(c, CURLOPT_NOSIGNAL, 1L);         /* safe in threads */
+    (curl_api.curl_easy_setopt)(c, CURLOPT_USERAGENT, "mlp/1 (+libcurl)");
+    (curl_api.curl_easy_setopt)(c, CURLOPT_CONNECTTIMEOUT,
                      opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 15L);
     /* A mirror slower than low_speed_bytes/s for stall_timeout_s is given
      * up on (a trickle of a few bytes a second would otherwise take days),
@@ -165,17 +175,17 @@ static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
     long low = opts->low_speed_bytes > 0 ? opts->low_speed_bytes : RT_DOWNLOAD_LOW_SPEED;
     long stall = opts->stall_timeout_s > 0 ? opts->stall_timeout_s : RT_DOWNLOAD_STALL_S;
     long total = opts->timeout_s > 0 ? opts->timeout_s : RT_DOWNLOAD_TIMEOUT_S;
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, low);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, total);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_LOW_SPEED_LIMIT, low);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_LOW_SPEED_TIME, stall);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_TIMEOUT, total);
     if (opts->max_bytes > 0)
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts->max_bytes);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    CURLcode rc = curl_easy_perform(c);
+        (curl_api.curl_easy_setopt)(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts->max_bytes);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_WRITEFUNCTION, on_data);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_WRITEDATA, &t);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_XFERINFODATA, &t);
+    (curl_api.curl_easy_setopt)(c, CURLOPT_NOPROGRESS, 0L);
+    CURLcode rc = (curl_api.curl_easy_perform)(c);
     if (rc == CURLE_OK && fflush(out) != 0) t.write_failed = true;
     if (t.cancelled)
         snprintf(reason, rlen, "interrupted");
@@ -186,12 +196,12 @@ static bool fetch(const char *url, FILE *out, const rt_download_opts *opts,
         snprintf(reason, rlen, "too slow: under %ld bytes/s for %ld s", low, stall);
     else if (rc == CURLE_OPERATION_TIMEDOUT)
         snprintf(reason, rlen, "timed out after %ld s (%s)", total,
-                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                 errbuf[0] ? errbuf : (curl_api.curl_easy_strerror)(rc));
     else if (t.write_failed)
         snprintf(reason, rlen, "cannot write the temporary file: %s", strerror(errno));
     else if (rc != CURLE_OK)
-        snprintf(reason, rlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    curl_easy_cleanup(c);
+        snprintf(reason, rlen, "%s", errbuf[0] ? errbuf : (curl_api.curl_easy_strerror)(rc));
+    (curl_api.curl_easy_cleanup)(c);
     if (t.cancelled && interrupted) *interrupted = true;
     return rc == CURLE_OK && !t.write_failed;
 }
@@ -221,7 +231,8 @@ bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
      * a search looks for (rt_file.h). Temporaries of a process that was
      * killed are removed first. */
     rt_atomic_clean_stale(dest);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (!rt_dynlib_load(&curl_lib, err) || !rt_dynlib_load(&crypto_lib, err)) return false;
+    if ((curl_api.curl_global_init)(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return rt_fail(err, "%s: cannot initialise libcurl", dest);
 
     char tried[2048] = "";
@@ -231,7 +242,7 @@ bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
         rt_atomic_file af;
         rt_error e;
         if (!rt_atomic_open(&af, dest, &e)) {
-            curl_global_cleanup();
+            (curl_api.curl_global_cleanup)();
             return rt_fail(err, "%s", e.msg);
         }
         bool ok = fetch(urls[u], af.f, opts, reason, sizeof reason, &interrupted);
@@ -263,7 +274,7 @@ bool rt_download_verified(const char *const *urls, int nurls, const char *dest,
         }
         done = ok;
     }
-    curl_global_cleanup();
+    (curl_api.curl_global_cleanup)();
     if (interrupted) return rt_fail(err, "%s: download interrupted", dest);
     if (!done) return rt_fail(err, "%s: tried: %s", dest, tried);
     return true;

@@ -14,8 +14,9 @@ fi
 quick() { if [ "${BENCH_QUICK:-0}" = 1 ]; then eval "$1=\${$1:-$2}"; fi; }
 
 # What the runtime objects a bench driver links need (the Makefile's list):
-# the drivers link every runtime object, figures (cairo) included.
-RT_LIBS=${RT_LIBS:-"-lcurl -lcrypto -ljansson -lz $(pkg-config --libs cairo) -lm"}
+# the drivers link every runtime object (cairo, libcurl and libcrypto are
+# opened when first used: runtime/core/dynlib.h).
+RT_LIBS=${RT_LIBS:-"-ljansson -lz -lm"}
 
 # rt_objs OUT: the runtime's objects in build dir OUT, one per source file
 # under runtime/ (not a glob of OUT: an object left there by an older tree

@@ -20,7 +20,7 @@ for f in runtime/*/*.c; do
   (( ${#objs[@]} % 2 )) || wait
 done
 wait
-libs="-lcurl -lcrypto -ljansson -lz $(pkg-config --libs cairo) -lm"
+libs="-ljansson -lz -lm"
 cc $flags -Itests/tsan $inc tests/unit/test_pool.c tests/unit/test_fit_threads.c tests/tsan/main.c \
    "${objs[@]}" $libs -o "$tmp/tsan-tests"
 TSAN_OPTIONS="halt_on_error=1 exitcode=1 ${TSAN_OPTIONS:-}" "$tmp/tsan-tests" "$@"
