@@ -77,4 +77,13 @@ for prog in $PROGRAMS; do
         "$(secs "$p")" "$(ratio "$m" "$l")" "$(ratio "$m" "$p")"
 done
 echo "(best of $ROUNDS wall-clock seconds, interleaved; ratios below 1 mean mlp is faster)"
+SUMMARY=${BENCH_SUMMARY:-/dev/null}
+ahead=yes
+for prog in $PROGRAMS; do
+    m=${best[mlp,$prog]} p=${best[python,$prog]}
+    case "$m$p" in *fail*) ahead=no;; *) awk "BEGIN { exit !($m < $p) }" || ahead=no;; esac
+done
+printf '%-34s %8s s  lua %8s s  %6sx  (target <= 1.3x); every VM bench ahead of Python: %s\n' \
+    "vm fib(30), mlp vs lua" "$(secs "${best[mlp,fib]:-fail}")" "$(secs "${best[lua,fib]:-fail}")" \
+    "$(ratio "${best[mlp,fib]:-fail}" "${best[lua,fib]:-fail}")" "$ahead" >> "$SUMMARY"
 exit $status
