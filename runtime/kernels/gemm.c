@@ -385,6 +385,115 @@ static void ukernel_avx512_tail_edge(int kc, const float *const *arow, long aps,
     if (aps == 1) avx512_tail_edge_steps(kc, arow, 1, b, c, ldc, load, mb, m0);
     else avx512_tail_edge_steps(kc, arow, aps, b, c, ldc, load, mb, m0);
 }
+
+/* ---- AVX-512 whole rows, for n <= 64 -----------------------------------
+ * The study's small layers (n = 50 and 10, m = 100 or 50, k <= 100) spend
+ * more on the tiled path's overhead than on FMAs: a B panel packed per
+ * column panel, 8 row pointers per tile, and edge tiles on both sides
+ * (n = 50 is 32 + 18 columns, m = 100 is 12 x 8 + 4 rows). Here a block of
+ * GEMM_ROWS_R rows of C lives in registers whole (nv = ceil(n / 16) zmm
+ * per row, the last one k-masked), B is read in place row after row
+ * (B^T is first transposed into a k x n buffer), and each step p
+ * broadcasts a[i][p] for the block's rows: acc = fma(a[i][p], b[p][j],
+ * acc), p ascending from beta ? c : 0, the chain of every other kernel,
+ * over all of k at once (the tiled path's k chunks only store and reload
+ * it). Rows past m repeat the last row and are not stored. */
+enum { GEMM_ROWS_NMAX = 64, GEMM_ROWS_KT_MAX = 256 };
+
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void rows_block(int nv, int R, int k, const float *const *arow, long aps,
+                              const float *b, long bps, float *c, long ldc, bool load,
+                              int mb, __mmask16 last)
+{
+    __m512 acc[8][4];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            acc[r][v] = load && r < mb
+                            ? _mm512_maskz_loadu_ps(v == nv - 1 ? last : (__mmask16)0xffff,
+                                                    c + r * ldc + 16 * v)
+                            : _mm512_setzero_ps();
+    long off = 0;
+#pragma GCC unroll 2
+    for (int p = 0; p < k; p++) {
+        __m512 bv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v)
+                                : _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 y = _mm512_set1_ps(arow[r][off]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(y, bv[v], acc[r][v]);
+        }
+        off += aps;
+        b += bps;
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        if (r < mb)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * v,
+                                      v == nv - 1 ? last : (__mmask16)0xffff, acc[r][v]);
+}
+
+#define GEMM_ROWS_FN(name, NV, R)                                                      \
+    __attribute__((target("avx512f,avx2,fma")))                                      \
+    static void name(int k, const float *const *arow, long aps, const float *b, long bps, \
+                     float *c, long ldc, bool load, int mb, __mmask16 last)          \
+    {                                                                                \
+        const float *ar[R];                                                          \
+        for (int r = 0; r < (R); r++) ar[r] = arow[r];                               \
+        if (aps == 1) rows_block(NV, R, k, ar, 1, b, bps, c, ldc, load, mb, last);   \
+        else rows_block(NV, R, k, ar, aps, b, bps, c, ldc, load, mb, last);          \
+    }
+GEMM_ROWS_FN(rows_avx512_1, 1, 8)
+GEMM_ROWS_FN(rows_avx512_2, 2, 6)
+GEMM_ROWS_FN(rows_avx512_3, 3, 4)
+GEMM_ROWS_FN(rows_avx512_4, 4, 4)
+
+typedef void gemm_rows_fn(int k, const float *const *arow, long aps, const float *b, long bps,
+                          float *c, long ldc, bool load, int mb, __mmask16 last);
+
+/* C = op(A) op(B) (+ C) for n <= GEMM_ROWS_NMAX on one thread; false (and
+ * nothing done) where it does not apply: B^T with k past the buffer. */
+__attribute__((target("avx512f,avx2,fma")))
+static bool gemm_rows_avx512(bool ta, bool tb, int m, int n, int k, const float *a, long lda,
+                             const float *b, long ldb, bool beta, float *c, long ldc)
+{
+    static gemm_rows_fn *const fns[4] = {rows_avx512_1, rows_avx512_2, rows_avx512_3,
+                                         rows_avx512_4};
+    static const int rows[4] = {8, 6, 4, 4};
+    _Alignas(64) float bt[GEMM_ROWS_KT_MAX * GEMM_ROWS_NMAX];
+    if (n > GEMM_ROWS_NMAX || (tb && k > GEMM_ROWS_KT_MAX)) return false;
+    int nv = (n + 15) / 16, R = rows[nv - 1];
+    __mmask16 last = gemm_lanes16(n - 16 * (nv - 1));
+    const float *bp = b;
+    long bps = ldb;
+    if (tb) {
+        /* B is stored n x k: bt = its transpose, k rows of n */
+        for (int x = 0; x < n; x++) {
+            const float *src = b + (long)x * ldb;
+            for (int p = 0; p < k; p++) bt[(long)p * n + x] = src[p];
+        }
+        bp = bt;
+        bps = n;
+    }
+    const long aps = ta ? lda : 1;
+    const float *arow[8];
+    for (int i = 0; i < m; i += R) {
+        int mb = m - i < R ? m - i : R;
+        for (int r = 0; r < R; r++) {
+            long row = i + (r < mb ? r : mb - 1);
+            arow[r] = ta ? a + row : a + row * lda;
+        }
+        fns[nv - 1](k, arow, aps, bp, bps, c + (long)i * ldc, ldc, beta, mb, last);
+    }
+    return true;
+}
 #endif
 
 /* One row per SIMD level (cpu.h); a level this build cannot target falls
@@ -559,6 +668,11 @@ void rt_gemm_f32_simd(rt_pool *pool, rt_simd simd, bool trans_a, bool trans_b,
     int mt = (m + mr - 1) / mr, nt = (n + nr - 1) / nr;
     int threads = rt_pool_threads(pool);
     if (threads <= 1 || 2.0 * m * n * k < GEMM_PAR_MIN_FLOPS) {
+#if GEMM_X86
+        if (simd == RT_SIMD_AVX512 &&
+            gemm_rows_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc))
+            return;
+#endif
         gemm_block(&g, 0, m, 0, n);
         return;
     }
