@@ -400,63 +400,92 @@ static void ukernel_avx512_tail_edge(int kc, const float *const *arow, long aps,
  * it). Rows past m repeat the last row and are not stored. */
 enum { GEMM_ROWS_NMAX = 64, GEMM_ROWS_KT_MAX = 256 };
 
+/* One block of R rows: nf full zmm per row, then the last rem = n - 16 nf
+ * columns in a vector of tw lanes, 4 (xmm), 8 (ymm) or 16 (zmm, k-masked):
+ * Zen 4 runs a zmm FMA as two 256-bit halves, so n = 50's last 2 columns
+ * in an xmm cost 1/8 of the row's FMA time, not 1/4. The narrow ones use
+ * AVX's vector-masked loads and stores (lanes past rem read as 0, never
+ * written). Every lane's arithmetic is the same fma either way. */
 __attribute__((target("avx512f,avx2,fma"), always_inline))
-static inline void rows_block(int nv, int R, int k, const float *const *arow, long aps,
-                              const float *b, long bps, float *c, long ldc, bool load,
-                              int mb, __mmask16 last)
+static inline void rows_block(int nf, int tw, int R, int k, const float *const *arow, long aps,
+                              const float *b, long bps, float *c, long ldc, bool load, int mb,
+                              __mmask16 m16, __m256i m8, __m128i m4)
 {
-    __m512 acc[8][4];
+    __m512 acc[8][3], t16[8];
+    __m256 t8[8];
+    __m128 t4[8];
 #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = load && r < mb
-                            ? _mm512_maskz_loadu_ps(v == nv - 1 ? last : (__mmask16)0xffff,
-                                                    c + r * ldc + 16 * v)
-                            : _mm512_setzero_ps();
+    for (int r = 0; r < R; r++) {
+        bool ld = load && r < mb;
+        const float *cr = c + r * ldc, *ct = cr + 16 * nf;
+#pragma GCC unroll 3
+        for (int v = 0; v < nf; v++)
+            acc[r][v] = ld ? _mm512_loadu_ps(cr + 16 * v) : _mm512_setzero_ps();
+        if (tw == 16) t16[r] = ld ? _mm512_maskz_loadu_ps(m16, ct) : _mm512_setzero_ps();
+        else if (tw == 8) t8[r] = ld ? _mm256_maskload_ps(ct, m8) : _mm256_setzero_ps();
+        else t4[r] = ld ? _mm_maskload_ps(ct, m4) : _mm_setzero_ps();
+    }
     long off = 0;
 #pragma GCC unroll 2
     for (int p = 0; p < k; p++) {
-        __m512 bv[4];
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++)
-            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v)
-                                : _mm512_loadu_ps(b + 16 * v);
+        __m512 bv[3], b16 = _mm512_setzero_ps();
+        __m256 b8 = _mm256_setzero_ps();
+        __m128 b4 = _mm_setzero_ps();
+#pragma GCC unroll 3
+        for (int v = 0; v < nf; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
+        if (tw == 16) b16 = _mm512_maskz_loadu_ps(m16, b + 16 * nf);
+        else if (tw == 8) b8 = _mm256_maskload_ps(b + 16 * nf, m8);
+        else b4 = _mm_maskload_ps(b + 16 * nf, m4);
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             __m512 y = _mm512_set1_ps(arow[r][off]);
-#pragma GCC unroll 4
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(y, bv[v], acc[r][v]);
+#pragma GCC unroll 3
+            for (int v = 0; v < nf; v++) acc[r][v] = _mm512_fmadd_ps(y, bv[v], acc[r][v]);
+            if (tw == 16) t16[r] = _mm512_fmadd_ps(y, b16, t16[r]);
+            else if (tw == 8) t8[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(y), b8, t8[r]);
+            else t4[r] = _mm_fmadd_ps(_mm512_castps512_ps128(y), b4, t4[r]);
         }
         off += aps;
         b += bps;
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
-        if (r < mb)
-#pragma GCC unroll 4
-            for (int v = 0; v < nv; v++)
-                _mm512_mask_storeu_ps(c + r * ldc + 16 * v,
-                                      v == nv - 1 ? last : (__mmask16)0xffff, acc[r][v]);
+        if (r < mb) {
+            float *cr = c + r * ldc, *ct = cr + 16 * nf;
+#pragma GCC unroll 3
+            for (int v = 0; v < nf; v++) _mm512_storeu_ps(cr + 16 * v, acc[r][v]);
+            if (tw == 16) _mm512_mask_storeu_ps(ct, m16, t16[r]);
+            else if (tw == 8) _mm256_maskstore_ps(ct, m8, t8[r]);
+            else _mm_maskstore_ps(ct, m4, t4[r]);
+        }
 }
 
-#define GEMM_ROWS_FN(name, NV, R)                                                      \
-    __attribute__((target("avx512f,avx2,fma")))                                      \
-    static void name(int k, const float *const *arow, long aps, const float *b, long bps, \
-                     float *c, long ldc, bool load, int mb, __mmask16 last)          \
-    {                                                                                \
-        const float *ar[R];                                                          \
-        for (int r = 0; r < (R); r++) ar[r] = arow[r];                               \
-        if (aps == 1) rows_block(NV, R, k, ar, 1, b, bps, c, ldc, load, mb, last);   \
-        else rows_block(NV, R, k, ar, aps, b, bps, c, ldc, load, mb, last);          \
-    }
-GEMM_ROWS_FN(rows_avx512_1, 1, 8)
-GEMM_ROWS_FN(rows_avx512_2, 2, 6)
-GEMM_ROWS_FN(rows_avx512_3, 3, 4)
-GEMM_ROWS_FN(rows_avx512_4, 4, 4)
-
 typedef void gemm_rows_fn(int k, const float *const *arow, long aps, const float *b, long bps,
-                          float *c, long ldc, bool load, int mb, __mmask16 last);
+                          float *c, long ldc, bool load, int mb, __mmask16 m16, __m256i m8,
+                          __m128i m4);
+
+#define GEMM_ROWS_FN(NF, TW, R)                                                              \
+    __attribute__((target("avx512f,avx2,fma")))                                            \
+    static void rows_avx512_##NF##_##TW(int k, const float *const *arow, long aps,           \
+                                        const float *b, long bps, float *c, long ldc,       \
+                                        bool load, int mb, __mmask16 m16, __m256i m8,       \
+                                        __m128i m4)                                         \
+    {                                                                                      \
+        if (aps == 1) rows_block(NF, TW, R, k, arow, 1, b, bps, c, ldc, load, mb, m16, m8, m4); \
+        else rows_block(NF, TW, R, k, arow, aps, b, bps, c, ldc, load, mb, m16, m8, m4);     \
+    }
+GEMM_ROWS_FN(0, 4, 8)
+GEMM_ROWS_FN(0, 8, 8)
+GEMM_ROWS_FN(0, 16, 8)
+GEMM_ROWS_FN(1, 4, 6)
+GEMM_ROWS_FN(1, 8, 6)
+GEMM_ROWS_FN(1, 16, 6)
+GEMM_ROWS_FN(2, 4, 4)
+GEMM_ROWS_FN(2, 8, 4)
+GEMM_ROWS_FN(2, 16, 4)
+GEMM_ROWS_FN(3, 4, 4)
+GEMM_ROWS_FN(3, 8, 4)
+GEMM_ROWS_FN(3, 16, 4)
 
 /* C = op(A) op(B) (+ C) for n <= GEMM_ROWS_NMAX on one thread; false (and
  * nothing done) where it does not apply: B^T with k past the buffer. */
@@ -464,21 +493,30 @@ __attribute__((target("avx512f,avx2,fma")))
 static bool gemm_rows_avx512(bool ta, bool tb, int m, int n, int k, const float *a, long lda,
                              const float *b, long ldb, bool beta, float *c, long ldc)
 {
-    static gemm_rows_fn *const fns[4] = {rows_avx512_1, rows_avx512_2, rows_avx512_3,
-                                         rows_avx512_4};
+    /* [full vectors][tail 4, 8, 16] and the rows per block: 8 x 1 .. 4 x 4
+     * vectors, 8 to 16 accumulators */
+    static gemm_rows_fn *const fns[4][3] = {
+        {rows_avx512_0_4, rows_avx512_0_8, rows_avx512_0_16},
+        {rows_avx512_1_4, rows_avx512_1_8, rows_avx512_1_16},
+        {rows_avx512_2_4, rows_avx512_2_8, rows_avx512_2_16},
+        {rows_avx512_3_4, rows_avx512_3_8, rows_avx512_3_16},
+    };
     static const int rows[4] = {8, 6, 4, 4};
     _Alignas(64) float bt[GEMM_ROWS_KT_MAX * GEMM_ROWS_NMAX];
     if (n > GEMM_ROWS_NMAX || (tb && k > GEMM_ROWS_KT_MAX)) return false;
-    int nv = (n + 15) / 16, R = rows[nv - 1];
-    __mmask16 last = gemm_lanes16(n - 16 * (nv - 1));
+    int nf = (n - 1) / 16, rem = n - 16 * nf, R = rows[nf];
+    int tw = rem <= 4 ? 0 : rem <= 8 ? 1 : 2;
+    __mmask16 m16 = gemm_lanes16(rem);
+    __m256i m8 = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m128i m4 = _mm_cmpgt_epi32(_mm_set1_epi32(rem), _mm_setr_epi32(0, 1, 2, 3));
     const float *bp = b;
     long bps = ldb;
     if (tb) {
-        /* B is stored n x k: bt = its transpose, k rows of n */
-        for (int x = 0; x < n; x++) {
-            const float *src = b + (long)x * ldb;
-            for (int p = 0; p < k; p++) bt[(long)p * n + x] = src[p];
-        }
+        /* B is stored n x k: bt = its transpose, k rows of n (stores in
+         * order, loads strided: faster here than the other way round or
+         * a gather per 16) */
+        for (int p = 0; p < k; p++)
+            for (int x = 0; x < n; x++) bt[(long)p * n + x] = b[(long)x * ldb + p];
         bp = bt;
         bps = n;
     }
@@ -490,7 +528,7 @@ static bool gemm_rows_avx512(bool ta, bool tb, int m, int n, int k, const float 
             long row = i + (r < mb ? r : mb - 1);
             arow[r] = ta ? a + row : a + row * lda;
         }
-        fns[nv - 1](k, arow, aps, bp, bps, c + (long)i * ldc, ldc, beta, mb, last);
+        fns[nf][tw](k, arow, aps, bp, bps, c + (long)i * ldc, ldc, beta, mb, m16, m8, m4);
     }
     return true;
 }
