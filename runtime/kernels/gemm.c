@@ -487,6 +487,39 @@ GEMM_ROWS_FN(3, 4, 4)
 GEMM_ROWS_FN(3, 8, 4)
 GEMM_ROWS_FN(3, 16, 4)
 
+/* dst[q][x] = src[x][q] for x < 16, q < min(kb, 16): the rows x >= nb
+ * (past B's n) become zeros, columns q >= kb are not read nor rows q >= kb
+ * written. The usual three rounds of shuffles: pairs, quads, 128-bit lanes
+ * and 256-bit halves. */
+__attribute__((target("avx512f")))
+static void transpose16(const float *src, long lds, int nb, int kb, float *dst, long ldd)
+{
+    __mmask16 mk = gemm_lanes16(kb);
+    __m512 r[16], t[16];
+    for (int x = 0; x < 16; x++)
+        r[x] = x < nb ? _mm512_maskz_loadu_ps(mk, src + x * lds) : _mm512_setzero_ps();
+    for (int x = 0; x < 16; x += 2) {
+        t[x] = _mm512_unpacklo_ps(r[x], r[x + 1]);
+        t[x + 1] = _mm512_unpackhi_ps(r[x], r[x + 1]);
+    }
+    for (int x = 0; x < 16; x += 4) {
+        r[x] = _mm512_shuffle_ps(t[x], t[x + 2], 0x44);
+        r[x + 1] = _mm512_shuffle_ps(t[x], t[x + 2], 0xee);
+        r[x + 2] = _mm512_shuffle_ps(t[x + 1], t[x + 3], 0x44);
+        r[x + 3] = _mm512_shuffle_ps(t[x + 1], t[x + 3], 0xee);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int x = 0; x < 4; x++) {
+            t[h + x] = _mm512_shuffle_f32x4(r[h + x], r[h + x + 4], 0x88);
+            t[h + x + 4] = _mm512_shuffle_f32x4(r[h + x], r[h + x + 4], 0xdd);
+        }
+    for (int x = 0; x < 8; x++) {
+        r[x] = _mm512_shuffle_f32x4(t[x], t[x + 8], 0x88);
+        r[x + 8] = _mm512_shuffle_f32x4(t[x], t[x + 8], 0xdd);
+    }
+    for (int q = 0; q < 16 && q < kb; q++) _mm512_storeu_ps(dst + q * ldd, r[q]);
+}
+
 /* C = op(A) op(B) (+ C) for n <= GEMM_ROWS_NMAX on one thread; false (and
  * nothing done) where it does not apply: B^T with k past the buffer. */
 __attribute__((target("avx512f,avx2,fma")))
@@ -512,13 +545,15 @@ static bool gemm_rows_avx512(bool ta, bool tb, int m, int n, int k, const float 
     const float *bp = b;
     long bps = ldb;
     if (tb) {
-        /* B is stored n x k: bt = its transpose, k rows of n (stores in
-         * order, loads strided: faster here than the other way round or
-         * a gather per 16) */
-        for (int p = 0; p < k; p++)
-            for (int x = 0; x < n; x++) bt[(long)p * n + x] = b[(long)x * ldb + p];
+        /* B is stored n x k: bt = its transpose, k rows of 16 (nf + 1),
+         * by 16 x 16 blocks in registers (scalar, the strided side cost
+         * more than the GEMM saved; a gather per 16, more still) */
+        int np = 16 * (nf + 1);
+        for (int x0 = 0; x0 < n; x0 += 16)
+            for (int p0 = 0; p0 < k; p0 += 16)
+                transpose16(b + (long)x0 * ldb + p0, ldb, n - x0, k - p0, bt + (long)p0 * np + x0, np);
         bp = bt;
-        bps = n;
+        bps = np;
     }
     const long aps = ta ? lda : 1;
     const float *arow[8];
