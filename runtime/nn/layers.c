@@ -136,12 +136,46 @@ static void add_bias_scalar(float *z, const float *b, int n, int d, int j0)
         for (int j = j0; j < d; j++) z[(long)i * d + j] += b[j];
 }
 
+/* The column sums of the scalar loops keep W = 4, 2 or 1 columns' sums in
+ * locals (a sum kept in s[j] would wait for store forwarding at every row,
+ * since s might alias x): columns j .. j+W-1 of rows 0..n-1, in row order. */
+#define LAYERS_BY_COLUMNS(body, j, j0, d, ...)                               \
+    do {                                                                     \
+        int j = (j0);                                                        \
+        for (; j + 4 <= (d); j += 4) body(4, __VA_ARGS__);                   \
+        for (; j + 2 <= (d); j += 2) body(2, __VA_ARGS__);                   \
+        for (; j < (d); j++) body(1, __VA_ARGS__);                           \
+    } while (0)
+
+static inline __attribute__((always_inline)) void col_sums_cols(int W, const float *x, int n, int d, float *s)
+{
+    float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < W; c++) a[c] += x[(long)i * d + c];
+#pragma GCC unroll 4
+    for (int c = 0; c < W; c++) s[c] = a[c];
+}
+
 /* s[j] = sum over rows i = 0..n-1 of x[i][j], from +0 */
 static void col_sums_scalar(const float *x, int n, int d, int j0, float *s)
 {
-    for (int j = j0; j < d; j++) s[j] = 0.0f;
+    LAYERS_BY_COLUMNS(col_sums_cols, j, j0, d, x + j, n, d, s + j);
+}
+
+/* ss = sum over rows of (x - mean)^2, columns as col_sums_cols */
+static inline __attribute__((always_inline)) void sq_dev_cols(int W, const float *x, int n, int d,
+                                                              const float *mean, float *ss)
+{
+    float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < n; i++)
-        for (int j = j0; j < d; j++) s[j] += x[(long)i * d + j];
+#pragma GCC unroll 4
+        for (int c = 0; c < W; c++) {
+            float t = x[(long)i * d + c] - mean[c];
+            a[c] += t * t;
+        }
+#pragma GCC unroll 4
+    for (int c = 0; c < W; c++) ss[c] = a[c];
 }
 
 /* batchnorm training statistics: mean = sum x / n, then
@@ -149,12 +183,8 @@ static void col_sums_scalar(const float *x, int n, int d, int j0, float *s)
 static void bn_stats_scalar(const float *x, int n, int d, int j0, float *mean, float *ss)
 {
     col_sums_scalar(x, n, d, j0, mean);
-    for (int j = j0; j < d; j++) { mean[j] /= (float)n; ss[j] = 0.0f; }
-    for (int i = 0; i < n; i++)
-        for (int j = j0; j < d; j++) {
-            float c = x[(long)i * d + j] - mean[j];
-            ss[j] += c * c;
-        }
+    for (int j = j0; j < d; j++) mean[j] /= (float)n;
+    LAYERS_BY_COLUMNS(sq_dev_cols, j, j0, d, x + j, n, d, mean + j, ss + j);
 }
 
 /* xhat = (x - mean) inv;  y = gamma xhat + beta */
@@ -170,17 +200,30 @@ static void bn_normalize_scalar(const float *x, int n, int d, int j0, const floa
         }
 }
 
-/* dbeta = sum dy;  dgamma = sum dy xhat */
+/* dbeta = sum dy;  dgamma = sum dy xhat, columns as col_sums_cols */
+static inline __attribute__((always_inline)) void param_grads_cols(int W, const float *dy,
+                                                                   const float *xhat, int n, int d,
+                                                                   float *dbeta, float *dgamma)
+{
+    float sb[4] = {0.0f, 0.0f, 0.0f, 0.0f}, sg[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < W; c++) {
+            long at = (long)i * d + c;
+            sb[c] += dy[at];
+            sg[c] += dy[at] * xhat[at];
+        }
+#pragma GCC unroll 4
+    for (int c = 0; c < W; c++) {
+        dbeta[c] = sb[c];
+        dgamma[c] = sg[c];
+    }
+}
+
 static void bn_param_grads_scalar(const float *dy, const float *xhat, int n, int d, int j0,
                                   float *dbeta, float *dgamma)
 {
-    for (int j = j0; j < d; j++) dbeta[j] = dgamma[j] = 0.0f;
-    for (int i = 0; i < n; i++)
-        for (int j = j0; j < d; j++) {
-            long at = (long)i * d + j;
-            dbeta[j] += dy[at];
-            dgamma[j] += dy[at] * xhat[at];
-        }
+    LAYERS_BY_COLUMNS(param_grads_cols, j, j0, d, dy + j, xhat + j, n, d, dbeta + j, dgamma + j);
 }
 
 /* dx = c (n dy - dbeta - xhat dgamma), c = gamma inv / n per feature */
