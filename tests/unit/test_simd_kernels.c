@@ -359,7 +359,9 @@ Test(simd, per_feature_sums_every_width)
         rt_rng rng;
         rt_rng_init(&rng, 2, RT_STREAM_INIT);
         rt_layer_init(&l, &rng);
-        rt_layer_forward(&l, x, R, true, NULL);     /* x's first 2 R values as the input */
+        float xin[2 * R];
+        for (int k = 0; k < 2 * R; k++) xin[k] = uniform(&s, -1.0f, 1.0f);
+        rt_layer_forward(&l, xin, R, true, NULL);
         rt_layer_backward(&l, dy, R, false, NULL);
         for (int j = 0; j < d; j++) {
             dbeta[j] = 0.0f;
