@@ -28,6 +28,14 @@
  * The study's shapes (batch 100, 784-50-50-10) all fit in L2, so cache
  * blocking is modest: kc bounds the B panel a row sweep keeps hot in L1.
  * Threads split C by whole tiles, rows or columns, whichever has more.
+ *
+ * On AVX-512, a GEMM with n <= 64 that runs on one thread skips the tiles
+ * for a whole-row kernel (gemm_rows_avx512, below the tile kernels): the
+ * study's dense layers after the first (n = 50 and 10, k = 50, 100 and 10)
+ * went from 27.3 to 21.2 us per training step for their six GEMMs (a
+ * loop over the six shapes, best of 200; bench-epoch adam+relu 1 thread:
+ * step p1 133 -> 127 us), since edge tiles (n = 50 = 32 + 18, m = 100 =
+ * 12 x 8 + 4), per-panel packing and zmm lanes past n were most of it.
  */
 #include <math.h>
 #include <stdint.h>
@@ -385,6 +393,196 @@ static void ukernel_avx512_tail_edge(int kc, const float *const *arow, long aps,
     if (aps == 1) avx512_tail_edge_steps(kc, arow, 1, b, c, ldc, load, mb, m0);
     else avx512_tail_edge_steps(kc, arow, aps, b, c, ldc, load, mb, m0);
 }
+
+/* ---- AVX-512 whole rows, for n <= 64 -----------------------------------
+ * The study's small layers (n = 50 and 10, m = 100 or 50, k <= 100) spend
+ * more on the tiled path's overhead than on FMAs: a B panel packed per
+ * column panel, 8 row pointers per tile, and edge tiles on both sides
+ * (n = 50 is 32 + 18 columns, m = 100 is 12 x 8 + 4 rows). Here a block of
+ * GEMM_ROWS_R rows of C lives in registers whole (nv = ceil(n / 16) zmm
+ * per row, the last one k-masked), B is read in place row after row
+ * (B^T is first transposed into a k x n buffer), and each step p
+ * broadcasts a[i][p] for the block's rows: acc = fma(a[i][p], b[p][j],
+ * acc), p ascending from beta ? c : 0, the chain of every other kernel,
+ * over all of k at once (the tiled path's k chunks only store and reload
+ * it). Rows past m repeat the last row and are not stored.
+ *
+ * Measured (six study shapes, us, best of 200, Zen 4 one thread): tiles
+ * 27.3; whole rows, zmm only, B^T transposed by scalar loads 23.5; last
+ * <= 4 / <= 8 columns in an xmm / ymm 21.8; B^T by 16 x 16 register
+ * blocks 21.2 (its 100x50x50 case 7.1 -> 6.0). Tried and dropped: B^T by
+ * a gather per 16 floats (slower than scalar), 5 rows per block for
+ * n = 33..64 (no unused rows at m = 100 or 50, but no faster: the FMAs
+ * are already the limit, about one zmm per cycle). */
+enum { GEMM_ROWS_NMAX = 64, GEMM_ROWS_KT_MAX = 256 };
+
+/* One block of R rows: nf full zmm per row, then the last rem = n - 16 nf
+ * columns in a vector of tw lanes, 4 (xmm), 8 (ymm) or 16 (zmm, k-masked):
+ * Zen 4 runs a zmm FMA as two 256-bit halves, so n = 50's last 2 columns
+ * in an xmm cost 1/8 of the row's FMA time, not 1/4. The narrow ones use
+ * AVX's vector-masked loads and stores (lanes past rem read as 0, never
+ * written). Every lane's arithmetic is the same fma either way. */
+__attribute__((target("avx512f,avx2,fma"), always_inline))
+static inline void rows_block(int nf, int tw, int R, int k, const float *const *arow, long aps,
+                              const float *b, long bps, float *c, long ldc, bool load, int mb,
+                              __mmask16 m16, __m256i m8, __m128i m4)
+{
+    __m512 acc[8][3], t16[8];
+    __m256 t8[8];
+    __m128 t4[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        bool ld = load && r < mb;
+        const float *cr = c + r * ldc, *ct = cr + 16 * nf;
+#pragma GCC unroll 3
+        for (int v = 0; v < nf; v++)
+            acc[r][v] = ld ? _mm512_loadu_ps(cr + 16 * v) : _mm512_setzero_ps();
+        if (tw == 16) t16[r] = ld ? _mm512_maskz_loadu_ps(m16, ct) : _mm512_setzero_ps();
+        else if (tw == 8) t8[r] = ld ? _mm256_maskload_ps(ct, m8) : _mm256_setzero_ps();
+        else t4[r] = ld ? _mm_maskload_ps(ct, m4) : _mm_setzero_ps();
+    }
+    long off = 0;
+#pragma GCC unroll 2
+    for (int p = 0; p < k; p++) {
+        __m512 bv[3], b16 = _mm512_setzero_ps();
+        __m256 b8 = _mm256_setzero_ps();
+        __m128 b4 = _mm_setzero_ps();
+#pragma GCC unroll 3
+        for (int v = 0; v < nf; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
+        if (tw == 16) b16 = _mm512_maskz_loadu_ps(m16, b + 16 * nf);
+        else if (tw == 8) b8 = _mm256_maskload_ps(b + 16 * nf, m8);
+        else b4 = _mm_maskload_ps(b + 16 * nf, m4);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 y = _mm512_set1_ps(arow[r][off]);
+#pragma GCC unroll 3
+            for (int v = 0; v < nf; v++) acc[r][v] = _mm512_fmadd_ps(y, bv[v], acc[r][v]);
+            if (tw == 16) t16[r] = _mm512_fmadd_ps(y, b16, t16[r]);
+            else if (tw == 8) t8[r] = _mm256_fmadd_ps(_mm512_castps512_ps256(y), b8, t8[r]);
+            else t4[r] = _mm_fmadd_ps(_mm512_castps512_ps128(y), b4, t4[r]);
+        }
+        off += aps;
+        b += bps;
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        if (r < mb) {
+            float *cr = c + r * ldc, *ct = cr + 16 * nf;
+#pragma GCC unroll 3
+            for (int v = 0; v < nf; v++) _mm512_storeu_ps(cr + 16 * v, acc[r][v]);
+            if (tw == 16) _mm512_mask_storeu_ps(ct, m16, t16[r]);
+            else if (tw == 8) _mm256_maskstore_ps(ct, m8, t8[r]);
+            else _mm_maskstore_ps(ct, m4, t4[r]);
+        }
+}
+
+typedef void gemm_rows_fn(int k, const float *const *arow, long aps, const float *b, long bps,
+                          float *c, long ldc, bool load, int mb, __mmask16 m16, __m256i m8,
+                          __m128i m4);
+
+#define GEMM_ROWS_FN(NF, TW, R)                                                              \
+    __attribute__((target("avx512f,avx2,fma")))                                            \
+    static void rows_avx512_##NF##_##TW(int k, const float *const *arow, long aps,           \
+                                        const float *b, long bps, float *c, long ldc,       \
+                                        bool load, int mb, __mmask16 m16, __m256i m8,       \
+                                        __m128i m4)                                         \
+    {                                                                                      \
+        if (aps == 1) rows_block(NF, TW, R, k, arow, 1, b, bps, c, ldc, load, mb, m16, m8, m4); \
+        else rows_block(NF, TW, R, k, arow, aps, b, bps, c, ldc, load, mb, m16, m8, m4);     \
+    }
+GEMM_ROWS_FN(0, 4, 8)
+GEMM_ROWS_FN(0, 8, 8)
+GEMM_ROWS_FN(0, 16, 8)
+GEMM_ROWS_FN(1, 4, 6)
+GEMM_ROWS_FN(1, 8, 6)
+GEMM_ROWS_FN(1, 16, 6)
+GEMM_ROWS_FN(2, 4, 4)
+GEMM_ROWS_FN(2, 8, 4)
+GEMM_ROWS_FN(2, 16, 4)
+GEMM_ROWS_FN(3, 4, 4)
+GEMM_ROWS_FN(3, 8, 4)
+GEMM_ROWS_FN(3, 16, 4)
+
+/* dst[q][x] = src[x][q] for x < 16, q < min(kb, 16): the rows x >= nb
+ * (past B's n) become zeros, columns q >= kb are not read nor rows q >= kb
+ * written. The usual three rounds of shuffles: pairs, quads, 128-bit lanes
+ * and 256-bit halves. */
+__attribute__((target("avx512f")))
+static void transpose16(const float *src, long lds, int nb, int kb, float *dst, long ldd)
+{
+    __mmask16 mk = gemm_lanes16(kb);
+    __m512 r[16], t[16];
+    for (int x = 0; x < 16; x++)
+        r[x] = x < nb ? _mm512_maskz_loadu_ps(mk, src + x * lds) : _mm512_setzero_ps();
+    for (int x = 0; x < 16; x += 2) {
+        t[x] = _mm512_unpacklo_ps(r[x], r[x + 1]);
+        t[x + 1] = _mm512_unpackhi_ps(r[x], r[x + 1]);
+    }
+    for (int x = 0; x < 16; x += 4) {
+        r[x] = _mm512_shuffle_ps(t[x], t[x + 2], 0x44);
+        r[x + 1] = _mm512_shuffle_ps(t[x], t[x + 2], 0xee);
+        r[x + 2] = _mm512_shuffle_ps(t[x + 1], t[x + 3], 0x44);
+        r[x + 3] = _mm512_shuffle_ps(t[x + 1], t[x + 3], 0xee);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int x = 0; x < 4; x++) {
+            t[h + x] = _mm512_shuffle_f32x4(r[h + x], r[h + x + 4], 0x88);
+            t[h + x + 4] = _mm512_shuffle_f32x4(r[h + x], r[h + x + 4], 0xdd);
+        }
+    for (int x = 0; x < 8; x++) {
+        r[x] = _mm512_shuffle_f32x4(t[x], t[x + 8], 0x88);
+        r[x + 8] = _mm512_shuffle_f32x4(t[x], t[x + 8], 0xdd);
+    }
+    for (int q = 0; q < 16 && q < kb; q++) _mm512_storeu_ps(dst + q * ldd, r[q]);
+}
+
+/* C = op(A) op(B) (+ C) for n <= GEMM_ROWS_NMAX on one thread; false (and
+ * nothing done) where it does not apply: B^T with k past the buffer. */
+__attribute__((target("avx512f,avx2,fma")))
+static bool gemm_rows_avx512(bool ta, bool tb, int m, int n, int k, const float *a, long lda,
+                             const float *b, long ldb, bool beta, float *c, long ldc)
+{
+    /* [full vectors][tail 4, 8, 16] and the rows per block: 8 x 1 .. 4 x 4
+     * vectors, 8 to 16 accumulators */
+    static gemm_rows_fn *const fns[4][3] = {
+        {rows_avx512_0_4, rows_avx512_0_8, rows_avx512_0_16},
+        {rows_avx512_1_4, rows_avx512_1_8, rows_avx512_1_16},
+        {rows_avx512_2_4, rows_avx512_2_8, rows_avx512_2_16},
+        {rows_avx512_3_4, rows_avx512_3_8, rows_avx512_3_16},
+    };
+    static const int rows[4] = {8, 6, 4, 4};
+    _Alignas(64) float bt[GEMM_ROWS_KT_MAX * GEMM_ROWS_NMAX];
+    if (n > GEMM_ROWS_NMAX || (tb && k > GEMM_ROWS_KT_MAX)) return false;
+    int nf = (n - 1) / 16, rem = n - 16 * nf, R = rows[nf];
+    int tw = rem <= 4 ? 0 : rem <= 8 ? 1 : 2;
+    __mmask16 m16 = gemm_lanes16(rem);
+    __m256i m8 = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m128i m4 = _mm_cmpgt_epi32(_mm_set1_epi32(rem), _mm_setr_epi32(0, 1, 2, 3));
+    const float *bp = b;
+    long bps = ldb;
+    if (tb) {
+        /* B is stored n x k: bt = its transpose, k rows of 16 (nf + 1),
+         * by 16 x 16 blocks in registers (scalar, the strided side cost
+         * more than the GEMM saved; a gather per 16, more still) */
+        int np = 16 * (nf + 1);
+        for (int x0 = 0; x0 < n; x0 += 16)
+            for (int p0 = 0; p0 < k; p0 += 16)
+                transpose16(b + (long)x0 * ldb + p0, ldb, n - x0, k - p0, bt + (long)p0 * np + x0, np);
+        bp = bt;
+        bps = np;
+    }
+    const long aps = ta ? lda : 1;
+    const float *arow[8];
+    for (int i = 0; i < m; i += R) {
+        int mb = m - i < R ? m - i : R;
+        for (int r = 0; r < R; r++) {
+            long row = i + (r < mb ? r : mb - 1);
+            arow[r] = ta ? a + row : a + row * lda;
+        }
+        fns[nf][tw](k, arow, aps, bp, bps, c + (long)i * ldc, ldc, beta, mb, m16, m8, m4);
+    }
+    return true;
+}
 #endif
 
 /* One row per SIMD level (cpu.h); a level this build cannot target falls
@@ -559,6 +757,11 @@ void rt_gemm_f32_simd(rt_pool *pool, rt_simd simd, bool trans_a, bool trans_b,
     int mt = (m + mr - 1) / mr, nt = (n + nr - 1) / nr;
     int threads = rt_pool_threads(pool);
     if (threads <= 1 || 2.0 * m * n * k < GEMM_PAR_MIN_FLOPS) {
+#if GEMM_X86
+        if (simd == RT_SIMD_AVX512 &&
+            gemm_rows_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc))
+            return;
+#endif
         gemm_block(&g, 0, m, 0, n);
         return;
     }

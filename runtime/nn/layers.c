@@ -136,12 +136,46 @@ static void add_bias_scalar(float *z, const float *b, int n, int d, int j0)
         for (int j = j0; j < d; j++) z[(long)i * d + j] += b[j];
 }
 
+/* The column sums of the scalar loops keep W = 4, 2 or 1 columns' sums in
+ * locals (a sum kept in s[j] would wait for store forwarding at every row,
+ * since s might alias x): columns j .. j+W-1 of rows 0..n-1, in row order. */
+#define LAYERS_BY_COLUMNS(body, j, j0, d, ...)                               \
+    do {                                                                     \
+        int j = (j0);                                                        \
+        for (; j + 4 <= (d); j += 4) body(4, __VA_ARGS__);                   \
+        for (; j + 2 <= (d); j += 2) body(2, __VA_ARGS__);                   \
+        for (; j < (d); j++) body(1, __VA_ARGS__);                           \
+    } while (0)
+
+static inline __attribute__((always_inline)) void col_sums_cols(int W, const float *x, int n, int d, float *s)
+{
+    float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < W; c++) a[c] += x[(long)i * d + c];
+#pragma GCC unroll 4
+    for (int c = 0; c < W; c++) s[c] = a[c];
+}
+
 /* s[j] = sum over rows i = 0..n-1 of x[i][j], from +0 */
 static void col_sums_scalar(const float *x, int n, int d, int j0, float *s)
 {
-    for (int j = j0; j < d; j++) s[j] = 0.0f;
+    LAYERS_BY_COLUMNS(col_sums_cols, j, j0, d, x + j, n, d, s + j);
+}
+
+/* ss = sum over rows of (x - mean)^2, columns as col_sums_cols */
+static inline __attribute__((always_inline)) void sq_dev_cols(int W, const float *x, int n, int d,
+                                                              const float *mean, float *ss)
+{
+    float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < n; i++)
-        for (int j = j0; j < d; j++) s[j] += x[(long)i * d + j];
+#pragma GCC unroll 4
+        for (int c = 0; c < W; c++) {
+            float t = x[(long)i * d + c] - mean[c];
+            a[c] += t * t;
+        }
+#pragma GCC unroll 4
+    for (int c = 0; c < W; c++) ss[c] = a[c];
 }
 
 /* batchnorm training statistics: mean = sum x / n, then
@@ -149,12 +183,8 @@ static void col_sums_scalar(const float *x, int n, int d, int j0, float *s)
 static void bn_stats_scalar(const float *x, int n, int d, int j0, float *mean, float *ss)
 {
     col_sums_scalar(x, n, d, j0, mean);
-    for (int j = j0; j < d; j++) { mean[j] /= (float)n; ss[j] = 0.0f; }
-    for (int i = 0; i < n; i++)
-        for (int j = j0; j < d; j++) {
-            float c = x[(long)i * d + j] - mean[j];
-            ss[j] += c * c;
-        }
+    for (int j = j0; j < d; j++) mean[j] /= (float)n;
+    LAYERS_BY_COLUMNS(sq_dev_cols, j, j0, d, x + j, n, d, mean + j, ss + j);
 }
 
 /* xhat = (x - mean) inv;  y = gamma xhat + beta */
@@ -170,17 +200,30 @@ static void bn_normalize_scalar(const float *x, int n, int d, int j0, const floa
         }
 }
 
-/* dbeta = sum dy;  dgamma = sum dy xhat */
+/* dbeta = sum dy;  dgamma = sum dy xhat, columns as col_sums_cols */
+static inline __attribute__((always_inline)) void param_grads_cols(int W, const float *dy,
+                                                                   const float *xhat, int n, int d,
+                                                                   float *dbeta, float *dgamma)
+{
+    float sb[4] = {0.0f, 0.0f, 0.0f, 0.0f}, sg[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int c = 0; c < W; c++) {
+            long at = (long)i * d + c;
+            sb[c] += dy[at];
+            sg[c] += dy[at] * xhat[at];
+        }
+#pragma GCC unroll 4
+    for (int c = 0; c < W; c++) {
+        dbeta[c] = sb[c];
+        dgamma[c] = sg[c];
+    }
+}
+
 static void bn_param_grads_scalar(const float *dy, const float *xhat, int n, int d, int j0,
                                   float *dbeta, float *dgamma)
 {
-    for (int j = j0; j < d; j++) dbeta[j] = dgamma[j] = 0.0f;
-    for (int i = 0; i < n; i++)
-        for (int j = j0; j < d; j++) {
-            long at = (long)i * d + j;
-            dbeta[j] += dy[at];
-            dgamma[j] += dy[at] * xhat[at];
-        }
+    LAYERS_BY_COLUMNS(param_grads_cols, j, j0, d, dy + j, xhat + j, n, d, dbeta + j, dgamma + j);
 }
 
 /* dx = c (n dy - dbeta - xhat dgamma), c = gamma inv / n per feature */
@@ -211,31 +254,77 @@ static void add_bias_avx2(float *z, const float *b, int n, int d, int d8)
     }
 }
 
+/* The column sums below run G groups of eight features side by side (up
+ * to 6, d = 50's 48): each group's chain still adds the rows in order, but
+ * the chains are independent, so their adds overlap instead of each
+ * waiting out the add latency row after row as one group at a time did.
+ * An always-inline body per G (constant: the accumulators stay in
+ * registers) and a switch to pick it. */
+#define LAYERS_GMAX 6
+#define LAYERS_BY_GROUPS(body, j, d8, ...)                                   \
+    for (int j = 0; j < (d8); j += 8 * LAYERS_GMAX) {                        \
+        switch (((d8) - j) / 8) {                                            \
+        case 1: body(1, __VA_ARGS__); break;                                 \
+        case 2: body(2, __VA_ARGS__); break;                                 \
+        case 3: body(3, __VA_ARGS__); break;                                 \
+        case 4: body(4, __VA_ARGS__); break;                                 \
+        case 5: body(5, __VA_ARGS__); break;                                 \
+        default: body(LAYERS_GMAX, __VA_ARGS__); break;                      \
+        }                                                                    \
+    }
+
+__attribute__((target("avx2"), always_inline))
+static inline void col_sums_groups(int G, const float *x, int n, int d, float *s)
+{
+    __m256 acc[LAYERS_GMAX];
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+    for (int i = 0; i < n; i++)
+        #pragma GCC unroll 6
+        for (int g = 0; g < G; g++)
+            acc[g] = _mm256_add_ps(acc[g], _mm256_loadu_ps(x + (long)i * d + 8 * g));
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) _mm256_storeu_ps(s + 8 * g, acc[g]);
+}
+
 __attribute__((target("avx2")))
 static void col_sums_avx2(const float *x, int n, int d, int d8, float *s)
 {
-    for (int j = 0; j < d8; j += 8) {
-        __m256 acc = _mm256_setzero_ps();
-        for (int i = 0; i < n; i++) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + (long)i * d + j));
-        _mm256_storeu_ps(s + j, acc);
+    LAYERS_BY_GROUPS(col_sums_groups, j, d8, x + j, n, d, s + j);
+}
+
+__attribute__((target("avx2"), always_inline))
+static inline void bn_stats_groups(int G, const float *x, int n, int d, float *mean, float *ss)
+{
+    __m256 fn = _mm256_set1_ps((float)n), acc[LAYERS_GMAX], sq[LAYERS_GMAX];
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+    for (int i = 0; i < n; i++)
+        #pragma GCC unroll 6
+        for (int g = 0; g < G; g++)
+            acc[g] = _mm256_add_ps(acc[g], _mm256_loadu_ps(x + (long)i * d + 8 * g));
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) {
+        acc[g] = _mm256_div_ps(acc[g], fn);
+        sq[g] = _mm256_setzero_ps();
+    }
+    for (int i = 0; i < n; i++)
+        #pragma GCC unroll 6
+        for (int g = 0; g < G; g++) {
+            __m256 c = _mm256_sub_ps(_mm256_loadu_ps(x + (long)i * d + 8 * g), acc[g]);
+            sq[g] = _mm256_add_ps(sq[g], _mm256_mul_ps(c, c));
+        }
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) {
+        _mm256_storeu_ps(mean + 8 * g, acc[g]);
+        _mm256_storeu_ps(ss + 8 * g, sq[g]);
     }
 }
 
 __attribute__((target("avx2")))
 static void bn_stats_avx2(const float *x, int n, int d, int d8, float *mean, float *ss)
 {
-    __m256 fn = _mm256_set1_ps((float)n);
-    for (int j = 0; j < d8; j += 8) {
-        __m256 acc = _mm256_setzero_ps();
-        for (int i = 0; i < n; i++) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + (long)i * d + j));
-        __m256 mj = _mm256_div_ps(acc, fn), sq = _mm256_setzero_ps();
-        for (int i = 0; i < n; i++) {
-            __m256 c = _mm256_sub_ps(_mm256_loadu_ps(x + (long)i * d + j), mj);
-            sq = _mm256_add_ps(sq, _mm256_mul_ps(c, c));
-        }
-        _mm256_storeu_ps(mean + j, mj);
-        _mm256_storeu_ps(ss + j, sq);
-    }
+    LAYERS_BY_GROUPS(bn_stats_groups, j, d8, x + j, n, d, mean + j, ss + j);
 }
 
 __attribute__((target("avx2")))
@@ -255,21 +344,33 @@ static void bn_normalize_avx2(const float *x, int n, int d, int d8, const float 
     }
 }
 
+__attribute__((target("avx2"), always_inline))
+static inline void bn_param_grads_groups(int G, const float *dy, const float *xhat, int n, int d,
+                                         float *dbeta, float *dgamma)
+{
+    __m256 sb[LAYERS_GMAX], sg[LAYERS_GMAX];
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) sb[g] = sg[g] = _mm256_setzero_ps();
+    for (int i = 0; i < n; i++)
+        #pragma GCC unroll 6
+        for (int g = 0; g < G; g++) {
+            long at = (long)i * d + 8 * g;
+            __m256 t = _mm256_loadu_ps(dy + at);
+            sb[g] = _mm256_add_ps(sb[g], t);
+            sg[g] = _mm256_add_ps(sg[g], _mm256_mul_ps(t, _mm256_loadu_ps(xhat + at)));
+        }
+    #pragma GCC unroll 6
+    for (int g = 0; g < G; g++) {
+        _mm256_storeu_ps(dbeta + 8 * g, sb[g]);
+        _mm256_storeu_ps(dgamma + 8 * g, sg[g]);
+    }
+}
+
 __attribute__((target("avx2")))
 static void bn_param_grads_avx2(const float *dy, const float *xhat, int n, int d, int d8,
                                 float *dbeta, float *dgamma)
 {
-    for (int j = 0; j < d8; j += 8) {
-        __m256 sb = _mm256_setzero_ps(), sg = _mm256_setzero_ps();
-        for (int i = 0; i < n; i++) {
-            long at = (long)i * d + j;
-            __m256 g = _mm256_loadu_ps(dy + at);
-            sb = _mm256_add_ps(sb, g);
-            sg = _mm256_add_ps(sg, _mm256_mul_ps(g, _mm256_loadu_ps(xhat + at)));
-        }
-        _mm256_storeu_ps(dbeta + j, sb);
-        _mm256_storeu_ps(dgamma + j, sg);
-    }
+    LAYERS_BY_GROUPS(bn_param_grads_groups, j, d8, dy + j, xhat + j, n, d, dbeta + j, dgamma + j);
 }
 
 __attribute__((target("avx2")))

@@ -269,3 +269,30 @@ Test(gemm, unavailable_level_falls_back)
     cr_assert(memcmp(c, ref, sizeof c) == 0);
     cr_assert(ref[0] == 1 * 0.5f + 2 * 2 + 3 * 3, "hand-computed: 13.5, got %g", ref[0]);
 }
+
+/* AVX-512's whole-row kernel (n <= 64, one thread): every n up to past 64
+ * (1..70: each count of vectors, each last-vector mask, and n > 64 going
+ * back to the tiles), m past every block of rows (8, 6 or 4 by the vector
+ * count) up to 130, k from 1 to past the B^T buffer (256) and the tiled
+ * path's k chunk, all four layouts, beta on and off, padded leading
+ * dimensions (the padding must stay untouched). Each level is compared
+ * with the reference, so scalar, AVX2 and AVX-512 agree. */
+Test(gemm, whole_row_kernel_every_small_n_bitwise)
+{
+    static const int ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 63, 65, 100, 101, 130};
+    static const int ks[] = {1, 7, 16, 50};
+    static const int long_ks[] = {100, 256, 257, 300};
+    static const int long_ms[] = {1, 9, 100};
+    uint64_t seed = 0x13198a2e03707344ull;
+    for (int n = 1; n <= 70; n++)
+        for (int t = 0; t < 4; t++) {
+            for (int mi = 0; mi < (int)(sizeof ms / sizeof *ms); mi++)
+                for (int ki = 0; ki < (int)(sizeof ks / sizeof *ks); ki++)
+                    check_case(NULL, 0, t & 1, t >> 1, (shape){ms[mi], n, ks[ki]}, (mi + ki) % 3,
+                               (mi + ki + n + t) % 2 == 0, seed++);
+            for (int mi = 0; mi < (int)(sizeof long_ms / sizeof *long_ms); mi++)
+                for (int ki = 0; ki < (int)(sizeof long_ks / sizeof *long_ks); ki++)
+                    check_case(NULL, 0, t & 1, t >> 1, (shape){long_ms[mi], n, long_ks[ki]}, 3,
+                               (mi + ki + n + t) % 2 == 0, seed++);
+        }
+}

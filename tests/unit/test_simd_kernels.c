@@ -297,3 +297,78 @@ Test(simd, gather_sparse_equals_gather_then_build)
     rt_rowsparse_release(&c);
     rt_dataset_free(&ds);
 }
+
+/* Batchnorm's per-feature sums (statistics, parameter gradients) and
+ * dense's bias gradient at every width from 1 to 110: the AVX2 bodies run
+ * up to six groups of eight features side by side and the scalar tails
+ * up to four sums at once, so every group count, two passes of groups
+ * (d8 > 48) and every tail length (0..7) must give the plain loops' bits. */
+Test(simd, per_feature_sums_every_width)
+{
+    enum { R = 9 };
+    for (int d = 1; d <= 110; d++) {
+        long nd = (long)R * d;
+        float *x = malloc((size_t)nd * sizeof *x), *dy = malloc((size_t)nd * sizeof *dy);
+        float *xhat = malloc((size_t)nd * sizeof *xhat), *dx = malloc((size_t)nd * sizeof *dx);
+        float *mean = malloc((size_t)d * sizeof *mean), *inv = malloc((size_t)d * sizeof *inv);
+        float *dbeta = malloc((size_t)d * sizeof *dbeta), *dgamma = malloc((size_t)d * sizeof *dgamma);
+        cr_assert(x && dy && xhat && dx && mean && inv && dbeta && dgamma);
+        uint32_t s = 100u + (uint32_t)d;
+        for (long k = 0; k < nd; k++) {
+            x[k] = uniform(&s, -3.0f, 3.0f);
+            dy[k] = uniform(&s, -1.0f, 1.0f);
+        }
+        rt_layer l;
+        rt_error err;
+        rt_layer_spec spec = rt_spec_batchnorm(0.99f, 1e-3f);
+        cr_assert(rt_layer_setup(&l, &spec, d, &err), "%s", err.msg);
+        cr_assert(rt_layer_reserve(&l, R, &err));
+        rt_layer_init(&l, NULL);          /* gamma 1, beta 0 */
+        for (int j = 0; j < d; j++) {
+            float sum = 0.0f, ss = 0.0f;
+            for (int i = 0; i < R; i++) sum += x[i * d + j];
+            mean[j] = sum / (float)R;
+            for (int i = 0; i < R; i++) {
+                float c = x[i * d + j] - mean[j];
+                ss += c * c;
+            }
+            inv[j] = 1.0f / sqrtf(ss / (float)R + 1e-3f);
+            dbeta[j] = dgamma[j] = 0.0f;
+            for (int i = 0; i < R; i++) {
+                xhat[i * d + j] = (x[i * d + j] - mean[j]) * inv[j];
+                dbeta[j] += dy[i * d + j];
+                dgamma[j] += dy[i * d + j] * xhat[i * d + j];
+            }
+            float c = 1.0f * inv[j] / (float)R;
+            for (int i = 0; i < R; i++)
+                dx[i * d + j] = c * ((float)R * dy[i * d + j] - dbeta[j] - xhat[i * d + j] * dgamma[j]);
+        }
+        const float *got = rt_layer_forward(&l, x, R, true, NULL);
+        for (long k = 0; k < nd; k++) xhat[k] = xhat[k] * 1.0f + 0.0f;     /* y = gamma xhat + beta */
+        assert_same_bits(got, xhat, nd, "batchnorm y");
+        const float *gdx = rt_layer_backward(&l, dy, R, true, NULL);
+        assert_same_bits(l.params[0].g, dgamma, d, "dgamma");
+        assert_same_bits(l.params[1].g, dbeta, d, "dbeta");
+        assert_same_bits(gdx, dx, nd, "batchnorm dx");
+        rt_layer_release(&l);
+
+        /* dense: the bias gradient is the column sums of dy, rows in order */
+        rt_layer_spec dspec = rt_spec_dense(d, RT_ACT_LINEAR, RT_INIT_GLOROT_UNIFORM);
+        cr_assert(rt_layer_setup(&l, &dspec, 2, &err), "%s", err.msg);
+        cr_assert(rt_layer_reserve(&l, R, &err));
+        rt_rng rng;
+        rt_rng_init(&rng, 2, RT_STREAM_INIT);
+        rt_layer_init(&l, &rng);
+        float xin[2 * R];
+        for (int k = 0; k < 2 * R; k++) xin[k] = uniform(&s, -1.0f, 1.0f);
+        rt_layer_forward(&l, xin, R, true, NULL);
+        rt_layer_backward(&l, dy, R, false, NULL);
+        for (int j = 0; j < d; j++) {
+            dbeta[j] = 0.0f;
+            for (int i = 0; i < R; i++) dbeta[j] += dy[i * d + j];
+        }
+        assert_same_bits(l.params[1].g, dbeta, d, "bias gradient");
+        rt_layer_release(&l);
+        free(x); free(dy); free(xhat); free(dx); free(mean); free(inv); free(dbeta); free(dgamma);
+    }
+}
