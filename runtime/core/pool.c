@@ -54,8 +54,8 @@
  * idle worker looks for a job of tasks first (the caller waits on those)
  * and then for the background job, and sleeps only when neither is there.
  *
- * A pool given a core share (rt_pool_share) sets, before each run or
- * spawn, how many workers are enlisted: workers past that number treat
+ * A pool given a core share (rt_pool_share) or a limit (rt_pool_limit)
+ * sets, before each run or spawn, how many workers are enlisted: workers past that number treat
  * new jobs as not theirs and soon sleep, so they take no CPU from the
  * other processes of the share; with no worker enlisted the caller runs
  * everything inline, as a pool of one thread does.
