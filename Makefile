@@ -80,11 +80,17 @@ DEB_CROSS := crossbuild-essential-arm64 qemu-user libffi-dev:arm64 zlib1g-dev:ar
              libcairo2-dev:arm64
 
 # One install at a time (make -j may reach two groups at once, and apt
-# holds a lock): flock on build/.deps.lock.
+# holds a lock): flock on build/.deps.lock. A package counts as installed
+# only for the architecture asked for (the native one unless the name says
+# :arm64): dpkg-query on a bare name also matches the arm64 copy the cross
+# build installs, and `make run` once failed on ffi.h for that reason.
 define install_missing
 	@mkdir -p build; exec 9> build/.deps.lock; flock 9; \
-	missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q '^install ok installed' || echo $$p; done); \
+	native=$$(dpkg --print-architecture); \
+	missing=$$(for p in $(1); do \
+	    case $$p in *:*) want=$${p##*:};; *) want=$$native;; esac; \
+	    dpkg-query -W -f='$${Status} $${Architecture}\n' $${p%%:*} 2>/dev/null | \
+	    grep -Eq "^install ok installed ($$want|all)$$" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \

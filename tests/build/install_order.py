@@ -36,7 +36,7 @@ def make_vars():
     out = subprocess.run(["make", "-pn", "-f", "Makefile", "nothing-such"], cwd=ROOT,
                          capture_output=True, text=True).stdout
     v = {}
-    for name in ("DEB_BUILD", "DEB_TEST", "DEB_BENCH"):
+    for name in ("DEB_BUILD", "DEB_TEST", "DEB_BENCH", "DEB_CROSS"):
         m = re.search(r"^%s :?= (.*)$" % name, out, re.M)
         if not m:
             sys.exit("install_order: %s not found in the Makefile" % name)
@@ -45,7 +45,7 @@ def make_vars():
 
 
 STANDIN = r'''#!/usr/bin/env python3
-import os, sys, time
+import os, subprocess, sys, time
 MARK = os.environ["FAKE_MARKS"]
 tool = os.path.basename(sys.argv[0])
 args = sys.argv[1:]
@@ -53,8 +53,16 @@ def installed(p): return os.path.exists(os.path.join(MARK, p))
 def log(s):
     with open(os.path.join(MARK, "..", "log"), "a") as f: f.write(s + "\n")
 if tool == "dpkg-query":
+    # as `dpkg-query -W -f='${Status} ${Architecture}\n' NAME`: a line per
+    # installed architecture of the bare NAME (a marker "NAME" is the native
+    # one, "NAME:arm64" the cross one)
     p = args[-1]
-    if installed(p): print("install ok installed"); sys.exit(0)
+    native = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
+                            text=True).stdout.strip()
+    lines = ["install ok installed " + native] if installed(p) else []
+    lines += ["install ok installed " + m.split(":", 1)[1]
+              for m in sorted(os.listdir(MARK)) if m.startswith(p + ":")]
+    if lines: print("\n".join(lines)); sys.exit(0)
     sys.exit(1)
 if tool == "apt-get":
     if args and args[0] == "update" or "update" in args: sys.exit(0)
@@ -163,6 +171,33 @@ def phase_build(v):
     return fails
 
 
+def phase_cross_present(v):
+    """The arm64 copies of the build packages (the cross build's) do not
+    count as the native ones: with only those present, `make build/mlp`
+    still installs the native group first (it once took libffi-dev:arm64
+    for libffi-dev and failed on ffi.h)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proj = os.path.join(tmp, "proj")
+        scratch_copy(proj)
+        env = setup(tmp, v)
+        for p in v["DEB_CROSS"]:
+            if ":" in p:
+                open(os.path.join(tmp, "marks", p), "w").close()
+        r = subprocess.run(["make", "-j8", "--no-print-directory", "build/mlp"], cwd=proj, env=env,
+                           capture_output=True, text=True)
+        log = open(os.path.join(tmp, "log")).read() if os.path.exists(os.path.join(tmp, "log")) else ""
+        bad = [l for l in log.splitlines() if l.startswith("FAIL")]
+        installs = [l for l in log.splitlines() if l.startswith("install ")]
+        if r.returncode != 0 or bad or not any("libffi-dev" in l.split() for l in installs):
+            print("FAIL make build/mlp with only the arm64 packages present: exit %d, installs %s"
+                  % (r.returncode, installs))
+            for l in bad[:5]:
+                print("    " + l)
+            return 1
+        print("ok   make build/mlp with only the arm64 packages present: the native ones installed first")
+        return 0
+
+
 def phase_dry(v):
     """make -n TARGET: the install of each group precedes its first use."""
     fails = 0
@@ -204,7 +239,7 @@ def phase_dry(v):
 
 def main():
     v = make_vars()
-    fails = phase_build(v) + phase_dry(v)
+    fails = phase_build(v) + phase_cross_present(v) + phase_dry(v)
     print("install order: %s" % ("all passed" if not fails else "%d failed" % fails))
     return 1 if fails else 0
 
