@@ -22,7 +22,9 @@
  * runtime/optimizers.c follow DESIGN.md's formulas), so training with them
  * gives the built-ins' results bit for bit: the example checks exactly
  * that. Built, like everything here, with -ffp-contract=off, so no compiler
- * fuses a multiply and an add behind our back.
+ * fuses a multiply and an add behind our back; and with -O3
+ * -fno-math-errno, so the loops are vectorised (sqrtf's errno would keep
+ * plug_adam scalar: twice as slow an epoch) without changing a bit.
  */
 #include <math.h>
 #include <stdint.h>
