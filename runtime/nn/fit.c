@@ -21,6 +21,7 @@
  */
 #include <math.h>
 #include <time.h>
+#include "eval_team.h"
 #include "fit.h"
 #include "tensor.h"
 #include "thread_tuner.h"
@@ -70,6 +71,7 @@ typedef struct batch_buf {
     float *x[2], *y[2];
     int nrows;
     int64_t features;
+    rt_eval_team *team;     /* an evaluation by whole batches: its threads' own */
 } batch_buf;
 
 /* The input slot s, allocated on first use (on the caller's thread). */
@@ -106,6 +108,7 @@ static void batch_free(batch_buf *b)
         rt_free(b->x[s]);
         rt_free(b->y[s]);
     }
+    rt_eval_team_free(b->team);
 }
 
 /* One batch of the pipeline: rows idx[0..n) of ds into slot `slot`. */
@@ -205,12 +208,45 @@ static void train_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, bat
     gather_start(jobs, m, ds, b, bi, b->idx + start, n, true, true);
 }
 
+/* The evaluation by whole batches (eval_team.h): each thread of the pool
+ * takes whole batches, with a forward pass of its own and no split
+ * products; the batches' results are summed here in batch order as the
+ * serial loop below sums them, so the same bits come out. */
+static bool evaluate_whole(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
+                           int threads, batch_buf *b, double *mean_loss, double *accuracy,
+                           rt_error *err)
+{
+    const int nbatches = (int)((ds->n + batch - 1) / batch);
+    double *l = rt_alloc((size_t)nbatches * 2 * sizeof *l), *a = l + nbatches;
+    if (!l) return rt_fail(err, "out of memory for the results of %d batches", nbatches);
+    bool ok = rt_eval_team_run(&b->team, m, ds, loss, batch, y_width(m, ds), binary(m, ds),
+                               threads, l, a, err);
+    double loss_sum = 0, acc_sum = 0;
+    for (int bi = 0; ok && bi < nbatches; bi++) {
+        int64_t start = (int64_t)bi * batch;
+        int n = (int)(ds->n - start < batch ? ds->n - start : batch);
+        loss_sum += l[bi] * n;
+        acc_sum += a[bi] * n;
+    }
+    rt_free(l);
+    if (!ok) return false;
+    *mean_loss = loss_sum / (double)ds->n;
+    *accuracy = ds->targets ? NAN : acc_sum / (double)ds->n;   /* no classes, no accuracy */
+    return true;
+}
+
+/* Measured (issue 18): see below. With one thread, batch by batch on
+ * the model itself, as it always was. */
 static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
                           batch_buf *b, double *mean_loss, double *accuracy, rt_error *err)
 {
     double loss_sum = 0, acc_sum = 0;
     const int nbatches = (int)((ds->n + batch - 1) / batch);
     rt_pool *pool = rt_model_pool(m);
+    rt_pool_join(pool);
+    int threads = rt_eval_team_threads(m, nbatches);
+    if (threads > 1)
+        return evaluate_whole(m, ds, loss, batch, threads, b, mean_loss, accuracy, err);
     gather_job jobs[2];
     const bool ahead = rt_pool_size(pool) > 1;    /* else each batch right before use */
     if (ahead && !eval_start(jobs, m, ds, b, 0, batch, err)) return false;
@@ -239,7 +275,9 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
 {
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
-    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), !ds->x_u8, err) &&
+    /* by whole batches the threads have float batches of their own */
+    bool floats = !ds->x_u8 && rt_eval_team_threads(m, (int)((ds->n + batch - 1) / batch)) < 2;
+    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), floats, err) &&
               evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
@@ -316,6 +354,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         rt_epoch_stats s = { .epoch = epoch, .loss = loss_sum / (double)seen,
                              .acc = train->targets ? NAN : correct_sum / (double)seen,
                              .val_loss = NAN, .val_acc = NAN, .lr = NAN };
+        rt_tuner_pause(&tuner);     /* its verdict is on training steps (thread_tuner.h) */
         if (cfg->validation &&
             !evaluate_with(m, cfg->validation, cfg->loss, batch, &b, &s.val_loss, &s.val_acc, err))
             goto done;
