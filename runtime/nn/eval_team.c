@@ -11,15 +11,15 @@
  * counter and its two result slots; the weights are only read.
  *
  * The run: one task per thread, each with its own part (a shadow of the
- * model, a row buffer, a target buffer and, when needed, a float batch);
- * a task takes the next batch from a shared counter until none is left,
- * so a thread that starts late (a worker that had gone to sleep, or lost
- * its CPU) simply takes fewer batches, and the caller, which always runs
- * a task, never waits for one that has not begun (pool.h).
- *
- * Measured on the 2-vCPU AVX-512 machine (study network, Adam + relu,
- * bench-epoch, runs of the old and new binary interleaved, minima over the
- * epochs): see the note at evaluate_with in fit.c.
+ * model, a row buffer, a target buffer and, when needed, a float batch),
+ * made by the task itself the first time it runs: the two shadows are
+ * made at once, each in the memory of the thread that first uses it
+ * (making one costs about as much as evaluating 5 to 15 of the study's
+ * batches: page faults, mostly). A task takes the next batch from a
+ * shared counter until none is left, so a thread that starts late (a
+ * worker that had gone to sleep, or lost its CPU) simply takes fewer
+ * batches, and the caller, which always runs a task, never waits for one
+ * that has not begun (pool.h).
  */
 #include <limits.h>
 #include <stdatomic.h>
@@ -27,9 +27,12 @@
 #include "pool.h"
 #include "tensor.h"
 
+/* Fewer batches than this, over the team's life, do not repay making it. */
+enum { EVAL_TEAM_MIN_BATCHES = 32 };
+
 /* One thread's own: nothing here is touched by another task. */
 typedef struct eval_part {
-    rt_model *shadow;
+    rt_model *shadow;           /* NULL until the part's first batch */
     int64_t *rows;              /* [batch]: the batch's row numbers */
     float *x;                   /* [batch x features]: made by the first batch that needs floats */
     float *y;                   /* [batch x y_width] */
@@ -38,27 +41,27 @@ typedef struct eval_part {
 } eval_part;
 
 struct rt_eval_team {
-    rt_model *m;                /* what the shadows are of */
-    int batch, y_width, nparts;
+    const rt_model *m;          /* what the shadows are of */
+    int batch, rows, y_width, nparts;
     eval_part *parts;
 };
 
 /* One run's common ground: read only, but for the counter and the slots of
  * the results (each written by the task that took its batch). */
 typedef struct eval_run {
+    const rt_eval_team *team;
     const rt_dataset *ds;
     rt_loss loss;
-    int batch, nbatches;
+    int nbatches;
     bool fold;
-    eval_part *parts;
     double *l, *a;
     atomic_int next;            /* the next batch to take */
 } eval_run;
 
-int rt_eval_team_threads(const rt_model *m, int nbatches)
+int rt_eval_team_threads(const rt_model *m, int nbatches, long uses)
 {
     int threads = rt_pool_threads(rt_model_pool(m));
-    if (threads < 2 || nbatches < 2) return 1;
+    if (threads < 2 || nbatches < 2 || uses < EVAL_TEAM_MIN_BATCHES) return 1;
     rt_model *mm = (rt_model *)m;   /* rt_model_layer is not const; only read here */
     for (int i = 0; i < rt_model_nlayers(m); i++) {
         const rt_layer *l = rt_model_layer(mm, i);
@@ -67,72 +70,70 @@ int rt_eval_team_threads(const rt_model *m, int nbatches)
     return threads < nbatches ? threads : nbatches;
 }
 
-static void parts_free(eval_part *parts, int n)
-{
-    for (int i = 0; i < n; i++) {
-        rt_model_free(parts[i].shadow);
-        rt_free(parts[i].rows);
-        rt_free(parts[i].x);
-        rt_free(parts[i].y);
-    }
-}
-
 void rt_eval_team_free(rt_eval_team *team)
 {
     if (!team) return;
-    parts_free(team->parts, team->nparts);
+    for (int i = 0; i < team->nparts; i++) {
+        eval_part *p = &team->parts[i];
+        rt_model_free(p->shadow);
+        rt_free(p->rows);
+        rt_free(p->x);
+        rt_free(p->y);
+    }
     rt_free(team->parts);
     rt_free(team);
 }
 
-/* A team of `threads` parts for m and this batch size: *team kept if it
- * is one (or larger), else made anew (on the caller's thread: the shadows
- * size m's buffers first if nothing has, model.h). */
-static bool team_get(rt_eval_team **team, rt_model *m, int batch, int n0, int y_width,
+/* *team kept if it suits m, this batch size and `threads` threads, else
+ * made anew, its parts empty (their tasks fill them). */
+static bool team_get(rt_eval_team **team, rt_model *m, int batch, int rows, int y_width,
                      int threads, rt_error *err)
 {
     rt_eval_team *t = *team;
-    if (t && t->m == m && t->batch == batch && t->y_width == y_width && t->nparts >= threads)
+    if (t && t->m == m && t->batch == batch && t->rows == rows && t->y_width == y_width &&
+        t->nparts >= threads)
         return true;
     rt_eval_team_free(t);
     *team = t = rt_alloc(sizeof *t);
-    if (!t || !(t->parts = rt_alloc((size_t)threads * sizeof *t->parts))) goto oom;
-    t->m = m;
-    t->batch = batch;
-    t->y_width = y_width;
-    for (int i = 0; i < threads; i++) {
-        eval_part *p = &t->parts[i];
-        t->nparts = i + 1;
-        p->rows = rt_alloc((size_t)batch * sizeof *p->rows);
-        p->y = rt_alloc((size_t)batch * (size_t)y_width * sizeof *p->y);
-        if (!p->rows || !p->y) goto oom;
-        /* n0 rows: the biggest batch there is (batch, unless the data are fewer) */
-        if (!(p->shadow = rt_model_shadow(m, n0, err))) goto fail;
+    if (t) t->parts = rt_alloc((size_t)threads * sizeof *t->parts);
+    if (!t || !t->parts) {
+        rt_free(t);
+        *team = NULL;
+        return rt_fail(err, "out of memory for an evaluation on %d threads", threads);
     }
+    *t = (rt_eval_team){ .m = m, .batch = batch, .rows = rows, .y_width = y_width,
+                         .nparts = threads, .parts = t->parts };
     return true;
-oom:
-    rt_fail(err, "out of memory for an evaluation on %d threads", threads);
-fail:
-    rt_eval_team_free(t);
-    *team = NULL;
-    return false;
+}
+
+/* The part's buffers and shadow, on the thread about to use them. */
+static bool part_ready(const rt_eval_team *t, eval_part *p)
+{
+    if (p->shadow) return true;
+    if (!p->rows) p->rows = rt_alloc((size_t)t->batch * sizeof *p->rows);
+    if (!p->y) p->y = rt_alloc((size_t)t->batch * (size_t)t->y_width * sizeof *p->y);
+    if (!p->rows || !p->y)
+        return rt_fail(&p->err, "out of memory for a batch of %d rows", t->batch);
+    p->shadow = rt_model_shadow(t->m, t->rows, &p->err);
+    return p->shadow != NULL;
 }
 
 /* Batch bi on part p: gathered as fit.c's gather_run gathers a batch
  * straight into the model's input (bytes when the first layer takes them,
  * else floats), evaluated as rt_model_evaluate does. */
-static bool eval_batch(eval_run *r, eval_part *p, int bi)
+static bool eval_batch(const eval_run *r, eval_part *p, int bi)
 {
     const rt_dataset *ds = r->ds;
-    int64_t start = (int64_t)bi * r->batch;
-    int n = (int)(ds->n - start < r->batch ? ds->n - start : r->batch);
+    const int batch = r->team->batch;
+    int64_t start = (int64_t)bi * batch;
+    int n = (int)(ds->n - start < batch ? ds->n - start : batch);
     for (int i = 0; i < n; i++) p->rows[i] = start + i;
     const float *x = NULL;                       /* NULL: the shadow has them as bytes */
     if (ds->x_u8 && rt_model_input_u8(p->shadow, ds->x_u8, p->rows, n, ds->x_scale)) {
         rt_dataset_gather_labels(ds, p->rows, n, p->y);
     } else {
-        if (!p->x && !(p->x = rt_alloc((size_t)r->batch * (size_t)ds->features * sizeof(float))))
-            return rt_fail(&p->err, "out of memory for a batch of %d rows", r->batch);
+        if (!p->x && !(p->x = rt_alloc((size_t)batch * (size_t)ds->features * sizeof(float))))
+            return rt_fail(&p->err, "out of memory for a batch of %d rows", batch);
         rt_dataset_gather(ds, p->rows, n, p->x, p->y);
         x = p->x;
     }
@@ -144,11 +145,11 @@ static bool eval_batch(eval_run *r, eval_part *p, int bi)
 static void eval_task(void *ctx, int t)
 {
     eval_run *r = ctx;
-    eval_part *p = &r->parts[t];
+    eval_part *p = &r->team->parts[t];
     for (;;) {
         int bi = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
         if (bi >= r->nbatches) return;
-        if (!eval_batch(r, p, bi)) {
+        if (!part_ready(r->team, p) || !eval_batch(r, p, bi)) {
             p->failed = bi;
             return;             /* the others finish theirs; the caller reports */
         }
@@ -159,18 +160,19 @@ bool rt_eval_team_run(rt_eval_team **team, rt_model *m, const rt_dataset *ds, rt
                       int batch, int y_width, bool fold, int threads, double *l, double *a,
                       rt_error *err)
 {
-    int n0 = (int)(ds->n < batch ? ds->n : batch);
-    if (!team_get(team, m, batch, n0, y_width, threads, err)) return false;
-    eval_run r = { .ds = ds, .loss = loss, .batch = batch,
-                   .nbatches = (int)((ds->n + batch - 1) / batch), .fold = fold,
-                   .parts = (*team)->parts, .l = l, .a = a };
+    /* the biggest batch there is: batch, unless the data are fewer */
+    int rows = rt_model_shadow_rows(m, (int)(ds->n < batch ? ds->n : batch), err);
+    if (!rows || !team_get(team, m, batch, rows, y_width, threads, err)) return false;
+    eval_run r = { .team = *team, .ds = ds, .loss = loss,
+                   .nbatches = (int)((ds->n + batch - 1) / batch), .fold = fold, .l = l, .a = a };
     atomic_init(&r.next, 0);
-    for (int i = 0; i < threads; i++) r.parts[i].failed = INT_MAX;
+    eval_part *parts = (*team)->parts;
+    for (int i = 0; i < threads; i++) parts[i].failed = INT_MAX;
     rt_pool_run(rt_model_pool(m), threads, eval_task, &r);
     const eval_part *first = NULL;
     for (int i = 0; i < threads; i++)
-        if (r.parts[i].failed != INT_MAX && (!first || r.parts[i].failed < first->failed))
-            first = &r.parts[i];
+        if (parts[i].failed != INT_MAX && (!first || parts[i].failed < first->failed))
+            first = &parts[i];
     if (first && err) *err = first->err;
     return !first;
 }

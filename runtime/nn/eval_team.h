@@ -1,6 +1,7 @@
 /*
  * eval_team.h — an evaluation's batches side by side, whole, on the
- * threads of the model's pool (fit.c's validation pass and rt_evaluate).
+ * threads of the model's pool (fit.c's validation pass and rt_evaluate,
+ * the language's evaluate()).
  *
  * Each thread takes whole batches, one after another, and runs each with a
  * forward pass of its own (a shadow of the model, model.h: its own
@@ -32,10 +33,13 @@ typedef struct rt_eval_team rt_eval_team;
 
 /* How many threads would evaluate nbatches batches of m now: the threads
  * m's pool may use at this moment (its core share; pool.h), or 1 when
- * whole batches cannot go side by side (one batch, one thread, a
- * user-defined activation: its C code need not be thread-safe). With 1
- * the caller evaluates serially, as before. */
-int rt_eval_team_threads(const rt_model *m, int nbatches);
+ * whole batches cannot go side by side or would not pay: one batch, one
+ * thread, a user-defined activation (its C code need not be thread-safe),
+ * or fewer than 32 batches for the team's whole life (`uses`: the batches
+ * of all the evaluations it will serve, a fit's epochs for one; making the
+ * shadows costs about what 5 to 15 batches of evaluation do). With 1 the
+ * caller evaluates serially, as before. */
+int rt_eval_team_threads(const rt_model *m, int nbatches, long uses);
 
 /* Evaluates batch bi = 0 .. nbatches - 1 of ds (rows [bi batch, bi batch +
  * batch), the last one short) on `threads` threads (from
@@ -43,8 +47,10 @@ int rt_eval_team_threads(const rt_model *m, int nbatches);
  * a[bi] (rt_model_evaluate's). y_width: floats per target row (the widest
  * of the model's outputs and the data's one-hot classes); fold: binary
  * data into one output unit (the one-hot pair folded to its label, as
- * fit.c does). *team is made or remade as needed. On failure err gets the
- * failing batch's message (the first such batch in order). */
+ * fit.c does). *team is made or remade as needed (on m's thread; each
+ * thread makes its own part of it on its first batch). On failure err
+ * gets the message of a failing batch (the first of those that ran, in
+ * batch order). */
 bool rt_eval_team_run(rt_eval_team **team, rt_model *m, const rt_dataset *ds, rt_loss loss,
                       int batch, int y_width, bool fold, int threads, double *l, double *a,
                       rt_error *err);

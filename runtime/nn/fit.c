@@ -237,14 +237,14 @@ static bool evaluate_whole(rt_model *m, const rt_dataset *ds, rt_loss loss, int 
 
 /* Measured (issue 18): see below. With one thread, batch by batch on
  * the model itself, as it always was. */
-static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
+static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch, int runs,
                           batch_buf *b, double *mean_loss, double *accuracy, rt_error *err)
 {
     double loss_sum = 0, acc_sum = 0;
     const int nbatches = (int)((ds->n + batch - 1) / batch);
     rt_pool *pool = rt_model_pool(m);
     rt_pool_join(pool);
-    int threads = rt_eval_team_threads(m, nbatches);
+    int threads = rt_eval_team_threads(m, nbatches, (long)nbatches * runs);
     if (threads > 1)
         return evaluate_whole(m, ds, loss, batch, threads, b, mean_loss, accuracy, err);
     gather_job jobs[2];
@@ -276,9 +276,10 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
     /* by whole batches the threads have float batches of their own */
-    bool floats = !ds->x_u8 && rt_eval_team_threads(m, (int)((ds->n + batch - 1) / batch)) < 2;
+    int nbatches = (int)((ds->n + batch - 1) / batch);
+    bool floats = !ds->x_u8 && rt_eval_team_threads(m, nbatches, nbatches) < 2;
     bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), floats, err) &&
-              evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
+              evaluate_with(m, ds, loss, batch, 1, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
 }
@@ -356,7 +357,8 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
                              .val_loss = NAN, .val_acc = NAN, .lr = NAN };
         rt_tuner_pause(&tuner);     /* its verdict is on training steps (thread_tuner.h) */
         if (cfg->validation &&
-            !evaluate_with(m, cfg->validation, cfg->loss, batch, &b, &s.val_loss, &s.val_acc, err))
+            !evaluate_with(m, cfg->validation, cfg->loss, batch, cfg->epochs, &b, &s.val_loss,
+                           &s.val_acc, err))
             goto done;
         s.seconds = now_seconds() - t0;
         if (cfg->on_epoch) cfg->on_epoch(cfg->ud, &s);

@@ -399,10 +399,16 @@ bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_lo
     return true;
 }
 
-rt_model *rt_model_shadow(rt_model *m, int n, rt_error *err)
+int rt_model_shadow_rows(rt_model *m, int n, rt_error *err)
 {
     int rows;
-    if (!check_batch("evaluate", n, err) || !chunk_rows(m, n, &rows, err)) return NULL;
+    if (!check_batch("evaluate", n, err) || !chunk_rows(m, n, &rows, err)) return 0;
+    /* m's chunks of n rows are one, or several of m->cap: the same on it */
+    return rows < n ? rows : n;
+}
+
+rt_model *rt_model_shadow(const rt_model *m, int rows, rt_error *err)
+{
     rt_model *s = rt_alloc(sizeof *s);
     rt_layer *layers = rt_alloc((size_t)m->nlayers * sizeof *layers);
     if (!s || !layers) {
@@ -423,8 +429,7 @@ rt_model *rt_model_shadow(rt_model *m, int n, rt_error *err)
             rt_model_free(s);
             return NULL;
         }
-    /* m's chunks of n rows are one, or several of m->cap: the same here */
-    if (!rt_model_reserve(s, rows < n ? rows : n, err)) {
+    if (!rt_model_reserve(s, rows, err)) {
         rt_model_free(s);
         return NULL;
     }

@@ -25,7 +25,7 @@
 #include "pool.h"
 #include "thread_tuner.h"
 
-enum { IN = 784, CLASSES = 10, N = 1037 };
+enum { IN = 784, CLASSES = 10, N = 3337 };
 
 static uint32_t lcg(uint32_t *s) { return *s = *s * 1664525u + 1013904223u; }
 
@@ -153,7 +153,10 @@ static float *snapshot(rt_model *m, long *count)
 static void check_with(rt_model *m, const rt_dataset *ds, rt_loss loss, const char *what,
                        bool by_team)
 {
-    static const int batches[] = {100, 7, 33, 1, 1036, 1037, 2000, 518};
+    /* batch counts 34 (the last of 37 rows), 33 (9), 477 (5), 102 (4), 3337,
+     * then 2, 1 and 1: too few to make a team for, the serial pass */
+    static const int batches[] = {100, 104, 7, 33, 1, 1669, N, 5000};
+    int teams = 0;
     long nw;
     float *before = snapshot(m, &nw);
     unsigned seq = rt_model_stage_seq(m);
@@ -166,6 +169,8 @@ static void check_with(rt_model *m, const rt_dataset *ds, rt_loss loss, const ch
             rt_pool *pool = threads ? rt_pool_create(threads) : NULL;
             cr_assert(!threads || rt_pool_threads(pool) == threads);
             rt_model_set_pool(m, pool);
+            int nb = (N + batch - 1) / batch;
+            teams += rt_eval_team_threads(m, nb, nb) > 1;
             double l, a;
             rt_error err;
             cr_assert(rt_evaluate(m, ds, loss, batch, &l, &a, &err), "%s", err.msg);
@@ -181,6 +186,8 @@ static void check_with(rt_model *m, const rt_dataset *ds, rt_loss loss, const ch
     cr_assert(nw == nw2 && memcmp(before, after, (size_t)nw * sizeof *before) == 0,
               "%s: the evaluations changed the model", what);
     cr_assert(!by_team || rt_model_stage_seq(m) == seq, "%s: the model's staging was used", what);
+    cr_assert(by_team ? teams == 5 * 2 : teams == 0, "%s: %d evaluations by whole batches", what,
+              teams);
     free(before);
     free(after);
 }
@@ -272,11 +279,11 @@ Test(eval_team, a_user_activation_stays_on_one_thread)
 {
     static const rt_act_custom relu = {"c_relu", c_relu, c_relu_grad, NULL};
     rt_dataset ds = {0};
-    make_set(&ds, 250, 71, 0, true, CLASSES, 0);
+    make_set(&ds, N, 71, 0, true, CLASSES, 0);
     rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 100, &relu);
     rt_pool *pool = rt_pool_create(2);
     rt_model_set_pool(m, pool);
-    cr_assert_eq(rt_eval_team_threads(m, 3), 1);
+    cr_assert_eq(rt_eval_team_threads(m, 100, 100), 1);
     rt_model_set_pool(m, NULL);
     rt_pool_destroy(pool);
     check_with(m, &ds, RT_LOSS_CROSSENTROPY, "user activation", false);
@@ -287,19 +294,21 @@ Test(eval_team, a_user_activation_stays_on_one_thread)
 Test(eval_team, threads_it_would_use)
 {
     rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 10, NULL);
-    cr_assert_eq(rt_eval_team_threads(m, 100), 1, "no pool");
+    cr_assert_eq(rt_eval_team_threads(m, 100, 100), 1, "no pool");
     rt_pool *pool = rt_pool_create(3);
     rt_model_set_pool(m, pool);
-    cr_assert_eq(rt_eval_team_threads(m, 100), 3);
-    cr_assert_eq(rt_eval_team_threads(m, 2), 2, "no more threads than batches");
-    cr_assert_eq(rt_eval_team_threads(m, 1), 1, "one batch");
+    cr_assert_eq(rt_eval_team_threads(m, 100, 100), 3);
+    cr_assert_eq(rt_eval_team_threads(m, 2, 60), 2, "no more threads than batches");
+    cr_assert_eq(rt_eval_team_threads(m, 1, 30), 1, "one batch");
+    cr_assert_eq(rt_eval_team_threads(m, 31, 31), 1, "too few batches to pay");
+    cr_assert_eq(rt_eval_team_threads(m, 8, 32), 3, "enough over the team's life");
     rt_pool_limit(pool, 1);
-    cr_assert_eq(rt_eval_team_threads(m, 100), 1, "a limit");
+    cr_assert_eq(rt_eval_team_threads(m, 100, 100), 1, "a limit");
     rt_pool_limit(pool, 0);
     static rt_core_share share = { .cores = 2 };
     atomic_store(&share.busy, 2);
     rt_pool_share(pool, &share, 1);
-    cr_assert_eq(rt_eval_team_threads(m, 100), 1, "a core share of one");
+    cr_assert_eq(rt_eval_team_threads(m, 100, 100), 1, "a core share of one");
     rt_model_set_pool(m, NULL);
     rt_pool_destroy(pool);
     rt_model_free(m);
@@ -311,6 +320,8 @@ Test(eval_team, shadow)
 {
     rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 100, NULL);
     rt_error err;
+    cr_assert_eq(rt_model_shadow_rows(m, 60, &err), 60);
+    cr_assert_eq(rt_model_shadow_rows(m, 500, &err), 100, "m's chunks");
     rt_model *s = rt_model_shadow(m, 60, &err);
     cr_assert(s, "%s", err.msg);
     enum { R = 60 };
@@ -356,8 +367,8 @@ Test(eval_team, the_tuner_pauses_for_validation)
 }
 
 /* A fit's validation: every epoch's val_loss/val_acc the same bits with
- * no pool and with 1, 2, 3 threads (300 rows: three batches, the last
- * short; 3 rows of validation at batch 100: one batch, serial). */
+ * no pool and with 1, 2, 3 threads (1101 rows: 12 batches, the last of one
+ * row; 36 over the fit, enough for a team). */
 typedef struct vals { int n; double l[4], a[4]; } vals;
 static void note(void *ud, const rt_epoch_stats *s)
 {
@@ -371,7 +382,7 @@ Test(eval_team, fit_validation_any_threads)
 {
     rt_dataset tr = {0}, val = {0};
     make_set(&tr, 250, 81, 0, true, CLASSES, 0);
-    make_set(&val, 301, 82, 0, true, CLASSES, 0);
+    make_set(&val, 1101, 82, 0, true, CLASSES, 0);
     vals base = {0};
     for (int threads = 0; threads <= 3; threads++) {
         rt_pool *pool = threads ? rt_pool_create(threads) : NULL;
@@ -395,4 +406,48 @@ Test(eval_team, fit_validation_any_threads)
     }
     rt_dataset_free(&tr);
     rt_dataset_free(&val);
+}
+
+/* The team itself, run directly on 2 and 3 threads, twice (kept between
+ * runs, as a fit keeps it): each batch's loss and accuracy are those of
+ * rt_model_evaluate on that batch; a team for 2 threads is remade for 3. */
+Test(eval_team, each_batch_as_rt_model_evaluate)
+{
+    rt_dataset ds = {0};
+    make_set(&ds, 1001, 91, 200, true, CLASSES, 0);    /* some batches as floats */
+    rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 100, NULL);
+    enum { B = 100, NB = 11 };
+    float *x = malloc((size_t)B * IN * sizeof *x), *y = malloc((size_t)B * CLASSES * sizeof *y);
+    int64_t idx[B];
+    double rl[NB], ra[NB], l[NB], a[NB];
+    cr_assert(x && y);
+    for (int bi = 0; bi < NB; bi++) {
+        int k = bi < NB - 1 ? B : 1;
+        for (int i = 0; i < k; i++) idx[i] = (int64_t)bi * B + i;
+        rt_dataset_gather(&ds, idx, k, x, y);
+        rt_error err;
+        cr_assert(rt_model_evaluate(m, x, y, k, RT_LOSS_CROSSENTROPY, &rl[bi], &ra[bi], &err));
+    }
+    rt_eval_team *team = NULL;
+    for (int threads = 2; threads <= 3; threads++) {
+        rt_pool *pool = rt_pool_create(threads);
+        rt_model_set_pool(m, pool);
+        for (int round = 0; round < 2; round++) {
+            memset(l, 0xff, sizeof l);
+            memset(a, 0xff, sizeof a);
+            rt_error err;
+            cr_assert(rt_eval_team_run(&team, m, &ds, RT_LOSS_CROSSENTROPY, B, CLASSES, false,
+                                       threads, l, a, &err), "%s", err.msg);
+            for (int bi = 0; bi < NB; bi++)
+                cr_assert(same_bits(l[bi], rl[bi]) && same_bits(a[bi], ra[bi]),
+                          "%d threads, round %d, batch %d", threads, round, bi);
+        }
+        rt_model_set_pool(m, NULL);
+        rt_pool_destroy(pool);
+    }
+    rt_eval_team_free(team);
+    free(x);
+    free(y);
+    rt_model_free(m);
+    rt_dataset_free(&ds);
 }
