@@ -18,6 +18,13 @@
  * gathered right before its step, straight into the first layer's input
  * (rt_model_input_u8), as it always was: gathered ahead into a second
  * buffer it would only crowd the step's data out of the cache.
+ *
+ * The validation pass (and rt_evaluate) goes otherwise: with two threads
+ * or more, each takes whole batches on a forward pass of its own
+ * (eval_team.h), and the batches' results are summed here in batch order;
+ * the fit's thread tuner lifts its limit for it (thread_tuner.h). With one
+ * thread, or too few batches to repay the threads' own buffers, batch by
+ * batch on the model, pipelined as above.
  */
 #include <math.h>
 #include <time.h>
@@ -217,8 +224,9 @@ static bool evaluate_whole(rt_model *m, const rt_dataset *ds, rt_loss loss, int 
                            rt_error *err)
 {
     const int nbatches = (int)((ds->n + batch - 1) / batch);
-    double *l = rt_alloc((size_t)nbatches * 2 * sizeof *l), *a = l + nbatches;
+    double *l = rt_alloc((size_t)nbatches * 2 * sizeof *l);
     if (!l) return rt_fail(err, "out of memory for the results of %d batches", nbatches);
+    double *a = l + nbatches;
     bool ok = rt_eval_team_run(&b->team, m, ds, loss, batch, y_width(m, ds), binary(m, ds),
                                threads, l, a, err);
     double loss_sum = 0, acc_sum = 0;
