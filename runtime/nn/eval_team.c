@@ -19,16 +19,26 @@
  * shared counter until none is left, so a thread that starts late (a
  * worker that had gone to sleep, or lost its CPU) simply takes fewer
  * batches, and the caller, which always runs a task, never waits for one
- * that has not begun (pool.h).
+ * that has not begun (pool.h). It does wait for a batch another thread
+ * has begun: when that thread loses its CPU to another process in the
+ * middle, the wait lasts a time slice, and the team then runs a few
+ * passes on the calling thread alone (judge, below).
  */
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
+#include <time.h>
 #include "eval_team.h"
 #include "pool.h"
 #include "tensor.h"
 
 /* Fewer batches than this, over the team's life, do not repay making it. */
 enum { EVAL_TEAM_MIN_BATCHES = 32 };
+/* A run on several threads that took more than EVAL_TEAM_KEEP of what its
+ * fastest thread would have taken alone is followed by EVAL_TEAM_BACKOFF
+ * runs on the calling thread alone, then tried again (see below). */
+#define EVAL_TEAM_KEEP 0.85
+enum { EVAL_TEAM_BACKOFF = 4 };
 
 /* One thread's own: nothing here is touched by another task. */
 typedef struct eval_part {
@@ -37,12 +47,15 @@ typedef struct eval_part {
     float *x;                   /* [batch x features]: made by the first batch that needs floats */
     float *y;                   /* [batch x y_width] */
     int failed;                 /* the batch that failed, or INT_MAX */
+    int done;                   /* batches this run */
+    double busy;                /* seconds spent on them */
     rt_error err;
 } eval_part;
 
 struct rt_eval_team {
     const rt_model *m;          /* what the shadows are of */
     int batch, rows, y_width, nparts;
+    int alone;                  /* runs left on the calling thread alone */
     eval_part *parts;
 };
 
@@ -142,6 +155,13 @@ static bool eval_batch(const eval_run *r, eval_part *p, int bi)
     return rt_model_evaluate(p->shadow, x, p->y, n, r->loss, &r->l[bi], &r->a[bi], &p->err);
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static void eval_task(void *ctx, int t)
 {
     eval_run *r = ctx;
@@ -149,11 +169,43 @@ static void eval_task(void *ctx, int t)
     for (;;) {
         int bi = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
         if (bi >= r->nbatches) return;
-        if (!part_ready(r->team, p) || !eval_batch(r, p, bi)) {
+        if (!part_ready(r->team, p)) {
+            p->failed = bi;
+            return;
+        }
+        double t0 = now_seconds();
+        if (!eval_batch(r, p, bi)) {
             p->failed = bi;
             return;             /* the others finish theirs; the caller reports */
         }
+        p->busy += now_seconds() - t0;
+        p->done++;
     }
+}
+
+/* Whether the next runs go on the calling thread alone. A thread that
+ * loses its CPU to another process in the middle of a batch keeps the
+ * others waiting at the end until it has it back: a time slice of the
+ * other process, measured at 15-25 ms on the 2-vCPU machine with both
+ * CPUs busy elsewhere, 3 to 4 times the whole pass. So each run on
+ * several threads is timed against its fastest thread's pace (its seconds
+ * per batch): when it was not clearly faster than that thread would have
+ * been alone, the next EVAL_TEAM_BACKOFF runs (a fit's next epochs) go on
+ * the calling thread alone, which waits for no one, and then several
+ * threads are tried again. A run whose threads made their buffers is not
+ * judged (the page faults are no one's slice). Only the time depends on
+ * any of it. */
+static void judge(rt_eval_team *t, int threads, int nbatches, bool fresh, double seconds)
+{
+    if (threads == 1) {
+        t->alone--;
+        return;
+    }
+    double pace = INFINITY;
+    for (int i = 0; i < threads; i++)
+        if (t->parts[i].done >= 2 && t->parts[i].busy / t->parts[i].done < pace)
+            pace = t->parts[i].busy / t->parts[i].done;
+    if (!fresh && seconds > EVAL_TEAM_KEEP * pace * nbatches) t->alone = EVAL_TEAM_BACKOFF;
 }
 
 bool rt_eval_team_run(rt_eval_team **team, rt_model *m, const rt_dataset *ds, rt_loss loss,
@@ -167,8 +219,17 @@ bool rt_eval_team_run(rt_eval_team **team, rt_model *m, const rt_dataset *ds, rt
                    .nbatches = (int)((ds->n + batch - 1) / batch), .fold = fold, .l = l, .a = a };
     atomic_init(&r.next, 0);
     eval_part *parts = (*team)->parts;
-    for (int i = 0; i < threads; i++) parts[i].failed = INT_MAX;
+    if ((*team)->alone > 0) threads = 1;
+    bool fresh = false;
+    for (int i = 0; i < threads; i++) {
+        parts[i].failed = INT_MAX;
+        parts[i].done = 0;
+        parts[i].busy = 0;
+        fresh |= !parts[i].shadow;
+    }
+    double t0 = now_seconds();
     rt_pool_run(rt_model_pool(m), threads, eval_task, &r);
+    judge(*team, threads, r.nbatches, fresh, now_seconds() - t0);
     const eval_part *first = NULL;
     for (int i = 0; i < threads; i++)
         if (parts[i].failed != INT_MAX && (!first || parts[i].failed < first->failed))

@@ -42,8 +42,11 @@ typedef struct rt_eval_team rt_eval_team;
 int rt_eval_team_threads(const rt_model *m, int nbatches, long uses);
 
 /* Evaluates batch bi = 0 .. nbatches - 1 of ds (rows [bi batch, bi batch +
- * batch), the last one short) on `threads` threads (from
- * rt_eval_team_threads, >= 2): its mean loss into l[bi], its accuracy into
+ * batch), the last one short) on `threads` threads (rt_eval_team_threads;
+ * 1 runs on the calling thread, on a shadow all the same; a team that
+ * found its threads waiting on one another, a thread having lost its CPU
+ * to another process, runs its next few on the calling thread alone, see
+ * eval_team.c): its mean loss into l[bi], its accuracy into
  * a[bi] (rt_model_evaluate's). y_width: floats per target row (the widest
  * of the model's outputs and the data's one-hot classes); fold: binary
  * data into one output unit (the one-hot pair folded to its label, as
