@@ -243,8 +243,11 @@ static bool evaluate_whole(rt_model *m, const rt_dataset *ds, rt_loss loss, int 
     return true;
 }
 
-/* Measured (issue 18): see below. With one thread, batch by batch on
- * the model itself, as it always was. */
+/* An evaluation of ds: by whole batches when the pool has threads for it
+ * (evaluate_whole; measured in eval_team.c), else batch by batch on the
+ * model itself, as it always was. runs: how many evaluations of these
+ * data the caller will make (a fit's epochs), which decides whether the
+ * threads' own buffers pay. */
 static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch, int runs,
                           batch_buf *b, double *mean_loss, double *accuracy, rt_error *err)
 {
