@@ -18,9 +18,17 @@
  * gathered right before its step, straight into the first layer's input
  * (rt_model_input_u8), as it always was: gathered ahead into a second
  * buffer it would only crowd the step's data out of the cache.
+ *
+ * The validation pass (and rt_evaluate) goes otherwise: with two threads
+ * or more, each takes whole batches on a forward pass of its own
+ * (eval_team.h), and the batches' results are summed here in batch order;
+ * the fit's thread tuner lifts its limit for it (thread_tuner.h). With one
+ * thread, or too few batches to repay the threads' own buffers, batch by
+ * batch on the model, pipelined as above.
  */
 #include <math.h>
 #include <time.h>
+#include "eval_team.h"
 #include "fit.h"
 #include "tensor.h"
 #include "thread_tuner.h"
@@ -70,6 +78,7 @@ typedef struct batch_buf {
     float *x[2], *y[2];
     int nrows;
     int64_t features;
+    rt_eval_team *team;     /* an evaluation by whole batches: its threads' own */
 } batch_buf;
 
 /* The input slot s, allocated on first use (on the caller's thread). */
@@ -106,6 +115,7 @@ static void batch_free(batch_buf *b)
         rt_free(b->x[s]);
         rt_free(b->y[s]);
     }
+    rt_eval_team_free(b->team);
 }
 
 /* One batch of the pipeline: rows idx[0..n) of ds into slot `slot`. */
@@ -205,12 +215,49 @@ static void train_start(gather_job *jobs, rt_model *m, const rt_dataset *ds, bat
     gather_start(jobs, m, ds, b, bi, b->idx + start, n, true, true);
 }
 
-static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
+/* The evaluation by whole batches (eval_team.h): each thread of the pool
+ * takes whole batches, with a forward pass of its own and no split
+ * products; the batches' results are summed here in batch order as the
+ * serial loop below sums them, so the same bits come out. */
+static bool evaluate_whole(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
+                           int threads, batch_buf *b, double *mean_loss, double *accuracy,
+                           rt_error *err)
+{
+    const int nbatches = (int)((ds->n + batch - 1) / batch);
+    double *l = rt_alloc((size_t)nbatches * 2 * sizeof *l);
+    if (!l) return rt_fail(err, "out of memory for the results of %d batches", nbatches);
+    double *a = l + nbatches;
+    bool ok = rt_eval_team_run(&b->team, m, ds, loss, batch, y_width(m, ds), binary(m, ds),
+                               threads, l, a, err);
+    double loss_sum = 0, acc_sum = 0;
+    for (int bi = 0; ok && bi < nbatches; bi++) {
+        int64_t start = (int64_t)bi * batch;
+        int n = (int)(ds->n - start < batch ? ds->n - start : batch);
+        loss_sum += l[bi] * n;
+        acc_sum += a[bi] * n;
+    }
+    rt_free(l);
+    if (!ok) return false;
+    *mean_loss = loss_sum / (double)ds->n;
+    *accuracy = ds->targets ? NAN : acc_sum / (double)ds->n;   /* no classes, no accuracy */
+    return true;
+}
+
+/* An evaluation of ds: by whole batches when the pool has threads for it
+ * (evaluate_whole; measured in eval_team.c), else batch by batch on the
+ * model itself, as it always was. runs: how many evaluations of these
+ * data the caller will make (a fit's epochs), which decides whether the
+ * threads' own buffers pay. */
+static bool evaluate_with(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch, int runs,
                           batch_buf *b, double *mean_loss, double *accuracy, rt_error *err)
 {
     double loss_sum = 0, acc_sum = 0;
     const int nbatches = (int)((ds->n + batch - 1) / batch);
     rt_pool *pool = rt_model_pool(m);
+    rt_pool_join(pool);
+    int threads = rt_eval_team_threads(m, nbatches, (long)nbatches * runs);
+    if (threads > 1)
+        return evaluate_whole(m, ds, loss, batch, threads, b, mean_loss, accuracy, err);
     gather_job jobs[2];
     const bool ahead = rt_pool_size(pool) > 1;    /* else each batch right before use */
     if (ahead && !eval_start(jobs, m, ds, b, 0, batch, err)) return false;
@@ -239,8 +286,11 @@ bool rt_evaluate(rt_model *m, const rt_dataset *ds, rt_loss loss, int batch,
 {
     if (!rt_fit_check(m, ds, "the evaluation data", err)) return false;
     batch_buf b = {0};
-    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), !ds->x_u8, err) &&
-              evaluate_with(m, ds, loss, batch, &b, mean_loss, accuracy, err);
+    /* by whole batches the threads have float batches of their own */
+    int nbatches = (int)((ds->n + batch - 1) / batch);
+    bool floats = !ds->x_u8 && rt_eval_team_threads(m, nbatches, nbatches) < 2;
+    bool ok = batch_alloc(&b, 0, batch, ds->features, y_width(m, ds), floats, err) &&
+              evaluate_with(m, ds, loss, batch, 1, &b, mean_loss, accuracy, err);
     batch_free(&b);
     return ok;
 }
@@ -316,8 +366,10 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
         rt_epoch_stats s = { .epoch = epoch, .loss = loss_sum / (double)seen,
                              .acc = train->targets ? NAN : correct_sum / (double)seen,
                              .val_loss = NAN, .val_acc = NAN, .lr = NAN };
+        rt_tuner_pause(&tuner);     /* its verdict is on training steps (thread_tuner.h) */
         if (cfg->validation &&
-            !evaluate_with(m, cfg->validation, cfg->loss, batch, &b, &s.val_loss, &s.val_acc, err))
+            !evaluate_with(m, cfg->validation, cfg->loss, batch, cfg->epochs, &b, &s.val_loss,
+                           &s.val_acc, err))
             goto done;
         s.seconds = now_seconds() - t0;
         if (cfg->on_epoch) cfg->on_epoch(cfg->ud, &s);

@@ -928,3 +928,28 @@ void rt_layer_release(rt_layer *l)
     rt_rowsparse_release(&l->xs_next);
     memset(l, 0, sizeof *l);
 }
+
+bool rt_layer_shadow(rt_layer *s, const rt_layer *l, rt_error *err)
+{
+    /* the description, nothing of the state: every buffer starts NULL */
+    memset(s, 0, sizeof *s);
+    s->spec = l->spec;
+    s->in = l->in;
+    s->out = l->out;
+    s->nparams = l->nparams;
+    for (int p = 0; p < l->nparams; p++) {
+        s->params[p] = l->params[p];
+        s->params[p].g = NULL;
+    }
+    memcpy(s->act_params, l->act_params, sizeof s->act_params);
+    /* batchnorm's per-feature buffers come with its setup, not its reserve */
+    if (l->spec.kind == RT_LAYER_BATCHNORM)
+        return regrow(&s->mean, s->out, err) && regrow(&s->inv, s->out, err);
+    return true;
+}
+
+void rt_layer_shadow_release(rt_layer *s)
+{
+    s->nparams = 0;             /* the parameters are the original's */
+    rt_layer_release(s);
+}

@@ -173,5 +173,12 @@ bool rt_layer_stage_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int
 void rt_layer_use_staged(rt_layer *l);
 const float *rt_layer_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool);
 void rt_layer_release(rt_layer *l);
+/* A shadow of layer l for inference-mode forward passes on another thread
+ * (model.h, rt_model_shadow): its parameters are l's very storage, read
+ * only (their gradients NULL), and its buffers its own, none reserved yet
+ * (rt_layer_reserve). It computes l's bits. rt_layer_shadow_release frees
+ * what it owns, never the parameters; call it also after a failure. */
+bool rt_layer_shadow(rt_layer *s, const rt_layer *l, rt_error *err);
+void rt_layer_shadow_release(rt_layer *s);
 
 #endif

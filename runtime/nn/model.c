@@ -22,6 +22,7 @@ struct rt_model {
     float *probs;            /* [cap x out]: softmax/sigmoid of linear outputs */
     rt_grad_rules rules;     /* gradient rules before each step (model.h) */
     bool penalised;          /* some dense layer has l1 or l2 */
+    bool shadow;             /* rt_model_shadow: the parameters are another model's */
 };
 
 rt_model *rt_model_create(const rt_layer_spec *specs, int nspecs, int in_features,
@@ -77,7 +78,10 @@ rt_model *rt_model_create(const rt_layer_spec *specs, int nspecs, int in_feature
 void rt_model_free(rt_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->nlayers; i++) rt_layer_release(&m->layers[i]);
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->shadow) rt_layer_shadow_release(&m->layers[i]);
+        else rt_layer_release(&m->layers[i]);
+    }
     rt_free(m->layers);
     rt_free(m->params);
     rt_free(m->grad);
@@ -333,6 +337,7 @@ bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float
                          rt_loss loss, double *loss_out, double *correct, rt_error *err)
 {
     loss_link lk;
+    if (m->shadow) return rt_fail(err, "model: a shadow does not train");
     if (!check_batch("train_step", n, err) || !link_loss(m, loss, &lk, err) ||
         !rt_model_reserve(m, n, err) || !check_input(m, x, n, err))
         return false;
@@ -392,4 +397,41 @@ bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_lo
     if (mean_loss) *mean_loss = m->penalised ? total / n + rt_model_penalty(m) : total / n;
     if (accuracy) *accuracy = correct / n;
     return true;
+}
+
+int rt_model_shadow_rows(rt_model *m, int n, rt_error *err)
+{
+    int rows;
+    if (!check_batch("evaluate", n, err) || !chunk_rows(m, n, &rows, err)) return 0;
+    /* m's chunks of n rows are one, or several of m->cap: the same on it */
+    return rows < n ? rows : n;
+}
+
+rt_model *rt_model_shadow(const rt_model *m, int rows, rt_error *err)
+{
+    rt_model *s = rt_alloc(sizeof *s);
+    rt_layer *layers = rt_alloc((size_t)m->nlayers * sizeof *layers);
+    if (!s || !layers) {
+        rt_free(s);
+        rt_free(layers);
+        return rt_fail(err, "model: out of memory"), NULL;
+    }
+    /* rt_alloc zeroes: no params, no pool, no rules, no buffers yet */
+    s->nlayers = m->nlayers;
+    s->layers = layers;
+    s->in = m->in;
+    s->out = m->out;
+    s->first_trainable = m->nlayers;
+    s->penalised = m->penalised;
+    s->shadow = true;
+    for (int i = 0; i < m->nlayers; i++)
+        if (!rt_layer_shadow(&layers[i], &m->layers[i], err)) {
+            rt_model_free(s);
+            return NULL;
+        }
+    if (!rt_model_reserve(s, rows, err)) {
+        rt_model_free(s);
+        return NULL;
+    }
+    return s;
 }

@@ -135,4 +135,20 @@ bool rt_model_predict(rt_model *m, const float *x, int n, float *out, rt_error *
 bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_loss loss,
                        double *mean_loss, double *accuracy, rt_error *err);
 
+/* A shadow of m for inference on another thread (eval_team.h evaluates
+ * whole batches side by side on the pool's threads, one shadow each): its
+ * layers read m's parameters, never writing them, and own their buffers,
+ * so shadows of one model may run rt_model_input_u8, rt_model_evaluate and
+ * rt_model_predict at the same time as each other and as anything else
+ * that only reads m. rt_model_shadow_rows (on m's thread: it sizes m's
+ * buffers first if nothing has yet, as rt_model_evaluate on m would) gives
+ * the rows a shadow for batches of up to n rows is made with, 0 on
+ * failure; rt_model_evaluate on such a shadow splits a batch into the
+ * chunks m would, so it gives m's bits. rt_model_shadow reads m only (any
+ * thread, while nothing changes m). A shadow has no pool (its products run
+ * on the calling thread) and does not train; m must outlive it, its
+ * parameters unchanged while it runs. Freed by rt_model_free. */
+int rt_model_shadow_rows(rt_model *m, int n, rt_error *err);
+rt_model *rt_model_shadow(const rt_model *m, int rows, rt_error *err);
+
 #endif

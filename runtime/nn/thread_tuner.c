@@ -30,6 +30,7 @@ static void enter(rt_thread_tuner *t, int phase, int threads)
     t->left = phase == TUNE_RUN ? TUNE_RUN_STEPS : RT_TUNER_PROBE;
     t->skip = phase != TUNE_RUN;
     t->n = 0;
+    t->threads = threads;
     rt_pool_limit(t->pool, threads);
 }
 
@@ -42,9 +43,16 @@ void rt_tuner_begin(rt_thread_tuner *t, rt_pool *pool, double now)
     enter(t, TUNE_ONE, 1);
 }
 
+void rt_tuner_pause(rt_thread_tuner *t)
+{
+    if (t->pool) rt_pool_limit(t->pool, 0);
+}
+
 void rt_tuner_resume(rt_thread_tuner *t, double now)
 {
-    if (t->pool) t->last = now;
+    if (!t->pool) return;
+    t->last = now;
+    rt_pool_limit(t->pool, t->threads);
 }
 
 void rt_tuner_step(rt_thread_tuner *t, double now)

@@ -27,6 +27,7 @@ typedef struct rt_thread_tuner {
     int phase;              /* TUNE_* in thread_tuner.c */
     int left;               /* steps left in the phase */
     bool skip;              /* the phase's first step (the switch's own cost) is not timed */
+    int threads;            /* the phase's limit on the pool (0: all) */
     int n;                  /* steps timed in this trial */
     double last;            /* when the previous step ended */
     double one[RT_TUNER_PROBE], all[RT_TUNER_PROBE];
@@ -35,8 +36,13 @@ typedef struct rt_thread_tuner {
 /* The times are seconds on a monotonic clock (the caller's, so a test can
  * feed its own). Starts measuring the fit that runs on `pool`. */
 void rt_tuner_begin(rt_thread_tuner *t, rt_pool *pool, double now);
-/* Steps are timed from here (what came between, an epoch's validation
- * say, is not a step's). */
+/* Between the steps of two epochs: rt_tuner_pause gives the pool all its
+ * threads (the verdict is about training steps, whose threads share
+ * written data; the validation pass by whole batches shares none,
+ * eval_team.h), rt_tuner_resume the phase's count back. Steps are timed
+ * from the resume (what came between, an epoch's validation say, is not a
+ * step's). */
+void rt_tuner_pause(rt_thread_tuner *t);
 void rt_tuner_resume(rt_thread_tuner *t, double now);
 /* After every step: times it, and may change how many threads the pool
  * uses from the next step on (rt_pool_limit). */

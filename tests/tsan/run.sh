@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/tsan/run.sh — the unit tests of the thread pool and of what runs on
 # it (tests/unit/test_pool.c, test_fit_threads.c: the batch pipeline, the
-# split products and optimizer pass) built with -fsanitize=thread against
+# split products and optimizer pass; test_eval_team.c: evaluations by whole
+# batches side by side) built with -fsanitize=thread against
 # the runtime built likewise, and run under a tiny stand-in for Criterion
 # (its forking runner does not work under TSan). Exit status 1 on a data
 # race (TSan's report) or a failed assertion. `make tsan` runs it.
@@ -21,6 +22,7 @@ for f in runtime/*/*.c; do
 done
 wait
 libs="-ljansson -lz -lm"
-cc $flags -Itests/tsan $inc tests/unit/test_pool.c tests/unit/test_fit_threads.c tests/tsan/main.c \
+cc $flags -Itests/tsan $inc tests/unit/test_pool.c tests/unit/test_fit_threads.c tests/unit/test_eval_team.c \
+   tests/tsan/main.c \
    "${objs[@]}" $libs -o "$tmp/tsan-tests"
 TSAN_OPTIONS="halt_on_error=1 exitcode=1 ${TSAN_OPTIONS:-}" "$tmp/tsan-tests" "$@"
