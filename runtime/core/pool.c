@@ -120,6 +120,7 @@ struct rt_pool {
     atomic_int busy;            /* 1 while some thread owns the workers */
     atomic_int sleepers;        /* workers blocked on `wake` */
     atomic_bool stop;           /* set once, by rt_pool_destroy */
+    atomic_int started;         /* workers that have reached worker_main */
 
     /* The background job: fn and ctx are written before bg becomes
      * POSTED and rewritten only after the join saw it DONE. */
@@ -243,6 +244,7 @@ static void *worker_main(void *arg)
     const worker_arg *a = arg;
     rt_pool *p = a->pool;
     uint32_t seen = 0;
+    atomic_fetch_add(&p->started, 1);
     for (;;) {
         uint32_t g = wait_for_job(p, a->index, seen);
         if (atomic_load(&p->stop)) return NULL;
@@ -300,6 +302,7 @@ rt_pool *rt_pool_create(int nthreads)
     atomic_init(&p->busy, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, false);
+    atomic_init(&p->started, 0);
     atomic_init(&p->bg_fn, NULL);
     atomic_init(&p->bg_ctx, NULL);
     atomic_init(&p->bg, BG_EMPTY);
@@ -315,6 +318,15 @@ rt_pool *rt_pool_create(int nthreads)
         if (pthread_create(&p->workers[i], NULL, worker_main, &p->args[i]) != 0) break;
         p->nthreads++;
     }
+    /* Returns once every worker runs our code. A sweep fork()s right
+     * after a point's pool is made (a nested sweep at once), and a thread
+     * still starting may hold a lock of the C library's or a sanitizer's
+     * at that instant, which the child would then wait for forever: ASan's
+     * allocator (GCC 12) has no fork handler, and 6 of 12 runs of
+     * tests/lang/sweep/sweep_nested_recursion.mlp hung under ASan with four
+     * side by side, a child in calloc from pthread_getattr_np. Started,
+     * a worker only spins, yields or sleeps until it is given work. */
+    while (atomic_load(&p->started) < p->nthreads - 1) sched_yield();
     return p;
 }
 

@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "pool.h"
 
 enum { MAX_TASKS = 4096 };
@@ -415,4 +417,34 @@ Test(pool, a_core_share_lends_idle_cores_and_takes_them_back)
     rt_pool_share(pool, &share, 2);
     cr_assert(run_where(pool, 8) > 0);
     rt_pool_destroy(pool);
+}
+
+/* A sweep forks right after a point's pool is made. A worker still
+ * starting at that instant may hold a lock of the C library's or of a
+ * sanitizer's (ASan's allocator has no fork handler in GCC 12), and the
+ * child, which allocates and starts threads of its own, then waits for it
+ * forever: under ASan this hung in a few of every 100 forks before
+ * rt_pool_create waited for its workers. Each child must exit within 20 s. */
+Test(pool, a_fork_right_after_create_does_not_hang_the_child)
+{
+    for (int round = 0; round < 60; round++) {
+        rt_pool *p = rt_pool_create(4);
+        cr_assert_not_null(p);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            alarm(20);          /* a hung child dies by SIGALRM */
+            void *x = calloc(1, 152);
+            rt_pool *q = rt_pool_create(3);
+            rt_pool_destroy(q);
+            free(x);
+            _exit(0);
+        }
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "round %d: the child %s", round,
+                  WIFSIGNALED(status) ? "hung (killed by its alarm)" : "failed");
+        rt_pool_destroy(p);
+    }
 }
