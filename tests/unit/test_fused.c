@@ -220,3 +220,27 @@ Test(fused, train_step_is_the_layers_one_by_one)
     rt_model_free(m);
     rt_model_free(ref);
 }
+
+/* softmax's last sweep divides eight at a time (activations.c): every
+ * width against the row loop, rows with a huge entry whose others
+ * underflow to 0 and a row of equal entries */
+Test(fused, softmax_every_width)
+{
+    enum { R = 5 };
+    for (int d = 1; d <= 40; d++) {
+        float z[R * 40], y[R * 40], want[R * 40];
+        uint32_t s = 50u + (uint32_t)d;
+        for (int k = 0; k < R * d; k++) z[k] = uniform(&s, -8.0f, 8.0f);
+        z[d - 1] = 100.0f;                       /* row 0: the rest underflow */
+        for (int j = 0; j < d; j++) z[2 * d + j] = 0.5f;
+        rt_act_get(RT_ACT_SOFTMAX)->forward(z, y, R, d, NULL);
+        for (int r = 0; r < R; r++) {
+            const float *zr = z + r * d;
+            float *wr = want + r * d, mx = zr[0], sum = 0.0f;
+            for (int j = 1; j < d; j++) mx = zr[j] > mx ? zr[j] : mx;
+            for (int j = 0; j < d; j++) { wr[j] = rt_expf(zr[j] - mx); sum += wr[j]; }
+            for (int j = 0; j < d; j++) wr[j] = wr[j] / sum;
+        }
+        same_bits(y, want, (long)R * d, "softmax", (int)rt_cpu_simd(), d);
+    }
+}
