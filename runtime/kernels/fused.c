@@ -57,6 +57,13 @@ static long xent_grad_avx2(const float *p, const float *y, float *grad, long siz
     return k;
 }
 
+/* q[k] = rt_logf(q[k]) for k < n, n % 8 == 0 */
+__attribute__((target("avx2")))
+static void logs_avx2(float *q, int n)
+{
+    for (int k = 0; k < n; k += 8) _mm256_storeu_ps(q + k, rt_logf8_avx2(_mm256_loadu_ps(q + k)));
+}
+
 /* G vectors of eight features (columns [0, 8G) of the pointers) */
 __attribute__((target("avx2"), always_inline))
 static inline void bn_grad_act_avx2_groups(int G, rt_act act, const float *dy, const float *xhat,
@@ -252,18 +259,52 @@ double rt_fused_xent(rt_simd simd, bool clip, const float *p, const float *y, in
 #endif
         for (; k < size; k++) grad[k] = (p[k] - y[k]) / fn;
     }
+    /* Rows with one target (one-hot labels) leave their log to a vector
+     * of eight rows' (crossentropy's clip keeps p positive and normal),
+     * a chunk of rows at a time; the rest, and every row without the
+     * vector, as rt_loss_eval: row -= y log(clip p) over the targets. */
+    enum { CHUNK = 64 };
+    bool vec = FUSED_X86 && clip && (simd == RT_SIMD_AVX2 || simd == RT_SIMD_AVX512);
     double total = 0.0, hits = 0.0;
-    for (int i = 0; i < n; i++) {
-        const float *pi = p + (long)i * c, *yi = y + (long)i * c;
-        float row = 0.0f, bp = pi[0], by = yi[0];
-        int ip = 0, iy = 0;
-        for (int j = 0; j < c; j++) {
-            if (yi[j] != 0.0f) row -= yi[j] * rt_logf(clip ? clip_p(pi[j]) : pi[j]);
-            if (pi[j] > bp) { bp = pi[j]; ip = j; }      /* the first maximum */
-            if (yi[j] > by) { by = yi[j]; iy = j; }
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int rows = n - i0 < CHUNK ? n - i0 : CHUNK;
+        float q[CHUNK], w[CHUNK], rowv[CHUNK];
+        bool one[CHUNK];
+        for (int r = 0; r < rows; r++) {
+            const float *pi = p + (long)(i0 + r) * c, *yi = y + (long)(i0 + r) * c;
+            float row = 0.0f, bp = pi[0], by = yi[0];
+            int ip = 0, iy = 0, targets = 0, jt = 0;
+            for (int j = 0; j < c; j++) {
+                if (yi[j] != 0.0f) {
+                    targets++;
+                    jt = j;
+                }
+                if (pi[j] > bp) { bp = pi[j]; ip = j; }      /* the first maximum */
+                if (yi[j] > by) { by = yi[j]; iy = j; }
+            }
+            hits += ip == iy;
+            one[r] = vec && targets == 1;
+            q[r] = 1.0f;
+            w[r] = 0.0f;
+            if (one[r]) {
+                q[r] = clip_p(pi[jt]);
+                w[r] = yi[jt];
+                continue;
+            }
+            for (int j = 0; targets && j < c; j++)
+                if (yi[j] != 0.0f) row -= yi[j] * rt_logf(clip ? clip_p(pi[j]) : pi[j]);
+            rowv[r] = row;
         }
-        total += row;
-        hits += ip == iy;
+#if FUSED_X86
+        if (vec) {
+            for (int r = rows; r < CHUNK; r++) q[r] = 1.0f;
+            logs_avx2(q, (rows + 7) / 8 * 8);
+        }
+#endif
+        for (int r = 0; r < rows; r++) {
+            if (one[r]) rowv[r] = 0.0f - w[r] * q[r];
+            total += rowv[r];
+        }
     }
     if (correct) *correct = hits;
     return total / n;

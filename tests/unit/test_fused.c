@@ -244,3 +244,51 @@ Test(fused, softmax_every_width)
         same_bits(y, want, (long)R * d, "softmax", (int)rt_cpu_simd(), d);
     }
 }
+
+#if defined(__x86_64__)
+/* eight floats from bit patterns u, u + step, ... through rt_logf8_avx2 */
+__attribute__((target("avx2")))
+static void log8_bits(uint32_t u, uint32_t step, float *x, float *y)
+{
+    for (int i = 0; i < 8; i++) {
+        uint32_t b = u + (uint32_t)i * step;
+        memcpy(&x[i], &b, sizeof b);
+    }
+    _mm256_storeu_ps(y, rt_logf8_avx2(_mm256_loadu_ps(x)));
+}
+
+/* rt_logf8_avx2 is rt_logf on every lane: every third float from 2^-30
+ * to 2 (crossentropy's clipped probabilities lie in [1e-7, 1)), and a
+ * sample of all bit patterns (negatives, zeros, subnormals, inf, NaN,
+ * the largest) for the lanes it hands to rt_logf */
+Test(fused, logf8_is_rt_logf_on_every_lane)
+{
+    if (!rt_cpu_has(RT_SIMD_AVX2)) return;
+    float x[8], y[8];
+    const uint32_t lo = 0x30800000u, hi = 0x40000000u;      /* 2^-30, 2 */
+    for (uint32_t u = lo; u < hi; u += 24) {
+        log8_bits(u, 3, x, y);
+        for (int i = 0; i < 8; i++) {
+            float w = rt_logf(x[i]);
+            cr_assert(memcmp(&y[i], &w, sizeof w) == 0, "log(%a): %a vs %a", (double)x[i],
+                      (double)y[i], (double)w);
+        }
+    }
+    for (uint64_t u = 0; u <= 0xffffffffu; u += 8 * 65521u) {
+        log8_bits((uint32_t)u, 65521u, x, y);
+        for (int i = 0; i < 8; i++) {
+            float w = rt_logf(x[i]);
+            cr_assert(memcmp(&y[i], &w, sizeof w) == 0 || (isnan(y[i]) && isnan(w)),
+                      "log(%a): %a vs %a", (double)x[i], (double)y[i], (double)w);
+        }
+    }
+    const uint32_t special[8] = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u,
+                                 0x7fc00000u, 0x00000001u, 0x7f7fffffu, 0xbf800000u};
+    for (int i = 0; i < 8; i++) {
+        log8_bits(special[i], 0, x, y);       /* 0, -0, inf, -inf, NaN, least, largest, -1 */
+        float w = rt_logf(x[i]);
+        cr_assert(memcmp(&y[i], &w, sizeof w) == 0, "log(%a): %a vs %a", (double)x[i],
+                  (double)y[i], (double)w);
+    }
+}
+#endif
