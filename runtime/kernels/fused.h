@@ -19,22 +19,27 @@
  *
  * Measured on the 2-core AVX-512 (Zen 4) machine, one thread, per
  * training step of the study network (784-50-BN-50-BN-10, batch 100,
- * relu), perf profiles of a loop of steps, the least of three interleaved
- * runs: batchnorm's input gradient, relu's backward and the bias column
- * sums took 5.3 us as three passes (avx2 bodies and scalar column tails),
- * 3.3 us as this sweep (avx512; its avx2 body plus the scalar tail
- * columns: 3.1 us); crossentropy, its gradient's 1000 scalar divisions
- * and the argmax count took 4.8 us, 2.8 us in one pass with the divisions
- * eight wide, 1.7 us with the one-hot rows' logs eight at a time too
- * (rt_logf8_avx2, mathf.h: rt_logf was 1.6 us of it). bench-epoch,
- * five interleaved runs of three epochs each, step p10 before -> after:
- * adam relu 124.9 -> 121.6 us, sgd sigmoid 118.7 -> 115.6, rmsprop relu
- * 124.5 -> 121.3. Tried and left out, since they did not pay here: the
- * dense output's bias add and activation in one sweep (store-bound: as
- * many stores as the two passes, no gain; sixteen-lane masked rows 2.2 us
- * against 0.9), the bias folded into softmax's first sweep with its
- * divisions eight wide (slower than activations.c's three sweeps),
- * batchnorm's normalisation in row order (no gain).
+ * relu), perf profiles of a loop of steps, the least of three or four
+ * interleaved runs: batchnorm's input gradient, relu's backward and the
+ * bias column sums took 5.3 us as three passes (avx2 bodies and scalar
+ * column tails), 3.3 us with this sweep (the avx512 body 2.3-2.6 us of
+ * it; the avx2 body plus scalar tail columns took 3.1); crossentropy, its
+ * gradient's 1000 scalar divisions and the argmax count took 4.8 us, 2.8
+ * us in one pass with the divisions eight wide, 1.7 us with the one-hot
+ * rows' logs eight at a time too (rt_logf8_avx2, mathf.h: rt_logf was 1.6
+ * us of it); softmax's divisions eight wide (activations.c) 2.0 -> 1.3
+ * us. bench-epoch at one thread, seven interleaved runs of three epochs
+ * each, median of the step p10s before -> after (least epoch in ms): adam
+ * relu 123.8 -> 119.9 us (80.7 -> 78.7), sgd sigmoid 118.8 -> 114.4 (74.2
+ * -> 72.4), rmsprop relu 123.3 -> 119.3 (81.9 -> 80.6).
+ *
+ * Tried and left out, since they did not pay here (same bits, no gain or
+ * a loss): the dense output's bias add and activation in one sweep
+ * (store-bound: as many stores as the two passes; with sixteen-lane
+ * masked rows 2.2 us against 0.9), the bias folded into softmax's first
+ * sweep, batchnorm's normalisation in row order, avx512 bodies with
+ * masked tails for batchnorm's statistics and parameter gradients (as
+ * fast as avx2 plus the scalar columns).
  */
 #ifndef MLP_FUSED_H
 #define MLP_FUSED_H
