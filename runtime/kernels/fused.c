@@ -1,12 +1,15 @@
 /*
  * fused.c — fused per-element passes of the narrow layers (see fused.h).
  *
- * Three bodies per kernel: the scalar twin (the formulas of the separate
- * passes, element by element; on x86 it also does the columns past the
- * last whole vector of eight at the avx2 level), avx2 (eight features per
- * vector, rows in order) and avx512 (sixteen, the last vector of a row
- * masked, so no scalar tail). Per-feature sums run in blocks of feature
- * vectors side by side, each vector's chain adding rows 0..n-1 in order.
+ * rt_fused_bn_grad_act has three bodies: the scalar twin (the formulas of
+ * the separate passes, element by element; on x86 it also does the
+ * columns past the last whole vector of eight at the avx2 level), avx2
+ * (eight features per vector, rows in order) and avx512 (sixteen, the
+ * last vector of a block masked, so no scalar tail). Its per-feature sums
+ * run in blocks of feature vectors side by side, each vector's chain
+ * adding rows 0..n-1 in order. rt_fused_xent is one scalar loop over the
+ * rows, with the gradient's divisions and the one-hot rows' logs eight at
+ * a time at the avx2 and avx512 levels.
  */
 #include <stdint.h>
 #include "fused.h"
