@@ -74,6 +74,50 @@ static inline __m256 rt_expf8_avx2(__m256 x)
     }
     return y;
 }
+
+/* rt_logf8_avx2(x): rt_logf on each lane, bit for bit, likewise (the same
+ * reduction to m in [sqrt(1/2), sqrt(2)) times 2^e and the same series,
+ * separate multiplies and adds). Lanes that are not positive, normal and
+ * finite (0, negatives, subnormals, inf, NaN) are recomputed by rt_logf. */
+__attribute__((target("avx2")))
+static inline __m256 rt_logf8_avx2(__m256 x)
+{
+    __m256i u = _mm256_castps_si256(x);
+    __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(u, 23), _mm256_set1_epi32(127));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(0x007fffff)),
+                                                   _mm256_set1_epi32(0x3f800000)));
+    __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+    m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+    e = _mm256_sub_epi32(e, _mm256_castps_si256(big));            /* + 1 where big */
+    __m256 ef = _mm256_cvtepi32_ps(e), f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+    __m256 s = _mm256_div_ps(f, _mm256_add_ps(_mm256_set1_ps(2.0f), f));
+    __m256 z = _mm256_mul_ps(s, s);
+#define RT_LOGF8_STEP(c) R = _mm256_add_ps(_mm256_mul_ps(R, z), _mm256_set1_ps(c))
+    __m256 R = _mm256_set1_ps(2.0f / 11.0f);
+    RT_LOGF8_STEP(2.0f / 9.0f);
+    RT_LOGF8_STEP(2.0f / 7.0f);
+    RT_LOGF8_STEP(2.0f / 5.0f);
+    RT_LOGF8_STEP(2.0f / 3.0f);
+#undef RT_LOGF8_STEP
+    R = _mm256_mul_ps(R, z);
+    __m256 hfsq = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), f), f);
+    __m256 t = _mm256_add_ps(_mm256_mul_ps(s, _mm256_add_ps(hfsq, R)),
+                             _mm256_mul_ps(ef, _mm256_set1_ps(9.0580006145e-06f)));
+    __m256 y = _mm256_sub_ps(_mm256_mul_ps(ef, _mm256_set1_ps(6.9313812256e-01f)),
+                             _mm256_sub_ps(_mm256_sub_ps(hfsq, t), f));
+    __m256 ok = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(0x1p-126f), _CMP_GE_OQ),
+                              _mm256_cmp_ps(x, _mm256_set1_ps(3.40282347e+38f), _CMP_LE_OQ));
+    int bad = ~_mm256_movemask_ps(ok) & 0xff;
+    if (bad) {
+        float xs[8], ys[8];
+        _mm256_storeu_ps(xs, x);
+        _mm256_storeu_ps(ys, y);
+        for (int i = 0; i < 8; i++)
+            if (bad >> i & 1) ys[i] = rt_logf(xs[i]);
+        y = _mm256_loadu_ps(ys);
+    }
+    return y;
+}
 #endif
 
 /* rt_expf4_neon(x): the same for four lanes on aarch64 (the same separate

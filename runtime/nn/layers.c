@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include "cpu.h"
+#include "fused.h"
 #include "gemm.h"
 #include "layers.h"
 
@@ -715,8 +716,10 @@ static const float *dense_backward(rt_layer *l, const float *dy, int n, bool nee
                     out, false, l->params[DENSE_KERNEL].g, out);
     float *db = l->params[DENSE_BIAS].g;
     int d8 = vec_cols(out);
-    PASS(col_sums, d8, dz, n, out, d8, db);
-    col_sums_scalar(dz, n, out, d8, db);
+    if (!l->bias_grad_done) {
+        PASS(col_sums, d8, dz, n, out, d8, db);
+        col_sums_scalar(dz, n, out, d8, db);
+    }
     if (!need_dx) return NULL;
     rt_gemm_f32(pool_for(pool, 2.0 * n * in * out), false, true, n, in, out, dz, out,
                 l->params[DENSE_KERNEL].w, out, false, l->dx, in);
@@ -815,6 +818,24 @@ static const float *batchnorm_backward(rt_layer *l, const float *dy, int n, bool
     for (int j = 0; j < d; j++) c[j] = gamma[j] * l->inv[j] / fn;
     PASS(bn_input_grad, d8, dy, xhat, n, d, d8, c, dbeta, dgamma, l->dx);
     bn_input_grad_scalar(dy, xhat, n, d, d8, c, dbeta, dgamma, l->dx);
+    return l->dx;
+}
+
+const float *rt_layer_backward_bn_act(rt_layer *l, const float *dy, int n, rt_layer *prev)
+{
+    if (l->spec.kind != RT_LAYER_BATCHNORM || prev->spec.kind != RT_LAYER_DENSE ||
+        prev->spec.custom || !rt_fused_grad_act_ok(prev->spec.act, prev->act_params))
+        return NULL;
+    rt_simd simd = rt_cpu_simd();
+    if (simd == RT_SIMD_NEON) return NULL;      /* the separate passes have NEON bodies */
+    batchnorm_backward(l, dy, n, false, NULL);  /* dgamma, dbeta */
+    int d = l->out;
+    float fn = (float)n, *c = l->mean;
+    for (int j = 0; j < d; j++) c[j] = l->params[BN_GAMMA].w[j] * l->inv[j] / fn;
+    if (!rt_fused_bn_grad_act(simd, prev->spec.act, prev->act_params, dy, l->aux, n, d, c,
+                              l->params[BN_BETA].g, l->params[BN_GAMMA].g, prev->z, prev->y,
+                              l->dx, prev->params[DENSE_BIAS].g))
+        return NULL;
     return l->dx;
 }
 

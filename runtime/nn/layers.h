@@ -125,6 +125,7 @@ typedef struct rt_layer {
     int nparams;
     int cap;                        /* rows the buffers hold */
     bool skip_act_grad;             /* backward's dy is already dL/dz (fused loss) */
+    bool bias_grad_done;            /* dense: ... and the bias gradient is summed (fused.h) */
     bool masked;                    /* dropout: the last forward applied a mask */
     rt_rng rng;                     /* dropout's stream */
     /* buffers, owned; which are used depends on the kind */
@@ -172,6 +173,12 @@ bool rt_layer_stage_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int
                        bool training);
 void rt_layer_use_staged(rt_layer *l);
 const float *rt_layer_backward(rt_layer *l, const float *dy, int n, bool need_dx, rt_pool *pool);
+/* The backward of batchnorm layer l (with dx) fused with the activation
+ * backward and bias gradient of `prev`, the dense layer before it
+ * (fused.h): returns dL/dz for prev, after which prev's backward must run
+ * with skip_act_grad and bias_grad_done set; NULL, and nothing done, when
+ * the pair is not one the fused kernel covers (run the two apart). */
+const float *rt_layer_backward_bn_act(rt_layer *l, const float *dy, int n, rt_layer *prev);
 void rt_layer_release(rt_layer *l);
 /* A shadow of layer l for inference-mode forward passes on another thread
  * (model.h, rt_model_shadow): its parameters are l's very storage, read

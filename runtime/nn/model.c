@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "fused.h"
 #include "model.h"
 #include "tensor.h"
 
@@ -333,6 +334,20 @@ static bool apply_rules(rt_model *m, rt_optim *opt, rt_error *err)
     return true;
 }
 
+/* rt_loss_eval's value and gradient (grad may be NULL) and
+ * rt_loss_correct's count (correct may be NULL); crossentropy over more
+ * than one class in one pass (fused.h). */
+static double loss_and_correct(const rt_model *m, rt_loss loss, const float *p, const float *y,
+                               int n, float *grad, double *correct)
+{
+    if ((loss == RT_LOSS_CROSSENTROPY || loss == RT_LOSS_TORCH_CROSSENTROPY) && m->out > 1)
+        return rt_fused_xent(rt_cpu_simd(), loss == RT_LOSS_CROSSENTROPY, p, y, n, m->out, grad,
+                             correct);
+    double value = rt_loss_eval(loss, p, y, n, m->out, grad);
+    if (correct) *correct = rt_loss_correct(loss, p, y, n, m->out);
+    return value;
+}
+
 bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float *y, int n,
                          rt_loss loss, double *loss_out, double *correct, rt_error *err)
 {
@@ -342,15 +357,25 @@ bool rt_model_train_step(rt_model *m, rt_optim *opt, const float *x, const float
         !rt_model_reserve(m, n, err) || !check_input(m, x, n, err))
         return false;
     const float *p = loss_input(m, &lk, forward(m, x, n, true), n);
-    double value = rt_loss_eval(loss, p, y, n, m->out, m->grad);
+    double value = loss_and_correct(m, loss, p, y, n, m->grad, correct);
     if (m->penalised) value += rt_model_penalty(m);
     if (loss_out) *loss_out = value;
-    if (correct) *correct = rt_loss_correct(loss, p, y, n, m->out);
     rt_layer *last = &m->layers[m->nlayers - 1];
     last->skip_act_grad = lk.fused;
     const float *d = m->grad;
-    for (int i = m->nlayers - 1; i >= 0 && i >= m->first_trainable; i--)
-        d = rt_layer_backward(&m->layers[i], d, n, i > m->first_trainable, m->pool);
+    for (int i = m->nlayers - 1; i >= 0 && i >= m->first_trainable; i--) {
+        rt_layer *l = &m->layers[i], *prev = i > m->first_trainable ? &m->layers[i - 1] : NULL;
+        /* batchnorm after a dense layer: its input gradient, the dense
+         * layer's activation gradient and bias gradient in one sweep */
+        const float *dz = prev ? rt_layer_backward_bn_act(l, d, n, prev) : NULL;
+        if (dz) {
+            prev->skip_act_grad = prev->bias_grad_done = true;
+            d = dz;
+        } else {
+            d = rt_layer_backward(l, d, n, prev != NULL, m->pool);
+        }
+        l->skip_act_grad = l->bias_grad_done = false;
+    }
     last->skip_act_grad = false;
     penalty_grads(m);
     if (!apply_rules(m, opt, err)) return false;
@@ -391,8 +416,9 @@ bool rt_model_evaluate(rt_model *m, const float *x, const float *y, int n, rt_lo
         const float *xk = x ? x + (long)at * m->in : NULL;     /* NULL: one chunk */
         const float *p = loss_input(m, &lk, forward(m, xk, k, false), k);
         const float *yk = y + (long)at * m->out;
-        total += rt_loss_eval(loss, p, yk, k, m->out, NULL) * k;
-        correct += rt_loss_correct(loss, p, yk, k, m->out);
+        double hits;
+        total += loss_and_correct(m, loss, p, yk, k, NULL, &hits) * k;
+        correct += hits;
     }
     if (mean_loss) *mean_loss = m->penalised ? total / n + rt_model_penalty(m) : total / n;
     if (accuracy) *accuracy = correct / n;
