@@ -424,14 +424,17 @@ Test(pool, a_core_share_lends_idle_cores_and_takes_them_back)
  * sanitizer's (ASan's allocator has no fork handler in GCC 12), and the
  * child, which allocates and starts threads of its own, then waits for it
  * forever: under ASan this hung in a few of every 100 forks before
- * rt_pool_create waited for its workers. Each child must exit within 20 s. */
+ * rt_pool_create waited for its workers. Each child must exit within 20 s.
+ * (Not under TSan's stand-in runner: TSan does not support threads started
+ * after a multithreaded fork.) */
+#ifndef TSAN_CRITERION_SHIM_H
 Test(pool, a_fork_right_after_create_does_not_hang_the_child)
 {
     for (int round = 0; round < 60; round++) {
         rt_pool *p = rt_pool_create(4);
-        cr_assert_not_null(p);
+        cr_assert(p != NULL);
         pid_t pid = fork();
-        cr_assert_geq(pid, 0);
+        cr_assert(pid >= 0);
         if (pid == 0) {
             alarm(20);          /* a hung child dies by SIGALRM */
             void *x = calloc(1, 152);
@@ -448,3 +451,4 @@ Test(pool, a_fork_right_after_create_does_not_hang_the_child)
         rt_pool_destroy(p);
     }
 }
+#endif
