@@ -274,16 +274,24 @@ static void add_bias_avx2(float *z, const float *b, int n, int d, int d8)
         }                                                                    \
     }
 
+/* acc[g] = the sums of rows 0..n-1 (from +0, in order) of features
+ * 8g..8g+7: the column sums, and batchnorm's first pass. */
 __attribute__((target("avx2"), always_inline))
-static inline void col_sums_groups(int G, const float *x, int n, int d, float *s)
+static inline void col_sums_regs(int G, const float *x, int n, int d, __m256 *acc)
 {
-    __m256 acc[LAYERS_GMAX];
     #pragma GCC unroll 6
     for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
     for (int i = 0; i < n; i++)
         #pragma GCC unroll 6
         for (int g = 0; g < G; g++)
             acc[g] = _mm256_add_ps(acc[g], _mm256_loadu_ps(x + (long)i * d + 8 * g));
+}
+
+__attribute__((target("avx2"), always_inline))
+static inline void col_sums_groups(int G, const float *x, int n, int d, float *s)
+{
+    __m256 acc[LAYERS_GMAX];
+    col_sums_regs(G, x, n, d, acc);
     #pragma GCC unroll 6
     for (int g = 0; g < G; g++) _mm256_storeu_ps(s + 8 * g, acc[g]);
 }
@@ -298,12 +306,7 @@ __attribute__((target("avx2"), always_inline))
 static inline void bn_stats_groups(int G, const float *x, int n, int d, float *mean, float *ss)
 {
     __m256 fn = _mm256_set1_ps((float)n), acc[LAYERS_GMAX], sq[LAYERS_GMAX];
-    #pragma GCC unroll 6
-    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
-    for (int i = 0; i < n; i++)
-        #pragma GCC unroll 6
-        for (int g = 0; g < G; g++)
-            acc[g] = _mm256_add_ps(acc[g], _mm256_loadu_ps(x + (long)i * d + 8 * g));
+    col_sums_regs(G, x, n, d, acc);
     #pragma GCC unroll 6
     for (int g = 0; g < G; g++) {
         acc[g] = _mm256_div_ps(acc[g], fn);
