@@ -33,7 +33,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "parallel.h"
 #include "std.h"
@@ -81,13 +80,6 @@ void par_frame_died(par_frame *f, uint64_t index, const char *how)
 {
     *f = (par_frame){ .kind = PAR_DIED, .index = index };
     par_put(&f->sum, how, strlen(how));
-}
-
-double par_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* procs workers each get an equal share of the cores this process may use
@@ -206,11 +198,11 @@ __attribute__((noreturn)) static void worker_main(mlp_vm *vm, const par_job *job
     uint64_t i;
     if (!read_full(task_fd, &i, sizeof i)) _exit(0);
     par_frame f = { .index = i };
-    double t0 = par_now();
+    double t0 = rt_seconds();
     if (share) atomic_fetch_add(&share->busy, 1);
     bool ok = job->run(vm, job->ctx, (size_t)i, &f.res, &f.sum);
     if (share) atomic_fetch_sub(&share->busy, 1);   /* our cores are free for the others */
-    f.seconds = par_now() - t0;
+    f.seconds = rt_seconds() - t0;
     fflush(stdout);
     f.kind = ok ? PAR_RESULT : PAR_INTERRUPTED;
     int code;
@@ -275,7 +267,7 @@ bool par_worker_give(par_worker *w, size_t i)
     uint64_t x = i;
     if (!w->pid || !write_full(w->task_fd, &x, sizeof x)) return false;
     w->point = (long)i;
-    w->started = par_now();
+    w->started = rt_seconds();
     return true;
 }
 
@@ -346,7 +338,7 @@ bool par_worker_take(par_worker *w, par_frame *f)
     death_text(status, how, sizeof how);
     par_frame_died(f, point < 0 ? 0 : (uint64_t)point, how);
     f->out = out;
-    f->seconds = par_now() - started;
+    f->seconds = rt_seconds() - started;
     /* Exit status 130 is a worker stopping for Ctrl-C, not a crash. */
     if (interrupted || (WIFEXITED(status) && WEXITSTATUS(status) == 130) ||
         (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT))
@@ -381,7 +373,7 @@ static void bar(progress *p)
     if (!p->tty) return;
     char line[160];
     int width = 30, fill = p->total ? (int)(width * p->done / p->total) : width;
-    double el = par_now() - p->t0;
+    double el = rt_seconds() - p->t0;
     int k = snprintf(line, sizeof line, "\r[");
     for (int i = 0; i < width; i++) line[k++] = i < fill ? '=' : (i == fill ? '>' : '.');
     k += snprintf(line + k, sizeof line - (size_t)k, "] %zu/%zu points, %d running, %.0fs",
@@ -444,7 +436,7 @@ bool par_schedule(mlp_vm *vm, const par_job *job, par_slots *slots, par_frame *r
     bool *have = calloc(n + 1, sizeof *have);
     if (!have) return mlp_raise(vm, "sweep: out of memory");
     progress pr = { .tty = !slots->quiet && isatty(STDERR_FILENO), .quiet = slots->quiet,
-                    .t0 = par_now(), .total = n };
+                    .t0 = rt_seconds(), .total = n };
     bool ok = true;
     int free_slot = 0;
     /* A slot that cannot take a point (no process could be started)

@@ -41,6 +41,7 @@
 #define MLP_PARALLEL_H
 
 #include <stdint.h>
+#include "clock.h"
 #include "mlp.h"
 #include "pool.h"
 
@@ -153,7 +154,6 @@ void par_worker_stop(par_worker *w, bool force);
 int par_threads_per(int procs);
 /* The CPUs this process may run on (taskset and cgroups respected). */
 int par_cores(void);
-double par_now(void);
 
 /* MPI (par_mpi.c). */
 typedef struct par_mpi par_mpi;

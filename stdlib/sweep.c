@@ -401,10 +401,10 @@ static bool run_point(mlp_vm *vm, sweep_ctx *c, size_t i, const mlp_value *vals,
     }
     h->report_base = base_record(vm, c, vals);
     h->report = mlp_list_new(vm);
-    double t0 = par_now();
+    double t0 = rt_seconds();
     bool point_ok = mlp_pcall_report(vm, c->body, (int)c->k + (c->resource ? 1 : 0), vals,
                                      mlp_nil(), &res, report);
-    c->seconds = par_now() - t0;
+    c->seconds = rt_seconds() - t0;
     *failed = !point_ok;
     *msg = res;
     if (!point_ok && (mlp_interrupted(vm) || mlp_exit_requested(vm, NULL))) return false;

@@ -18,9 +18,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#include "clock.h"
 #include "control.h"
 #include "metrics.h"
 #include "fit.h"
@@ -159,13 +159,6 @@ typedef struct fit_run {
     const rt_dataset *train, *val;
 } fit_run;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void say(mlp_vm *vm, const char *s) { mlp_write(vm, s, strlen(s)); }
 
 /* "Epoch 3/30  412/600 [====================>.........] ETA: 0.2s - loss: ..." */
@@ -175,7 +168,7 @@ static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss
     int fill = (int)(30L * batch / nbatches);
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : '.');
     bar[30] = 0;
-    double t = now() - r->epoch_start;
+    double t = rt_seconds() - r->epoch_start;
     int k = snprintf(line, sizeof line, "\rEpoch %d/%d  %d/%d [%s] ETA: %.1fs - loss: %.4f",
                      epoch, r->epochs, batch, nbatches, bar, t * (nbatches - batch) / batch, loss);
     if (!(r->train && r->train->targets))   /* regression: no accuracy */
@@ -187,9 +180,9 @@ static void draw_bar(fit_run *r, int epoch, int batch, int nbatches, double loss
 static bool on_batch(void *ud, int epoch, int batch, int nbatches, double loss, double acc)
 {
     fit_run *r = ud;
-    if (batch == 1) r->epoch_start = now();
+    if (batch == 1) r->epoch_start = rt_seconds();
     if (r->verbose == 1 && r->tty) {
-        double t = now();
+        double t = rt_seconds();
         if (t - r->last_draw > 0.1 || batch == nbatches) {
             r->last_draw = t;
             draw_bar(r, epoch, batch, nbatches, loss, acc);

@@ -39,6 +39,21 @@ double rt_powi(double b, long k);
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/* y with the lanes set in `lanes` (a movemask) replaced by f of x's lane:
+ * the eight-wide functions' way out for the inputs their reduction does
+ * not cover. */
+__attribute__((target("avx2")))
+static inline __m256 rt_lanes8_scalar(__m256 x, __m256 y, int lanes, float (*f)(float))
+{
+    if (!lanes) return y;
+    float xs[8], ys[8];
+    _mm256_storeu_ps(xs, x);
+    _mm256_storeu_ps(ys, y);
+    for (int i = 0; i < 8; i++)
+        if (lanes >> i & 1) ys[i] = f(xs[i]);
+    return _mm256_loadu_ps(ys);
+}
+
 __attribute__((target("avx2")))
 static inline __m256 rt_expf8_avx2(__m256 x)
 {
@@ -63,16 +78,7 @@ static inline __m256 rt_expf8_avx2(__m256 x)
     /* k outside [-126, 127] (NaN and overflow convert to INT_MIN) */
     __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(-126), k),
                                   _mm256_cmpgt_epi32(k, _mm256_set1_epi32(127)));
-    int m = _mm256_movemask_ps(_mm256_castsi256_ps(bad));
-    if (m) {
-        float xs[8], ys[8];
-        _mm256_storeu_ps(xs, x);
-        _mm256_storeu_ps(ys, y);
-        for (int i = 0; i < 8; i++)
-            if (m >> i & 1) ys[i] = rt_expf(xs[i]);
-        y = _mm256_loadu_ps(ys);
-    }
-    return y;
+    return rt_lanes8_scalar(x, y, _mm256_movemask_ps(_mm256_castsi256_ps(bad)), rt_expf);
 }
 
 /* rt_logf8_avx2(x): rt_logf on each lane, bit for bit, likewise (the same
@@ -107,16 +113,7 @@ static inline __m256 rt_logf8_avx2(__m256 x)
                              _mm256_sub_ps(_mm256_sub_ps(hfsq, t), f));
     __m256 ok = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(0x1p-126f), _CMP_GE_OQ),
                               _mm256_cmp_ps(x, _mm256_set1_ps(3.40282347e+38f), _CMP_LE_OQ));
-    int bad = ~_mm256_movemask_ps(ok) & 0xff;
-    if (bad) {
-        float xs[8], ys[8];
-        _mm256_storeu_ps(xs, x);
-        _mm256_storeu_ps(ys, y);
-        for (int i = 0; i < 8; i++)
-            if (bad >> i & 1) ys[i] = rt_logf(xs[i]);
-        y = _mm256_loadu_ps(ys);
-    }
-    return y;
+    return rt_lanes8_scalar(x, y, ~_mm256_movemask_ps(ok) & 0xff, rt_logf);
 }
 #endif
 

@@ -43,7 +43,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
-#include <time.h>
+#include "clock.h"
 #include "eval_team.h"
 #include "pool.h"
 #include "tensor.h"
@@ -171,13 +171,6 @@ static bool eval_batch(const eval_run *r, eval_part *p, int bi)
     return rt_model_evaluate(p->shadow, x, p->y, n, r->loss, &r->l[bi], &r->a[bi], &p->err);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void eval_task(void *ctx, int t)
 {
     eval_run *r = ctx;
@@ -189,12 +182,12 @@ static void eval_task(void *ctx, int t)
             p->failed = bi;
             return;
         }
-        double t0 = now_seconds();
+        double t0 = rt_seconds();
         if (!eval_batch(r, p, bi)) {
             p->failed = bi;
             return;             /* the others finish theirs; the caller reports */
         }
-        p->busy += now_seconds() - t0;
+        p->busy += rt_seconds() - t0;
         p->done++;
     }
 }
@@ -243,9 +236,9 @@ bool rt_eval_team_run(rt_eval_team **team, rt_model *m, const rt_dataset *ds, rt
         parts[i].busy = 0;
         fresh |= !parts[i].shadow;
     }
-    double t0 = now_seconds();
+    double t0 = rt_seconds();
     rt_pool_run(rt_model_pool(m), threads, eval_task, &r);
-    judge(*team, threads, r.nbatches, fresh, now_seconds() - t0);
+    judge(*team, threads, r.nbatches, fresh, rt_seconds() - t0);
     const eval_part *first = NULL;
     for (int i = 0; i < threads; i++)
         if (parts[i].failed != INT_MAX && (!first || parts[i].failed < first->failed))

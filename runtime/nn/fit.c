@@ -27,18 +27,11 @@
  * batch on the model, pipelined as above.
  */
 #include <math.h>
-#include <time.h>
+#include "clock.h"
 #include "eval_team.h"
 #include "fit.h"
 #include "tensor.h"
 #include "thread_tuner.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Two classes into one output unit: the target is the label, 0 or 1. */
 static bool binary(const rt_model *m, const rt_dataset *ds)
@@ -315,7 +308,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
      * the input the current step reads. */
     const bool ahead = rt_pool_size(pool) > 1;
     rt_thread_tuner tuner;
-    rt_tuner_begin(&tuner, pool, now_seconds());
+    rt_tuner_begin(&tuner, pool, rt_seconds());
     rt_fit_status status = RT_FIT_FAILED;
     bool floats = !train->x_u8 || (cfg->validation && !cfg->validation->x_u8);
     if (!batch_alloc(&b, train->n, batch, train->features, classes, floats, err) ||
@@ -324,7 +317,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
 
     for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
         if (cfg->on_epoch_begin && !cfg->on_epoch_begin(cfg->ud, epoch)) break;
-        double t0 = now_seconds();
+        double t0 = rt_seconds();
         rt_dataset_epoch_order(cfg->shuffle_seed, cfg->first_epoch + epoch - 1, b.idx, train->n);
         double loss_sum = 0, correct_sum = 0;
         int64_t seen = 0;
@@ -333,7 +326,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             train_start(jobs, m, train, &b, 0, batch);
             rt_pool_join(pool);
         }
-        rt_tuner_resume(&tuner, now_seconds());
+        rt_tuner_resume(&tuner, rt_seconds());
         for (int bi = 0; bi < nbatches; bi++) {
             gather_job *g = &jobs[bi & 1];
             const float *x;
@@ -345,7 +338,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             bool ok = rt_model_train_step(m, opt, x, b.y[g->slot], n, cfg->loss, &loss, &correct,
                                           err);
             rt_pool_join(pool);
-            rt_tuner_step(&tuner, now_seconds());
+            rt_tuner_step(&tuner, rt_seconds());
             if (!ok) goto done;
             if (!isfinite(loss)) {
                 rt_fail(err, "the loss became %s at epoch %d, batch %d of %d "
@@ -371,7 +364,7 @@ rt_fit_status rt_fit(rt_model *m, rt_optim *opt, const rt_dataset *train,
             !evaluate_with(m, cfg->validation, cfg->loss, batch, cfg->epochs, &b, &s.val_loss,
                            &s.val_acc, err))
             goto done;
-        s.seconds = now_seconds() - t0;
+        s.seconds = rt_seconds() - t0;
         if (cfg->on_epoch) cfg->on_epoch(cfg->ud, &s);
     }
     status = RT_FIT_DONE;

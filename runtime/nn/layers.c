@@ -803,22 +803,29 @@ static const float *batchnorm_forward(rt_layer *l, const float *x, int n, bool t
     return l->y;
 }
 
+/* Training-mode gradient through the batch statistics:
+ *   dx = gamma inv / n * (n dy - sum dy - xhat sum(dy xhat));
+ * the factor gamma inv / n per feature, in l->mean (free in the backward
+ * pass). */
+static const float *bn_grad_factor(rt_layer *l, int n)
+{
+    float fn = (float)n, *c = l->mean;
+    for (int j = 0; j < l->out; j++) c[j] = l->params[BN_GAMMA].w[j] * l->inv[j] / fn;
+    return c;
+}
+
 static const float *batchnorm_backward(rt_layer *l, const float *dy, int n, bool need_dx,
                                        rt_pool *pool)
 {
     (void)pool;
     int d = l->out;
-    const float *xhat = l->aux, *gamma = l->params[BN_GAMMA].w;
+    const float *xhat = l->aux;
     float *dgamma = l->params[BN_GAMMA].g, *dbeta = l->params[BN_BETA].g;
     int d8 = vec_cols(d);
     PASS(bn_param_grads, d8, dy, xhat, n, d, d8, dbeta, dgamma);
     bn_param_grads_scalar(dy, xhat, n, d, d8, dbeta, dgamma);
     if (!need_dx) return NULL;
-    /* Training-mode gradient through the batch statistics:
-     * dx = gamma inv / n * (n dy - sum dy - xhat sum(dy xhat)).
-     * l->mean is free in the backward pass: it holds the factor. */
-    float fn = (float)n, *c = l->mean;
-    for (int j = 0; j < d; j++) c[j] = gamma[j] * l->inv[j] / fn;
+    const float *c = bn_grad_factor(l, n);
     PASS(bn_input_grad, d8, dy, xhat, n, d, d8, c, dbeta, dgamma, l->dx);
     bn_input_grad_scalar(dy, xhat, n, d, d8, c, dbeta, dgamma, l->dx);
     return l->dx;
@@ -833,8 +840,7 @@ const float *rt_layer_backward_bn_act(rt_layer *l, const float *dy, int n, rt_la
     if (simd == RT_SIMD_NEON) return NULL;      /* the separate passes have NEON bodies */
     batchnorm_backward(l, dy, n, false, NULL);  /* dgamma, dbeta */
     int d = l->out;
-    float fn = (float)n, *c = l->mean;
-    for (int j = 0; j < d; j++) c[j] = l->params[BN_GAMMA].w[j] * l->inv[j] / fn;
+    const float *c = bn_grad_factor(l, n);
     if (!rt_fused_bn_grad_act(simd, prev->spec.act, prev->act_params, dy, l->aux, n, d, c,
                               l->params[BN_BETA].g, l->params[BN_GAMMA].g, prev->z, prev->y,
                               l->dx, prev->params[DENSE_BIAS].g))
