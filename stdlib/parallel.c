@@ -101,6 +101,16 @@ int par_threads_per(int procs)
     return n < 1 ? 1 : n;
 }
 
+int par_workers_for(int jobs, size_t npoints)
+{
+    const size_t n = jobs < 1 ? 1 : (size_t)jobs;
+    if (npoints <= n) return (int)npoints;
+    /* the fewest, from n to 2n, whose last round fills the n cores */
+    for (size_t w = n; w <= 2 * n; w++)
+        if (npoints % w == 0 || npoints % w >= n) return (int)w;
+    return (int)n;
+}
+
 /* ---- pipes -------------------------------------------------------------------- */
 
 /* Pipes move at most PIPE_BUF atomically and signals interrupt calls:
@@ -580,7 +590,7 @@ static int local_wait(void *ctx, mlp_vm *vm, int timeout_ms, par_frame *f, int *
  * interrupted). */
 static bool local_run(mlp_vm *vm, int jobs, const par_job *job, bool serial)
 {
-    int n = jobs < (int)job->npoints ? jobs : (int)job->npoints;
+    int n = par_workers_for(jobs, job->npoints);
     if (n > 256) n = 256;
     std_host *h = std_host_of(vm);
     int threads = serial && h->pool ? rt_pool_threads(h->pool) : par_threads_per(n);

@@ -152,6 +152,15 @@ void par_worker_stop(par_worker *w, bool force);
 /* Threads for each of `procs` worker processes on this machine:
  * MLP_THREADS, else the available cores divided among them (at least 1). */
 int par_threads_per(int procs);
+/* Worker processes at once for a sweep of `npoints` points under -j jobs:
+ * `jobs`, unless the points would leave a last round that fills only some
+ * of them; then the fewest from jobs to 2 x jobs whose rounds all fill the
+ * cores (none: jobs). The cores are then time-shared by whole points,
+ * which on the 2-core machine of issue 18 beat handing a last point the
+ * idle core as a second thread: the study's sweeps of 3 points with -j 2
+ * took 9.1-9.6 s as 2 + 1, 8.2-8.5 s as 3 at once (a fit on two threads
+ * runs only 1.03-1.16x faster). npoints <= jobs: npoints. */
+int par_workers_for(int jobs, size_t npoints);
 /* The CPUs this process may run on (taskset and cgroups respected). */
 int par_cores(void);
 

@@ -9,7 +9,8 @@
  *                       after running FILE in it
  *   --disasm FILE       list the bytecode of every function
  *   --trace             trace each instruction and the stack to stderr
- *   -j N, --jobs N      run sweep points in N worker processes (MLP_JOBS)
+ *   -j N, --jobs N      run sweep points on N cores, in worker processes
+ *                       (MLP_JOBS; stdlib/parallel.h, par_workers_for)
  *   --help, --version
  *
  * Exit codes, fixed by class (as clox): 0 ok, 64 usage, 65 compile error,
@@ -42,7 +43,8 @@ static const char usage[] =
     "  --repl        start the REPL, after running FILE in it if one is given\n"
     "  --disasm      list the bytecode of every function instead of running\n"
     "  --trace       print each instruction and the stack to stderr as it runs\n"
-    "  -j N          run sweep points in N worker processes (default $MLP_JOBS, else 1);\n"
+    "  -j N          run sweep points on N cores, each point in a worker process\n"
+    "                (default $MLP_JOBS, else 1);\n"
     "                under mpirun the ranks share the points instead\n"
     "  --help        show this help\n"
     "  --version     show the version\n"

@@ -193,3 +193,42 @@ Test(parallel, buffers_grow)
     par_buf_free(&b);
     cr_expect_null(b.s);
 }
+
+/* The time a sweep of `points` equal points takes with `slots` worker
+ * processes at a time on `cores` time-shared cores, in units of a point's
+ * length / cores (integers, to compare exactly): rounds of up to `slots`
+ * points, a round of k points lasting max(k, cores) units (a round of
+ * fewer points than cores leaves cores idle). No idle core: `points`. */
+static int sweep_length(int points, int slots, int cores)
+{
+    int t = 0;
+    for (int left = points; left > 0; left -= slots) {
+        int k = left < slots ? left : slots;
+        t += k > cores ? k : cores;
+    }
+    return t;
+}
+
+Test(parallel, workers_leave_no_core_idle_at_the_end)
+{
+    for (int jobs = 1; jobs <= 8; jobs++)
+        for (int p = 0; p <= 100; p++) {
+            int s = par_workers_for(jobs, (size_t)p);
+            if (p <= jobs) {            /* one round: each point a worker */
+                cr_expect_eq(s, p, "jobs %d, points %d: %d workers", jobs, p, s);
+                continue;
+            }
+            cr_expect(s >= jobs && s <= 2 * jobs, "jobs %d, points %d: %d workers", jobs, p, s);
+            if (p % jobs == 0) cr_expect_eq(s, jobs, "jobs %d, points %d: full rounds", jobs, p);
+            int ideal = p, got = sweep_length(p, s, jobs);
+            cr_expect(got <= sweep_length(p, jobs, jobs), "jobs %d, points %d", jobs, p);
+            /* the ideal whenever some number of workers up to 2 x jobs has it */
+            for (int w = jobs; w <= 2 * jobs; w++)
+                if (sweep_length(p, w, jobs) == ideal)
+                    cr_expect(got == ideal, "jobs %d, points %d: %d workers take %d, %d take %d",
+                              jobs, p, s, got, w, ideal);
+        }
+    cr_expect_eq(par_workers_for(2, 3), 3);     /* the study's sweeps under -j 2 */
+    cr_expect_eq(par_workers_for(2, 5), 3);
+    cr_expect_eq(par_workers_for(2, 13), 2);    /* 13 = 4 + 4 + 4 + 1: no better below 5 */
+}
