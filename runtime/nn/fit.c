@@ -19,6 +19,23 @@
  * (rt_model_input_u8), as it always was: gathered ahead into a second
  * buffer it would only crowd the step's data out of the cache.
  *
+ * What two threads get from this, and why not more (issue 18, fifth
+ * round; clock marks around the step's phases, the study net with Adam +
+ * relu, 3 epochs, us per step). One thread: first layer forward 30, the
+ * small layers forward and back 35, the first layer's weight gradient
+ * (S^T dz) 25, Adam 21, the gather 22. Two threads: 22, 35, 32, 23, and
+ * the worker's gather takes 53-57, not 22: it runs beside the caller's
+ * small layers, and the same packing on the second vCPU takes 18-25 us
+ * while the first one idles but 31-93 while it computes. S^T dz then runs
+ * mostly on the caller, over bytes the worker packed: per nonzero 7.4 ns
+ * for the thread that did not pack against 2.5 for the one that did (each
+ * of the column walk's byte reads misses to the other core's cache; 2.5
+ * and 2.8 once both had read the bytes). Gathering on the caller instead,
+ * right before the step, was worse (step p10 160-168 against 103-112).
+ * The lead is in what the threads share, not in idle time: a split of the
+ * pixels per thread that holds from the packing through S^T dz and Adam
+ * would keep those bytes, bits and Adam rows on one core.
+ *
  * The validation pass (and rt_evaluate) goes otherwise: with two threads
  * or more, each takes whole batches on a forward pass of its own
  * (eval_team.h), and the batches' results are summed here in batch order;
