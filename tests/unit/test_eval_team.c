@@ -197,68 +197,76 @@ static void check(rt_model *m, const rt_dataset *ds, rt_loss loss, const char *w
     check_with(m, ds, loss, what, true);
 }
 
-Test(eval_team, sparse_bytes)
+/* The shape of most tests here: a data set (make_set's arguments after n),
+ * a model (make_model's), and check() on them. */
+typedef struct eval_case {
+    uint32_t seed;
+    int64_t dense_rows;
+    bool u8;
+    int classes, outputs;       /* the data set's */
+    int out;                    /* the model's last layer */
+    rt_act last;
+    rt_loss loss;
+    float l2;
+    int cap;
+    const char *what;
+} eval_case;
+
+static void check_case(eval_case c)
 {
     rt_dataset ds = {0};
-    make_set(&ds, N, 11, 0, true, CLASSES, 0);
-    rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 100, NULL);
-    check(m, &ds, RT_LOSS_CROSSENTROPY, "sparse bytes");
+    make_set(&ds, N, c.seed, c.dense_rows, c.u8, c.classes, c.outputs);
+    rt_model *m = make_model(c.out, c.last, c.loss, c.l2, c.cap, NULL);
+    check(m, &ds, c.loss, c.what);
     rt_model_free(m);
     rt_dataset_free(&ds);
+}
+
+Test(eval_team, sparse_bytes)
+{
+    check_case((eval_case){ .seed = 11, .u8 = true, .classes = CLASSES, .out = CLASSES,
+                            .last = RT_ACT_SOFTMAX, .loss = RT_LOSS_CROSSENTROPY, .cap = 100,
+                            .what = "sparse bytes" });
 }
 
 /* Some batches too dense to compress: those go as floats, on each thread
  * its own float batch. */
 Test(eval_team, half_dense_bytes)
 {
-    rt_dataset ds = {0};
-    make_set(&ds, N, 21, N / 2, true, CLASSES, 0);
-    rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 100, NULL);
-    check(m, &ds, RT_LOSS_CROSSENTROPY, "half dense bytes");
-    rt_model_free(m);
-    rt_dataset_free(&ds);
+    check_case((eval_case){ .seed = 21, .dense_rows = N / 2, .u8 = true, .classes = CLASSES,
+                            .out = CLASSES, .last = RT_ACT_SOFTMAX,
+                            .loss = RT_LOSS_CROSSENTROPY, .cap = 100,
+                            .what = "half dense bytes" });
 }
 
 Test(eval_team, floats_with_a_penalty)
 {
-    rt_dataset ds = {0};
-    make_set(&ds, N, 31, 0, false, CLASSES, 0);
-    rt_model *m = make_model(CLASSES, RT_ACT_LINEAR, RT_LOSS_CROSSENTROPY, 1e-3f, 100, NULL);
-    check(m, &ds, RT_LOSS_CROSSENTROPY, "floats, logits, l2");
-    rt_model_free(m);
-    rt_dataset_free(&ds);
+    check_case((eval_case){ .seed = 31, .classes = CLASSES, .out = CLASSES,
+                            .last = RT_ACT_LINEAR, .loss = RT_LOSS_CROSSENTROPY, .l2 = 1e-3f,
+                            .cap = 100, .what = "floats, logits, l2" });
 }
 
 Test(eval_team, two_classes_into_one_unit)
 {
-    rt_dataset ds = {0};
-    make_set(&ds, N, 41, 0, true, 2, 0);
-    rt_model *m = make_model(1, RT_ACT_SIGMOID, RT_LOSS_BINARY_CROSSENTROPY, 0, 100, NULL);
-    check(m, &ds, RT_LOSS_BINARY_CROSSENTROPY, "binary");
-    rt_model_free(m);
-    rt_dataset_free(&ds);
+    check_case((eval_case){ .seed = 41, .u8 = true, .classes = 2, .out = 1,
+                            .last = RT_ACT_SIGMOID, .loss = RT_LOSS_BINARY_CROSSENTROPY,
+                            .cap = 100, .what = "binary" });
 }
 
 Test(eval_team, regression_targets)
 {
-    rt_dataset ds = {0};
-    make_set(&ds, N, 51, 0, true, 0, 3);
-    rt_model *m = make_model(3, RT_ACT_LINEAR, RT_LOSS_MSE, 0, 100, NULL);
-    check(m, &ds, RT_LOSS_MSE, "regression");
-    rt_model_free(m);
-    rt_dataset_free(&ds);
+    check_case((eval_case){ .seed = 51, .u8 = true, .outputs = 3, .out = 3,
+                            .last = RT_ACT_LINEAR, .loss = RT_LOSS_MSE, .cap = 100,
+                            .what = "regression" });
 }
 
 /* Buffers for 32 rows: a batch of 100 is evaluated in chunks of 32 (and
  * as floats: the byte input holds one chunk), on the shadows too. */
 Test(eval_team, buffers_smaller_than_the_batch)
 {
-    rt_dataset ds = {0};
-    make_set(&ds, N, 61, 0, true, CLASSES, 0);
-    rt_model *m = make_model(CLASSES, RT_ACT_SOFTMAX, RT_LOSS_CROSSENTROPY, 0, 32, NULL);
-    check(m, &ds, RT_LOSS_CROSSENTROPY, "chunks of 32");
-    rt_model_free(m);
-    rt_dataset_free(&ds);
+    check_case((eval_case){ .seed = 61, .u8 = true, .classes = CLASSES, .out = CLASSES,
+                            .last = RT_ACT_SOFTMAX, .loss = RT_LOSS_CROSSENTROPY, .cap = 32,
+                            .what = "chunks of 32" });
 }
 
 /* A user-defined activation's code need not be thread-safe: such a model
