@@ -302,7 +302,7 @@ bool rt_dataset_gather_sparse(const rt_dataset *ds, const int64_t *idx, int64_t 
 {
     if (!ds->x_u8 || count > xs->cap_rows || ds->features > INT32_MAX ||
         !rt_rowsparse_build_u8(xs, rt_cpu_simd(), ds->x_u8, idx, (int)count,
-                               (int)ds->features, ds->x_scale))
+                               (int)ds->features, ds->x_scale, true))
         return false;
     gather_onehot(ds, idx, count, y_onehot);
     return true;

@@ -427,15 +427,15 @@ static inline void bits8(uint64_t *bits, __m256i w, __m256i bit)
 
 __attribute__((target("avx2,bmi,bmi2")))
 static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
-                          int cols, float scale)
+                          int cols, float scale, bool marks)
 {
     long nnz = 0, max = s->max_nnz;
     const __m256i zero = _mm256_setzero_si256();
     const __m256 sc = _mm256_set1_ps(scale);
     /* up to 128 rows: each column's rows as bits (S^T D needs no sort),
      * else its count */
-    uint64_t *bits = bits_begin(s, rows, cols);
-    int32_t *cnt = bits ? NULL : count_begin(s, cols);
+    uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
+    int32_t *cnt = bits || !marks ? NULL : count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
@@ -1170,7 +1170,7 @@ static inline void count16(int32_t *cnt, __mmask16 m, __m512i one)
 
 __attribute__((target("avx512f")))
 static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t *idx, int rows,
-                            int cols, float scale)
+                            int cols, float scale, bool marks)
 {
     long nnz = 0, max = s->max_nnz;
     const __m512 sc = _mm512_set1_ps(scale);
@@ -1178,8 +1178,8 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
     const __m512i one = _mm512_set1_epi32(1);
     /* up to 128 rows: each column's rows as bits (S^T D needs no sort),
      * else its count */
-    uint64_t *bits = bits_begin(s, rows, cols);
-    int32_t *cnt = bits ? NULL : count_begin(s, cols);
+    uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
+    int32_t *cnt = bits || !marks ? NULL : count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
@@ -1431,7 +1431,7 @@ static void rs_run(rs_job *g, rt_simd simd, rt_pool *pool)
 }
 
 bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
-                           const int64_t *idx, int rows, int cols, float scale)
+                           const int64_t *idx, int rows, int cols, float scale, bool marks)
 {
     if (rows > s->cap_rows) return false;
     s->rows = rows;
@@ -1441,15 +1441,16 @@ bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
     s->bits = false;
 #if RS_X86
     if (simd >= RT_SIMD_AVX512 && rt_cpu_has(RT_SIMD_AVX512))
-        return build_u8_avx512(s, base, idx, rows, cols, scale);
+        return build_u8_avx512(s, base, idx, rows, cols, scale, marks);
     if (simd >= RT_SIMD_AVX2 && rt_cpu_has(RT_SIMD_AVX2))
-        return build_u8_avx2(s, base, idx, rows, cols, scale);
+        return build_u8_avx2(s, base, idx, rows, cols, scale, marks);
 #endif
 #if RS_NEON
     if (simd == RT_SIMD_NEON && rt_cpu_has(RT_SIMD_NEON))
         return rt_neon_rs_build_u8(s, base, idx, rows, cols, scale);
 #endif
     (void)simd;
+    (void)marks;
     return build_u8_scalar(s, base, idx, rows, cols, scale);
 }
 

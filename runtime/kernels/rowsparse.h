@@ -103,9 +103,13 @@ bool rt_rowsparse_build(rt_rowsparse *s, rt_simd simd, const float *x, int rows,
 /* The same for rows idx[0..rows) of a byte matrix base [? x cols], each
  * byte b standing for (float)b * scale: the floats rt_dataset_gather would
  * make, compressed without writing them out (MNIST batches this way skip a
- * 313 KB float buffer per step). */
+ * 313 KB float buffer per step). marks: S^T D will be taken of this
+ * matrix, so the x86 packings also mark what it wants (each column's rows
+ * as bits and the batch's bytes, or each column's count); a forward-only
+ * matrix (an evaluation's batch) skips that work. Either way S^T D gives
+ * the same bits: without the marks it sorts the nonzeros by column first. */
 bool rt_rowsparse_build_u8(rt_rowsparse *s, rt_simd simd, const uint8_t *base,
-                           const int64_t *idx, int rows, int cols, float scale);
+                           const int64_t *idx, int rows, int cols, float scale, bool marks);
 
 /* c[rows x n] = S B (+ bias): B is [cols x n] row-major, c has row stride
  * ldc. Each c[i][j] is the fmaf chain over row i's nonzeros from +0 (the

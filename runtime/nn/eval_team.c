@@ -158,7 +158,7 @@ static bool eval_batch(const eval_run *r, eval_part *p, int bi)
     int n = (int)(ds->n - start < batch ? ds->n - start : batch);
     for (int i = 0; i < n; i++) p->rows[i] = start + i;
     const float *x = NULL;                       /* NULL: the shadow has them as bytes */
-    if (ds->x_u8 && rt_model_input_u8(p->shadow, ds->x_u8, p->rows, n, ds->x_scale)) {
+    if (ds->x_u8 && rt_model_input_u8(p->shadow, ds->x_u8, p->rows, n, ds->x_scale, false)) {
         rt_dataset_gather_labels(ds, p->rows, n, p->y);
     } else {
         if (!p->x && !(p->x = rt_alloc((size_t)batch * (size_t)ds->features * sizeof(float))))

@@ -153,7 +153,8 @@ static void gather_run(void *ctx)
     const rt_dataset *ds = g->ds;
     float *y = g->b->y[g->slot];
     if (g->direct)
-        g->staged = ds->x_u8 && rt_model_input_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale);
+        g->staged = ds->x_u8 && rt_model_input_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale,
+                                                  g->training);
     else
         g->staged = ds->x_u8 && rt_model_stage_u8(g->m, ds->x_u8, g->idx, g->n, ds->x_scale,
                                                   g->training);

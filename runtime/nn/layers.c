@@ -628,11 +628,12 @@ static void dense_init(rt_layer *l, rt_rng *rng)
     memset(l->params[DENSE_BIAS].w, 0, (size_t)l->out * sizeof(float));
 }
 
-bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale)
+bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training)
 {
     l->xs_loaded = 0;
     if (l->spec.kind != RT_LAYER_DENSE || l->xs.max_nnz <= 0 || n > l->xs.cap_rows ||
-        !rt_rowsparse_build_u8(&l->xs, rt_cpu_simd(), base, idx, n, l->in, scale))
+        !rt_rowsparse_build_u8(&l->xs, rt_cpu_simd(), base, idx, n, l->in, scale, training))
         return false;
     l->xs_loaded = n;
     return true;
@@ -652,7 +653,7 @@ bool rt_layer_stage_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int
     l->xs_staged = 0;
     l->stage_seq++;
     if (l->spec.kind != RT_LAYER_DENSE || l->xs_next.max_nnz <= 0 || n > l->xs_next.cap_rows ||
-        !rt_rowsparse_build_u8(&l->xs_next, rt_cpu_simd(), base, idx, n, l->in, scale))
+        !rt_rowsparse_build_u8(&l->xs_next, rt_cpu_simd(), base, idx, n, l->in, scale, training))
         return false;
     if (training) rt_rowsparse_prepare_tmm(&l->xs_next, rt_cpu_simd());
     l->xs_staged = n;

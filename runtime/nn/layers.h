@@ -156,8 +156,10 @@ const float *rt_layer_forward(rt_layer *l, const float *x, int n, bool training,
  * called with x == NULL and these n rows (the bits of the float batch).
  * False, and nothing changes, when the layer does not take compressed
  * input, n exceeds the reserved rows or the rows are not sparse enough:
- * pass floats instead. */
-bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale);
+ * pass floats instead. `training`: a backward pass follows (the packing
+ * then also marks what its weight gradient wants; see rt_rowsparse_build_u8). */
+bool rt_layer_input_u8(rt_layer *l, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training);
 /* Whether the next forward may be called with x == NULL for n rows. */
 bool rt_layer_has_input(const rt_layer *l, int n);
 /* The same in two halves, for a pipeline that prepares the next batch

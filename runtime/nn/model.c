@@ -152,10 +152,11 @@ static rt_layer *first_layer(rt_model *m)
     return NULL;
 }
 
-bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale)
+bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training)
 {
     rt_layer *l = first_layer(m);
-    return l && n <= m->cap && rt_layer_input_u8(l, base, idx, n, scale);
+    return l && n <= m->cap && rt_layer_input_u8(l, base, idx, n, scale, training);
 }
 
 bool rt_model_stage_reserve(rt_model *m, rt_error *err)

@@ -109,8 +109,11 @@ double rt_model_penalty(const rt_model *m);
  * n rows, when the first layer that computes (after flatten) takes
  * compressed input (rt_layer_input_u8: a dense layer wide enough for the
  * sparse path; after rt_model_reserve): the results are bit for bit those
- * of the float batch. False otherwise: pass the batch as floats. */
-bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale);
+ * of the float batch. False otherwise: pass the batch as floats.
+ * `training`: the batch is for rt_model_train_step (false: only a forward
+ * pass follows, and the packing does less). */
+bool rt_model_input_u8(rt_model *m, const uint8_t *base, const int64_t *idx, int n, float scale,
+                       bool training);
 /* The same in two halves (rt_layer_stage_u8): rt_model_stage_u8 may run on
  * another thread while this model runs a step or an evaluation on its
  * current input; rt_model_use_staged, once it is done, makes the staged

@@ -186,8 +186,8 @@ static void rowsparse_case(rt_pool *pool, int rows, int cols, int n)
     dump(t, (size_t)cols * n * 4);
 
     float scale = 1.0f / 255.0f;
-    ok = rt_rowsparse_build_u8(&s, simd, bytes, idx, rows, cols, scale) &&
-         rt_rowsparse_build_u8(&r, RT_SIMD_SCALAR, bytes, idx, rows, cols, scale);
+    ok = rt_rowsparse_build_u8(&s, simd, bytes, idx, rows, cols, scale, true) &&
+         rt_rowsparse_build_u8(&r, RT_SIMD_SCALAR, bytes, idx, rows, cols, scale, true);
     check(ok && same_sparse(&s, &r, rows), "rowsparse build_u8", rows, cols, 0, 0);
     dump(s.val, (size_t)s.start[rows] * 4);
     /* S^T D straight after a byte packing (AVX-512: from its column bits) */

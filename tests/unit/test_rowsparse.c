@@ -235,7 +235,7 @@ Test(rowsparse, fit_on_bytes_equals_float_steps)
     cr_assert_eq(rt_fit(a, oa, &ds, &cfg, &err), RT_FIT_DONE, "%s", err.msg);
     int64_t first[FB];
     for (int i = 0; i < FB; i++) first[i] = i;
-    cr_assert(rt_model_input_u8(a, ds.x_u8, first, FB, ds.x_scale), "the first dense layer takes byte input");
+    cr_assert(rt_model_input_u8(a, ds.x_u8, first, FB, ds.x_scale, true), "the first dense layer takes byte input");
 
     /* the same epochs by hand, as floats */
     int64_t order[FN];
@@ -300,13 +300,14 @@ Test(rowsparse, byte_packing_is_the_same_on_every_path)
                 rt_rowsparse ref = {0};
                 cr_assert(rt_rowsparse_reserve(&ref, rows, caps[ci], NULL));
                 bool ok_ref = rt_rowsparse_build_u8(&ref, RT_SIMD_SCALAR, base, idx, rows, cols,
-                                                    1.0f / 255.0f);
+                                                    1.0f / 255.0f, true);
                 cr_assert_eq(ok_ref, total <= caps[ci]);
                 for (size_t pi = 1; pi < sizeof paths / sizeof paths[0]; pi++) {
                     rt_rowsparse sp = {0};
                     cr_assert(rt_rowsparse_reserve(&sp, rows, caps[ci], NULL));
+                    /* with and without S^T D's marks: the same rows */
                     bool ok = rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols,
-                                                    1.0f / 255.0f);
+                                                    1.0f / 255.0f, (ci + pi) % 2 == 0);
                     cr_assert_eq(ok, ok_ref, "%s cols=%d cap=%ld", rt_simd_name(paths[pi]), cols,
                                  caps[ci]);
                     if (ok) {
@@ -352,7 +353,7 @@ Test(rowsparse, column_counts_from_byte_packing_give_the_gemm_bits)
             for (size_t pi = 0; pi < sizeof paths / sizeof paths[0]; pi++) {
                 rt_rowsparse sp = {0};
                 cr_assert(rt_rowsparse_reserve(&sp, rows, (long)rows * cols, NULL));
-                cr_assert(rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols, scale));
+                cr_assert(rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols, scale, true));
                 for (int again = 0; again < 2; again++) {
                     memset(got, 0xff, bytes);
                     rt_rowsparse_tmm(&sp, paths[pi], NULL, d, N, got);
@@ -407,12 +408,14 @@ Test(rowsparse, column_bits_from_byte_packing_give_the_gemm_bits)
                     size_t bytes = (size_t)cols * n * sizeof(float);
                     for (size_t pi = 0; pi < sizeof paths / sizeof paths[0]; pi++)
                         for (int th = 0; th < 3; th++)
-                            for (int prep = 0; prep < 2; prep++) {
+                            /* prep 0: packed for S^T D; 1: and its column form made
+                             * ahead; 2: packed for a forward pass only */
+                            for (int prep = 0; prep < 3; prep++) {
                                 rt_rowsparse sp = {0};
                                 cr_assert(rt_rowsparse_reserve(&sp, rows, (long)rows * cols, NULL));
                                 cr_assert(rt_rowsparse_build_u8(&sp, paths[pi], base, idx, rows, cols,
-                                                                scale));
-                                if (prep) rt_rowsparse_prepare_tmm(&sp, paths[pi]);
+                                                                scale, prep < 2));
+                                if (prep == 1) rt_rowsparse_prepare_tmm(&sp, paths[pi]);
                                 for (int again = 0; again < 2; again++) {
                                     memset(got, 0xff, bytes);
                                     rt_rowsparse_tmm(&sp, paths[pi], pools[th], d, n, got);
