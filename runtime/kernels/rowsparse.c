@@ -432,8 +432,8 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
     long nnz = 0, max = s->max_nnz;
     const __m256i zero = _mm256_setzero_si256();
     const __m256 sc = _mm256_set1_ps(scale);
-    /* up to 128 rows: each column's rows as bits (S^T D needs no sort),
-     * else its count */
+    /* what S^T D wants, when it will be taken (marks): up to 128 rows,
+     * each column's rows as bits (it needs no sort), else its count */
     uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
     int32_t *cnt = bits || !marks ? NULL : count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
@@ -1176,8 +1176,8 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
     const __m512 sc = _mm512_set1_ps(scale);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i one = _mm512_set1_epi32(1);
-    /* up to 128 rows: each column's rows as bits (S^T D needs no sort),
-     * else its count */
+    /* what S^T D wants, when it will be taken (marks): up to 128 rows,
+     * each column's rows as bits (it needs no sort), else its count */
     uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
     int32_t *cnt = bits || !marks ? NULL : count_begin(s, cols);
     for (int i = 0; i < rows; i++) {
