@@ -323,6 +323,16 @@ static uint64_t *bits_begin(rt_rowsparse *s, int rows, int cols)
     return s->rbits;
 }
 
+/* What the x86 byte packings mark for S^T D, when it will be taken
+ * (marks): each column's rows as bits (returned; S^T D then needs no sort),
+ * else, past 128 rows, each column's count (*cnt). Both NULL: no marks. */
+static uint64_t *marks_begin(rt_rowsparse *s, int rows, int cols, bool marks, int32_t **cnt)
+{
+    uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
+    *cnt = marks && !bits ? count_begin(s, cols) : NULL;
+    return bits;
+}
+
 /* ---- AVX2 + FMA bodies ------------------------------------------------------ */
 
 /* Lanes below `rem` (1..8) set: the mask of a block's last vector. */
@@ -432,10 +442,8 @@ static bool build_u8_avx2(rt_rowsparse *s, const uint8_t *base, const int64_t *i
     long nnz = 0, max = s->max_nnz;
     const __m256i zero = _mm256_setzero_si256();
     const __m256 sc = _mm256_set1_ps(scale);
-    /* what S^T D wants, when it will be taken (marks): up to 128 rows,
-     * each column's rows as bits (it needs no sort), else its count */
-    uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
-    int32_t *cnt = bits || !marks ? NULL : count_begin(s, cols);
+    int32_t *cnt;
+    uint64_t *bits = marks_begin(s, rows, cols, marks, &cnt);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
@@ -1176,10 +1184,8 @@ static bool build_u8_avx512(rt_rowsparse *s, const uint8_t *base, const int64_t 
     const __m512 sc = _mm512_set1_ps(scale);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i one = _mm512_set1_epi32(1);
-    /* what S^T D wants, when it will be taken (marks): up to 128 rows,
-     * each column's rows as bits (it needs no sort), else its count */
-    uint64_t *bits = marks ? bits_begin(s, rows, cols) : NULL;
-    int32_t *cnt = bits || !marks ? NULL : count_begin(s, cols);
+    int32_t *cnt;
+    uint64_t *bits = marks_begin(s, rows, cols, marks, &cnt);
     for (int i = 0; i < rows; i++) {
         s->start[i] = (int32_t)nnz;
         const uint8_t *xi = base + idx[i] * cols;
